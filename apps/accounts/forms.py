@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django import forms
+
+from apps.accounts.models import Role
+from tenants.models import Autonomy, Client, slug_validator
+
+
+class NewClientForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.CharField(
+        max_length=31, validators=[slug_validator], help_text="Becomes the subdomain and schema, e.g. hartwell."
+    )
+
+    def clean_slug(self) -> str:
+        slug: str = self.cleaned_data["slug"].strip().lower()
+        if Client.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(f"A client with the subdomain {slug!r} already exists: pick another.")
+        return slug
+
+
+class ClientSettingsForm(forms.ModelForm[Client]):
+    class Meta:
+        model = Client
+        fields = ["name", "autonomy", "time_zone"]
+        widgets = {"autonomy": forms.Select(choices=Autonomy.choices)}
+
+
+class AddMemberForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+def _valid_time_zone(value: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise forms.ValidationError(
+            f"{value!r} is not a time zone: use a name like Europe/London or America/Denver."
+        ) from None
+
+
+ClientSettingsForm.base_fields["time_zone"].validators.append(_valid_time_zone)

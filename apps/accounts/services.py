@@ -1,0 +1,107 @@
+"""Account operations: first-run admin, memberships, and the demo MSP's people."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import structlog
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+
+from apps.accounts.models import Membership, Persona, Role, User
+from tenants.models import Client
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class MintedAdmin:
+    email: str
+    password: str
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def mint_first_admin(*, email: str) -> MintedAdmin | None:
+    """No open mode: if no user exists, create the install's admin with a random password.
+
+    Returns the credentials to print once, or None when users already exist.
+    """
+    if User.objects.exists():
+        return None
+    password = generate_password()
+    User.objects.create_superuser(email, password, full_name="Gaby admin", persona=Persona.MSP)
+    log.info("first_admin_minted", email=email)
+    return MintedAdmin(email=email, password=password)
+
+
+@transaction.atomic
+def set_membership(*, client: Client, email: str, role: str, actor: User, base_url: str | None = None) -> Membership:
+    """Give ``email`` the ``role`` on ``client``, creating the user (and emailing a set-password link) if new."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise ValidationError({"role": f"Pick one of: {', '.join(Role.labels)}."})
+    user = User.objects.filter(email=email).first()
+    created_user = user is None
+    if user is None:
+        user = User.objects.create_user(email, persona=Persona.SUPPORT_LEAD)
+    membership, created = Membership.objects.update_or_create(user=user, client=client, defaults={"role": role})
+    log.info("membership_set", client=client.schema_name, member=str(user.pk), role=role, by=str(actor.pk), new=created)
+    if created_user and base_url:
+        transaction.on_commit(lambda: send_set_password_email(user, client=client, base_url=base_url))
+    return membership
+
+
+def send_set_password_email(user: User, *, client: Client, base_url: str) -> None:
+    uid = user_pk_to_url_str(user)
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse("account_reset_password_from_key", kwargs={"uidb36": uid, "key": token})
+    send_mail(
+        subject=f"You have been added to {client.name} on Gaby",
+        message=f"Hello,\n\nYou now have access to {client.name} on Gaby. Choose your password here:\n{link}\n",
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def remove_membership(*, membership: Membership, actor: User) -> None:
+    client = membership.client
+    if (
+        membership.role == Role.ADMIN
+        and not client.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    ):
+        raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
+    log.info("membership_removed", client=client.schema_name, member=str(membership.user_id), by=str(actor.pk))
+    membership.delete()
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, role: str, actor: User) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Pick one of: {', '.join(Role.labels)}."})
+    client = membership.client
+    if (
+        membership.role == Role.ADMIN
+        and role != Role.ADMIN
+        and not client.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    ):
+        raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    log.info(
+        "membership_role_changed",
+        client=client.schema_name,
+        member=str(membership.user_id),
+        role=role,
+        by=str(actor.pk),
+    )
+    return membership

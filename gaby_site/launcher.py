@@ -1,0 +1,302 @@
+"""What ``./gaby run``, ``./gaby test``, ``./gaby stop`` and ``./gaby reset`` do once the venv is ready.
+
+``run`` starts the embedded services (unless ``DATABASE_URL`` / ``REDIS_URL`` are set), migrates every
+schema, seeds the demo MSP, starts the ASGI server, a Celery worker and beat, waits until the web
+answers, prints the URLs and logins, and supervises the three processes until Ctrl-C, when it stops
+them and the services it started. ``test`` runs the project's checks and the whole suite.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def _data_dir() -> Path:
+    value = os.environ.get("GABY_DATA_DIR")
+    return Path(value).expanduser().resolve() if value else ROOT / "var"
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+class Services:
+    """Starts the embedded servers that are needed and not running; stops only those on exit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.started: list[str] = []
+
+    def up(self) -> dict[str, str]:
+        from gaby_site import embedded
+
+        env: dict[str, str] = {}
+        if not os.environ.get("DATABASE_URL"):
+            was_running = embedded.postgres_running(self.data_dir)
+            env["DATABASE_URL"] = embedded.ensure_postgres(self.data_dir)
+            if not was_running:
+                self.started.append("postgres")
+            state = "already running" if was_running else "started"
+            _say(f"PostgreSQL (embedded) {state} in {self.data_dir / 'postgres'}")
+        if not os.environ.get("REDIS_URL"):
+            was_running = embedded.redis_running(self.data_dir)
+            env["REDIS_URL"] = embedded.ensure_redis(self.data_dir)
+            if not was_running:
+                self.started.append("redis")
+            _say(f"Redis (embedded) {'already running' if was_running else 'started'} in {self.data_dir / 'redis'}")
+        os.environ.update(env)
+        return env
+
+    def down(self) -> None:
+        from gaby_site import embedded
+
+        if "postgres" in self.started and embedded.stop_postgres(self.data_dir):
+            _say("PostgreSQL stopped")
+        if "redis" in self.started and embedded.stop_redis(self.data_dir):
+            _say("Redis stopped")
+        self.started.clear()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http:// URL)
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _prepare_database() -> str:
+    """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed."""
+    import django
+    from django.core.management import call_command
+    from django.db import connections
+
+    django.setup()
+    _say("Migrating the public schema and every client schema")
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        call_command("gaby", "bootstrap", "--demo", stdout=buffer)
+    connections.close_all()
+    return buffer.getvalue()
+
+
+def run() -> int:
+    os.environ.setdefault("GABY_ENV", "development")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
+    os.environ.setdefault("GABY_LOG_FORMAT", "json")
+    host = os.environ.get("GABY_HOST", "127.0.0.1")
+    port = int(os.environ.get("GABY_PORT", "8000"))
+    if not _port_free(host, port):
+        print(
+            f"Port {port} on {host} is taken (is Gaby already running?). Stop that process or set GABY_PORT.",
+            file=sys.stderr,
+        )
+        return 1
+    started_at = time.monotonic()
+    services = Services(_data_dir())
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        services.up()
+        banner = _prepare_database()
+        _say("Starting web (uvicorn), worker and beat")
+        beat_schedule = str(_data_dir() / "celerybeat-schedule")
+        commands = {
+            "web": [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "gaby_site.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            "worker": [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "gaby_site",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                os.environ.get("GABY_WORKER_CONCURRENCY", "2"),
+                "--hostname",
+                "gaby@%h",
+            ],
+            "beat": [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "gaby_site",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                beat_schedule,
+            ],
+        }
+        names = list(commands)
+        for command in commands.values():
+            procs.append(subprocess.Popen(command, cwd=ROOT))
+        if not _wait_for_http(f"http://{host}:{port}/health", 60, procs):
+            print("Gaby's web process did not come up; its output is above.", file=sys.stderr)
+            return 1
+        print()
+        print(banner.rstrip())
+        print(f"Open http://{_public_host()}:{port}/ (the MSP portal) or a client URL above and sign in.")
+        print(f"Up in {time.monotonic() - started_at:.1f} s. Press Ctrl-C to stop.", flush=True)
+        return _supervise(procs, names)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _terminate(procs)
+        services.down()
+
+
+def _public_host() -> str:
+    return os.environ.get("GABY_BASE_DOMAIN", "localhost")
+
+
+def _supervise(procs: list[subprocess.Popen[bytes]], names: list[str]) -> int:
+    stop = {"requested": False}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stop["requested"]:
+        for name, proc in zip(names, procs, strict=True):
+            code = proc.poll()
+            if code is not None:
+                print(f"Gaby's {name} process exited with code {code}; stopping the rest.", file=sys.stderr)
+                return code or 1
+        time.sleep(0.5)
+    print()
+    _say("Stopping")
+    return 0
+
+
+def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test(args: list[str]) -> int:
+    os.environ["GABY_ENV"] = "test"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "gaby_site.settings_test"
+    services = Services(_data_dir())
+    try:
+        services.up()
+        bin_dir = Path(PYTHON).parent
+        steps = [
+            ("ruff lint", [str(bin_dir / "ruff"), "check", "."]),
+            ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "."]),
+            ("mypy", [str(bin_dir / "mypy")]),
+            ("django check", [PYTHON, "manage.py", "check", "--fail-level", "WARNING"]),
+            ("migrations up to date", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
+            ("pytest", [PYTHON, "-m", "pytest", *args]),
+        ]
+        if args:  # a focused run (./gaby test tests/test_x.py -k name) skips the whole-tree checks
+            steps = steps[-1:]
+        for label, command in steps:
+            _say(label)
+            code = subprocess.call(command, cwd=ROOT)
+            if code != 0:
+                print(f"FAILED: {label} (exit {code})", file=sys.stderr)
+                return code
+        _say("All checks passed")
+        return 0
+    finally:
+        services.down()
+
+
+def stop() -> int:
+    from gaby_site import embedded
+
+    data_dir = _data_dir()
+    stopped = [
+        name for name, fn in (("PostgreSQL", embedded.stop_postgres), ("Redis", embedded.stop_redis)) if fn(data_dir)
+    ]
+    _say(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running")
+    return 0
+
+
+def reset(args: list[str]) -> int:
+    from gaby_site import embedded
+
+    data_dir = _data_dir()
+    if "--yes" not in args:
+        if not sys.stdin.isatty():
+            print("Refusing to wipe without confirmation: run `./gaby reset --yes`.", file=sys.stderr)
+            return 2
+        answer = input(f"Delete every client's data under {data_dir}? Type 'reset' to confirm: ")
+        if answer.strip() != "reset":
+            print("Nothing deleted.")
+            return 1
+    embedded.wipe(data_dir)
+    for name in ("secret_key", "demo-password", "celerybeat-schedule"):
+        (data_dir / name).unlink(missing_ok=True)
+    _say(f"Wiped {data_dir}; the next `./gaby run` starts fresh and mints a new admin")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(ROOT))
+    command, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    if command == "stop":
+        return stop()
+    if command == "reset":
+        return reset(rest)
+    print(f"Unknown launcher command {command!r}.", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,291 @@
+"""Gaby's settings: one module, driven by the environment (see ``.env.example`` and docs/reference/environment.md).
+
+``GABY_ENV`` picks the profile: ``production`` (the default, strict), ``development`` (what the run
+command uses) or ``test`` (``settings_test`` layers test overrides on top of this module).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from gaby_site import embedded
+from gaby_site.env import (
+    celery_broker_url,
+    check_redis_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    parse_database_url,
+)
+from gaby_site.logging import build_logging_config
+
+django_stubs_ext.monkeypatch()  # lets code write ModelForm[Client] and the like at run time
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+GABY_ENV = env_choice("GABY_ENV", ("production", "development", "test"), "production")
+IS_PRODUCTION = GABY_ENV == "production"
+DEBUG = env_bool("GABY_DEBUG", default=False)
+DATA_DIR = env_path("GABY_DATA_DIR", BASE_DIR / "var")
+
+
+def _secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        if IS_PRODUCTION and len(key) < 50:
+            raise ImproperlyConfigured("SECRET_KEY is too short for production: use at least 50 random characters.")
+        return key
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required in production (GABY_ENV=production): set SECRET_KEY or SECRET_KEY_FILE, "
+            "for example to the output of: python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+        )
+    # Development and tests keep a generated key in the data directory so sessions survive restarts.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(64), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+
+# --- Hosts, tenancy and routing ----------------------------------------------------------------
+BASE_DOMAIN = env_str("GABY_BASE_DOMAIN", "localhost").lower().strip(".")
+PUBLIC_PORT = env_int("GABY_PORT", 8000, minimum=1, maximum=65535)
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("GABY_ALLOWED_HOSTS")]
+HTTPS = env_bool("GABY_HTTPS", default=IS_PRODUCTION)
+BEHIND_PROXY = env_bool("GABY_BEHIND_PROXY", default=False)
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "apps.accounts.admin_site.GabyAdminConfig",
+    "django.contrib.humanize",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "apps.accounts",
+    "apps.billing",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "apps.accounts.admin_site.GabyAdminConfig",
+    "apps.tickets",
+    "apps.knowledge",
+    "apps.connectors",
+    "apps.safety",
+    "apps.agent",
+    "apps.chat",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Client"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "gaby_site.urls_public"
+ROOT_URLCONF = "gaby_site.urls_tenant"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "gaby_site.health.HealthMiddleware",  # answers probes before host checks
+    "gaby_site.logging.RequestContextMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "apps.accounts.access.ClientAccessMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "apps.accounts.context.shell",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    },
+]
+
+WSGI_APPLICATION = "gaby_site.wsgi.application"
+ASGI_APPLICATION = "gaby_site.asgi.application"
+
+# --- Database and Redis (embedded unless URLs are given) ----------------------------------------
+_database_url = env_str("DATABASE_URL") or embedded.ensure_postgres(DATA_DIR)
+_db = parse_database_url("DATABASE_URL", _database_url)
+DATABASES = {
+    "default": {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": _db.name,
+        "USER": _db.user,
+        "PASSWORD": _db.password,
+        "HOST": _db.host,
+        "PORT": _db.port,
+        "OPTIONS": _db.options,
+        "CONN_MAX_AGE": env_int("GABY_DB_CONN_MAX_AGE", 0, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": f"test_{_db.name}"},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = check_redis_url("REDIS_URL", env_str("REDIS_URL") or embedded.ensure_redis(DATA_DIR))
+REDIS_KEY_PREFIX = env_str("GABY_REDIS_PREFIX", "gaby")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+    }
+}
+
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- Accounts -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "apps.accounts.backends.ClientRoleBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Gaby"
+
+# One login for the MSP portal and every client subdomain.
+SESSION_COOKIE_DOMAIN = env_str("GABY_COOKIE_DOMAIN", BASE_DOMAIN) or None
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+SESSION_COOKIE_NAME = "gaby_session"
+CSRF_COOKIE_NAME = "gaby_csrftoken"
+SESSION_COOKIE_AGE = env_int("GABY_SESSION_AGE", 14 * 24 * 3600, minimum=300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+_scheme = "https" if HTTPS else "http"
+CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{BASE_DOMAIN}", f"{_scheme}://*.{BASE_DOMAIN}"]
+if not HTTPS:
+    CSRF_TRUSTED_ORIGINS += [f"http://{BASE_DOMAIN}:{PUBLIC_PORT}", f"http://*.{BASE_DOMAIN}:{PUBLIC_PORT}"]
+
+# --- Security behind TLS ------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("GABY_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+SECURE_HSTS_SECONDS = env_int("GABY_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = env_bool("GABY_HSTS_PRELOAD", default=False)
+# Submitting a domain to the browsers' HSTS preload list is the operator's call (it is hard to undo),
+# so the deploy check's reminder about it is silenced; GABY_HSTS_PRELOAD=true opts in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+# --- Email --------------------------------------------------------------------------------------
+_email_backend = env_choice("GABY_EMAIL_BACKEND", ("console", "smtp"), "smtp" if IS_PRODUCTION else "console")
+EMAIL_BACKEND = f"django.core.mail.backends.{_email_backend}.EmailBackend"
+EMAIL_HOST = env_str("GABY_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("GABY_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("GABY_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("GABY_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("GABY_EMAIL_TLS", default=True)
+DEFAULT_FROM_EMAIL = env_str("GABY_EMAIL_FROM", f"Gaby <gaby@{BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Static files, i18n -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+if not IS_PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("GABY_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging (OBS-3: structured JSON to stdout) --------------------------------------------------
+LOG_LEVEL = env_choice("GABY_LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+LOG_FORMAT = env_choice("GABY_LOG_FORMAT", ("json", "console"), "json")
+LOGGING_CONFIG = None
+LOGGING = build_logging_config(LOG_LEVEL, LOG_FORMAT)
+
+# --- Health -------------------------------------------------------------------------------------
+READY_WORKER_TIMEOUT = env_int("GABY_READY_WORKER_TIMEOUT_MS", 1500, minimum=100) / 1000

@@ -1,0 +1,18 @@
+"""A client's operator pages, served on ``<client>.<base domain>`` inside that client's schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="tickets:inbox", permanent=False), name="client_home"),
+    path("inbox/", include("apps.tickets.urls")),
+    path("investigations/", include("apps.agent.urls")),
+    path("knowledge/", include("apps.knowledge.urls")),
+    path("connectors/", include("apps.connectors.urls")),
+    path("approvals/", include("apps.safety.urls")),
+    path("chat/", include("apps.chat.urls")),
+    path("settings/", include("apps.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

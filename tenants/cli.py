@@ -1,0 +1,83 @@
+"""``gaby bootstrap``, ``gaby create-client``, ``gaby add-member``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.accounts.models import Role, User
+from apps.accounts.services import mint_first_admin, set_membership
+from tenants.demo import DEMO_PEOPLE, seed_demo
+from tenants.models import Client
+from tenants.services import client_domain, create_client, ensure_public_tenant
+
+
+def register(subparsers: Any, command: BaseCommand) -> None:
+    boot = subparsers.add_parser("bootstrap", help="Create the portal, mint the first admin, optionally seed the demo.")
+    boot.add_argument("--demo", action="store_true", help="Seed the demo MSP: Hartwell Law, Dearborn CPA and personas.")
+    boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
+    boot.set_defaults(handler=bootstrap)
+
+    new = subparsers.add_parser("create-client", help="Onboard a client: schema, migrations, subdomain.")
+    new.add_argument("name")
+    new.add_argument("--slug", required=True, help="Subdomain and schema name, e.g. hartwell.")
+    new.add_argument("--admin", help="Email of an existing user to make the client's first Admin.")
+    new.set_defaults(handler=create_client_command)
+
+    member = subparsers.add_parser("add-member", help="Give a user a role on a client (creates the user if new).")
+    member.add_argument("--client", required=True, help="The client's slug.")
+    member.add_argument("--email", required=True)
+    member.add_argument("--role", required=True, choices=Role.values)
+    member.set_defaults(handler=add_member)
+
+
+def _port_suffix() -> str:
+    return "" if settings.PUBLIC_PORT in (80, 443) else f":{settings.PUBLIC_PORT}"
+
+
+def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
+    ensure_public_tenant()
+    minted = mint_first_admin(email=options["admin_email"])
+    scheme = "https" if settings.HTTPS else "http"
+    out = command.stdout
+    if options["demo"]:
+        clients, _people, password = seed_demo()
+        out.write("Demo MSP ready:")
+        for client in clients.values():
+            out.write(f"  {client.name:<14} {scheme}://{client_domain(client.slug)}{_port_suffix()}/")
+        out.write(f"Demo logins (password for all: {password}):")
+        for person in DEMO_PEOPLE:
+            roles = ", ".join(f"{role} of {slug}" for slug, role in person.roles.items())
+            staff = " + MSP staff" if person.msp_staff else ""
+            out.write(f"  {person.key:<6} {person.email:<26} {roles}{staff}")
+    out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
+    if minted:
+        out.write(command.style.WARNING("First run: the install's admin was created. This password is shown once:"))
+        out.write(f"  {minted.email}  {minted.password}")
+
+
+def create_client_command(command: BaseCommand, options: dict[str, Any]) -> None:
+    admin = None
+    if options.get("admin"):
+        admin = User.objects.filter(email=options["admin"].lower()).first()
+        if admin is None:
+            raise CommandError(f"No user with email {options['admin']!r}: create them first or leave --admin out.")
+    try:
+        client = create_client(name=options["name"], slug=options["slug"], admin=admin)
+    except ValidationError as exc:
+        raise CommandError("; ".join(exc.messages)) from exc
+    command.stdout.write(f"Created {client.name}: schema {client.schema_name}, domain {client_domain(client.slug)}")
+
+
+def add_member(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = Client.objects.filter(slug=options["client"]).first()
+    if client is None:
+        raise CommandError(f"No client with slug {options['client']!r}.")
+    actor = User.objects.filter(is_superuser=True).order_by("date_joined").first()
+    if actor is None:
+        raise CommandError("Run `gaby bootstrap` first: there is no admin yet.")
+    membership = set_membership(client=client, email=options["email"], role=options["role"], actor=actor)
+    command.stdout.write(f"{membership.user.email} is now {membership.get_role_display()} of {client.name}.")

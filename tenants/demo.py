@@ -1,0 +1,87 @@
+"""The demo MSP: two clients and one person per persona, created once and reused on every run."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from apps.accounts.models import Membership, Persona, Role, User
+from tenants.models import Client
+from tenants.services import create_client, ensure_public_tenant
+
+DEMO_CLIENTS = (("hartwell", "Hartwell Law"), ("dearborn", "Dearborn CPA"))
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    key: str
+    email: str
+    full_name: str
+    persona: str
+    msp_staff: bool
+    roles: dict[str, str]  # client slug -> role
+
+
+DEMO_PEOPLE = (
+    DemoPerson("alice", "alice@hartwell.example", "Alice Hartwell", Persona.FOUNDER, False, {"hartwell": Role.ADMIN}),
+    DemoPerson("bob", "bob@hartwell.example", "Bob Ng", Persona.SUPPORT_LEAD, False, {"hartwell": Role.AGENT}),
+    DemoPerson("carol", "carol@dearborn.example", "Carol Dearborn", Persona.SRE, False, {"dearborn": Role.ADMIN}),
+    DemoPerson(
+        "mona",
+        "mona@bluemesa.example",
+        "Mona Reyes",
+        Persona.MSP,
+        True,
+        {"hartwell": Role.ADMIN, "dearborn": Role.ADMIN},
+    ),
+)
+
+
+def demo_password() -> str:
+    """One generated password for the demo people, kept (0600) in the data directory so every run can print it."""
+    path = settings.DATA_DIR / "demo-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(9), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def seed_clients() -> dict[str, Client]:
+    ensure_public_tenant()
+    clients = {}
+    for slug, name in DEMO_CLIENTS:
+        existing = Client.objects.filter(slug=slug).first()
+        clients[slug] = existing or create_client(name=name, slug=slug)
+    return clients
+
+
+def seed_people(clients: dict[str, Client], *, password: str | None) -> dict[str, User]:
+    people = {}
+    for person in DEMO_PEOPLE:
+        user = User.objects.filter(email=person.email).first()
+        if user is None:
+            user = User.objects.create_user(
+                person.email,
+                password,
+                full_name=person.full_name,
+                persona=person.persona,
+                is_msp_staff=person.msp_staff,
+            )
+        for slug, role in person.roles.items():
+            Membership.objects.get_or_create(user=user, client=clients[slug], defaults={"role": role})
+        people[person.key] = user
+    # The install's admins (superusers) administer the demo clients too.
+    for admin in User.objects.filter(is_superuser=True):
+        for client in clients.values():
+            Membership.objects.get_or_create(user=admin, client=client, defaults={"role": Role.ADMIN})
+    return people
+
+
+def seed_demo() -> tuple[dict[str, Client], dict[str, User], str]:
+    password = demo_password()
+    clients = seed_clients()
+    people = seed_people(clients, password=password)
+    return clients, people, password

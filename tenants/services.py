@@ -1,0 +1,63 @@
+"""Client onboarding: creating a client creates its schema, migrates it and gives it a subdomain."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Client, Domain, slug_validator
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+log = structlog.get_logger(__name__)
+
+
+def client_domain(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def ensure_public_tenant() -> Client:
+    """The public schema is the MSP portal; it answers on the base domain."""
+    public, _ = Client.objects.get_or_create(
+        schema_name=get_public_schema_name(),
+        defaults={"name": "MSP portal", "slug": "portal"},
+    )
+    Domain.objects.get_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
+    return public
+
+
+def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
+    """Create a client, its schema (migrated) and its ``<slug>.<base domain>`` domain.
+
+    ``admin``, when given, becomes the client's first Admin member.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the client a name."})
+    slug_validator(slug)
+    if Client.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A client with the subdomain {slug!r} already exists: pick another."})
+    # Schema creation runs DDL and migrations; it cannot be rolled back with the rows, so the rows
+    # go first in their own transaction and the schema is created by save() right after.
+    client = Client(name=name, slug=slug, schema_name=slug)
+    client.save()
+    with transaction.atomic():
+        Domain.objects.create(domain=client_domain(slug), tenant=client, is_primary=True)
+        if admin is not None:
+            from apps.accounts.models import Membership, Role
+
+            Membership.objects.get_or_create(user=admin, client=client, defaults={"role": Role.ADMIN})
+    log.info("client_created", client=client.schema_name, name=client.name)
+    return client
+
+
+def client_url(client: Client, *, scheme: str, port: int | str | None) -> str:
+    domain = settings.BASE_DOMAIN if client.is_public else client_domain(client.slug)
+    suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
+    return f"{scheme}://{domain}{suffix}/"

@@ -1,0 +1,111 @@
+"""Fixtures on the real embedded PostgreSQL and Redis.
+
+The session creates, once, the two demo clients (each with its migrated schema) and the personas:
+alice (Admin of Hartwell), bob (Agent of Hartwell), carol (Admin of Dearborn) and mona (MSP staff,
+Admin of both). Each test runs in a transaction rolled back afterwards, so tests may change
+anything, but the session's rows are committed and visible to other threads (Celery worker,
+Channels consumers, the live server). Never use ``transactional_db``: its flush would delete them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.db import connection, connections
+from django.test import Client as HttpClient
+
+PASSWORD = "correct-horse-battery-staple"
+HOSTS = {"hartwell": "hartwell.localhost", "dearborn": "dearborn.localhost", "public": "localhost"}
+
+
+@dataclass
+class World:
+    clients: dict[str, Any]
+    people: dict[str, Any]
+    sessions: dict[str, str]  # persona -> committed session key (for websockets / other threads)
+
+
+def _committed_session(user: Any) -> str:
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return str(store.session_key)
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    with django_db_blocker.unblock():
+        from django.contrib.admin.models import ADDITION, LogEntry
+        from django_tenants.utils import tenant_context
+
+        from tenants.demo import seed_clients, seed_people
+
+        clients = seed_clients()
+        people = seed_people(clients, password=PASSWORD)
+        sessions = {key: _committed_session(user) for key, user in people.items()}
+        # One admin log row in Hartwell only, so a task can prove which schema it read.
+        with tenant_context(clients["hartwell"]):
+            LogEntry.objects.create(user=people["alice"], object_repr="marker", action_flag=ADDITION)
+        connection.set_schema_to_public()
+    yield World(clients=clients, people=people, sessions=sessions)
+    with django_db_blocker.unblock():
+        # Other threads (worker, consumers, live server) may still hold connections; the test
+        # database cannot be dropped while they do.
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests() -> Iterator[None]:
+    from django.core.cache import cache
+
+    cache.clear()  # rate limits and cached lookups must not leak between tests
+    yield
+    if connection.connection is not None or connection.schema_name != "public":
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def hartwell(world: World, db: None) -> Any:
+    return world.clients["hartwell"]
+
+
+@pytest.fixture
+def dearborn(world: World, db: None) -> Any:
+    return world.clients["dearborn"]
+
+
+@pytest.fixture
+def people(world: World, db: None) -> dict[str, Any]:
+    return world.people
+
+
+def browser_for(user: Any | None, host: str) -> HttpClient:
+    """A Django test client signed in as ``user`` (None: anonymous) that talks to ``host``."""
+    client = HttpClient(HTTP_HOST=host)
+    if user is not None:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def as_user(world: World, db: None) -> Any:
+    """``as_user("carol", "hartwell")`` → a test client for carol on Hartwell's domain."""
+
+    def make(persona: str | None, where: str) -> HttpClient:
+        return browser_for(world.people[persona] if persona else None, HOSTS[where])
+
+    return make

@@ -1,0 +1,128 @@
+"""Sign-in, sign-out, password reset, TOTP and the no-open-mode first admin (allauth, public schema)."""
+
+import re
+import time
+from io import StringIO
+from typing import Any
+
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client as HttpClient
+
+from apps.accounts.models import User
+from apps.accounts.services import mint_first_admin
+from tests.conftest import PASSWORD
+
+
+def _login(client: HttpClient, email: str, password: str) -> Any:
+    return client.post("/accounts/login/", {"login": email, "password": password})
+
+
+def test_sign_in_at_a_client_subdomain_lands_in_the_shell(world: Any, db: None) -> None:
+    browser = HttpClient(HTTP_HOST="hartwell.localhost")
+    response = _login(browser, "alice@hartwell.example", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = browser.get("/", follow=True)
+    assert page.redirect_chain[-1][0] == "/inbox/"
+    assert b'data-testid="sidebar"' in page.content and b"Alice Hartwell" in page.content
+
+
+def test_session_cookie_spans_subdomains(world: Any, db: None) -> None:
+    response = _login(HttpClient(HTTP_HOST="localhost"), "mona@bluemesa.example", PASSWORD)
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["domain"] == "localhost"
+    # The same session, carried to a client subdomain, is accepted there.
+    browser = HttpClient(HTTP_HOST="dearborn.localhost")
+    browser.cookies[settings.SESSION_COOKIE_NAME] = cookie.value
+    assert browser.get("/inbox/").status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(world: Any, db: None) -> None:
+    response = _login(HttpClient(HTTP_HOST="hartwell.localhost"), "alice@hartwell.example", "wrong-password")
+    assert response.status_code == 200
+    assert b"The email address and/or password you specified are not correct" in response.content
+
+
+def test_sign_out(as_user: Any) -> None:
+    alice = as_user("alice", "hartwell")
+    assert alice.post("/accounts/logout/").status_code == 302
+    assert alice.get("/inbox/").status_code == 302
+
+
+def test_sign_up_is_closed(world: Any, db: None) -> None:
+    response = HttpClient(HTTP_HOST="localhost").post(
+        "/accounts/signup/", {"email": "intruder@x.example", "password1": "Zx9!long-pass", "password2": "Zx9!long-pass"}
+    )
+    assert b"Sign Up Closed" in response.content
+    assert not User.objects.filter(email="intruder@x.example").exists()
+
+
+def test_password_reset_by_email(world: Any, db: None, mailoutbox: list[Any]) -> None:
+    browser = HttpClient(HTTP_HOST="hartwell.localhost")
+    assert browser.post("/accounts/password/reset/", {"email": "bob@hartwell.example"}).status_code == 302
+    assert len(mailoutbox) == 1
+    link = re.search(r"http://hartwell\.localhost(/accounts/password/reset/key/\S+)", mailoutbox[0].body)
+    assert link, mailoutbox[0].body
+    form_page = browser.get(link.group(1), follow=True)
+    action = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link.group(1)
+    done = browser.post(action, {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"})
+    assert done.status_code == 302
+    assert (
+        _login(HttpClient(HTTP_HOST="hartwell.localhost"), "bob@hartwell.example", "a-brand-new-passphrase").status_code
+        == 302
+    )
+
+
+def test_totp_is_required_once_enabled(people: dict[str, Any]) -> None:
+    secret = generate_totp_secret()
+    TOTP.activate(people["carol"], secret)
+    browser = HttpClient(HTTP_HOST="dearborn.localhost")
+    response = _login(browser, "carol@dearborn.example", PASSWORD)
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert browser.get("/inbox/").status_code == 302  # not signed in until the code is given
+    wrong = browser.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    assert wrong.status_code == 200 and b"Incorrect code" in wrong.content
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    assert browser.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    assert browser.get("/inbox/").status_code == 200
+
+
+def test_mfa_setup_page_is_reachable_from_the_shell(world: Any, db: None) -> None:
+    alice = HttpClient(HTTP_HOST="hartwell.localhost")
+    _login(alice, "alice@hartwell.example", PASSWORD)
+    assert b'data-testid="mfa-link"' in alice.get("/inbox/").content
+    # Turning on TOTP asks for the password again first.
+    page = alice.get("/accounts/2fa/totp/activate/")
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/reauthenticate/")
+    assert alice.post(page["Location"], {"password": PASSWORD}).status_code == 302
+    page = alice.get("/accounts/2fa/totp/activate/")
+    assert page.status_code == 200 and b"Authenticator App" in page.content
+
+
+def _no_users_at_all(world: Any) -> None:
+    from django.contrib.admin.models import LogEntry
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(world.clients["hartwell"]):
+        LogEntry.objects.all().delete()  # it references a user across schemas
+    User.objects.all().delete()
+
+
+def test_first_admin_is_minted_once(world: Any, db: None) -> None:
+    _no_users_at_all(world)
+    minted = mint_first_admin(email="owner@msp.example")
+    assert minted is not None and len(minted.password) >= 16
+    admin = User.objects.get(email="owner@msp.example")
+    assert admin.is_superuser and admin.is_msp_staff and admin.check_password(minted.password)
+    assert mint_first_admin(email="other@msp.example") is None
+
+
+def test_bootstrap_prints_the_admin_password_only_on_the_first_run(world: Any, db: None) -> None:
+    _no_users_at_all(world)
+    first, second = StringIO(), StringIO()
+    call_command("gaby", "bootstrap", "--admin-email", "owner@msp.example", stdout=first)
+    call_command("gaby", "bootstrap", "--admin-email", "owner@msp.example", stdout=second)
+    password = re.search(r"owner@msp\.example\s+(\S+)", first.getvalue())
+    assert password and User.objects.get(email="owner@msp.example").check_password(password.group(1))
+    assert "shown once" in first.getvalue() and "owner@msp.example" not in second.getvalue()

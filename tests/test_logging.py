@@ -1,0 +1,29 @@
+"""OBS-3: every request logs one JSON line with its request id and client."""
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+
+def _render(record: logging.LogRecord) -> dict[str, Any]:
+    handler = logging.getLogger().handlers[0]
+    assert handler.formatter is not None
+    return json.loads(handler.formatter.format(record))  # type: ignore[no-any-return]
+
+
+def test_request_line_carries_request_id_and_client(as_user: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="gaby.request"):
+        response = as_user("alice", "hartwell").get("/inbox/", HTTP_X_REQUEST_ID="trace-123")
+    assert response["X-Request-ID"] == "trace-123"
+    lines = [_render(r) for r in caplog.records if r.name == "gaby.request"]
+    assert lines[-1]["request_id"] == "trace-123"
+    assert lines[-1]["client"] == "hartwell"
+    assert lines[-1]["status"] == 200 and lines[-1]["path"] == "/inbox/"
+    assert lines[-1]["level"] == "info" and "timestamp" in lines[-1]
+
+
+def test_untrusted_request_ids_are_replaced(as_user: Any) -> None:
+    response = as_user("alice", "hartwell").get("/inbox/", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert response["X-Request-ID"] != "bad id\nwith newline" and len(response["X-Request-ID"]) == 32

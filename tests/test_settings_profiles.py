@@ -1,0 +1,55 @@
+"""The production profile refuses unsafe configuration and passes Django's deployment checks."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GABY_", "SECRET_KEY", "DJANGO_SETTINGS"))}
+    base.update(DATABASE_URL=_database_url(), REDIS_URL=settings.REDIS_URL, DJANGO_SETTINGS_MODULE="gaby_site.settings")
+    base.update(env)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120)
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME'].removeprefix('test_')}?host={db['HOST']}"
+
+
+def test_production_requires_a_secret_key() -> None:
+    result = _run(["manage.py", "check"], GABY_ENV="production")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required in production" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key() -> None:
+    result = _run(["manage.py", "check"], GABY_ENV="production", SECRET_KEY="short")
+    assert "SECRET_KEY is too short" in result.stderr
+
+
+def test_production_profile_passes_check_deploy() -> None:
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        GABY_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        GABY_BASE_DOMAIN="gaby.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_bad_value_names_the_variable() -> None:
+    result = _run(["manage.py", "check"], GABY_ENV="development", GABY_PORT="eighty")
+    assert result.returncode != 0
+    assert "GABY_PORT='eighty' is not a whole number" in result.stderr
+
+
+def test_debug_is_off_unless_asked() -> None:
+    assert settings.DEBUG is False
