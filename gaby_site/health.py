@@ -42,7 +42,7 @@ def check_worker() -> str | None:
     from gaby_site.celery import app
 
     try:
-        replies = app.control.ping(timeout=settings.READY_WORKER_TIMEOUT)
+        replies = app.control.ping(timeout=settings.READY_WORKER_TIMEOUT, limit=1)  # first answer is enough
     except Exception as exc:
         return f"worker check failed: {exc.__class__.__name__}: {exc}"
     if not replies:

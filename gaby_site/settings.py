@@ -217,8 +217,21 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Gaby"
 
-# One login for the MSP portal and every client subdomain.
-SESSION_COOKIE_DOMAIN = env_str("GABY_COOKIE_DOMAIN", BASE_DOMAIN) or None
+
+def _cookie_domain() -> str | None:
+    """One login for the MSP portal and every client subdomain, where browsers allow it.
+
+    Browsers refuse a cookie Domain naming a single-label host such as ``localhost``; there each
+    subdomain keeps its own session and the signed sign-in hand-off (apps/accounts/handoff.py)
+    carries a user between the portal and their clients.
+    """
+    explicit = env_str("GABY_COOKIE_DOMAIN")
+    if explicit:
+        return explicit
+    return BASE_DOMAIN if "." in BASE_DOMAIN else None
+
+
+SESSION_COOKIE_DOMAIN = _cookie_domain()
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SESSION_COOKIE_NAME = "gaby_session"
 CSRF_COOKIE_NAME = "gaby_csrftoken"

@@ -3,11 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.accounts import views_portal
+from apps.accounts import handoff, views_portal
 
 urlpatterns = [
     path("", views_portal.home, name="portal_home"),
     path("clients/new/", views_portal.new_client, name="portal_new_client"),
+    path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
+    path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.accounts import handoff
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:inbox", permanent=False), name="client_home"),
     path("inbox/", include("apps.tickets.urls")),
@@ -13,6 +15,8 @@ urlpatterns = [
     path("approvals/", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("settings/", include("apps.accounts.urls")),
+    path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
+    path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -46,7 +46,7 @@ def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
     # Schema creation runs DDL and migrations; it cannot be rolled back with the rows, so the rows
     # go first in their own transaction and the schema is created by save() right after.
     client = Client(name=name, slug=slug, schema_name=slug)
-    client.save()
+    client.save(verbosity=0)
     with transaction.atomic():
         Domain.objects.create(domain=client_domain(slug), tenant=client, is_primary=True)
         if admin is not None:

@@ -27,6 +27,7 @@ class World:
     clients: dict[str, Any]
     people: dict[str, Any]
     sessions: dict[str, str]  # persona -> committed session key (for websockets / other threads)
+    database: str  # the test database's name, for servers started in other processes
 
 
 def _committed_session(user: Any) -> str:
@@ -43,6 +44,9 @@ def _committed_session(user: Any) -> str:
 @pytest.fixture(scope="session")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+        # pytest-django sets up the test database only when a collected test asks for one.
+        assert database.startswith("test_"), f"refusing to seed {database!r}: mark the tests with django_db"
         from django.contrib.admin.models import ADDITION, LogEntry
         from django_tenants.utils import tenant_context
 
@@ -55,7 +59,7 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
         with tenant_context(clients["hartwell"]):
             LogEntry.objects.create(user=people["alice"], object_repr="marker", action_flag=ADDITION)
         connection.set_schema_to_public()
-    yield World(clients=clients, people=people, sessions=sessions)
+    yield World(clients=clients, people=people, sessions=sessions, database=database)
     with django_db_blocker.unblock():
         # Other threads (worker, consumers, live server) may still hold connections; the test
         # database cannot be dropped while they do.

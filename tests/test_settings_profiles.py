@@ -53,3 +53,11 @@ def test_a_bad_value_names_the_variable() -> None:
 
 def test_debug_is_off_unless_asked() -> None:
     assert settings.DEBUG is False
+
+
+def test_cookie_domain_spans_subdomains_only_where_browsers_allow_it() -> None:
+    show = ["manage.py", "shell", "-c", "from django.conf import settings; print(settings.SESSION_COOKIE_DOMAIN)"]
+    dotted = _run(show, GABY_ENV="development", GABY_BASE_DOMAIN="gaby.example.com")
+    assert dotted.stdout.split()[-1] == "gaby.example.com"
+    single_label = _run(show, GABY_ENV="development", GABY_BASE_DOMAIN="localhost")
+    assert single_label.stdout.split()[-1] == "None"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import Membership
+from tenants.models import Client
 from tenants.services import client_url
 
 
@@ -35,18 +37,31 @@ def request_scheme_and_port(request: HttpRequest) -> tuple[str, str | None]:
     return request.scheme or "http", request.get_port()
 
 
+def jump_url(request: HttpRequest, client: Client | None) -> str:
+    """Where a link to another client (None: the portal) should point from this page.
+
+    Direct when the session cookie spans subdomains; through the signed hand-off when it cannot.
+    """
+    if settings.SESSION_COOKIE_DOMAIN is None:
+        return reverse("handoff", args=[client.slug if client else "portal"])
+    scheme, port = request_scheme_and_port(request)
+    if client is None:
+        suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
+        return f"{scheme}://{settings.BASE_DOMAIN}{suffix}/"
+    return client_url(client, scheme=scheme, port=port)
+
+
 def shell(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     user = getattr(request, "user", None)
     if tenant is None or user is None or not user.is_authenticated:
         return {"shell": {"tenant": tenant}}
-    scheme, port = request_scheme_and_port(request)
     memberships = list(Membership.objects.filter(user=user, client__is_active=True).select_related("client"))
     switcher = [
         {
             "client": m.client,
             "role": m.get_role_display(),
-            "url": client_url(m.client, scheme=scheme, port=port),
+            "url": jump_url(request, m.client),
             "current": m.client_id == tenant.pk,
         }
         for m in memberships
@@ -60,16 +75,13 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             except NoReverseMatch:
                 continue
             nav.append({"item": item, "url": url, "active": item.url_name.split(":")[0] == current})
-    from django.conf import settings
-
-    portal_suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
     return {
         "shell": {
             "tenant": tenant,
             "membership": getattr(request, "membership", None),
             "switcher": switcher,
             "nav": nav,
-            "portal_url": f"{scheme}://{settings.BASE_DOMAIN}{portal_suffix}/",
+            "portal_url": jump_url(request, None),
             "persona": getattr(user, "persona", "msp"),
         }
     }

@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
-from apps.accounts.context import request_scheme_and_port
+from apps.accounts.context import jump_url
 from apps.accounts.forms import NewClientForm
 from apps.accounts.models import Membership
 from gaby_site.http import GabyRequest
-from tenants.services import client_url, create_client
+from tenants.services import create_client
 
 
 def _portal_only(request: GabyRequest) -> None:
@@ -22,12 +22,8 @@ def _portal_only(request: GabyRequest) -> None:
 
 
 def _clients_context(request: GabyRequest) -> list[dict[str, object]]:
-    scheme, port = request_scheme_and_port(request)
     memberships = Membership.objects.filter(user=request.user, client__is_active=True).select_related("client")
-    return [
-        {"client": m.client, "role": m.get_role_display(), "url": client_url(m.client, scheme=scheme, port=port)}
-        for m in memberships
-    ]
+    return [{"client": m.client, "role": m.get_role_display(), "url": jump_url(request, m.client)} for m in memberships]
 
 
 def home(request: GabyRequest) -> HttpResponse:
