@@ -24,7 +24,7 @@ def wait_http(url: str, timeout: float = 60, expect: int = 200) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == expect:
                     return time.monotonic() - started
         except OSError:

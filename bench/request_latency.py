@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import free_port, start_uvicorn, summary, wait_http  # noqa: E402
+from bench._server import free_port, start_uvicorn, summary, wait_http
 
 
 def _prepare() -> tuple[str, str]:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import ROOT, free_port, start_uvicorn, wait_http  # noqa: E402
+from bench._server import ROOT, free_port, start_uvicorn, wait_http
 
 
 async def hello(scope: dict[str, object], receive: object, send: object) -> None:

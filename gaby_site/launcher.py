@@ -129,47 +129,14 @@ def run() -> int:
         banner = _prepare_database()
         _say("Starting web (uvicorn), worker and beat")
         beat_schedule = str(_data_dir() / "celerybeat-schedule")
+        concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
         commands = {
-            "web": [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "gaby_site.asgi:application",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            "worker": [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "gaby_site",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                os.environ.get("GABY_WORKER_CONCURRENCY", "2"),
-                "--hostname",
-                "gaby@%h",
-            ],
-            "beat": [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "gaby_site",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                beat_schedule,
-            ],
-        }
+            "web": [PYTHON, "-m", "gaby_site.serve", "--host", host, "--port", str(port)],
+            "worker": [PYTHON, "-m", "celery", "-A", "gaby_site", "worker", "--loglevel", "INFO",
+                       "--concurrency", concurrency, "--hostname", "gaby@%h"],
+            "beat": [PYTHON, "-m", "celery", "-A", "gaby_site", "beat", "--loglevel", "INFO",
+                     "--schedule", beat_schedule],
+        }  # fmt: skip
         names = list(commands)
         for command in commands.values():
             procs.append(subprocess.Popen(command, cwd=ROOT))

@@ -37,6 +37,7 @@ def home(request: GabyRequest) -> HttpResponse:
 def new_client(request: GabyRequest) -> HttpResponse:
     _portal_only(request)
     form = NewClientForm(request.POST)
+    status = 400
     if form.is_valid():
         try:
             client = create_client(name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], admin=request.user)
@@ -46,10 +47,6 @@ def new_client(request: GabyRequest) -> HttpResponse:
             messages.success(request, f"{client.name} is ready. You are its first Admin.")
             if not request.htmx:
                 return redirect("portal_home")
-            form = NewClientForm()
-    status = 200 if form.is_valid() or not form.errors else 400
-    if request.htmx:
-        return render(
-            request, "portal/home.html#clients", {"clients": _clients_context(request), "form": form}, status=status
-        )
-    return render(request, "portal/home.html", {"clients": _clients_context(request), "form": form}, status=status)
+            form, status = NewClientForm(), 200
+    template = "portal/home.html#clients" if request.htmx else "portal/home.html"
+    return render(request, template, {"clients": _clients_context(request), "form": form}, status=status)
