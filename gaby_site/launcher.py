@@ -132,16 +132,17 @@ def run() -> int:
         concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
         commands = {
             "web": [PYTHON, "-m", "gaby_site.serve", "--host", host, "--port", str(port)],
-            "worker": [PYTHON, "-m", "celery", "-A", "gaby_site", "worker", "--loglevel", "INFO",
+            "worker": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--loglevel", "INFO",
                        "--concurrency", concurrency, "--hostname", "gaby@%h"],
-            "beat": [PYTHON, "-m", "celery", "-A", "gaby_site", "beat", "--loglevel", "INFO",
+            "beat": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "beat", "--loglevel", "INFO",
                      "--schedule", beat_schedule],
         }  # fmt: skip
         names = list(commands)
         for command in commands.values():
             procs.append(subprocess.Popen(command, cwd=ROOT))
-        if not _wait_for_http(f"http://{host}:{port}/health", 60, procs):
-            print("Gaby's web process did not come up; its output is above.", file=sys.stderr)
+        # Ready means what /ready means: database, Redis and a live worker, not just a web process.
+        if not _wait_for_http(f"http://{host}:{port}/ready", 90, procs):
+            print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
             return 1
         print()
         print(banner.rstrip())
