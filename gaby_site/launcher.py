@@ -195,6 +195,7 @@ def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
 def test(args: list[str]) -> int:
     os.environ["GABY_ENV"] = "test"
     os.environ["DJANGO_SETTINGS_MODULE"] = "gaby_site.settings_test"
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner, not a docs problem
     services = Services(_data_dir())
     try:
         services.up()
@@ -205,6 +206,10 @@ def test(args: list[str]) -> int:
             ("mypy", [str(bin_dir / "mypy")]),
             ("django check", [PYTHON, "manage.py", "check", "--fail-level", "WARNING"]),
             ("migrations up to date", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
+            (
+                "docs build",
+                [str(bin_dir / "mkdocs"), "build", "--strict", "--quiet", "--site-dir", str(_data_dir() / "site")],
+            ),
             ("pytest", [PYTHON, "-m", "pytest", *args]),
         ]
         if args:  # a focused run (./gaby test tests/test_x.py -k name) skips the whole-tree checks
