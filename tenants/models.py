@@ -30,6 +30,8 @@ class Client(TenantMixin):
     time_zone = models.CharField(max_length=64, default="UTC")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # This client's data key, encrypted by the key provider (tenants/secrets.py); never stored in clear.
+    wrapped_data_key = models.BinaryField(null=True, blank=True, editable=False)
 
     auto_create_schema = True
     auto_drop_schema = False  # a deleted client keeps its data until an operator drops it on purpose
