@@ -83,6 +83,7 @@ SHARED_APPS = [
     "allauth.mfa",
     "apps.accounts",
     "apps.billing",
+    "apps.safety",  # also shared: the public schema keeps the install-level audit chain
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

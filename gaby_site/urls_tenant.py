@@ -12,7 +12,7 @@ urlpatterns = [
     path("investigations/", include("apps.agent.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
     path("connectors/", include("apps.connectors.urls")),
-    path("approvals/", include("apps.safety.urls")),
+    path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("settings/", include("apps.accounts.urls")),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name
 
+from apps.safety.audit import record_for_client, record_for_install
+from apps.safety.models import ActorKind
 from tenants.models import Client, Domain, slug_validator
 
 if TYPE_CHECKING:
@@ -53,7 +55,32 @@ def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
             from apps.accounts.models import Membership, Role
 
             Membership.objects.get_or_create(user=admin, client=client, defaults={"role": Role.ADMIN})
+        actor = {"actor_kind": ActorKind.USER, "actor_id": admin.pk} if admin else {"actor_kind": ActorKind.SYSTEM}
+        facts = {"client": client.slug, "name": client.name, "first_admin": admin.email if admin else None}
+        record_for_install(event="client.created", payload=facts, **actor)
+        record_for_client(client, event="client.created", payload=facts, **actor)  # the client's own, first link
     log.info("client_created", client=client.schema_name, name=client.name)
+    return client
+
+
+AUDITED_SETTINGS = ("name", "autonomy", "time_zone")
+
+
+@transaction.atomic
+def update_client_settings(*, client: Client, changes: dict[str, object], actor: User) -> Client:
+    """Apply validated settings and record what changed, from what to what."""
+    diff = {
+        field: {"from": getattr(client, field), "to": value}
+        for field, value in changes.items()
+        if field in AUDITED_SETTINGS and getattr(client, field) != value
+    }
+    if not diff:
+        return client
+    for field, change in diff.items():
+        setattr(client, field, change["to"])
+    client.save(update_fields=list(diff))
+    record_for_client(client, event="client.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                      payload={"changes": diff})  # fmt: skip
     return client
 
 

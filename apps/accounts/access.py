@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from apps.accounts.models import Membership, Role, User
 from gaby_site.logging import bind_client
 from tenants.models import Client
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 # Pages with their own guards: sign-in/out and password reset (allauth), the Django admin
 # (GabyAdminSite.has_permission), static files.
@@ -54,7 +54,7 @@ def require_role(role: str) -> Callable[[View], View]:
 
     def decorator(view_func: View) -> View:
         @wraps(view_func)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership = getattr(request, "membership", None)
             if membership is None or not membership.allows(required_role(wrapped, request.method or "GET")):
                 raise PermissionDenied(f"This page needs the {Role(role).label} role.")
@@ -68,7 +68,7 @@ def require_role(role: str) -> Callable[[View], View]:
 
 def msp_staff_required(view_func: View) -> View:
     @wraps(view_func)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not (user.is_authenticated and isinstance(user, User) and user.is_msp_staff):
             raise PermissionDenied("Only MSP staff can manage clients.")

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from apps.accounts.models import Membership, Persona, Role, User
+from apps.safety.audit import record_for_client
+from apps.safety.models import ActorKind
 from tenants.models import Client
 
 log = structlog.get_logger(__name__)
@@ -54,6 +56,13 @@ def set_membership(*, client: Client, email: str, role: str, actor: User, base_u
     if user is None:
         user = User.objects.create_user(email, persona=Persona.SUPPORT_LEAD)
     membership, created = Membership.objects.update_or_create(user=user, client=client, defaults={"role": role})
+    record_for_client(
+        client,
+        event="membership.granted" if created else "membership.changed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"member": user.email, "role": role, "new_user": created_user},
+    )
     log.info("membership_set", client=client.schema_name, member=str(user.pk), role=role, by=str(actor.pk), new=created)
     if created_user and base_url:
         transaction.on_commit(lambda: send_set_password_email(user, client=client, base_url=base_url))
@@ -81,6 +90,8 @@ def remove_membership(*, membership: Membership, actor: User) -> None:
     ):
         raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
     log.info("membership_removed", client=client.schema_name, member=str(membership.user_id), by=str(actor.pk))
+    record_for_client(client, event="membership.revoked", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                      payload={"member": membership.user.email, "role": membership.role})  # fmt: skip
     membership.delete()
 
 
@@ -95,8 +106,11 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
         and not client.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
     ):
         raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
+    previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    record_for_client(client, event="membership.changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                      payload={"member": membership.user.email, "role": role, "previous_role": previous})  # fmt: skip
     log.info(
         "membership_role_changed",
         client=client.schema_name,

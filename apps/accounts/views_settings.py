@@ -15,6 +15,8 @@ from apps.accounts.access import require_role
 from apps.accounts.forms import AddMemberForm, ClientSettingsForm, RoleForm
 from apps.accounts.models import Membership, Role
 from gaby_site.http import ClientRequest
+from tenants.models import Client
+from tenants.services import update_client_settings
 
 
 def get_membership_for_client(request: ClientRequest, membership_id: UUID) -> Membership:
@@ -50,10 +52,10 @@ def settings_page(request: ClientRequest) -> HttpResponse:
 @require_POST
 @require_role(Role.ADMIN)
 def update_client(request: ClientRequest) -> HttpResponse:
-    form = ClientSettingsForm(request.POST, instance=request.tenant)
+    form = ClientSettingsForm(request.POST, instance=Client.objects.get(pk=request.tenant.pk))
     if not form.is_valid():
         return _render(request, client_form=form, status=400, partial="client")
-    form.save()
+    request.tenant = update_client_settings(client=request.tenant, changes=form.cleaned_data, actor=request.user)
     messages.success(request, "Client settings saved.")
     return _render(request, partial="client") if request.htmx else redirect("accounts:settings")
 

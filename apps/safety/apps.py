@@ -5,3 +5,6 @@ class SafetyConfig(AppConfig):
     name = "apps.safety"
     label = "safety"
     verbose_name = "Safety"
+
+    def ready(self) -> None:
+        from apps.safety import signals  # noqa: F401  (connects the audit receivers)

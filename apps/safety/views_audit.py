@@ -1,0 +1,50 @@
+"""The audit log viewer (Admins): recent events with filters, chain verification, JSONL export."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from apps.accounts.access import require_role
+from apps.accounts.models import Role
+from apps.safety import audit
+from apps.safety.models import ActorKind, AuditEvent
+from gaby_site.http import ClientRequest
+
+PAGE_SIZE = 50
+
+
+@require_role(Role.ADMIN)
+def audit_log(request: ClientRequest) -> HttpResponse:
+    events = AuditEvent.objects.all()
+    event_filter = request.GET.get("event", "").strip()
+    actor_filter = request.GET.get("actor", "")
+    if event_filter:
+        events = events.filter(event__startswith=event_filter)
+    if actor_filter in ActorKind.values:
+        events = events.filter(actor_kind=actor_filter)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        events = events.filter(sequence__lt=int(before))
+    page = list(events.order_by("-sequence")[: PAGE_SIZE + 1])
+    context = {
+        "events": page[:PAGE_SIZE],
+        "next_before": page[PAGE_SIZE - 1].sequence if len(page) > PAGE_SIZE else None,
+        "event_filter": event_filter,
+        "actor_filter": actor_filter,
+        "actor_kinds": ActorKind.choices,
+    }
+    template = "safety/audit.html#events" if request.htmx else "safety/audit.html"
+    return render(request, template, context)
+
+
+@require_role(Role.ADMIN)
+def verify_chain(request: ClientRequest) -> HttpResponse:
+    return render(request, "safety/audit.html#chain", {"report": audit.verify()})
+
+
+@require_role(Role.ADMIN)
+def export(request: ClientRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(audit.export_jsonl(), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="gaby-audit-{request.tenant.slug}.jsonl"'
+    return response

@@ -1,0 +1,153 @@
+"""SAF-5: the append-only, hash-chained audit log, per client."""
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django_tenants.utils import tenant_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.safety import audit
+from apps.safety.models import AuditEvent
+
+
+def _tamper(sql: str, params: list[Any]) -> None:
+    """What an attacker with database access would have to do: switch the guard off first."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE safety_auditevent DISABLE TRIGGER audit_no_update_delete")
+        cursor.execute(sql, params)
+        cursor.execute("ALTER TABLE safety_auditevent ENABLE TRIGGER audit_no_update_delete")
+
+
+def test_events_chain_in_order_and_verify(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        start = AuditEvent.objects.count()
+        first = audit.record(event="test.one", payload={"n": 1})
+        second = audit.record(
+            event="test.two", actor_kind="user", actor_id="abc", payload={"nested": {"b": 2, "a": [1]}}
+        )
+        assert second.sequence == first.sequence + 1 and second.prev_hash == first.hash
+        report = audit.verify()
+        assert report.ok and report.checked == start + 2
+
+
+def test_the_database_refuses_update_delete_and_truncate(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        event = audit.record(event="test.guarded")
+        for statement in (
+            "UPDATE safety_auditevent SET event = 'forged' WHERE id = %s",
+            "DELETE FROM safety_auditevent WHERE id = %s",
+        ):
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement, [event.pk])
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("TRUNCATE safety_auditevent")
+        assert AuditEvent.objects.filter(pk=event.pk, event="test.guarded").exists()
+
+
+def test_an_edited_row_is_named_by_gaby_audit_verify(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        events = [audit.record(event="test.step", payload={"i": i}) for i in range(5)]
+        target = events[2]
+        _tamper("UPDATE safety_auditevent SET payload = '{\"i\": 99}' WHERE id = %s", [target.pk])
+    with pytest.raises(
+        CommandError, match=rf"BROKEN at event #{target.sequence}: event #{target.sequence} was altered"
+    ):
+        call_command("gaby", "audit", "verify", "--client", "hartwell")
+
+
+def test_a_deleted_row_is_detected(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        events = [audit.record(event="test.step", payload={"i": i}) for i in range(3)]
+        _tamper("DELETE FROM safety_auditevent WHERE id = %s", [events[1].pk])
+        report = audit.verify()
+    assert report.broken_at == events[1].sequence and "missing" in report.reason
+
+
+def test_verify_command_passes_on_an_intact_chain_and_other_clients_are_separate(hartwell: Any, dearborn: Any) -> None:
+    with tenant_context(hartwell):
+        audit.record(event="test.hartwell-only")
+    with tenant_context(dearborn):
+        assert not AuditEvent.objects.filter(event="test.hartwell-only").exists()
+    out = StringIO()
+    call_command("gaby", "audit", "verify", "--client", "hartwell", stdout=out)
+    assert "verified" in out.getvalue()
+    with pytest.raises(CommandError, match="No client with slug 'nope'"):
+        call_command("gaby", "audit", "verify", "--client", "nope")
+
+
+def test_export_is_jsonl_with_hashes(hartwell: Any, tmp_path: Any) -> None:
+    with tenant_context(hartwell):
+        audit.record(event="test.export", payload={"x": "y"})
+    target = tmp_path / "audit.jsonl"
+    call_command("gaby", "audit", "export", "--client", "hartwell", "--output", str(target), stdout=StringIO())
+    import json
+
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines[-1]["event"] == "test.export" and lines[-1]["payload"] == {"x": "y"} and len(lines[-1]["hash"]) == 64
+    assert [line["sequence"] for line in lines] == list(range(1, len(lines) + 1))
+
+
+def test_untrusted_text_with_nul_characters_is_still_recorded(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        event = audit.record(event="test.nul", payload={"body\x00": "before\x00after"})
+        event.refresh_from_db()
+        assert event.payload == {"body\ufffd": "before\ufffdafter"}
+        assert audit.verify().ok
+
+
+def test_membership_changes_settings_and_logins_are_audited(as_user: Any, hartwell: Any) -> None:
+    alice = as_user("alice", "hartwell")
+    alice.post("/settings/members/", {"email": "dora@hartwell.example", "role": "viewer"})
+    alice.post("/settings/client/", {"name": "Hartwell Law LLP", "autonomy": "review", "time_zone": "Europe/London"})
+    with tenant_context(hartwell):
+        granted = AuditEvent.objects.get(event="membership.granted")
+        assert granted.payload["member"] == "dora@hartwell.example" and granted.actor_kind == "user"
+        changed = AuditEvent.objects.get(event="client.settings_changed")
+        assert changed.payload["changes"]["autonomy"] == {"from": "investigate", "to": "review"}
+        assert audit.verify().ok
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payloads=st.lists(st.dictionaries(st.text(min_size=1, max_size=8), _json, max_size=4), min_size=2, max_size=6),
+       data=st.data())  # fmt: skip
+def test_any_single_edit_is_detected(hartwell: Any, payloads: list[dict[str, Any]], data: st.DataObject) -> None:
+    with tenant_context(hartwell), transaction.atomic():
+        events = [audit.record(event="prop.event", payload=payload) for payload in payloads]
+        assert audit.verify().ok
+        victim = data.draw(st.sampled_from(events))
+        field = data.draw(st.sampled_from(["event", "actor_id", "payload", "prev_hash"]))
+        value = {"event": "prop.forged", "actor_id": "mallory", "payload": '{"forged": true}', "prev_hash": "f" * 64}[
+            field
+        ]
+        _tamper(f"UPDATE safety_auditevent SET {field} = %s WHERE id = %s", [value, victim.pk])
+        report = audit.verify()
+        assert report.broken_at == victim.sequence
+        transaction.set_rollback(True)
+
+
+def test_audit_page_is_for_admins_and_filters(as_user: Any, hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        audit.record(event="membership.granted", payload={"member": "x@y.z"})
+        audit.record(event="auth.login", actor_kind="user", actor_id="u1")
+    alice = as_user("alice", "hartwell")
+    page = alice.get("/audit/?event=membership.")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "membership.granted" in body and "auth.login</code>" not in body
+    assert b"chain-ok" in alice.get("/audit/verify/").content
+    export = alice.get("/audit/export.jsonl")
+    assert export["Content-Type"] == "application/x-ndjson"
+    assert b'"event":"auth.login"' in b"".join(export.streaming_content)
+    assert as_user("bob", "hartwell").get("/audit/").status_code == 403  # Agents do not read the audit log
+    assert as_user("carol", "hartwell").get("/audit/export.jsonl").status_code == 403
