@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from apps.safety.compliance import ProfileName
 from gaby_site.ids import uuid7
 
 slug_validator = RegexValidator(
@@ -28,6 +29,10 @@ class Client(TenantMixin):
     slug = models.CharField(max_length=31, unique=True, validators=[slug_validator])
     autonomy = models.CharField(max_length=16, choices=Autonomy.choices, default=Autonomy.INVESTIGATE)
     time_zone = models.CharField(max_length=64, default="UTC")
+    compliance_profile = models.CharField(
+        max_length=16, choices=ProfileName.choices, default=ProfileName.STANDARD,
+        help_text="MSP-7: drives PII redaction, audit verbosity and which LLM providers may see this client's data.",
+    )  # fmt: skip
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # This client's data key, encrypted by the key provider (tenants/secrets.py); never stored in clear.

@@ -63,7 +63,7 @@ def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
     return client
 
 
-AUDITED_SETTINGS = ("name", "autonomy", "time_zone")
+AUDITED_SETTINGS = ("name", "autonomy", "time_zone", "compliance_profile")
 
 
 @transaction.atomic

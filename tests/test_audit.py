@@ -102,7 +102,10 @@ def test_untrusted_text_with_nul_characters_is_still_recorded(hartwell: Any) -> 
 def test_membership_changes_settings_and_logins_are_audited(as_user: Any, hartwell: Any) -> None:
     alice = as_user("alice", "hartwell")
     alice.post("/settings/members/", {"email": "dora@hartwell.example", "role": "viewer"})
-    alice.post("/settings/client/", {"name": "Hartwell Law LLP", "autonomy": "review", "time_zone": "Europe/London"})
+    alice.post(
+        "/settings/client/",
+        {"name": "Hartwell Law LLP", "autonomy": "review", "time_zone": "Europe/London", "compliance_profile": "soc2"},
+    )
     with tenant_context(hartwell):
         granted = AuditEvent.objects.get(event="membership.granted")
         assert granted.payload["member"] == "dora@hartwell.example" and granted.actor_kind == "user"

@@ -39,9 +39,25 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+def _redacted(value: Any, redactor: Any) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value).text
+    if isinstance(value, list):
+        return [_redacted(item, redactor) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, redactor) for key, item in value.items()}
+    return value
+
+
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
-    """What the database will hand back: JSON types only (UUIDs, dates, decimals become strings), no NUL."""
+    """What the database will hand back: JSON types only (UUIDs, dates, decimals become strings), no NUL,
+    and, where the client's compliance profile asks for it, PII replaced by placeholders."""
+    from apps.safety.compliance import profile_for
+
     normalised: dict[str, Any] = _without_nul(json.loads(canonical_json(payload)))
+    profile = profile_for(getattr(connection, "tenant", None))
+    if profile.audit_verbosity == "redacted":
+        normalised = _redacted(normalised, profile.redactor)
     return normalised
 
 
