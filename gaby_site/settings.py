@@ -6,6 +6,7 @@ command uses) or ``test`` (``settings_test`` layers test overrides on top of thi
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from gaby_site.env import (
     parse_database_url,
 )
 from gaby_site.logging import build_logging_config
+
+# litellm must never fetch its price list from the network at import (air-gapped installs, tests).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 django_stubs_ext.monkeypatch()  # lets code write ModelForm[Client] and the like at run time
 

@@ -1,0 +1,298 @@
+"""The LLM gateway: the one module that talks to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
+
+Every model call in Gaby goes through ``LLMGateway.complete``, which, in order:
+
+1. picks the route for the workflow (classification, planning, verdict, reply) and its fallbacks (LLM-4);
+2. skips providers the client's compliance profile does not allow (MSP-7);
+3. labels customer and tool text as untrusted and redacts every message with the client's profile (GOV-4);
+4. refuses the call if the investigation's token or dollar budget would be exceeded (LLM-5: hard stop);
+5. calls litellm, retrying transient failures with backoff, then falling back to the next route;
+6. records every attempt as an ``LLMCall`` with prompt name, version and hash, tokens, cost and latency (LLM-6).
+
+No route configured is not an error here but a mode: ``NoModelConfigured`` tells the caller to use
+knowledge-base answers and playbooks instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # also set by settings; here for scripts
+
+import litellm
+import openai
+import structlog
+from django.db.models import Sum
+from litellm import exceptions as llm_errors
+
+from apps.agent.models import CallStatus, LLMCall, LLMProvider, ModelRoute
+from apps.agent.prompts import Prompt
+from apps.agent.providers import litellm_arguments
+from apps.safety.compliance import profile_for
+from apps.safety.redaction import Vault
+from tenants.models import Client
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+log = structlog.get_logger(__name__)
+
+TRANSIENT = (
+    llm_errors.RateLimitError,
+    llm_errors.APIConnectionError,
+    llm_errors.Timeout,
+    llm_errors.InternalServerError,
+    llm_errors.ServiceUnavailableError,
+    llm_errors.BadGatewayError,
+)
+
+
+class LLMError(Exception):
+    """A model could not give an answer; the message says why, for the investigation's timeline."""
+
+
+class NoModelConfigured(LLMError):
+    pass
+
+
+class BudgetExceeded(LLMError):
+    pass
+
+
+class ProviderNotAllowed(LLMError):
+    pass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """LLM-5: the most an investigation may spend; None means no limit on that axis."""
+
+    key: str
+    max_tokens: int | None = None
+    max_usd: Decimal | None = None
+
+    def spent(self) -> tuple[int, Decimal]:
+        totals = LLMCall.objects.filter(budget_key=self.key).aggregate(
+            tokens=Sum("input_tokens") + Sum("output_tokens"), usd=Sum("cost_usd")
+        )
+        return int(totals["tokens"] or 0), Decimal(totals["usd"] or 0)
+
+
+@dataclass(frozen=True)
+class Untrusted:
+    """Text that came from a customer or a system: shown to the model as data, never as instructions."""
+
+    source: str  # e.g. "ticket", "tool:postgres.query", "knowledge"
+    text: str
+
+
+@dataclass
+class LLMResult:
+    text: str
+    tool_calls: list[dict[str, Any]]
+    call: LLMCall
+    vault: Vault
+
+    def restored(self) -> str:
+        """The answer with personal data put back, for the person who gave it."""
+        return self.vault.restore(self.text)
+
+
+@dataclass
+class _Target:
+    provider: LLMProvider
+    model: str
+
+
+@dataclass
+class _Request:
+    workflow: str
+    prompt: Prompt
+    messages: list[dict[str, Any]]
+    tools: Sequence[dict[str, Any]] | None
+    budget: Budget
+    route: ModelRoute
+    stream: bool
+    on_token: Callable[[str], None] | None
+    max_attempts: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _label(item: Untrusted) -> str:
+    return f'<untrusted source="{item.source}">\n{item.text}\n</untrusted>'
+
+
+class LLMGateway:
+    def __init__(self, client: Client, *, backoff_seconds: float = 0.5, max_attempts: int = 3) -> None:
+        self.client = client
+        self.profile = profile_for(client)
+        self.backoff_seconds = backoff_seconds
+        self.max_attempts = max_attempts
+
+    def complete(
+        self,
+        *,
+        workflow: str,
+        prompt: Prompt,
+        variables: dict[str, Any],
+        untrusted: Sequence[Untrusted] = (),
+        instruction: str = "",
+        tools: Sequence[dict[str, Any]] | None = None,
+        budget: Budget,
+        vault: Vault | None = None,
+        stream: bool = False,
+        on_token: Callable[[str], None] | None = None,
+    ) -> LLMResult:
+        route = ModelRoute.objects.select_related("provider").filter(workflow=workflow, provider__enabled=True).first()
+        if route is None:
+            raise NoModelConfigured(
+                f"No model is configured for {workflow}: Gaby answers from knowledge and playbooks."
+            )
+        vault = vault if vault is not None else Vault()
+        redactor = self.profile.redactor
+        user_parts = [_label(item) for item in untrusted] + ([instruction] if instruction else [])
+        messages = [
+            {"role": "system", "content": redactor.redact(prompt.render(**variables), vault).text},
+            {"role": "user", "content": redactor.redact("\n\n".join(user_parts), vault).text},
+        ]
+        request = _Request(workflow, prompt, messages, tools, budget, route, stream, on_token, self.max_attempts)
+        tried = 0
+        for target in self._targets(route):
+            if not self.profile.allows_provider(target.provider.kind):
+                kind = target.provider.get_kind_display()
+                self._record(request, target, status=CallStatus.NOT_ALLOWED,
+                             error=f"The {self.profile.name} compliance profile does not allow {kind}.")  # fmt: skip
+                continue
+            tried += 1
+            result = self._try_target(request, target, vault)
+            if result is not None:
+                return result
+        if tried == 0:
+            raise ProviderNotAllowed(
+                f"No model allowed by the {self.profile.name} profile is configured for {workflow}."
+            )
+        raise LLMError(f"Every model for {workflow} failed: " + "; ".join(request.notes))
+
+    def _targets(self, route: ModelRoute) -> list[_Target]:
+        targets = [_Target(route.provider, route.model)]
+        providers = {str(p.pk): p for p in LLMProvider.objects.filter(enabled=True)}
+        for fallback in route.fallbacks:
+            provider = providers.get(str(fallback.get("provider")))
+            if provider is not None and fallback.get("model"):
+                targets.append(_Target(provider, str(fallback["model"])))
+        return targets
+
+    def _check_budget(self, request: _Request, target: _Target) -> None:
+        tokens, usd = request.budget.spent()
+        needed = litellm.token_counter(model=target.model, messages=request.messages) + request.route.max_output_tokens
+        if request.budget.max_tokens is not None and tokens + needed > request.budget.max_tokens:
+            raise BudgetExceeded(
+                f"Token budget reached: {tokens} spent + up to {needed} for this call > {request.budget.max_tokens}."
+            )
+        if request.budget.max_usd is not None and usd >= request.budget.max_usd:
+            raise BudgetExceeded(f"Spend budget reached: ${usd} of ${request.budget.max_usd}.")
+
+    def _try_target(self, request: _Request, target: _Target, vault: Vault) -> LLMResult | None:
+        for attempt in range(1, request.max_attempts + 1):
+            try:
+                self._check_budget(request, target)
+            except BudgetExceeded as exc:
+                self._record(request, target, status=CallStatus.BUDGET_STOPPED, error=str(exc), attempt=attempt)
+                raise
+            started = time.monotonic()
+            try:
+                text, tool_calls, usage, cost = self._call(request, target)
+            except TRANSIENT as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
+                             latency=time.monotonic() - started)  # fmt: skip
+                if attempt < request.max_attempts:
+                    time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                    continue
+                request.notes.append(f"{target.provider.name}/{target.model}: {error}")
+                return None
+            except openai.OpenAIError as exc:  # not worth retrying (bad request, auth, not found): next target
+                error = f"{type(exc).__name__}: {exc}"
+                self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
+                             latency=time.monotonic() - started)  # fmt: skip
+                request.notes.append(f"{target.provider.name}/{target.model}: {error}")
+                return None
+            call = self._record(
+                request, target, status=CallStatus.OK, attempt=attempt, text=text, tool_calls=tool_calls,
+                usage=usage, cost=cost, latency=time.monotonic() - started,
+            )  # fmt: skip
+            return LLMResult(text=text, tool_calls=tool_calls, call=call, vault=vault)
+        return None
+
+    def _call(self, request: _Request, target: _Target) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
+        arguments = litellm_arguments(self.client, target.provider, target.model)
+        arguments.update(
+            messages=request.messages,
+            max_tokens=request.route.max_output_tokens,
+            temperature=request.route.temperature,
+            timeout=request.route.timeout_seconds,
+            num_retries=0,  # retries are ours, so each attempt is recorded
+        )
+        if request.tools:
+            arguments["tools"] = list(request.tools)
+        if request.stream:
+            return self._call_streaming(arguments, request)
+        response = litellm.completion(**arguments)
+        message = response.choices[0].message
+        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
+        return message.content or "", tool_calls, _usage(response), _cost(response)
+
+    def _call_streaming(
+        self, arguments: dict[str, Any], request: _Request
+    ) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
+        arguments.update(stream=True, stream_options={"include_usage": True})
+        chunks = []
+        pieces: list[str] = []
+        for chunk in litellm.completion(**arguments):
+            chunks.append(chunk)
+            delta = chunk.choices[0].delta.content if chunk.choices else None
+            if delta:
+                pieces.append(delta)
+                if request.on_token is not None:
+                    request.on_token(delta)
+        response: Any = litellm.stream_chunk_builder(chunks, messages=request.messages)
+        message = response.choices[0].message
+        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
+        return "".join(pieces), tool_calls, _usage(response), _cost(response)
+
+    def _record(self, request: _Request, target: _Target, *, status: str, error: str = "", attempt: int = 1,
+                text: str = "", tool_calls: list[dict[str, Any]] | None = None, usage: dict[str, int] | None = None,
+                cost: Decimal = Decimal(0), latency: float = 0.0) -> LLMCall:  # fmt: skip
+        call = LLMCall.objects.create(
+            budget_key=request.budget.key, workflow=request.workflow, provider_kind=target.provider.kind,
+            provider_name=target.provider.name, model=target.model, prompt_name=request.prompt.name,
+            prompt_version=request.prompt.version, prompt_hash=request.prompt.sha256,
+            request_messages=request.messages, response_text=text, tool_calls=tool_calls or [],
+            input_tokens=(usage or {}).get("input", 0), output_tokens=(usage or {}).get("output", 0),
+            cost_usd=cost, latency_ms=int(latency * 1000), streamed=request.stream, status=status, error=error,
+            attempt=attempt,
+        )  # fmt: skip
+        log.info("llm_call", workflow=request.workflow, model=target.model, status=status, attempt=attempt,
+                 tokens=call.input_tokens + call.output_tokens, cost_usd=str(cost))  # fmt: skip
+        return call
+
+
+def _tool_call(call: Any) -> dict[str, Any]:
+    return {"id": call.id, "name": call.function.name, "arguments": call.function.arguments}
+
+
+def _usage(response: Any) -> dict[str, int]:
+    usage = getattr(response, "usage", None)
+    return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
+
+
+def _cost(response: Any) -> Decimal:
+    """litellm's price for the call; models it has no price for (local ones) cost nothing."""
+    try:
+        return Decimal(str(litellm.completion_cost(completion_response=response)))
+    except Exception:  # litellm raises plain exceptions for unknown models
+        return Decimal(0)
