@@ -50,7 +50,10 @@ def due_source_ids(now: datetime | None = None) -> list[UUID]:
     now = now or timezone.now()
     free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - LEASE)
     due = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
-    return list(TicketSource.objects.filter(free, due, enabled=True).values_list("pk", flat=True))
+    from apps.tickets.sources.registry import ADAPTERS
+
+    pollable = [kind for kind, adapter in ADAPTERS.items() if adapter.can_poll]
+    return list(TicketSource.objects.filter(free, due, enabled=True, kind__in=pollable).values_list("pk", flat=True))
 
 
 def claim(source_id: UUID | str, now: datetime) -> bool:

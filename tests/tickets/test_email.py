@@ -1,5 +1,6 @@
 """Email end to end against a real IMAP server (pymap) and a real SMTP server (aiosmtpd)."""
 
+import json
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -198,3 +199,31 @@ def test_parser_recognises_a_delivery_status_report() -> None:
     assert parse_email(raw).skipped_as == "bounce"
     assert parse_email(customer_email(Precedence="bulk").as_bytes()).skipped_as == "auto-reply"
     assert parse_email(customer_email(Auto_Submitted="no").as_bytes()).ticket is not None
+
+
+def test_cli_connects_a_mailbox_and_polls_it(imap_server: Any, hartwell: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    config = json.dumps(imap_server.config())
+    call_command(
+        "gaby",
+        "add-source",
+        "--client",
+        "hartwell",
+        "--kind",
+        "email",
+        "--name",
+        "Mail",
+        "--config",
+        config,
+        stdout=out,
+    )
+    assert "Added Email (IMAP + SMTP) source 'Mail' to Hartwell Law" in out.getvalue()
+    imap_server.deliver(customer_email())
+    call_command("gaby", "poll-source", "--client", "hartwell", "--name", "Mail", stdout=out)
+    assert "ok: 1 new, 0 updated, 1 new messages" in out.getvalue()
+    call_command("gaby", "add-source", "--client", "hartwell", "--kind", "webhook", "--name", "Hook", stdout=out)
+    assert "Signing secret (shown once): " in out.getvalue()
