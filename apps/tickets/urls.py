@@ -1,6 +1,17 @@
 from django.urls import path
 
-from apps.tickets import views
+from apps.tickets import views, views_detail, views_sources
 
 app_name = "tickets"
-urlpatterns = [path("", views.inbox, name="inbox")]
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("t/<uuid:ticket_id>/", views_detail.ticket_detail, name="detail"),
+    path("t/<uuid:ticket_id>/reply/", views_detail.reply, name="reply"),
+    path("t/<uuid:ticket_id>/status/", views_detail.change_status, name="status"),
+    path("t/<uuid:ticket_id>/assign/", views_detail.assign, name="assign"),
+    path("t/<uuid:ticket_id>/tags/", views_detail.set_tags, name="tags"),
+    path("attachments/<uuid:attachment_id>/", views_detail.attachment, name="attachment"),
+    path("sources/", views_sources.sources, name="sources"),
+    path("quarantine/", views_sources.quarantine, name="quarantine"),
+    path("quarantine/<uuid:payload_id>/resolve/", views_sources.resolve_quarantined, name="resolve_quarantined"),
+]

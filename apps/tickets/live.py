@@ -1,0 +1,78 @@
+"""Live inbox events: after a write commits, the changed row and new thread messages go to the client's
+open pages over the shell's websocket (gaby_site/live.py), rendered with the very partials the pages use.
+
+Every event is a shell ``swap``: a new ticket is inserted at the top of ``#inbox-rows``, a changed one
+replaces ``#ticket-<id>``, a new message is appended to ``#thread-<ticket id>``. Events go to
+``tenant_group(schema, "live")`` only, so another client's sockets never receive them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.template.loader import render_to_string
+
+from tenants.channels import tenant_group
+
+log = logging.getLogger(__name__)
+
+
+def _send(payloads: Iterable[dict[str, Any]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
+    try:
+        for payload in payloads:
+            async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+    except Exception:  # a live update is a courtesy: the write is committed and pages show it on reload
+        log.warning("live inbox event not sent", exc_info=True)
+
+
+def row_html(ticket_id: UUID) -> str:
+    from apps.tickets.selectors import inbox_row
+
+    ticket = inbox_row(ticket_id)
+    return render_to_string("tickets/inbox.html#row", {"ticket": ticket}) if ticket else ""
+
+
+def message_html(message_id: UUID) -> str:
+    from apps.tickets.models import Message
+
+    message = Message.objects.prefetch_related("attachments").filter(pk=message_id).first()
+    return render_to_string("tickets/detail.html#message", {"message": message}) if message else ""
+
+
+def announce(*, ticket_id: UUID, created: bool, message_ids: list[UUID]) -> None:
+    html = row_html(ticket_id)
+    payloads: list[dict[str, Any]] = []
+    if html:
+        if created:
+            payloads.append({"type": "swap", "target": "#inbox-rows", "swap": "afterbegin", "html": html})
+        else:
+            payloads.append({"type": "swap", "target": f"#ticket-{ticket_id}", "swap": "outerHTML", "html": html})
+    for message_id in message_ids:
+        payloads.append(
+            {"type": "swap", "target": f"#thread-{ticket_id}", "swap": "beforeend", "html": message_html(message_id)}
+        )
+    _send(payloads)
+
+
+def announce_message_update(*, ticket_id: UUID, message_id: UUID) -> None:
+    html = message_html(message_id)
+    if html:
+        _send([{"type": "swap", "target": f"#message-{message_id}", "swap": "outerHTML", "html": html}])
+
+
+def announce_quarantine() -> None:
+    from apps.tickets.selectors import open_quarantine_count
+
+    count = open_quarantine_count()
+    html = render_to_string("tickets/inbox.html#quarantine-badge", {"quarantine_count": count})
+    _send([{"type": "swap", "target": "#quarantine-badge", "swap": "outerHTML", "html": html}])

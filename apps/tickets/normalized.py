@@ -1,0 +1,49 @@
+"""What every adapter hands to ``services.ingest_ticket``: plain data, no database, no vendor shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class NormalizedAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class NormalizedContact:
+    email: str = ""
+    name: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class NormalizedMessage:
+    external_id: str  # the source's message id (email: Message-ID); "" when the source has none
+    body: str
+    author_label: str = ""
+    direction: str = "inbound"
+    kind: str = "public_reply"
+    created_at: datetime | None = None
+    attachments: tuple[NormalizedAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class NormalizedTicket:
+    """One ticket as a source sees it now; fields left as None are not changed on an update."""
+
+    external_id: str
+    title: str
+    body: str = ""
+    contact: NormalizedContact | None = None
+    priority: str | None = None
+    status: str | None = None
+    sla_due_at: datetime | None = None
+    tags: tuple[str, ...] | None = None
+    messages: tuple[NormalizedMessage, ...] = ()
+    # Ids of earlier messages this one answers (email References / In-Reply-To): an unknown
+    # external_id that refers to a known message joins that message's ticket instead of opening one.
+    thread_refs: tuple[str, ...] = field(default_factory=tuple)

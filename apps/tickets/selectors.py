@@ -1,0 +1,191 @@
+"""Read paths of the inbox: scoped accessors and the one inbox query (constant query count per page)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import Membership, Role, User
+from apps.tickets.models import Attachment, Message, Priority, QuarantinedPayload, Status, Ticket, TicketSource
+from gaby_site.http import ClientRequest
+
+PAGE_SIZE = 50
+ROW_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "priority",
+    "sla_due_at",
+    "assignee_id",
+    "tags",
+    "updated_at",
+    "created_at",
+    "source__id",
+    "source__name",
+    "source__kind",
+    "contact__id",
+    "contact__name",
+    "contact__email",
+)
+
+
+def get_ticket_for_client(request: ClientRequest, ticket_id: UUID) -> Ticket:
+    """Scoped accessor: the ticket in the current client's schema (the only one this request can see)."""
+    return get_object_or_404(Ticket.objects.live().select_related("source", "contact"), pk=ticket_id)
+
+
+def get_attachment_for_client(request: ClientRequest, attachment_id: UUID) -> Attachment:
+    return get_object_or_404(
+        Attachment.objects.select_related("message__ticket"), pk=attachment_id, message__ticket__deleted_at=None
+    )
+
+
+def get_quarantined_for_client(request: ClientRequest, payload_id: UUID) -> QuarantinedPayload:
+    return get_object_or_404(QuarantinedPayload.objects.select_related("source"), pk=payload_id)
+
+
+def assignable_people(client: Any) -> list[User]:
+    """Agents and admins of the client: who a ticket can be assigned to."""
+    return [
+        m.user
+        for m in Membership.objects.filter(client=client, role__in=[Role.ADMIN, Role.AGENT])
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    ]
+
+
+def check_assignee(client: Any, assignee_id: UUID | None) -> None:
+    if (
+        assignee_id is not None
+        and not Membership.objects.filter(
+            client=client, user_id=assignee_id, role__in=[Role.ADMIN, Role.AGENT]
+        ).exists()
+    ):
+        raise Http404("That person is not an agent or admin of this client.")
+
+
+def attach_people(tickets: Iterable[Ticket]) -> None:
+    """Set ``assignee_name`` on each ticket with one query to the public users table."""
+    items = list(tickets)
+    ids = {t.assignee_id for t in items if t.assignee_id}
+    names = (
+        {u.pk: u.display_name for u in User.objects.filter(pk__in=ids).only("id", "full_name", "email")} if ids else {}
+    )
+    for ticket in items:
+        ticket.assignee_name = names.get(ticket.assignee_id, "") if ticket.assignee_id else ""  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ""  # a status, "active" (not solved/closed) or "" for all
+    source: UUID | None = None
+    priority: str = ""
+    assignee: str = ""  # "", "me", "none" or a user id
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> InboxFilters:
+        status = params.get("status", "active")
+        source: UUID | None
+        try:
+            source = UUID(params.get("source", "")) if params.get("source") else None
+        except ValueError:
+            source = None
+        priority = params.get("priority", "")
+        return cls(
+            status=status if status in {*Status.values, "active", ""} else "active",
+            source=source,
+            priority=priority if priority in Priority.values else "",
+            assignee=params.get("assignee", "")[:40],
+            q=params.get("q", "").strip()[:200],
+        )
+
+    def as_query(self) -> dict[str, str]:
+        values = {"status": self.status, "source": str(self.source or ""), "priority": self.priority}
+        values |= {"assignee": self.assignee, "q": self.q}
+        return {k: v for k, v in values.items() if v}
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    return base64.urlsafe_b64encode(f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()).decode()
+
+
+def decode_cursor(value: str) -> tuple[datetime, UUID] | None:
+    try:
+        stamp, pk = base64.urlsafe_b64decode(value.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(stamp), UUID(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def filtered_tickets(filters: InboxFilters, *, user_id: UUID | None) -> QuerySet[Ticket]:
+    qs = Ticket.objects.live()
+    if filters.status == "active":
+        qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.source:
+        qs = qs.filter(source_id=filters.source)
+    if filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=user_id)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee_id__isnull=True)
+    elif filters.assignee:
+        try:
+            qs = qs.filter(assignee_id=UUID(filters.assignee))
+        except ValueError:
+            qs = qs.none()
+    if filters.q:
+        qs = qs.filter(search=SearchQuery(filters.q, config="english", search_type="websearch"))
+    return qs
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    tickets: list[Ticket]
+    next_cursor: str
+    is_first: bool
+
+
+def inbox_page(filters: InboxFilters, *, user_id: UUID | None, after: str = "", size: int = PAGE_SIZE) -> InboxPage:
+    """Newest activity first, keyset-paginated: two queries whatever the page or the number of tickets."""
+    qs = filtered_tickets(filters, user_id=user_id).select_related("source", "contact").only(*ROW_FIELDS)
+    position = decode_cursor(after) if after else None
+    if position:
+        stamp, pk = position
+        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
+    rows = list(qs.order_by("-updated_at", "-id")[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    attach_people(rows)
+    return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else "", is_first=position is None)
+
+
+def inbox_row(ticket_id: UUID) -> Ticket | None:
+    ticket = Ticket.objects.live().select_related("source", "contact").only(*ROW_FIELDS).filter(pk=ticket_id).first()
+    if ticket is not None:
+        attach_people([ticket])
+    return ticket
+
+
+def thread(ticket: Ticket) -> list[Message]:
+    return list(ticket.messages.prefetch_related("attachments").order_by("created_at", "id"))
+
+
+def sources() -> list[TicketSource]:
+    return list(TicketSource.objects.order_by("name"))
+
+
+def open_quarantine_count() -> int:
+    return QuarantinedPayload.objects.filter(resolved=False).count()

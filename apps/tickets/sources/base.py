@@ -1,0 +1,122 @@
+"""The one source/sink interface every help desk, mailbox and webhook adapter implements (SRC-1, SRC-6).
+
+An adapter is built from a ``TicketSource`` and its unsealed configuration. It never touches the
+database: pulling and webhook parsing return ``NormalizedTicket`` values that ``services.ingest_ticket``
+stores; writing back gets the ticket and message ids it needs as arguments. Operations a source cannot
+do raise ``UnsupportedOperation`` with the reason, so a caller never mistakes "not possible" for "done".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from apps.tickets.normalized import NormalizedTicket
+
+
+class SourceError(Exception):
+    """The source failed (unreachable, refused, malformed answer); the message says what happened."""
+
+
+class TransientSourceError(SourceError):
+    """Worth retrying later: timeouts, 429, 5xx, connection resets."""
+
+
+class UnsupportedOperation(SourceError):
+    """This kind of source cannot do that operation at all (by design, not by failure)."""
+
+
+class SignatureError(SourceError):
+    """A webhook delivery whose signature is missing or does not match the source's secret."""
+
+
+class PayloadError(ValueError):
+    """An inbound payload (webhook body, email) that cannot become a ticket; ``field`` names the culprit."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An item of a pull that could not be parsed: quarantined with its error, never dropped."""
+
+    raw: bytes
+    error: str
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: the tickets it holds and the cursor to resume from after storing them."""
+
+    tickets: list[NormalizedTicket]
+    cursor: dict[str, Any]
+    has_more: bool = False
+    skipped: dict[str, int] = field(default_factory=dict)  # e.g. {"auto-reply": 1, "bounce": 2}
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What a sink needs to write a reply back: the ticket's identity at the source and the message."""
+
+    message_id: str  # Gaby's message id: the idempotency key of the write
+    ticket_external_id: str
+    body: str
+    kind: str  # public_reply | internal_note
+    author_label: str
+    title: str
+    contact_email: str = ""
+    thread_ids: tuple[str, ...] = ()  # earlier message ids of the thread, oldest first (email References)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    external_id: str  # the source's id for the written message (email: our Message-ID header)
+
+
+class SourceAdapter:
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    can_poll: ClassVar[bool] = True
+    sink_kinds: ClassVar[frozenset[str]] = frozenset()  # message kinds post_reply writes back
+
+    def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
+        self.source_id = source_id
+        self.config = config
+
+    # --- inbound -----------------------------------------------------------------------------
+    def pull_since(self, cursor: Mapping[str, Any]) -> Page:
+        """New and updated tickets since ``cursor`` (``{}`` on the first run), one page at a time."""
+        raise UnsupportedOperation(f"{self.label} sources do not poll; they receive webhooks.")
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Check the delivery's signature against the source's secret; raise ``SignatureError`` if it fails."""
+        raise UnsupportedOperation(f"{self.label} sources do not receive webhooks.")
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> NormalizedTicket:
+        """Verify and parse a webhook delivery; raise ``PayloadError`` naming the bad field."""
+        raise UnsupportedOperation(f"{self.label} sources do not receive webhooks.")
+
+    # --- outbound ----------------------------------------------------------------------------
+    def post_reply(self, message: OutboundMessage) -> Delivered:
+        raise UnsupportedOperation(f"{self.label} sources cannot receive replies from Gaby.")
+
+    def update_status(self, ticket_external_id: str, status: str) -> None:
+        raise UnsupportedOperation(f"{self.label} sources have no status to update.")
+
+    def update_priority(self, ticket_external_id: str, priority: str) -> None:
+        raise UnsupportedOperation(f"{self.label} sources have no priority to update.")
+
+    def update_tags(self, ticket_external_id: str, tags: list[str]) -> None:
+        raise UnsupportedOperation(f"{self.label} sources have no tags to update.")
+
+    def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        raise UnsupportedOperation(f"{self.label} sources have no assignee to set.")
+
+    def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
+        """PSA billable time write-back (MSP); only PSA adapters (HaloPSA, Autotask, ConnectWise...) implement it."""
+        raise UnsupportedOperation(f"{self.label} is not a PSA: it has no time entries to log.")

@@ -1,0 +1,136 @@
+"""Turning one RFC 5322 message into a normalized ticket, or recognising it as an auto-reply or a bounce.
+
+Threading (RFC 5322 §3.6.4): a message's own id is its Message-ID; the ids it answers come from
+In-Reply-To and References. A message without a Message-ID gets a stable one derived from its bytes,
+so the same email delivered twice still maps to one ticket.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parseaddr, parsedate_to_datetime
+
+from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
+
+MSG_ID = re.compile(r"<[^<>\s]+>")
+AUTO_PRECEDENCE = {"auto_reply", "bulk", "junk"}  # not "list": a support@ group forwards real mail as list
+BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
+
+
+class UnparseableEmail(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    ticket: NormalizedTicket | None
+    skipped_as: str = ""  # "auto-reply" | "bounce" when the message is not a customer's
+
+
+def message_ids(value: str | None) -> list[str]:
+    return MSG_ID.findall(str(value or ""))
+
+
+def classify(msg: EmailMessage) -> str:
+    """ "bounce", "auto-reply" or "" (a person wrote it) per RFC 3834 / RFC 3464 and common vendor headers."""
+    sender = parseaddr(str(msg.get("From", "")))[1].lower()
+    content_type = msg.get_content_type()
+    report_type = str(msg.get_param("report-type", "", header="content-type") or "").lower()
+    if content_type == "multipart/report" and report_type == "delivery-status":
+        return "bounce"
+    if sender.split("@")[0] in BOUNCE_SENDERS or str(msg.get("Return-Path", "")).strip() == "<>":
+        return "bounce"
+    auto_submitted = str(msg.get("Auto-Submitted", "")).strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return "auto-reply"
+    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Autoresponder"):
+        return "auto-reply"
+    if str(msg.get("Precedence", "")).strip().lower() in AUTO_PRECEDENCE:
+        return "auto-reply"
+    if (
+        str(msg.get("X-Auto-Response-Suppress", "")).strip().lower() in {"all", "oof"}
+        and "auto" in str(msg.get("Subject", "")).lower()
+    ):
+        return "auto-reply"
+    return ""
+
+
+def _text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    content = part.get_content()
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_type() == "text/html":
+        content = re.sub(r"(?is)<(script|style).*?</\1>", "", content)
+        content = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content)
+        content = html.unescape(re.sub(r"<[^>]+>", "", content))
+    return content.strip()
+
+
+def _attachments(msg: EmailMessage) -> tuple[NormalizedAttachment, ...]:
+    found = []
+    for part in msg.iter_attachments():
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        found.append(
+            NormalizedAttachment(
+                filename=part.get_filename() or "attachment",
+                content_type=part.get_content_type(),
+                content=payload,
+            )
+        )
+    return tuple(found)
+
+
+def _date(msg: EmailMessage) -> datetime | None:
+    try:
+        value = parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and value.tzinfo is not None else None
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse one email; raise ``UnparseableEmail`` (kept in quarantine by the poller) if it cannot be a ticket."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        kind = classify(msg)
+        if kind:
+            return ParsedEmail(ticket=None, skipped_as=kind)
+        name, address = parseaddr(str(msg.get("From", "")))
+        if "@" not in address:
+            raise UnparseableEmail(f"no sender address in From: {str(msg.get('From', ''))!r}")
+        own = message_ids(msg.get("Message-ID"))
+        message_id = own[0] if own else f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@gaby.invalid>"
+        refs = message_ids(msg.get("References")) + message_ids(msg.get("In-Reply-To"))
+        subject = str(msg.get("Subject", "")).strip() or "(no subject)"
+        body = _text_of(msg)
+        attachments = _attachments(msg)
+    except UnparseableEmail:
+        raise
+    except Exception as exc:  # the parser met something it cannot read: keep the raw bytes with the reason
+        raise UnparseableEmail(f"{exc.__class__.__name__}: {exc}") from exc
+    author = f"{name} <{address}>" if name else address
+    message = NormalizedMessage(
+        external_id=message_id, body=body, author_label=author, created_at=_date(msg), attachments=attachments
+    )
+    ticket = NormalizedTicket(
+        external_id=message_id,
+        title=subject[:500],
+        body=body,
+        contact=NormalizedContact(email=address.lower(), name=name),
+        messages=(message,),
+        thread_refs=tuple(dict.fromkeys(r for r in refs if r != message_id)),
+    )
+    return ParsedEmail(ticket=ticket)

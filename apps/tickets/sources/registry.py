@@ -1,0 +1,24 @@
+"""Which adapter serves which kind of source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apps.tickets.models import TicketSource
+from apps.tickets.sources.base import SourceAdapter
+from apps.tickets.sources.email.adapter import EmailAdapter
+from apps.tickets.sources.webhook.adapter import WebhookAdapter
+
+ADAPTERS: dict[str, type[SourceAdapter]] = {adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter)}
+
+
+def adapter_class(kind: str) -> type[SourceAdapter]:
+    try:
+        return ADAPTERS[kind]
+    except KeyError:
+        raise ValueError(f"No adapter for sources of kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}.") from None
+
+
+def adapter_for(source: TicketSource, *, config: Mapping[str, Any]) -> SourceAdapter:
+    return adapter_class(source.kind)(source_id=str(source.pk), config=config)

@@ -1,0 +1,44 @@
+"""Celery tasks of the tickets app: thin shells that take ids and call the domain modules.
+
+Tasks sent inside a client's schema run inside it (tenant-schemas-celery); the beat fan-out runs in
+the public schema and sends one poll per due source of every active client, each in its schema.
+"""
+
+from __future__ import annotations
+
+from celery import Task
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from apps.tickets import delivery, polling
+from gaby_site.celery import app
+from tenants.models import Client
+
+MAX_DELIVERY_RETRIES = 8
+
+
+@app.task(name="tickets.deliver_message", bind=True, max_retries=MAX_DELIVERY_RETRIES)
+def deliver_message(self: Task, message_id: str) -> str:
+    try:
+        return delivery.deliver(message_id)
+    except delivery.RetryDelivery as exc:
+        if self.request.retries >= MAX_DELIVERY_RETRIES:
+            delivery.give_up(message_id, f"gave up after {self.request.retries + 1} attempts: {exc}")
+            return "failed"
+        raise self.retry(countdown=min(900, 5 * 2**self.request.retries)) from exc
+
+
+@app.task(name="tickets.poll_source")
+def poll_source(source_id: str) -> str:
+    return polling.poll(source_id).status
+
+
+@app.task(name="tickets.poll_due_sources")
+def poll_due_sources() -> int:
+    """Beat entry: send a poll for every enabled source, of every active client, whose interval elapsed."""
+    sent = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            for source_id in polling.due_source_ids():
+                poll_source.delay(str(source_id))
+                sent += 1
+    return sent

@@ -1,0 +1,96 @@
+"""One ticket: its thread, the reply composer and the status / assignment / tag controls."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Role
+from apps.tickets import selectors, services
+from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
+from apps.tickets.lifecycle import TransitionError, allowed_targets
+from apps.tickets.models import MessageKind, Priority, Status, Ticket
+from gaby_site.http import ClientRequest
+
+
+def _render(
+    request: ClientRequest, ticket: Ticket, *, partial: str = "", status: int = 200, **extra: object
+) -> HttpResponse:
+    selectors.attach_people([ticket])
+    context = {
+        "ticket": ticket,
+        "thread": selectors.thread(ticket),
+        "people": selectors.assignable_people(request.tenant),
+        "next_statuses": [(s, Status(s).label) for s in allowed_targets(ticket.status)],
+        "priorities": Priority.choices,
+        "kinds": MessageKind.choices,
+        "can_write": request.membership.allows(Role.AGENT),
+        "reply_form": extra.pop("reply_form", None) or ReplyForm(),
+        **extra,
+    }
+    template = "tickets/detail.html" + (f"#{partial}" if partial and request.htmx else "")
+    return render(request, template, context, status=status)
+
+
+def ticket_detail(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
+    return _render(request, selectors.get_ticket_for_client(request, ticket_id))
+
+
+@require_POST
+def reply(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
+    ticket = selectors.get_ticket_for_client(request, ticket_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _render(request, ticket, partial="conversation", status=400, reply_form=form)
+    services.reply(ticket=ticket, body=form.cleaned_data["body"], kind=form.cleaned_data["kind"], author=request.user)
+    ticket.refresh_from_db()
+    return _render(request, ticket, partial="conversation") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+
+@require_POST
+def change_status(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
+    ticket = selectors.get_ticket_for_client(request, ticket_id)
+    form = StatusForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise TransitionError("Pick a status and a priority from the lists.")
+        services.change_status(ticket=ticket, status=form.cleaned_data["status"], actor=request.user)
+        services.change_priority(ticket=ticket, priority=form.cleaned_data["priority"], actor=request.user)
+    except TransitionError as exc:
+        return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
+    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+
+@require_POST
+def assign(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
+    ticket = selectors.get_ticket_for_client(request, ticket_id)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return _render(request, ticket, partial="controls", status=400, control_error="Pick someone from the list.")
+    assignee = form.cleaned_data["assignee"]
+    selectors.check_assignee(request.tenant, assignee)
+    services.assign(ticket=ticket, assignee_id=assignee, actor=request.user)
+    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+
+@require_POST
+def set_tags(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
+    ticket = selectors.get_ticket_for_client(request, ticket_id)
+    form = TagsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValueError("Tags: letters, digits and dashes, separated by commas.")
+        services.set_tags(ticket=ticket, tags=form.cleaned_data["tags"], actor=request.user)
+    except ValueError as exc:
+        return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
+    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+
+def attachment(request: ClientRequest, attachment_id: UUID) -> FileResponse:
+    item = selectors.get_attachment_for_client(request, attachment_id)
+    return FileResponse(
+        item.file.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
+    )

@@ -1,0 +1,38 @@
+"""Sources with their sync status and last error, and the quarantine of payloads that could not be read."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import Role
+from apps.tickets import selectors, services
+from apps.tickets.models import QuarantinedPayload
+from gaby_site.http import ClientRequest
+
+
+def sources(request: ClientRequest) -> HttpResponse:
+    return render(request, "tickets/sources.html", {"sources": selectors.sources()})
+
+
+def quarantine(request: ClientRequest) -> HttpResponse:
+    show_resolved = request.GET.get("resolved") == "1"
+    payloads = QuarantinedPayload.objects.select_related("source").filter(resolved=show_resolved)[:200]
+    context = {
+        "payloads": payloads,
+        "show_resolved": show_resolved,
+        "can_write": request.membership.allows(Role.AGENT),
+    }
+    return render(request, "tickets/quarantine.html", context)
+
+
+@require_POST
+def resolve_quarantined(request: ClientRequest, payload_id: UUID) -> HttpResponse:
+    payload = selectors.get_quarantined_for_client(request, payload_id)
+    services.resolve_quarantined(payload=payload)
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("tickets:quarantine")

@@ -1,0 +1,77 @@
+"""The one JSON API of a client's domain (django-ninja), mounted at /api/v1/ by urls_tenant.py.
+
+Each app adds its router here with ``api.add_router(prefix, "apps.<app>.api.router")``. The API's
+access gate is ninja's auth, not ClientAccessMiddleware (machines have no session): by default an
+operation needs a signed-in member of the client (session + CSRF) and writes need Agent or more;
+an operation that authenticates otherwise (a signed webhook, an API key) declares its own ``auth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.security import SessionAuth
+
+from apps.accounts.access import SAFE_METHODS, membership_for
+from apps.accounts.models import Role
+
+
+class MemberSessionAuth(SessionAuth):
+    """A signed-in member of the request's client; Agent or more for writes."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is None:
+            return None
+        membership = membership_for(user, request.tenant)  # type: ignore[attr-defined]
+        if membership is None:
+            raise HttpError(403, "You are not a member of this client.")
+        if request.method not in SAFE_METHODS and not membership.allows(Role.AGENT):
+            raise HttpError(403, f"This needs the Agent role; you are {membership.get_role_display()}.")
+        request.membership = membership  # type: ignore[attr-defined]
+        return user
+
+
+def members_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The interactive docs and schema: members of the client only."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if membership_for(request.user, request.tenant) is None:  # type: ignore[attr-defined]
+            raise PermissionDenied("The API docs are for members of this client.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+api = NinjaAPI(
+    title="Gaby API",
+    version="1",
+    description="Per-client API of Gaby. Every path is served on the client's own domain.",
+    auth=MemberSessionAuth(),
+    docs_decorator=members_only,
+    urls_namespace="api-v1",
+)
+api.add_router("/", "apps.tickets.api.router")
+
+
+def api_urls() -> tuple[list[URLPattern | URLResolver], str, str]:
+    """``api.urls`` with each view marked for ClientAccessMiddleware to let ninja's auth decide."""
+    patterns, app_name, namespace = api.urls
+
+    def mark(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, URLResolver):
+                mark(item.url_patterns)
+            elif isinstance(item, URLPattern):
+                item.callback.gaby_public = True  # type: ignore[attr-defined]
+
+    mark(patterns)
+    return patterns, app_name, namespace

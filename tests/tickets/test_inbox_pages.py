@@ -1,0 +1,174 @@
+"""SRC-5: the unified inbox and ticket pages, with ownership: only members see, only agents write."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from apps.accounts.models import Membership, Role
+from apps.tickets import services
+from apps.tickets.models import Message, QuarantinedPayload, Status, Ticket
+from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(hartwell: Any, make_source: Any, count: int = 3) -> list[Ticket]:
+    email = make_source(kind="email", name="Support mailbox")
+    hook = make_source(kind="webhook", name="CRM", secret="s")
+    tickets = []
+    with tenant_context(hartwell):
+        for i in range(count):
+            source = email if i % 2 == 0 else hook
+            normalized = NormalizedTicket(
+                external_id=f"T-{i}",
+                title=f"Printer {i} jammed" if i % 2 == 0 else f"VPN {i} drops",
+                body="details",
+                contact=NormalizedContact(email=f"user{i}@client.example"),
+                priority="urgent" if i == 0 else "normal",
+                sla_due_at=datetime.now(UTC) + timedelta(hours=1 + i),
+                messages=(NormalizedMessage(external_id=f"m-{i}", body=f"body {i}"),),
+            )
+            tickets.append(services.ingest_ticket(source=source, normalized=normalized).ticket)
+    return tickets
+
+
+def test_inbox_lists_every_source_with_badges(as_user: Any, hartwell: Any, make_source: Any) -> None:
+    _seed(hartwell, make_source)
+    body = as_user("bob", "hartwell").get("/inbox/").content.decode()
+    assert body.count('data-testid="ticket-row"') == 3
+    assert "Support mailbox" in body and "CRM" in body and "Urgent" in body and "left" in body
+
+
+def test_filters_and_full_text_search(as_user: Any, hartwell: Any, make_source: Any, people: Any) -> None:
+    tickets = _seed(hartwell, make_source, 4)
+    bob = as_user("bob", "hartwell")
+    assert bob.get("/inbox/?q=printers").content.decode().count('data-testid="ticket-row"') == 2
+    assert bob.get("/inbox/?priority=urgent").content.decode().count('data-testid="ticket-row"') == 1
+    with tenant_context(hartwell):
+        services.assign(ticket=tickets[1], assignee_id=people["bob"].pk)
+        services.change_status(ticket=tickets[2], status=Status.SOLVED)
+    mine = bob.get("/inbox/?assignee=me").content.decode()
+    assert mine.count('data-testid="ticket-row"') == 1 and "Bob Ng" in mine
+    assert bob.get("/inbox/").content.decode().count('data-testid="ticket-row"') == 3  # active only by default
+    assert bob.get("/inbox/?status=solved").content.decode().count('data-testid="ticket-row"') == 1
+    partial = bob.get("/inbox/?q=vpn", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="inbox-results").content.decode()
+    assert partial.startswith('\n<section id="inbox-results"') and "<html" not in partial
+
+
+def test_keyset_pages_keep_a_constant_query_count(as_user: Any, hartwell: Any, make_source: Any) -> None:
+    _seed(hartwell, make_source, 7)
+    bob = as_user("bob", "hartwell")
+    counts = []
+    seen: list[str] = []
+    url = "/inbox/?status="
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            response = bob.get(url)
+        counts.append(len(queries))
+        page = response.context["page"]
+        seen += [str(t.pk) for t in page.tickets]
+        if not page.next_cursor:
+            break
+        url = f"/inbox/?status=&after={page.next_cursor}"
+    assert len(seen) == len(set(seen))
+    assert len(set(counts)) == 1, counts
+
+
+def test_detail_reply_note_status_assign_and_tags(
+    as_user: Any, hartwell: Any, make_source: Any, people: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket = _seed(hartwell, make_source, 1)[0]
+    bob = as_user("bob", "hartwell")
+    page = bob.get(f"/inbox/t/{ticket.pk}/").content.decode()
+    assert 'data-testid="reply-form"' in page and "body 0" in page
+    response = bob.post(
+        f"/inbox/t/{ticket.pk}/reply/", {"body": "Checking now.", "kind": "internal_note"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "Checking now." in response.content.decode()
+    empty = bob.post(f"/inbox/t/{ticket.pk}/reply/", {"body": "", "kind": "public_reply"}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 400 and "Write a reply or a note" in empty.content.decode()
+    assert bob.post(f"/inbox/t/{ticket.pk}/status/", {"status": "pending", "priority": "high"}).status_code == 302
+    bad = bob.post(f"/inbox/t/{ticket.pk}/status/", {"status": "new", "priority": "high"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400 and "cannot become new" in bad.content.decode()
+    assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["alice"].pk)}).status_code == 302
+    assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["carol"].pk)}).status_code == 404
+    assert bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": "vip, printing"}).status_code == 302
+    with tenant_context(hartwell):
+        ticket.refresh_from_db()
+        assert (ticket.status, ticket.priority, ticket.assignee_id) == ("pending", "high", people["alice"].pk)
+        assert ticket.tags == ["printing", "vip"]
+        note = Message.objects.get(body="Checking now.")
+        assert (note.kind, note.author_user_id, note.delivery_state) == ("internal_note", people["bob"].pk, "")
+
+
+def test_viewer_reads_but_never_writes(as_user: Any, hartwell: Any, make_source: Any, people: Any) -> None:
+    ticket = _seed(hartwell, make_source, 1)[0]
+    Membership.objects.filter(user=people["bob"], client=hartwell).update(role=Role.VIEWER)
+    bob = as_user("bob", "hartwell")
+    page = bob.get(f"/inbox/t/{ticket.pk}/").content.decode()
+    assert page.count("reply-form") == 0 and "status-form" not in page
+    for path, data in [
+        ("reply", {"body": "x", "kind": "public_reply"}),
+        ("status", {"status": "open"}),
+        ("assign", {"assignee": ""}),
+        ("tags", {"tags": "x"}),
+    ]:
+        assert bob.post(f"/inbox/t/{ticket.pk}/{path}/", data).status_code == 403
+    with tenant_context(hartwell):
+        assert Message.objects.count() == 1 and Ticket.objects.get().status == "new"
+
+
+def test_carol_gets_403_on_every_hartwell_tickets_url(as_user: Any, hartwell: Any, make_source: Any) -> None:
+    ticket = _seed(hartwell, make_source, 1)[0]
+    with tenant_context(hartwell):
+        payload = services.quarantine(source=ticket.source, raw="x", error="e")
+        attachment_id = ticket.pk  # any id: the gate answers first
+    carol = as_user("carol", "hartwell")
+    for path in [
+        "/inbox/",
+        "/inbox/sources/",
+        "/inbox/quarantine/",
+        f"/inbox/t/{ticket.pk}/",
+        f"/inbox/attachments/{attachment_id}/",
+    ]:
+        assert carol.get(path).status_code == 403, path
+    for path in ["reply", "status", "assign", "tags"]:
+        assert carol.post(f"/inbox/t/{ticket.pk}/{path}/", {"body": "x"}).status_code == 403
+    assert carol.post(f"/inbox/quarantine/{payload.pk}/resolve/").status_code == 403
+    # On her own client's domain, Hartwell's ticket does not exist.
+    assert as_user("carol", "dearborn").get(f"/inbox/t/{ticket.pk}/").status_code == 404
+
+
+def test_quarantine_and_sources_pages(as_user: Any, hartwell: Any, make_source: Any) -> None:
+    ticket = _seed(hartwell, make_source, 1)[0]
+    with tenant_context(hartwell):
+        payload = services.quarantine(source=ticket.source, raw="{broken", error="field 'title': Field required")
+        ticket.source.last_error = "IMAP sign-in refused"
+        ticket.source.last_status = "failing since 1 poll(s)"
+        ticket.source.save()
+    bob = as_user("bob", "hartwell")
+    assert 'data-testid="quarantine-count">1<' in bob.get("/inbox/").content.decode()
+    page = bob.get("/inbox/quarantine/").content.decode()
+    assert "field &#x27;title&#x27;: Field required" in page and "{broken" in page
+    assert "IMAP sign-in refused" in bob.get("/inbox/sources/").content.decode()
+    assert bob.post(f"/inbox/quarantine/{payload.pk}/resolve/").status_code == 302
+    with tenant_context(hartwell):
+        assert QuarantinedPayload.objects.get().resolved
+
+
+def test_attachment_download_is_scoped(as_user: Any, hartwell: Any, make_source: Any) -> None:
+    from apps.tickets.normalized import NormalizedAttachment
+
+    source = make_source(kind="webhook", name="CRM", secret="s")
+    with tenant_context(hartwell):
+        attachment = NormalizedAttachment(filename="log.txt", content_type="text/plain", content=b"line 1")
+        message = NormalizedMessage(external_id="m", body="see log", attachments=(attachment,))
+        result = services.ingest_ticket(source=source, normalized=NormalizedTicket("A-1", "Log", messages=(message,)))
+        stored = result.new_messages[0].attachments.get()
+    response = as_user("bob", "hartwell").get(f"/inbox/attachments/{stored.pk}/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"line 1"
+    assert as_user("carol", "dearborn").get(f"/inbox/attachments/{stored.pk}/").status_code == 404

@@ -1,0 +1,99 @@
+"""SRC-6: the generic inbound webhook, a django-ninja endpoint on the client's domain."""
+
+import json
+from typing import Any
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from apps.tickets.models import QuarantinedPayload, Ticket
+from apps.tickets.sources.webhook.adapter import signature_for
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec-test-0123456789"
+TICKET = {
+    "external_id": "CRM-42",
+    "title": "Invoice PDF is blank",
+    "body": "The March invoice opens as an empty page.",
+    "priority": "high",
+    "contact": {"email": "ops@client.example", "name": "Ops"},
+    "messages": [{"external_id": "CRM-42-1", "body": "The March invoice opens as an empty page.", "author": "Ops"}],
+}
+
+
+@pytest.fixture
+def source(make_source: Any) -> Any:
+    return make_source(kind="webhook", name="CRM", secret=SECRET)
+
+
+def post(as_user: Any, source: Any, body: bytes, *, signature: str | None = None, where: str = "hartwell") -> Any:
+    headers = {} if signature == "" else {"HTTP_X_GABY_SIGNATURE": signature or signature_for(SECRET, body)}
+    return as_user(None, where).post(
+        f"/api/v1/sources/{source.pk}/webhook", body, content_type="application/json", **headers
+    )
+
+
+def test_a_signed_delivery_creates_a_ticket_once(as_user: Any, source: Any, hartwell: Any) -> None:
+    body = json.dumps(TICKET).encode()
+    first = post(as_user, source, body)
+    assert first.status_code == 200, first.content
+    assert first.json()["created"] is True and first.json()["new_messages"] == 1
+    again = post(as_user, source, body)
+    assert again.json() == first.json() | {"created": False, "new_messages": 0}
+    update = dict(TICKET, status="pending", messages=[*TICKET["messages"], {"external_id": "CRM-42-2", "body": "+1"}])
+    assert post(as_user, source, json.dumps(update).encode()).json()["new_messages"] == 1
+    with tenant_context(hartwell):
+        ticket = Ticket.objects.get()
+        assert (ticket.title, ticket.priority, ticket.status, ticket.messages.count()) == (
+            "Invoice PDF is blank",
+            "high",
+            "pending",
+            2,
+        )
+
+
+def test_a_bad_signature_is_401_with_the_reason_and_nothing_is_kept(as_user: Any, source: Any, hartwell: Any) -> None:
+    body = json.dumps(TICKET).encode()
+    wrong = post(as_user, source, body, signature=signature_for("another-secret", body))
+    assert wrong.status_code == 401 and "does not match" in wrong.json()["detail"]
+    missing = post(as_user, source, body, signature="")
+    assert missing.status_code == 401 and "Missing X-Gaby-Signature" in missing.json()["detail"]
+    with tenant_context(hartwell):
+        assert not Ticket.objects.exists() and not QuarantinedPayload.objects.exists()
+
+
+def test_malformed_json_is_400_and_quarantined(as_user: Any, source: Any, hartwell: Any) -> None:
+    response = post(as_user, source, b'{"external_id": "CRM-1", "title": ')
+    assert response.status_code == 400
+    assert response.json()["field"] == "(body)" and "not valid JSON" in response.json()["detail"]
+    with tenant_context(hartwell):
+        kept = QuarantinedPayload.objects.get()
+        assert kept.raw == '{"external_id": "CRM-1", "title": ' and kept.source_id == source.pk
+
+
+def test_a_schema_error_names_the_field(as_user: Any, source: Any, hartwell: Any) -> None:
+    bad = dict(TICKET, messages=[{"external_id": "x", "body": "hi", "kind": "shout"}])
+    response = post(as_user, source, json.dumps(bad).encode())
+    assert response.status_code == 400
+    assert response.json()["field"] == "messages.0.kind"
+    assert response.json()["detail"].startswith("field 'messages.0.kind': Input should be")
+    missing = post(as_user, source, json.dumps({"external_id": "CRM-2"}).encode())
+    assert missing.json() == {"detail": "field 'title': Field required", "field": "title"}
+    with tenant_context(hartwell):
+        assert QuarantinedPayload.objects.count() == 2 and not Ticket.objects.exists()
+
+
+def test_another_clients_domain_does_not_know_the_source(as_user: Any, source: Any) -> None:
+    body = json.dumps(TICKET).encode()
+    response = post(as_user, source, body, where="dearborn")
+    assert response.status_code == 404
+
+
+def test_the_schema_is_documented_in_openapi(as_user: Any) -> None:
+    assert as_user("carol", "hartwell").get("/api/v1/openapi.json").status_code == 403
+    schema = as_user("bob", "hartwell").get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/sources/{source_id}/webhook"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"external_id", "title"}
+    assert "X-Gaby-Signature" in operation["description"]
+    assert {"400", "401", "404"} <= set(operation["responses"])
