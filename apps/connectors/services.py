@@ -63,7 +63,7 @@ def _label(client: Client, name: str) -> str:
 
 
 def _actor_label(actor: User | None) -> str:
-    return actor.email if actor is not None else "Gaby"
+    return actor.email if actor is not None else "Gaby (operator CLI or system)"
 
 
 def record_event(
@@ -106,20 +106,21 @@ def _spec(connector: Connector, client: Client) -> Any:
     return spec_for(draft_of(connector, client), label=_label(client, connector.name))
 
 
-def validate_draft(draft: Draft, *, actor: User | None) -> None:
+def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
+    """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
     if draft.transport == "stdio" and draft.kind in ("mcp_stdio",):
         if not draft.command.strip():
             raise ValidationError({"command": "Enter the command that starts the MCP server."})
-        check_command_allowed(draft.command, msp_staff=bool(actor and actor.is_msp_staff))
+        check_command_allowed(draft.command, msp_staff=operator or bool(actor and actor.is_msp_staff))
     if draft.transport == "http" and not draft.url.startswith(("http://", "https://")):
         raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
     if draft.kind == "postgres" and not str(draft.settings.get("url", "")).startswith(("postgres://", "postgresql://")):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
 
 
-def test_connection(*, client: Client, draft: Draft, actor: User | None) -> list[ToolInfo]:
+def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:
     """Start or reach the server as configured, list its tools, and close it again; nothing is stored."""
-    validate_draft(draft, actor=actor)
+    validate_draft(draft, actor=actor, operator=operator)
     spec = spec_for(draft, label=_label(client, draft.name or "draft"))
     try:
         return host().list_tools(spec)
@@ -158,8 +159,9 @@ def create_connector(
     scopes: list[str] | None = None,
     autonomy: str = AutonomyLevel.INVESTIGATE,
     is_production: bool = False,
+    operator: bool = False,
 ) -> Connector:
-    validate_draft(draft, actor=actor)
+    validate_draft(draft, actor=actor, operator=operator)
     if Connector.objects.filter(name=draft.name).exists():
         raise ValidationError({"name": f"A connector named {draft.name!r} exists already; pick another name."})
     connector = Connector(
@@ -199,9 +201,10 @@ def connect(
     scopes: list[str] | None = None,
     autonomy: str = AutonomyLevel.INVESTIGATE,
     is_production: bool = False,
+    operator: bool = False,
 ) -> Connector:
     """Test the connection (lists its tools), then store the connector with its tools and the consent row."""
-    tools = test_connection(client=client, draft=draft, actor=actor)
+    tools = test_connection(client=client, draft=draft, actor=actor, operator=operator)
     return create_connector(
         client=client,
         draft=draft,
@@ -210,6 +213,7 @@ def connect(
         scopes=scopes,
         autonomy=autonomy,
         is_production=is_production,
+        operator=operator,
     )
 
 

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 VENV_BIN = Path(sys.executable).parent
@@ -89,3 +91,43 @@ def git_repo(tmp_path: Path) -> Path:
     run("add", ".")
     run("commit", "-q", "-m", "Handle Stripe webhooks")
     return repo
+
+
+SAMPLE_DB = "gaby_connector_sample"
+
+
+def _url(database: str) -> str:
+    params = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=database,
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        host=params["HOST"],
+        port=params["PORT"] or None,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}"')
+        admin.execute(f'CREATE DATABASE "{SAMPLE_DB}"')
+    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
+        db.execute("CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, plan text NOT NULL)")
+        db.execute(
+            "INSERT INTO customers SELECT n, 'user' || n || '@example.com', "
+            "CASE WHEN n % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 500) AS n"
+        )
+    yield (
+        "postgresql://"
+        + "/"
+        + SAMPLE_DB
+        + "?"
+        + "&".join(
+            f"{key}={value}"
+            for key, value in psycopg.conninfo.conninfo_to_dict(_url(SAMPLE_DB)).items()
+            if key != "dbname" and value
+        )
+    )
+    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}" WITH (FORCE)')

@@ -3,56 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
 
 from apps.connectors import services
 from apps.connectors.models import Access, Kind
 from apps.connectors.servers.postgres.sql import SqlRefused, check_read_only, plan_write
 from apps.connectors.specs import Draft
-
-SAMPLE_DB = "gaby_connector_sample"
-
-
-def _url(database: str) -> str:
-    params = connection.settings_dict
-    return psycopg.conninfo.make_conninfo(
-        dbname=database,
-        user=params["USER"],
-        password=params["PASSWORD"] or None,
-        host=params["HOST"],
-        port=params["PORT"] or None,
-    )
-
-
-@pytest.fixture(scope="module")
-def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}"')
-        admin.execute(f'CREATE DATABASE "{SAMPLE_DB}"')
-    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
-        db.execute("CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, plan text NOT NULL)")
-        db.execute(
-            "INSERT INTO customers SELECT n, 'user' || n || '@example.com', "
-            "CASE WHEN n % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 500) AS n"
-        )
-    yield (
-        "postgresql://"
-        + "/"
-        + SAMPLE_DB
-        + "?"
-        + "&".join(
-            f"{key}={value}"
-            for key, value in psycopg.conninfo.conninfo_to_dict(_url(SAMPLE_DB)).items()
-            if key != "dbname" and value
-        )
-    )
-    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}" WITH (FORCE)')
+from tests.connectors.conftest import SAMPLE_DB, _url
 
 
 def _rows(where: str) -> list[tuple[Any, ...]]:

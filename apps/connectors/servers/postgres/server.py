@@ -12,6 +12,7 @@ import datetime
 import decimal
 import json
 import os
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -210,4 +211,10 @@ def build_server(settings: Settings) -> MCPServer:
 
 
 def main() -> None:
-    build_server(Settings.from_env()).run("stdio")
+    settings = Settings.from_env()
+    try:  # fail fast, so "test connection" proves the database answers, not just that the server starts
+        Database(settings).connection().execute("SELECT 1")
+    except psycopg.Error as exc:
+        sys.stderr.write(f"Cannot connect to PostgreSQL: {str(exc).strip()}\n")
+        raise SystemExit(2) from None
+    build_server(settings).run("stdio")
