@@ -311,3 +311,18 @@ LOGGING = build_logging_config(LOG_LEVEL, LOG_FORMAT)
 
 # --- Health -------------------------------------------------------------------------------------
 READY_WORKER_TIMEOUT = env_int("GABY_READY_WORKER_TIMEOUT_MS", 1500, minimum=100) / 1000
+
+# --- Connectors (CON-1..CON-6) ------------------------------------------------------------------
+# Per call: how long Gaby waits for an MCP server, and how much of its answer it keeps.
+CONNECTOR_CALL_TIMEOUT = env_int("GABY_CONNECTOR_CALL_TIMEOUT_S", 30, minimum=1, maximum=600)
+CONNECTOR_CONNECT_TIMEOUT = env_int("GABY_CONNECTOR_CONNECT_TIMEOUT_S", 30, minimum=1, maximum=600)
+CONNECTOR_MAX_CONCURRENCY = env_int("GABY_CONNECTOR_MAX_CONCURRENCY", 4, minimum=1, maximum=256)
+CONNECTOR_MAX_RESULT_CHARS = env_int("GABY_CONNECTOR_MAX_RESULT_CHARS", 100_000, minimum=1000)
+# Sessions kept open per worker process, and the restart backoff for a server that keeps dying.
+CONNECTOR_MAX_SESSIONS = env_int("GABY_CONNECTOR_MAX_SESSIONS", 64, minimum=1)
+CONNECTOR_RESTART_BACKOFF_BASE = env_int("GABY_CONNECTOR_BACKOFF_MS", 1000, minimum=0) / 1000
+CONNECTOR_RESTART_BACKOFF_MAX = env_int("GABY_CONNECTOR_BACKOFF_MAX_S", 60, minimum=1)
+# Which commands a client's Admin may start as stdio MCP servers (glob patterns on the executable's
+# name); MSP staff may start any command. Everything else needs an MSP staff member to add it.
+CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-server-*"])
+CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)

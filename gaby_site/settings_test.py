@@ -25,3 +25,4 @@ def _other_database(url: str, index: int) -> str:
 
 
 CACHES["default"]["LOCATION"] = _other_database(REDIS_URL, 1)  # noqa: F405
+CONNECTOR_RESTART_BACKOFF_BASE = 0.2  # a crashing test server is retried quickly

@@ -21,8 +21,9 @@ def _tenant_paths(membership_id: str) -> list[str]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern):
-                # Any id will do: the gate answers before a view looks anything up.
-                paths.append("/" + re.sub(r"<uuid:\w+>", membership_id, route))
+                # Fill every converter: the access middleware must refuse before any view looks the id up.
+                filled = re.sub(r"<uuid:\w+>", membership_id, route.replace("<uuid:membership_id>", membership_id))
+                paths.append("/" + re.sub(r"<(?:slug|str):\w+>", "x", filled))
 
     walk(get_resolver("gaby_site.urls_tenant").url_patterns, "")
     # /api/ authenticates through django-ninja (gaby_site/api.py); tests/tickets covers its ownership.

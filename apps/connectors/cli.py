@@ -1,0 +1,94 @@
+"""``manage.py gaby connect postgres --client SLUG --url ...`` (FND-3): test the connection, then save it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from apps.connectors import services
+from apps.connectors.host import ConnectorError
+from apps.connectors.models import AutonomyLevel, Kind, Transport
+from apps.connectors.specs import Draft
+from tenants.models import Client
+
+
+def register(subparsers: Any, command: BaseCommand) -> None:
+    connect = subparsers.add_parser("connect", help="Connect a system to a client: test it, list its tools, save it.")
+    kinds = connect.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    pg = kinds.add_parser("postgres", help="A PostgreSQL database (read-only unless --allow-writes).")
+    pg.add_argument("--client", required=True, help="The client's slug.")
+    pg.add_argument("--url", required=True, help="postgresql://user:password@host:5432/db (a read-only role is best).")
+    pg.add_argument("--name", default="PostgreSQL", help="Connector name. Default: PostgreSQL.")
+    pg.add_argument("--allow-writes", action="store_true", help="Add the write tool (dry run by default).")
+    pg.add_argument("--row-cap", type=int, default=200)
+    pg.add_argument("--statement-timeout-ms", type=int, default=5000)
+    pg.add_argument("--production", action="store_true", help="Mark it as a production system.")
+    pg.set_defaults(handler=connect_postgres)
+
+    mcp = kinds.add_parser("mcp", help="Any MCP server: --command (stdio) or --url (streamable HTTP).")
+    mcp.add_argument("--client", required=True, help="The client's slug.")
+    mcp.add_argument("--name", required=True)
+    group = mcp.add_mutually_exclusive_group(required=True)
+    group.add_argument("--command", dest="server_command", help="Executable that starts the server (stdio).")
+    group.add_argument("--url", help="The server's MCP endpoint (streamable HTTP).")
+    mcp.add_argument("--arg", action="append", default=[], help="One argument for --command; repeat as needed.")
+    mcp.add_argument("--env", action="append", default=[], help="NAME=value for the server (sealed); repeatable.")
+    mcp.set_defaults(handler=connect_mcp)
+
+
+def _client(slug: str) -> Client:
+    client = Client.objects.filter(slug=slug).exclude(schema_name="public").first()
+    if client is None:
+        raise CommandError(f"No client with slug {slug!r}; `manage.py gaby create-client` makes one.")
+    return client
+
+
+def _save(command: BaseCommand, client: Client, draft: Draft, **options: Any) -> None:
+    with tenant_context(client):
+        try:
+            connector = services.connect(client=client, draft=draft, actor=None, operator=True, **options)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        except ConnectorError as exc:
+            raise CommandError(f"The connection test failed, nothing was saved: {exc}") from exc
+        tools = list(connector.tools.order_by("access", "name"))
+    command.stdout.write(f"Connected {connector.name} to {client.name}: {len(tools)} tools")
+    for tool in tools:
+        command.stdout.write(f"  {tool.access:<5} {tool.name}")
+
+
+def connect_postgres(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = Draft(
+        kind=Kind.POSTGRES,
+        name=options["name"],
+        transport=Transport.STDIO,
+        settings={
+            "url": options["url"],
+            "allow_writes": options["allow_writes"],
+            "row_cap": options["row_cap"],
+            "statement_timeout_ms": options["statement_timeout_ms"],
+        },
+    )
+    _save(command, client, draft, autonomy=AutonomyLevel.INVESTIGATE, is_production=options["production"])
+
+
+def connect_mcp(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    env: dict[str, str] = {}
+    for pair in options["env"]:
+        name, found, value = pair.partition("=")
+        if not found:
+            raise CommandError(f"--env {pair!r}: write NAME=value.")
+        env[name] = value
+    if options["url"]:
+        draft = Draft(kind=Kind.MCP_HTTP, name=options["name"], transport=Transport.HTTP, url=options["url"])
+    else:
+        draft = Draft(
+            kind=Kind.MCP_STDIO, name=options["name"], command=options["server_command"], args=options["arg"], env=env
+        )
+    _save(command, client, draft)  # the CLI runs with the operator's shell authority: any command is allowed

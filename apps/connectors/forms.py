@@ -1,0 +1,118 @@
+"""Forms of the Connect screens: any MCP server (command or URL) and the first-party PostgreSQL connector."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from django import forms
+
+from apps.connectors.models import AutonomyLevel, Kind, Transport
+from apps.connectors.specs import Draft
+
+
+def _pairs(text: str, separator: str, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, found, value = line.partition(separator)
+        if not found or not key.strip():
+            raise forms.ValidationError(f"Line {number}: write one {what} per line as NAME{separator}value.")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+class _Common(forms.Form):
+    name = forms.CharField(max_length=100, help_text="How Gaby and your team will call it, e.g. “Billing repo”.")
+    autonomy = forms.ChoiceField(choices=AutonomyLevel.choices, initial=AutonomyLevel.INVESTIGATE)
+    scopes = forms.CharField(required=False, help_text="Comma-separated, e.g. customers:read, invoices:read.")
+    is_production = forms.BooleanField(required=False, label="Production system")
+
+    def clean_scopes(self) -> list[str]:
+        return [scope.strip() for scope in self.cleaned_data["scopes"].split(",") if scope.strip()]
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"scopes": data["scopes"], "autonomy": data["autonomy"], "is_production": data["is_production"]}
+
+
+class McpServerForm(_Common):
+    transport = forms.ChoiceField(choices=Transport.choices, initial=Transport.STDIO, widget=forms.RadioSelect)
+    command = forms.CharField(required=False, max_length=500, help_text="stdio: e.g. mcp-server-git")
+    args = forms.CharField(required=False, help_text="stdio: arguments as you would type them in a shell.")
+    env = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="stdio: NAME=value per line (sealed)."
+    )
+    url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", help_text="e.g. https://mcp.acme.io/mcp"
+    )
+    headers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="URL: Header: value per line, e.g. Authorization: Bearer … (sealed).",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("transport") == Transport.STDIO and not data.get("command", "").strip():
+            self.add_error("command", "Enter the command that starts the MCP server.")
+        if data.get("transport") == Transport.HTTP and not data.get("url"):
+            self.add_error("url", "Enter the MCP server's URL.")
+        try:
+            data["args_list"] = shlex.split(data.get("args", ""))
+        except ValueError as exc:
+            self.add_error("args", f"Could not split the arguments: {exc}.")
+        for field, separator, what in (("env", "=", "variable"), ("headers", ":", "header")):
+            try:
+                data[f"{field}_map"] = _pairs(data.get(field, ""), separator, what)
+            except forms.ValidationError as exc:
+                self.add_error(field, exc)
+        return data
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        http = data["transport"] == Transport.HTTP
+        return Draft(
+            kind=Kind.MCP_HTTP if http else Kind.MCP_STDIO,
+            name=data["name"],
+            transport=data["transport"],
+            command="" if http else data["command"].strip(),
+            args=[] if http else data["args_list"],
+            url=data["url"] if http else "",
+            env={} if http else data["env_map"],
+            headers=data["headers_map"] if http else {},
+        )
+
+
+class PostgresForm(_Common):
+    url = forms.CharField(
+        max_length=1000, help_text="postgresql://user:password@host:5432/db — a read-only role is best."
+    )
+    allow_writes = forms.BooleanField(required=False, help_text="Adds a write tool (dry run first, 100 rows at most).")
+    row_cap = forms.IntegerField(min_value=1, max_value=10_000, initial=200)
+    statement_timeout_ms = forms.IntegerField(min_value=100, max_value=600_000, initial=5000)
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"].strip()
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise forms.ValidationError("Enter a postgresql:// URL.")
+        return url
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return Draft(
+            kind=Kind.POSTGRES,
+            name=data["name"],
+            transport=Transport.STDIO,
+            settings={
+                "url": data["url"],
+                "allow_writes": data["allow_writes"],
+                "row_cap": data["row_cap"],
+                "statement_timeout_ms": data["statement_timeout_ms"],
+            },
+        )
+
+
+FORMS: dict[str, type[McpServerForm] | type[PostgresForm]] = {"mcp": McpServerForm, "postgres": PostgresForm}

@@ -1,0 +1,3 @@
+from apps.connectors.servers.postgres.server import main
+
+main()

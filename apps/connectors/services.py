@@ -1,0 +1,361 @@
+"""Connector operations: connect, test, change, revoke, sync tools, call a tool, check health.
+
+``call_tool`` is the ONE entry point through which every path (agent, playbook, chat, a button) calls a
+connector's tool. Before anything is sent it runs ``before_call``: today that gate validates (connector
+enabled, tool known and enabled, arguments valid against the tool's JSON schema); it is where
+apps/safety plugs its enforcement point (scopes, autonomy, approvals, audit). No safety decision is
+made or faked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import structlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.connectors.host import CallOutcome, ConnectorError, ToolInfo, host
+from apps.connectors.models import (
+    Access,
+    AutonomyLevel,
+    Connector,
+    ConnectorEvent,
+    ConnectorTool,
+    EventKind,
+    Status,
+)
+from apps.connectors.specs import Draft, check_command_allowed, spec_for
+from tenants.models import Client
+from tenants.secrets import seal_json, unseal_json
+
+log = structlog.get_logger(__name__)
+
+
+class ToolCallRefused(Exception):
+    """``before_call`` refused the call; nothing was sent to the server. The message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    connector: str
+    tool: str
+    access: str
+    text: str
+    structured: Any
+    is_error: bool
+    truncated: bool
+    elapsed_ms: float
+
+
+def classify(read_only_hint: bool | None, destructive_hint: bool | None) -> str:
+    """Read only when the server says so explicitly; anything unannotated counts as a write (fail safe)."""
+    return Access.READ if read_only_hint is True else Access.WRITE
+
+
+def _label(client: Client, name: str) -> str:
+    return f"{client.schema_name}/{name}"
+
+
+def _actor_label(actor: User | None) -> str:
+    return actor.email if actor is not None else "Gaby (operator CLI or system)"
+
+
+def record_event(
+    *, connector: Connector, kind: str, summary: str, actor: User | None = None, detail: dict[str, Any] | None = None
+) -> ConnectorEvent:
+    return ConnectorEvent.objects.create(
+        connector=connector,
+        kind=kind,
+        summary=summary[:500],
+        detail=detail or {},
+        actor=actor,
+        actor_label=_actor_label(actor),
+    )
+
+
+def draft_of(connector: Connector, client: Client) -> Draft:
+    """The stored connector with its secrets opened (for the host only; never render a Draft)."""
+    secrets = unseal_json(client, connector.sealed_config, purpose=connector.purpose) if connector.sealed_config else {}
+    return Draft(
+        kind=connector.kind,
+        name=connector.name,
+        transport=connector.transport,
+        command=connector.command,
+        args=list(connector.args),
+        url=connector.url,
+        env=secrets.get("env", {}),
+        headers=secrets.get("headers", {}),
+        settings=secrets.get("settings", {}),
+    )
+
+
+def current_client() -> Client:
+    tenant = getattr(connection, "tenant", None)
+    if not isinstance(tenant, Client) or tenant.is_public:
+        raise RuntimeError("Connector services run inside a client's schema.")
+    return tenant
+
+
+def _spec(connector: Connector, client: Client) -> Any:
+    return spec_for(draft_of(connector, client), label=_label(client, connector.name))
+
+
+def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
+    """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
+    if draft.transport == "stdio" and draft.kind in ("mcp_stdio",):
+        if not draft.command.strip():
+            raise ValidationError({"command": "Enter the command that starts the MCP server."})
+        check_command_allowed(draft.command, msp_staff=operator or bool(actor and actor.is_msp_staff))
+    if draft.transport == "http" and not draft.url.startswith(("http://", "https://")):
+        raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
+    if draft.kind == "postgres" and not str(draft.settings.get("url", "")).startswith(("postgres://", "postgresql://")):
+        raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
+
+
+def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:
+    """Start or reach the server as configured, list its tools, and close it again; nothing is stored."""
+    validate_draft(draft, actor=actor, operator=operator)
+    spec = spec_for(draft, label=_label(client, draft.name or "draft"))
+    try:
+        return host().list_tools(spec)
+    finally:
+        host().close(spec)
+
+
+def _store_tools(connector: Connector, tools: list[ToolInfo]) -> list[ConnectorTool]:
+    seen = []
+    for info in tools:
+        tool, _ = ConnectorTool.objects.update_or_create(
+            connector=connector,
+            name=info.name,
+            defaults={
+                "title": info.title[:200],
+                "description": info.description,
+                "input_schema": info.input_schema,
+                "read_only_hint": info.read_only_hint,
+                "destructive_hint": info.destructive_hint,
+                "access": classify(info.read_only_hint, info.destructive_hint),
+                "present": True,
+            },
+        )
+        seen.append(tool.name)
+    ConnectorTool.objects.filter(connector=connector).exclude(name__in=seen).update(present=False)
+    return list(connector.tools.filter(present=True))
+
+
+@transaction.atomic
+def create_connector(
+    *,
+    client: Client,
+    draft: Draft,
+    actor: User | None,
+    tools: list[ToolInfo],
+    scopes: list[str] | None = None,
+    autonomy: str = AutonomyLevel.INVESTIGATE,
+    is_production: bool = False,
+    operator: bool = False,
+) -> Connector:
+    validate_draft(draft, actor=actor, operator=operator)
+    if Connector.objects.filter(name=draft.name).exists():
+        raise ValidationError({"name": f"A connector named {draft.name!r} exists already; pick another name."})
+    connector = Connector(
+        kind=draft.kind,
+        name=draft.name,
+        transport=draft.transport,
+        command=draft.command,
+        args=draft.args,
+        url=draft.url,
+        scopes=scopes or [],
+        autonomy=autonomy,
+        is_production=is_production,
+        status=Status.HEALTHY if tools else Status.NEW,
+        last_health_at=timezone.now() if tools else None,
+        created_by=actor,
+    )
+    connector.sealed_config = seal_json(client, draft.secrets(), purpose=connector.purpose)
+    connector.secret_keys = draft.secret_keys()
+    connector.save()
+    _store_tools(connector, tools)
+    record_event(
+        connector=connector,
+        kind=EventKind.CONSENT,
+        actor=actor,
+        summary=f"{_actor_label(actor)} connected {connector.name} with autonomy {connector.get_autonomy_display()}",
+        detail={"scopes": connector.scopes, "autonomy": autonomy, "production": is_production, "tools": len(tools)},
+    )
+    log.info("connector_created", connector=str(connector.pk), kind=draft.kind, tools=len(tools))
+    return connector
+
+
+def connect(
+    *,
+    client: Client,
+    draft: Draft,
+    actor: User | None,
+    scopes: list[str] | None = None,
+    autonomy: str = AutonomyLevel.INVESTIGATE,
+    is_production: bool = False,
+    operator: bool = False,
+) -> Connector:
+    """Test the connection (lists its tools), then store the connector with its tools and the consent row."""
+    tools = test_connection(client=client, draft=draft, actor=actor, operator=operator)
+    return create_connector(
+        client=client,
+        draft=draft,
+        actor=actor,
+        tools=tools,
+        scopes=scopes,
+        autonomy=autonomy,
+        is_production=is_production,
+        operator=operator,
+    )
+
+
+@transaction.atomic
+def update_connector(
+    *, client: Client, connector: Connector, actor: User | None, changes: dict[str, Any], secrets: Draft | None = None
+) -> Connector:
+    """Change settings; records which fields changed (never their secret values)."""
+    editable = {"scopes", "autonomy", "is_production", "command", "args", "url"}
+    unknown = set(changes) - editable
+    if unknown:
+        raise ValidationError(f"These settings cannot be changed here: {', '.join(sorted(unknown))}.")
+    if "command" in changes:
+        check_command_allowed(changes["command"], msp_staff=bool(actor and actor.is_msp_staff))
+    changed = [name for name, value in changes.items() if getattr(connector, name) != value]
+    for name in changed:
+        setattr(connector, name, changes[name])
+    if secrets is not None:
+        connector.sealed_config = seal_json(client, secrets.secrets(), purpose=connector.purpose)
+        connector.secret_keys = secrets.secret_keys()
+        changed.append("secrets")
+    if not changed:
+        return connector
+    connector.save()
+    kind = EventKind.CONSENT if {"scopes", "autonomy"} & set(changed) else EventKind.CONFIG_CHANGE
+    record_event(
+        connector=connector,
+        kind=kind,
+        actor=actor,
+        summary=f"{_actor_label(actor)} changed {', '.join(changed)}",
+        detail={"fields": changed, "scopes": connector.scopes, "autonomy": connector.autonomy},
+    )
+    return connector
+
+
+@transaction.atomic
+def set_enabled(*, connector: Connector, enabled: bool, actor: User | None) -> Connector:
+    """Enable, or revoke (disable) a connector: Gaby stops calling it at once; GOV-5 records who and when."""
+    if connector.enabled == enabled:
+        return connector
+    connector.enabled = enabled
+    connector.status = Status.NEW if enabled else Status.DISABLED
+    connector.save(update_fields=["enabled", "status", "updated_at"])
+    verb = "re-enabled" if enabled else "revoked"
+    record_event(connector=connector, kind=EventKind.CONSENT, actor=actor, summary=f"{_actor_label(actor)} {verb} it")
+    return connector
+
+
+def sync_tools(*, connector: Connector) -> list[ConnectorTool]:
+    """Refresh the tool registry from the running server."""
+    client = current_client()
+    tools = host().list_tools(_spec(connector, client))
+    with transaction.atomic():
+        return _store_tools(connector, tools)
+
+
+def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: Any, actor: User | None) -> None:
+    """The gate every tool call passes before it is sent.
+
+    apps/safety plugs in HERE: scope and autonomy checks (``connector.autonomy``, ``tool.access``,
+    ``connector.is_production``), allow/deny lists, approvals and the audit row. Today it only validates
+    what any caller must get right; it never approves or denies on safety grounds.
+    """
+    if not connector.is_usable:
+        raise ToolCallRefused(f"{connector.name} is disabled; an admin can re-enable it on the Connectors page.")
+    if tool is None or not tool.present:
+        raise ToolCallRefused(f"{connector.name} has no tool with that name; refresh its tools or check the name.")
+    if not tool.enabled:
+        raise ToolCallRefused(f"The tool {tool.name} of {connector.name} is turned off.")
+    if not isinstance(arguments, dict):
+        raise ToolCallRefused("Tool arguments must be a JSON object.")
+    try:
+        jsonschema.validate(arguments, tool.input_schema or {"type": "object"})
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "arguments"
+        raise ToolCallRefused(f"Invalid arguments for {tool.name} ({where}): {exc.message}") from None
+    except jsonschema.SchemaError:
+        log.warning("connector_tool_schema_invalid", connector=str(connector.pk), tool=tool.name)
+
+
+def call_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], actor: User | None) -> ToolResult:
+    """Call one tool of one connector: gate, host call (timeout, concurrency, size cap), events on failure."""
+    client = current_client()
+    tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
+    try:
+        before_call(connector=connector, tool=tool, arguments=arguments, actor=actor)
+    except ToolCallRefused as exc:
+        detail = {"tool": tool_name}
+        record_event(connector=connector, kind=EventKind.DENIAL, actor=actor, summary=str(exc), detail=detail)
+        raise
+    assert tool is not None
+    spec = _spec(connector, client)
+    try:
+        outcome: CallOutcome = host().call_tool(
+            spec, tool_name, arguments, max_chars=settings.CONNECTOR_MAX_RESULT_CHARS
+        )
+    except ConnectorError as exc:
+        _record_incidents(connector, spec)
+        record_event(connector=connector, kind=EventKind.CALL_ERROR, summary=str(exc), detail={"tool": tool_name})
+        Connector.objects.filter(pk=connector.pk).update(status=Status.DEGRADED, last_error=str(exc)[:2000])
+        raise
+    _record_incidents(connector, spec)
+    return ToolResult(
+        connector=connector.name,
+        tool=tool_name,
+        access=tool.access,
+        text=outcome.text,
+        structured=outcome.structured,
+        is_error=outcome.is_error,
+        truncated=outcome.truncated,
+        elapsed_ms=outcome.elapsed_ms,
+    )
+
+
+def _record_incidents(connector: Connector, spec: Any) -> None:
+    for incident in host().drain_incidents(spec):
+        record_event(connector=connector, kind=EventKind.HEALTH, summary=f"Server restarted: {incident}")
+
+
+def check_health(*, connector: Connector) -> str:
+    """Ping the server through the pooled session (reconnecting if it died) and record status changes."""
+    client = current_client()
+    if not connector.is_usable:
+        return str(connector.status)
+    spec = _spec(connector, client)
+    previous = connector.status
+    try:
+        elapsed = host().ping(spec)
+    except ConnectorError as exc:
+        _record_incidents(connector, spec)
+        failures = connector.consecutive_failures + 1
+        status = Status.DEGRADED if failures < 3 else Status.DOWN
+        Connector.objects.filter(pk=connector.pk).update(
+            status=status, last_error=str(exc)[:2000], last_health_at=timezone.now(), consecutive_failures=failures
+        )
+        if status != previous:
+            record_event(connector=connector, kind=EventKind.HEALTH, summary=f"{status.label}: {exc}")
+        return str(status)
+    _record_incidents(connector, spec)
+    Connector.objects.filter(pk=connector.pk).update(
+        status=Status.HEALTHY, last_error="", last_health_at=timezone.now(), consecutive_failures=0
+    )
+    if previous != Status.HEALTHY:
+        record_event(connector=connector, kind=EventKind.HEALTH, summary=f"Healthy (answered in {elapsed:.0f} ms)")
+    return str(Status.HEALTHY)

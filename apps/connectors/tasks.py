@@ -1,0 +1,57 @@
+"""Health checks (CON-5): the beat fans out one task per connector, each running in its client's schema."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from gaby_site.celery import app
+
+log = structlog.get_logger(__name__)
+
+
+@app.task(name="connectors.check_connector", ignore_result=True)
+def check_connector(connector_id: str) -> str | None:
+    """Check one connector; a second copy of the task within half an interval finds nothing to claim."""
+    from apps.connectors.models import Connector
+    from apps.connectors.services import check_health
+
+    recently = timezone.now() - timedelta(seconds=settings.CONNECTOR_HEALTH_INTERVAL / 2)
+    claimed = (
+        Connector.objects.filter(pk=connector_id, enabled=True)
+        .filter(Q(last_health_at__isnull=True) | Q(last_health_at__lt=recently))
+        .update(last_health_at=timezone.now())
+    )
+    if claimed != 1:
+        return None  # gone, disabled, or another worker just checked it
+    connector = Connector.objects.get(pk=connector_id)
+    return check_health(connector=connector)
+
+
+@app.task(name="connectors.check_all_clients", ignore_result=True)
+def check_all_clients() -> int:
+    """From the public schema: queue a check of every enabled connector of every active client."""
+    from apps.connectors.models import Connector
+    from tenants.models import Client
+
+    queued = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name="public"):
+        with tenant_context(client):
+            for connector_id in Connector.objects.filter(enabled=True).values_list("id", flat=True):
+                check_connector.delay(str(connector_id))  # sent inside the schema: runs there
+                queued += 1
+    log.info("connector_health_queued", connectors=queued)
+    return queued
+
+
+@app.on_after_finalize.connect
+def _schedule_health_checks(sender: Any, **_: Any) -> None:
+    sender.add_periodic_task(
+        float(settings.CONNECTOR_HEALTH_INTERVAL), check_all_clients.s(), name="connector health checks"
+    )

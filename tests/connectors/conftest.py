@@ -1,0 +1,133 @@
+"""Real MCP servers for the connector tests: PyPI ones from the venv, npm ones from var/npm (./gaby test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+VENV_BIN = Path(sys.executable).parent
+NPM_BIN = Path(os.environ.get("GABY_DATA_DIR", settings.BASE_DIR / "var")) / "npm" / "node_modules" / ".bin"
+
+
+def npm_server(name: str) -> str:
+    path = NPM_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed (./gaby test installs it with npm ci)")
+    return str(path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_mcp_sessions() -> Iterator[None]:
+    """Terminate every server the host started before pytest closes its captured streams."""
+    yield
+    from apps.connectors import host
+
+    if host._host is not None:
+        host._host.shutdown()
+
+
+@pytest.fixture
+def in_hartwell(hartwell: Any) -> Iterator[Any]:
+    with tenant_context(hartwell):
+        yield hartwell
+
+
+@pytest.fixture
+def in_dearborn(dearborn: Any) -> Iterator[Any]:
+    with tenant_context(dearborn):
+        yield dearborn
+
+
+@pytest.fixture(scope="session")
+def everything_url() -> Iterator[str]:
+    """@modelcontextprotocol/server-everything over streamable HTTP on a free local port."""
+    command = npm_server("mcp-server-everything")
+    port = free_port()
+    proc = subprocess.Popen(
+        [command, "streamableHttp"],
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/mcp"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "billing"
+    repo.mkdir()
+    run = lambda *args: subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q", "-b", "main")
+    run("config", "user.email", "dev@example.com")
+    run("config", "user.name", "Dev")
+    (repo / "webhook.py").write_text("def handle(event):\n    return event['type']\n")
+    run("add", ".")
+    run("commit", "-q", "-m", "Handle Stripe webhooks")
+    return repo
+
+
+SAMPLE_DB = "gaby_connector_sample"
+
+
+def _url(database: str) -> str:
+    params = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=database,
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        host=params["HOST"],
+        port=params["PORT"] or None,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}"')
+        admin.execute(f'CREATE DATABASE "{SAMPLE_DB}"')
+    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
+        db.execute("CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, plan text NOT NULL)")
+        db.execute(
+            "INSERT INTO customers SELECT n, 'user' || n || '@example.com', "
+            "CASE WHEN n % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 500) AS n"
+        )
+    yield (
+        "postgresql://"
+        + "/"
+        + SAMPLE_DB
+        + "?"
+        + "&".join(
+            f"{key}={value}"
+            for key, value in psycopg.conninfo.conninfo_to_dict(_url(SAMPLE_DB)).items()
+            if key != "dbname" and value
+        )
+    )
+    with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}" WITH (FORCE)')
