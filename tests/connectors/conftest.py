@@ -24,6 +24,8 @@ NPM_BIN = Path(os.environ.get("GABY_DATA_DIR", settings.BASE_DIR / "var")) / "np
 def npm_server(name: str) -> str:
     path = NPM_BIN / name
     if not path.exists():
+        if os.environ.get("CI"):  # in CI a missing server is a broken install step, not a reason to skip
+            pytest.fail(f"{name} is not installed: ./gaby test installs it with npm ci (tests/npm).")
         pytest.skip(f"{name} is not installed (./gaby test installs it with npm ci)")
     return str(path)
 
