@@ -87,7 +87,7 @@ SHARED_APPS = [
     "allauth.mfa",
     "apps.accounts",
     "apps.billing",
-    "apps.safety",  # also shared: the public schema keeps the install-level audit chain
+    "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -95,6 +95,7 @@ TENANT_APPS = [
     "apps.tickets",
     "apps.knowledge",
     "apps.connectors",
+    "apps.auditlog",
     "apps.safety",
     "apps.agent",
     "apps.chat",

@@ -29,6 +29,9 @@ class Client(TenantMixin):
     slug = models.CharField(max_length=31, unique=True, validators=[slug_validator])
     autonomy = models.CharField(max_length=16, choices=Autonomy.choices, default=Autonomy.INVESTIGATE)
     time_zone = models.CharField(max_length=64, default="UTC")
+    approval_threshold = models.PositiveSmallIntegerField(
+        default=50, help_text="SAF-3: writes whose risk score (0-100) reaches this wait for a human's approval."
+    )
     compliance_profile = models.CharField(
         max_length=16, choices=ProfileName.choices, default=ProfileName.STANDARD,
         help_text="MSP-7: drives PII redaction, audit verbosity and which LLM providers may see this client's data.",

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name
 
+from apps.auditlog.models import ActorKind
 from apps.safety.audit import record_for_client, record_for_install
-from apps.safety.models import ActorKind
 from tenants.models import Client, Domain, slug_validator
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
     return client
 
 
-AUDITED_SETTINGS = ("name", "autonomy", "time_zone", "compliance_profile")
+AUDITED_SETTINGS = ("name", "autonomy", "approval_threshold", "time_zone", "compliance_profile")
 
 
 @transaction.atomic

@@ -84,12 +84,16 @@ def _public_schema_between_tests() -> Iterator[None]:
 
 @pytest.fixture
 def hartwell(world: World, db: None) -> Any:
-    return world.clients["hartwell"]
+    client = world.clients["hartwell"]
+    client.refresh_from_db()  # the object lives for the session; a previous test may have changed its copy
+    return client
 
 
 @pytest.fixture
 def dearborn(world: World, db: None) -> Any:
-    return world.clients["dearborn"]
+    client = world.clients["dearborn"]
+    client.refresh_from_db()
+    return client
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.auditlog.models import AuditEvent
 from apps.safety import audit
-from apps.safety.models import AuditEvent
 
 
 def _tamper(sql: str, params: list[Any]) -> None:
     """What an attacker with database access would have to do: switch the guard off first."""
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE safety_auditevent DISABLE TRIGGER audit_no_update_delete")
+        cursor.execute("ALTER TABLE auditlog_auditevent DISABLE TRIGGER audit_no_update_delete")
         cursor.execute(sql, params)
-        cursor.execute("ALTER TABLE safety_auditevent ENABLE TRIGGER audit_no_update_delete")
+        cursor.execute("ALTER TABLE auditlog_auditevent ENABLE TRIGGER audit_no_update_delete")
 
 
 def test_events_chain_in_order_and_verify(hartwell: Any) -> None:
@@ -38,13 +38,13 @@ def test_the_database_refuses_update_delete_and_truncate(hartwell: Any) -> None:
     with tenant_context(hartwell):
         event = audit.record(event="test.guarded")
         for statement in (
-            "UPDATE safety_auditevent SET event = 'forged' WHERE id = %s",
-            "DELETE FROM safety_auditevent WHERE id = %s",
+            "UPDATE auditlog_auditevent SET event = 'forged' WHERE id = %s",
+            "DELETE FROM auditlog_auditevent WHERE id = %s",
         ):
             with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement, [event.pk])
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("TRUNCATE safety_auditevent")
+            cursor.execute("TRUNCATE auditlog_auditevent")
         assert AuditEvent.objects.filter(pk=event.pk, event="test.guarded").exists()
 
 
@@ -52,7 +52,7 @@ def test_an_edited_row_is_named_by_gaby_audit_verify(hartwell: Any) -> None:
     with tenant_context(hartwell):
         events = [audit.record(event="test.step", payload={"i": i}) for i in range(5)]
         target = events[2]
-        _tamper("UPDATE safety_auditevent SET payload = '{\"i\": 99}' WHERE id = %s", [target.pk])
+        _tamper("UPDATE auditlog_auditevent SET payload = '{\"i\": 99}' WHERE id = %s", [target.pk])
     with pytest.raises(
         CommandError, match=rf"BROKEN at event #{target.sequence}: event #{target.sequence} was altered"
     ):
@@ -62,7 +62,7 @@ def test_an_edited_row_is_named_by_gaby_audit_verify(hartwell: Any) -> None:
 def test_a_deleted_row_is_detected(hartwell: Any) -> None:
     with tenant_context(hartwell):
         events = [audit.record(event="test.step", payload={"i": i}) for i in range(3)]
-        _tamper("DELETE FROM safety_auditevent WHERE id = %s", [events[1].pk])
+        _tamper("DELETE FROM auditlog_auditevent WHERE id = %s", [events[1].pk])
         report = audit.verify()
     assert report.broken_at == events[1].sequence and "missing" in report.reason
 
@@ -104,7 +104,13 @@ def test_membership_changes_settings_and_logins_are_audited(as_user: Any, hartwe
     alice.post("/settings/members/", {"email": "dora@hartwell.example", "role": "viewer"})
     alice.post(
         "/settings/client/",
-        {"name": "Hartwell Law LLP", "autonomy": "review", "time_zone": "Europe/London", "compliance_profile": "soc2"},
+        {
+            "name": "Hartwell Law LLP",
+            "autonomy": "review",
+            "approval_threshold": 50,
+            "time_zone": "Europe/London",
+            "compliance_profile": "soc2",
+        },
     )
     with tenant_context(hartwell):
         granted = AuditEvent.objects.get(event="membership.granted")
@@ -133,7 +139,7 @@ def test_any_single_edit_is_detected(hartwell: Any, payloads: list[dict[str, Any
         value = {"event": "prop.forged", "actor_id": "mallory", "payload": '{"forged": true}', "prev_hash": "f" * 64}[
             field
         ]
-        _tamper(f"UPDATE safety_auditevent SET {field} = %s WHERE id = %s", [value, victim.pk])
+        _tamper(f"UPDATE auditlog_auditevent SET {field} = %s WHERE id = %s", [value, victim.pk])
         report = audit.verify()
         assert report.broken_at == victim.sequence
         transaction.set_rollback(True)

@@ -22,7 +22,7 @@ class NewClientForm(forms.Form):
 class ClientSettingsForm(forms.ModelForm[Client]):
     class Meta:
         model = Client
-        fields = ["name", "autonomy", "time_zone", "compliance_profile"]
+        fields = ["name", "autonomy", "approval_threshold", "time_zone", "compliance_profile"]
         widgets = {"autonomy": forms.Select(choices=Autonomy.choices)}
 
 

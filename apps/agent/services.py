@@ -10,8 +10,8 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.agent.models import LLMProvider, ModelRoute, ProviderKind, Workflow
 from apps.agent.providers import NEEDS_BASE, credentials_purpose
+from apps.auditlog.models import ActorKind
 from apps.safety.audit import record
-from apps.safety.models import ActorKind
 from tenants.models import Client
 from tenants.secrets import seal_json
 

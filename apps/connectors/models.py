@@ -38,6 +38,14 @@ class AutonomyLevel(models.TextChoices):
     ACT = "act", "Act (writes within scope)"
 
 
+class ScopeMode(models.TextChoices):
+    """CON-3: what a connector's (or one tool's) writes may do; enforced by apps/safety."""
+
+    READ_ONLY = "read_only", "Read only"
+    DRY_RUN = "dry_run", "Dry run (show what would change)"
+    READ_WRITE = "read_write", "Read and write"
+
+
 class Status(models.TextChoices):
     NEW = "new", "Not checked yet"
     HEALTHY = "healthy", "Healthy"
@@ -59,6 +67,7 @@ class Connector(models.Model):
     secret_keys = models.JSONField(default=list, blank=True, editable=False, help_text="Names of sealed settings.")
     scopes = models.JSONField(default=list, blank=True, help_text="Declared scopes, e.g. ['customers:read'].")
     autonomy = models.CharField(max_length=16, choices=AutonomyLevel.choices, default=AutonomyLevel.INVESTIGATE)
+    scope = models.CharField(max_length=16, choices=ScopeMode.choices, default=ScopeMode.READ_ONLY)
     is_production = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
@@ -110,6 +119,9 @@ class ConnectorTool(models.Model):
     read_only_hint = models.BooleanField(null=True)
     destructive_hint = models.BooleanField(null=True)
     access = models.CharField(max_length=8, choices=Access.choices)
+    scope = models.CharField(
+        max_length=16, choices=ScopeMode.choices, blank=True, help_text="Overrides the connector's scope for this tool."
+    )
     enabled = models.BooleanField(default=True)
     present = models.BooleanField(default=True, help_text="False once the server stopped listing it.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,10 +1,9 @@
 """Connector operations: connect, test, change, revoke, sync tools, call a tool, check health.
 
-``call_tool`` is the ONE entry point through which every path (agent, playbook, chat, a button) calls a
-connector's tool. Before anything is sent it runs ``before_call``: today that gate validates (connector
-enabled, tool known and enabled, arguments valid against the tool's JSON schema); it is where
-apps/safety plugs its enforcement point (scopes, autonomy, approvals, audit). No safety decision is
-made or faked here.
+``execute_tool_call`` sends a tool call once ``apps.safety.enforcement.run_tool`` — the one enforcement
+point every path (agent, playbook, chat, a button) goes through — has decided it may. Before anything is
+sent it still runs ``before_call``, which validates what any call must get right (connector enabled, tool
+known and enabled, arguments valid against the tool's JSON schema); safety decisions are made in apps/safety.
 """
 
 from __future__ import annotations
@@ -294,8 +293,14 @@ def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: 
         log.warning("connector_tool_schema_invalid", connector=str(connector.pk), tool=tool.name)
 
 
-def call_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], actor: User | None) -> ToolResult:
-    """Call one tool of one connector: gate, host call (timeout, concurrency, size cap), events on failure."""
+def execute_tool_call(
+    *, connector: Connector, tool_name: str, arguments: dict[str, Any], actor: User | None
+) -> ToolResult:
+    """Send one tool call: validation gate, host call (timeout, concurrency, size cap), events on failure.
+
+    The raw executor. Callers go through ``apps.safety.enforcement.run_tool``, the one enforcement point;
+    only it (and connector tests of the transport itself) may call this (tests/test_architecture.py).
+    """
     client = current_client()
     tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
     try:

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.safety.models import ActorKind, AuditEvent
+from apps.auditlog.models import ActorKind, AuditEvent
 
 GENESIS = "0" * 64
 

@@ -1,38 +1,82 @@
-"""Safety records kept in each client's schema (and in public for install-level events)."""
+"""Safety records kept in each client's schema: allow/deny rules and every tool action with its decision."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from apps.auditlog.models import ActorKind
 from gaby_site.ids import uuid7
 
 
-class ActorKind(models.TextChoices):
-    USER = "user", "User"
-    AGENT = "agent", "Gaby"
-    SYSTEM = "system", "System"
+class RuleEffect(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    DENY = "deny", "Deny"
 
 
-class AuditEvent(models.Model):
-    """One link of the append-only, hash-chained audit log (SAF-5).
-
-    ``hash`` = SHA-256 of the canonical JSON of every other field plus ``prev_hash``; the database
-    refuses UPDATE, DELETE and TRUNCATE on this table (migration 0002), and ``gaby audit verify``
-    recomputes the chain.
-    """
+class SafetyRule(models.Model):
+    """SAF-4: allow or deny tool calls by connector, tool-name pattern and argument predicates."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    sequence = models.BigIntegerField(unique=True)
-    occurred_at = models.DateTimeField()
-    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
-    actor_id = models.CharField(max_length=64, blank=True)
-    event = models.CharField(max_length=64, db_index=True)
-    payload = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    effect = models.CharField(max_length=8, choices=RuleEffect.choices)
+    connector = models.ForeignKey("connectors.Connector", null=True, blank=True, on_delete=models.CASCADE,
+                                  help_text="Empty: every connector.")  # fmt: skip
+    tool_pattern = models.CharField(max_length=200, default="*", help_text="Glob, e.g. restart_* or *.")
+    predicates = models.JSONField(
+        default=list, blank=True, help_text='e.g. [{"argument": "namespace", "op": "eq", "value": "staging"}]'
+    )
+    label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-sequence"]
+        ordering = ["effect", "tool_pattern"]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.event}"
+        return self.label or f"{self.effect} {self.tool_pattern}"
+
+
+class ActionStatus(models.TextChoices):
+    DENIED = "denied", "Denied"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved, queued"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    DRY_RUN = "dry_run", "Dry run shown"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class ToolAction(models.Model):
+    """One tool call as the enforcement point saw it: the decision, and what became of it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.PROTECT, related_name="actions")
+    tool_name = models.CharField(max_length=200)
+    arguments = models.JSONField(default=dict)
+    access = models.CharField(max_length=8)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(
+        max_length=300, blank=True, help_text="Why the call was made (investigation step, button)."
+    )
+    outcome = models.CharField(max_length=16)  # policy.Outcome
+    reason = models.TextField()
+    risk = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=ActionStatus.choices)
+    result_text = models.TextField(blank=True)
+    result_is_error = models.BooleanField(default=False)
+    inverse = models.JSONField(null=True, blank=True, help_text='SAF-6: {"tool": ..., "arguments": {...}} to undo it.')
+    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks")
+    decided_by = models.CharField(max_length=64, blank=True)
+    decision_note = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name} ({self.get_status_display()})"

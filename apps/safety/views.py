@@ -1,8 +1,71 @@
-from django.http import HttpResponse
-from django.shortcuts import render
+"""The approval queue (SAF-3) and recent tool actions with undo (SAF-6)."""
 
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.safety import enforcement
+from apps.safety.live import queue_context
+from apps.safety.models import ToolAction
 from gaby_site.http import ClientRequest
+
+RECENT = 50
+
+
+def get_action_for_client(request: ClientRequest, action_id: UUID) -> ToolAction:
+    """Scoped accessor: the action must be in the current client's schema (it cannot be anywhere else)."""
+    return get_object_or_404(ToolAction.objects.select_related("connector"), pk=action_id)
 
 
 def approvals(request: ClientRequest) -> HttpResponse:
-    return render(request, "safety/approvals.html")
+    context = {
+        **queue_context(),
+        "recent": ToolAction.objects.exclude(status="awaiting_approval").select_related("connector")[:RECENT],
+    }
+    return render(request, "safety/approvals.html", context)
+
+
+def _after(request: ClientRequest) -> HttpResponse:
+    if request.htmx:
+        return render(request, "safety/approvals.html#queue", queue_context())
+    return redirect("safety:approvals")
+
+
+@require_POST
+def approve(request: ClientRequest, action_id: UUID) -> HttpResponse:
+    action = get_action_for_client(request, action_id)
+    try:
+        enforcement.approve(action=action, actor=request.user, note=request.POST.get("note", ""))
+        messages.success(request, f"Approved: {action.tool_name} will run once.")
+    except enforcement.ActionError as exc:
+        messages.error(request, str(exc))
+    return _after(request)
+
+
+@require_POST
+def reject(request: ClientRequest, action_id: UUID) -> HttpResponse:
+    action = get_action_for_client(request, action_id)
+    try:
+        enforcement.reject(action=action, actor=request.user, note=request.POST.get("note", ""))
+        messages.success(request, f"Rejected: {action.tool_name} will not run.")
+    except enforcement.ActionError as exc:
+        messages.error(request, str(exc))
+        if request.htmx:
+            return render(request, "safety/approvals.html#queue", queue_context(), status=400)
+    return _after(request)
+
+
+@require_POST
+def undo(request: ClientRequest, action_id: UUID) -> HttpResponse:
+    action = get_action_for_client(request, action_id)
+    try:
+        result = enforcement.undo(action=action, actor=request.user)
+        messages.success(request, f"Undo of {action.tool_name}: {result.get_status_display().lower()}.")
+    except enforcement.ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("safety:approvals")

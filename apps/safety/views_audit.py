@@ -7,8 +7,8 @@ from django.shortcuts import render
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.auditlog.models import ActorKind, AuditEvent
 from apps.safety import audit
-from apps.safety.models import ActorKind, AuditEvent
 from gaby_site.http import ClientRequest
 
 PAGE_SIZE = 50

@@ -41,12 +41,12 @@ def test_time_server_lists_tools_and_answers(in_hartwell: Any, people: dict[str,
     consent = ConnectorEvent.objects.get(connector=connector, kind=EventKind.CONSENT)
     assert consent.actor_label == "alice@hartwell.example" or "alice" in consent.actor_label
 
-    result = services.call_tool(
+    result = services.execute_tool_call(
         connector=connector, tool_name="get_current_time", arguments={"timezone": "Europe/Paris"}, actor=None
     )
     assert not result.is_error and result.structured["timezone"] == "Europe/Paris" and result.access == Access.READ
 
-    bad = services.call_tool(
+    bad = services.execute_tool_call(
         connector=connector, tool_name="get_current_time", arguments={"timezone": "Nowhere/Atlantis"}, actor=None
     )
     assert bad.is_error and "Invalid timezone" in bad.text
@@ -57,9 +57,9 @@ def test_arguments_are_validated_against_the_schema_before_sending(in_hartwell: 
         client=in_hartwell, draft=_stdio("Clock", str(VENV_BIN / "mcp-server-time")), actor=people["alice"]
     )
     with pytest.raises(services.ToolCallRefused, match=r"Invalid arguments for get_current_time .*'timezone'"):
-        services.call_tool(connector=connector, tool_name="get_current_time", arguments={}, actor=people["bob"])
+        services.execute_tool_call(connector=connector, tool_name="get_current_time", arguments={}, actor=people["bob"])
     with pytest.raises(services.ToolCallRefused, match="no tool with that name"):
-        services.call_tool(connector=connector, tool_name="rm_rf", arguments={}, actor=people["bob"])
+        services.execute_tool_call(connector=connector, tool_name="rm_rf", arguments={}, actor=people["bob"])
     denials = ConnectorEvent.objects.filter(connector=connector, kind=EventKind.DENIAL)
     assert denials.count() == 2 and denials.filter(actor_label="bob@hartwell.example").count() in (0, 2)
 
@@ -70,7 +70,7 @@ def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, An
     )
     access = dict(connector.tools.values_list("name", "access"))
     assert access["git_log"] == Access.READ and access["git_commit"] == Access.WRITE
-    log = services.call_tool(
+    log = services.execute_tool_call(
         connector=connector, tool_name="git_log", arguments={"repo_path": str(git_repo)}, actor=None
     )
     assert "Handle Stripe webhooks" in log.text
@@ -80,7 +80,7 @@ def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, An
     psutil.Process(pids[0]).kill()
     time.sleep(0.3)
     # The pool notices the exit before sending, restarts the server and answers; the restart is logged.
-    again = services.call_tool(
+    again = services.execute_tool_call(
         connector=connector, tool_name="git_status", arguments={"repo_path": str(git_repo)}, actor=None
     )
     assert "On branch main" in again.text or "main" in again.text
@@ -112,11 +112,11 @@ def test_filesystem_sandbox_refusals_are_clear_errors(in_hartwell: Any, people: 
     connector = services.connect(client=in_hartwell, draft=draft, actor=people["alice"])
     access = dict(connector.tools.values_list("name", "access"))
     assert access["read_text_file"] == Access.READ and access["write_file"] == Access.WRITE
-    ok = services.call_tool(
+    ok = services.execute_tool_call(
         connector=connector, tool_name="read_text_file", arguments={"path": str(tmp_path / "notes.txt")}, actor=None
     )
     assert ok.text == "VPN reset steps"
-    refused = services.call_tool(
+    refused = services.execute_tool_call(
         connector=connector, tool_name="read_text_file", arguments={"path": "/etc/passwd"}, actor=None
     )
     assert refused.is_error and "Access denied - path outside allowed directories" in refused.text
@@ -128,10 +128,10 @@ def test_everything_over_streamable_http(in_hartwell: Any, people: dict[str, Any
     connector = services.connect(client=in_hartwell, draft=draft, actor=people["alice"])
     names = set(connector.tools.values_list("name", flat=True))
     assert {"echo", "get-sum"} <= names
-    echo = services.call_tool(connector=connector, tool_name="echo", arguments={"message": "hi"}, actor=None)
+    echo = services.execute_tool_call(connector=connector, tool_name="echo", arguments={"message": "hi"}, actor=None)
     assert echo.text == "Echo: hi"
     # Many investigations at once share the one pooled session (other threads cannot see this test's
-    # uncommitted rows, so they call the host with the connector's spec, as services.call_tool does).
+    # uncommitted rows, so they call the host with the connector's spec, as services.execute_tool_call does).
     spec = services._spec(connector, in_hartwell)
 
     def add(n: int) -> str:
@@ -146,7 +146,9 @@ def test_results_are_capped(in_hartwell: Any, people: dict[str, Any], everything
     settings.CONNECTOR_MAX_RESULT_CHARS = 1000
     draft = Draft(kind=Kind.MCP_HTTP, name="Everything", transport=Transport.HTTP, url=everything_url)
     connector = services.connect(client=in_hartwell, draft=draft, actor=people["alice"])
-    big = services.call_tool(connector=connector, tool_name="echo", arguments={"message": "x" * 5000}, actor=None)
+    big = services.execute_tool_call(
+        connector=connector, tool_name="echo", arguments={"message": "x" * 5000}, actor=None
+    )
     assert big.truncated and len(big.text) < 1100 and "truncated" in big.text
 
 

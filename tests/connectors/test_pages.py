@@ -136,7 +136,7 @@ def test_revoke_and_check_now(as_user: Any, clock: Connector, hartwell: Any) -> 
     assert 'data-testid="connector-status">Disabled' in revoked.content.decode()
     with tenant_context(hartwell):
         with pytest.raises(services.ToolCallRefused, match="disabled"):
-            services.call_tool(
+            services.execute_tool_call(
                 connector=Connector.objects.get(pk=clock.pk),
                 tool_name="get_current_time",
                 arguments={"timezone": "UTC"},

@@ -26,7 +26,7 @@ def _connect(client: Any, actor: Any, url: str, **settings: Any) -> Any:
 
 
 def _call(connector: Any, tool: str, **arguments: Any) -> Any:
-    return services.call_tool(connector=connector, tool_name=tool, arguments=arguments, actor=None)
+    return services.execute_tool_call(connector=connector, tool_name=tool, arguments=arguments, actor=None)
 
 
 @pytest.mark.parametrize(

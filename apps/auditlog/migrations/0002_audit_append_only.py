@@ -9,20 +9,20 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END
 $$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON safety_auditevent
+CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON auditlog_auditevent
     FOR EACH ROW EXECUTE FUNCTION gaby_audit_append_only();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON safety_auditevent
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON auditlog_auditevent
     FOR EACH STATEMENT EXECUTE FUNCTION gaby_audit_append_only();
 """
 
 REMOVE = """
-DROP TRIGGER IF EXISTS audit_no_update_delete ON safety_auditevent;
-DROP TRIGGER IF EXISTS audit_no_truncate ON safety_auditevent;
+DROP TRIGGER IF EXISTS audit_no_update_delete ON auditlog_auditevent;
+DROP TRIGGER IF EXISTS audit_no_truncate ON auditlog_auditevent;
 DROP FUNCTION IF EXISTS gaby_audit_append_only();
 """
 
 
 class Migration(migrations.Migration):
-    dependencies = [("safety", "0001_initial")]
+    dependencies = [("auditlog", "0001_initial")]
 
     operations = [migrations.RunSQL(APPEND_ONLY, reverse_sql=REMOVE)]

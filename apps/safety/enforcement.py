@@ -1,0 +1,257 @@
+"""The one enforcement point (SAF-1..6): every tool call of every path — investigation loop, playbook,
+chat, one-click button, API — is made with ``run_tool``, which decides before anything is sent.
+
+``run_tool`` turns the call into a ``policy.Action`` (connector scope and autonomy, the tool's
+classification, the client's autonomy and approval threshold, the ticket source's autonomy), asks
+``policy.decide`` with the client's allow/deny rules, records a ``ToolAction`` and an audit event in
+the same transaction, and then:
+
+* **deny** — nothing is sent;
+* **allow** — the call is executed now through the connectors' executor;
+* **dry run** — the tool runs with ``dry_run: true`` if it supports it, otherwise the exact call that
+  would be made is shown; nothing changes either way;
+* **needs approval** — the action waits in the approval queue; ``approve`` queues it for a worker that
+  claims it with a conditional UPDATE, so it runs exactly once however often the task is retried.
+
+Callers pass an ``idempotency_key`` (e.g. the investigation step): calling again with the same key returns
+the recorded action instead of acting twice. Only this module may call the connectors' executor
+(tests/test_architecture.py checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.auditlog.models import ActorKind
+from apps.connectors import services as connectors
+from apps.connectors.models import Access, Connector, ConnectorTool
+from apps.safety import audit
+from apps.safety.models import ActionStatus, SafetyRule, ToolAction
+from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, ToolClass, decide
+from tenants.models import Client
+
+log = structlog.get_logger(__name__)
+APPROVAL_TTL = timedelta(hours=24)
+INVERSE_KEY = "gaby_inverse"
+
+
+class ActionError(Exception):
+    """An approval or undo that cannot happen; the message says why."""
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who asks, on whose behalf, and under which ticket source's autonomy."""
+
+    idempotency_key: str
+    actor: User | None = None  # None: Gaby itself (investigation, playbook)
+    purpose: str = ""
+    source_autonomy: str | None = None  # the ticket source's autonomy, when serving a ticket
+    dry_run: bool = False
+
+
+def _client() -> Client:
+    tenant = getattr(connection, "tenant", None)
+    if not isinstance(tenant, Client) or tenant.is_public:
+        raise RuntimeError("Tool calls run inside a client's schema.")
+    return tenant
+
+
+def _tool_class(tool: ConnectorTool | None) -> ToolClass:
+    if tool is None:
+        return ToolClass.UNKNOWN
+    return ToolClass.READ if tool.access == Access.READ else ToolClass.WRITE
+
+
+def _rules() -> list[Rule]:
+    rules = []
+    for row in SafetyRule.objects.select_related("connector"):
+        predicates = tuple(ArgumentPredicate(p["argument"], p["op"], p["value"]) for p in row.predicates)
+        rules.append(Rule(row.effect, row.tool_pattern, str(row.connector_id) if row.connector_id else None,
+                          predicates, row.label))  # fmt: skip
+    return rules
+
+
+def build_action(client: Client, connector: Connector, tool: ConnectorTool | None, tool_name: str,
+                 arguments: dict[str, Any], context: CallContext) -> Action:  # fmt: skip
+    scope = (tool.scope if tool is not None and tool.scope else connector.scope) or Scope.READ_ONLY
+    return Action(
+        connector_id=str(connector.pk), connector_name=connector.name, tool_name=tool_name,
+        tool_class=_tool_class(tool), arguments=arguments, scope=Scope(scope), production=connector.is_production,
+        destructive=bool(tool and tool.destructive_hint), client_autonomy=Autonomy.from_client_setting(client.autonomy),
+        connector_autonomy=Autonomy(connector.autonomy),
+        source_autonomy=Autonomy(context.source_autonomy) if context.source_autonomy else None,
+        approval_threshold=client.approval_threshold, dry_run_requested=context.dry_run,
+    )  # fmt: skip
+
+
+def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], context: CallContext) -> ToolAction:
+    """Decide, record, and act on the decision. Returns the ``ToolAction`` (read its ``status``)."""
+    existing = ToolAction.objects.filter(idempotency_key=context.idempotency_key).first()
+    if existing is not None:
+        return existing  # a retried caller: never decide or act twice
+    client = _client()
+    tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
+    decision = decide(build_action(client, connector, tool, tool_name, arguments, context), _rules())
+    status = {
+        Outcome.DENY: ActionStatus.DENIED,
+        Outcome.NEEDS_APPROVAL: ActionStatus.AWAITING_APPROVAL,
+        Outcome.ALLOW: ActionStatus.RUNNING,
+        Outcome.DRY_RUN: ActionStatus.RUNNING,
+    }[decision.outcome]
+    with transaction.atomic():
+        action = ToolAction.objects.create(
+            idempotency_key=context.idempotency_key, connector=connector, tool_name=tool_name, arguments=arguments,
+            access=str(_tool_class(tool)), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
+            actor_id=str(context.actor.pk) if context.actor else "", purpose=context.purpose,
+            outcome=decision.outcome, reason=decision.reason, risk=decision.risk, status=status,
+            expires_at=timezone.now() + APPROVAL_TTL if status == ActionStatus.AWAITING_APPROVAL else None,
+        )  # fmt: skip
+        _audit_decision(action, decision)
+        if status == ActionStatus.AWAITING_APPROVAL:
+            transaction.on_commit(lambda: _announce(action))
+    if decision.outcome is Outcome.ALLOW:
+        _execute(action, dry_run=False)
+    elif decision.outcome is Outcome.DRY_RUN:
+        _execute(action, dry_run=True)
+    action.refresh_from_db()
+    return action
+
+
+def _audit_decision(action: ToolAction, decision: Decision) -> None:
+    audit.record(
+        event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id,
+        payload={"action": str(action.pk), "connector": action.connector.name, "tool": action.tool_name,
+                 "arguments": action.arguments, "reason": decision.reason, "risk": decision.risk,
+                 "autonomy": str(decision.autonomy), "purpose": action.purpose},
+    )  # fmt: skip
+
+
+def _supports_dry_run(action: ToolAction) -> bool:
+    tool = ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name).first()
+    properties = (tool.input_schema or {}).get("properties", {}) if tool else {}
+    return isinstance(properties, dict) and properties.get("dry_run", {}).get("type") == "boolean"
+
+
+def _execute(action: ToolAction, *, dry_run: bool) -> None:
+    """Send the call (or its dry run) and record what came back. The caller has claimed the action."""
+    arguments = dict(action.arguments)
+    if dry_run and not _supports_dry_run(action):
+        preview = f"Dry run: {action.connector.name} has no dry run for {action.tool_name}; this call would be sent:\n"
+        _finish(action, ActionStatus.DRY_RUN, preview + str(arguments), is_error=False, inverse=None)
+        return
+    if dry_run:
+        arguments["dry_run"] = True
+    elif _supports_dry_run(action):
+        arguments["dry_run"] = False  # approved or allowed for real: the tool's own safe default must not hide it
+    try:
+        result = connectors.execute_tool_call(
+            connector=action.connector, tool_name=action.tool_name, arguments=arguments, actor=None
+        )
+    except (connectors.ToolCallRefused, connectors.ConnectorError) as exc:
+        _finish(action, ActionStatus.FAILED, str(exc), is_error=True, inverse=None)
+        return
+    inverse = result.structured.get(INVERSE_KEY) if isinstance(result.structured, dict) else None
+    status = ActionStatus.DRY_RUN if dry_run else (ActionStatus.FAILED if result.is_error else ActionStatus.DONE)
+    _finish(action, status, result.text, is_error=result.is_error, inverse=None if dry_run else inverse)
+
+
+def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inverse: Any) -> None:
+    with transaction.atomic():
+        ToolAction.objects.filter(pk=action.pk).update(
+            status=status, result_text=text[:20000], result_is_error=is_error, inverse=inverse,
+            executed_at=timezone.now(),
+        )  # fmt: skip
+        audit.record(
+            event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
+            actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name,
+                                                 "status": status, "is_error": is_error, "result": text[:2000]},
+        )  # fmt: skip
+
+
+def _announce(action: ToolAction) -> None:
+    """Tell the client's open pages that the approval queue changed (apps/safety/views.py renders it)."""
+    from apps.safety.live import announce_queue_change
+
+    announce_queue_change(action)
+
+
+def approve(*, action: ToolAction, actor: User, note: str = "") -> ToolAction:
+    """Approve a waiting action and queue it; it runs once, on a worker."""
+    from apps.safety.tasks import execute_approved
+
+    with transaction.atomic():
+        claimed = ToolAction.objects.filter(
+            pk=action.pk, status=ActionStatus.AWAITING_APPROVAL, expires_at__gt=timezone.now()
+        ).update(status=ActionStatus.APPROVED, decided_by=str(actor.pk), decision_note=note)
+        if not claimed:
+            action.refresh_from_db()
+            raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be approved.")
+        audit.record(event="approval.approved", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note})  # fmt: skip
+        transaction.on_commit(lambda: execute_approved.delay(str(action.pk)))
+        transaction.on_commit(lambda: _announce(action))
+    action.refresh_from_db()
+    return action
+
+
+def reject(*, action: ToolAction, actor: User, note: str) -> ToolAction:
+    if not note.strip():
+        raise ActionError("Say why you reject it: the reason is kept with the action.")
+    with transaction.atomic():
+        claimed = ToolAction.objects.filter(pk=action.pk, status=ActionStatus.AWAITING_APPROVAL).update(
+            status=ActionStatus.REJECTED, decided_by=str(actor.pk), decision_note=note
+        )
+        if not claimed:
+            action.refresh_from_db()
+            raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be rejected.")
+        audit.record(event="approval.rejected", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note})  # fmt: skip
+        transaction.on_commit(lambda: _announce(action))
+    action.refresh_from_db()
+    return action
+
+
+def run_approved(action_id: str) -> bool:
+    """Execute an approved action if and only if this caller claims it (APPROVED → RUNNING)."""
+    if not ToolAction.objects.filter(pk=action_id, status=ActionStatus.APPROVED).update(status=ActionStatus.RUNNING):
+        return False  # already run, or no longer approved: a retried task does nothing
+    _execute(ToolAction.objects.select_related("connector").get(pk=action_id), dry_run=False)
+    return True
+
+
+def expire_waiting() -> int:
+    """Approvals nobody decided in time expire (beat task); they never run."""
+    expired = list(ToolAction.objects.filter(status=ActionStatus.AWAITING_APPROVAL, expires_at__lte=timezone.now()))
+    for action in expired:
+        with transaction.atomic():
+            if ToolAction.objects.filter(pk=action.pk, status=ActionStatus.AWAITING_APPROVAL).update(
+                status=ActionStatus.EXPIRED
+            ):
+                audit.record(event="approval.expired", payload={"action": str(action.pk), "tool": action.tool_name})
+    return len(expired)
+
+
+def undo(*, action: ToolAction, actor: User) -> ToolAction:
+    """SAF-6: run the inverse the connector declared, through the same enforcement as any call."""
+    if action.status != ActionStatus.DONE or not action.inverse:
+        raise ActionError("Only a completed action whose connector declared how to undo it can be rolled back.")
+    inverse = action.inverse
+    if not isinstance(inverse, dict) or "tool" not in inverse:
+        raise ActionError("The recorded inverse is malformed; undo it by hand.")
+    undo_action = run_tool(
+        connector=action.connector, tool_name=str(inverse["tool"]), arguments=dict(inverse.get("arguments") or {}),
+        context=CallContext(idempotency_key=f"undo:{action.pk}", actor=actor, purpose=f"Undo {action.tool_name}"),
+    )  # fmt: skip
+    ToolAction.objects.filter(pk=undo_action.pk).update(rollback_of=action)
+    if undo_action.status == ActionStatus.DONE:
+        ToolAction.objects.filter(pk=action.pk).update(status=ActionStatus.ROLLED_BACK)
+    undo_action.refresh_from_db()
+    return undo_action

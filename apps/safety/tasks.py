@@ -1,0 +1,25 @@
+"""Safety's Celery tasks: run an approved action once; expire approvals nobody decided."""
+
+from __future__ import annotations
+
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from apps.safety import enforcement
+from gaby_site.celery import app
+from tenants.models import Client
+
+
+@app.task(name="safety.execute_approved")
+def execute_approved(action_id: str) -> bool:
+    """Sent inside the client's schema by ``approve``; a redelivered or retried task finds it claimed."""
+    return enforcement.run_approved(action_id)
+
+
+@app.task(name="safety.expire_approvals")
+def expire_approvals() -> int:
+    """Beat entry: in every active client, approvals past their expiry become expired (and never run)."""
+    expired = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            expired += enforcement.expire_waiting()
+    return expired

@@ -1,0 +1,60 @@
+"""The approvals queue and the rules editor: who may see and do what."""
+
+from typing import Any
+
+from django.db import connection
+
+from apps.accounts.models import Membership, Role
+from apps.safety.enforcement import CallContext, run_tool
+from apps.safety.models import ActionStatus, SafetyRule, ToolAction
+from tenants.models import Client
+
+
+def _waiting(ledger: Any, client: Client) -> ToolAction:
+    Client.objects.filter(pk=client.pk).update(autonomy="review")
+    client.refresh_from_db()
+    return run_tool(connector=ledger(), tool_name="credit", arguments={"account": "acme", "amount": 1},
+                    context=CallContext(idempotency_key="page-1", purpose="refund for ticket #12"))  # fmt: skip
+
+
+def test_agents_see_and_approve_the_queue(ledger: Any, in_hartwell: Client, as_user: Any) -> None:
+    action = _waiting(ledger, in_hartwell)
+    bob = as_user("bob", "hartwell")
+    page = bob.get("/approvals/").content.decode()
+    assert f'data-testid="approval-{action.pk}"' in page and "refund for ticket #12" in page
+    response = bob.post(f"/approvals/{action.pk}/approve/", {"note": "ok"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Nothing is waiting" in response.content
+    action.refresh_from_db()
+    assert action.status == ActionStatus.APPROVED and action.decision_note == "ok"
+
+
+def test_viewers_and_other_clients_cannot_decide(ledger: Any, in_hartwell: Client, as_user: Any, people: Any) -> None:
+    action = _waiting(ledger, in_hartwell)
+    Membership.objects.filter(user=people["bob"], client=in_hartwell).update(role=Role.VIEWER)
+    assert as_user("bob", "hartwell").post(f"/approvals/{action.pk}/approve/").status_code == 403
+    assert as_user("carol", "hartwell").get("/approvals/").status_code == 403
+    assert as_user("carol", "dearborn").post(f"/approvals/{action.pk}/approve/").status_code == 404  # not in Dearborn
+    connection.set_tenant(in_hartwell)  # the request above left the connection in Dearborn's schema
+    action.refresh_from_db()
+    assert action.status == ActionStatus.AWAITING_APPROVAL
+
+
+def test_rejecting_without_a_reason_says_so(ledger: Any, in_hartwell: Client, as_user: Any) -> None:
+    action = _waiting(ledger, in_hartwell)
+    response = as_user("bob", "hartwell").post(f"/approvals/{action.pk}/reject/", {"note": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400 and b"Say why you reject it" in response.content
+
+
+def test_rules_are_for_admins_and_validated(in_hartwell: Client, as_user: Any) -> None:
+    assert as_user("bob", "hartwell").get("/safety/rules/").status_code == 403
+    alice = as_user("alice", "hartwell")
+    bad = alice.post(
+        "/safety/rules/", {"effect": "deny", "tool_pattern": "restart_*", "predicates": '[{"argument": "ns"}]'}
+    )
+    assert bad.status_code == 400 and b"Each predicate is" in bad.content
+    good = {"effect": "deny", "tool_pattern": "restart_*", "label": "never prod",
+            "predicates": '[{"argument": "namespace", "op": "eq", "value": "prod"}]'}  # fmt: skip
+    assert alice.post("/safety/rules/", good).status_code == 302
+    rule = SafetyRule.objects.get()
+    assert rule.predicates == [{"argument": "namespace", "op": "eq", "value": "prod"}]
+    assert alice.post(f"/safety/rules/{rule.pk}/delete/").status_code == 302 and not SafetyRule.objects.exists()
