@@ -302,3 +302,16 @@ LOGGING = build_logging_config(LOG_LEVEL, LOG_FORMAT)
 
 # --- Health -------------------------------------------------------------------------------------
 READY_WORKER_TIMEOUT = env_int("GABY_READY_WORKER_TIMEOUT_MS", 1500, minimum=100) / 1000
+
+# --- Knowledge base (apps.knowledge) -------------------------------------------------------------
+# Embeddings: "local" (bundled MiniLM, offline) or "none" (full-text search only).
+KNOWLEDGE_EMBEDDINGS = env_choice("GABY_KB_EMBEDDINGS", ("local", "none"), "local")
+KNOWLEDGE_EMBEDDING_BATCH = env_int("GABY_KB_EMBEDDING_BATCH", 64, minimum=1, maximum=4096)
+# PostgreSQL text search configuration used to index and to query (changing it needs a re-sync).
+KNOWLEDGE_SEARCH_CONFIG = env_str("GABY_KB_SEARCH_CONFIG", "english")
+KNOWLEDGE_CHUNK_TOKENS = env_int("GABY_KB_CHUNK_TOKENS", 200, minimum=32, maximum=2000)
+KNOWLEDGE_STALE_DAYS = env_int("GABY_KB_STALE_DAYS", 182, minimum=1)
+KNOWLEDGE_DUPLICATE_SIMILARITY = env_int("GABY_KB_DUPLICATE_PERCENT", 95, minimum=50, maximum=100) / 100
+KNOWLEDGE_CANDIDATE_DAYS = env_int("GABY_KB_CANDIDATE_DAYS", 30, minimum=1)
+KNOWLEDGE_MAX_FILE_BYTES = env_int("GABY_KB_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
+KNOWLEDGE_GIT_DIR = DATA_DIR / "knowledge" / "git"

@@ -1,5 +1,6 @@
 """GOV-2: membership and roles gate every client page, over HTTP."""
 
+import re
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ def _tenant_paths(membership_id: str) -> list[str]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern):
-                paths.append("/" + route.replace("<uuid:membership_id>", membership_id))
+                paths.append("/" + re.sub(r"<uuid:\w+>", membership_id, route))
 
     walk(get_resolver("gaby_site.urls_tenant").url_patterns, "")
     return [p for p in paths if not p.startswith(("/accounts/", "/admin/"))]
