@@ -59,6 +59,11 @@ class KnowledgeSource(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def location(self) -> str:
+        """Where the source reads from, for people (never a credential)."""
+        return str(self.config.get("path") or self.config.get("url") or "")
+
 
 class Document(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
