@@ -315,3 +315,8 @@ KNOWLEDGE_DUPLICATE_SIMILARITY = env_int("GABY_KB_DUPLICATE_PERCENT", 95, minimu
 KNOWLEDGE_CANDIDATE_DAYS = env_int("GABY_KB_CANDIDATE_DAYS", 30, minimum=1)
 KNOWLEDGE_MAX_FILE_BYTES = env_int("GABY_KB_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
 KNOWLEDGE_GIT_DIR = DATA_DIR / "knowledge" / "git"
+# Every minute: queue scheduled knowledge syncs and expire old KB candidates, in every client.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
+}

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.accounts import handoff
+from gaby_site.api import api
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:inbox", permanent=False), name="client_home"),
@@ -19,4 +20,5 @@ urlpatterns = [
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]
