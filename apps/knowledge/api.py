@@ -87,12 +87,14 @@ class SourceOut(Schema):
 
 
 class SourceIn(Schema):
-    kind: str = Field(..., description="directory or git")
+    kind: str = Field(..., description="directory, git or url_crawl")
     name: str
     path: str = ""
     url: str = ""
     branch: str = ""
     subdir: str = ""
+    max_depth: int | None = None
+    max_pages: int | None = None
     schedule_minutes: int | None = None
 
 
@@ -184,6 +186,8 @@ def create_source(request: HttpRequest, payload: SourceIn) -> Any:
     require_api_role(request, Role.ADMIN)
     if payload.kind == SourceKind.DIRECTORY:
         config: dict[str, Any] = {"path": payload.path}
+    elif payload.kind == SourceKind.URL_CRAWL:
+        config = {"url": payload.url, "max_depth": payload.max_depth, "max_pages": payload.max_pages}
     else:
         config = {"url": payload.url, "branch": payload.branch, "subdir": payload.subdir}
     source = services.create_source(

@@ -13,18 +13,24 @@ from apps.knowledge.retrieval import Filters
 
 
 class SourceForm(forms.Form):
-    kind = forms.ChoiceField(choices=[(k.value, k.label) for k in (SourceKind.DIRECTORY, SourceKind.GIT)])
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL)]
+    )
     name = forms.CharField(max_length=200)
     path = forms.CharField(required=False, max_length=1000, help_text="Directory: absolute path on the Gaby server.")
-    url = forms.CharField(required=False, max_length=1000, help_text="Git: clone URL or absolute path.")
+    url = forms.CharField(required=False, max_length=1000, help_text="Git: clone URL or path. Crawl: start page.")
     branch = forms.CharField(required=False, max_length=200)
     subdir = forms.CharField(required=False, max_length=500)
+    max_depth = forms.IntegerField(required=False, min_value=0, max_value=10, help_text="Crawl: link depth.")
+    max_pages = forms.IntegerField(required=False, min_value=1, max_value=5000, help_text="Crawl: page limit.")
     schedule_minutes = forms.IntegerField(required=False, min_value=5, help_text="Re-sync every N minutes.")
 
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
         if data["kind"] == SourceKind.DIRECTORY:
             return {"path": data["path"]}
+        if data["kind"] == SourceKind.URL_CRAWL:
+            return {"url": data["url"], "max_depth": data["max_depth"], "max_pages": data["max_pages"]}
         return {"url": data["url"], "branch": data["branch"], "subdir": data["subdir"]}
 
 

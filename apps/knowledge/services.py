@@ -7,10 +7,12 @@ Every function runs inside the current client's schema (the request's, the task'
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -21,11 +23,12 @@ from apps.knowledge.live import broadcast_source
 from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
 from apps.knowledge.readers.git import validate_repository_url
+from apps.knowledge.readers.web import validate_start_url
 from apps.knowledge.tenancy import current_schema
 
 log = logging.getLogger(__name__)
 
-CREATABLE_KINDS = (SourceKind.DIRECTORY, SourceKind.GIT)
+CREATABLE_KINDS = (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL)
 IDLE_STATES = (SyncStatus.IDLE, SyncStatus.OK, SyncStatus.FAILED)
 
 
@@ -48,7 +51,23 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             if value:
                 cleaned[key] = value
         return cleaned
-    raise ValidationError({"kind": f"{kind!r} sources cannot be added yet; use a directory or a git repository."})
+    if kind == SourceKind.URL_CRAWL:
+        try:
+            start = validate_start_url(str(config.get("url") or ""))
+        except ReaderError as exc:
+            raise ValidationError({"url": str(exc)}) from exc
+        limits: dict[str, int] = {}
+        for key, default, top in (("max_depth", 2, 10), ("max_pages", 100, 5000)):
+            raw = config.get(key)
+            try:
+                number = default if raw in (None, "") else int(raw)
+            except (TypeError, ValueError):
+                number = -1
+            if not 0 <= number <= top or (key == "max_pages" and number == 0):
+                raise ValidationError({key: f"Use a whole number from {int(key == 'max_pages')} to {top}."})
+            limits[key] = number
+        return {"url": start, **limits}
+    raise ValidationError({"kind": f"{kind!r} sources cannot be added here; use a directory, git or a site crawl."})
 
 
 @transaction.atomic
@@ -69,9 +88,18 @@ def create_source(
 
 @transaction.atomic
 def delete_source(*, source: KnowledgeSource) -> None:
+    """Delete a source with its documents and chunks, and the files Gaby keeps for it (uploads, git checkout)."""
     if source.status == SyncStatus.RUNNING:
         raise ValidationError("This source is syncing; delete it once the sync has finished.")
+    owned: Path | None = None
+    if source.kind == SourceKind.UPLOAD:
+        owned = Path(source.location)
+    elif source.kind == SourceKind.GIT:
+        owned = Path(settings.KNOWLEDGE_GIT_DIR) / current_schema() / str(source.pk)
     source.delete()
+    if owned is not None:
+        folder = owned
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def request_sync(*, source: KnowledgeSource) -> bool:

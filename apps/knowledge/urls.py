@@ -6,6 +6,7 @@ app_name = "knowledge"
 urlpatterns = [
     path("", views_sources.index, name="index"),
     path("sources/new/", views_sources.new_source, name="new_source"),
+    path("sources/upload/", views_sources.upload, name="upload"),
     path("sources/<uuid:source_id>/sync/", views_sources.sync, name="sync"),
     path("sources/<uuid:source_id>/delete/", views_sources.delete_source, name="delete_source"),
     path("documents/", views_documents.documents, name="documents"),

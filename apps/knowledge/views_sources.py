@@ -16,6 +16,7 @@ from apps.accounts.models import Role
 from apps.knowledge import services
 from apps.knowledge.accessors import get_source_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.forms import SourceForm
+from apps.knowledge.uploads import store_uploads
 from gaby_site.http import ClientRequest
 
 
@@ -74,6 +75,19 @@ def sync(request: ClientRequest, source_id: UUID) -> HttpResponse:
         messages.success(request, f"Sync of {source.name} queued.")
     else:
         messages.error(request, f"{source.name} is already queued or syncing.")
+    return _render(request, partial="sources") if request.htmx else redirect("knowledge:index")
+
+
+@require_POST
+def upload(request: ClientRequest) -> HttpResponse:
+    try:
+        source, names = store_uploads(files=request.FILES.getlist("files"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _render(request, partial="sources", status=400) if request.htmx else redirect("knowledge:index")
+    queued = services.request_sync(source=source)
+    note = "indexing now" if queued else "they will be indexed once the current sync finishes; sync again then"
+    messages.success(request, f"Uploaded {', '.join(names)}: {note}.")
     return _render(request, partial="sources") if request.htmx else redirect("knowledge:index")
 
 
