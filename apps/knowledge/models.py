@@ -51,6 +51,8 @@ class KnowledgeSource(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     chunks_embedded = models.PositiveIntegerField(default=0, help_text="Chunks embedded by the last sync.")
+    # Touched by a running sync at every step, so a sync whose worker died can be told apart from a slow one.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -132,7 +133,7 @@ def request_sync(*, source: KnowledgeSource) -> bool:
 def run_queued_sync(*, source_id: UUID | str) -> SyncReport | None:
     """The worker's half: claim a queued source (conditional UPDATE) and sync it; None if not ours to run."""
     claimed = KnowledgeSource.objects.filter(pk=source_id, status=SyncStatus.QUEUED).update(
-        status=SyncStatus.RUNNING, progress_done=0, progress_total=0
+        status=SyncStatus.RUNNING, progress_done=0, progress_total=0, heartbeat_at=timezone.now()
     )
     if claimed != 1:
         return None
@@ -144,7 +145,7 @@ def sync_now(
 ) -> SyncReport:
     """Sync in this process (the CLI, tests); refuses while another sync holds the source."""
     claimed = KnowledgeSource.objects.filter(pk=source.pk, status__in=(*IDLE_STATES, SyncStatus.QUEUED)).update(
-        status=SyncStatus.RUNNING, progress_done=0, progress_total=0, last_error=""
+        status=SyncStatus.RUNNING, progress_done=0, progress_total=0, last_error="", heartbeat_at=timezone.now()
     )
     if claimed != 1:
         raise ValidationError(f"{source.name} is being synced already; try again when it has finished.")
@@ -158,7 +159,9 @@ def _run(
     throttle = {"at": 0.0}
 
     def progress(done: int, total: int) -> None:
-        KnowledgeSource.objects.filter(pk=source.pk).update(progress_done=done, progress_total=total)
+        KnowledgeSource.objects.filter(pk=source.pk).update(
+            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+        )
         source.progress_done, source.progress_total = done, total
         now = timezone.now().timestamp()
         if done == 0 or done == total or now - throttle["at"] >= 0.5:
@@ -200,6 +203,16 @@ def directory_source_for(*, path: Path, name: str | None = None) -> KnowledgeSou
     if existing is not None:
         return existing
     return create_source(kind=SourceKind.DIRECTORY, name=name or str(resolved), config={"path": str(resolved)})
+
+
+STALLED_AFTER = timedelta(minutes=30)
+
+
+def fail_stalled_syncs() -> int:
+    """Syncs whose worker died (no progress for 30 minutes) become failed, so they can be started again."""
+    return KnowledgeSource.objects.filter(
+        status=SyncStatus.RUNNING, heartbeat_at__lt=timezone.now() - STALLED_AFTER
+    ).update(status=SyncStatus.FAILED, last_error="The sync stopped making progress (worker restarted?); sync again.")
 
 
 def due_sources() -> list[KnowledgeSource]:

@@ -36,12 +36,13 @@ def sync_source_task(source_id: str) -> dict[str, Any] | None:
 def housekeeping() -> dict[str, int]:
     """Beat, every few minutes: queue scheduled syncs and expire old KB candidates in every client."""
     from apps.knowledge.candidates import expire_candidates
-    from apps.knowledge.services import due_sources, request_sync
+    from apps.knowledge.services import due_sources, fail_stalled_syncs, request_sync
     from tenants.models import Client
 
     queued = expired = 0
     for client in Client.objects.exclude(schema_name="public").filter(is_active=True):
         with tenant_context(client):
+            fail_stalled_syncs()
             for source in due_sources():
                 queued += int(request_sync(source=source))
             expired += expire_candidates()

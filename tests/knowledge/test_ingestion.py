@@ -141,3 +141,27 @@ def test_a_missing_directory_fails_the_sync_with_a_clear_error(in_hartwell: Any,
         sync_now(source=source)
     source.refresh_from_db()
     assert source.status == SyncStatus.FAILED and "is not a readable directory" in source.last_error
+
+
+def test_a_sync_whose_worker_died_is_failed_and_can_be_started_again(
+    in_hartwell: Any, runbooks: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.knowledge.services import fail_stalled_syncs, request_sync
+
+    source = _source(runbooks)
+    KnowledgeSource.objects.filter(pk=source.pk).update(
+        status=SyncStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert fail_stalled_syncs() == 0  # slow is not dead
+    with django_capture_on_commit_callbacks(execute=False):
+        assert request_sync(source=source) is False
+    KnowledgeSource.objects.filter(pk=source.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert fail_stalled_syncs() == 1
+    source.refresh_from_db()
+    assert source.status == SyncStatus.FAILED and "stopped making progress" in source.last_error
+    with django_capture_on_commit_callbacks(execute=False):
+        assert request_sync(source=source) is True
