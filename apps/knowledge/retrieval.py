@@ -48,8 +48,9 @@ class Citation:
 
     @property
     def label(self) -> str:
-        section = " > ".join(self.heading_path)
-        where = f"{self.document_title}" + (f" § {section}" if section else "")
+        path = self.heading_path[1:] if self.heading_path[:1] == [self.document_title] else self.heading_path
+        section = " > ".join(path)
+        where = self.document_title + (f" § {section}" if section else "")
         return f"{where} (lines {self.line_start}-{self.line_end})"
 
 
