@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
@@ -51,6 +51,13 @@ def members_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapped
 
 
+def require_api_role(request: HttpRequest, role: str) -> None:
+    """For operations that need more than the default (Agent for writes): e.g. Admin."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.allows(role):
+        raise HttpError(403, f"This needs the {Role(role).label} role.")
+
+
 api = NinjaAPI(
     title="Gaby API",
     version="1",
@@ -60,6 +67,17 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/", "apps.tickets.api.router")
+api.add_router("/knowledge/", "apps.knowledge.api.router")
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A service's ValidationError becomes a 400 whose detail says what to fix, per field when it can."""
+    if hasattr(exc, "error_dict"):
+        detail: Any = {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+    else:
+        detail = " ".join(exc.messages)
+    return api.create_response(request, {"detail": detail}, status=400)
 
 
 def api_urls() -> tuple[list[URLPattern | URLResolver], str, str]:

@@ -196,9 +196,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Every periodic job of every app, in one place. Each fans out from the public schema to every client.
 CELERY_BEAT_SCHEDULE = {
-    # Fans out one poll per due ticket source of every client; each source's own interval governs.
+    # One poll per due ticket source of every client; each source's own interval governs.
     "tickets-poll-due-sources": {"task": "tickets.poll_due_sources", "schedule": 15.0},
+    # Queue scheduled knowledge syncs and expire old KB candidates.
+    "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
+    # Approvals nobody decided in time expire and never run.
+    "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
 }
 
 # --- Accounts -----------------------------------------------------------------------------------
@@ -327,3 +332,19 @@ CONNECTOR_RESTART_BACKOFF_MAX = env_int("GABY_CONNECTOR_BACKOFF_MAX_S", 60, mini
 # name); MSP staff may start any command. Everything else needs an MSP staff member to add it.
 CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-server-*"])
 CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["connectors-health"] = {
+    "task": "connectors.check_all_clients",
+    "schedule": float(CONNECTOR_HEALTH_INTERVAL),
+}
+# --- Knowledge base (apps.knowledge) -------------------------------------------------------------
+# Embeddings: "local" (bundled MiniLM, offline) or "none" (full-text search only).
+KNOWLEDGE_EMBEDDINGS = env_choice("GABY_KB_EMBEDDINGS", ("local", "none"), "local")
+KNOWLEDGE_EMBEDDING_BATCH = env_int("GABY_KB_EMBEDDING_BATCH", 64, minimum=1, maximum=4096)
+# PostgreSQL text search configuration used to index and to query (changing it needs a re-sync).
+KNOWLEDGE_SEARCH_CONFIG = env_str("GABY_KB_SEARCH_CONFIG", "english")
+KNOWLEDGE_CHUNK_TOKENS = env_int("GABY_KB_CHUNK_TOKENS", 200, minimum=32, maximum=2000)
+KNOWLEDGE_STALE_DAYS = env_int("GABY_KB_STALE_DAYS", 182, minimum=1)
+KNOWLEDGE_DUPLICATE_SIMILARITY = env_int("GABY_KB_DUPLICATE_PERCENT", 95, minimum=50, maximum=100) / 100
+KNOWLEDGE_CANDIDATE_DAYS = env_int("GABY_KB_CANDIDATE_DAYS", 30, minimum=1)
+KNOWLEDGE_MAX_FILE_BYTES = env_int("GABY_KB_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
+KNOWLEDGE_GIT_DIR = DATA_DIR / "knowledge" / "git"

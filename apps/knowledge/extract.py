@@ -1,0 +1,211 @@
+"""Turn a file's bytes into text the chunker understands: Markdown, plain text, HTML and PDF.
+
+HTML becomes Markdown-like text (headings as ``#`` lines, list items, table rows, fenced ``pre``)
+so one chunker serves every format; a PDF becomes its pages' text under ``Page N`` headings. Line
+numbers of HTML and PDF chunks therefore refer to this extracted text, not to the original bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdx"}
+TEXT_SUFFIXES = {".txt", ".text", ".rst", ".log"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+
+class ExtractionError(ValueError):
+    """The file could not be read as the format its name or content type claims."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str
+    text: str
+    markdown: bool  # parse headings, tables and fences (False: plain paragraphs and lists)
+
+
+def format_for(name: str, content_type: str = "") -> str | None:
+    """``markdown``, ``text``, ``html`` or ``pdf`` from a file name or an HTTP content type; None: unsupported."""
+    content_type = content_type.split(";")[0].strip().lower()
+    if content_type in {"text/html", "application/xhtml+xml"}:
+        return "html"
+    if content_type == "application/pdf":
+        return "pdf"
+    if content_type == "text/markdown":
+        return "markdown"
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        return "markdown"
+    if suffix in TEXT_SUFFIXES or content_type == "text/plain":
+        return "text"
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in PDF_SUFFIXES:
+        return "pdf"
+    return None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _title_from_name(name: str) -> str:
+    stem = PurePosixPath(name).stem or name
+    return re.sub(r"[-_]+", " ", stem).strip().capitalize() or name
+
+
+def extract(name: str, data: bytes, *, content_type: str = "") -> Extracted:
+    kind = format_for(name, content_type)
+    if kind is None:
+        raise ExtractionError(f"{name}: unsupported file type (use Markdown, plain text, HTML or PDF).")
+    if kind == "pdf":
+        return _extract_pdf(name, data)
+    text = _decode(data)
+    if kind == "html":
+        return _extract_html(name, text)
+    if kind == "markdown":
+        heading = re.search(r"^ {0,3}#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
+        return Extracted(heading.group(1) if heading else _title_from_name(name), text, markdown=True)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return Extracted(first_line[:200] if 0 < len(first_line) <= 120 else _title_from_name(name), text, markdown=False)
+
+
+class _HtmlToMarkdown(HTMLParser):
+    SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "head"}
+    BLOCKS = {"p", "div", "section", "article", "main", "header", "blockquote", "dd", "dt", "figure", "form"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.line: list[str] = []
+        self.skip_depth = 0
+        self.pre_depth = 0
+        self.heading_level = 0
+        self.cells: list[str] | None = None
+        self.title = ""
+        self.in_title = False
+        self.first_h1 = ""
+
+    def _break(self) -> None:
+        text = re.sub(r"\s+", " ", "".join(self.line)).strip()
+        self.line = []
+        if text:
+            self.out.append(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self.in_title = True
+        if tag in self.SKIP:
+            self.skip_depth += 1
+            return
+        if self.skip_depth:
+            return
+        if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            self._break()
+            self.out.append("")
+            self.heading_level = int(tag[1])
+        elif tag == "pre":
+            self._break()
+            self.out.extend(["", "```"])
+            self.pre_depth += 1
+        elif tag == "li":
+            self._break()
+            self.line.append("- ")
+        elif tag == "tr":
+            self._break()
+            self.cells = []
+        elif tag in {"td", "th"} and self.cells is not None:
+            self.line = []
+        elif tag == "br":
+            self._break()
+        elif tag in self.BLOCKS or tag in {"ul", "ol", "table"}:
+            self._break()
+            self.out.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        if tag in self.SKIP:
+            self.skip_depth = max(0, self.skip_depth - 1)
+            return
+        if self.skip_depth:
+            return
+        if tag in {"h1", "h2", "h3", "h4", "h5", "h6"} and self.heading_level:
+            text = re.sub(r"\s+", " ", "".join(self.line)).strip()
+            self.line = []
+            if text:
+                self.out.extend(["#" * self.heading_level + " " + text, ""])
+                if self.heading_level == 1 and not self.first_h1:
+                    self.first_h1 = text
+            self.heading_level = 0
+        elif tag == "pre" and self.pre_depth:
+            self.out.extend("".join(self.line).strip("\n").split("\n"))
+            self.line = []
+            self.out.extend(["```", ""])
+            self.pre_depth -= 1
+        elif tag in {"td", "th"} and self.cells is not None:
+            self.cells.append(re.sub(r"\s+", " ", "".join(self.line)).strip().replace("|", "\\|"))
+            self.line = []
+        elif tag == "tr" and self.cells is not None:
+            if self.cells:
+                self.out.append("| " + " | ".join(self.cells) + " |")
+            self.cells = None
+        elif tag in self.BLOCKS or tag in {"li", "ul", "ol", "table"}:
+            self._break()
+            if tag in {"ul", "ol", "table"}:
+                self.out.append("")
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title += data
+            return
+        if self.skip_depth:
+            return
+        self.line.append(data)
+
+    def text(self) -> str:
+        self._break()
+        collapsed: list[str] = []
+        for line in self.out:
+            if line == "" and (not collapsed or collapsed[-1] == ""):
+                continue
+            collapsed.append(line)
+        return "\n".join(collapsed).strip() + "\n"
+
+
+def _extract_html(name: str, html: str) -> Extracted:
+    parser = _HtmlToMarkdown()
+    parser.feed(html)
+    parser.close()
+    title = re.sub(r"\s+", " ", parser.title).strip() or parser.first_h1 or _title_from_name(name)
+    return Extracted(title, parser.text(), markdown=True)
+
+
+def _extract_pdf(name: str, data: bytes) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        metadata_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise ExtractionError(f"{name}: not a readable PDF ({exc}).") from exc
+    parts = []
+    for number, page in enumerate(pages, start=1):
+        body = page.strip()
+        if body:
+            # Page text is plain: escape lines that would otherwise read as Markdown headings or fences.
+            body = re.sub(r"^(\s*)([#|`~])", r"\1\\\2", body, flags=re.MULTILINE)
+            parts.append(f"## Page {number}\n\n{body}\n")
+    return Extracted(str(metadata_title).strip() or _title_from_name(name), "\n".join(parts), markdown=True)

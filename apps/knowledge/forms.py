@@ -1,0 +1,59 @@
+"""Forms of the knowledge pages: they parse and validate input; services do the work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from apps.knowledge.models import KnowledgeSource, SourceKind
+from apps.knowledge.retrieval import Filters
+
+
+class SourceForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL)]
+    )
+    name = forms.CharField(max_length=200)
+    path = forms.CharField(required=False, max_length=1000, help_text="Directory: absolute path on the Gaby server.")
+    url = forms.CharField(required=False, max_length=1000, help_text="Git: clone URL or path. Crawl: start page.")
+    branch = forms.CharField(required=False, max_length=200)
+    subdir = forms.CharField(required=False, max_length=500)
+    max_depth = forms.IntegerField(required=False, min_value=0, max_value=10, help_text="Crawl: link depth.")
+    max_pages = forms.IntegerField(required=False, min_value=1, max_value=5000, help_text="Crawl: page limit.")
+    schedule_minutes = forms.IntegerField(required=False, min_value=5, help_text="Re-sync every N minutes.")
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        if data["kind"] == SourceKind.DIRECTORY:
+            return {"path": data["path"]}
+        if data["kind"] == SourceKind.URL_CRAWL:
+            return {"url": data["url"], "max_depth": data["max_depth"], "max_pages": data["max_pages"]}
+        return {"url": data["url"], "branch": data["branch"], "subdir": data["subdir"]}
+
+
+class CandidateForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=1000, label="Query")
+    source = forms.ModelChoiceField(queryset=KnowledgeSource.objects.none(), required=False, empty_label="All sources")
+    days = forms.IntegerField(required=False, min_value=1, label="Modified in the last N days")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["source"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = KnowledgeSource.objects.all()
+
+    def filters(self) -> Filters:
+        source = self.cleaned_data.get("source")
+        days = self.cleaned_data.get("days")
+        return Filters(
+            source_ids=[source.pk] if source else None,
+            modified_after=timezone.now() - timedelta(days=days) if days else None,
+        )

@@ -1,0 +1,221 @@
+"""A website crawl (KB-1): same site only, depth and page limits, robots.txt respected.
+
+``WebClient`` is this integration's one outbound HTTP seam (requests): tests point it at a real
+local HTTP server. It retries 429 (honouring Retry-After, capped) and 5xx with backoff; a page that
+still fails is yielded with its error, so the sync keeps it visible instead of dropping it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import requests
+
+from apps.knowledge.extract import format_for
+from apps.knowledge.readers.base import Entry, ReaderError
+
+USER_AGENT = "GabyBot/1.0 (knowledge crawl; +https://github.com/gaby)"
+MAX_BYTES = 20 * 1024 * 1024
+MAX_RETRY_AFTER = 30.0
+
+
+class FetchError(OSError):
+    """A page could not be fetched; its message says why (kept on the document)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # after redirects
+    status: int
+    content_type: str
+    body: bytes
+    last_modified: datetime | None
+
+
+class WebClient:
+    """GETs with retries on 429/5xx; the only place the crawler talks HTTP."""
+
+    def __init__(self, *, timeout: float = 20.0, retries: int = 2, backoff: float = 0.5) -> None:
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    def get(self, url: str) -> Page:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.session.get(url, timeout=self.timeout, stream=True, allow_redirects=True)
+            except requests.RequestException as exc:
+                if attempt == self.retries:
+                    raise FetchError(f"{url}: {exc.__class__.__name__}") from exc
+                time.sleep(self.backoff * 2**attempt)
+                continue
+            with response:
+                if response.status_code == 429 or response.status_code >= 500:
+                    if attempt == self.retries:
+                        raise FetchError(f"{url} answered {response.status_code} after {attempt + 1} tries.")
+                    time.sleep(self._retry_after(response, attempt))
+                    continue
+                body = response.raw.read(MAX_BYTES + 1, decode_content=True)
+                if len(body) > MAX_BYTES:
+                    raise FetchError(f"{url} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+                return Page(
+                    url=response.url,
+                    status=response.status_code,
+                    content_type=response.headers.get("Content-Type", ""),
+                    body=body,
+                    last_modified=_http_date(response.headers.get("Last-Modified")),
+                )
+        raise FetchError(f"{url}: no answer")  # unreachable: the loop returns or raises
+
+    def _retry_after(self, response: requests.Response, attempt: int) -> float:
+        value = response.headers.get("Retry-After", "")
+        try:
+            return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+        except ValueError:
+            when = _http_date(value)
+            if when is not None:
+                return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
+        return float(self.backoff * 2**attempt)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.nofollow = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "meta" and (values.get("name") or "").lower() == "robots":
+            self.nofollow = "nofollow" in (values.get("content") or "").lower()
+        if tag == "a" and values.get("href") and "nofollow" not in (values.get("rel") or ""):
+            self.links.append(str(values["href"]))
+
+
+def validate_start_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ReaderError("Give the site's address, starting with https:// (or http://).")
+    if parts.username or parts.password:
+        raise ReaderError("Leave credentials out of the URL.")
+    return urldefrag(url)[0]
+
+
+class CrawlReader:
+    def __init__(
+        self, start_url: str, *, max_depth: int = 2, max_pages: int = 100, client: WebClient | None = None
+    ) -> None:
+        self.start_url = validate_start_url(start_url)
+        self.max_depth = max(0, max_depth)
+        self.max_pages = max(1, max_pages)
+        self.client = client or WebClient()
+        parts = urlsplit(self.start_url)
+        self.origin = (parts.scheme, parts.netloc.lower())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CrawlReader:
+        depth, pages = config.get("max_depth"), config.get("max_pages")
+        return cls(
+            str(config.get("url") or ""),
+            max_depth=2 if depth in (None, "") else int(depth),
+            max_pages=100 if pages in (None, "") else int(pages),
+        )
+
+    def _same_site(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return (parts.scheme, parts.netloc.lower()) == self.origin
+
+    def _robots(self) -> RobotFileParser:
+        robots = RobotFileParser()
+        robots_url = urljoin(self.start_url, "/robots.txt")
+        try:
+            page = self.client.get(robots_url)
+        except FetchError:
+            robots.parse([])  # unreachable robots.txt: nothing is disallowed (as crawlers conventionally do)
+            return robots
+        if page.status in (401, 403):
+            robots.parse(["User-agent: *", "Disallow: /"])  # a guarded robots.txt: stay out
+        elif page.status >= 400:
+            robots.parse([])  # no robots.txt: everything is allowed
+        else:
+            robots.parse(page.body.decode("utf-8", "replace").splitlines())
+        return robots
+
+    def entries(self) -> Iterator[Entry]:
+        robots = self._robots()
+        if not robots.can_fetch(USER_AGENT, self.start_url):
+            raise ReaderError(f"{self.start_url} is disallowed for crawlers by the site's robots.txt.")
+        delay = min(5.0, float(robots.crawl_delay(USER_AGENT) or 0))
+        queue: deque[tuple[str, int]] = deque([(self.start_url, 0)])
+        seen = {self.start_url}
+        fetched = 0
+        while queue and fetched < self.max_pages:
+            url, depth = queue.popleft()
+            if fetched and delay:
+                time.sleep(delay)
+            fetched += 1
+            try:
+                page = self.client.get(url)
+            except FetchError as exc:
+                yield _failed(url, str(exc))
+                continue
+            if page.status >= 400:
+                yield _failed(url, f"{url} answered {page.status}.")
+                continue
+            if not self._same_site(page.url):
+                continue  # redirected off the site
+            kind = format_for(urlsplit(page.url).path, page.content_type)
+            if kind == "html" and depth < self.max_depth:
+                parser = _Links()
+                parser.feed(page.body.decode("utf-8", "replace"))
+                if not parser.nofollow:
+                    for href in parser.links:
+                        link = urldefrag(urljoin(page.url, href))[0]
+                        if link not in seen and self._same_site(link) and robots.can_fetch(USER_AGENT, link):
+                            seen.add(link)
+                            queue.append((link, depth + 1))
+            if kind is None:
+                continue  # images, archives, ...: not knowledge
+            yield Entry(
+                uri=url,
+                name=_name(url, kind),
+                read=lambda body=page.body: body,  # type: ignore[misc]
+                source_url=url,
+                last_modified=page.last_modified,
+                content_type=page.content_type,
+            )
+
+
+def _name(url: str, kind: str) -> str:
+    name = PurePosixPath(urlsplit(url).path).name or "index"
+    suffix = {"html": ".html", "pdf": ".pdf", "markdown": ".md", "text": ".txt"}[kind]
+    return name if name.lower().endswith(suffix) else name + suffix
+
+
+def _failed(url: str, message: str) -> Entry:
+    def read() -> bytes:
+        raise FetchError(message)
+
+    return Entry(uri=url, name=_name(url, "html"), read=read, source_url=url)

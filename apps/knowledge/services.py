@@ -1,0 +1,226 @@
+"""Domain operations on a client's knowledge sources; views, API, CLI and tasks call these.
+
+Every function runs inside the current client's schema (the request's, the task's, the CLI's
+``tenant_context``); none of them can reach another client's knowledge.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from apps.knowledge.embeddings import EmbeddingProvider
+from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
+from apps.knowledge.live import broadcast_source
+from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
+from apps.knowledge.readers import ReaderError
+from apps.knowledge.readers.git import validate_repository_url
+from apps.knowledge.readers.web import validate_start_url
+from apps.knowledge.tenancy import current_schema
+
+log = logging.getLogger(__name__)
+
+CREATABLE_KINDS = (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL)
+IDLE_STATES = (SyncStatus.IDLE, SyncStatus.OK, SyncStatus.FAILED)
+
+
+def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    if kind == SourceKind.DIRECTORY:
+        path = str(config.get("path") or "").strip()
+        if not path or not Path(path).is_absolute():
+            raise ValidationError({"path": "Give the folder's absolute path on the Gaby server, e.g. /srv/runbooks."})
+        if not Path(path).is_dir():
+            raise ValidationError({"path": f"{path} is not a directory the Gaby server can read."})
+        return {"path": str(Path(path))}
+    if kind == SourceKind.GIT:
+        try:
+            url = validate_repository_url(str(config.get("url") or ""))
+        except ReaderError as exc:
+            raise ValidationError({"url": str(exc)}) from exc
+        cleaned = {"url": url}
+        for key in ("branch", "subdir"):
+            value = str(config.get(key) or "").strip()
+            if value:
+                cleaned[key] = value
+        return cleaned
+    if kind == SourceKind.URL_CRAWL:
+        try:
+            start = validate_start_url(str(config.get("url") or ""))
+        except ReaderError as exc:
+            raise ValidationError({"url": str(exc)}) from exc
+        limits: dict[str, int] = {}
+        for key, default, top in (("max_depth", 2, 10), ("max_pages", 100, 5000)):
+            raw = config.get(key)
+            try:
+                number = default if raw in (None, "") else int(raw)
+            except (TypeError, ValueError):
+                number = -1
+            if not 0 <= number <= top or (key == "max_pages" and number == 0):
+                raise ValidationError({key: f"Use a whole number from {int(key == 'max_pages')} to {top}."})
+            limits[key] = number
+        return {"url": start, **limits}
+    raise ValidationError({"kind": f"{kind!r} sources cannot be added here; use a directory, git or a site crawl."})
+
+
+@transaction.atomic
+def create_source(
+    *, kind: str, name: str, config: dict[str, Any], schedule_minutes: int | None = None
+) -> KnowledgeSource:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the source a name."})
+    if KnowledgeSource.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A source named {name!r} exists already."})
+    if schedule_minutes is not None and schedule_minutes < 5:
+        raise ValidationError({"schedule_minutes": "Sync at most every 5 minutes (or leave it empty)."})
+    return KnowledgeSource.objects.create(
+        kind=kind, name=name, config=_clean_config(kind, config), schedule_minutes=schedule_minutes
+    )
+
+
+@transaction.atomic
+def delete_source(*, source: KnowledgeSource) -> None:
+    """Delete a source with its documents and chunks, and the files Gaby keeps for it (uploads, git checkout)."""
+    if source.status == SyncStatus.RUNNING:
+        raise ValidationError("This source is syncing; delete it once the sync has finished.")
+    owned: Path | None = None
+    if source.kind == SourceKind.UPLOAD:
+        owned = Path(source.location)
+    elif source.kind == SourceKind.GIT:
+        owned = Path(settings.KNOWLEDGE_GIT_DIR) / current_schema() / str(source.pk)
+    source.delete()
+    if owned is not None:
+        folder = owned
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def request_sync(*, source: KnowledgeSource) -> bool:
+    """Queue a sync on the worker; False if one is already queued or running."""
+    from apps.knowledge.tasks import sync_source_task
+
+    with transaction.atomic():
+        queued = (
+            KnowledgeSource.objects.filter(pk=source.pk, status__in=IDLE_STATES).update(
+                status=SyncStatus.QUEUED, last_error=""
+            )
+            == 1
+        )
+        if queued:
+            schema = current_schema()
+            source_id = str(source.pk)
+
+            def send() -> None:
+                from django_tenants.utils import schema_context
+
+                with schema_context(schema):  # the task runs in this client's schema
+                    sync_source_task.delay(source_id)
+
+            transaction.on_commit(send)
+    source.refresh_from_db()
+    broadcast_source(source)
+    return queued
+
+
+def run_queued_sync(*, source_id: UUID | str) -> SyncReport | None:
+    """The worker's half: claim a queued source (conditional UPDATE) and sync it; None if not ours to run."""
+    claimed = KnowledgeSource.objects.filter(pk=source_id, status=SyncStatus.QUEUED).update(
+        status=SyncStatus.RUNNING, progress_done=0, progress_total=0, heartbeat_at=timezone.now()
+    )
+    if claimed != 1:
+        return None
+    return _run(KnowledgeSource.objects.get(pk=source_id))
+
+
+def sync_now(
+    *, source: KnowledgeSource, provider: EmbeddingProvider | None = None, on_progress: ProgressCallback | None = None
+) -> SyncReport:
+    """Sync in this process (the CLI, tests); refuses while another sync holds the source."""
+    claimed = KnowledgeSource.objects.filter(pk=source.pk, status__in=(*IDLE_STATES, SyncStatus.QUEUED)).update(
+        status=SyncStatus.RUNNING, progress_done=0, progress_total=0, last_error="", heartbeat_at=timezone.now()
+    )
+    if claimed != 1:
+        raise ValidationError(f"{source.name} is being synced already; try again when it has finished.")
+    source.refresh_from_db()
+    return _run(source, provider=provider, on_progress=on_progress)
+
+
+def _run(
+    source: KnowledgeSource, *, provider: EmbeddingProvider | None = None, on_progress: ProgressCallback | None = None
+) -> SyncReport:
+    throttle = {"at": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        KnowledgeSource.objects.filter(pk=source.pk).update(
+            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+        )
+        source.progress_done, source.progress_total = done, total
+        now = timezone.now().timestamp()
+        if done == 0 or done == total or now - throttle["at"] >= 0.5:
+            throttle["at"] = now
+            broadcast_source(source)
+        if on_progress:
+            on_progress(done, total)
+
+    broadcast_source(source)
+    try:
+        report = sync_source(source, provider=provider, on_progress=progress)
+    except ReaderError as exc:
+        _finish(source, status=SyncStatus.FAILED, error=str(exc))
+        raise
+    except OperationalError:
+        # Transient (database restarting): hand the source back to the queue so the task's retry claims it.
+        KnowledgeSource.objects.filter(pk=source.pk).update(status=SyncStatus.QUEUED)
+        raise
+    except Exception as exc:
+        log.exception("knowledge sync failed", extra={"source": str(source.pk)})
+        _finish(source, status=SyncStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        raise
+    _finish(source, status=SyncStatus.OK, error="", embedded=report.chunks_embedded)
+    return report
+
+
+def _finish(source: KnowledgeSource, *, status: str, error: str, embedded: int = 0) -> None:
+    KnowledgeSource.objects.filter(pk=source.pk).update(
+        status=status, last_error=error[:4000], last_sync_at=timezone.now(), chunks_embedded=embedded
+    )
+    source.refresh_from_db()
+    broadcast_source(source)
+
+
+def directory_source_for(*, path: Path, name: str | None = None) -> KnowledgeSource:
+    """The directory source reading ``path``, created on first use (``gaby ingest``)."""
+    resolved = path.expanduser().resolve()
+    existing = KnowledgeSource.objects.filter(kind=SourceKind.DIRECTORY, config__path=str(resolved)).first()
+    if existing is not None:
+        return existing
+    return create_source(kind=SourceKind.DIRECTORY, name=name or str(resolved), config={"path": str(resolved)})
+
+
+STALLED_AFTER = timedelta(minutes=30)
+
+
+def fail_stalled_syncs() -> int:
+    """Syncs whose worker died (no progress for 30 minutes) become failed, so they can be started again."""
+    return KnowledgeSource.objects.filter(
+        status=SyncStatus.RUNNING, heartbeat_at__lt=timezone.now() - STALLED_AFTER
+    ).update(status=SyncStatus.FAILED, last_error="The sync stopped making progress (worker restarted?); sync again.")
+
+
+def due_sources() -> list[KnowledgeSource]:
+    """Scheduled sources whose interval has passed since their last sync."""
+    now = timezone.now()
+    due = []
+    for source in KnowledgeSource.objects.filter(schedule_minutes__isnull=False, status__in=IDLE_STATES):
+        minutes = source.schedule_minutes or 0
+        if source.last_sync_at is None or (now - source.last_sync_at).total_seconds() >= minutes * 60:
+            due.append(source)
+    return due

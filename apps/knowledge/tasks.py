@@ -1,0 +1,49 @@
+"""Knowledge tasks. Sent inside a client's schema, they run inside it (tenant-schemas-celery)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import OperationalError
+from django_tenants.utils import tenant_context
+
+from gaby_site.celery import app
+
+log = logging.getLogger(__name__)
+
+
+@app.task(
+    name="knowledge.sync_source",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def sync_source_task(source_id: str) -> dict[str, Any] | None:
+    """Sync one source; exits quietly if it is gone or another worker claimed it."""
+    from apps.knowledge.readers import ReaderError
+    from apps.knowledge.services import run_queued_sync
+
+    try:
+        report = run_queued_sync(source_id=source_id)
+    except ReaderError:
+        return {"status": "failed"}  # recorded on the source, visible on its page
+    return None if report is None else {"status": "ok", **report.__dict__}
+
+
+@app.task(name="knowledge.housekeeping")
+def housekeeping() -> dict[str, int]:
+    """Beat, every few minutes: queue scheduled syncs and expire old KB candidates in every client."""
+    from apps.knowledge.candidates import expire_candidates
+    from apps.knowledge.services import due_sources, fail_stalled_syncs, request_sync
+    from tenants.models import Client
+
+    queued = expired = 0
+    for client in Client.objects.exclude(schema_name="public").filter(is_active=True):
+        with tenant_context(client):
+            fail_stalled_syncs()
+            for source in due_sources():
+                queued += int(request_sync(source=source))
+            expired += expire_candidates()
+    return {"queued": queued, "expired": expired}
