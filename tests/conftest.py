@@ -117,3 +117,34 @@ def as_user(world: World, db: None) -> Any:
         return browser_for(world.people[persona] if persona else None, HOSTS[where])
 
     return make
+
+
+@pytest.fixture
+def in_hartwell(hartwell: Any) -> Iterator[Any]:
+    """Run the test inside Hartwell Law's schema."""
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(hartwell):
+        yield hartwell
+
+
+@pytest.fixture
+def in_dearborn(dearborn: Any) -> Iterator[Any]:
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(dearborn):
+        yield dearborn
+
+
+@pytest.fixture(scope="module")
+def celery_worker(world: World, django_db_blocker: Any) -> Iterator[Any]:
+    """A real Celery worker (solo pool, in a thread) on the test Redis; it sees only committed rows."""
+    from celery.contrib.testing.worker import start_worker
+
+    from gaby_site.celery import app
+
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as w,
+    ):
+        yield w

@@ -1,25 +1,12 @@
 """Tenant-aware Celery on the real Redis, and /ready seeing (or missing) a live worker."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client as HttpClient
 from django_tenants.utils import tenant_context
 
-from gaby_site.celery import app
 from tenants.tasks import probe
-
-
-@pytest.fixture(scope="module")
-def celery_worker(world: Any, django_db_blocker: Any) -> Iterator[Any]:
-    with (
-        django_db_blocker.unblock(),
-        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker,
-    ):
-        yield worker
 
 
 def test_health_answers_whatever_the_host() -> None:

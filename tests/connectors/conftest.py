@@ -15,7 +15,6 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
-from django_tenants.utils import tenant_context
 
 VENV_BIN = Path(sys.executable).parent
 NPM_BIN = Path(os.environ.get("GABY_DATA_DIR", settings.BASE_DIR / "var")) / "npm" / "node_modules" / ".bin"
@@ -44,18 +43,6 @@ def _close_mcp_sessions() -> Iterator[None]:
 
     if host._host is not None:
         host._host.shutdown()
-
-
-@pytest.fixture
-def in_hartwell(hartwell: Any) -> Iterator[Any]:
-    with tenant_context(hartwell):
-        yield hartwell
-
-
-@pytest.fixture
-def in_dearborn(dearborn: Any) -> Iterator[Any]:
-    with tenant_context(dearborn):
-        yield dearborn
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django_tenants.utils import tenant_context
 
 RUNBOOKS = {
     "vpn.md": """# VPN runbook
@@ -50,18 +48,6 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 @pytest.fixture
 def runbooks(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "runbooks", RUNBOOKS)
-
-
-@pytest.fixture
-def in_hartwell(hartwell: Any) -> Iterator[Any]:
-    with tenant_context(hartwell):
-        yield hartwell
-
-
-@pytest.fixture
-def in_dearborn(dearborn: Any) -> Iterator[Any]:
-    with tenant_context(dearborn):
-        yield dearborn
 
 
 @pytest.fixture(scope="session")

@@ -10,25 +10,14 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from channels.db import database_sync_to_async
 from django.db import connections
 from django_tenants.utils import tenant_context
 
 from apps.knowledge.models import Chunk, EmbeddingCacheEntry, KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.tasks import housekeeping, sync_source_task
-from gaby_site.celery import app
 from tests.knowledge.conftest import RUNBOOKS, write_tree
 from tests.test_websockets import _communicator
-
-
-@pytest.fixture(scope="module")
-def celery_worker(world: Any, django_db_blocker: Any) -> Iterator[Any]:
-    with (
-        django_db_blocker.unblock(),
-        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker,
-    ):
-        yield worker
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django_tenants.utils import tenant_context
 
 from apps.connectors import services
 from apps.connectors.models import Connector, Kind
@@ -15,12 +14,6 @@ from apps.connectors.specs import Draft
 from tests.connectors.conftest import _close_mcp_sessions  # noqa: F401  (autouse: stop servers after each test)
 
 LEDGER = Path(__file__).with_name("ledger_server.py")
-
-
-@pytest.fixture
-def in_hartwell(hartwell: Any) -> Iterator[Any]:
-    with tenant_context(hartwell):
-        yield hartwell
 
 
 @pytest.fixture

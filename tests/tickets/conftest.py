@@ -33,12 +33,6 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def in_hartwell(hartwell: Any) -> Iterator[Any]:
-    with tenant_context(hartwell):
-        yield hartwell
-
-
-@pytest.fixture
 def make_source(hartwell: Any) -> Any:
     from apps.tickets import services
 
