@@ -21,8 +21,6 @@ def check_database() -> str | None:
             cursor.execute("SELECT 1")
     except Exception as exc:  # any failure means not ready; the message names it
         return f"database unreachable: {exc.__class__.__name__}: {exc}".strip()
-    finally:
-        connection.close()
     return None
 
 

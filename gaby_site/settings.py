@@ -196,8 +196,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)
 # Every periodic job of every app, in one place. Each fans out from the public schema to every client.
 CELERY_BEAT_SCHEDULE = {
+    # Ping every enabled connector (CON-5); status changes are recorded on the connector.
+    "connectors-health": {"task": "connectors.check_all_clients", "schedule": float(CONNECTOR_HEALTH_INTERVAL)},
     # One poll per due ticket source of every client; each source's own interval governs.
     "tickets-poll-due-sources": {"task": "tickets.poll_due_sources", "schedule": 15.0},
     # Queue scheduled knowledge syncs and expire old KB candidates.
@@ -331,11 +334,7 @@ CONNECTOR_RESTART_BACKOFF_MAX = env_int("GABY_CONNECTOR_BACKOFF_MAX_S", 60, mini
 # Which commands a client's Admin may start as stdio MCP servers (glob patterns on the executable's
 # name); MSP staff may start any command. Everything else needs an MSP staff member to add it.
 CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-server-*"])
-CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)
-CELERY_BEAT_SCHEDULE["connectors-health"] = {
-    "task": "connectors.check_all_clients",
-    "schedule": float(CONNECTOR_HEALTH_INTERVAL),
-}
+# (The health checks' interval, GABY_CONNECTOR_HEALTH_INTERVAL_S, is read with the beat schedule above.)
 # --- Knowledge base (apps.knowledge) -------------------------------------------------------------
 # Embeddings: "local" (bundled MiniLM, offline) or "none" (full-text search only).
 KNOWLEDGE_EMBEDDINGS = env_choice("GABY_KB_EMBEDDINGS", ("local", "none"), "local")

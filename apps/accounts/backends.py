@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +11,8 @@ from django.db import connection
 from apps.accounts.models import Membership, Role
 
 
-def _tenant_app_labels() -> set[str]:
+@cache
+def _tenant_app_labels() -> frozenset[str]:
     from django.apps import apps
 
     labels = set()
@@ -18,7 +20,7 @@ def _tenant_app_labels() -> set[str]:
         for config in apps.get_app_configs():
             if entry in {config.name, f"{config.__module__}.{config.__class__.__name__}"}:
                 labels.add(config.label)
-    return labels - {"contenttypes", "admin"}
+    return frozenset(labels - {"contenttypes", "admin"})
 
 
 class ClientRoleBackend:

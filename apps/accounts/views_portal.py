@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,18 +16,12 @@ from gaby_site.http import GabyRequest
 from tenants.services import create_client
 
 
-def _portal_only(request: GabyRequest) -> None:
-    if not request.tenant.is_public:
-        raise PermissionDenied("The portal lives on the base domain.")
-
-
 def _clients_context(request: GabyRequest) -> list[dict[str, object]]:
     memberships = Membership.objects.filter(user=request.user, client__is_active=True).select_related("client")
     return [{"client": m.client, "role": m.get_role_display(), "url": jump_url(request, m.client)} for m in memberships]
 
 
 def home(request: GabyRequest) -> HttpResponse:
-    _portal_only(request)
     form = NewClientForm() if request.user.is_msp_staff else None
     return render(request, "portal/home.html", {"clients": _clients_context(request), "form": form})
 
@@ -35,7 +29,6 @@ def home(request: GabyRequest) -> HttpResponse:
 @require_POST
 @msp_staff_required
 def new_client(request: GabyRequest) -> HttpResponse:
-    _portal_only(request)
     form = NewClientForm(request.POST)
     status = 400
     if form.is_valid():

@@ -179,7 +179,10 @@ class LLMGateway:
 
     def _targets(self, route: ModelRoute) -> list[_Target]:
         targets = [_Target(route.provider, route.model)]
-        providers = {str(p.pk): p for p in LLMProvider.objects.filter(enabled=True)}
+        if not route.fallbacks:
+            return targets
+        ids = [str(fallback.get("provider")) for fallback in route.fallbacks]
+        providers = {str(p.pk): p for p in LLMProvider.objects.filter(enabled=True, pk__in=ids)}
         for fallback in route.fallbacks:
             provider = providers.get(str(fallback.get("provider")))
             if provider is not None and fallback.get("model"):

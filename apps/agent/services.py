@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -44,7 +45,7 @@ def save_provider(
 
 @transaction.atomic
 def set_route(
-    *, workflow: str, provider: LLMProvider, model: str, fallbacks: list[tuple[LLMProvider, str]] = (),  # type: ignore[assignment]
+    *, workflow: str, provider: LLMProvider, model: str, fallbacks: Sequence[tuple[LLMProvider, str]] = (),
     max_output_tokens: int = 1024, temperature: float = 0.2, timeout_seconds: int = 60, actor: User | None = None,
 ) -> ModelRoute:  # fmt: skip
     if workflow not in Workflow.values:

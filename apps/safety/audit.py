@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +17,10 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from apps.auditlog.models import ActorKind, AuditEvent
+from apps.safety.compliance import profile_for
 
 GENESIS = "0" * 64
 
@@ -27,37 +29,32 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-def _without_nul(value: Any) -> Any:
-    """PostgreSQL's jsonb cannot hold U+0000, which untrusted text (tickets, tool output) may contain;
-    an audit row must never fail the change it records, so NUL becomes U+FFFD."""
+def _map_text(value: Any, fn: Callable[[str], str]) -> Any:
+    """Apply ``fn`` to every string of a JSON value, keys included."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return fn(value)
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_map_text(item, fn) for item in value]
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
-def _redacted(value: Any, redactor: Any) -> Any:
-    if isinstance(value, str):
-        return redactor.redact(value).text
-    if isinstance(value, list):
-        return [_redacted(item, redactor) for item in value]
-    if isinstance(value, dict):
-        return {key: _redacted(item, redactor) for key, item in value.items()}
+        return {fn(key): _map_text(item, fn) for key, item in value.items()}
     return value
 
 
 def _normalise(payload: dict[str, Any]) -> dict[str, Any]:
     """What the database will hand back: JSON types only (UUIDs, dates, decimals become strings), no NUL,
-    and, where the client's compliance profile asks for it, PII replaced by placeholders."""
-    from apps.safety.compliance import profile_for
+    and, where the client's compliance profile asks for it, PII replaced by placeholders.
 
-    normalised: dict[str, Any] = _without_nul(json.loads(canonical_json(payload)))
+    PostgreSQL's jsonb cannot hold U+0000, which untrusted text (tickets, tool output) may contain; an
+    audit row must never fail the change it records, so NUL becomes U+FFFD.
+    """
     profile = profile_for(getattr(connection, "tenant", None))
-    if profile.audit_verbosity == "redacted":
-        normalised = _redacted(normalised, profile.redactor)
+    redactor = profile.redactor if profile.audit_verbosity == "redacted" else None
+
+    def clean(text: str) -> str:
+        text = text.replace("\x00", "\ufffd")
+        return redactor.redact(text).text if redactor is not None else text
+
+    normalised: dict[str, Any] = _map_text(json.loads(canonical_json(payload)), clean)
     return normalised
 
 
@@ -155,16 +152,12 @@ def export_jsonl() -> Iterator[str]:
 
 def record_for_install(**event: Any) -> AuditEvent:
     """``record`` into the install-level chain (the public schema: client onboarding, portal events)."""
-    from django_tenants.utils import get_public_schema_name, schema_context
-
     with schema_context(get_public_schema_name()):
         return record(**event)
 
 
 def record_for_client(client: Any, **event: Any) -> AuditEvent:
     """``record`` into ``client``'s own chain, whichever schema the caller is in."""
-    from django_tenants.utils import tenant_context
-
     if getattr(connection, "schema_name", None) == client.schema_name:
         return record(**event)
     with tenant_context(client):

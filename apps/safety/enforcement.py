@@ -33,6 +33,7 @@ from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Access, Connector, ConnectorTool
 from apps.safety import audit
+from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, ToolClass, decide
 from tenants.models import Client
@@ -72,7 +73,7 @@ def _tool_class(tool: ConnectorTool | None) -> ToolClass:
 
 def _rules() -> list[Rule]:
     rules = []
-    for row in SafetyRule.objects.select_related("connector"):
+    for row in SafetyRule.objects.all():
         predicates = tuple(ArgumentPredicate(p["argument"], p["op"], p["value"]) for p in row.predicates)
         rules.append(Rule(row.effect, row.tool_pattern, str(row.connector_id) if row.connector_id else None,
                           predicates, row.label))  # fmt: skip
@@ -135,22 +136,26 @@ def _audit_decision(action: ToolAction, decision: Decision) -> None:
 
 
 def _supports_dry_run(action: ToolAction) -> bool:
-    tool = ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name).first()
-    properties = (tool.input_schema or {}).get("properties", {}) if tool else {}
+    """Whether the tool takes a boolean ``dry_run`` argument (the convention for a connector's own dry run)."""
+    schema = (
+        ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name)
+        .values_list("input_schema", flat=True)
+        .first()
+    )
+    properties = (schema or {}).get("properties", {})
     return isinstance(properties, dict) and properties.get("dry_run", {}).get("type") == "boolean"
 
 
 def _execute(action: ToolAction, *, dry_run: bool) -> None:
     """Send the call (or its dry run) and record what came back. The caller has claimed the action."""
     arguments = dict(action.arguments)
-    if dry_run and not _supports_dry_run(action):
+    if _supports_dry_run(action):
+        # Set both ways: an allowed or approved call must not be hidden by the tool's own safe default.
+        arguments["dry_run"] = dry_run
+    elif dry_run:
         preview = f"Dry run: {action.connector.name} has no dry run for {action.tool_name}; this call would be sent:\n"
         _finish(action, ActionStatus.DRY_RUN, preview + str(arguments), is_error=False, inverse=None)
         return
-    if dry_run:
-        arguments["dry_run"] = True
-    elif _supports_dry_run(action):
-        arguments["dry_run"] = False  # approved or allowed for real: the tool's own safe default must not hide it
     try:
         result = connectors.execute_tool_call(
             connector=action.connector, tool_name=action.tool_name, arguments=arguments, actor=None
@@ -178,8 +183,6 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
 
 def _announce(action: ToolAction) -> None:
     """Tell the client's open pages that the approval queue changed (apps/safety/views.py renders it)."""
-    from apps.safety.live import announce_queue_change
-
     announce_queue_change(action)
 
 
