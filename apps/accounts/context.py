@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import Membership
 from tenants.models import Client
-from tenants.services import client_url
+from tenants.services import client_url, portal_url
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,7 @@ def jump_url(request: HttpRequest, client: Client | None) -> str:
         return reverse("handoff", args=[client.slug if client else "portal"])
     scheme, port = request_scheme_and_port(request)
     if client is None:
-        suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
-        return f"{scheme}://{settings.BASE_DOMAIN}{suffix}/"
+        return portal_url(scheme=scheme, port=port)
     return client_url(client, scheme=scheme, port=port)
 
 

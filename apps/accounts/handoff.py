@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -23,7 +22,7 @@ from apps.accounts.context import request_scheme_and_port
 from apps.accounts.models import User
 from gaby_site.http import GabyRequest
 from tenants.models import Client
-from tenants.services import client_url
+from tenants.services import client_url, portal_url
 
 SALT = "gaby.accounts.handoff"
 MAX_AGE_SECONDS = 60
@@ -35,8 +34,7 @@ def hand_off(request: GabyRequest, target: str) -> HttpResponse:
     """Sign the current user into ``target`` (a client slug, or ``portal``) and go there."""
     scheme, port = request_scheme_and_port(request)
     if target == PORTAL:
-        suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
-        destination = f"{scheme}://{settings.BASE_DOMAIN}{suffix}/"
+        destination = portal_url(scheme=scheme, port=port)
         client_id = PORTAL
     else:
         client = get_object_or_404(Client.objects.exclude(schema_name="public"), slug=target, is_active=True)

@@ -9,21 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
-from apps.accounts.context import jump_url
 from apps.accounts.forms import NewClientForm
-from apps.accounts.models import Membership
 from gaby_site.http import GabyRequest
 from tenants.services import create_client
 
 
-def _clients_context(request: GabyRequest) -> list[dict[str, object]]:
-    memberships = Membership.objects.filter(user=request.user, client__is_active=True).select_related("client")
-    return [{"client": m.client, "role": m.get_role_display(), "url": jump_url(request, m.client)} for m in memberships]
-
-
 def home(request: GabyRequest) -> HttpResponse:
     form = NewClientForm() if request.user.is_msp_staff else None
-    return render(request, "portal/home.html", {"clients": _clients_context(request), "form": form})
+    return render(request, "portal/home.html", {"form": form})
 
 
 @require_POST
@@ -42,4 +35,4 @@ def new_client(request: GabyRequest) -> HttpResponse:
                 return redirect("portal_home")
             form, status = NewClientForm(), 200
     template = "portal/home.html#clients" if request.htmx else "portal/home.html"
-    return render(request, template, {"clients": _clients_context(request), "form": form}, status=status)
+    return render(request, template, {"form": form}, status=status)
