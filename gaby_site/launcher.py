@@ -146,7 +146,7 @@ def run() -> int:
             return 1
         print()
         print(banner.rstrip())
-        print(f"Open http://{_public_host()}:{port}/ (the MSP portal) or a client URL above and sign in.")
+        print("Sign in at the MSP portal or at a client's own URL above.")
         print(f"Up in {time.monotonic() - started_at:.1f} s. Press Ctrl-C to stop.", flush=True)
         return _supervise(procs, names)
     except KeyboardInterrupt:
@@ -154,10 +154,6 @@ def run() -> int:
     finally:
         _terminate(procs)
         services.down()
-
-
-def _public_host() -> str:
-    return os.environ.get("GABY_BASE_DOMAIN", "localhost")
 
 
 def _supervise(procs: list[subprocess.Popen[bytes]], names: list[str]) -> int:
