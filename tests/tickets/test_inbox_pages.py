@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Role
-from apps.tickets import services
-from apps.tickets.models import Message, QuarantinedPayload, Status, Ticket
+from apps.tickets import selectors, services
+from apps.tickets.models import Contact, Message, QuarantinedPayload, Status, Ticket
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
 pytestmark = pytest.mark.django_db
@@ -59,23 +59,31 @@ def test_filters_and_full_text_search(as_user: Any, hartwell: Any, make_source: 
     assert partial.startswith('\n<section id="inbox-results"') and "<html" not in partial
 
 
-def test_keyset_pages_keep_a_constant_query_count(as_user: Any, hartwell: Any, make_source: Any) -> None:
-    _seed(hartwell, make_source, 7)
+def test_keyset_pages_keep_a_constant_query_count(
+    as_user: Any, hartwell: Any, make_source: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 3)  # 7 tickets: pages of 3, 3 and 1
+    tickets = _seed(hartwell, make_source, 7)
+    with tenant_context(hartwell):  # contacts known only by the source's id (webhooks): labelled by that id
+        for i, ticket in enumerate(tickets):
+            Contact.objects.filter(pk=ticket.contact_id).update(email="", name="", external_id=f"crm-contact-{i}")
+    labels = {t.pk: f"crm-contact-{i}" for i, t in enumerate(tickets)}
     bob = as_user("bob", "hartwell")
     counts = []
     seen: list[str] = []
     url = "/inbox/?status="
-    for _ in range(3):
+    for _ in range(4):
         with CaptureQueriesContext(connection) as queries:
             response = bob.get(url)
         counts.append(len(queries))
         page = response.context["page"]
         seen += [str(t.pk) for t in page.tickets]
+        assert all(labels[t.pk] in response.content.decode() for t in page.tickets)
         if not page.next_cursor:
             break
         url = f"/inbox/?status=&after={page.next_cursor}"
-    assert len(seen) == len(set(seen))
-    assert len(set(counts)) == 1, counts
+    assert sorted(seen) == sorted(str(t.pk) for t in tickets)
+    assert len(counts) == 3 and len(set(counts)) == 1, counts
 
 
 def test_detail_reply_note_status_assign_and_tags(
