@@ -105,6 +105,10 @@ def test_detail_reply_note_status_assign_and_tags(
     assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["alice"].pk)}).status_code == 302
     assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["carol"].pk)}).status_code == 404
     assert bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": "vip, printing"}).status_code == 302
+    bad_tags = bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": "vip, no spaces"}, HTTP_HX_REQUEST="true")
+    assert bad_tags.status_code == 400 and "Not a tag: no spaces (letters, digits" in bad_tags.content.decode()
+    too_many = bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": ",".join(f"t{i}" for i in range(31))})
+    assert too_many.status_code == 400 and "at most 30 tags; you gave 31" in too_many.content.decode()
     with tenant_context(hartwell):
         ticket.refresh_from_db()
         assert (ticket.status, ticket.priority, ticket.assignee_id) == ("pending", "high", people["alice"].pk)
