@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Role
+from apps.auditlog.models import AuditEvent
 from apps.tickets import selectors, services
 from apps.tickets.models import Contact, Message, QuarantinedPayload, Status, Ticket
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
@@ -115,6 +116,21 @@ def test_detail_reply_note_status_assign_and_tags(
         assert ticket.tags == ["printing", "vip"]
         note = Message.objects.get(body="Checking now.")
         assert (note.kind, note.author_user_id, note.delivery_state) == ("internal_note", people["bob"].pk, "")
+        audited = list(AuditEvent.objects.filter(event__startswith="ticket.").order_by("sequence"))
+    bob_id, alice_id = str(people["bob"].pk), str(people["alice"].pk)
+    assert [(e.event, e.actor_kind, e.actor_id) for e in audited] == [
+        ("ticket.replied", "user", bob_id),
+        ("ticket.status_changed", "user", bob_id),
+        ("ticket.priority_changed", "user", bob_id),
+        ("ticket.assigned", "user", bob_id),
+        ("ticket.tags_changed", "user", bob_id),
+    ]
+    replied, status, priority, assigned, tags = (e.payload for e in audited)
+    assert replied == {"ticket": str(ticket.pk), "message": str(note.pk), "kind": "internal_note"}  # no body
+    assert status["status"] == {"from": "open", "to": "pending"}
+    assert priority["priority"] == {"from": "urgent", "to": "high"}
+    assert assigned["assignee_id"] == {"from": None, "to": alice_id}
+    assert tags["tags"] == {"from": [], "to": ["printing", "vip"]}
 
 
 def test_viewer_reads_but_never_writes(as_user: Any, hartwell: Any, make_source: Any, people: Any) -> None:
