@@ -35,6 +35,7 @@ ROW_FIELDS = (
     "contact__id",
     "contact__name",
     "contact__email",
+    "contact__external_id",  # Contact.label falls back to it: deferred, it would cost a query per row
 )
 
 
@@ -158,8 +159,9 @@ class InboxPage:
     is_first: bool
 
 
-def inbox_page(filters: InboxFilters, *, user_id: UUID | None, after: str = "", size: int = PAGE_SIZE) -> InboxPage:
+def inbox_page(filters: InboxFilters, *, user_id: UUID | None, after: str = "", size: int | None = None) -> InboxPage:
     """Newest activity first, keyset-paginated: two queries whatever the page or the number of tickets."""
+    size = size or PAGE_SIZE
     qs = filtered_tickets(filters, user_id=user_id).select_related("source", "contact").only(*ROW_FIELDS)
     position = decode_cursor(after) if after else None
     if position:

@@ -17,6 +17,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.auditlog.models import ActorKind
+from apps.safety.audit import record
 from apps.tickets import live
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
@@ -41,9 +43,17 @@ MAX_TAGS = 30
 REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
 
 
+def _audit(event: str, actor: Any, **payload: Any) -> None:
+    """One row in the client's audit chain, in the caller's transaction; without a user it is Gaby's own work."""
+    user_id = getattr(actor, "pk", None)
+    record(
+        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "", payload=payload
+    )
+
+
 # --- sources -------------------------------------------------------------------------------------
 def create_source(
-    *, client: Client, kind: str, name: str, config: dict[str, Any], poll_interval_seconds: int = 60
+    *, client: Client, kind: str, name: str, config: dict[str, Any], poll_interval_seconds: int = 60, actor: Any = None
 ) -> TicketSource:
     with transaction.atomic():
         source = TicketSource.objects.create(
@@ -51,12 +61,16 @@ def create_source(
         )
         source.sealed_config = seal_json(client, config, purpose=source.secret_purpose)
         source.save(update_fields=["sealed_config"])
+        # The configuration's keys only: its values hold passwords and signing secrets.
+        _audit("ticket_source.created", actor, source=source.pk, kind=kind, name=name, config_keys=sorted(config))
     return source
 
 
-def update_source_config(*, client: Client, source: TicketSource, config: dict[str, Any]) -> None:
-    source.sealed_config = seal_json(client, config, purpose=source.secret_purpose)
-    source.save(update_fields=["sealed_config"])
+def update_source_config(*, client: Client, source: TicketSource, config: dict[str, Any], actor: Any = None) -> None:
+    with transaction.atomic():
+        source.sealed_config = seal_json(client, config, purpose=source.secret_purpose)
+        source.save(update_fields=["sealed_config"])
+        _audit("ticket_source.config_changed", actor, source=source.pk, config_keys=sorted(config))
 
 
 def source_config(*, client: Client, source: TicketSource) -> dict[str, Any]:
@@ -256,6 +270,7 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
         Ticket.objects.filter(pk=ticket.pk).update(**update)
+        _audit("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
             transaction.on_commit(lambda: _enqueue_delivery(message_id))
@@ -269,9 +284,11 @@ def _enqueue_delivery(message_id: UUID) -> None:
     deliver_message.apply_async(args=[str(message_id)], task_id=f"deliver-{message_id}")
 
 
-def _changed(ticket: Ticket, **fields: Any) -> None:
+def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
     with transaction.atomic():
         Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=timezone.now())
+        changes = {name: {"from": getattr(ticket, name), "to": value} for name, value in fields.items()}
+        _audit(event, actor, ticket=ticket.pk, **changes)
         for name, value in fields.items():
             setattr(ticket, name, value)
         ticket_id = ticket.pk
@@ -281,19 +298,19 @@ def _changed(ticket: Ticket, **fields: Any) -> None:
 def change_status(*, ticket: Ticket, status: str, actor: Any = None) -> None:
     check_transition(ticket.status, status)
     if status != ticket.status:
-        _changed(ticket, status=status)
+        _changed(ticket, "ticket.status_changed", actor, status=status)
 
 
 def change_priority(*, ticket: Ticket, priority: str, actor: Any = None) -> None:
     if priority not in Priority.values:
         raise ValueError(f"Unknown priority {priority!r}; use one of: {', '.join(Priority.values)}.")
     if priority != ticket.priority:
-        _changed(ticket, priority=priority)
+        _changed(ticket, "ticket.priority_changed", actor, priority=priority)
 
 
 def assign(*, ticket: Ticket, assignee_id: UUID | None, actor: Any = None) -> None:
     if assignee_id != ticket.assignee_id:
-        _changed(ticket, assignee_id=assignee_id)
+        _changed(ticket, "ticket.assigned", actor, assignee_id=assignee_id)
 
 
 def set_tags(*, ticket: Ticket, tags: list[str], actor: Any = None) -> None:
@@ -301,11 +318,11 @@ def set_tags(*, ticket: Ticket, tags: list[str], actor: Any = None) -> None:
     if len(cleaned) > MAX_TAGS:
         raise ValueError(f"A ticket keeps at most {MAX_TAGS} tags; you gave {len(cleaned)}.")
     if cleaned != ticket.tags:
-        _changed(ticket, tags=cleaned)
+        _changed(ticket, "ticket.tags_changed", actor, tags=cleaned)
 
 
 def soft_delete(*, ticket: Ticket, actor: Any = None) -> None:
-    _changed(ticket, deleted_at=timezone.now())
+    _changed(ticket, "ticket.deleted", actor, deleted_at=timezone.now())
 
 
 __all__ = [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
+from django.forms import Form
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -11,7 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import Role
 from apps.tickets import selectors, services
 from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
-from apps.tickets.lifecycle import TransitionError, allowed_targets
+from apps.tickets.lifecycle import allowed_targets
 from apps.tickets.models import MessageKind, Priority, Status, Ticket
 from gaby_site.http import ClientRequest
 
@@ -50,43 +53,52 @@ def reply(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
     return _render(request, ticket, partial="conversation") if request.htmx else redirect("tickets:detail", ticket.pk)
 
 
+def _control(
+    request: ClientRequest, ticket: Ticket, form: Form, act: Callable[[dict[str, Any]], None], *, invalid: str = ""
+) -> HttpResponse:
+    """The side panel's forms: parse, act through a service, re-render the panel (with what to fix on a 400)."""
+    if not form.is_valid():
+        error = invalid or next(message for messages in form.errors.values() for message in messages)
+        return _render(request, ticket, partial="controls", status=400, control_error=error)
+    try:
+        act(form.cleaned_data)
+    except ValueError as exc:  # TransitionError included: the service's message says which moves are allowed
+        return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
+    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+
 @require_POST
 def change_status(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
     ticket = selectors.get_ticket_for_client(request, ticket_id)
-    form = StatusForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise TransitionError("Pick a status and a priority from the lists.")
-        services.change_status(ticket=ticket, status=form.cleaned_data["status"], actor=request.user)
-        services.change_priority(ticket=ticket, priority=form.cleaned_data["priority"], actor=request.user)
-    except TransitionError as exc:
-        return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
-    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+    def act(data: dict[str, Any]) -> None:
+        services.change_status(ticket=ticket, status=data["status"], actor=request.user)
+        services.change_priority(ticket=ticket, priority=data["priority"], actor=request.user)
+
+    return _control(
+        request, ticket, StatusForm(request.POST), act, invalid="Pick a status and a priority from the lists."
+    )
 
 
 @require_POST
 def assign(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
     ticket = selectors.get_ticket_for_client(request, ticket_id)
-    form = AssignForm(request.POST)
-    if not form.is_valid():
-        return _render(request, ticket, partial="controls", status=400, control_error="Pick someone from the list.")
-    assignee = form.cleaned_data["assignee"]
-    selectors.check_assignee(request.tenant, assignee)
-    services.assign(ticket=ticket, assignee_id=assignee, actor=request.user)
-    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+    def act(data: dict[str, Any]) -> None:
+        selectors.check_assignee(request.tenant, data["assignee"])
+        services.assign(ticket=ticket, assignee_id=data["assignee"], actor=request.user)
+
+    return _control(request, ticket, AssignForm(request.POST), act, invalid="Pick someone from the list.")
 
 
 @require_POST
 def set_tags(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
     ticket = selectors.get_ticket_for_client(request, ticket_id)
-    form = TagsForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValueError("Tags: letters, digits and dashes, separated by commas.")
-        services.set_tags(ticket=ticket, tags=form.cleaned_data["tags"], actor=request.user)
-    except ValueError as exc:
-        return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
-    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+
+    def act(data: dict[str, Any]) -> None:
+        services.set_tags(ticket=ticket, tags=data["tags"], actor=request.user)
+
+    return _control(request, ticket, TagsForm(request.POST), act)
 
 
 def attachment(request: ClientRequest, attachment_id: UUID) -> FileResponse:

@@ -15,7 +15,8 @@
     ws.onopen = function () { status.dataset.state = "open"; delay = 1000; };
     ws.onmessage = function (event) {
       const data = JSON.parse(event.data);
-      if (data.type === "swap" && data.target && window.htmx) {
+      // Every page of the client hears every event; one whose target is not on this page is not for it.
+      if (data.type === "swap" && data.target && window.htmx && document.querySelector(data.target)) {
         htmx.swap(data.target, data.html, { swapStyle: data.swap || "outerHTML" });
       }
       document.body.dispatchEvent(new CustomEvent("gaby:live", { detail: data }));

@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Role
-from apps.tickets import services
-from apps.tickets.models import Message, QuarantinedPayload, Status, Ticket
+from apps.auditlog.models import AuditEvent
+from apps.tickets import selectors, services
+from apps.tickets.models import Contact, Message, QuarantinedPayload, Status, Ticket
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
 pytestmark = pytest.mark.django_db
@@ -59,23 +60,31 @@ def test_filters_and_full_text_search(as_user: Any, hartwell: Any, make_source: 
     assert partial.startswith('\n<section id="inbox-results"') and "<html" not in partial
 
 
-def test_keyset_pages_keep_a_constant_query_count(as_user: Any, hartwell: Any, make_source: Any) -> None:
-    _seed(hartwell, make_source, 7)
+def test_keyset_pages_keep_a_constant_query_count(
+    as_user: Any, hartwell: Any, make_source: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 3)  # 7 tickets: pages of 3, 3 and 1
+    tickets = _seed(hartwell, make_source, 7)
+    with tenant_context(hartwell):  # contacts known only by the source's id (webhooks): labelled by that id
+        for i, ticket in enumerate(tickets):
+            Contact.objects.filter(pk=ticket.contact_id).update(email="", name="", external_id=f"crm-contact-{i}")
+    labels = {t.pk: f"crm-contact-{i}" for i, t in enumerate(tickets)}
     bob = as_user("bob", "hartwell")
     counts = []
     seen: list[str] = []
     url = "/inbox/?status="
-    for _ in range(3):
+    for _ in range(4):
         with CaptureQueriesContext(connection) as queries:
             response = bob.get(url)
         counts.append(len(queries))
         page = response.context["page"]
         seen += [str(t.pk) for t in page.tickets]
+        assert all(labels[t.pk] in response.content.decode() for t in page.tickets)
         if not page.next_cursor:
             break
         url = f"/inbox/?status=&after={page.next_cursor}"
-    assert len(seen) == len(set(seen))
-    assert len(set(counts)) == 1, counts
+    assert sorted(seen) == sorted(str(t.pk) for t in tickets)
+    assert len(counts) == 3 and len(set(counts)) == 1, counts
 
 
 def test_detail_reply_note_status_assign_and_tags(
@@ -97,12 +106,31 @@ def test_detail_reply_note_status_assign_and_tags(
     assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["alice"].pk)}).status_code == 302
     assert bob.post(f"/inbox/t/{ticket.pk}/assign/", {"assignee": str(people["carol"].pk)}).status_code == 404
     assert bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": "vip, printing"}).status_code == 302
+    bad_tags = bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": "vip, no spaces"}, HTTP_HX_REQUEST="true")
+    assert bad_tags.status_code == 400 and "Not a tag: no spaces (letters, digits" in bad_tags.content.decode()
+    too_many = bob.post(f"/inbox/t/{ticket.pk}/tags/", {"tags": ",".join(f"t{i}" for i in range(31))})
+    assert too_many.status_code == 400 and "at most 30 tags; you gave 31" in too_many.content.decode()
     with tenant_context(hartwell):
         ticket.refresh_from_db()
         assert (ticket.status, ticket.priority, ticket.assignee_id) == ("pending", "high", people["alice"].pk)
         assert ticket.tags == ["printing", "vip"]
         note = Message.objects.get(body="Checking now.")
         assert (note.kind, note.author_user_id, note.delivery_state) == ("internal_note", people["bob"].pk, "")
+        audited = list(AuditEvent.objects.filter(event__startswith="ticket.").order_by("sequence"))
+    bob_id, alice_id = str(people["bob"].pk), str(people["alice"].pk)
+    assert [(e.event, e.actor_kind, e.actor_id) for e in audited] == [
+        ("ticket.replied", "user", bob_id),
+        ("ticket.status_changed", "user", bob_id),
+        ("ticket.priority_changed", "user", bob_id),
+        ("ticket.assigned", "user", bob_id),
+        ("ticket.tags_changed", "user", bob_id),
+    ]
+    replied, status, priority, assigned, tags = (e.payload for e in audited)
+    assert replied == {"ticket": str(ticket.pk), "message": str(note.pk), "kind": "internal_note"}  # no body
+    assert status["status"] == {"from": "open", "to": "pending"}
+    assert priority["priority"] == {"from": "urgent", "to": "high"}
+    assert assigned["assignee_id"] == {"from": None, "to": alice_id}
+    assert tags["tags"] == {"from": [], "to": ["printing", "vip"]}
 
 
 def test_viewer_reads_but_never_writes(as_user: Any, hartwell: Any, make_source: Any, people: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
+from apps.auditlog.models import AuditEvent
 from apps.tickets.models import QuarantinedPayload, Ticket
 from apps.tickets.sources.webhook.adapter import signature_for
 
@@ -81,6 +82,13 @@ def test_a_schema_error_names_the_field(as_user: Any, source: Any, hartwell: Any
     assert missing.json() == {"detail": "field 'title': Field required", "field": "title"}
     with tenant_context(hartwell):
         assert QuarantinedPayload.objects.count() == 2 and not Ticket.objects.exists()
+
+
+def test_the_audit_names_the_sources_config_keys_never_its_secret(source: Any, hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        created = AuditEvent.objects.get(event="ticket_source.created")
+    assert created.payload == {"source": str(source.pk), "kind": "webhook", "name": "CRM", "config_keys": ["secret"]}
+    assert created.actor_kind == "system" and SECRET not in json.dumps(created.payload)
 
 
 def test_another_clients_domain_does_not_know_the_source(as_user: Any, source: Any) -> None:
