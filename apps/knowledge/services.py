@@ -23,7 +23,7 @@ from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
 from apps.knowledge.live import broadcast_source
 from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
-from apps.knowledge.readers.git import validate_repository_url
+from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
 from apps.knowledge.tenancy import current_schema
 
@@ -46,9 +46,13 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             url = validate_repository_url(str(config.get("url") or ""))
         except ReaderError as exc:
             raise ValidationError({"url": str(exc)}) from exc
+        try:
+            branch = validate_branch(str(config.get("branch") or ""))
+        except ReaderError as exc:
+            raise ValidationError({"branch": str(exc)}) from exc
         cleaned = {"url": url}
-        for key in ("branch", "subdir"):
-            value = str(config.get(key) or "").strip()
+        subdir = str(config.get("subdir") or "").strip()
+        for key, value in (("branch", branch), ("subdir", subdir)):
             if value:
                 cleaned[key] = value
         return cleaned

@@ -89,3 +89,26 @@ def test_citations_link_to_the_lines_on_the_web_host() -> None:
     document = Document(source_url=f"{base}/docs/vpn.md")
     assert citation_url(document, 5, 7) == f"{base}/docs/vpn.md?plain=1#L5-L7"
     assert web_url_base("/srv/repo", "abc") == ""
+
+
+def test_a_branch_that_reads_as_a_git_option_is_refused(
+    in_hartwell: Any, repo: Path, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from apps.knowledge.models import KnowledgeSource
+    from apps.knowledge.readers import ReaderError
+
+    settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
+    marker = tmp_path / "ran"
+    injected = f"--upload-pack=touch {marker}; git-upload-pack"
+    with pytest.raises(ValidationError, match="branch's name"):
+        create_source(kind=SourceKind.GIT, name="Evil", config={"url": str(repo), "branch": injected})
+    # A source stored before this check existed: its next fetch must not run the command either.
+    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo)})
+    sync_now(source=source)
+    KnowledgeSource.objects.filter(pk=source.pk).update(config={"url": str(repo), "branch": injected})
+    source.refresh_from_db()
+    with pytest.raises(ReaderError, match="branch's name"):
+        sync_now(source=source)
+    assert not marker.exists()
