@@ -42,7 +42,9 @@ def test_git_source_clones_and_a_resync_pulls_only_what_changed(
     in_hartwell: Any, repo: Path, settings: Any, tmp_path: Path, provider: Any
 ) -> None:
     settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
-    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo), "subdir": "docs"})
+    source = create_source(
+        kind=SourceKind.GIT, name="Repo", config={"url": str(repo), "subdir": "docs"}, server_paths=True
+    )
     first = sync_now(source=source)
     assert first.added == 4
     vpn = Document.objects.get(source=source, uri="vpn.md")
@@ -69,7 +71,9 @@ def test_a_failing_clone_is_reported(in_hartwell: Any, tmp_path: Path, settings:
     from apps.knowledge.readers import ReaderError
 
     settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
-    source = create_source(kind=SourceKind.GIT, name="Missing", config={"url": str(tmp_path / "nope")})
+    source = create_source(
+        kind=SourceKind.GIT, name="Missing", config={"url": str(tmp_path / "nope")}, server_paths=True
+    )
     with pytest.raises(ReaderError, match="git clone failed"):
         sync_now(source=source)
     source.refresh_from_db()
@@ -103,12 +107,23 @@ def test_a_branch_that_reads_as_a_git_option_is_refused(
     marker = tmp_path / "ran"
     injected = f"--upload-pack=touch {marker}; git-upload-pack"
     with pytest.raises(ValidationError, match="branch's name"):
-        create_source(kind=SourceKind.GIT, name="Evil", config={"url": str(repo), "branch": injected})
+        create_source(
+            kind=SourceKind.GIT, name="Evil", config={"url": str(repo), "branch": injected}, server_paths=True
+        )
     # A source stored before this check existed: its next fetch must not run the command either.
-    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo)})
+    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo)}, server_paths=True)
     sync_now(source=source)
     KnowledgeSource.objects.filter(pk=source.pk).update(config={"url": str(repo), "branch": injected})
     source.refresh_from_db()
     with pytest.raises(ReaderError, match="branch's name"):
         sync_now(source=source)
     assert not marker.exists()
+
+
+def test_a_repository_on_the_servers_disk_needs_msp_staff(in_hartwell: Any, repo: Path) -> None:
+    from django.core.exceptions import ValidationError
+
+    for url in (str(repo), f"file://{repo}"):
+        with pytest.raises(ValidationError, match="Only MSP staff"):
+            create_source(kind=SourceKind.GIT, name="Local", config={"url": url})
+    assert create_source(kind=SourceKind.GIT, name="Local", config={"url": f"file://{repo}"}, server_paths=True).pk
