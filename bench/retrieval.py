@@ -121,7 +121,9 @@ def main() -> None:
                 texts += [d.embedding_input(extracted.title) for d in drafts]
             model_ms, _ = _timed(provider.embed, texts)
 
-            source = create_source(kind=SourceKind.DIRECTORY, name="Bench corpus", config={"path": str(workdir)})
+            source = create_source(
+                kind=SourceKind.DIRECTORY, name="Bench corpus", config={"path": str(workdir)}, server_paths=True
+            )
             ingest_ms, report = _timed(sync_now, source=source)
             chunks = Chunk.objects.filter(source=source).count()
             resync_ms, again = _timed(sync_now, source=source)

@@ -181,7 +181,11 @@ def list_sources(request: HttpRequest) -> Any:
     return list(KnowledgeSource.objects.order_by("name"))
 
 
-@router.post("/sources", response={201: SourceOut}, summary="Add a directory or git source (Admin) and queue its sync")
+@router.post(
+    "/sources",
+    response={201: SourceOut},
+    summary="Add a source (Admin; a server path needs MSP staff) and queue its sync",
+)
 def create_source(request: HttpRequest, payload: SourceIn) -> Any:
     require_api_role(request, Role.ADMIN)
     if payload.kind == SourceKind.DIRECTORY:
@@ -191,7 +195,11 @@ def create_source(request: HttpRequest, payload: SourceIn) -> Any:
     else:
         config = {"url": payload.url, "branch": payload.branch, "subdir": payload.subdir}
     source = services.create_source(
-        kind=payload.kind, name=payload.name, config=config, schedule_minutes=payload.schedule_minutes
+        kind=payload.kind,
+        name=payload.name,
+        config=config,
+        schedule_minutes=payload.schedule_minutes,
+        server_paths=_gaby(request).user.is_msp_staff,
     )
     services.request_sync(source=source)
     source.refresh_from_db()

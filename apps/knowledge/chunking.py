@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from apps.knowledge.tokens import count_tokens
 
@@ -53,7 +53,6 @@ class ChunkDraft:
     line_end: int
     text: str
     token_count: int
-    extra: dict[str, str] = field(default_factory=dict)
 
     def embedding_input(self, title: str) -> str:
         """What gets embedded and hashed: the section's headings give the passage its context."""
@@ -229,18 +228,16 @@ def chunk_text(
     *,
     markdown: bool = True,
     max_tokens: int = DEFAULT_MAX_TOKENS,
-    base_headings: list[str] | None = None,
     counter: Callable[[str], int] = count_tokens,
 ) -> list[ChunkDraft]:
     """Chunks of ``text`` with heading paths and line ranges; see the module docstring."""
     stack: list[tuple[int, str]] = []
-    base = list(base_headings or [])
     drafts: list[ChunkDraft] = []
     pending: list[Block] = []
     pending_tokens = 0
 
     def heading_path() -> list[str]:
-        return base + [title for _, title in stack]
+        return [title for _, title in stack]
 
     def flush() -> None:
         nonlocal pending, pending_tokens

@@ -37,27 +37,49 @@ class DuplicatePair:
     identical: bool
 
 
+NEIGHBOURS = 10  # per document: a document with more near-duplicates than this shows its closest ones
+
+# Parameters: neighbours asked per document (itself included), similarity threshold, pairs shown.
+NEAR_DUPLICATES_SQL = """
+    WITH near AS (
+        SELECT least(a.id, n.id) AS first, greatest(a.id, n.id) AS second
+        FROM knowledge_document a
+        CROSS JOIN LATERAL (
+            SELECT d.id, d.embedding <=> a.embedding AS distance
+            FROM knowledge_document d
+            WHERE d.embedding IS NOT NULL
+            ORDER BY d.embedding <=> a.embedding
+            LIMIT %s
+        ) n
+        WHERE a.embedding IS NOT NULL AND n.id <> a.id AND 1 - n.distance >= %s
+    ),
+    same AS (
+        SELECT a.id AS first, b.id AS second
+        FROM knowledge_document a JOIN knowledge_document b ON a.content_hash = b.content_hash AND a.id < b.id
+        WHERE a.embedding IS NOT NULL AND b.embedding IS NOT NULL
+    ),
+    pairs AS (SELECT first, second FROM near UNION SELECT first, second FROM same)
+    SELECT f.id, f.title, s.id, s.title, 1 - (f.embedding <=> s.embedding) AS similarity,
+           f.content_hash = s.content_hash
+    FROM pairs p
+    JOIN knowledge_document f ON f.id = p.first
+    JOIN knowledge_document s ON s.id = p.second
+    WHERE f.deleted_at IS NULL AND s.deleted_at IS NULL
+    ORDER BY similarity DESC, f.id, s.id
+    LIMIT %s
+"""
+
+
 def near_duplicates(*, threshold: float | None = None, limit: int = 50) -> list[DuplicatePair]:
     """Document pairs whose mean chunk embeddings are at least ``threshold`` cosine-similar.
 
-    Documents with identical content hashes are always reported (similarity 1).
+    Each document asks the HNSW index on ``Document.embedding`` for its nearest neighbours, so the
+    check grows with the number of documents, not with the number of pairs. Documents with identical
+    content hashes are always reported (similarity 1).
     """
     threshold = settings.KNOWLEDGE_DUPLICATE_SIMILARITY if threshold is None else threshold
-    sql = """
-        WITH doc AS (
-            SELECT d.id, d.title, d.content_hash, avg(c.embedding) AS v
-            FROM knowledge_document d JOIN knowledge_chunk c ON c.document_id = d.id
-            WHERE d.deleted_at IS NULL AND c.embedding IS NOT NULL
-            GROUP BY d.id
-        )
-        SELECT a.id, a.title, b.id, b.title, 1 - (a.v <=> b.v) AS similarity, a.content_hash = b.content_hash
-        FROM doc a JOIN doc b ON a.id < b.id
-        WHERE a.content_hash = b.content_hash OR 1 - (a.v <=> b.v) >= %s
-        ORDER BY similarity DESC, a.id, b.id
-        LIMIT %s
-    """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [threshold, limit])
+        cursor.execute(NEAR_DUPLICATES_SQL, [NEIGHBOURS + 1, threshold, limit])
         return [
             DuplicatePair(row[0], row[1], row[2], row[3], round(float(row[4]), 4), bool(row[5]))
             for row in cursor.fetchall()

@@ -63,7 +63,7 @@ def sync_source(
     report = SyncReport(documents_seen=len(entries))
     if on_progress:
         on_progress(0, len(entries))
-    existing = {doc.uri: doc for doc in Document.objects.filter(source=source)}
+    existing = {doc.uri: doc for doc in Document.objects.filter(source=source).defer("embedding")}
     needs_vectors = _documents_needing_vectors(source, provider)
     seen: set[str] = set()
     for done, entry in enumerate(entries, start=1):
@@ -77,7 +77,7 @@ def sync_source(
     if gone:
         with transaction.atomic():
             report.chunks_removed += Chunk.objects.filter(document_id__in=gone).delete()[0]
-            report.deleted = Document.objects.filter(pk__in=gone).update(deleted_at=timezone.now())
+            report.deleted = Document.objects.filter(pk__in=gone).update(deleted_at=timezone.now(), embedding=None)
     return report
 
 
@@ -105,6 +105,7 @@ def _quarantine(
         document.deleted_at = None
         document.error = error[:2000]
         document.indexed_at = timezone.now()
+        document.embedding = None
         document.save()
 
 
@@ -210,7 +211,7 @@ def index_entry(
             ],
         )
         Chunk.objects.bulk_create(to_create)
-        _index_text(document)
+        _index_document(document)
     report.chunks_written += len(to_create)
     if is_new:
         report.added += 1
@@ -219,8 +220,8 @@ def index_entry(
     return document
 
 
-def _index_text(document: Document) -> None:
-    """Full-text vectors: title and headings weigh more (A) than the passage (B)."""
+def _index_document(document: Document) -> None:
+    """Full-text vectors: title and headings weigh more (A) than the passage (B); the document's mean vector."""
     config = settings.KNOWLEDGE_SEARCH_CONFIG
     with connection.cursor() as cursor:
         cursor.execute(
@@ -228,4 +229,9 @@ def _index_text(document: Document) -> None:
             "setweight(to_tsvector(%s::regconfig, %s || ' ' || array_to_string(heading_path, ' ')), 'A') || "
             "setweight(to_tsvector(%s::regconfig, text), 'B') WHERE document_id = %s",
             [config, document.title, config, document.pk],
+        )
+        cursor.execute(
+            "UPDATE knowledge_document SET embedding = (SELECT avg(embedding) FROM knowledge_chunk "
+            "WHERE document_id = %s AND embedding IS NOT NULL) WHERE id = %s",
+            [document.pk, document.pk],
         )

@@ -83,10 +83,22 @@ class Document(models.Model):
     # A file that could not be read is kept with its error (quarantined), never silently dropped.
     error = models.TextField(blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)  # soft delete: gone from the source
+    # The mean of its chunks' vectors, kept by ingestion (empty without any): with its HNSW index, the
+    # near-duplicate check asks each document for its nearest neighbours instead of comparing every pair.
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
 
     class Meta:
         ordering = ["source", "uri"]
         constraints = [models.UniqueConstraint(fields=["source", "uri"], name="knowledge_document_unique_uri")]
+        indexes = [
+            HnswIndex(
+                name="knowledge_document_embedding",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -11,6 +11,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
 from apps.knowledge.live import broadcast_source
 from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
-from apps.knowledge.readers.git import validate_repository_url
+from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
 from apps.knowledge.tenancy import current_schema
 
@@ -46,9 +47,13 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             url = validate_repository_url(str(config.get("url") or ""))
         except ReaderError as exc:
             raise ValidationError({"url": str(exc)}) from exc
+        try:
+            branch = validate_branch(str(config.get("branch") or ""))
+        except ReaderError as exc:
+            raise ValidationError({"branch": str(exc)}) from exc
         cleaned = {"url": url}
-        for key in ("branch", "subdir"):
-            value = str(config.get(key) or "").strip()
+        subdir = str(config.get("subdir") or "").strip()
+        for key, value in (("branch", branch), ("subdir", subdir)):
             if value:
                 cleaned[key] = value
         return cleaned
@@ -71,10 +76,35 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     raise ValidationError({"kind": f"{kind!r} sources cannot be added here; use a directory, git or a site crawl."})
 
 
+def _check_server_paths(kind: str, config: dict[str, Any], *, allowed: bool) -> None:
+    """Reading a path on the Gaby server is the install's to grant, as starting a command is for connectors.
+
+    The server holds every client's data (uploads, git checkouts): a client's admin pointing a source at
+    a path there could read another client's knowledge. Only MSP staff and the CLI's operator may.
+    """
+    if allowed:
+        return
+    if kind == SourceKind.DIRECTORY:
+        raise ValidationError(
+            {"path": "Only MSP staff can index a folder on the Gaby server: upload the files instead, or ask your MSP."}
+        )
+    url = str(config.get("url") or "").strip()
+    if kind == SourceKind.GIT and (url.startswith("/") or urlsplit(url).scheme == "file"):
+        raise ValidationError(
+            {"url": "Only MSP staff can index a repository on the Gaby server's disk: give its https:// or ssh:// URL."}
+        )
+
+
 @transaction.atomic
 def create_source(
-    *, kind: str, name: str, config: dict[str, Any], schedule_minutes: int | None = None
+    *,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    schedule_minutes: int | None = None,
+    server_paths: bool = False,
 ) -> KnowledgeSource:
+    """``server_paths``: the caller may read the Gaby server's disk (MSP staff, the CLI's operator)."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the source a name."})
@@ -82,6 +112,7 @@ def create_source(
         raise ValidationError({"name": f"A source named {name!r} exists already."})
     if schedule_minutes is not None and schedule_minutes < 5:
         raise ValidationError({"schedule_minutes": "Sync at most every 5 minutes (or leave it empty)."})
+    _check_server_paths(kind, config, allowed=server_paths)  # first: no probing the server's disk either
     return KnowledgeSource.objects.create(
         kind=kind, name=name, config=_clean_config(kind, config), schedule_minutes=schedule_minutes
     )
@@ -202,7 +233,9 @@ def directory_source_for(*, path: Path, name: str | None = None) -> KnowledgeSou
     existing = KnowledgeSource.objects.filter(kind=SourceKind.DIRECTORY, config__path=str(resolved)).first()
     if existing is not None:
         return existing
-    return create_source(kind=SourceKind.DIRECTORY, name=name or str(resolved), config={"path": str(resolved)})
+    return create_source(
+        kind=SourceKind.DIRECTORY, name=name or str(resolved), config={"path": str(resolved)}, server_paths=True
+    )
 
 
 STALLED_AFTER = timedelta(minutes=30)

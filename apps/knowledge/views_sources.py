@@ -50,6 +50,7 @@ def new_source(request: ClientRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 config=form.config(),
                 schedule_minutes=form.cleaned_data["schedule_minutes"],
+                server_paths=request.user.is_msp_staff,
             )
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django_tenants.utils import tenant_context
 
-from gaby_site.celery import app
 from tests.browser.test_shell import SHOTS, _sign_in
 from tests.knowledge.conftest import RUNBOOKS, write_tree
 
@@ -34,17 +32,8 @@ def committed_source(world: Any, django_db_blocker: Any, tmp_path_factory: Any) 
         EmbeddingCacheEntry.objects.all().delete()
 
 
-@pytest.fixture(scope="module")
-def worker(world: Any, django_db_blocker: Any) -> Iterator[Any]:
-    with (
-        django_db_blocker.unblock(),
-        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as running,
-    ):
-        yield running
-
-
 def test_sync_now_shows_live_progress_then_search_explains_hits(
-    asgi_server: str, page_factory: Any, committed_source: Any, worker: Any
+    asgi_server: str, page_factory: Any, committed_source: Any, celery_worker: Any
 ) -> None:
     page = page_factory()
     base = asgi_server.format(host="hartwell.localhost")

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def kb(hartwell: Any, runbooks: Path) -> dict[str, Any]:
     with tenant_context(hartwell):
-        source = create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)})
+        source = create_source(
+            kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)}, server_paths=True
+        )
         sync_now(source=source)
         candidate = propose_candidate(title="Toner", body="Replace the toner.", origin_kind="investigation")
         return {"source": source, "candidate": candidate, "document": Document.objects.get(uri="vpn.md")}
@@ -78,10 +80,13 @@ def test_sources_documents_and_candidates(as_user: Any, hartwell: Any, kb: Any, 
     assert bob.post(f"/api/v1/knowledge/sources/{kb['source'].pk}/sync").status_code == 409
     new = {"kind": "directory", "name": "More", "path": str(runbooks)}
     assert bob.post("/api/v1/knowledge/sources", new, content_type="application/json").status_code == 403
-    alice = as_user("alice", "hartwell")
-    made = alice.post("/api/v1/knowledge/sources", new, content_type="application/json")
+    alice = as_user("alice", "hartwell")  # a client's Admin: not a folder on the Gaby server (MSP staff only)
+    refused = alice.post("/api/v1/knowledge/sources", new, content_type="application/json")
+    assert refused.status_code == 400 and "Only MSP staff" in refused.json()["detail"]["path"][0]
+    mona = as_user("mona", "hartwell")
+    made = mona.post("/api/v1/knowledge/sources", new, content_type="application/json")
     assert made.status_code == 201 and made.json()["status"] == SyncStatus.QUEUED
-    wrong = alice.post(
+    wrong = mona.post(
         "/api/v1/knowledge/sources", {**new, "name": "X", "path": "nope"}, content_type="application/json"
     )
     assert wrong.status_code == 400 and "absolute path" in wrong.json()["detail"]["path"][0]

@@ -42,7 +42,9 @@ def test_git_source_clones_and_a_resync_pulls_only_what_changed(
     in_hartwell: Any, repo: Path, settings: Any, tmp_path: Path, provider: Any
 ) -> None:
     settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
-    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo), "subdir": "docs"})
+    source = create_source(
+        kind=SourceKind.GIT, name="Repo", config={"url": str(repo), "subdir": "docs"}, server_paths=True
+    )
     first = sync_now(source=source)
     assert first.added == 4
     vpn = Document.objects.get(source=source, uri="vpn.md")
@@ -69,7 +71,9 @@ def test_a_failing_clone_is_reported(in_hartwell: Any, tmp_path: Path, settings:
     from apps.knowledge.readers import ReaderError
 
     settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
-    source = create_source(kind=SourceKind.GIT, name="Missing", config={"url": str(tmp_path / "nope")})
+    source = create_source(
+        kind=SourceKind.GIT, name="Missing", config={"url": str(tmp_path / "nope")}, server_paths=True
+    )
     with pytest.raises(ReaderError, match="git clone failed"):
         sync_now(source=source)
     source.refresh_from_db()
@@ -89,3 +93,37 @@ def test_citations_link_to_the_lines_on_the_web_host() -> None:
     document = Document(source_url=f"{base}/docs/vpn.md")
     assert citation_url(document, 5, 7) == f"{base}/docs/vpn.md?plain=1#L5-L7"
     assert web_url_base("/srv/repo", "abc") == ""
+
+
+def test_a_branch_that_reads_as_a_git_option_is_refused(
+    in_hartwell: Any, repo: Path, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from apps.knowledge.models import KnowledgeSource
+    from apps.knowledge.readers import ReaderError
+
+    settings.KNOWLEDGE_GIT_DIR = tmp_path / "checkouts"
+    marker = tmp_path / "ran"
+    injected = f"--upload-pack=touch {marker}; git-upload-pack"
+    with pytest.raises(ValidationError, match="branch's name"):
+        create_source(
+            kind=SourceKind.GIT, name="Evil", config={"url": str(repo), "branch": injected}, server_paths=True
+        )
+    # A source stored before this check existed: its next fetch must not run the command either.
+    source = create_source(kind=SourceKind.GIT, name="Repo", config={"url": str(repo)}, server_paths=True)
+    sync_now(source=source)
+    KnowledgeSource.objects.filter(pk=source.pk).update(config={"url": str(repo), "branch": injected})
+    source.refresh_from_db()
+    with pytest.raises(ReaderError, match="branch's name"):
+        sync_now(source=source)
+    assert not marker.exists()
+
+
+def test_a_repository_on_the_servers_disk_needs_msp_staff(in_hartwell: Any, repo: Path) -> None:
+    from django.core.exceptions import ValidationError
+
+    for url in (str(repo), f"file://{repo}"):
+        with pytest.raises(ValidationError, match="Only MSP staff"):
+            create_source(kind=SourceKind.GIT, name="Local", config={"url": url})
+    assert create_source(kind=SourceKind.GIT, name="Local", config={"url": f"file://{repo}"}, server_paths=True).pk

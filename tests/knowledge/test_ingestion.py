@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _source(path: Path) -> KnowledgeSource:
-    return create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(path)})
+    return create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(path)}, server_paths=True)
 
 
 def test_first_sync_indexes_every_format_with_vectors_and_text(in_hartwell: Any, runbooks: Path, provider: Any) -> None:
@@ -92,7 +92,7 @@ def test_identical_text_in_another_source_reuses_the_cached_vector(
     (copy / "printers").mkdir()
     (copy / "printers" / "paper-jam.md").write_bytes((runbooks / "printers" / "paper-jam.md").read_bytes())
     texts = provider.texts_embedded
-    other = create_source(kind=SourceKind.DIRECTORY, name="Copy", config={"path": str(copy)})
+    other = create_source(kind=SourceKind.DIRECTORY, name="Copy", config={"path": str(copy)}, server_paths=True)
     report = sync_now(source=other)
     assert report.added == 1 and report.chunks_embedded == 0 and provider.texts_embedded == texts
     distinct_texts = Chunk.objects.values("content_hash").distinct().count()

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def hartwell_kb(hartwell: Any, runbooks: Path) -> dict[str, Any]:
     with tenant_context(hartwell):
-        source = create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)})
+        source = create_source(
+            kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)}, server_paths=True
+        )
         sync_now(source=source)
         candidate = propose_candidate(title="Printer toner", body="Replace toner cartridge.", origin_kind="correction")
         document = Document.objects.get(uri="vpn.md")
@@ -103,11 +105,20 @@ def test_agent_syncs_but_only_admin_adds_sources(
     again = bob.post(f"/knowledge/sources/{source.pk}/sync/", HTTP_HX_REQUEST="true")
     assert b"already queued or syncing" in again.content
 
+    # A client's Admin adds sources, but not folders or repositories on the Gaby server's disk (every client's
+    # uploads and checkouts live there): only MSP staff may, as only they may start commands for connectors.
     alice = as_user("alice", "hartwell")
-    bad = alice.post("/knowledge/sources/new/", {"kind": "directory", "name": "Nope", "path": "relative/path"})
+    refused = alice.post("/knowledge/sources/new/", form)
+    assert refused.status_code == 400 and b"Only MSP staff can index a folder" in refused.content
+    local_git = alice.post("/knowledge/sources/new/", {"kind": "git", "name": "Local", "url": str(runbooks)})
+    assert local_git.status_code == 400 and b"Only MSP staff can index a repository" in local_git.content
+    with tenant_context(hartwell):
+        assert not KnowledgeSource.objects.filter(name__in=["More", "Local"]).exists()
+    mona = as_user("mona", "hartwell")  # MSP staff, Admin of Hartwell
+    bad = mona.post("/knowledge/sources/new/", {"kind": "directory", "name": "Nope", "path": "relative/path"})
     assert bad.status_code == 400 and b"absolute path" in bad.content
     with django_capture_on_commit_callbacks(execute=False):
-        ok = alice.post("/knowledge/sources/new/", form)
+        ok = mona.post("/knowledge/sources/new/", form)
     assert ok.status_code == 302
     with tenant_context(hartwell):
         assert KnowledgeSource.objects.get(name="More").status == SyncStatus.QUEUED
@@ -150,7 +161,9 @@ def test_health_lists_stale_documents_and_duplicates(
         copy = tmp_path / "copy"
         copy.mkdir()
         (copy / "vpn-copy.md").write_text((Path(hartwell_kb["source"].config["path"]) / "vpn.md").read_text())
-        sync_now(source=create_source(kind=SourceKind.DIRECTORY, name="Copy", config={"path": str(copy)}))
+        sync_now(
+            source=create_source(kind=SourceKind.DIRECTORY, name="Copy", config={"path": str(copy)}, server_paths=True)
+        )
     body = as_user("bob", "hartwell").get("/knowledge/health/").content.decode()
     assert 'data-testid="stale-emailtxt"' in body and 'data-testid="stale-vpnmd"' not in body
     assert 'data-testid="duplicate-1"' in body and "identical" in body

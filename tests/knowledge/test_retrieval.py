@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def indexed(in_hartwell: Any, runbooks: Path) -> Any:
-    source = create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)})
+    source = create_source(
+        kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)}, server_paths=True
+    )
     sync_now(source=source)
     return source
 
@@ -52,7 +54,7 @@ def test_meaning_alone_finds_a_passage_sharing_no_word(indexed: Any) -> None:
 
 def test_filters_by_source_and_recency(indexed: Any, tmp_path: Path) -> None:
     other_dir = write_tree(tmp_path / "other", {"vpn-faq.md": "# VPN FAQ\n\nReset the VPN password from the portal.\n"})
-    other = create_source(kind=SourceKind.DIRECTORY, name="FAQ", config={"path": str(other_dir)})
+    other = create_source(kind=SourceKind.DIRECTORY, name="FAQ", config={"path": str(other_dir)}, server_paths=True)
     sync_now(source=other)
     only_faq = search("reset vpn password", filters=Filters(source_ids=[other.pk]))
     assert {h.citation.source_name for h in only_faq.hits} == {"FAQ"}
@@ -96,7 +98,9 @@ def test_reciprocal_rank_fusion() -> None:
 
 def test_a_query_in_dearborn_never_returns_hartwells_chunks(hartwell: Any, dearborn: Any, runbooks: Path) -> None:
     with tenant_context(hartwell):
-        source = create_source(kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)})
+        source = create_source(
+            kind=SourceKind.DIRECTORY, name="Runbooks", config={"path": str(runbooks)}, server_paths=True
+        )
         sync_now(source=source)
         hartwell_chunks = set(Chunk.objects.values_list("id", flat=True))
         assert search("reset vpn password").hits
@@ -109,7 +113,9 @@ def test_a_query_in_dearborn_never_returns_hartwells_chunks(hartwell: Any, dearb
         dearborn_dir = write_tree(
             runbooks.parent / "dearborn", {"tax.md": "# Tax season\n\nVPN password resets go to IT.\n"}
         )
-        own = create_source(kind=SourceKind.DIRECTORY, name="Dearborn", config={"path": str(dearborn_dir)})
+        own = create_source(
+            kind=SourceKind.DIRECTORY, name="Dearborn", config={"path": str(dearborn_dir)}, server_paths=True
+        )
         sync_now(source=own)
         hits = search("reset vpn password").hits
         assert hits and {h.citation.document_title for h in hits} == {"Tax season"}

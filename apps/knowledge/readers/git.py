@@ -40,6 +40,14 @@ def validate_repository_url(url: str) -> str:
     return url
 
 
+def validate_branch(branch: str) -> str:
+    """A branch name as git itself accepts it; a leading "-" would be read as an option (``--upload-pack=...``)."""
+    branch = branch.strip()
+    if branch and (branch.startswith("-") or any(c.isspace() or ord(c) < 32 for c in branch)):
+        raise ReaderError("Give the branch's name, e.g. main (no spaces, not starting with -).")
+    return branch
+
+
 def web_url_base(url: str, commit: str) -> str:
     """A browsable address for files of a repository hosted on the web (GitHub-style ``/blob/``)."""
     if not url.startswith(("https://", "http://")):
@@ -52,7 +60,7 @@ class GitReader:
     def __init__(self, url: str, checkout: Path, *, branch: str = "", subdir: str = "") -> None:
         self.url = validate_repository_url(url)
         self.checkout = checkout
-        self.branch = branch.strip()
+        self.branch = validate_branch(branch)
         self.subdir = subdir.strip().strip("/")
         self.commit = ""
 
