@@ -39,7 +39,7 @@ def test_time_server_lists_tools_and_answers(in_hartwell: Any, people: dict[str,
     assert tools["get_current_time"].access == Access.READ and "timezone" in str(tools["get_current_time"].input_schema)
     assert connector.status == Status.HEALTHY
     consent = ConnectorEvent.objects.get(connector=connector, kind=EventKind.CONSENT)
-    assert consent.actor_label == "alice@hartwell.example" or "alice" in consent.actor_label
+    assert consent.actor_label == people["alice"].email and consent.actor == people["alice"]
 
     result = services.execute_tool_call(
         connector=connector, tool_name="get_current_time", arguments={"timezone": "Europe/Paris"}, actor=None
@@ -61,7 +61,7 @@ def test_arguments_are_validated_against_the_schema_before_sending(in_hartwell: 
     with pytest.raises(services.ToolCallRefused, match="no tool with that name"):
         services.execute_tool_call(connector=connector, tool_name="rm_rf", arguments={}, actor=people["bob"])
     denials = ConnectorEvent.objects.filter(connector=connector, kind=EventKind.DENIAL)
-    assert denials.count() == 2 and denials.filter(actor_label="bob@hartwell.example").count() in (0, 2)
+    assert denials.count() == 2 and denials.filter(actor_label=people["bob"].email).count() == 2
 
 
 def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, Any], git_repo: Path) -> None:
@@ -83,7 +83,7 @@ def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, An
     again = services.execute_tool_call(
         connector=connector, tool_name="git_status", arguments={"repo_path": str(git_repo)}, actor=None
     )
-    assert "On branch main" in again.text or "main" in again.text
+    assert "On branch main" in again.text
     assert _server_pids("mcp-server-git") != pids
     assert ConnectorEvent.objects.filter(
         connector=connector, kind=EventKind.HEALTH, summary__startswith="Server restarted"
