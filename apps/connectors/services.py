@@ -131,25 +131,38 @@ def test_connection(*, client: Client, draft: Draft, actor: User | None, operato
         host().close(spec)
 
 
-def _store_tools(connector: Connector, tools: list[ToolInfo]) -> list[ConnectorTool]:
-    seen = []
-    for info in tools:
-        tool, _ = ConnectorTool.objects.update_or_create(
-            connector=connector,
-            name=info.name,
-            defaults={
-                "title": info.title[:200],
-                "description": info.description,
-                "input_schema": info.input_schema,
-                "read_only_hint": info.read_only_hint,
-                "destructive_hint": info.destructive_hint,
-                "access": classify(info.read_only_hint),
-                "present": True,
-            },
-        )
-        seen.append(tool.name)
-    ConnectorTool.objects.filter(connector=connector).exclude(name__in=seen).update(present=False)
-    return list(connector.tools.filter(present=True))
+def _store_tools(connector: Connector, tools: list[ToolInfo]) -> None:
+    """Upsert what the server lists in one statement; an admin's per-tool ``enabled``/``scope`` are kept."""
+    listed = {info.name: info for info in tools}  # a server listing a name twice: the last one wins
+    ConnectorTool.objects.bulk_create(
+        [
+            ConnectorTool(
+                connector=connector,
+                name=info.name,
+                title=info.title[:200],
+                description=info.description,
+                input_schema=info.input_schema,
+                read_only_hint=info.read_only_hint,
+                destructive_hint=info.destructive_hint,
+                access=classify(info.read_only_hint),
+                present=True,
+            )
+            for info in listed.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["connector", "name"],
+        update_fields=[
+            "title",
+            "description",
+            "input_schema",
+            "read_only_hint",
+            "destructive_hint",
+            "access",
+            "present",
+            "updated_at",
+        ],
+    )
+    ConnectorTool.objects.filter(connector=connector).exclude(name__in=listed).update(present=False)
 
 
 @transaction.atomic
@@ -238,7 +251,8 @@ def sync_tools(*, connector: Connector) -> list[ConnectorTool]:
     client = current_client()
     tools = host().list_tools(_spec(connector, client))
     with transaction.atomic():
-        return _store_tools(connector, tools)
+        _store_tools(connector, tools)
+    return list(connector.tools.filter(present=True))
 
 
 def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import psutil
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.connectors import services
 from apps.connectors.host import ConnectorUnavailable, host
@@ -181,3 +182,22 @@ def test_health_check_marks_down_then_recovers(in_hartwell: Any, people: dict[st
         ConnectorEvent.objects.filter(connector=connector, kind=EventKind.HEALTH).values_list("summary", flat=True)
     )
     assert any(s.startswith("Reconnecting") for s in summaries) and any(s.startswith("Healthy") for s in summaries)
+
+
+def test_refreshing_tools_keeps_admin_choices_in_a_few_queries(in_hartwell: Any, people: dict[str, Any]) -> None:
+    connector = services.connect(
+        client=in_hartwell, draft=_stdio("Billing repo", str(VENV_BIN / "mcp-server-git")), actor=people["alice"]
+    )
+    listed = connector.tools.count()
+    assert listed > 5
+    connector.tools.filter(name="git_commit").update(enabled=False, scope="dry_run", description="stale")
+    connector.tools.filter(name="git_log").update(name="git_log_renamed_away")
+    with CaptureQueriesContext(connection) as captured:
+        present = services.sync_tools(connector=connector)
+    statements = [query["sql"] for query in captured.captured_queries if not query["sql"].startswith("SET search_path")]
+    assert len(statements) <= 10, statements  # a fixed few, not a round trip per tool
+    assert len(present) == listed
+    commit = connector.tools.get(name="git_commit")
+    assert not commit.enabled and commit.scope == "dry_run" and commit.description != "stale"
+    assert not connector.tools.get(name="git_log_renamed_away").present
+    assert connector.tools.get(name="git_log").present and connector.tools.get(name="git_log").access == Access.READ
