@@ -4,7 +4,7 @@ Floor: one ``mcp.Client`` session to ``mcp-server-time`` calling ``get_current_t
 official SDK alone). Measured: the same call through ``Host.call_tool`` (thread hop to the host loop,
 pooled session, semaphore, timeout, result rendering and cap). Then 20 concurrent callers (threads, as
 20 investigations in one worker would be) through the one pooled session: calls per second.
-No database: this isolates the host; ``services.call_tool`` adds one indexed query for the tool row.
+No database: this isolates the host; ``services.execute_tool_call`` adds one indexed query for the tool row.
 
     .venv/bin/python bench/connectors.py [--calls 300]
 """

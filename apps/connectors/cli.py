@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from apps.connectors import services
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import Draft
+from apps.connectors.specs import Draft, postgres_draft
 from tenants.models import Client
 
 
@@ -63,16 +63,12 @@ def _save(command: BaseCommand, client: Client, draft: Draft, **options: Any) ->
 
 def connect_postgres(command: BaseCommand, options: dict[str, Any]) -> None:
     client = _client(options["client"])
-    draft = Draft(
-        kind=Kind.POSTGRES,
+    draft = postgres_draft(
         name=options["name"],
-        transport=Transport.STDIO,
-        settings={
-            "url": options["url"],
-            "allow_writes": options["allow_writes"],
-            "row_cap": options["row_cap"],
-            "statement_timeout_ms": options["statement_timeout_ms"],
-        },
+        url=options["url"],
+        allow_writes=options["allow_writes"],
+        row_cap=options["row_cap"],
+        statement_timeout_ms=options["statement_timeout_ms"],
     )
     _save(command, client, draft, autonomy=AutonomyLevel.INVESTIGATE, is_production=options["production"])
 

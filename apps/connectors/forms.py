@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import Draft
+from apps.connectors.specs import Draft, postgres_draft
 
 
 def _pairs(text: str, separator: str, what: str) -> dict[str, str]:
@@ -102,16 +102,12 @@ class PostgresForm(_Common):
 
     def draft(self) -> Draft:
         data = self.cleaned_data
-        return Draft(
-            kind=Kind.POSTGRES,
+        return postgres_draft(
             name=data["name"],
-            transport=Transport.STDIO,
-            settings={
-                "url": data["url"],
-                "allow_writes": data["allow_writes"],
-                "row_cap": data["row_cap"],
-                "statement_timeout_ms": data["statement_timeout_ms"],
-            },
+            url=data["url"],
+            allow_writes=data["allow_writes"],
+            row_cap=data["row_cap"],
+            statement_timeout_ms=data["statement_timeout_ms"],
         )
 
 

@@ -231,7 +231,7 @@ class _Session:
         if owner is not None and not owner.done():
             try:
                 await asyncio.wait_for(asyncio.shield(owner), timeout=10)
-            except (TimeoutError, Exception):
+            except Exception:  # TimeoutError included
                 owner.cancel()
         self.broken = True
 
@@ -293,15 +293,6 @@ class Host:
             self.run(self._close_all(), timeout=20)
         except Exception:  # shutting down anyway; the SDK kills its process groups on loop exit
             log.warning("mcp_host_shutdown_incomplete")
-
-    def status(self, spec: ServerSpec) -> dict[str, Any]:
-        session = self._sessions.get(spec.key)
-        backoff = self._backoff.get(spec.key)
-        return {
-            "open": bool(session and not session.broken),
-            "failures": backoff.failures if backoff else 0,
-            "retry_in": max(0.0, backoff.retry_at - time.monotonic()) if backoff else 0.0,
-        }
 
     # --- the loop side ---------------------------------------------------------------------------
     async def _session(self, spec: ServerSpec) -> _Session:

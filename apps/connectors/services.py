@@ -1,4 +1,4 @@
-"""Connector operations: connect, test, change, revoke, sync tools, call a tool, check health.
+"""Connector operations: connect, test, revoke, sync tools, call a tool, check health.
 
 ``execute_tool_call`` sends a tool call once ``apps.safety.enforcement.run_tool`` — the one enforcement
 point every path (agent, playbook, chat, a button) goes through — has decided it may. Before anything is
@@ -27,7 +27,9 @@ from apps.connectors.models import (
     ConnectorEvent,
     ConnectorTool,
     EventKind,
+    Kind,
     Status,
+    Transport,
 )
 from apps.connectors.specs import Draft, check_command_allowed, spec_for
 from tenants.models import Client
@@ -52,7 +54,7 @@ class ToolResult:
     elapsed_ms: float
 
 
-def classify(read_only_hint: bool | None, destructive_hint: bool | None) -> str:
+def classify(read_only_hint: bool | None) -> str:
     """Read only when the server says so explicitly; anything unannotated counts as a write (fail safe)."""
     return Access.READ if read_only_hint is True else Access.WRITE
 
@@ -107,13 +109,15 @@ def _spec(connector: Connector, client: Client) -> Any:
 
 def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
     """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
-    if draft.transport == "stdio" and draft.kind in ("mcp_stdio",):
+    if draft.kind != Kind.POSTGRES and draft.transport != Transport.HTTP:  # spec_for will start draft.command
         if not draft.command.strip():
             raise ValidationError({"command": "Enter the command that starts the MCP server."})
         check_command_allowed(draft.command, msp_staff=operator or bool(actor and actor.is_msp_staff))
-    if draft.transport == "http" and not draft.url.startswith(("http://", "https://")):
+    if draft.transport == Transport.HTTP and not draft.url.startswith(("http://", "https://")):
         raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
-    if draft.kind == "postgres" and not str(draft.settings.get("url", "")).startswith(("postgres://", "postgresql://")):
+    if draft.kind == Kind.POSTGRES and not str(draft.settings.get("url", "")).startswith(
+        ("postgres://", "postgresql://")
+    ):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
 
 
@@ -127,25 +131,38 @@ def test_connection(*, client: Client, draft: Draft, actor: User | None, operato
         host().close(spec)
 
 
-def _store_tools(connector: Connector, tools: list[ToolInfo]) -> list[ConnectorTool]:
-    seen = []
-    for info in tools:
-        tool, _ = ConnectorTool.objects.update_or_create(
-            connector=connector,
-            name=info.name,
-            defaults={
-                "title": info.title[:200],
-                "description": info.description,
-                "input_schema": info.input_schema,
-                "read_only_hint": info.read_only_hint,
-                "destructive_hint": info.destructive_hint,
-                "access": classify(info.read_only_hint, info.destructive_hint),
-                "present": True,
-            },
-        )
-        seen.append(tool.name)
-    ConnectorTool.objects.filter(connector=connector).exclude(name__in=seen).update(present=False)
-    return list(connector.tools.filter(present=True))
+def _store_tools(connector: Connector, tools: list[ToolInfo]) -> None:
+    """Upsert what the server lists in one statement; an admin's per-tool ``enabled``/``scope`` are kept."""
+    listed = {info.name: info for info in tools}  # a server listing a name twice: the last one wins
+    ConnectorTool.objects.bulk_create(
+        [
+            ConnectorTool(
+                connector=connector,
+                name=info.name,
+                title=info.title[:200],
+                description=info.description,
+                input_schema=info.input_schema,
+                read_only_hint=info.read_only_hint,
+                destructive_hint=info.destructive_hint,
+                access=classify(info.read_only_hint),
+                present=True,
+            )
+            for info in listed.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["connector", "name"],
+        update_fields=[
+            "title",
+            "description",
+            "input_schema",
+            "read_only_hint",
+            "destructive_hint",
+            "access",
+            "present",
+            "updated_at",
+        ],
+    )
+    ConnectorTool.objects.filter(connector=connector).exclude(name__in=listed).update(present=False)
 
 
 @transaction.atomic
@@ -217,38 +234,6 @@ def connect(
 
 
 @transaction.atomic
-def update_connector(
-    *, client: Client, connector: Connector, actor: User | None, changes: dict[str, Any], secrets: Draft | None = None
-) -> Connector:
-    """Change settings; records which fields changed (never their secret values)."""
-    editable = {"scopes", "autonomy", "is_production", "command", "args", "url"}
-    unknown = set(changes) - editable
-    if unknown:
-        raise ValidationError(f"These settings cannot be changed here: {', '.join(sorted(unknown))}.")
-    if "command" in changes:
-        check_command_allowed(changes["command"], msp_staff=bool(actor and actor.is_msp_staff))
-    changed = [name for name, value in changes.items() if getattr(connector, name) != value]
-    for name in changed:
-        setattr(connector, name, changes[name])
-    if secrets is not None:
-        connector.sealed_config = seal_json(client, secrets.secrets(), purpose=connector.purpose)
-        connector.secret_keys = secrets.secret_keys()
-        changed.append("secrets")
-    if not changed:
-        return connector
-    connector.save()
-    kind = EventKind.CONSENT if {"scopes", "autonomy"} & set(changed) else EventKind.CONFIG_CHANGE
-    record_event(
-        connector=connector,
-        kind=kind,
-        actor=actor,
-        summary=f"{_actor_label(actor)} changed {', '.join(changed)}",
-        detail={"fields": changed, "scopes": connector.scopes, "autonomy": connector.autonomy},
-    )
-    return connector
-
-
-@transaction.atomic
 def set_enabled(*, connector: Connector, enabled: bool, actor: User | None) -> Connector:
     """Enable, or revoke (disable) a connector: Gaby stops calling it at once; GOV-5 records who and when."""
     if connector.enabled == enabled:
@@ -266,16 +251,12 @@ def sync_tools(*, connector: Connector) -> list[ConnectorTool]:
     client = current_client()
     tools = host().list_tools(_spec(connector, client))
     with transaction.atomic():
-        return _store_tools(connector, tools)
+        _store_tools(connector, tools)
+    return list(connector.tools.filter(present=True))
 
 
-def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: Any, actor: User | None) -> None:
-    """The gate every tool call passes before it is sent.
-
-    apps/safety plugs in HERE: scope and autonomy checks (``connector.autonomy``, ``tool.access``,
-    ``connector.is_production``), allow/deny lists, approvals and the audit row. Today it only validates
-    what any caller must get right; it never approves or denies on safety grounds.
-    """
+def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: Any) -> None:
+    """What any call must get right before it is sent; safety decisions were made before, in ``run_tool``."""
     if not connector.is_usable:
         raise ToolCallRefused(f"{connector.name} is disabled; an admin can re-enable it on the Connectors page.")
     if tool is None or not tool.present:
@@ -304,7 +285,7 @@ def execute_tool_call(
     client = current_client()
     tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
     try:
-        before_call(connector=connector, tool=tool, arguments=arguments, actor=actor)
+        before_call(connector=connector, tool=tool, arguments=arguments)
     except ToolCallRefused as exc:
         detail = {"tool": tool_name}
         record_event(connector=connector, kind=EventKind.DENIAL, actor=actor, summary=str(exc), detail=detail)

@@ -45,6 +45,21 @@ class Draft:
         )
 
 
+def postgres_draft(*, name: str, url: str, allow_writes: bool, row_cap: int, statement_timeout_ms: int) -> Draft:
+    """The first-party PostgreSQL connector as entered (form or CLI); ``spec_for`` reads these settings."""
+    return Draft(
+        kind=Kind.POSTGRES,
+        name=name,
+        transport=Transport.STDIO,
+        settings={
+            "url": url,
+            "allow_writes": allow_writes,
+            "row_cap": row_cap,
+            "statement_timeout_ms": statement_timeout_ms,
+        },
+    )
+
+
 def check_command_allowed(command: str, *, msp_staff: bool) -> None:
     """Client admins may start only allow-listed executables on the Gaby host; MSP staff any command."""
     if msp_staff:

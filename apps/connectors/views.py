@@ -6,6 +6,7 @@ Secrets are never rendered back: a page shows only which ones are set.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -73,41 +74,46 @@ def _errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-@require_POST
-@require_role(Role.ADMIN)
-def test_connection(request: ClientRequest, kind: str) -> HttpResponse:
+def _submit(
+    request: ClientRequest, kind: str, act: Callable[[McpServerForm | PostgresForm], HttpResponse]
+) -> HttpResponse:
+    """Validate the Connect form, then ``act`` on it; bad input is a 400 and a failed connection a 502, both
+    re-rendering the form with what to fix."""
     form = _form(kind, request.POST)
     if not form.is_valid():
         return _render_new(request, kind, form, status=400)
     try:
-        tools = services.test_connection(client=request.tenant, draft=form.draft(), actor=request.user)
+        return act(form)
     except ValidationError as exc:
         _errors(form, exc)
         return _render_new(request, kind, form, status=400)
     except ConnectorError as exc:
         return _render_new(request, kind, form, error=str(exc), status=502)
-    return _render_new(request, kind, form, tools=tools)
+
+
+@require_POST
+@require_role(Role.ADMIN)
+def test_connection(request: ClientRequest, kind: str) -> HttpResponse:
+    def probe(form: McpServerForm | PostgresForm) -> HttpResponse:
+        tools = services.test_connection(client=request.tenant, draft=form.draft(), actor=request.user)
+        return _render_new(request, kind, form, tools=tools)
+
+    return _submit(request, kind, probe)
 
 
 @require_POST
 @require_role(Role.ADMIN)
 def create(request: ClientRequest, kind: str) -> HttpResponse:
-    form = _form(kind, request.POST)
-    if not form.is_valid():
-        return _render_new(request, kind, form, status=400)
-    try:
+    def save(form: McpServerForm | PostgresForm) -> HttpResponse:
         connector = services.connect(client=request.tenant, draft=form.draft(), actor=request.user, **form.options())
-    except ValidationError as exc:
-        _errors(form, exc)
-        return _render_new(request, kind, form, status=400)
-    except ConnectorError as exc:
-        return _render_new(request, kind, form, error=str(exc), status=502)
-    url = reverse("connectors:detail", args=[connector.pk])
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+        url = reverse("connectors:detail", args=[connector.pk])
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
+
+    return _submit(request, kind, save)
 
 
 def _render_detail(request: ClientRequest, connector: Connector, *, partial: str = "", error: str = "") -> HttpResponse:

@@ -10,6 +10,7 @@ from typing import Any
 import psutil
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.connectors import services
 from apps.connectors.host import ConnectorUnavailable, host
@@ -39,7 +40,7 @@ def test_time_server_lists_tools_and_answers(in_hartwell: Any, people: dict[str,
     assert tools["get_current_time"].access == Access.READ and "timezone" in str(tools["get_current_time"].input_schema)
     assert connector.status == Status.HEALTHY
     consent = ConnectorEvent.objects.get(connector=connector, kind=EventKind.CONSENT)
-    assert consent.actor_label == "alice@hartwell.example" or "alice" in consent.actor_label
+    assert consent.actor_label == people["alice"].email and consent.actor == people["alice"]
 
     result = services.execute_tool_call(
         connector=connector, tool_name="get_current_time", arguments={"timezone": "Europe/Paris"}, actor=None
@@ -61,7 +62,7 @@ def test_arguments_are_validated_against_the_schema_before_sending(in_hartwell: 
     with pytest.raises(services.ToolCallRefused, match="no tool with that name"):
         services.execute_tool_call(connector=connector, tool_name="rm_rf", arguments={}, actor=people["bob"])
     denials = ConnectorEvent.objects.filter(connector=connector, kind=EventKind.DENIAL)
-    assert denials.count() == 2 and denials.filter(actor_label="bob@hartwell.example").count() in (0, 2)
+    assert denials.count() == 2 and denials.filter(actor_label=people["bob"].email).count() == 2
 
 
 def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, Any], git_repo: Path) -> None:
@@ -83,7 +84,7 @@ def test_git_server_survives_being_killed(in_hartwell: Any, people: dict[str, An
     again = services.execute_tool_call(
         connector=connector, tool_name="git_status", arguments={"repo_path": str(git_repo)}, actor=None
     )
-    assert "On branch main" in again.text or "main" in again.text
+    assert "On branch main" in again.text
     assert _server_pids("mcp-server-git") != pids
     assert ConnectorEvent.objects.filter(
         connector=connector, kind=EventKind.HEALTH, summary__startswith="Server restarted"
@@ -181,3 +182,22 @@ def test_health_check_marks_down_then_recovers(in_hartwell: Any, people: dict[st
         ConnectorEvent.objects.filter(connector=connector, kind=EventKind.HEALTH).values_list("summary", flat=True)
     )
     assert any(s.startswith("Reconnecting") for s in summaries) and any(s.startswith("Healthy") for s in summaries)
+
+
+def test_refreshing_tools_keeps_admin_choices_in_a_few_queries(in_hartwell: Any, people: dict[str, Any]) -> None:
+    connector = services.connect(
+        client=in_hartwell, draft=_stdio("Billing repo", str(VENV_BIN / "mcp-server-git")), actor=people["alice"]
+    )
+    listed = connector.tools.count()
+    assert listed > 5
+    connector.tools.filter(name="git_commit").update(enabled=False, scope="dry_run", description="stale")
+    connector.tools.filter(name="git_log").update(name="git_log_renamed_away")
+    with CaptureQueriesContext(connection) as captured:
+        present = services.sync_tools(connector=connector)
+    statements = [query["sql"] for query in captured.captured_queries if not query["sql"].startswith("SET search_path")]
+    assert len(statements) <= 10, statements  # a fixed few, not a round trip per tool
+    assert len(present) == listed
+    commit = connector.tools.get(name="git_commit")
+    assert not commit.enabled and commit.scope == "dry_run" and commit.description != "stale"
+    assert not connector.tools.get(name="git_log_renamed_away").present
+    assert connector.tools.get(name="git_log").present and connector.tools.get(name="git_log").access == Access.READ

@@ -152,3 +152,30 @@ def test_portal_summarises_connector_health_per_client(as_user: Any, clock: Conn
     page = as_user("mona", "public").get("/").content.decode()
     assert "1 connector · <strong" in page and "1 failing" in page
     assert 'data-testid="connector-health-dearborn">no connectors' in page
+
+
+def test_deleting_or_deactivating_a_user_keeps_their_connector_history(as_user: Any, hartwell: Any) -> None:
+    """Users live in the public schema; a connector's events name them without a cross-schema constraint."""
+    from django_tenants.utils import schema_context
+
+    from apps.accounts.models import User
+
+    gone = User.objects.create_user("gone@hartwell.example", password=None)
+    idle = User.objects.create_user("idle@hartwell.example", password=None)
+    with tenant_context(hartwell):
+        clock = services.connect(
+            client=hartwell, draft=Draft(kind=Kind.MCP_STDIO, name="Clock", command=TIME_SERVER), actor=gone
+        )
+        services.set_enabled(connector=clock, enabled=False, actor=idle)
+    idle.is_active = False
+    idle.save()
+    gone_id = gone.pk
+    with schema_context("public"):
+        gone.delete()  # the public schema has no connector tables: nothing there may cascade into them
+    page = as_user("alice", "hartwell").get(f"/connectors/{clock.pk}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "gone@hartwell.example connected Clock" in body and "idle@hartwell.example revoked it" in body
+    with tenant_context(hartwell):
+        assert ConnectorEvent.objects.filter(connector=clock, actor_id=gone_id).count() == 1
+        assert Connector.objects.get(pk=clock.pk).created_by_id == gone_id

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import psycopg
 import pytest
 
 from apps.connectors import services
+from apps.connectors.host import ConnectorUnavailable
 from apps.connectors.models import Access, Kind
 from apps.connectors.servers.postgres.sql import SqlRefused, check_read_only, plan_write
 from apps.connectors.specs import Draft
@@ -123,3 +125,24 @@ def test_dry_run_update_returns_the_diff_and_changes_nothing(
         ).text
     )
     assert done["committed"] is True and _rows("id = 3") == [(3, "pro")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://gaby:s3cret PW@127.0.0.1:9/none",
+        "postgresql://gaby:s3cret%zzPW@127.0.0.1:9/none",
+        "postgresql://gaby:s3cretPW@[127.0.0.1:9/none",
+        "postgresql://gaby@127.0.0.1:9/none?password=s3cret%zzPW",
+    ],
+)
+def test_connection_errors_never_echo_the_password(
+    in_hartwell: Any, people: dict[str, Any], url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """libpq quotes the part of a malformed URL it cannot parse; that error reaches the logs and the page."""
+    draft = Draft(kind=Kind.POSTGRES, name="Billing DB", settings={"url": url})
+    with caplog.at_level(logging.INFO), pytest.raises(ConnectorUnavailable, match="Cannot connect to PostgreSQL"):
+        services.test_connection(client=in_hartwell, draft=draft, actor=people["alice"])
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("Cannot connect to PostgreSQL" in line for line in logged)  # the server's stderr was logged...
+    assert not any("s3cret" in line for line in [*logged, caplog.text])  # ...without the password

@@ -12,6 +12,7 @@ import datetime
 import decimal
 import json
 import os
+import re
 import sys
 import uuid
 from dataclasses import dataclass
@@ -69,6 +70,33 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _secret_parts(url: str) -> list[str]:
+    """The password of a postgresql:// URL and its password parameters, as written in the URL."""
+    rest, _, query = url.partition("://")[2].partition("?")
+    parts = [rest.rpartition("@")[0].partition(":")[2]]
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key in ("password", "sslpassword"):
+            parts.append(value)
+    return [part for part in parts if part]
+
+
+def without_secrets(message: str, url: str) -> str:
+    """libpq quotes the piece of a URL it cannot parse, password included: blank the URL and any quoted piece
+    that overlaps a password, so the error can go to stderr (Gaby's logs, the admin's page) safely."""
+    secrets = _secret_parts(url)
+
+    def blank(match: re.Match[str]) -> str:
+        token = match.group(2)
+        return "•••" if token and any(token in secret or secret in token for secret in secrets) else match.group(0)
+
+    message = message.replace(url, "•••")
+    message = re.sub(r"([\"'])(.*?)\1", blank, message)
+    for secret in secrets:
+        message = message.replace(secret, "•••")
+    return message
+
+
 class Database:
     """One connection, reopened when it breaks; every statement in its own transaction."""
 
@@ -78,7 +106,11 @@ class Database:
 
     def connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.settings.url, connect_timeout=10, application_name="gaby-connector")
+            try:
+                self._conn = psycopg.connect(self.settings.url, connect_timeout=10, application_name="gaby-connector")
+            except psycopg.Error as exc:
+                reason = without_secrets(str(exc).strip(), self.settings.url)
+                raise ToolError(f"Cannot connect to PostgreSQL: {reason}") from None
         return self._conn
 
     def _fetch(self, cursor: psycopg.RawCursor[Any], cap: int) -> dict[str, Any]:
@@ -214,7 +246,10 @@ def main() -> None:
     settings = Settings.from_env()
     try:  # fail fast, so "test connection" proves the database answers, not just that the server starts
         Database(settings).connection().execute("SELECT 1")
+    except ToolError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(2) from None
     except psycopg.Error as exc:
-        sys.stderr.write(f"Cannot connect to PostgreSQL: {str(exc).strip()}\n")
+        sys.stderr.write(f"PostgreSQL refused the first query: {exc.diag.message_primary or exc}\n")
         raise SystemExit(2) from None
     build_server(settings).run("stdio")
