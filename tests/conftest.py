@@ -148,3 +148,14 @@ def celery_worker(world: World, django_db_blocker: Any) -> Iterator[Any]:
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as w,
     ):
         yield w
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_mcp_sessions() -> Iterator[None]:
+    """Terminate every MCP server the connectors' host started (any test package may start one)
+    before pytest closes its captured streams."""
+    yield
+    from apps.connectors import host
+
+    if host._host is not None:
+        host._host.shutdown()

@@ -275,15 +275,22 @@ def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: 
 
 
 def execute_tool_call(
-    *, connector: Connector, tool_name: str, arguments: dict[str, Any], actor: User | None
+    *,
+    connector: Connector,
+    tool_name: str,
+    arguments: dict[str, Any],
+    actor: User | None,
+    tool: ConnectorTool | None = None,
 ) -> ToolResult:
     """Send one tool call: validation gate, host call (timeout, concurrency, size cap), events on failure.
 
     The raw executor. Callers go through ``apps.safety.enforcement.run_tool``, the one enforcement point;
     only it (and connector tests of the transport itself) may call this (tests/test_architecture.py).
+    ``tool`` is the ConnectorTool row when the caller has already loaded it.
     """
     client = current_client()
-    tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
+    if tool is None or tool.name != tool_name or tool.connector_id != connector.pk:
+        tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
     try:
         before_call(connector=connector, tool=tool, arguments=arguments)
     except ToolCallRefused as exc:

@@ -119,9 +119,9 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         if status == ActionStatus.AWAITING_APPROVAL:
             transaction.on_commit(lambda: _announce(action))
     if decision.outcome is Outcome.ALLOW:
-        _execute(action, dry_run=False)
+        _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
-        _execute(action, dry_run=True)
+        _execute(action, dry_run=True, tool=tool)
     action.refresh_from_db()
     return action
 
@@ -135,21 +135,21 @@ def _audit_decision(action: ToolAction, decision: Decision) -> None:
     )  # fmt: skip
 
 
-def _supports_dry_run(action: ToolAction) -> bool:
+def _supports_dry_run(tool: ConnectorTool | None) -> bool:
     """Whether the tool takes a boolean ``dry_run`` argument (the convention for a connector's own dry run)."""
-    schema = (
-        ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name)
-        .values_list("input_schema", flat=True)
-        .first()
-    )
-    properties = (schema or {}).get("properties", {})
+    properties = ((tool.input_schema if tool else None) or {}).get("properties", {})
     return isinstance(properties, dict) and properties.get("dry_run", {}).get("type") == "boolean"
 
 
-def _execute(action: ToolAction, *, dry_run: bool) -> None:
-    """Send the call (or its dry run) and record what came back. The caller has claimed the action."""
+def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = None) -> None:
+    """Send the call (or its dry run) and record what came back. The caller has claimed the action.
+
+    ``tool`` is the row ``run_tool`` already loaded; an approved action, run later, loads it here once.
+    """
+    if tool is None:
+        tool = ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name).first()
     arguments = dict(action.arguments)
-    if _supports_dry_run(action):
+    if _supports_dry_run(tool):
         # Set both ways: an allowed or approved call must not be hidden by the tool's own safe default.
         arguments["dry_run"] = dry_run
     elif dry_run:
@@ -158,7 +158,7 @@ def _execute(action: ToolAction, *, dry_run: bool) -> None:
         return
     try:
         result = connectors.execute_tool_call(
-            connector=action.connector, tool_name=action.tool_name, arguments=arguments, actor=None
+            connector=action.connector, tool_name=action.tool_name, arguments=arguments, actor=None, tool=tool
         )
     except (connectors.ToolCallRefused, connectors.ConnectorError) as exc:
         _finish(action, ActionStatus.FAILED, str(exc), is_error=True, inverse=None)

@@ -35,16 +35,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_mcp_sessions() -> Iterator[None]:
-    """Terminate every server the host started before pytest closes its captured streams."""
-    yield
-    from apps.connectors import host
-
-    if host._host is not None:
-        host._host.shutdown()
-
-
 @pytest.fixture(scope="session")
 def everything_url() -> Iterator[str]:
     """@modelcontextprotocol/server-everything over streamable HTTP on a free local port."""

@@ -11,7 +11,6 @@ import pytest
 from apps.connectors import services
 from apps.connectors.models import Connector, Kind
 from apps.connectors.specs import Draft
-from tests.connectors.conftest import _close_mcp_sessions  # noqa: F401  (autouse: stop servers after each test)
 
 LEDGER = Path(__file__).with_name("ledger_server.py")
 
