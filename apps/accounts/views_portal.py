@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
 from apps.accounts.forms import NewClientForm
-from gaby_site.http import GabyRequest
+from gaby_site.http import GabyRequest, render_page
 from tenants.services import create_client
 
 
@@ -34,5 +34,4 @@ def new_client(request: GabyRequest) -> HttpResponse:
             if not request.htmx:
                 return redirect("portal_home")
             form, status = NewClientForm(), 200
-    template = "portal/home.html#clients" if request.htmx else "portal/home.html"
-    return render(request, template, {"form": form}, status=status)
+    return render_page(request, "portal/home.html", {"form": form}, partial="clients", status=status)

@@ -7,14 +7,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services
 from apps.accounts.access import require_role
 from apps.accounts.forms import AddMemberForm, ClientSettingsForm, RoleForm
 from apps.accounts.models import Membership, Role
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 from tenants.models import Client
 from tenants.services import update_client_settings
 
@@ -41,8 +41,7 @@ def _render(
         "roles": Role.choices,
         "can_manage": request.membership.allows(Role.ADMIN),
     }
-    template = "accounts/settings.html" + (f"#{partial}" if partial and request.htmx else "")
-    return render(request, template, context, status=status)
+    return render_page(request, "accounts/settings.html", context, partial=partial, status=status)
 
 
 def settings_page(request: ClientRequest) -> HttpResponse:

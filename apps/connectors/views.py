@@ -23,7 +23,7 @@ from apps.connectors import services
 from apps.connectors.forms import FORMS, McpServerForm, PostgresForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 EVENTS_SHOWN = 50
 
@@ -61,9 +61,8 @@ def new(request: ClientRequest, kind: str) -> HttpResponse:
 def _render_new(
     request: ClientRequest, kind: str, form: Any, *, tools: Any = None, error: str = "", status: int = 200
 ) -> HttpResponse:
-    template = "connectors/new.html" + ("#connect" if request.htmx else "")
     context = {"form": form, "kind": kind, "tools": tools, "error": error, "tested": tools is not None or bool(error)}
-    return render(request, template, context, status=status)
+    return render_page(request, "connectors/new.html", context, partial="connect", status=status)
 
 
 def _errors(form: Any, exc: ValidationError) -> None:
@@ -124,8 +123,7 @@ def _render_detail(request: ClientRequest, connector: Connector, *, partial: str
         "can_manage": request.membership.allows(Role.ADMIN),
         "error": error,
     }
-    template = "connectors/detail.html" + (f"#{partial}" if partial and request.htmx else "")
-    return render(request, template, context, status=400 if error else 200)
+    return render_page(request, "connectors/detail.html", context, partial=partial, status=400 if error else 200)
 
 
 def detail(request: ClientRequest, connector_id: UUID) -> HttpResponse:

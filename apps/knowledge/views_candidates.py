@@ -7,7 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
@@ -15,7 +15,7 @@ from apps.knowledge import candidates as service
 from apps.knowledge.accessors import get_candidate_for_client, open_candidate_count
 from apps.knowledge.forms import CandidateForm
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, KBCandidate
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 
 def _render(
@@ -35,8 +35,7 @@ def _render(
         "can_write": request.membership.allows(Role.AGENT),
         "open_candidates": open_candidate_count(),
     }
-    template = "knowledge/candidates.html" + (f"#{partial}" if partial and request.htmx else "")
-    return render(request, template, context, status=status)
+    return render_page(request, "knowledge/candidates.html", context, partial=partial, status=status)
 
 
 def _done(request: ClientRequest, *, status: int = 200) -> HttpResponse:

@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from apps.knowledge.accessors import get_document_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.models import Document
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 
@@ -36,8 +36,7 @@ def documents(request: ClientRequest) -> HttpResponse:
         "page": page,
         "open_candidates": open_candidate_count(),
     }
-    template = "knowledge/documents.html" + ("#document-list" if request.htmx else "")
-    return render(request, template, context)
+    return render_page(request, "knowledge/documents.html", context, partial="document-list")
 
 
 def document_detail(request: ClientRequest, document_id: UUID) -> HttpResponse:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.shortcuts import render
 
 from apps.knowledge.accessors import open_candidate_count
 from apps.knowledge.forms import SearchForm
 from apps.knowledge.retrieval import QueryError, SearchResult, search
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 
 def search_page(request: ClientRequest) -> HttpResponse:
@@ -31,5 +30,4 @@ def search_page(request: ClientRequest) -> HttpResponse:
         "error": error,
         "open_candidates": open_candidate_count(),
     }
-    template = "knowledge/search.html" + ("#results" if request.htmx else "")
-    return render(request, template, context, status=status)
+    return render_page(request, "knowledge/search.html", context, partial="results", status=status)

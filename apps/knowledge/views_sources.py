@@ -7,7 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -17,7 +17,7 @@ from apps.knowledge import services
 from apps.knowledge.accessors import get_source_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.forms import SourceForm
 from apps.knowledge.uploads import store_uploads
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 
 def _render(
@@ -31,8 +31,7 @@ def _render(
         "can_admin": request.membership.allows(Role.ADMIN),
         "open_candidates": open_candidate_count(),
     }
-    template = "knowledge/sources.html" + (f"#{partial}" if partial and request.htmx else "")
-    return render(request, template, context, status=status)
+    return render_page(request, "knowledge/sources.html", context, partial=partial, status=status)
 
 
 def index(request: ClientRequest) -> HttpResponse:

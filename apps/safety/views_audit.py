@@ -9,7 +9,7 @@ from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.auditlog.models import ActorKind, AuditEvent
 from apps.safety import audit
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 
@@ -34,8 +34,7 @@ def audit_log(request: ClientRequest) -> HttpResponse:
         "actor_filter": actor_filter,
         "actor_kinds": ActorKind.choices,
     }
-    template = "safety/audit.html#events" if request.htmx else "safety/audit.html"
-    return render(request, template, context)
+    return render_page(request, "safety/audit.html", context, partial="events")
 
 
 @require_role(Role.ADMIN)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.forms import Form
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
@@ -16,7 +16,7 @@ from apps.tickets import selectors, services
 from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
 from apps.tickets.lifecycle import allowed_targets
 from apps.tickets.models import MessageKind, Priority, Status, Ticket
-from gaby_site.http import ClientRequest
+from gaby_site.http import ClientRequest, render_page
 
 
 def _render(
@@ -34,8 +34,7 @@ def _render(
         "reply_form": extra.pop("reply_form", None) or ReplyForm(),
         **extra,
     }
-    template = "tickets/detail.html" + (f"#{partial}" if partial and request.htmx else "")
-    return render(request, template, context, status=status)
+    return render_page(request, "tickets/detail.html", context, partial=partial, status=status)
 
 
 def ticket_detail(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
