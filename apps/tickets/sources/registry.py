@@ -9,8 +9,11 @@ from apps.tickets.models import TicketSource
 from apps.tickets.sources.base import SourceAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.webhook.adapter import WebhookAdapter
+from apps.tickets.sources.zendesk.adapter import ZendeskAdapter
 
-ADAPTERS: dict[str, type[SourceAdapter]] = {adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter)}
+ADAPTERS: dict[str, type[SourceAdapter]] = {
+    adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter, ZendeskAdapter)
+}
 
 
 def adapter_class(kind: str) -> type[SourceAdapter]:
