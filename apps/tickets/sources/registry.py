@@ -8,11 +8,12 @@ from typing import Any
 from apps.tickets.models import TicketSource
 from apps.tickets.sources.base import SourceAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
+from apps.tickets.sources.freshdesk.adapter import FreshdeskAdapter
 from apps.tickets.sources.webhook.adapter import WebhookAdapter
 from apps.tickets.sources.zendesk.adapter import ZendeskAdapter
 
 ADAPTERS: dict[str, type[SourceAdapter]] = {
-    adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter, ZendeskAdapter)
+    adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter, ZendeskAdapter, FreshdeskAdapter)
 }
 
 

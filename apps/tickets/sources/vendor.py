@@ -73,7 +73,7 @@ def later(current: str, candidate: datetime | None) -> str:
     if candidate is None:
         return current
     if not current or candidate > (parse_time(current) or candidate):
-        return candidate.astimezone(UTC).isoformat()
+        return iso_z(candidate)
     return current
 
 
@@ -124,3 +124,13 @@ def text_to_html(text: str) -> str:
     from django.utils.html import escape, linebreaks
 
     return str(linebreaks(escape(text)))
+
+
+def json_and_next(http: SourceHttp, url: str, **kwargs: Any) -> tuple[Any, str | None]:
+    """GET a JSON list page and the URL of the next one from its ``Link: <...>; rel="next"`` header."""
+    response = http.request("GET", url, **kwargs)
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"GET {url} answered with a body that is not JSON: {response.text[:200]!r}") from exc
+    return data, response.links.get("next", {}).get("url")
