@@ -11,9 +11,11 @@ from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.freshdesk.adapter import FreshdeskAdapter
 from apps.tickets.sources.webhook.adapter import WebhookAdapter
 from apps.tickets.sources.zendesk.adapter import ZendeskAdapter
+from apps.tickets.sources.zoho.adapter import ZohoDeskAdapter
 
 ADAPTERS: dict[str, type[SourceAdapter]] = {
-    adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter, ZendeskAdapter, FreshdeskAdapter)
+    adapter.kind: adapter
+    for adapter in (EmailAdapter, WebhookAdapter, ZendeskAdapter, FreshdeskAdapter, ZohoDeskAdapter)
 }
 
 
