@@ -80,7 +80,19 @@ def _mismatch(
             return f"header {name}: {lowered.get(name.lower())!r}, recorded {value!r}"
     if "json" in expected and body != expected["json"]:
         return f"body {json.dumps(body)} differs from the recorded {json.dumps(expected['json'])}"
+    if "json_subset" in expected and not _contains(body, expected["json_subset"]):
+        return f"body {json.dumps(body)} does not contain the recorded {json.dumps(expected['json_subset'])}"
+    for text in expected.get("body_contains", []):
+        if text not in json.dumps(body):
+            return f"body does not contain {text!r}"
     return ""
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is a part of ``actual``: every key it names has the recorded value (recursively)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(k in actual and _contains(actual[k], v) for k, v in expected.items())
+    return bool(actual == expected)
 
 
 class _Handler(BaseHTTPRequestHandler):
