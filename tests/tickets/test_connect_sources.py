@@ -60,3 +60,83 @@ def test_only_admins_of_the_client_connect_sources(as_user: Any, hartwell: Any, 
         assert not TicketSource.objects.exists()
     if persona == "bob":
         assert 'data-testid="connect-links"' not in client.get("/inbox/sources/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "config"),
+    [
+        (
+            "freshdesk",
+            {"domain": "acme", "api_key": "fd-key", "webhook_secret": "0123456789abcdef"},
+            {"base_url": "https://acme.freshdesk.com", "api_key": "fd-key", "webhook_secret": "0123456789abcdef"},
+        ),
+        (
+            "zoho",
+            {
+                "data_centre": "eu",
+                "org_id": "6482519",
+                "client_id": "1000.ID",
+                "client_secret": "s",
+                "refresh_token": "1000.r",
+                "from_email": "help@acme.example",
+            },
+            {
+                "base_url": "https://desk.zoho.eu",
+                "accounts_url": "https://accounts.zoho.eu",
+                "org_id": "6482519",
+                "client_id": "1000.ID",
+                "client_secret": "s",
+                "refresh_token": "1000.r",
+                "from_email": "help@acme.example",
+            },
+        ),
+        (
+            "github",
+            {"repository": "https://github.com/acme/support/", "token": "github_pat_x", "webhook_secret": ""},
+            {
+                "base_url": "https://api.github.com",
+                "repository": "acme/support",
+                "token": "github_pat_x",
+                "webhook_secret": "",
+            },
+        ),
+        (
+            "linear",
+            {"api_key": "lin_api_x", "team_key": "sup", "webhook_secret": "w"},
+            {"base_url": "https://api.linear.app", "api_key": "lin_api_x", "team_key": "SUP", "webhook_secret": "w"},
+        ),
+    ],
+)
+def test_each_help_desk_form_builds_its_configuration(
+    as_user: Any, hartwell: Any, kind: str, fields: dict[str, str], config: dict[str, str]
+) -> None:
+    response = as_user("alice", "hartwell").post(
+        f"/inbox/sources/connect/{kind}/", {"name": kind, "poll_interval_seconds": "300", **fields}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context(hartwell):
+        source = TicketSource.objects.get(kind=kind)
+        assert source.poll_interval_seconds == 300
+        assert services.source_config(client=hartwell, source=source) == config
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message"),
+    [
+        ("freshdesk", {"domain": "acme", "api_key": "k", "webhook_secret": "short"}, "at least 16 characters"),
+        (
+            "zoho",
+            {"data_centre": "com", "org_id": "acme", "client_id": "i", "client_secret": "s", "refresh_token": "r"},
+            "is a number",
+        ),
+        ("github", {"repository": "acme", "token": "t"}, "owner/name"),
+        ("linear", {"api_key": "k", "team_key": "SUP-1"}, "letters and digits"),
+    ],
+)
+def test_each_help_desk_form_says_what_to_fix(
+    as_user: Any, hartwell: Any, kind: str, fields: dict[str, str], message: str
+) -> None:
+    response = as_user("alice", "hartwell").post(
+        f"/inbox/sources/connect/{kind}/", {"name": kind, "poll_interval_seconds": "300", **fields}
+    )
+    assert response.status_code == 400 and message in response.content.decode()
