@@ -81,3 +81,12 @@ def receive_webhook(request: HttpRequest, source_id: UUID) -> Status[dict[str, A
     return Status(
         200, {"ticket_id": result.ticket.pk, "created": result.created, "new_messages": len(result.new_messages)}
     )
+
+
+def _mount_help_desks() -> None:
+    from apps.tickets.api_desks import router as desks
+
+    router.add_router("", desks)
+
+
+_mount_help_desks()

@@ -20,6 +20,11 @@ from gaby_site.ids import uuid7
 class SourceKind(models.TextChoices):
     EMAIL = "email", "Email (IMAP + SMTP)"
     WEBHOOK = "webhook", "Generic webhook"
+    ZENDESK = "zendesk", "Zendesk"
+    FRESHDESK = "freshdesk", "Freshdesk"
+    ZOHO = "zoho", "Zoho Desk"
+    GITHUB = "github", "GitHub Issues"
+    LINEAR = "linear", "Linear"
 
 
 class Priority(models.TextChoices):

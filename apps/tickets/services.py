@@ -164,7 +164,7 @@ def _create_ticket(source: TicketSource, normalized: NormalizedTicket) -> tuple[
         return Ticket.objects.select_for_update().get(source=source, external_id=normalized.external_id), False
 
 
-def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> None:
+def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> bool:
     """The source is the truth for fields it sends; fields it leaves out (None) keep Gaby's value."""
     changes: dict[str, Any] = {}
     if normalized.title and normalized.title[:500] != ticket.title:
@@ -185,6 +185,7 @@ def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> None:
         setattr(ticket, name, value)
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
+    return bool(changes)
 
 
 def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> IngestResult:
@@ -193,11 +194,11 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
         raise ValueError("A normalized ticket needs its source's external_id.")
     with transaction.atomic():
         ticket, by_thread = _find_ticket(source, normalized)
-        created = False
+        created = changed = False
         if ticket is None:
             ticket, created = _create_ticket(source, normalized)
         if not created and not by_thread:
-            _apply_update(ticket, normalized)
+            changed = _apply_update(ticket, normalized)
         keys = {message_key(m): m for m in normalized.messages}
         known = set(
             Message.objects.filter(ticket=ticket, external_id__in=list(keys)).values_list("external_id", flat=True)
@@ -226,7 +227,8 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
         elif not created and new_messages:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
         ticket_id, message_ids = ticket.pk, [m.pk for m in new_messages]
-        transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=created, message_ids=message_ids))
+        if created or changed or new_messages:  # a help desk re-sending an unchanged ticket is not news
+            transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=created, message_ids=message_ids))
     return IngestResult(ticket=ticket, created=created, new_messages=new_messages)
 
 

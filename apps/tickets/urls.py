@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.tickets import views, views_detail, views_sources
+from apps.tickets import views, views_connect, views_detail, views_sources
 
 app_name = "tickets"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("t/<uuid:ticket_id>/tags/", views_detail.set_tags, name="tags"),
     path("attachments/<uuid:attachment_id>/", views_detail.attachment, name="attachment"),
     path("sources/", views_sources.sources, name="sources"),
+    path("sources/connect/<slug:kind>/", views_connect.connect_source, name="connect_source"),
     path("quarantine/", views_sources.quarantine, name="quarantine"),
     path("quarantine/<uuid:payload_id>/resolve/", views_sources.resolve_quarantined, name="resolve_quarantined"),
 ]

@@ -15,7 +15,16 @@ from gaby_site.http import ClientRequest
 
 
 def sources(request: ClientRequest) -> HttpResponse:
-    return render(request, "tickets/sources.html", {"sources": selectors.sources()})
+    from apps.tickets.api_desks import WEBHOOK_KINDS
+    from apps.tickets.views_connect import connectable
+
+    context = {
+        "sources": selectors.sources(),
+        "can_connect": request.membership.allows(Role.ADMIN),
+        "connect_kinds": connectable(),
+        "desk_webhook_kinds": WEBHOOK_KINDS,
+    }
+    return render(request, "tickets/sources.html", context)
 
 
 def quarantine(request: ClientRequest) -> HttpResponse:

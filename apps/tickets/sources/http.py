@@ -22,6 +22,14 @@ from apps.tickets.sources.base import SourceError, TransientSourceError
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
+class HttpStatusError(SourceError):
+    """The vendor refused the request (a 4xx other than 429); ``status`` lets an adapter react (401: re-auth)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def retry_after_seconds(value: str | None, *, default: float) -> float:
     """Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:
@@ -74,7 +82,10 @@ class SourceHttp:
                 continue
             if response.status_code not in RETRY_STATUSES:
                 if response.status_code >= 400:
-                    raise SourceError(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
+                    raise HttpStatusError(
+                        f"{method} {url} answered {response.status_code}: {response.text[:300]}",
+                        status=response.status_code,
+                    )
                 return response
             default = self.backoff * 2 ** (attempt - 1)
             wait = retry_after_seconds(response.headers.get("Retry-After"), default=default)

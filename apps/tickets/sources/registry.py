@@ -8,9 +8,25 @@ from typing import Any
 from apps.tickets.models import TicketSource
 from apps.tickets.sources.base import SourceAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
+from apps.tickets.sources.freshdesk.adapter import FreshdeskAdapter
+from apps.tickets.sources.github.adapter import GitHubAdapter
+from apps.tickets.sources.linear.adapter import LinearAdapter
 from apps.tickets.sources.webhook.adapter import WebhookAdapter
+from apps.tickets.sources.zendesk.adapter import ZendeskAdapter
+from apps.tickets.sources.zoho.adapter import ZohoDeskAdapter
 
-ADAPTERS: dict[str, type[SourceAdapter]] = {adapter.kind: adapter for adapter in (EmailAdapter, WebhookAdapter)}
+ADAPTERS: dict[str, type[SourceAdapter]] = {
+    adapter.kind: adapter
+    for adapter in (
+        EmailAdapter,
+        WebhookAdapter,
+        ZendeskAdapter,
+        FreshdeskAdapter,
+        ZohoDeskAdapter,
+        GitHubAdapter,
+        LinearAdapter,
+    )
+}
 
 
 def adapter_class(kind: str) -> type[SourceAdapter]:

@@ -1,0 +1,136 @@
+"""What the help-desk adapters (Zendesk, Freshdesk, Zoho Desk, GitHub, Linear) share.
+
+Each vendor package talks to its API through one ``SourceHttp`` (the seam tests point at a local
+server replaying recorded exchanges), built lazily from the sealed configuration. Everything a vendor
+sends is parsed defensively: an item that cannot be read becomes a ``Rejected`` (quarantined with its
+error) instead of failing the whole page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+from apps.tickets.sources.base import PayloadError, Rejected, SignatureError, SourceAdapter, SourceError
+from apps.tickets.sources.http import SourceHttp
+
+
+class IgnoredDelivery(Exception):
+    """A genuine, correctly signed webhook delivery with nothing to ingest (a ping, a pull request)."""
+
+
+class HttpAdapter(SourceAdapter):
+    """An adapter whose vendor is reached over HTTP through one ``SourceHttp``."""
+
+    required_config: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
+        super().__init__(source_id=source_id, config=config)
+        self._http: SourceHttp | None = None
+
+    def setting(self, key: str) -> str:
+        value = str(self.config.get(key, "") or "").strip()
+        if not value:
+            raise SourceError(f"This {self.label} source has no '{key}' in its configuration; edit the source.")
+        return value
+
+    def build_http(self) -> SourceHttp:
+        raise NotImplementedError
+
+    @property
+    def http(self) -> SourceHttp:
+        if self._http is None:
+            self._http = self.build_http()
+        return self._http
+
+
+def rejected(item: Any, error: str) -> Rejected:
+    return Rejected(raw=json.dumps(item, default=str, indent=2).encode(), error=error, content_type="application/json")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 as the vendors write it (``Z`` or an offset; Zoho adds milliseconds); None if absent."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a timestamp: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def later(current: str, candidate: datetime | None) -> str:
+    """The later of a stored ISO timestamp and a candidate, as ISO: the high-water mark of a pull."""
+    if candidate is None:
+        return current
+    if not current or candidate > (parse_time(current) or candidate):
+        return iso_z(candidate)
+    return current
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"The body is not valid JSON: {exc}", field="(body)") from exc
+
+
+def hmac_sha256(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def check_secret(secret: str, label: str) -> str:
+    if not secret:
+        raise SignatureError(f"This {label} source has no webhook secret configured; set one before sending events.")
+    return secret
+
+
+def constant_equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+class _Text(HTMLParser):
+    BLOCKS: ClassVar[set[str]] = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Vendors that only give HTML bodies (Freshdesk notes, Zoho threads): readable plain text."""
+    parser = _Text()
+    parser.feed(html or "")
+    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
+
+
+def text_to_html(text: str) -> str:
+    from django.utils.html import escape, linebreaks
+
+    return str(linebreaks(escape(text)))
+
+
+def json_and_next(http: SourceHttp, url: str, **kwargs: Any) -> tuple[Any, str | None]:
+    """GET a JSON list page and the URL of the next one from its ``Link: <...>; rel="next"`` header."""
+    response = http.request("GET", url, **kwargs)
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"GET {url} answered with a body that is not JSON: {response.text[:200]!r}") from exc
+    return data, response.links.get("next", {}).get("url")
