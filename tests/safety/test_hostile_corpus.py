@@ -19,7 +19,7 @@ from apps.connectors.specs import Draft
 from apps.safety import audit, enforcement
 from apps.safety.corpus import load
 from apps.safety.enforcement import CallContext, run_tool
-from apps.safety.models import ActionStatus, RuleEffect, SafetyRule, ToolAction
+from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from tenants.models import Client
 
 OPS = Path(__file__).with_name("ops_server.py")
