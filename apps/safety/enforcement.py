@@ -124,6 +124,7 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         _audit_decision(action, decision)
         if status == ActionStatus.AWAITING_APPROVAL:
             transaction.on_commit(lambda: _announce(action))
+            transaction.on_commit(lambda: _notify(action))
     if decision.outcome is Outcome.ALLOW:
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
@@ -190,6 +191,13 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
 def _announce(action: ToolAction) -> None:
     """Tell the client's open pages that the approval queue changed (apps/safety/views.py renders it)."""
     announce_queue_change(action)
+
+
+def _notify(action: ToolAction) -> None:
+    """Ask the approvers by email, Slack and Teams too (apps/safety/notify), on a worker."""
+    from apps.safety.tasks import notify_approvers
+
+    notify_approvers.delay(str(action.pk))
 
 
 def approve(*, action: ToolAction, actor: User, note: str = "", via: str = "web") -> ToolAction:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.safety import views, views_audit, views_rules, views_scopes, views_settings
+from apps.safety import views, views_audit, views_links, views_rules, views_scopes, views_settings
 
 app_name = "safety"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("approvals/<uuid:action_id>/approve/", views.approve, name="approve"),
     path("approvals/<uuid:action_id>/reject/", views.reject, name="reject"),
     path("approvals/<uuid:action_id>/undo/", views.undo, name="undo"),
+    path("approvals/confirm/<str:token>/", views_links.confirm, name="confirm"),
+    path("safety/slack/interactions/", views_links.slack_interactions, name="slack_interactions"),
     path("safety/rules/", views_rules.rules, name="rules"),
     path("safety/rules/<uuid:rule_id>/delete/", views_rules.delete_rule, name="delete_rule"),
     path("safety/connectors/", views_scopes.connector_list, name="connectors"),
