@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import structlog
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from apps.accounts.access import public_view
+from apps.accounts.access import membership_for, public_view
 from apps.accounts.models import User
 from apps.safety import enforcement
 from apps.safety.client_settings import channels
@@ -36,6 +37,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     Public, because an emailed link identifies its approver; a link posted to a channel needs a sign-in.
     """
     context: dict[str, Any] = {"token": token}
+    user = _session_user(request)
+    if user is not None and membership_for(user, request.tenant) is None:  # type: ignore[attr-defined]
+        # Signed in, but not a member here: the same answer as every other page of this client (GOV-2).
+        raise PermissionDenied("You are not a member of this client.")
     try:
         target = open_link(token=token, session_user=_session_user(request))
     except BadLink as exc:
@@ -67,7 +72,6 @@ def _reply_in_slack(response_url: str, text: str) -> None:
 
 @public_view
 @csrf_exempt  # Slack signs the request instead (verified before anything is read)
-@require_POST
 def slack_interactions(request: HttpRequest) -> HttpResponse:
     chans = channels(request.tenant)  # type: ignore[attr-defined]
     try:
@@ -77,7 +81,9 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
             signature=request.headers.get("X-Slack-Signature", ""),
         )  # fmt: skip
     except Refused as exc:
-        return HttpResponse(str(exc), status=401, content_type="text/plain")
+        return HttpResponse(str(exc), status=403, content_type="text/plain")
+    if request.method != "POST":
+        return HttpResponse("Slack sends interactions with POST.", status=405, content_type="text/plain")
     try:
         payload = json.loads(request.POST.get("payload", ""))
     except json.JSONDecodeError:

@@ -158,8 +158,8 @@ def test_slack_buttons_approve_through_the_same_service(
     click = {"type": "block_actions", "user": {"id": "U0BOB", "username": "bob"},
              "response_url": f"{receiver.url}/actions/resp1", "actions": [buttons["gaby_approve"]]}  # fmt: skip
     slack = as_user(None, "hartwell")
-    assert _slack_post(slack, click, secret="wrong").status_code == 401
-    assert _slack_post(slack, click, skew=600).status_code == 401  # a replay from ten minutes ago
+    assert _slack_post(slack, click, secret="wrong").status_code == 403
+    assert _slack_post(slack, click, skew=600).status_code == 403  # a replay from ten minutes ago
     response = _slack_post(slack, click)
     assert response.status_code == 200 and "Approved by bob@hartwell.example" in response.json()["text"]
     assert receiver.on("/actions/resp1")[0].json()["replace_original"] is True
