@@ -243,3 +243,19 @@ def test_channels_are_admin_only_sealed_and_audited_by_name(in_hartwell: Client,
     connection.set_tenant(in_hartwell)
     event = AuditEvent.objects.get(event="safety.channels_changed")
     assert event.payload == {"changed": ["slack_signing_secret", "slack_users", "slack_webhook_url"]}
+
+
+def test_the_queue_shows_who_was_asked_and_what_failed(
+    waiting: Any, receiver: Receiver, in_hartwell: Client, as_user: Any, people: dict[str, Any]
+) -> None:
+    services.update_channels(client=in_hartwell, actor=people["alice"],
+                             changes={"teams_webhook_url": f"{receiver.url}/webhookb2/gone"})  # fmt: skip
+    services.update_safety_settings(client=in_hartwell, actor=people["alice"], autonomy="review",
+                                    approval_threshold=50, approval_ttl_hours=24, compliance_profile="standard",
+                                    notify_email=False)  # fmt: skip
+    action = waiting("q1")
+    receiver.script = [(410, {}, "channel_is_archived")]
+    send_notices(str(action.pk))
+    page = as_user("bob", "hartwell").get("/approvals/").content.decode()
+    assert f'data-testid="notices-{action.pk}"' in page and "Microsoft Teams (failed:" in page
+    assert "channel_is_archived" in page
