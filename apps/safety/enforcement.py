@@ -21,8 +21,7 @@ the recorded action instead of acting twice. Only this module may call the conne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import connection, transaction
@@ -31,15 +30,19 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
-from apps.connectors.models import Access, Connector, ConnectorTool
+from apps.connectors.models import Connector, ConnectorTool
 from apps.safety import audit
+from apps.safety.classification import classify
+from apps.safety.client_settings import approval_ttl
 from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
-from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, ToolClass, decide
+from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from tenants.models import Client
 
+if TYPE_CHECKING:
+    from apps.tickets.models import TicketSource
+
 log = structlog.get_logger(__name__)
-APPROVAL_TTL = timedelta(hours=24)
 INVERSE_KEY = "gaby_inverse"
 
 
@@ -49,13 +52,19 @@ class ActionError(Exception):
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who asks, on whose behalf, and under which ticket source's autonomy."""
+    """Who asks, on whose behalf, and for which ticket source (its autonomy limits the call, SAF-1)."""
 
     idempotency_key: str
     actor: User | None = None  # None: Gaby itself (investigation, playbook)
     purpose: str = ""
-    source_autonomy: str | None = None  # the ticket source's autonomy, when serving a ticket
+    source: TicketSource | None = None  # the source of the ticket the call serves
+    source_autonomy: str | None = None  # an explicit limit from a caller without a source row (a chat session)
     dry_run: bool = False
+
+    def source_limit(self) -> Autonomy | None:
+        """The most restrictive of the source's autonomy and the explicit one; None when neither limits."""
+        levels = [Autonomy(value) for value in (getattr(self.source, "autonomy", ""), self.source_autonomy) if value]
+        return min(levels, key=lambda level: level.rank) if levels else None
 
 
 def _client() -> Client:
@@ -65,13 +74,8 @@ def _client() -> Client:
     return tenant
 
 
-def _tool_class(tool: ConnectorTool | None) -> ToolClass:
-    if tool is None:
-        return ToolClass.UNKNOWN
-    return ToolClass.READ if tool.access == Access.READ else ToolClass.WRITE
-
-
-def _rules() -> list[Rule]:
+def client_rules() -> list[Rule]:
+    """The current client's allow/deny rules in the policy's terms."""
     rules = []
     for row in SafetyRule.objects.all():
         predicates = tuple(ArgumentPredicate(p["argument"], p["op"], p["value"]) for p in row.predicates)
@@ -85,10 +89,11 @@ def build_action(client: Client, connector: Connector, tool: ConnectorTool | Non
     scope = (tool.scope if tool is not None and tool.scope else connector.scope) or Scope.READ_ONLY
     return Action(
         connector_id=str(connector.pk), connector_name=connector.name, tool_name=tool_name,
-        tool_class=_tool_class(tool), arguments=arguments, scope=Scope(scope), production=connector.is_production,
+        tool_class=classify(connector, tool).tool_class, arguments=arguments, scope=Scope(scope),
+        production=connector.is_production,
         destructive=bool(tool and tool.destructive_hint), client_autonomy=Autonomy.from_client_setting(client.autonomy),
         connector_autonomy=Autonomy(connector.autonomy),
-        source_autonomy=Autonomy(context.source_autonomy) if context.source_autonomy else None,
+        source_autonomy=context.source_limit(),
         approval_threshold=client.approval_threshold, dry_run_requested=context.dry_run,
     )  # fmt: skip
 
@@ -100,7 +105,8 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         return existing  # a retried caller: never decide or act twice
     client = _client()
     tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
-    decision = decide(build_action(client, connector, tool, tool_name, arguments, context), _rules())
+    action_facts = build_action(client, connector, tool, tool_name, arguments, context)
+    decision = decide(action_facts, client_rules())
     status = {
         Outcome.DENY: ActionStatus.DENIED,
         Outcome.NEEDS_APPROVAL: ActionStatus.AWAITING_APPROVAL,
@@ -110,14 +116,15 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
     with transaction.atomic():
         action = ToolAction.objects.create(
             idempotency_key=context.idempotency_key, connector=connector, tool_name=tool_name, arguments=arguments,
-            access=str(_tool_class(tool)), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
+            access=str(action_facts.tool_class), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
             actor_id=str(context.actor.pk) if context.actor else "", purpose=context.purpose,
             outcome=decision.outcome, reason=decision.reason, risk=decision.risk, status=status,
-            expires_at=timezone.now() + APPROVAL_TTL if status == ActionStatus.AWAITING_APPROVAL else None,
+            expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
         )  # fmt: skip
         _audit_decision(action, decision)
         if status == ActionStatus.AWAITING_APPROVAL:
             transaction.on_commit(lambda: _announce(action))
+            transaction.on_commit(lambda: _notify(action))
     if decision.outcome is Outcome.ALLOW:
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
@@ -186,37 +193,47 @@ def _announce(action: ToolAction) -> None:
     announce_queue_change(action)
 
 
-def approve(*, action: ToolAction, actor: User, note: str = "") -> ToolAction:
-    """Approve a waiting action and queue it; it runs once, on a worker."""
+def _notify(action: ToolAction) -> None:
+    """Ask the approvers by email, Slack and Teams too (apps/safety/notify), on a worker."""
+    from apps.safety.tasks import notify_approvers
+
+    notify_approvers.delay(str(action.pk))
+
+
+def approve(*, action: ToolAction, actor: User, note: str = "", via: str = "web") -> ToolAction:
+    """Approve a waiting action and queue it; it runs once, on a worker. Every approval path (the web queue,
+    an emailed link, a Slack button, a Teams card's link) ends here; ``via`` names the path."""
     from apps.safety.tasks import execute_approved
 
     with transaction.atomic():
         claimed = ToolAction.objects.filter(
             pk=action.pk, status=ActionStatus.AWAITING_APPROVAL, expires_at__gt=timezone.now()
-        ).update(status=ActionStatus.APPROVED, decided_by=str(actor.pk), decision_note=note)
+        ).update(status=ActionStatus.APPROVED, decided_by=str(actor.pk), decision_note=note, decided_via=via)
         if not claimed:
             action.refresh_from_db()
             raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be approved.")
         audit.record(event="approval.approved", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note})  # fmt: skip
+                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note,
+                              "via": via})  # fmt: skip
         transaction.on_commit(lambda: execute_approved.delay(str(action.pk)))
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
     return action
 
 
-def reject(*, action: ToolAction, actor: User, note: str) -> ToolAction:
+def reject(*, action: ToolAction, actor: User, note: str, via: str = "web") -> ToolAction:
     if not note.strip():
         raise ActionError("Say why you reject it: the reason is kept with the action.")
     with transaction.atomic():
         claimed = ToolAction.objects.filter(pk=action.pk, status=ActionStatus.AWAITING_APPROVAL).update(
-            status=ActionStatus.REJECTED, decided_by=str(actor.pk), decision_note=note
+            status=ActionStatus.REJECTED, decided_by=str(actor.pk), decision_note=note, decided_via=via
         )
         if not claimed:
             action.refresh_from_db()
             raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be rejected.")
         audit.record(event="approval.rejected", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note})  # fmt: skip
+                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note,
+                              "via": via})  # fmt: skip
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
     return action

@@ -16,6 +16,7 @@ def queue_context() -> dict[str, object]:
         "waiting": list(
             ToolAction.objects.filter(status=ActionStatus.AWAITING_APPROVAL)
             .select_related("connector")
+            .prefetch_related("notices")
             .order_by("created_at")
         ),
     }

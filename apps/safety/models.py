@@ -71,6 +71,7 @@ class ToolAction(models.Model):
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks")
     decided_by = models.CharField(max_length=64, blank=True)
     decision_note = models.TextField(blank=True)
+    decided_via = models.CharField(max_length=8, blank=True, help_text="web, email, slack or teams.")
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     executed_at = models.DateTimeField(null=True, blank=True)
@@ -80,3 +81,64 @@ class ToolAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool_name} ({self.get_status_display()})"
+
+
+class SafetySettings(models.Model):
+    """This client's safety settings kept in its own schema (one row): approval expiry and approval channels.
+
+    Autonomy, approval threshold and compliance profile live on ``tenants.Client`` (the MSP portal reads them);
+    the per-client safety settings page edits both. Channel secrets (Slack webhook URL and signing secret,
+    Teams webhook URL) are sealed with the client's data key, purpose ``safety:channels``.
+    """
+
+    SINGLETON = "client"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    key = models.CharField(max_length=16, unique=True, default=SINGLETON, editable=False)
+    approval_ttl_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="SAF-3: hours an action waits for a decision before it expires (1-720)."
+    )
+    notify_email = models.BooleanField(default=True, help_text="Email approvers a signed approve/reject link.")
+    sealed_channels = models.TextField(blank=True, editable=False)
+    channel_names = models.JSONField(default=list, blank=True, editable=False, help_text="Names of sealed settings.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "Safety settings"
+
+
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class NoticeState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ApprovalNotice(models.Model):
+    """One approval request sent (or to send) on one channel to one recipient; claimed before sending so a
+    retried task never notifies twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    action = models.ForeignKey(ToolAction, on_delete=models.CASCADE, related_name="notices")
+    channel = models.CharField(max_length=8, choices=NoticeChannel.choices)
+    recipient = models.CharField(max_length=254, blank=True, help_text="Email address; empty for a channel post.")
+    state = models.CharField(max_length=8, choices=NoticeState.choices, default=NoticeState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "channel", "recipient"], name="approval_notice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} notice for {self.action_id}"

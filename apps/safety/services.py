@@ -1,17 +1,25 @@
-"""Configuration operations of apps/safety: rules (audited)."""
+"""Configuration operations of apps/safety, each audited: rules, connector scopes and autonomy, the client's
+safety settings, ticket-source autonomy and approval channels."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
 
 from apps.accounts.models import User
 from apps.auditlog.models import ActorKind
-from apps.connectors.models import Connector
+from apps.connectors import services as connectors
+from apps.connectors.models import Connector, ConnectorTool, EventKind, ScopeMode
 from apps.safety import audit
-from apps.safety.models import SafetyRule
+from apps.safety.client_settings import CHANNELS_PURPOSE, channels, safety_settings
+from apps.safety.models import SafetyRule, SafetySettings
 from apps.safety.policy import ArgumentPredicate
+from apps.tickets.models import SourceAutonomy, TicketSource
+from tenants.models import Client
+from tenants.secrets import seal_json
+from tenants.services import update_client_settings
 
 
 def check_predicates(value: Any) -> None:
@@ -42,3 +50,106 @@ def delete_rule(*, rule: SafetyRule, actor: User) -> None:
                  payload={"rule": str(rule.pk), "effect": rule.effect, "tool_pattern": rule.tool_pattern,
                           "label": rule.label})  # fmt: skip
     rule.delete()
+
+
+def _diff(obj: object, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"from": getattr(obj, name), "to": value}
+        for name, value in changes.items()
+        if getattr(obj, name) != value
+    }
+
+
+@transaction.atomic
+def configure_connector(*, connector: Connector, autonomy: str, scope: str, is_production: bool,
+                        actor: User) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """CON-3/SAF-1: a connector's autonomy, default scope and production flag; audited and in the consent log."""
+    diff = _diff(connector, {"autonomy": autonomy, "scope": scope, "is_production": is_production})
+    if not diff:
+        return diff
+    Connector.objects.filter(pk=connector.pk).update(autonomy=autonomy, scope=scope, is_production=is_production)
+    for name, change in diff.items():
+        setattr(connector, name, change["to"])
+    summary = ", ".join(f"{name} {change['from']} → {change['to']}" for name, change in diff.items())
+    connectors.record_event(connector=connector, kind=EventKind.CONSENT, actor=actor,
+                            summary=f"{actor.email} changed {summary}", detail={"changes": diff})  # fmt: skip
+    audit.record(event="safety.connector_configured", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                 payload={"connector": connector.name, "connector_id": str(connector.pk), "changes": diff})  # fmt: skip
+    return diff
+
+
+@transaction.atomic
+def set_tool_scope(*, tool: ConnectorTool, scope: str, actor: User) -> bool:
+    """CON-3: one tool's scope override (empty: the connector's scope applies)."""
+    if scope not in {"", *ScopeMode.values}:
+        raise ValueError(f"Pick a scope of {', '.join(ScopeMode.values)} or none.")
+    if tool.scope == scope:
+        return False
+    change = {"from": tool.scope or "inherit", "to": scope or "inherit"}
+    ConnectorTool.objects.filter(pk=tool.pk).update(scope=scope)
+    tool.scope = scope
+    connectors.record_event(connector=tool.connector, kind=EventKind.CONSENT, actor=actor,
+                            summary=f"{actor.email} set {tool.name} scope {change['from']} → {change['to']}",
+                            detail={"tool": tool.name, "scope": change})  # fmt: skip
+    audit.record(event="safety.tool_scope_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                 payload={"connector": tool.connector.name, "tool": tool.name, "scope": change})  # fmt: skip
+    return True
+
+
+@transaction.atomic
+def update_safety_settings(*, client: Client, autonomy: str, approval_threshold: int, approval_ttl_hours: int,
+                           compliance_profile: str, notify_email: bool, actor: User) -> Client:  # fmt: skip
+    """The client's autonomy, threshold and profile (audited by tenants.services) and this schema's approval
+    expiry and email notices (audited here)."""
+    client = update_client_settings(
+        client=client, actor=actor,
+        changes={"autonomy": autonomy, "approval_threshold": approval_threshold,
+                 "compliance_profile": compliance_profile},
+    )  # fmt: skip
+    row = safety_settings()
+    diff = _diff(row, {"approval_ttl_hours": approval_ttl_hours, "notify_email": notify_email})
+    if diff:
+        SafetySettings.objects.filter(pk=row.pk).update(approval_ttl_hours=approval_ttl_hours,
+                                                        notify_email=notify_email)  # fmt: skip
+        audit.record(event="safety.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                     payload={"changes": diff})  # fmt: skip
+    return client
+
+
+@transaction.atomic
+def set_source_autonomy(*, source: TicketSource, autonomy: str, actor: User) -> bool:
+    """SAF-1: the autonomy of one ticket source; the most restrictive of client, connector and source wins."""
+    if autonomy not in SourceAutonomy.values:
+        raise ValueError("Pick investigate, propose, act, or no limit.")
+    if source.autonomy == autonomy:
+        return False
+    change = {"from": source.autonomy or "inherit", "to": autonomy or "inherit"}
+    TicketSource.objects.filter(pk=source.pk).update(autonomy=autonomy)
+    source.autonomy = autonomy
+    audit.record(event="safety.source_autonomy_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                 payload={"source": source.name, "source_id": str(source.pk), "autonomy": change})  # fmt: skip
+    return True
+
+
+@transaction.atomic
+def update_channels(*, client: Client, changes: dict[str, Any], actor: User) -> list[str]:
+    """Store the approval channels sealed; an empty secret field keeps the stored value (``clear`` removes it).
+
+    Only the names of what changed are audited, never the secrets themselves.
+    """
+    row = safety_settings()
+    current = asdict(channels(client, row))
+    changed = []
+    for name, value in changes.items():
+        if name not in current or value is None or value == current[name]:
+            continue
+        current[name] = value
+        changed.append(name)
+    if not changed:
+        return []
+    sealed = seal_json(client, current, purpose=CHANNELS_PURPOSE)
+    names = sorted(name for name, value in current.items() if value)
+    SafetySettings.objects.filter(pk=row.pk).update(sealed_channels=sealed, channel_names=names)
+    audit.record(event="safety.channels_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                 payload={"changed": sorted(changed)})  # fmt: skip
+    return changed

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from celery import Task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.safety import enforcement
+from apps.safety.notify.service import send_notices
+from apps.safety.notify.webhooks import TransientWebhookError
 from gaby_site.celery import app
 from tenants.models import Client
 
@@ -23,3 +26,13 @@ def expire_approvals() -> int:
         with tenant_context(client):
             expired += enforcement.expire_waiting()
     return expired
+
+
+@app.task(name="safety.notify_approvers", bind=True, max_retries=5)
+def notify_approvers(self: Task, action_id: str) -> int:
+    """Sent inside the client's schema when an action starts waiting; retries only what failed transiently."""
+    try:
+        return send_notices(action_id)
+    except TransientWebhookError as exc:
+        countdown = exc.retry_after if exc.retry_after is not None else 30 * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=min(countdown, 3600)) from None

@@ -85,6 +85,16 @@ class Contact(models.Model):
         return self.name or self.email or self.external_id or "unknown"
 
 
+class SourceAutonomy(models.TextChoices):
+    """SAF-1/MSP-3: how far Gaby may go serving this source's tickets; apps/safety takes the most restrictive
+    of the client's, the connector's and this one. Empty: this source adds no limit of its own."""
+
+    INHERIT = "", "No limit of its own"
+    INVESTIGATE = "investigate", "Investigate (read only)"
+    PROPOSE = "propose", "Propose (a human approves writes)"
+    ACT = "act", "Act (writes within scope)"
+
+
 class TicketSource(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(max_length=32, choices=SourceKind.choices)
@@ -100,6 +110,8 @@ class TicketSource(models.Model):
     last_status = models.CharField(max_length=200, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    autonomy = models.CharField(max_length=16, choices=SourceAutonomy.choices, default=SourceAutonomy.INHERIT,
+                                blank=True)  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
