@@ -35,6 +35,8 @@ from apps.tickets.models import (
     TicketSource,
 )
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+from apps.tickets.outbound import events as outbound
+from apps.tickets.outbound.models import EventType
 from apps.tickets.sources.base import PayloadError
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
@@ -164,8 +166,9 @@ def _create_ticket(source: TicketSource, normalized: NormalizedTicket) -> tuple[
         return Ticket.objects.select_for_update().get(source=source, external_id=normalized.external_id), False
 
 
-def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> None:
-    """The source is the truth for fields it sends; fields it leaves out (None) keep Gaby's value."""
+def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> dict[str, dict[str, Any]]:
+    """The source is the truth for fields it sends; fields it leaves out (None) keep Gaby's value.
+    Returns what changed, ``{field: {"from": old, "to": new}}``, for the outbound event."""
     changes: dict[str, Any] = {}
     if normalized.title and normalized.title[:500] != ticket.title:
         changes["title"] = normalized.title[:500]
@@ -181,10 +184,13 @@ def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> None:
         contact = _contact(normalized.contact)
         if contact is not None:
             changes["contact"] = contact
+    diff = {name: {"from": getattr(ticket, name), "to": value} for name, value in changes.items()}
+    diff.pop("contact", None)
     for name, value in changes.items():
         setattr(ticket, name, value)
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
+    return diff
 
 
 def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> IngestResult:
@@ -194,10 +200,11 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
     with transaction.atomic():
         ticket, by_thread = _find_ticket(source, normalized)
         created = False
+        diff: dict[str, dict[str, Any]] = {}
         if ticket is None:
             ticket, created = _create_ticket(source, normalized)
         if not created and not by_thread:
-            _apply_update(ticket, normalized)
+            diff = _apply_update(ticket, normalized)
         keys = {message_key(m): m for m in normalized.messages}
         known = set(
             Message.objects.filter(ticket=ticket, external_id__in=list(keys)).values_list("external_id", flat=True)
@@ -221,10 +228,12 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
             new_messages.append(message)
         customer_wrote = any(m.direction == Direction.INBOUND for m in new_messages)
         if not created and customer_wrote and normalized.status is None and ticket.status in REOPENING_STATUSES:
+            diff["status"] = {"from": ticket.status, "to": Status.OPEN}
             ticket.status = Status.OPEN
             ticket.save(update_fields=["status", "updated_at"])
         elif not created and new_messages:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+        _emit_ingest(ticket, created=created, diff=diff, new_messages=new_messages)
         ticket_id, message_ids = ticket.pk, [m.pk for m in new_messages]
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=created, message_ids=message_ids))
     return IngestResult(ticket=ticket, created=created, new_messages=new_messages)
@@ -270,6 +279,13 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
         Ticket.objects.filter(pk=ticket.pk).update(**update)
+        old_status = ticket.status
+        for name, value in update.items():
+            setattr(ticket, name, value)
+        outbound.emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+        if ticket.status != old_status:
+            changes = {"status": {"from": old_status, "to": ticket.status}}
+            outbound.emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes=changes)
         _audit("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
@@ -284,13 +300,34 @@ def _enqueue_delivery(message_id: UUID) -> None:
     deliver_message.apply_async(args=[str(message_id)], task_id=f"deliver-{message_id}")
 
 
+_EVENT_OF_FIELD = {"status": EventType.TICKET_STATUS_CHANGED, "deleted_at": EventType.TICKET_DELETED}
+
+
+def _emit_ingest(
+    ticket: Ticket, *, created: bool, diff: dict[str, dict[str, Any]], new_messages: list[Message]
+) -> None:
+    """The outbound events of one ingestion: created or updated/status changed, then each new message."""
+    if created:
+        outbound.emit(EventType.TICKET_CREATED, ticket=ticket)
+    status = diff.pop("status", None)
+    if status is not None:
+        outbound.emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes={"status": status})
+    if diff:
+        outbound.emit(EventType.TICKET_UPDATED, ticket=ticket, changes=diff)
+    for message in new_messages:
+        outbound.emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+
+
 def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
     with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=timezone.now())
+        now = timezone.now()
+        Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=now)
         changes = {name: {"from": getattr(ticket, name), "to": value} for name, value in fields.items()}
+        ticket.updated_at = now
         _audit(event, actor, ticket=ticket.pk, **changes)
         for name, value in fields.items():
             setattr(ticket, name, value)
+        outbound.emit(_EVENT_OF_FIELD.get(next(iter(fields)), EventType.TICKET_UPDATED), ticket=ticket, changes=changes)
         ticket_id = ticket.pk
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=False, message_ids=[]))
 
