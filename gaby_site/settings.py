@@ -93,6 +93,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "apps.accounts.admin_site.GabyAdminConfig",
     "apps.tickets",
+    "apps.apikeys",
     "apps.knowledge",
     "apps.connectors",
     "apps.auditlog",

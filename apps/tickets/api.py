@@ -81,3 +81,7 @@ def receive_webhook(request: HttpRequest, source_id: UUID) -> Status[dict[str, A
     return Status(
         200, {"ticket_id": result.ticket.pk, "created": result.created, "new_messages": len(result.new_messages)}
     )
+
+
+# The tickets themselves (list, get, create, reply, update) live in their own module.
+router.add_router("", "apps.tickets.api_tickets.router")

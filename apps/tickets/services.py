@@ -47,10 +47,10 @@ REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
 
 def _audit(event: str, actor: Any, **payload: Any) -> None:
     """One row in the client's audit chain, in the caller's transaction; without a user it is Gaby's own work."""
+    identity = getattr(actor, "audit_identity", None)  # an API key says who it is itself
     user_id = getattr(actor, "pk", None)
-    record(
-        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "", payload=payload
-    )
+    kind, actor_id = identity or (ActorKind.USER if user_id else ActorKind.SYSTEM, user_id or "")
+    record(event=event, actor_kind=kind, actor_id=actor_id, payload=payload)
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
             ticket.save(update_fields=["status", "updated_at"])
         elif not created and new_messages:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
-        _emit_ingest(ticket, created=created, diff=diff, new_messages=new_messages)
+        outbound.emit_ingest(ticket, created=created, diff=diff, new_messages=new_messages)
         ticket_id, message_ids = ticket.pk, [m.pk for m in new_messages]
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=created, message_ids=message_ids))
     return IngestResult(ticket=ticket, created=created, new_messages=new_messages)
@@ -300,24 +300,6 @@ def _enqueue_delivery(message_id: UUID) -> None:
     deliver_message.apply_async(args=[str(message_id)], task_id=f"deliver-{message_id}")
 
 
-_EVENT_OF_FIELD = {"status": EventType.TICKET_STATUS_CHANGED, "deleted_at": EventType.TICKET_DELETED}
-
-
-def _emit_ingest(
-    ticket: Ticket, *, created: bool, diff: dict[str, dict[str, Any]], new_messages: list[Message]
-) -> None:
-    """The outbound events of one ingestion: created or updated/status changed, then each new message."""
-    if created:
-        outbound.emit(EventType.TICKET_CREATED, ticket=ticket)
-    status = diff.pop("status", None)
-    if status is not None:
-        outbound.emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes={"status": status})
-    if diff:
-        outbound.emit(EventType.TICKET_UPDATED, ticket=ticket, changes=diff)
-    for message in new_messages:
-        outbound.emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
-
-
 def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
     with transaction.atomic():
         now = timezone.now()
@@ -327,7 +309,7 @@ def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
         _audit(event, actor, ticket=ticket.pk, **changes)
         for name, value in fields.items():
             setattr(ticket, name, value)
-        outbound.emit(_EVENT_OF_FIELD.get(next(iter(fields)), EventType.TICKET_UPDATED), ticket=ticket, changes=changes)
+        outbound.emit_change(ticket, changes)
         ticket_id = ticket.pk
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=False, message_ids=[]))
 
@@ -358,6 +340,22 @@ def set_tags(*, ticket: Ticket, tags: list[str], actor: Any = None) -> None:
         _changed(ticket, "ticket.tags_changed", actor, tags=cleaned)
 
 
+def update_ticket(*, client: Client, ticket: Ticket, changes: dict[str, Any], actor: Any = None) -> None:
+    """Several operator changes at once (the API's PATCH), all or none."""
+    from apps.tickets.selectors import check_assignee
+
+    with transaction.atomic():
+        if "status" in changes:
+            change_status(ticket=ticket, status=changes["status"], actor=actor)
+        if "priority" in changes:
+            change_priority(ticket=ticket, priority=changes["priority"], actor=actor)
+        if "tags" in changes:
+            set_tags(ticket=ticket, tags=changes["tags"], actor=actor)
+        if "assignee_id" in changes:
+            check_assignee(client, changes["assignee_id"])
+            assign(ticket=ticket, assignee_id=changes["assignee_id"], actor=actor)
+
+
 def soft_delete(*, ticket: Ticket, actor: Any = None) -> None:
     _changed(ticket, "ticket.deleted", actor, deleted_at=timezone.now())
 
@@ -376,6 +374,7 @@ __all__ = [
     "set_tags",
     "soft_delete",
     "source_config",
+    "update_ticket",
 ]
 
 

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.tickets.models import Message, Ticket
-from apps.tickets.outbound.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from apps.tickets.outbound.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from gaby_site.ids import uuid7
 
 TICKET_FIELDS = ("title", "status", "priority", "tags", "assignee_id", "sla_due_at", "external_id", "source_id")
@@ -75,6 +75,27 @@ def emit(
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: enqueue(ids))
     return event.pk
+
+
+_EVENT_OF_FIELD = {"status": EventType.TICKET_STATUS_CHANGED, "deleted_at": EventType.TICKET_DELETED}
+
+
+def emit_ingest(ticket: Ticket, *, created: bool, diff: dict[str, dict[str, Any]], new_messages: list[Message]) -> None:
+    """The events of one ingestion: created, or status changed / updated; then each new message."""
+    if created:
+        emit(EventType.TICKET_CREATED, ticket=ticket)
+    status = diff.pop("status", None)
+    if status is not None:
+        emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes={"status": status})
+    if diff:
+        emit(EventType.TICKET_UPDATED, ticket=ticket, changes=diff)
+    for message in new_messages:
+        emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+
+
+def emit_change(ticket: Ticket, changes: dict[str, dict[str, Any]]) -> None:
+    """An operator's change of one field: its status, its deletion, or anything else (ticket.updated)."""
+    emit(_EVENT_OF_FIELD.get(next(iter(changes)), EventType.TICKET_UPDATED), ticket=ticket, changes=changes)
 
 
 def enqueue(delivery_ids: list[UUID], *, manual: bool = False) -> None:
