@@ -27,6 +27,7 @@ from apps.knowledge.readers import ReaderError
 from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
 from apps.knowledge.tenancy import current_schema
+from apps.tickets.models import Status as TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,22 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
                 raise ValidationError({key: f"Use a whole number from {int(key == 'max_pages')} to {top}."})
             limits[key] = number
         return {"url": start, **limits}
-    raise ValidationError({"kind": f"{kind!r} sources cannot be added here; use a directory, git or a site crawl."})
+    if kind == SourceKind.PAST_TICKETS:
+        statuses = [str(s) for s in config.get("statuses") or ("solved", "closed")]
+        unknown = sorted(set(statuses) - set(TicketStatus.values))
+        if unknown:
+            raise ValidationError({"statuses": f"Unknown status(es) {', '.join(unknown)}; use solved and/or closed."})
+        cleaned_tickets: dict[str, Any] = {"statuses": statuses}
+        try:
+            sources = [str(UUID(str(s))) for s in config.get("sources") or ()]
+        except ValueError:
+            raise ValidationError({"sources": "Give ticket source ids (UUIDs), or none for every source."}) from None
+        if sources:
+            cleaned_tickets["sources"] = sources
+        return cleaned_tickets
+    raise ValidationError(
+        {"kind": f"{kind!r} sources cannot be added here; use a directory, git, a site crawl or past tickets."}
+    )
 
 
 def _check_server_paths(kind: str, config: dict[str, Any], *, allowed: bool) -> None:
