@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.knowledge.embeddings import EmbeddingProvider
 from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
 from apps.knowledge.live import broadcast_source
-from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
+from apps.knowledge.models import EmbeddingBackend, EmbeddingSettings, KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
 from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
@@ -273,3 +273,21 @@ def due_sources() -> list[KnowledgeSource]:
         if source.last_sync_at is None or (now - source.last_sync_at).total_seconds() >= minutes * 60:
             due.append(source)
     return due
+
+
+@transaction.atomic
+def set_embedding_backend(*, backend: str, provider: Any = None, model: str = "") -> EmbeddingSettings:
+    """Choose this client's embedding backend; the next sync of each source re-embeds with it."""
+    if backend not in EmbeddingBackend.values:
+        raise ValidationError({"backend": f"Use one of: {', '.join(EmbeddingBackend.values)}."})
+    if backend == EmbeddingBackend.LITELLM and (provider is None or not model.strip()):
+        raise ValidationError({"model": "LiteLLM embeddings need one of this client's LLM providers and a model name."})
+    chosen, _ = EmbeddingSettings.objects.update_or_create(
+        singleton=True,
+        defaults={
+            "backend": backend,
+            "provider": provider if backend == EmbeddingBackend.LITELLM else None,
+            "model": model.strip() if backend == EmbeddingBackend.LITELLM else "",
+        },
+    )
+    return chosen
