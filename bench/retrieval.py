@@ -10,7 +10,12 @@ client schema ("benchkb"), then prints:
   next to its floors: the raw full-text SQL query, the raw pgvector HNSW query (same query vector),
   and the query embedding alone.
 
-    .venv/bin/python bench/retrieval.py [--chunks 3000] [--queries 200]
+    .venv/bin/python bench/retrieval.py [--chunks 3000] [--queries 200] [--embeddings local|litellm-scripted]
+
+``--embeddings litellm-scripted`` embeds through the client's LiteLLM backend (the real litellm path
+and HTTP) against the scripted OpenAI-compatible server of the tests, whose vectors are bag-of-words
+hashes: it measures the pipeline, the HNSW index and the queries at sizes (100k chunks) the CPU model
+cannot embed in a sitting, not semantic quality.
 """
 
 from __future__ import annotations
@@ -80,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=3000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--embeddings", choices=["local", "litellm-scripted"], default="local")
     args = parser.parse_args()
     os.environ.setdefault("GABY_ENV", "development")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
@@ -104,11 +110,29 @@ def main() -> None:
     call_command("migrate_schemas", interactive=False, verbosity=0)
     ensure_public_tenant()
     client = Client.objects.filter(slug="benchkb").first() or create_client(name="Bench KB", slug="benchkb")
-    provider = get_provider()
     workdir = Path(tempfile.mkdtemp(prefix="gaby-bench-kb-"))
+    scripted = None
     try:
         sections = generate_corpus(workdir, args.chunks)
         with tenant_context(client):
+            from apps.knowledge.services import set_embedding_backend
+
+            if args.embeddings == "litellm-scripted":
+                from apps.agent.services import save_provider
+                from tests.llm_server import ScriptedLLM
+
+                scripted = ScriptedLLM()
+                from apps.agent.models import LLMProvider
+
+                LLMProvider.objects.filter(name="bench-embedder").delete()
+                llm = save_provider(
+                    client=client, name="bench-embedder", kind="openai_compatible", api_base=scripted.base_url,
+                    credentials={},
+                )  # fmt: skip
+                set_embedding_backend(backend="litellm", provider=llm, model="bench-bag-of-words")
+            else:
+                set_embedding_backend(backend="default")
+            provider = get_provider()
             KnowledgeSource.objects.all().delete()
             EmbeddingCacheEntry.objects.all().delete()  # a cold start: everything must be embedded
             provider.embed(["warm up the model"])
@@ -172,8 +196,11 @@ def main() -> None:
             print(f"  sum of the three floors       {summary(floor)}")
             print(f"  hybrid search() end to end    {summary(hybrid_ms)}")
             KnowledgeSource.objects.all().delete()
+            set_embedding_backend(backend="default")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if scripted is not None:
+            scripted.close()
 
 
 if __name__ == "__main__":
