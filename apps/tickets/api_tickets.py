@@ -127,7 +127,7 @@ def _actor(request: HttpRequest) -> Any:
 
 @router.get("/tickets", response=TicketPage, summary="List tickets, newest activity first")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
-    parsed = selectors.InboxFilters.from_query(filters.dict(exclude_none=True))
+    parsed = selectors.InboxFilters.from_query({k: str(v) for k, v in filters.dict(exclude_none=True).items()})
     page = selectors.inbox_page(parsed, user_id=None, after=filters.after, size=filters.limit)
     return {"items": [_out(t) for t in page.tickets], "next_cursor": page.next_cursor}
 

@@ -55,6 +55,8 @@ def test_list_filters_and_paginates(agent: HttpClient, hartwell: Any, source: An
     assert [t["title"] for t in agent.get("/api/v1/tickets", {"q": "L-4", "status": ""}).json()["items"]] == [
         "Ticket L-4"
     ]
+    by_source = agent.get("/api/v1/tickets", {"source": str(source.pk), "status": ""}).json()["items"]
+    assert len(by_source) == 6
 
 
 def test_get_returns_the_thread(agent: HttpClient, hartwell: Any, source: Any) -> None:
