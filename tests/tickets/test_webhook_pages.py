@@ -95,3 +95,33 @@ def test_a_delivery_in_flight_is_not_redelivered(as_user: Any, hartwell: Any) ->
     response = as_user("alice", "hartwell").post(f"/inbox/webhooks/deliveries/{delivery.pk}/redeliver/", **HX)
     assert response.status_code == 409 and b"already on its way" in response.content
     assert as_user("carol", "dearborn").post(f"/inbox/webhooks/deliveries/{delivery.pk}/redeliver/").status_code == 404
+
+
+def test_the_sweep_finds_pending_deliveries_whose_task_was_lost(hartwell: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.tickets.outbound.delivery import lost_delivery_ids
+
+    with tenant_context(hartwell):
+        endpoint, _ = outbound_services.create_endpoint(client=hartwell, url="https://h.example/x", event_types=[])
+        old = timezone.now() - timedelta(hours=1)
+        deliveries = {}
+        for name, status, due in (
+            ("lost", DeliveryStatus.PENDING, None),
+            ("waiting_for_backoff", DeliveryStatus.PENDING, timezone.now() + timedelta(minutes=5)),
+            ("in_flight", DeliveryStatus.SENDING, None),
+            ("done", DeliveryStatus.DELIVERED, None),
+        ):
+            event = WebhookEvent.objects.create(type="ticket.created", payload={"id": name})
+            delivery = WebhookDelivery.objects.create(
+                event=event, endpoint=endpoint, status=status, next_attempt_at=due
+            )
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=old)
+            deliveries[name] = delivery.pk
+        fresh = WebhookDelivery.objects.create(
+            event=WebhookEvent.objects.create(type="ticket.created", payload={}), endpoint=endpoint
+        )
+        found = set(lost_delivery_ids())
+    assert found == {deliveries["lost"]} and fresh.pk not in found
