@@ -3,7 +3,8 @@
 Each app adds its router here with ``api.add_router(prefix, "apps.<app>.api.router")``. The API's
 access gate is ninja's auth, not ClientAccessMiddleware (machines have no session): by default an
 operation needs a signed-in member of the client (session + CSRF) and writes need Agent or more;
-an operation that authenticates otherwise (a signed webhook, an API key) declares its own ``auth``.
+a script may instead send ``Authorization: Bearer <API key>`` (a key of this client, acting with the
+key's role). An operation that authenticates otherwise (a signed webhook) declares its own ``auth``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ninja.security import SessionAuth
 
 from apps.accounts.access import SAFE_METHODS, membership_for
 from apps.accounts.models import Role
+from apps.apikeys.auth import ApiKeyAuth
 
 
 class MemberSessionAuth(SessionAuth):
@@ -62,7 +64,8 @@ api = NinjaAPI(
     title="Gaby API",
     version="1",
     description="Per-client API of Gaby. Every path is served on the client's own domain.",
-    auth=MemberSessionAuth(),
+    # A bearer API key of this client (apps/apikeys), else a signed-in member's session.
+    auth=[ApiKeyAuth(), MemberSessionAuth()],
     docs_decorator=members_only,
     urls_namespace="api-v1",
 )

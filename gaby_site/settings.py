@@ -93,6 +93,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "apps.accounts.admin_site.GabyAdminConfig",
     "apps.tickets",
+    "apps.apikeys",
     "apps.knowledge",
     "apps.connectors",
     "apps.auditlog",
@@ -207,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
     # Approvals nobody decided in time expire and never run.
     "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
+    # Re-queue outbound webhook deliveries whose task was lost (broker down at commit, worker gone).
+    "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
 }
 
 # --- Accounts -----------------------------------------------------------------------------------
@@ -335,6 +338,11 @@ CONNECTOR_RESTART_BACKOFF_MAX = env_int("GABY_CONNECTOR_BACKOFF_MAX_S", 60, mini
 # name); MSP staff may start any command. Everything else needs an MSP staff member to add it.
 CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-server-*"])
 # (The health checks' interval, GABY_CONNECTOR_HEALTH_INTERVAL_S, is read with the beat schedule above.)
+# --- Outbound webhooks and API keys (apps.tickets) -----------------------------------------------
+# A failed delivery is retried after base, 2*base, 4*base ... seconds (at most 6 h apart), up to the max attempts.
+TICKETS_WEBHOOK_RETRY_BASE_SECONDS = env_int("GABY_WEBHOOK_RETRY_BASE_S", 30, minimum=0)
+TICKETS_WEBHOOK_MAX_ATTEMPTS = env_int("GABY_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
+TICKETS_WEBHOOK_TIMEOUT_SECONDS = env_int("GABY_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=120)
 # --- Knowledge base (apps.knowledge) -------------------------------------------------------------
 # Embeddings: "local" (bundled MiniLM, offline) or "none" (full-text search only).
 KNOWLEDGE_EMBEDDINGS = env_choice("GABY_KB_EMBEDDINGS", ("local", "none"), "local")

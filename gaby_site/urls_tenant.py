@@ -16,6 +16,7 @@ urlpatterns = [
     path("models/", include("apps.agent.urls_models")),
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
+    path("settings/api-keys/", include("apps.apikeys.urls")),
     path("settings/", include("apps.accounts.urls")),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),

@@ -1,6 +1,7 @@
 """A scripted OpenAI-compatible HTTP server for tests: real HTTP, real litellm, no API key.
 
-Each POST /v1/chat/completions takes the next step of the script:
+Each POST /v1/chat/completions takes the next step of the script (POST /v1/embeddings is always
+answered, with deterministic bag-of-words vectors: texts sharing words get similar vectors):
 ``Reply(text, tool_calls, usage)`` answers (as SSE chunks when the request asked to stream),
 ``Fail(status)`` answers an error status, ``Slow(seconds, then)`` waits first. Every request body
 and its headers are kept in ``requests`` so tests can assert on exactly what left Gaby.
@@ -44,6 +45,8 @@ class ScriptedLLM:
         self.script: list[Step] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.embedding_requests: list[dict[str, Any]] = []  # POST /v1/embeddings: answered, never scripted
+        self.embedding_size: int | None = None  # answer this size whatever was asked (a model that cannot shorten)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -77,6 +80,11 @@ class ScriptedLLM:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/").endswith("/embeddings"):
+                    with outer._lock:
+                        outer.embedding_requests.append(body)
+                    self._json(200, _embeddings(body, outer.embedding_size))
+                    return
                 step = outer._next(body, {k.lower(): v for k, v in self.headers.items()})
                 if isinstance(step, Slow):
                     time.sleep(step.seconds)
@@ -139,4 +147,29 @@ def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None = Non
     return {
         "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": int(time.time()),
         "model": body.get("model"), "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }  # fmt: skip
+
+
+def embedding_of(text: str, dimensions: int) -> list[float]:
+    """Each word adds 1 to a slot chosen by a stable hash of it; L2-normalised."""
+    import hashlib
+    import math
+    import re
+
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dimensions] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+def _embeddings(body: dict[str, Any], size: int | None = None) -> dict[str, Any]:
+    texts = body.get("input") or []
+    texts = [texts] if isinstance(texts, str) else texts
+    dimensions = size or int(body.get("dimensions") or 384)
+    data = [{"object": "embedding", "index": i, "embedding": embedding_of(t, dimensions)} for i, t in enumerate(texts)]
+    tokens = sum(len(str(t).split()) for t in texts)
+    return {
+        "object": "list", "data": data, "model": body.get("model"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }  # fmt: skip

@@ -299,3 +299,25 @@ def _cost(response: Any) -> Decimal:
         return Decimal(str(litellm.completion_cost(completion_response=response)))
     except Exception:  # litellm raises plain exceptions for unknown models
         return Decimal(0)
+
+
+def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *, dimensions: int) -> list[list[float]]:
+    """The litellm seam for embeddings (the knowledge base's ``litellm`` backend), beside completions so
+    litellm is still imported in one place: same provider arguments, compliance check and redaction."""
+    profile = profile_for(client)
+    if not profile.allows_provider(provider.kind):
+        raise ProviderNotAllowed(
+            f"{client.name}'s {profile.name} compliance profile does not allow {provider.get_kind_display()}."
+        )
+    arguments = litellm_arguments(client, provider, model)
+    if provider.kind == "ollama":
+        arguments["model"] = f"ollama/{model}"  # embeddings use the plain prefix, chat uses ollama_chat
+    redactor = profile.redactor
+    inputs = [redactor.redact(text).text for text in texts]
+    try:
+        # drop_params: models that cannot shorten their vectors ignore ``dimensions``; the caller checks the shape.
+        response = litellm.embedding(input=inputs, dimensions=dimensions, drop_params=True, timeout=60, **arguments)
+    except (openai.OpenAIError, llm_errors.APIError, llm_errors.APIConnectionError) as exc:
+        raise LLMError(f"Embedding with {provider.name} / {model} failed: {exc.__class__.__name__}: {exc}") from exc
+    items = sorted(response.data, key=lambda item: item["index"] if isinstance(item, dict) else item.index)
+    return [[float(x) for x in (item["embedding"] if isinstance(item, dict) else item.embedding)] for item in items]

@@ -24,6 +24,15 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     ingest.add_argument("--name", help="Name of the knowledge source (default: the folder's path).")
     ingest.set_defaults(handler=ingest_command)
 
+    embeddings = subparsers.add_parser(
+        "kb-embeddings", help="Choose a client's embedding backend: default, none, or a LiteLLM model."
+    )
+    embeddings.add_argument("--client", required=True, help="The client's slug.")
+    embeddings.add_argument("--backend", required=True, choices=["default", "litellm", "none"])
+    embeddings.add_argument("--provider", default="", help="LiteLLM: the name of one of the client's LLM providers.")
+    embeddings.add_argument("--model", default="", help="LiteLLM: the embedding model, e.g. text-embedding-3-small.")
+    embeddings.set_defaults(handler=embeddings_command)
+
 
 class ProgressBar:
     """A one-line bar redrawn in place on a terminal; on a pipe, a line now and then."""
@@ -64,3 +73,24 @@ def ingest_command(command: BaseCommand, options: dict[str, Any]) -> None:
         except (ValidationError, ReaderError) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
     command.stdout.write(command.style.SUCCESS(report.summary()))
+
+
+def embeddings_command(command: BaseCommand, options: dict[str, Any]) -> None:
+    from apps.agent.models import LLMProvider
+    from apps.knowledge.services import set_embedding_backend
+
+    client = Client.objects.filter(slug=options["client"]).exclude(schema_name="public").first()
+    if client is None:
+        raise CommandError(f"No client with slug {options['client']!r}.")
+    with tenant_context(client):
+        provider = None
+        if options["provider"]:
+            provider = LLMProvider.objects.filter(name=options["provider"]).first()
+            if provider is None:
+                names = ", ".join(LLMProvider.objects.values_list("name", flat=True)) or "none yet"
+                raise CommandError(f"{client.name} has no LLM provider named {options['provider']!r} ({names}).")
+        try:
+            chosen = set_embedding_backend(backend=options["backend"], provider=provider, model=options["model"])
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+    command.stdout.write(f"{client.name}: {chosen}. The next sync of each source re-embeds with it.")

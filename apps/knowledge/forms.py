@@ -14,7 +14,10 @@ from apps.knowledge.retrieval import Filters
 
 class SourceForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[(k.value, k.label) for k in (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL)]
+        choices=[
+            (k.value, k.label)
+            for k in (SourceKind.DIRECTORY, SourceKind.GIT, SourceKind.URL_CRAWL, SourceKind.PAST_TICKETS)
+        ]
     )
     name = forms.CharField(max_length=200)
     path = forms.CharField(required=False, max_length=1000, help_text="Directory: absolute path on the Gaby server.")
@@ -29,6 +32,8 @@ class SourceForm(forms.Form):
         data = self.cleaned_data
         if data["kind"] == SourceKind.DIRECTORY:
             return {"path": data["path"]}
+        if data["kind"] == SourceKind.PAST_TICKETS:
+            return {}
         if data["kind"] == SourceKind.URL_CRAWL:
             return {"url": data["url"], "max_depth": data["max_depth"], "max_pages": data["max_pages"]}
         return {"url": data["url"], "branch": data["branch"], "subdir": data["subdir"]}

@@ -118,6 +118,17 @@ def index_entry(
     report: SyncReport,
     force: bool = False,
 ) -> Document | None:
+    if (
+        entry.trust_last_modified
+        and not force
+        and document is not None
+        and document.deleted_at is None
+        and not document.error
+        and entry.last_modified is not None
+        and document.last_modified == entry.last_modified
+    ):
+        report.unchanged += 1
+        return document
     try:
         data = entry.read()
     except OSError as exc:

@@ -188,3 +188,23 @@ class KBCandidate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class EmbeddingBackend(models.TextChoices):
+    DEFAULT = "default", "The install's default (GABY_KB_EMBEDDINGS)"
+    LITELLM = "litellm", "A model through LiteLLM (one of this client's LLM providers)"
+    NONE = "none", "None: full-text search only"
+
+
+class EmbeddingSettings(models.Model):
+    """This client's embedding backend; no row means the install's default. One row per client schema."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    backend = models.CharField(max_length=16, choices=EmbeddingBackend.choices, default=EmbeddingBackend.DEFAULT)
+    provider = models.ForeignKey("agent.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    model = models.CharField(max_length=200, blank=True, help_text="e.g. text-embedding-3-small, nomic-embed-text.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_backend_display()} {self.model}".strip()

@@ -22,11 +22,12 @@ from django.utils import timezone
 from apps.knowledge.embeddings import EmbeddingProvider
 from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
 from apps.knowledge.live import broadcast_source
-from apps.knowledge.models import KnowledgeSource, SourceKind, SyncStatus
+from apps.knowledge.models import EmbeddingBackend, EmbeddingSettings, KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
 from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
 from apps.knowledge.tenancy import current_schema
+from apps.tickets.models import Status as TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,22 @@ def _clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
                 raise ValidationError({key: f"Use a whole number from {int(key == 'max_pages')} to {top}."})
             limits[key] = number
         return {"url": start, **limits}
-    raise ValidationError({"kind": f"{kind!r} sources cannot be added here; use a directory, git or a site crawl."})
+    if kind == SourceKind.PAST_TICKETS:
+        statuses = [str(s) for s in config.get("statuses") or ("solved", "closed")]
+        unknown = sorted(set(statuses) - set(TicketStatus.values))
+        if unknown:
+            raise ValidationError({"statuses": f"Unknown status(es) {', '.join(unknown)}; use solved and/or closed."})
+        cleaned_tickets: dict[str, Any] = {"statuses": statuses}
+        try:
+            sources = [str(UUID(str(s))) for s in config.get("sources") or ()]
+        except ValueError:
+            raise ValidationError({"sources": "Give ticket source ids (UUIDs), or none for every source."}) from None
+        if sources:
+            cleaned_tickets["sources"] = sources
+        return cleaned_tickets
+    raise ValidationError(
+        {"kind": f"{kind!r} sources cannot be added here; use a directory, git, a site crawl or past tickets."}
+    )
 
 
 def _check_server_paths(kind: str, config: dict[str, Any], *, allowed: bool) -> None:
@@ -257,3 +273,21 @@ def due_sources() -> list[KnowledgeSource]:
         if source.last_sync_at is None or (now - source.last_sync_at).total_seconds() >= minutes * 60:
             due.append(source)
     return due
+
+
+@transaction.atomic
+def set_embedding_backend(*, backend: str, provider: Any = None, model: str = "") -> EmbeddingSettings:
+    """Choose this client's embedding backend; the next sync of each source re-embeds with it."""
+    if backend not in EmbeddingBackend.values:
+        raise ValidationError({"backend": f"Use one of: {', '.join(EmbeddingBackend.values)}."})
+    if backend == EmbeddingBackend.LITELLM and (provider is None or not model.strip()):
+        raise ValidationError({"model": "LiteLLM embeddings need one of this client's LLM providers and a model name."})
+    chosen, _ = EmbeddingSettings.objects.update_or_create(
+        singleton=True,
+        defaults={
+            "backend": backend,
+            "provider": provider if backend == EmbeddingBackend.LITELLM else None,
+            "model": model.strip() if backend == EmbeddingBackend.LITELLM else "",
+        },
+    )
+    return chosen

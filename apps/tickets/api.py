@@ -90,3 +90,5 @@ def _mount_help_desks() -> None:
 
 
 _mount_help_desks()
+# The tickets themselves (list, get, create, reply, update) live in their own module.
+router.add_router("", "apps.tickets.api_tickets.router")

@@ -1,4 +1,4 @@
-"""``gaby add-source``, ``gaby poll-source``: connect a mailbox or a webhook to a client from the shell."""
+"""``gaby add-source``, ``gaby poll-source``, ``gaby listen-email``: ticket sources from the shell."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     poll.add_argument("--client", required=True)
     poll.add_argument("--name", required=True)
     poll.set_defaults(handler=poll_source)
+
+    listen = subparsers.add_parser(
+        "listen-email",
+        help="Run the IMAP IDLE listener: new mail in any client's mailbox is pulled at once (polling stays on).",
+    )
+    listen.add_argument("--rescan", type=float, default=60.0, help="Seconds between looks for new or changed sources.")
+    listen.set_defaults(handler=listen_email)
 
 
 def _client(slug: str) -> Client:
@@ -80,3 +87,17 @@ def poll_source(command: BaseCommand, options: dict[str, Any]) -> None:
     if result.status != "ok":
         raise CommandError(f"Poll {result.status}: {result.error}")
     command.stdout.write(result.summary())
+
+
+def listen_email(command: BaseCommand, options: dict[str, Any]) -> None:
+    """Until interrupted: one IDLE connection per enabled email source of every client."""
+    import signal
+    import threading
+
+    from apps.tickets.sources.email.listener import IdleListener
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    command.stdout.write("Listening for new mail with IMAP IDLE (Ctrl-C to stop).")
+    IdleListener(rescan_seconds=options["rescan"]).run(stop)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.tickets.models import MessageKind, Priority, Status
+from apps.tickets.outbound.models import EventType
 
 TAG = re.compile(r"^[\w][\w.-]{0,99}$")
 
@@ -40,3 +41,20 @@ class TagsForm(forms.Form):
         if bad:
             raise forms.ValidationError(f"Not a tag: {', '.join(bad)} (letters, digits, dots, dashes).")
         return tags
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(
+        max_length=1000,
+        assume_scheme="https",
+        error_messages={"required": "Give the URL Gaby should POST events to."},
+        widget=forms.URLInput(attrs={"data-testid": "webhook-url-input", "placeholder": "https://example.com/hooks"}),
+    )
+    description = forms.CharField(max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True)

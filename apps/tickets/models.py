@@ -236,3 +236,25 @@ class QuarantinedPayload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} at {self.received_at:%Y-%m-%d %H:%M}: {self.error[:60]}"
+
+
+# Outbound webhooks live in their own module; imported here so Django registers them with this app.
+from apps.tickets.outbound.models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+__all__ = [
+    "Attachment",
+    "Contact",
+    "Message",
+    "QuarantinedPayload",
+    "Ticket",
+    "TicketSource",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+]

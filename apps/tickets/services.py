@@ -35,6 +35,8 @@ from apps.tickets.models import (
     TicketSource,
 )
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+from apps.tickets.outbound import events as outbound
+from apps.tickets.outbound.models import EventType
 from apps.tickets.sources.base import PayloadError
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
@@ -45,10 +47,10 @@ REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
 
 def _audit(event: str, actor: Any, **payload: Any) -> None:
     """One row in the client's audit chain, in the caller's transaction; without a user it is Gaby's own work."""
+    identity = getattr(actor, "audit_identity", None)  # an API key says who it is itself
     user_id = getattr(actor, "pk", None)
-    record(
-        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "", payload=payload
-    )
+    kind, actor_id = identity or (ActorKind.USER if user_id else ActorKind.SYSTEM, user_id or "")
+    record(event=event, actor_kind=kind, actor_id=actor_id, payload=payload)
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -164,8 +166,9 @@ def _create_ticket(source: TicketSource, normalized: NormalizedTicket) -> tuple[
         return Ticket.objects.select_for_update().get(source=source, external_id=normalized.external_id), False
 
 
-def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> bool:
-    """The source is the truth for fields it sends; fields it leaves out (None) keep Gaby's value."""
+def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> dict[str, dict[str, Any]]:
+    """The source is the truth for fields it sends; fields it leaves out (None) keep Gaby's value.
+    Returns what changed, ``{field: {"from": old, "to": new}}``, for the outbound event."""
     changes: dict[str, Any] = {}
     if normalized.title and normalized.title[:500] != ticket.title:
         changes["title"] = normalized.title[:500]
@@ -181,11 +184,13 @@ def _apply_update(ticket: Ticket, normalized: NormalizedTicket) -> bool:
         contact = _contact(normalized.contact)
         if contact is not None:
             changes["contact"] = contact
+    diff = {name: {"from": getattr(ticket, name), "to": value} for name, value in changes.items()}
+    diff.pop("contact", None)
     for name, value in changes.items():
         setattr(ticket, name, value)
     if changes:
         ticket.save(update_fields=[*changes, "updated_at"])
-    return bool(changes)
+    return diff
 
 
 def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> IngestResult:
@@ -194,11 +199,12 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
         raise ValueError("A normalized ticket needs its source's external_id.")
     with transaction.atomic():
         ticket, by_thread = _find_ticket(source, normalized)
-        created = changed = False
+        created = False
+        diff: dict[str, dict[str, Any]] = {}
         if ticket is None:
             ticket, created = _create_ticket(source, normalized)
         if not created and not by_thread:
-            changed = _apply_update(ticket, normalized)
+            diff = _apply_update(ticket, normalized)
         keys = {message_key(m): m for m in normalized.messages}
         known = set(
             Message.objects.filter(ticket=ticket, external_id__in=list(keys)).values_list("external_id", flat=True)
@@ -222,12 +228,14 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
             new_messages.append(message)
         customer_wrote = any(m.direction == Direction.INBOUND for m in new_messages)
         if not created and customer_wrote and normalized.status is None and ticket.status in REOPENING_STATUSES:
+            diff["status"] = {"from": ticket.status, "to": Status.OPEN}
             ticket.status = Status.OPEN
             ticket.save(update_fields=["status", "updated_at"])
         elif not created and new_messages:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+        outbound.emit_ingest(ticket, created=created, diff=diff, new_messages=new_messages)
         ticket_id, message_ids = ticket.pk, [m.pk for m in new_messages]
-        if created or changed or new_messages:  # a help desk re-sending an unchanged ticket is not news
+        if created or diff or new_messages:  # a help desk re-sending an unchanged ticket is not news
             transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=created, message_ids=message_ids))
     return IngestResult(ticket=ticket, created=created, new_messages=new_messages)
 
@@ -272,6 +280,13 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
         Ticket.objects.filter(pk=ticket.pk).update(**update)
+        old_status = ticket.status
+        for name, value in update.items():
+            setattr(ticket, name, value)
+        outbound.emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+        if ticket.status != old_status:
+            changes = {"status": {"from": old_status, "to": ticket.status}}
+            outbound.emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes=changes)
         _audit("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
@@ -288,11 +303,14 @@ def _enqueue_delivery(message_id: UUID) -> None:
 
 def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
     with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=timezone.now())
+        now = timezone.now()
+        Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=now)
         changes = {name: {"from": getattr(ticket, name), "to": value} for name, value in fields.items()}
+        ticket.updated_at = now
         _audit(event, actor, ticket=ticket.pk, **changes)
         for name, value in fields.items():
             setattr(ticket, name, value)
+        outbound.emit_change(ticket, changes)
         ticket_id = ticket.pk
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=False, message_ids=[]))
 
@@ -323,6 +341,22 @@ def set_tags(*, ticket: Ticket, tags: list[str], actor: Any = None) -> None:
         _changed(ticket, "ticket.tags_changed", actor, tags=cleaned)
 
 
+def update_ticket(*, client: Client, ticket: Ticket, changes: dict[str, Any], actor: Any = None) -> None:
+    """Several operator changes at once (the API's PATCH), all or none."""
+    from apps.tickets.selectors import check_assignee
+
+    with transaction.atomic():
+        if "status" in changes:
+            change_status(ticket=ticket, status=changes["status"], actor=actor)
+        if "priority" in changes:
+            change_priority(ticket=ticket, priority=changes["priority"], actor=actor)
+        if "tags" in changes:
+            set_tags(ticket=ticket, tags=changes["tags"], actor=actor)
+        if "assignee_id" in changes:
+            check_assignee(client, changes["assignee_id"])
+            assign(ticket=ticket, assignee_id=changes["assignee_id"], actor=actor)
+
+
 def soft_delete(*, ticket: Ticket, actor: Any = None) -> None:
     _changed(ticket, "ticket.deleted", actor, deleted_at=timezone.now())
 
@@ -341,6 +375,7 @@ __all__ = [
     "set_tags",
     "soft_delete",
     "source_config",
+    "update_ticket",
 ]
 
 

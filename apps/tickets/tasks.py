@@ -10,7 +10,9 @@ from celery import Task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.tickets import delivery, polling
+from apps.tickets.outbound import delivery as outbound_delivery
 from gaby_site.celery import app
+from gaby_site.ids import uuid7
 from tenants.models import Client
 
 MAX_DELIVERY_RETRIES = 8
@@ -40,5 +42,28 @@ def poll_due_sources() -> int:
         with tenant_context(client):
             for source_id in polling.due_source_ids():
                 poll_source.delay(str(source_id))
+                sent += 1
+    return sent
+
+
+@app.task(name="tickets.deliver_webhook", bind=True, max_retries=None)
+def deliver_webhook(self: Task, delivery_id: str, manual: bool = False) -> str:
+    """One attempt of an outbound webhook; the delivery module decides when to stop retrying."""
+    try:
+        return outbound_delivery.deliver(delivery_id, manual=manual)
+    except outbound_delivery.RetryWebhook as exc:
+        raise self.retry(countdown=exc.countdown) from exc
+
+
+@app.task(name="tickets.sweep_webhooks")
+def sweep_webhooks() -> int:
+    """Beat entry: queue again every pending delivery, of every active client, whose task was lost."""
+    sent = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            for delivery_id in outbound_delivery.lost_delivery_ids():
+                deliver_webhook.apply_async(
+                    args=[str(delivery_id)], task_id=f"webhook-{delivery_id}-sweep-{uuid7().hex}"
+                )
                 sent += 1
     return sent

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.tickets import views, views_connect, views_detail, views_sources
+from apps.tickets import views, views_connect, views_detail, views_sources, views_webhooks
 
 app_name = "tickets"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("sources/connect/<slug:kind>/", views_connect.connect_source, name="connect_source"),
     path("quarantine/", views_sources.quarantine, name="quarantine"),
     path("quarantine/<uuid:payload_id>/resolve/", views_sources.resolve_quarantined, name="resolve_quarantined"),
+    path("webhooks/", views_webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", views_webhooks.create_endpoint, name="webhook_create"),
+    path("webhooks/<uuid:endpoint_id>/", views_webhooks.update_endpoint, name="webhook_update"),
+    path("webhooks/<uuid:endpoint_id>/rotate/", views_webhooks.rotate_secret, name="webhook_rotate"),
+    path("webhooks/<uuid:endpoint_id>/delete/", views_webhooks.delete_endpoint, name="webhook_delete"),
+    path("webhooks/deliveries/<uuid:delivery_id>/redeliver/", views_webhooks.redeliver, name="webhook_redeliver"),
 ]

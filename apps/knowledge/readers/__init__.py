@@ -14,6 +14,7 @@ def reader_for(source: KnowledgeSource) -> Reader:
     from apps.knowledge.readers.curated import CuratedReader
     from apps.knowledge.readers.directory import DirectoryReader
     from apps.knowledge.readers.git import GitReader
+    from apps.knowledge.readers.tickets import TicketsReader
     from apps.knowledge.readers.web import CrawlReader
 
     if source.kind in (SourceKind.DIRECTORY, SourceKind.UPLOAD):
@@ -22,6 +23,8 @@ def reader_for(source: KnowledgeSource) -> Reader:
         return GitReader.from_source(source)
     if source.kind == SourceKind.URL_CRAWL:
         return CrawlReader.from_config(source.config)
+    if source.kind == SourceKind.PAST_TICKETS:
+        return TicketsReader.from_config(source.config)
     if source.kind == SourceKind.CURATED:
         return CuratedReader()
     raise ReaderError(f"{source.get_kind_display()} sources cannot be synced yet.")

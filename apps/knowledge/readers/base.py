@@ -21,6 +21,9 @@ class Entry:
     last_modified: datetime | None = None
     content_type: str = ""
     title: str = ""  # a title the source already knows (else the extractor finds one)
+    # The source vouches that ``last_modified`` changes whenever the content does (past tickets'
+    # updated_at): an entry whose document has the same last_modified is skipped without being read.
+    trust_last_modified: bool = False
 
 
 class Reader(Protocol):

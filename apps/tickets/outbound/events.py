@@ -1,0 +1,107 @@
+"""Emitting ticket events: called by apps/tickets/services.py inside the transaction of the change.
+
+An event is stored only when at least one enabled endpoint wants its type, together with one pending
+delivery per such endpoint; the deliveries are queued on commit. The payload is a snapshot taken now,
+so a retry hours later sends exactly what happened then.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.tickets.models import Message, Ticket
+from apps.tickets.outbound.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from gaby_site.ids import uuid7
+
+TICKET_FIELDS = ("title", "status", "priority", "tags", "assignee_id", "sla_due_at", "external_id", "source_id")
+
+
+def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
+    contact = ticket.contact if ticket.contact_id else None
+    return {
+        "id": ticket.pk,
+        **{name: getattr(ticket, name) for name in TICKET_FIELDS},
+        "contact": {"email": contact.email, "name": contact.name} if contact else None,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def message_snapshot(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "ticket_id": message.ticket_id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "author_label": message.author_label,
+        "body": message.body,
+        "created_at": message.created_at,
+    }
+
+
+def emit(
+    event_type: str,
+    *,
+    ticket: Ticket,
+    message: Message | None = None,
+    changes: dict[str, dict[str, Any]] | None = None,
+) -> UUID | None:
+    """Record one event for every enabled endpoint that wants it; returns the event id (None if nobody listens)."""
+    endpoints = [e for e in WebhookEndpoint.objects.filter(enabled=True) if e.wants(event_type)]
+    if not endpoints:
+        return None
+    event = WebhookEvent(type=event_type, ticket_id=ticket.pk, created_at=timezone.now())
+    data: dict[str, Any] = {"ticket": ticket_snapshot(ticket)}
+    if message is not None:
+        data["message"] = message_snapshot(message)
+    if changes:
+        data["changes"] = changes
+    envelope = {
+        "id": event.pk,
+        "type": event_type,
+        "client": connection.schema_name,  # type: ignore[attr-defined]
+        "created_at": event.created_at,
+        "data": data,
+    }
+    event.payload = json.loads(json.dumps(envelope, cls=DjangoJSONEncoder))
+    event.save()
+    deliveries = WebhookDelivery.objects.bulk_create(WebhookDelivery(event=event, endpoint=e) for e in endpoints)
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: enqueue(ids))
+    return event.pk
+
+
+_EVENT_OF_FIELD = {"status": EventType.TICKET_STATUS_CHANGED, "deleted_at": EventType.TICKET_DELETED}
+
+
+def emit_ingest(ticket: Ticket, *, created: bool, diff: dict[str, dict[str, Any]], new_messages: list[Message]) -> None:
+    """The events of one ingestion: created, or status changed / updated; then each new message."""
+    if created:
+        emit(EventType.TICKET_CREATED, ticket=ticket)
+    status = diff.pop("status", None)
+    if status is not None:
+        emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes={"status": status})
+    if diff:
+        emit(EventType.TICKET_UPDATED, ticket=ticket, changes=diff)
+    for message in new_messages:
+        emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+
+
+def emit_change(ticket: Ticket, changes: dict[str, dict[str, Any]]) -> None:
+    """An operator's change of one field: its status, its deletion, or anything else (ticket.updated)."""
+    emit(_EVENT_OF_FIELD.get(next(iter(changes)), EventType.TICKET_UPDATED), ticket=ticket, changes=changes)
+
+
+def enqueue(delivery_ids: list[UUID], *, manual: bool = False) -> None:
+    from apps.tickets.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        # A redelivery gets a task id of its own: the automatic one may still be known to the result backend.
+        task_id = f"webhook-{delivery_id}" + (f"-manual-{uuid7().hex}" if manual else "")
+        deliver_webhook.apply_async(args=[str(delivery_id)], kwargs={"manual": manual}, task_id=task_id)
