@@ -133,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if parts.path == "/openapi.json":
             return self._send(200, DOCUMENT)
+        if parts.path == "/not-openapi.json":
+            return self._send(200, {"hello": "world"})
         if parts.path == "/openapi.yaml":
             return self._send(200, yaml.safe_dump(DOCUMENT).encode(), content_type="application/yaml")
         seen = {

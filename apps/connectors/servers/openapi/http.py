@@ -51,17 +51,17 @@ class Prepared:
 
     def render(self, auth: Auth) -> dict[str, Any]:
         """The exact request, with the credential shown as ••• (it would be sent for real)."""
-        query = list(self.query)
+        query = urllib.parse.urlencode(self.query)
         headers = dict(self.headers)
-        if auth.kind == "query":
-            query.append((auth.name, SECRET_MASK))
+        if auth.kind == "query":  # appended as is: an encoded mask would be unreadable
+            query = "&".join(part for part in (query, f"{urllib.parse.quote(auth.name)}={SECRET_MASK}") if part)
         elif auth.kind == "header":
             headers[auth.name] = SECRET_MASK
         elif auth.kind == "bearer":
             headers["Authorization"] = f"Bearer {SECRET_MASK}"
         elif auth.kind == "basic":
             headers["Authorization"] = f"Basic {SECRET_MASK}"
-        url = self.url + ("?" + urllib.parse.urlencode(query) if query else "")
+        url = self.url + (f"?{query}" if query else "")
         out: dict[str, Any] = {"method": self.method.upper(), "url": url, "headers": headers}
         if self.body is not None:
             out["body"] = self.body

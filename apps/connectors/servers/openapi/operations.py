@@ -112,7 +112,8 @@ def _with_defs(document: dict[str, Any], schema: dict[str, Any], names: set[str]
 
 def tool_name(operation: dict[str, Any], method: str, path: str) -> str:
     raw = str(operation.get("operationId") or f"{method}_{path}")
-    name = re.sub(r"[^A-Za-z0-9_-]+", "_", raw).strip("_")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", raw)
+    name = re.sub(r"_+", "_", name).strip("_")
     return name[:64] or method
 
 
