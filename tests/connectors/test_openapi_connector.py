@@ -173,3 +173,24 @@ def test_operations_without_an_id_get_a_name_and_names_stay_unique() -> None:
     operations = {op.tool: op for op in build_operations(document)}
     assert set(operations) == {"get_items_id", "get_items_id_delete"}
     assert sorted(operations["get_items_id"].input_schema["properties"]) == ["path_id", "query_id"]
+
+
+def test_through_the_safety_gate_a_dry_run_scope_shows_the_request_and_sends_nothing(
+    billing: Connector, api: Any, in_hartwell: Any
+) -> None:
+    from apps.safety.enforcement import CallContext, run_tool
+    from apps.safety.models import ActionStatus
+
+    Connector.objects.filter(pk=billing.pk).update(scope="dry_run")
+    billing.refresh_from_db()
+    before = len(api.requests)
+    action = run_tool(
+        connector=billing, tool_name="createRefund", arguments={"customerId": "cus_1", "body": {"amount": 7}},
+        context=CallContext(idempotency_key="refund-1"),
+    )  # fmt: skip
+    assert action.status == ActionStatus.DRY_RUN and len(api.requests) == before
+    assert '"url": "http://127.0.0.1:' in action.result_text and "/v1/customers/cus_1/refunds" in action.result_text
+    assert TOKEN not in action.result_text and "Bearer •••" in action.result_text
+    read = run_tool(connector=billing, tool_name="getCustomer", arguments={"customerId": "cus_1"},
+                    context=CallContext(idempotency_key="read-1"))  # fmt: skip
+    assert read.status == ActionStatus.DONE and "ana@example.com" in read.result_text
