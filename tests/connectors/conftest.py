@@ -162,3 +162,43 @@ def contract_openapi(api: Any) -> ContractTarget:
         "searchInvoices": {"body": {"q": "x"}},
     }
     return first_party_target(draft, samples)
+
+
+# Keycloak and Stripe arrive with feature/connectors-fp (their servers, drafts and stand-ins in sandbox/). These
+# fixtures are only requested once those server packages exist, so the imports stay inside them.
+@pytest.fixture
+def contract_keycloak() -> Iterator[ContractTarget]:
+    from sandbox.keycloak import DEMO_SEED, KeycloakSandbox
+
+    from apps.connectors.specs import keycloak_draft
+
+    secret = "kc-contract-secret"
+    with KeycloakSandbox({**DEMO_SEED, "clients": {"gaby-support": secret}}) as kc:
+        user = str(kc.user("jane.doe")["id"])
+        draft = keycloak_draft(
+            name="Contract SSO", url=kc.base_url, realm="acme", client_id="gaby-support", client_secret=secret
+        )
+        writes = {
+            "send_password_reset": {},
+            "logout_sessions": {},
+            "unlock_user": {},
+            "set_user_enabled": {"enabled": False},
+        }
+        yield first_party_target(draft, {tool: {"user_id": user, **extra} for tool, extra in writes.items()})
+
+
+@pytest.fixture
+def contract_stripe() -> Iterator[ContractTarget]:
+    from sandbox.stripe import DEMO_SEED, StripeSandbox
+
+    from apps.connectors.specs import stripe_draft
+
+    key = "rk_test_contract_4242"
+    with StripeSandbox({**DEMO_SEED, "api_keys": [key]}) as stripe:
+        draft = stripe_draft(name="Contract Stripe", api_key=key, api_base=stripe.base_url)
+        samples = {
+            "refund": {"charge_id": "ch_1"},
+            "resend_invoice": {"invoice_id": "in_1"},
+            "retry_invoice_payment": {"invoice_id": "in_1"},
+        }
+        yield first_party_target(draft, samples)
