@@ -155,7 +155,7 @@ def check_openapi_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         raise ValidationError({"username": "Enter the user name for HTTP basic authentication."})
 
 
-def _postgres_env(opts: dict[str, Any], _label: str) -> dict[str, str]:
+def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
     return {
         "GABY_PG_URL": str(opts.get("url", "")),
         "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
@@ -171,19 +171,17 @@ def code_cache_dir(label: str, repo: str) -> str:
     return str(Path(settings.DATA_DIR) / "connectors" / "code" / f"{digest}.git")
 
 
-def _code_env(opts: dict[str, Any], label: str) -> dict[str, str]:
-    repo = str(opts.get("repo", ""))
+def _code_env(opts: dict[str, Any]) -> dict[str, str]:
     return {
-        "GABY_CODE_REPO": repo,
+        "GABY_CODE_REPO": str(opts.get("repo", "")),
         "GABY_CODE_REF": str(opts.get("ref", "")),
         "GABY_CODE_TOKEN": str(opts.get("token", "")),
         "GABY_CODE_REFRESH_S": str(opts.get("refresh_s", 300)),
-        "GABY_CODE_CACHE_DIR": code_cache_dir(label, repo),
         "HOME": os.environ.get("HOME", "/nonexistent"),  # git reads ~/.ssh for ssh:// remotes
     }
 
 
-def _openapi_env(opts: dict[str, Any], _label: str) -> dict[str, str]:
+def _openapi_env(opts: dict[str, Any]) -> dict[str, str]:
     return {
         "GABY_OPENAPI_SPEC": str(opts.get("spec", "")),
         "GABY_OPENAPI_BASE_URL": str(opts.get("base_url", "")),
@@ -199,7 +197,7 @@ def _openapi_env(opts: dict[str, Any], _label: str) -> dict[str, str]:
 
 # First-party kinds: the in-tree server package (apps/connectors/servers/<module>) and how its settings
 # become the subprocess's environment. The catalog (catalog.yaml) names the same modules.
-FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any], str], dict[str, str]]]] = {
+FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] = {
     Kind.POSTGRES: ("postgres", _postgres_env),
     Kind.GIT_SOURCE: ("code", _code_env),
     Kind.OPENAPI: ("openapi", _openapi_env),
@@ -227,7 +225,10 @@ def spec_for(draft: Draft, *, label: str) -> ServerSpec:
     }
     if draft.kind in FIRST_PARTY:
         module, env_of = FIRST_PARTY[draft.kind]
-        return first_party_spec(module, env_of(draft.settings, label), **common)
+        env = env_of(draft.settings)
+        if draft.kind == Kind.GIT_SOURCE:  # a remote's mirror: per client and connector, so from the label
+            env["GABY_CODE_CACHE_DIR"] = code_cache_dir(label, env["GABY_CODE_REPO"])
+        return first_party_spec(module, env, **common)
     if draft.transport == Transport.HTTP:
         return ServerSpec(transport="http", url=draft.url, headers=tuple(sorted(draft.headers.items())), **common)
     return ServerSpec(

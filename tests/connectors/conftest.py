@@ -196,9 +196,11 @@ def contract_stripe() -> Iterator[ContractTarget]:
     key = "rk_test_contract_4242"
     with StripeSandbox({**DEMO_SEED, "api_keys": [key]}) as stripe:
         draft = stripe_draft(name="Contract Stripe", api_key=key, api_base=stripe.base_url)
+        invoices = DEMO_SEED["invoices"]
+        invoice = next((i["id"] for i in invoices if i.get("status") == "open"), invoices[0]["id"])
         samples = {
-            "refund": {"charge_id": "ch_1"},
-            "resend_invoice": {"invoice_id": "in_1"},
-            "retry_invoice_payment": {"invoice_id": "in_1"},
+            "refund": {"charge_id": DEMO_SEED["charges"][0]["id"]},
+            "resend_invoice": {"invoice_id": invoice},
+            "retry_invoice_payment": {"invoice_id": invoice},
         }
         yield first_party_target(draft, samples)
