@@ -127,7 +127,7 @@ class CodeForm(_Common):
     repo = forms.CharField(
         max_length=1000,
         label="Repository",
-        help_text="Clone URL, e.g. https://github.com/acme/billing.git (MSP staff may give a path on the Gaby host).",
+        help_text="HTTPS clone URL, e.g. https://github.com/acme/billing.git (MSP staff: also ssh or a host path).",
     )
     ref = forms.CharField(
         required=False, max_length=200, help_text="Branch, tag or commit. Default: the default branch."

@@ -116,7 +116,9 @@ def openapi_draft(
     )
 
 
-REMOTE_REPO = ("https://", "http://", "ssh://", "git@")
+# What a client admin may clone: HTTPS only. An ssh:// or git@ remote would use the Gaby host's own SSH keys, and a
+# path or file:// URL would read the host's disk: both only for MSP staff and the operator.
+CLIENT_REPO_SCHEMES = ("https://",)
 AUTH_KINDS = ("none", "bearer", "header", "query", "basic")
 
 
@@ -127,10 +129,11 @@ def check_code_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         raise ValidationError(
             {"repo": "Enter the repository's clone URL (https://… or git@…), or as MSP staff a path."}
         )
-    if not repo.startswith(REMOTE_REPO) and not trusted:
+    if not repo.startswith(CLIENT_REPO_SCHEMES) and not trusted:
         raise ValidationError(
-            {"repo": "Enter an https:// or ssh clone URL: only MSP staff may point Gaby at a path on its own host."}
-        )
+            {"repo": "Enter an https:// clone URL (with a token for a private repository): only MSP staff may point "
+             "Gaby at a path on its host or use its SSH keys."}
+        )  # fmt: skip
     if repo.startswith("-"):
         raise ValidationError({"repo": "Enter a clone URL or a path, not an option."})
 

@@ -145,8 +145,8 @@ def test_a_clone_url_is_mirrored_and_fetched_on_refresh(
 def test_client_admins_give_a_clone_url_not_a_host_path(
     in_hartwell: Any, people: dict[str, Any], billing_repo: Path
 ) -> None:
-    for repo in (str(billing_repo), billing_repo.as_uri()):
-        with pytest.raises(ValidationError, match="only MSP staff may point Gaby at a path"):
+    for repo in (str(billing_repo), billing_repo.as_uri(), "git@github.com:acme/billing.git", "ssh://git@h/r.git"):
+        with pytest.raises(ValidationError, match="only MSP staff may point Gaby at a path on its host or use its SSH"):
             services.test_connection(client=in_hartwell, draft=code_draft(name="x", repo=repo), actor=people["alice"])
 
 
