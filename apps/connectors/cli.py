@@ -1,7 +1,8 @@
-"""``manage.py gaby connect postgres --client SLUG --url ...`` (FND-3): test the connection, then save it."""
+"""``manage.py gaby connect postgres|code|openapi|mcp --client SLUG ...`` (FND-3): test the connection, then save it."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django_tenants.utils import tenant_context
 from apps.connectors import services
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import Draft, postgres_draft
+from apps.connectors.specs import AUTH_KINDS, Draft, code_draft, openapi_draft, postgres_draft
 from tenants.models import Client
 
 
@@ -28,6 +29,27 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     pg.add_argument("--statement-timeout-ms", type=int, default=5000)
     pg.add_argument("--production", action="store_true", help="Mark it as a production system.")
     pg.set_defaults(handler=connect_postgres)
+
+    code = kinds.add_parser("code", help="A git repository Gaby searches and reads (read-only).")
+    code.add_argument("--client", required=True, help="The client's slug.")
+    code.add_argument("--repo", required=True, help="A clone URL (https://, ssh://, git@…) or a path on this host.")
+    code.add_argument("--name", default="Source code", help="Connector name. Default: Source code.")
+    code.add_argument("--ref", default="", help="Branch, tag or commit to read. Default: the default branch.")
+    code.add_argument("--token-env", default="", help="Name of an environment variable holding an access token.")
+    code.set_defaults(handler=connect_code)
+
+    api = kinds.add_parser("openapi", help="A REST API from its OpenAPI 3 document: one tool per operation.")
+    api.add_argument("--client", required=True, help="The client's slug.")
+    api.add_argument("--spec", required=True, help="URL or file of the OpenAPI document (JSON or YAML).")
+    api.add_argument("--name", required=True)
+    api.add_argument("--base-url", default="", help="Override the document's server URL.")
+    api.add_argument("--auth", choices=AUTH_KINDS, default="none")
+    api.add_argument("--auth-name", default="", help="API key: the header or query parameter name.")
+    api.add_argument("--username", default="", help="HTTP basic: the user name.")
+    api.add_argument("--secret-env", default="", help="Name of an environment variable holding the token/key/password.")
+    api.add_argument("--read-op", action="append", default=[], help="An operation that only reads; repeatable.")
+    api.add_argument("--write-op", action="append", default=[], help="An operation that writes; repeatable.")
+    api.set_defaults(handler=connect_openapi)
 
     mcp = kinds.add_parser("mcp", help="Any MCP server: --command (stdio) or --url (streamable HTTP).")
     mcp.add_argument("--client", required=True, help="The client's slug.")
@@ -71,6 +93,40 @@ def connect_postgres(command: BaseCommand, options: dict[str, Any]) -> None:
         statement_timeout_ms=options["statement_timeout_ms"],
     )
     _save(command, client, draft, autonomy=AutonomyLevel.INVESTIGATE, is_production=options["production"])
+
+
+def _secret_from_env(name: str) -> str:
+    """Secrets come from the environment, never from argv (which other users of the host can read)."""
+    if not name:
+        return ""
+    value = os.environ.get(name, "")
+    if not value:
+        raise CommandError(f"The environment variable {name} is empty or not set.")
+    return value
+
+
+def connect_code(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = code_draft(
+        name=options["name"], repo=options["repo"], ref=options["ref"], token=_secret_from_env(options["token_env"])
+    )
+    _save(command, client, draft)
+
+
+def connect_openapi(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = openapi_draft(
+        name=options["name"],
+        spec=options["spec"],
+        base_url=options["base_url"],
+        auth=options["auth"],
+        auth_name=options["auth_name"],
+        username=options["username"],
+        secret=_secret_from_env(options["secret_env"]),
+        read_ops=options["read_op"],
+        write_ops=options["write_op"],
+    )
+    _save(command, client, draft)
 
 
 def connect_mcp(command: BaseCommand, options: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Forms of the Connect screens: any MCP server (command or URL) and the first-party PostgreSQL connector."""
+"""Forms of the Connect screens: any MCP server (command or URL) and the first-party connectors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import Draft, postgres_draft
+from apps.connectors.specs import AUTH_KINDS, Draft, code_draft, openapi_draft, postgres_draft
 
 
 def _pairs(text: str, separator: str, what: str) -> dict[str, str]:
@@ -111,4 +111,85 @@ class PostgresForm(_Common):
         )
 
 
-FORMS: dict[str, type[McpServerForm] | type[PostgresForm]] = {"mcp": McpServerForm, "postgres": PostgresForm}
+AUTH_LABELS = ("None", "Bearer token", "API key in a header", "API key in the query", "HTTP basic")
+
+
+def _secret_input() -> forms.PasswordInput:
+    # Shown masked; kept in the form between "Test connection" and "Save" so it need not be typed twice.
+    return forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"})
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class CodeForm(_Common):
+    repo = forms.CharField(
+        max_length=1000,
+        label="Repository",
+        help_text="HTTPS clone URL, e.g. https://github.com/acme/billing.git (MSP staff: also ssh or a host path).",
+    )
+    ref = forms.CharField(
+        required=False, max_length=200, help_text="Branch, tag or commit. Default: the default branch."
+    )
+    token = forms.CharField(
+        required=False, widget=_secret_input(), help_text="For a private HTTPS repository: a read-only access token."
+    )
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return code_draft(name=data["name"], repo=data["repo"], ref=data["ref"], token=data["token"])
+
+
+class OpenApiForm(_Common):
+    spec = forms.CharField(
+        max_length=1000, label="OpenAPI document", help_text="URL of the API's OpenAPI 3 document (JSON or YAML)."
+    )
+    base_url = forms.CharField(
+        required=False, max_length=500, label="Base URL", help_text="Leave empty to use the document's server."
+    )
+    auth = forms.ChoiceField(
+        choices=list(zip(AUTH_KINDS, AUTH_LABELS, strict=True)),
+        initial="none",
+        label="Authentication",
+    )
+    auth_name = forms.CharField(required=False, max_length=100, help_text="API key: the header or parameter name.")
+    username = forms.CharField(required=False, max_length=200, help_text="HTTP basic only.")
+    secret = forms.CharField(required=False, widget=_secret_input(), help_text="Token, key or password (sealed).")
+    read_ops = forms.CharField(
+        required=False, help_text="Operations that only read although not GET (comma-separated)."
+    )
+    write_ops = forms.CharField(required=False, help_text="GET operations that change something (comma-separated).")
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return openapi_draft(
+            name=data["name"],
+            spec=data["spec"],
+            base_url=data["base_url"],
+            auth=data["auth"],
+            auth_name=data["auth_name"],
+            secret=data["secret"],
+            username=data["username"],
+            read_ops=_names(data["read_ops"]),
+            write_ops=_names(data["write_ops"]),
+        )
+
+
+ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm
+FORMS: dict[str, type[ConnectForm]] = {
+    "mcp": McpServerForm,
+    "postgres": PostgresForm,
+    "code": CodeForm,
+    "openapi": OpenApiForm,
+}
+TITLES = {
+    "mcp": ("Add an MCP server", "Any MCP server, no code: the command Gaby starts (stdio) or the URL it reaches "
+            "(streamable HTTP). Test it to see its tools, then save."),
+    "postgres": ("Connect PostgreSQL", "Gaby runs its PostgreSQL connector read-only unless you allow writes; "
+                 "every write is a dry run first."),
+    "code": ("Connect source code", "A git repository Gaby can search and read, so it can say where a bug lives "
+             "(billing/webhook.py:142). Read-only; a remote is cloned and fetched again every few minutes."),
+    "openapi": ("Connect a REST API", "Any API with an OpenAPI 3 document: one tool per operation. GET and HEAD "
+                "read; everything else writes and is a dry run (the exact request) until allowed."),
+}  # fmt: skip

@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     MCP_HTTP = "mcp_http", "MCP server (URL)"
     POSTGRES = "postgres", "PostgreSQL"
     GIT_SOURCE = "git_source", "Source code (git)"
+    OPENAPI = "openapi", "REST API (OpenAPI)"
 
 
 class Transport(models.TextChoices):

@@ -31,7 +31,14 @@ from apps.connectors.models import (
     Status,
     Transport,
 )
-from apps.connectors.specs import Draft, check_command_allowed, spec_for
+from apps.connectors.specs import (
+    FIRST_PARTY,
+    Draft,
+    check_code_settings,
+    check_command_allowed,
+    check_openapi_settings,
+    spec_for,
+)
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
 
@@ -109,16 +116,21 @@ def _spec(connector: Connector, client: Client) -> Any:
 
 def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
     """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
-    if draft.kind != Kind.POSTGRES and draft.transport != Transport.HTTP:  # spec_for will start draft.command
+    trusted = operator or bool(actor and actor.is_msp_staff)
+    if draft.kind not in FIRST_PARTY and draft.transport != Transport.HTTP:  # spec_for will start draft.command
         if not draft.command.strip():
             raise ValidationError({"command": "Enter the command that starts the MCP server."})
-        check_command_allowed(draft.command, msp_staff=operator or bool(actor and actor.is_msp_staff))
+        check_command_allowed(draft.command, msp_staff=trusted)
     if draft.transport == Transport.HTTP and not draft.url.startswith(("http://", "https://")):
         raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
     if draft.kind == Kind.POSTGRES and not str(draft.settings.get("url", "")).startswith(
         ("postgres://", "postgresql://")
     ):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
+    if draft.kind == Kind.GIT_SOURCE:
+        check_code_settings(draft.settings, trusted=trusted)
+    if draft.kind == Kind.OPENAPI:
+        check_openapi_settings(draft.settings, trusted=trusted)
 
 
 def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:

@@ -8,9 +8,12 @@ variables of the subprocess, built here from the connector's sealed configuratio
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -75,8 +78,145 @@ def check_command_allowed(command: str, *, msp_staff: bool) -> None:
         )
 
 
-def _first_party(module: str, env: dict[str, str]) -> tuple[str, tuple[str, ...], dict[str, str], str]:
-    return sys.executable, ("-m", f"apps.connectors.servers.{module}"), env, str(settings.BASE_DIR)
+def code_draft(*, name: str, repo: str, ref: str = "", token: str = "", refresh_s: int = 300) -> Draft:
+    """The source-code connector (FND-5): a local path or a clone URL, read at ``ref`` (default HEAD)."""
+    return Draft(
+        kind=Kind.GIT_SOURCE,
+        name=name,
+        settings={"repo": repo.strip(), "ref": ref.strip(), "token": token, "refresh_s": refresh_s},
+    )
+
+
+def openapi_draft(
+    *,
+    name: str,
+    spec: str,
+    base_url: str = "",
+    auth: str = "none",
+    auth_name: str = "",
+    secret: str = "",
+    username: str = "",
+    read_ops: list[str] | None = None,
+    write_ops: list[str] | None = None,
+) -> Draft:
+    """A REST API driven by its OpenAPI 3 document (URL or file); the credential is sealed with the rest."""
+    return Draft(
+        kind=Kind.OPENAPI,
+        name=name,
+        settings={
+            "spec": spec.strip(),
+            "base_url": base_url.strip(),
+            "auth": auth or "none",
+            "auth_name": auth_name.strip(),
+            "secret": secret,
+            "username": username,
+            "read_ops": read_ops or [],
+            "write_ops": write_ops or [],
+        },
+    )
+
+
+# What a client admin may clone: HTTPS only. An ssh:// or git@ remote would use the Gaby host's own SSH keys, and a
+# path or file:// URL would read the host's disk: both only for MSP staff and the operator.
+CLIENT_REPO_SCHEMES = ("https://",)
+AUTH_KINDS = ("none", "bearer", "header", "query", "basic")
+
+
+def check_code_settings(opts: dict[str, Any], *, trusted: bool) -> None:
+    """A clone URL for everyone; a path on the Gaby host (or file://) only for MSP staff and the operator."""
+    repo = str(opts.get("repo", "")).strip()
+    if not repo:
+        raise ValidationError(
+            {"repo": "Enter the repository's clone URL (https://… or git@…), or as MSP staff a path."}
+        )
+    if not repo.startswith(CLIENT_REPO_SCHEMES) and not trusted:
+        raise ValidationError(
+            {"repo": "Enter an https:// clone URL (with a token for a private repository): only MSP staff may point "
+             "Gaby at a path on its host or use its SSH keys."}
+        )  # fmt: skip
+    if repo.startswith("-"):
+        raise ValidationError({"repo": "Enter a clone URL or a path, not an option."})
+
+
+def check_openapi_settings(opts: dict[str, Any], *, trusted: bool) -> None:
+    spec = str(opts.get("spec", "")).strip()
+    if not spec:
+        raise ValidationError({"spec": "Enter the URL of the API's OpenAPI document (JSON or YAML)."})
+    if not spec.startswith(("http://", "https://")) and not trusted:
+        raise ValidationError({"spec": "Enter an http(s) URL: only MSP staff may load a file from the Gaby host."})
+    base = str(opts.get("base_url", "")).strip()
+    if base and not base.startswith(("http://", "https://")):
+        raise ValidationError({"base_url": "Enter the API's base URL with http:// or https://, or leave it empty."})
+    auth = str(opts.get("auth", "none"))
+    if auth not in AUTH_KINDS:
+        raise ValidationError({"auth": f"Pick one of: {', '.join(AUTH_KINDS)}."})
+    if auth in ("header", "query") and not str(opts.get("auth_name", "")).strip():
+        raise ValidationError({"auth_name": "Enter the name of the header or query parameter that carries the key."})
+    if auth != "none" and not opts.get("secret"):
+        raise ValidationError({"secret": "Enter the token, key or password for this authentication."})
+    if auth == "basic" and not str(opts.get("username", "")).strip():
+        raise ValidationError({"username": "Enter the user name for HTTP basic authentication."})
+
+
+def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
+    return {
+        "GABY_PG_URL": str(opts.get("url", "")),
+        "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
+        "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
+        "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
+        "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
+    }
+
+
+def code_cache_dir(label: str, repo: str) -> str:
+    """Where a remote repository's mirror lives: per client and connector, keyed by the URL it clones."""
+    digest = hashlib.sha256(f"{label}\0{repo}".encode()).hexdigest()[:20]
+    return str(Path(settings.DATA_DIR) / "connectors" / "code" / f"{digest}.git")
+
+
+def _code_env(opts: dict[str, Any]) -> dict[str, str]:
+    return {
+        "GABY_CODE_REPO": str(opts.get("repo", "")),
+        "GABY_CODE_REF": str(opts.get("ref", "")),
+        "GABY_CODE_TOKEN": str(opts.get("token", "")),
+        "GABY_CODE_REFRESH_S": str(opts.get("refresh_s", 300)),
+        "HOME": os.environ.get("HOME", "/nonexistent"),  # git reads ~/.ssh for ssh:// remotes
+    }
+
+
+def _openapi_env(opts: dict[str, Any]) -> dict[str, str]:
+    return {
+        "GABY_OPENAPI_SPEC": str(opts.get("spec", "")),
+        "GABY_OPENAPI_BASE_URL": str(opts.get("base_url", "")),
+        "GABY_OPENAPI_AUTH": str(opts.get("auth", "none")),
+        "GABY_OPENAPI_AUTH_NAME": str(opts.get("auth_name", "")),
+        "GABY_OPENAPI_SECRET": str(opts.get("secret", "")),
+        "GABY_OPENAPI_USERNAME": str(opts.get("username", "")),
+        "GABY_OPENAPI_READ_OPS": ",".join(opts.get("read_ops", [])),
+        "GABY_OPENAPI_WRITE_OPS": ",".join(opts.get("write_ops", [])),
+        "GABY_OPENAPI_TIMEOUT_S": str(settings.CONNECTOR_CALL_TIMEOUT),
+    }
+
+
+# First-party kinds: the in-tree server package (apps/connectors/servers/<module>) and how its settings
+# become the subprocess's environment. The catalog (catalog.yaml) names the same modules.
+FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] = {
+    Kind.POSTGRES: ("postgres", _postgres_env),
+    Kind.GIT_SOURCE: ("code", _code_env),
+    Kind.OPENAPI: ("openapi", _openapi_env),
+}
+
+
+def first_party_spec(module: str, env: dict[str, str], **common: Any) -> ServerSpec:
+    """An in-tree server started with this Python from the project root."""
+    return ServerSpec(
+        transport="stdio",
+        command=sys.executable,
+        args=("-m", f"apps.connectors.servers.{module}"),
+        env=tuple(sorted(env.items())),
+        cwd=str(settings.BASE_DIR),
+        **common,
+    )
 
 
 def spec_for(draft: Draft, *, label: str) -> ServerSpec:
@@ -86,21 +226,12 @@ def spec_for(draft: Draft, *, label: str) -> ServerSpec:
         "call_timeout": float(settings.CONNECTOR_CALL_TIMEOUT),
         "max_concurrency": settings.CONNECTOR_MAX_CONCURRENCY,
     }
-    if draft.kind == Kind.POSTGRES:
-        opts = draft.settings
-        command, args, env, cwd = _first_party(
-            "postgres",
-            {
-                "GABY_PG_URL": str(opts.get("url", "")),
-                "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
-                "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
-                "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
-                "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
-            },
-        )
-        return ServerSpec(
-            transport="stdio", command=command, args=args, env=tuple(sorted(env.items())), cwd=cwd, **common
-        )
+    if draft.kind in FIRST_PARTY:
+        module, env_of = FIRST_PARTY[draft.kind]
+        env = env_of(draft.settings)
+        if draft.kind == Kind.GIT_SOURCE:  # a remote's mirror: per client and connector, so from the label
+            env["GABY_CODE_CACHE_DIR"] = code_cache_dir(label, env["GABY_CODE_REPO"])
+        return first_party_spec(module, env, **common)
     if draft.transport == Transport.HTTP:
         return ServerSpec(transport="http", url=draft.url, headers=tuple(sorted(draft.headers.items())), **common)
     return ServerSpec(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from apps.connectors.host import ServerSpec
+from apps.connectors.models import Kind
+from apps.connectors.specs import Draft, code_draft, openapi_draft, spec_for
 
 VENV_BIN = Path(sys.executable).parent
 NPM_BIN = Path(os.environ.get("GABY_DATA_DIR", settings.BASE_DIR / "var")) / "npm" / "node_modules" / ".bin"
@@ -110,3 +115,92 @@ def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     )
     with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Any]:
+    """A real local REST API with its OpenAPI document (tests/connectors/api_server.py)."""
+    from tests.connectors.api_server import serve_api
+
+    with serve_api() as served:
+        yield served
+
+
+@dataclass(frozen=True)
+class ContractTarget:
+    """A server for the contract suite: how to start it, and sample arguments for each write's dry run."""
+
+    spec: ServerSpec
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def first_party_target(draft: Draft, samples: dict[str, dict[str, Any]] | None = None) -> ContractTarget:
+    return ContractTarget(spec_for(draft, label=f"contract/{draft.kind}"), samples or {})
+
+
+# One fixture per first-party server, named contract_<package>: test_contract.py finds them by name. A server
+# package without one is still checked (started with no settings), but its dry runs are not exercised.
+@pytest.fixture
+def contract_postgres(sample_url: str) -> ContractTarget:
+    draft = Draft(kind=Kind.POSTGRES, name="Contract PG", settings={"url": sample_url, "allow_writes": True})
+    return first_party_target(draft, {"execute_write": {"sql": "UPDATE customers SET plan = 'pro' WHERE id = 1"}})
+
+
+@pytest.fixture
+def contract_code(git_repo: Path) -> ContractTarget:
+    return first_party_target(code_draft(name="Contract code", repo=str(git_repo)))
+
+
+@pytest.fixture
+def contract_openapi(api: Any) -> ContractTarget:
+    from tests.connectors.api_server import TOKEN
+
+    draft = openapi_draft(name="Contract API", spec=api.url, auth="bearer", secret=TOKEN)
+    samples = {
+        "createRefund": {"customerId": "cus_1", "body": {"amount": 5}},
+        "logoutSessions": {"customerId": "cus_1"},
+        "searchInvoices": {"body": {"q": "x"}},
+    }
+    return first_party_target(draft, samples)
+
+
+# Keycloak and Stripe arrive with feature/connectors-fp (their servers, drafts and stand-ins in sandbox/). These
+# fixtures are only requested once those server packages exist, so the imports stay inside them.
+@pytest.fixture
+def contract_keycloak() -> Iterator[ContractTarget]:
+    from sandbox.keycloak import DEMO_SEED, KeycloakSandbox
+
+    from apps.connectors.specs import keycloak_draft
+
+    secret = "kc-contract-secret"
+    with KeycloakSandbox({**DEMO_SEED, "clients": {"gaby-support": secret}}) as kc:
+        user = str(kc.user("jane.doe")["id"])
+        draft = keycloak_draft(
+            name="Contract SSO", url=kc.base_url, realm="acme", client_id="gaby-support", client_secret=secret
+        )
+        writes = {
+            "send_password_reset": {},
+            "logout_sessions": {},
+            "unlock_user": {},
+            "set_user_enabled": {"enabled": False},
+        }
+        yield first_party_target(draft, {tool: {"user_id": user, **extra} for tool, extra in writes.items()})
+
+
+@pytest.fixture
+def contract_stripe() -> Iterator[ContractTarget]:
+    from sandbox.stripe import DEMO_SEED, StripeSandbox
+
+    from apps.connectors.specs import stripe_draft
+
+    key = "rk_test_contract_4242"
+    with StripeSandbox({**DEMO_SEED, "api_keys": [key]}) as stripe:
+        draft = stripe_draft(name="Contract Stripe", api_key=key, api_base=stripe.base_url)
+        invoices = DEMO_SEED["invoices"]
+        invoice = next((i["id"] for i in invoices if i.get("status") == "open"), invoices[0]["id"])
+        samples = {
+            "refund": {"charge_id": DEMO_SEED["charges"][0]["id"]},
+            "resend_invoice": {"invoice_id": invoice},
+            "retry_invoice_payment": {"invoice_id": invoice},
+        }
+        yield first_party_target(draft, samples)

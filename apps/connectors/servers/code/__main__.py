@@ -1,0 +1,3 @@
+from apps.connectors.servers.code.server import main
+
+main()

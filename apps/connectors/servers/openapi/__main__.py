@@ -1,0 +1,3 @@
+from apps.connectors.servers.openapi.server import main
+
+main()

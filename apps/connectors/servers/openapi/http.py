@@ -1,0 +1,148 @@
+"""The one outbound HTTP seam of the OpenAPI connector: build a request, show it (dry run), or send it.
+
+Authentication (bearer token, API key in a header or the query, HTTP basic) is added here from sealed
+settings; a rendered request shows the secret as ``•••``, so a dry run can be stored and shown safely.
+Reads are retried on 429 (honouring Retry-After, capped) and 502/503/504; a write is retried only on 429,
+the one answer that says the request was not processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+SECRET_MASK = "•••"
+MAX_BODY_CHARS = 50_000
+RETRY_STATUSES = {502, 503, 504}
+MAX_RETRY_AFTER_S = 10.0
+
+
+@dataclass(frozen=True)
+class Auth:
+    kind: str = "none"  # none | bearer | header | query | basic
+    name: str = ""  # header or query parameter name for an API key
+    secret: str = ""  # token, key, or basic password
+    username: str = ""  # basic only
+
+    def describe(self) -> str:
+        return {
+            "none": "none",
+            "bearer": "bearer token",
+            "header": f"API key in header {self.name}",
+            "query": f"API key in query parameter {self.name}",
+            "basic": f"HTTP basic as {self.username}",
+        }.get(self.kind, self.kind)
+
+
+@dataclass
+class Prepared:
+    method: str
+    url: str  # without the secret query parameter
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    media: str | None = None
+
+    def render(self, auth: Auth) -> dict[str, Any]:
+        """The exact request, with the credential shown as ••• (it would be sent for real)."""
+        query = urllib.parse.urlencode(self.query)
+        headers = dict(self.headers)
+        if auth.kind == "query":  # appended as is: an encoded mask would be unreadable
+            query = "&".join(part for part in (query, f"{urllib.parse.quote(auth.name)}={SECRET_MASK}") if part)
+        elif auth.kind == "header":
+            headers[auth.name] = SECRET_MASK
+        elif auth.kind == "bearer":
+            headers["Authorization"] = f"Bearer {SECRET_MASK}"
+        elif auth.kind == "basic":
+            headers["Authorization"] = f"Basic {SECRET_MASK}"
+        url = self.url + (f"?{query}" if query else "")
+        out: dict[str, Any] = {"method": self.method.upper(), "url": url, "headers": headers}
+        if self.body is not None:
+            out["body"] = self.body
+        return out
+
+
+class ApiClient:
+    """httpx under the hood: a sync client for loading the document, an async one for the calls."""
+
+    def __init__(self, auth: Auth, *, timeout: float = 20.0) -> None:
+        self.auth = auth
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def fetch_document(self, url: str) -> str:
+        try:
+            response = httpx.get(url, timeout=self.timeout, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise ConnectionError(f"Could not fetch the OpenAPI document from {url}: {exc}") from None
+        if response.status_code != 200:
+            raise ConnectionError(f"Fetching the OpenAPI document from {url} answered HTTP {response.status_code}.")
+        return response.text
+
+    def _secret_parts(
+        self, prepared: Prepared
+    ) -> tuple[list[tuple[str, str | int | float | bool | None]], dict[str, str]]:
+        query: list[tuple[str, str | int | float | bool | None]] = list(prepared.query)
+        headers = dict(prepared.headers)
+        auth = self.auth
+        if auth.kind == "query":
+            query.append((auth.name, auth.secret))
+        elif auth.kind == "header":
+            headers[auth.name] = auth.secret
+        elif auth.kind == "bearer":
+            headers["Authorization"] = f"Bearer {auth.secret}"
+        elif auth.kind == "basic":
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{auth.username}:{auth.secret}".encode()).decode()
+        return query, headers
+
+    async def send(self, prepared: Prepared, *, writes: bool) -> tuple[int, str, Any]:
+        """(status, reason, body) — the body parsed as JSON when it is JSON, else its text (capped)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        query, headers = self._secret_parts(prepared)
+        content = None
+        if prepared.body is not None:
+            if prepared.media and "json" not in prepared.media and isinstance(prepared.body, str):
+                content = prepared.body.encode()
+            else:
+                content = json.dumps(prepared.body).encode()
+        for attempt in range(3):
+            try:
+                response = await self._client.request(
+                    prepared.method.upper(), prepared.url, params=query, headers=headers, content=content
+                )
+            except httpx.TimeoutException:
+                raise ConnectionError(
+                    f"{prepared.method.upper()} {prepared.url} timed out after {self.timeout:g}s."
+                ) from None
+            except httpx.HTTPError as exc:
+                raise ConnectionError(f"{prepared.method.upper()} {prepared.url} failed: {exc}") from None
+            retry = response.status_code == 429 or (not writes and response.status_code in RETRY_STATUSES)
+            if not retry or attempt == 2:
+                break
+            await asyncio.sleep(_retry_after(response.headers.get("Retry-After"), attempt))
+        return response.status_code, response.reason_phrase, _body(response)
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    try:
+        seconds = float(value) if value is not None else 0.5 * 2**attempt
+    except ValueError:
+        seconds = 0.5 * 2**attempt  # an HTTP date: wait the default, capped below
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
+
+
+def _body(response: httpx.Response) -> Any:
+    text = response.text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # a malformed JSON body: hand back its text, the status says the rest
+    return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + f"[… {len(text) - MAX_BODY_CHARS} more]"
