@@ -23,6 +23,8 @@ class Kind(models.TextChoices):
     MCP_HTTP = "mcp_http", "MCP server (URL)"
     POSTGRES = "postgres", "PostgreSQL"
     GIT_SOURCE = "git_source", "Source code (git)"
+    KEYCLOAK = "keycloak", "Keycloak"
+    STRIPE = "stripe", "Stripe"
 
 
 class Transport(models.TextChoices):

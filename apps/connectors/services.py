@@ -31,7 +31,7 @@ from apps.connectors.models import (
     Status,
     Transport,
 )
-from apps.connectors.specs import Draft, check_command_allowed, spec_for
+from apps.connectors.specs import FIRST_PARTY, Draft, check_command_allowed, spec_for
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
 
@@ -109,16 +109,33 @@ def _spec(connector: Connector, client: Client) -> Any:
 
 def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
     """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
-    if draft.kind != Kind.POSTGRES and draft.transport != Transport.HTTP:  # spec_for will start draft.command
+    if draft.kind not in FIRST_PARTY and draft.transport != Transport.HTTP:  # spec_for will start draft.command
         if not draft.command.strip():
             raise ValidationError({"command": "Enter the command that starts the MCP server."})
         check_command_allowed(draft.command, msp_staff=operator or bool(actor and actor.is_msp_staff))
     if draft.transport == Transport.HTTP and not draft.url.startswith(("http://", "https://")):
         raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
-    if draft.kind == Kind.POSTGRES and not str(draft.settings.get("url", "")).startswith(
-        ("postgres://", "postgresql://")
-    ):
+    opts = draft.settings
+    if draft.kind == Kind.POSTGRES and not str(opts.get("url", "")).startswith(("postgres://", "postgresql://")):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
+    if draft.kind == Kind.KEYCLOAK:
+        if not str(opts.get("url", "")).startswith(("http://", "https://")):
+            raise ValidationError({"url": "Enter Keycloak's base URL, e.g. https://sso.example.com."})
+        if not opts.get("realm"):
+            raise ValidationError({"realm": "Enter the realm whose users Gaby should look at."})
+        if not (opts.get("client_id") and opts.get("client_secret")) and not (
+            opts.get("username") and opts.get("password")
+        ):
+            raise ValidationError(
+                {"client_secret": "Enter a client id and secret (service account), or an admin user and password."}
+            )
+    if draft.kind == Kind.STRIPE:
+        key = str(opts.get("api_key", ""))
+        if not key.startswith(("sk_", "rk_")):
+            raise ValidationError({"api_key": "Enter a Stripe secret key (sk_…) or, better, a restricted key (rk_…)."})
+        base = str(opts.get("api_base", ""))
+        if base and not base.startswith(("http://", "https://")):
+            raise ValidationError({"api_base": "Leave the API base empty, or enter an http(s):// URL."})
 
 
 def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:

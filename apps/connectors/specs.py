@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,78 @@ def postgres_draft(*, name: str, url: str, allow_writes: bool, row_cap: int, sta
     )
 
 
+def keycloak_draft(
+    *,
+    name: str,
+    url: str,
+    realm: str,
+    client_id: str = "",
+    client_secret: str = "",
+    username: str = "",
+    password: str = "",
+    auth_realm: str = "",
+) -> Draft:
+    """The first-party Keycloak connector: a service-account client (client credentials) or an admin user."""
+    return Draft(
+        kind=Kind.KEYCLOAK,
+        name=name,
+        settings={
+            "url": url.rstrip("/"),
+            "realm": realm,
+            "auth_realm": auth_realm,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "username": username,
+            "password": password,
+        },
+    )
+
+
+def stripe_draft(*, name: str, api_key: str, api_base: str = "") -> Draft:
+    """The first-party Stripe connector: a secret or (better) restricted API key."""
+    return Draft(kind=Kind.STRIPE, name=name, settings={"api_key": api_key, "api_base": api_base.rstrip("/")})
+
+
+def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
+    return {
+        "GABY_PG_URL": str(opts.get("url", "")),
+        "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
+        "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
+        "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
+        "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
+    }
+
+
+def _keycloak_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {
+        "GABY_KC_URL": str(opts.get("url", "")),
+        "GABY_KC_REALM": str(opts.get("realm", "")),
+        "GABY_KC_AUTH_REALM": str(opts.get("auth_realm", "")),
+        "GABY_KC_CLIENT_ID": str(opts.get("client_id", "")),
+        "GABY_KC_CLIENT_SECRET": str(opts.get("client_secret", "")),
+        "GABY_KC_USERNAME": str(opts.get("username", "")),
+        "GABY_KC_PASSWORD": str(opts.get("password", "")),
+    }
+    if opts.get("page_size"):
+        env["GABY_KC_PAGE_SIZE"] = str(opts["page_size"])
+    return env
+
+
+def _stripe_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {"GABY_STRIPE_API_KEY": str(opts.get("api_key", "")), "GABY_STRIPE_API_BASE": str(opts.get("api_base", ""))}
+    if opts.get("page_size"):
+        env["GABY_STRIPE_PAGE_SIZE"] = str(opts["page_size"])
+    return env
+
+
+# First-party kinds: the in-tree server module (apps/connectors/servers/<module>) and its environment.
+FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] = {
+    Kind.POSTGRES: ("postgres", _postgres_env),
+    Kind.KEYCLOAK: ("keycloak", _keycloak_env),
+    Kind.STRIPE: ("stripe", _stripe_env),
+}
+
+
 def check_command_allowed(command: str, *, msp_staff: bool) -> None:
     """Client admins may start only allow-listed executables on the Gaby host; MSP staff any command."""
     if msp_staff:
@@ -86,18 +159,9 @@ def spec_for(draft: Draft, *, label: str) -> ServerSpec:
         "call_timeout": float(settings.CONNECTOR_CALL_TIMEOUT),
         "max_concurrency": settings.CONNECTOR_MAX_CONCURRENCY,
     }
-    if draft.kind == Kind.POSTGRES:
-        opts = draft.settings
-        command, args, env, cwd = _first_party(
-            "postgres",
-            {
-                "GABY_PG_URL": str(opts.get("url", "")),
-                "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
-                "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
-                "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
-                "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
-            },
-        )
+    if draft.kind in FIRST_PARTY:
+        module, env_for = FIRST_PARTY[draft.kind]
+        command, args, env, cwd = _first_party(module, env_for(draft.settings))
         return ServerSpec(
             transport="stdio", command=command, args=args, env=tuple(sorted(env.items())), cwd=cwd, **common
         )

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors import services
-from apps.connectors.forms import FORMS, McpServerForm, PostgresForm
+from apps.connectors.forms import FORMS, PAGES, ConnectForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
 from gaby_site.http import ClientRequest, render_page
@@ -33,10 +33,10 @@ def get_connector_for_client(request: ClientRequest, connector_id: UUID) -> Conn
     return get_object_or_404(Connector, pk=connector_id)
 
 
-def _form(kind: str, data: Any = None) -> McpServerForm | PostgresForm:
+def _form(kind: str, data: Any = None) -> ConnectForm:
     form_class = FORMS.get(kind)
     if form_class is None:
-        raise Http404("Unknown connector kind: use mcp or postgres.")
+        raise Http404(f"Unknown connector kind: use one of {', '.join(FORMS)}.")
     return form_class(data)
 
 
@@ -55,13 +55,20 @@ def index(request: ClientRequest) -> HttpResponse:
 
 @require_role(Role.ADMIN)
 def new(request: ClientRequest, kind: str) -> HttpResponse:
-    return render(request, "connectors/new.html", {"form": _form(kind), "kind": kind})
+    return render(request, "connectors/new.html", {"form": _form(kind), "kind": kind, "page": PAGES[kind]})
 
 
 def _render_new(
     request: ClientRequest, kind: str, form: Any, *, tools: Any = None, error: str = "", status: int = 200
 ) -> HttpResponse:
-    context = {"form": form, "kind": kind, "tools": tools, "error": error, "tested": tools is not None or bool(error)}
+    context = {
+        "form": form,
+        "kind": kind,
+        "page": PAGES[kind],
+        "tools": tools,
+        "error": error,
+        "tested": tools is not None or bool(error),
+    }
     return render_page(request, "connectors/new.html", context, partial="connect", status=status)
 
 
@@ -73,9 +80,7 @@ def _errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def _submit(
-    request: ClientRequest, kind: str, act: Callable[[McpServerForm | PostgresForm], HttpResponse]
-) -> HttpResponse:
+def _submit(request: ClientRequest, kind: str, act: Callable[[ConnectForm], HttpResponse]) -> HttpResponse:
     """Validate the Connect form, then ``act`` on it; bad input is a 400 and a failed connection a 502, both
     re-rendering the form with what to fix."""
     form = _form(kind, request.POST)
@@ -93,7 +98,7 @@ def _submit(
 @require_POST
 @require_role(Role.ADMIN)
 def test_connection(request: ClientRequest, kind: str) -> HttpResponse:
-    def probe(form: McpServerForm | PostgresForm) -> HttpResponse:
+    def probe(form: ConnectForm) -> HttpResponse:
         tools = services.test_connection(client=request.tenant, draft=form.draft(), actor=request.user)
         return _render_new(request, kind, form, tools=tools)
 
@@ -103,7 +108,7 @@ def test_connection(request: ClientRequest, kind: str) -> HttpResponse:
 @require_POST
 @require_role(Role.ADMIN)
 def create(request: ClientRequest, kind: str) -> HttpResponse:
-    def save(form: McpServerForm | PostgresForm) -> HttpResponse:
+    def save(form: ConnectForm) -> HttpResponse:
         connector = services.connect(client=request.tenant, draft=form.draft(), actor=request.user, **form.options())
         url = reverse("connectors:detail", args=[connector.pk])
         if request.htmx:
