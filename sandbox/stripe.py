@@ -34,88 +34,22 @@ import time
 from typing import Any
 
 from sandbox.base import Request, Response, Sandbox
+from sandbox.stripe_objects import (
+    CREATED,
+    DECLINES,
+    DEMO_SEED,
+    REFUND_REASONS,
+    build_charge,
+    build_customer,
+    build_invoice,
+    build_payment_intent,
+    build_subscription,
+    error,
+    missing,
+    public,
+)
 
-CREATED = 1_763_000_000  # fixed epoch seconds for seeded objects, so fixtures are reproducible
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
-DECLINES = {
-    "card_declined": ("card_declined", "generic_decline", "Your card was declined."),
-    "insufficient_funds": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
-    "expired_card": ("expired_card", None, "Your card has expired."),
-}
-
-DEMO_SEED: dict[str, Any] = {
-    "api_keys": ["sk_test_gaby_demo"],
-    "customers": [
-        {"id": "cus_Acme01", "email": "billing@acme.test", "name": "Acme Corp"},
-        {"id": "cus_Globex2", "email": "ap@globex.test", "name": "Globex"},
-    ],
-    "subscriptions": [
-        {"id": "sub_Acme01", "customer": "cus_Acme01", "status": "past_due", "plan": "Pro (monthly)", "amount": 4900},
-        {"id": "sub_Globex2", "customer": "cus_Globex2", "status": "active", "plan": "Team (yearly)", "amount": 99000},
-    ],
-    "invoices": [
-        {
-            "id": "in_AcmeMay",
-            "customer": "cus_Acme01",
-            "status": "open",
-            "amount_due": 4900,
-            "attempt_count": 3,
-            "collection_method": "charge_automatically",
-            "pay_outcome": "succeeds",
-            "number": "ACME-0042",
-        },
-        {"id": "in_AcmeApr", "customer": "cus_Acme01", "status": "paid", "amount_due": 4900, "number": "ACME-0041"},
-        {
-            "id": "in_Globex7",
-            "customer": "cus_Globex2",
-            "status": "open",
-            "amount_due": 99000,
-            "collection_method": "send_invoice",
-            "number": "GLBX-0007",
-        },
-    ],
-    "charges": [
-        {
-            "id": "ch_AcmeFail",
-            "customer": "cus_Acme01",
-            "amount": 4900,
-            "status": "failed",
-            "failure_code": "card_declined",
-            "decline": "insufficient_funds",
-            "invoice": "in_AcmeMay",
-            "payment_intent": "pi_AcmeMay",
-        },
-        {"id": "ch_AcmeApr", "customer": "cus_Acme01", "amount": 4900, "status": "succeeded", "invoice": "in_AcmeApr"},
-        {
-            "id": "ch_AcmeDup",
-            "customer": "cus_Acme01",
-            "amount": 4900,
-            "status": "succeeded",
-            "description": "Duplicate of ch_AcmeApr",
-        },
-    ],
-    "payment_intents": [
-        {
-            "id": "pi_AcmeMay",
-            "customer": "cus_Acme01",
-            "amount": 4900,
-            "status": "requires_payment_method",
-            "invoice": "in_AcmeMay",
-            "decline": "insufficient_funds",
-            "charge": "ch_AcmeFail",
-        },
-    ],
-}
-
-
-def _error(kind: str, message: str, *, code: str | None = None, param: str | None = None, **extra: Any) -> Any:
-    body: dict[str, Any] = {"type": kind, "message": message}
-    if code:
-        body["code"] = code
-    if param:
-        body["param"] = param
-    body.update({key: value for key, value in extra.items() if value is not None})
-    return {"error": body}
+__all__ = ["DEMO_SEED", "StripeSandbox"]
 
 
 class StripeSandbox(Sandbox):
@@ -136,15 +70,15 @@ class StripeSandbox(Sandbox):
         self.payment_attempts: list[dict[str, Any]] = []
         self._idempotent: dict[str, tuple[str, Response]] = {}
         for raw in seed.get("customers", []):
-            self._add(_customer(raw, self._id("cus")))
+            self._add(build_customer(raw, self._id("cus")))
         for raw in seed.get("subscriptions", []):
-            self._add(_subscription(raw, self._id("sub")))
+            self._add(build_subscription(raw, self._id("sub")))
         for raw in seed.get("invoices", []):
-            self._add(_invoice(raw, self._id("in")))
+            self._add(build_invoice(raw, self._id("in")))
         for raw in seed.get("charges", []):
-            self._add(_charge(raw, self._id("ch")))
+            self._add(build_charge(raw, self._id("ch")))
         for raw in seed.get("payment_intents", []):
-            self._add(_payment_intent(raw, self._id("pi")))
+            self._add(build_payment_intent(raw, self._id("pi")))
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_sbx{next(self._ids):06d}"
@@ -158,8 +92,8 @@ class StripeSandbox(Sandbox):
     def error_body(self, status: int, message: str) -> Any:
         kind = "api_error" if status >= 500 else "invalid_request_error"
         if status == 429:
-            return _error(kind, "Too many requests hit the API too quickly.", code="rate_limit")
-        return _error(kind, message)
+            return error(kind, "Too many requests hit the API too quickly.", code="rate_limit")
+        return error(kind, message)
 
     # --- HTTP -----------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -181,10 +115,10 @@ class StripeSandbox(Sandbox):
     def _authenticated(self, request: Request) -> Response:
         key = self._key(request)
         if not key:
-            return Response(401, _error("invalid_request_error", "You did not provide an API key."))
+            return Response(401, error("invalid_request_error", "You did not provide an API key."))
         if key not in self.api_keys:
             masked = key[:8] + "*" * 12 + key[-4:]
-            return Response(401, _error("invalid_request_error", f"Invalid API Key provided: {masked}"))
+            return Response(401, error("invalid_request_error", f"Invalid API Key provided: {masked}"))
         if request.method == "POST" and request.headers.get("idempotency-key"):
             return self._idempotently(request, request.headers["idempotency-key"])
         return self._route(request)
@@ -196,7 +130,7 @@ class StripeSandbox(Sandbox):
             if seen[0] != fingerprint:
                 return Response(
                     400,
-                    _error(
+                    error(
                         "idempotency_error",
                         f"Keys for idempotent requests can only be used with the same parameters they were first used "
                         f"with. Try using a key other than '{key}' if you meant to execute a different request.",
@@ -227,49 +161,47 @@ class StripeSandbox(Sandbox):
         if method == "POST" and invoice_action:
             invoice = self.objects.get(invoice_action.group(1))
             if invoice is None or invoice["object"] != "invoice":
-                return _missing("invoice", invoice_action.group(1))
+                return missing("invoice", invoice_action.group(1))
             return self._send(invoice) if invoice_action.group(2) == "send" else self._pay(invoice)
         single = re.fullmatch(r"/v1/(customers|subscriptions|invoices|charges|payment_intents|refunds)/([^/]+)", path)
         if method == "GET" and single:
             kind = lists[f"/v1/{single.group(1)}"]
             obj = self.objects.get(single.group(2))
             if obj is None or obj["object"] != kind:
-                return _missing(kind, single.group(2))
-            return Response(200, _public(obj))
-        return Response(404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path})."))
+                return missing(kind, single.group(2))
+            return Response(200, public(obj))
+        return Response(404, error("invalid_request_error", f"Unrecognized request URL ({method}: {path})."))
 
     def _list(self, kind: str, request: Request) -> Response:
         try:
             limit = int(request.arg("limit", "10") or 10)
         except ValueError:
-            return Response(400, _error("invalid_request_error", "Invalid integer: limit", param="limit"))
+            return Response(400, error("invalid_request_error", "Invalid integer: limit", param="limit"))
         if not 1 <= limit <= 100:
-            return Response(400, _error("invalid_request_error", "Limit must be between 1 and 100.", param="limit"))
+            return Response(400, error("invalid_request_error", "Limit must be between 1 and 100.", param="limit"))
         items = [self.objects[obj_id] for obj_id in reversed(self.order[kind])]  # newest first
         for field in ("customer", "email", "charge", "payment_intent", "invoice"):
             wanted = request.arg(field)
             if wanted is not None:
                 items = [item for item in items if item.get(field) == wanted]
         status = request.arg("status")
-        if kind == "subscription" and status != "all":
-            items = (
-                [item for item in items if item["status"] == status]
-                if status
-                else [item for item in items if item["status"] != "canceled"]
-            )
+        if status == "all" and kind == "subscription":
+            pass  # subscriptions: "all" includes canceled ones
         elif status is not None:
             items = [item for item in items if item.get("status") == status]
+        elif kind == "subscription":
+            items = [item for item in items if item["status"] != "canceled"]  # the API's default
         after = request.arg("starting_after")
         if after is not None:
             ids = [item["id"] for item in items]
             if after not in ids:
-                return _missing(kind, after, param="starting_after")
+                return missing(kind, after, param="starting_after")
             items = items[ids.index(after) + 1 :]
         body = {
             "object": "list",
             "url": request.path,
             "has_more": len(items) > limit,
-            "data": [_public(item) for item in items[:limit]],
+            "data": [public(item) for item in items[:limit]],
         }
         return Response(200, body)
 
@@ -279,16 +211,16 @@ class StripeSandbox(Sandbox):
         if form.get("charge"):
             charge = self.objects.get(form["charge"])
             if charge is None or charge["object"] != "charge":
-                return _missing("charge", form["charge"], param="charge")
+                return missing("charge", form["charge"], param="charge")
         elif form.get("payment_intent"):
             intent = self.objects.get(form["payment_intent"])
             if intent is None or intent["object"] != "payment_intent":
-                return _missing("payment_intent", form["payment_intent"], param="payment_intent")
+                return missing("payment_intent", form["payment_intent"], param="payment_intent")
             charge = self.objects.get(intent.get("latest_charge") or "")
             if charge is None or charge["status"] != "succeeded":
                 return Response(
                     400,
-                    _error(
+                    error(
                         "invalid_request_error",
                         f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
                         code="charge_not_refundable",
@@ -297,7 +229,7 @@ class StripeSandbox(Sandbox):
         else:
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     "One of the following params should be provided for this request: payment_intent or charge.",
                 ),
@@ -306,7 +238,7 @@ class StripeSandbox(Sandbox):
         if reason is not None and reason not in REFUND_REASONS:
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}",
                     param="reason",
@@ -315,7 +247,7 @@ class StripeSandbox(Sandbox):
         if charge["status"] != "succeeded":
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Charge {charge['id']} has not succeeded; only successful charges can be refunded.",
                     code="charge_not_refundable",
@@ -325,7 +257,7 @@ class StripeSandbox(Sandbox):
         if remaining <= 0:
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Charge {charge['id']} has already been refunded.",
                     code="charge_already_refunded",
@@ -334,11 +266,11 @@ class StripeSandbox(Sandbox):
         try:
             amount = int(form.get("amount") or remaining)
         except ValueError:
-            return Response(400, _error("invalid_request_error", "Invalid integer: amount", param="amount"))
+            return Response(400, error("invalid_request_error", "Invalid integer: amount", param="amount"))
         if amount <= 0 or amount > remaining:
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
                     code="amount_too_large",
@@ -360,14 +292,14 @@ class StripeSandbox(Sandbox):
         )
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-        self.refunds.append(_public(refund))
-        return Response(200, _public(refund))
+        self.refunds.append(public(refund))
+        return Response(200, public(refund))
 
     def _send(self, invoice: dict[str, Any]) -> Response:
         if invoice["collection_method"] != "send_invoice":
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     "You can only manually send an invoice if its collection method is 'send_invoice'.",
                     code="invoice_not_editable",
@@ -376,24 +308,22 @@ class StripeSandbox(Sandbox):
         if invoice["status"] != "open":
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Invoice {invoice['id']} is {invoice['status']}; only open invoices can be sent.",
                     code="invoice_not_editable",
                 ),
             )
         self.sent_invoices.append(invoice["id"])
-        return Response(200, _public(invoice))
+        return Response(200, public(invoice))
 
     def _pay(self, invoice: dict[str, Any]) -> Response:
         if invoice["status"] == "paid":
-            return Response(
-                400, _error("invalid_request_error", "Invoice is already paid", code="invoice_already_paid")
-            )
+            return Response(400, error("invalid_request_error", "Invoice is already paid", code="invoice_already_paid"))
         if invoice["status"] != "open":
             return Response(
                 400,
-                _error(
+                error(
                     "invalid_request_error",
                     f"Invoice {invoice['id']} is {invoice['status']}; only open invoices can be paid.",
                     code="invoice_not_open",
@@ -402,7 +332,7 @@ class StripeSandbox(Sandbox):
         invoice["attempt_count"] += 1
         outcome = invoice.get("pay_outcome", "succeeds")
         charge = self._add(
-            _charge(
+            build_charge(
                 {
                     "customer": invoice["customer"],
                     "amount": invoice["amount_due"],
@@ -417,157 +347,9 @@ class StripeSandbox(Sandbox):
         self.payment_attempts.append({"invoice": invoice["id"], "outcome": outcome, "charge": charge["id"]})
         if outcome != "succeeds":
             code, decline, message = DECLINES.get(outcome, DECLINES["card_declined"])
-            return Response(402, _error("card_error", message, code=code, decline_code=decline, charge=charge["id"]))
+            return Response(402, error("card_error", message, code=code, decline_code=decline, charge=charge["id"]))
         invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0, paid=True)
-        return Response(200, _public(invoice))
-
-
-def _public(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as the API shows it: the stand-in's own knobs (``pay_outcome``, ``decline``) left out."""
-    return {key: value for key, value in obj.items() if key not in ("pay_outcome", "decline")}
-
-
-def _missing(kind: str, obj_id: str, *, param: str = "id") -> Response:
-    noun = {"payment_intent": "payment_intent", "invoice": "invoice"}.get(kind, kind)
-    return Response(
-        404, _error("invalid_request_error", f"No such {noun}: '{obj_id}'", code="resource_missing", param=param)
-    )
-
-
-def _customer(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
-    return {
-        "id": raw.get("id", fallback_id),
-        "object": "customer",
-        "email": raw.get("email"),
-        "name": raw.get("name"),
-        "description": raw.get("description"),
-        "currency": raw.get("currency", "usd"),
-        "delinquent": raw.get("delinquent", False),
-        "balance": raw.get("balance", 0),
-        "livemode": False,
-        "metadata": raw.get("metadata", {}),
-    }
-
-
-def _subscription(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
-    sub_id = raw.get("id", fallback_id)
-    price = {
-        "id": f"price_{sub_id}",
-        "object": "price",
-        "nickname": raw.get("plan", "Standard"),
-        "unit_amount": raw.get("amount", 1000),
-        "currency": raw.get("currency", "usd"),
-        "recurring": {"interval": raw.get("interval", "month")},
-    }
-    return {
-        "id": sub_id,
-        "object": "subscription",
-        "customer": raw["customer"],
-        "status": raw.get("status", "active"),
-        "cancel_at_period_end": raw.get("cancel_at_period_end", False),
-        "current_period_end": raw.get("current_period_end", CREATED + 30 * 86400),
-        "latest_invoice": raw.get("latest_invoice"),
-        "items": {
-            "object": "list",
-            "data": [{"id": f"si_{sub_id}", "object": "subscription_item", "price": price, "quantity": 1}],
-            "has_more": False,
-        },
-    }
-
-
-def _invoice(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
-    status = raw.get("status", "open")
-    amount = raw.get("amount_due", 1000)
-    paid = status == "paid"
-    invoice_id = raw.get("id", fallback_id)
-    return {
-        "id": invoice_id,
-        "object": "invoice",
-        "customer": raw["customer"],
-        "number": raw.get("number"),
-        "status": status,
-        "amount_due": amount,
-        "amount_paid": amount if paid else 0,
-        "amount_remaining": 0 if paid else amount,
-        "currency": raw.get("currency", "usd"),
-        "paid": paid,
-        "collection_method": raw.get("collection_method", "charge_automatically"),
-        "attempt_count": raw.get("attempt_count", 1 if paid else 0),
-        "customer_email": raw.get("customer_email"),
-        "due_date": raw.get("due_date"),
-        "next_payment_attempt": raw.get("next_payment_attempt"),
-        "hosted_invoice_url": f"https://invoice.stripe.com/i/sandbox/{invoice_id}",
-        "pay_outcome": raw.get("pay_outcome", "succeeds"),
-    }
-
-
-def _charge(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
-    status = raw.get("status", "succeeded")
-    decline = raw.get("decline") or raw.get("failure_code")
-    failure: tuple[str | None, str | None, str | None] = (None, None, None)
-    if status == "failed":
-        failure = DECLINES.get(decline or "card_declined", DECLINES["card_declined"])
-    outcome = (
-        {
-            "type": "authorized",
-            "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "seller_message": "Payment complete.",
-        }
-        if status != "failed"
-        else {
-            "type": "issuer_declined",
-            "network_status": "declined_by_network",
-            "reason": failure[1] or failure[0],
-            "risk_level": "normal",
-            "seller_message": f"The bank returned the decline code `{failure[1] or failure[0]}`.",
-        }
-    )
-    return {
-        "id": raw.get("id", fallback_id),
-        "object": "charge",
-        "customer": raw.get("customer"),
-        "amount": raw.get("amount", 1000),
-        "amount_refunded": raw.get("amount_refunded", 0),
-        "currency": raw.get("currency", "usd"),
-        "status": status,
-        "paid": status == "succeeded",
-        "refunded": False,
-        "captured": status == "succeeded",
-        "description": raw.get("description"),
-        "invoice": raw.get("invoice"),
-        "payment_intent": raw.get("payment_intent"),
-        "failure_code": failure[0],
-        "failure_message": failure[2],
-        "outcome": outcome,
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-    }
-
-
-def _payment_intent(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
-    error = None
-    if raw.get("decline"):
-        code, decline, message = DECLINES.get(raw["decline"], DECLINES["card_declined"])
-        error = {
-            "type": "card_error",
-            "code": code,
-            "decline_code": decline,
-            "message": message,
-            "charge": raw.get("charge"),
-        }
-    return {
-        "id": raw.get("id", fallback_id),
-        "object": "payment_intent",
-        "customer": raw.get("customer"),
-        "amount": raw.get("amount", 1000),
-        "currency": raw.get("currency", "usd"),
-        "status": raw.get("status", "succeeded"),
-        "invoice": raw.get("invoice"),
-        "latest_charge": raw.get("charge"),
-        "last_payment_error": error,
-        "description": raw.get("description"),
-    }
+        return Response(200, public(invoice))
 
 
 def main() -> None:
