@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors import services
+from apps.connectors.catalog import catalog
 from apps.connectors.forms import FORMS, PAGES, ConnectForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
@@ -49,7 +50,7 @@ def index(request: ClientRequest) -> HttpResponse:
     return render(
         request,
         "connectors/index.html",
-        {"connectors": connectors, "can_manage": request.membership.allows(Role.ADMIN)},
+        {"connectors": connectors, "can_manage": request.membership.allows(Role.ADMIN), "catalog": catalog()},
     )
 
 
