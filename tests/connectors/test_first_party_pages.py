@@ -62,13 +62,13 @@ STRIPE_KEY = "rk_test_page_key_8675309"
 def kc() -> Iterator[KeycloakSandbox]:
     with KeycloakSandbox({"realm": "acme", "clients": {"gaby-support": KC_SECRET}}) as sandbox:
         sandbox.users.clear()
-        yield sandbox  # type: ignore[misc]
+        yield sandbox
 
 
 @pytest.fixture
 def stripe() -> Iterator[StripeSandbox]:
     with StripeSandbox({"api_keys": [STRIPE_KEY]}) as sandbox:
-        yield sandbox  # type: ignore[misc]
+        yield sandbox
 
 
 def test_the_catalog_names_every_con2_system_and_first_party_ones_connect() -> None:

@@ -27,7 +27,7 @@ SEED: dict[str, Any] = {**DEMO_SEED, "clients": {"gaby-support": SECRET}}
 @pytest.fixture
 def kc() -> Iterator[KeycloakSandbox]:
     with KeycloakSandbox(SEED) as sandbox:
-        yield sandbox  # type: ignore[misc]
+        yield sandbox
 
 
 def _connect(client: Any, actor: Any, kc: KeycloakSandbox, name: str = "SSO", **settings: Any) -> Connector:

@@ -26,7 +26,7 @@ SEED: dict[str, Any] = {**DEMO_SEED, "api_keys": [KEY]}
 @pytest.fixture
 def stripe() -> Iterator[StripeSandbox]:
     with StripeSandbox(SEED) as sandbox:
-        yield sandbox  # type: ignore[misc]
+        yield sandbox
 
 
 def _connect(client: Any, actor: Any, stripe: StripeSandbox, name: str = "Billing", **settings: Any) -> Connector:

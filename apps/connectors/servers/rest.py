@@ -12,10 +12,16 @@ the retry rules every vendor call follows, so each connector only maps its vendo
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from typing import Any
 
 import httpx
+
+# httpx logs every request at INFO; in a connector subprocess that goes to stderr, i.e. into Gaby's logs, with
+# query strings that hold email addresses. Requests that matter surface as tool results and errors instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 class VendorError(Exception):

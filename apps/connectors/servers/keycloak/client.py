@@ -158,6 +158,8 @@ class Keycloak:
             page = self.admin("GET", path, params={**params, "first": first, "max": size})
             if not isinstance(page, list):
                 raise VendorError(f"Keycloak answered {path} with {type(page).__name__}, not a list.")
+            if len(page) > size:  # an older Keycloak that ignores first/max on this endpoint: it sent everything
+                return page[:limit]
             items.extend(page)
             if len(page) < size:
                 break
