@@ -7,7 +7,9 @@ return a 429, a 503 or a body that is not JSON, exactly once (or ``times`` times
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +86,7 @@ class Sandbox:
         self._faults: list[Fault] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()  # kept-alive client connections, closed by stop()
         self.base_url = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -95,6 +98,16 @@ class Sandbox:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+            def setup(self) -> None:
+                super().setup()
+                with sandbox.lock:
+                    sandbox._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with sandbox.lock:
+                    sandbox._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet: the request log is in memory
                 return
@@ -129,10 +142,16 @@ class Sandbox:
         return self.base_url
 
     def stop(self) -> None:
+        """Stop listening and drop kept-alive connections: to a client the vendor is gone."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> Self:
         self.start()

@@ -343,6 +343,22 @@ def _record_incidents(connector: Connector, spec: Any) -> None:
         record_event(connector=connector, kind=EventKind.HEALTH, summary=f"Server restarted: {incident}")
 
 
+HEALTH_TOOL = "health_check"
+
+
+def _vendor_health(connector: Connector, spec: Any) -> None:
+    """A server that answers is not enough: when it offers a read-only ``health_check`` tool (the first-party
+    connectors do), its answer decides — the credentials may have been revoked or the vendor be down."""
+    tool = ConnectorTool.objects.filter(
+        connector=connector, name=HEALTH_TOOL, present=True, enabled=True, access=Access.READ
+    ).first()
+    if tool is None:
+        return
+    outcome = host().call_tool(spec, HEALTH_TOOL, {}, max_chars=2000)
+    if outcome.is_error:
+        raise ConnectorError(f"{connector.name}: {HEALTH_TOOL} failed: {outcome.text}")
+
+
 def check_health(*, connector: Connector) -> str:
     """Ping the server through the pooled session (reconnecting if it died) and record status changes."""
     client = current_client()
@@ -352,6 +368,7 @@ def check_health(*, connector: Connector) -> str:
     previous = connector.status
     try:
         elapsed = host().ping(spec)
+        _vendor_health(connector, spec)
     except ConnectorError as exc:
         _record_incidents(connector, spec)
         failures = connector.consecutive_failures + 1

@@ -14,6 +14,7 @@ from apps.connectors.forms import FORMS
 from apps.connectors.models import Connector, Kind
 from sandbox.keycloak import KeycloakSandbox
 from sandbox.stripe import StripeSandbox
+from tests.connectors.vendors import close_sessions  # noqa: F401 (autouse: servers end with each test)
 
 CON_2 = [
     "PostgreSQL",

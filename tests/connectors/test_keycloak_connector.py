@@ -13,12 +13,17 @@ from django.db import connection
 
 from apps.connectors import services
 from apps.connectors.host import ConnectorUnavailable
-from apps.connectors.models import Access, Connector, Kind
+from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.specs import keycloak_draft
 from apps.safety import enforcement
 from apps.safety.models import ActionStatus
 from sandbox.keycloak import DEMO_SEED, KeycloakSandbox
-from tests.connectors.vendors import allow_writes, call, result
+from tests.connectors.vendors import (
+    allow_writes,
+    call,
+    close_sessions,  # noqa: F401 (autouse: servers end with each test)
+    result,
+)
 
 SECRET = "kc-secret-never-stored-in-clear-31337"
 SEED: dict[str, Any] = {**DEMO_SEED, "clients": {"gaby-support": SECRET}}
@@ -243,3 +248,14 @@ def test_cli_connects_keycloak_with_the_secret_from_the_environment(hartwell: An
             "--name",
             "Other",
         )
+
+
+def test_health_checks_ask_keycloak_not_just_the_server(sso: Connector, kc: KeycloakSandbox) -> None:
+    assert services.check_health(connector=sso) == Status.HEALTHY
+    kc.clients["gaby-support"] = "rotated-by-someone"  # the secret was rotated in Keycloak
+    kc.expire_tokens()
+    assert services.check_health(connector=sso) == Status.DEGRADED
+    sso.refresh_from_db()
+    assert "health_check failed" in sso.last_error and "refused the connector's credentials" in sso.last_error
+    kc.clients["gaby-support"] = SECRET
+    assert services.check_health(connector=sso) == Status.HEALTHY

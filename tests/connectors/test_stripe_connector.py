@@ -12,12 +12,17 @@ from django.db import connection
 
 from apps.connectors import services
 from apps.connectors.host import ConnectorUnavailable
-from apps.connectors.models import Access, Connector, Kind
+from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.servers.stripe.client import idempotency_key
 from apps.connectors.specs import stripe_draft
 from apps.safety.models import ActionStatus
 from sandbox.stripe import DEMO_SEED, StripeSandbox
-from tests.connectors.vendors import allow_writes, call, result
+from tests.connectors.vendors import (
+    allow_writes,
+    call,
+    close_sessions,  # noqa: F401 (autouse: servers end with each test)
+    result,
+)
 
 KEY = "rk_test_gaby_never_in_clear_4242"
 SEED: dict[str, Any] = {**DEMO_SEED, "api_keys": [KEY]}
@@ -184,3 +189,11 @@ def test_cli_connects_stripe(hartwell: Any, stripe: StripeSandbox) -> None:
     assert "Connected Stripe to Hartwell Law: 10 tools" in text and "write refund" in text and KEY not in text
     with pytest.raises(CommandError, match="restricted key"):
         call_command("gaby", "connect", "stripe", "--client", "hartwell", "--api-key", "nope", "--name", "X")
+
+
+def test_health_checks_notice_when_stripe_cannot_be_reached(billing: Connector, stripe: StripeSandbox) -> None:
+    assert services.check_health(connector=billing) == Status.HEALTHY
+    stripe.stop()
+    assert services.check_health(connector=billing) == Status.DEGRADED
+    billing.refresh_from_db()
+    assert "health_check failed" in billing.last_error and "Cannot reach Stripe" in billing.last_error

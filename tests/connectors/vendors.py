@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from apps.connectors.host import host
 from apps.connectors.models import Connector
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ToolAction
@@ -32,3 +36,10 @@ def allow_writes(client: Client, connector: Connector, *, scope: str = "read_wri
     Connector.objects.filter(pk=connector.pk).update(scope=scope, autonomy="act")
     connector.refresh_from_db()
     return connector
+
+
+@pytest.fixture(autouse=True)
+def close_sessions() -> Iterator[None]:
+    """Each test's connector servers end with the test (their stand-in is gone), not at interpreter exit."""
+    yield
+    host().shutdown()
