@@ -352,8 +352,8 @@ def _vendor_health(connector: Connector, spec: Any) -> None:
     tool = ConnectorTool.objects.filter(
         connector=connector, name=HEALTH_TOOL, present=True, enabled=True, access=Access.READ
     ).first()
-    if tool is None:
-        return
+    if tool is None or (tool.input_schema or {}).get("required"):
+        return  # absent, or someone else's tool of that name that needs arguments
     outcome = host().call_tool(spec, HEALTH_TOOL, {}, max_chars=2000)
     if outcome.is_error:
         raise ConnectorError(f"{connector.name}: {HEALTH_TOOL} failed: {outcome.text}")
