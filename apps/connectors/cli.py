@@ -1,4 +1,8 @@
-"""``manage.py gaby connect postgres|code|openapi|mcp --client SLUG ...`` (FND-3): test the connection, then save it."""
+"""``manage.py gaby connect postgres|code|openapi|keycloak|stripe|mcp --client SLUG ...`` (FND-3): test, then save.
+
+Secrets can come from the environment instead of the command line (shell history, ``ps``):
+``--client-secret-env NAME``, ``--password-env NAME``, ``--api-key-env NAME``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ from django_tenants.utils import tenant_context
 from apps.connectors import services
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import AUTH_KINDS, Draft, code_draft, openapi_draft, postgres_draft
+from apps.connectors.specs import (
+    AUTH_KINDS,
+    Draft,
+    code_draft,
+    keycloak_draft,
+    openapi_draft,
+    postgres_draft,
+    stripe_draft,
+)
 from tenants.models import Client
 
 
@@ -51,6 +63,27 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     api.add_argument("--write-op", action="append", default=[], help="An operation that writes; repeatable.")
     api.set_defaults(handler=connect_openapi)
 
+    kc = kinds.add_parser("keycloak", help="A Keycloak realm (admin REST API).")
+    kc.add_argument("--client", required=True, help="The client's slug.")
+    kc.add_argument("--url", required=True, help="Keycloak's base URL, e.g. https://sso.acme.io")
+    kc.add_argument("--realm", required=True, help="The realm whose users Gaby looks at.")
+    kc.add_argument("--name", default="Keycloak", help="Connector name. Default: Keycloak.")
+    kc.add_argument("--client-id", default="", help="A confidential client with a service account.")
+    _secret_args(kc, "--client-secret", "The client's secret.")
+    kc.add_argument("--username", default="", help="Or an admin user (password grant, client admin-cli).")
+    _secret_args(kc, "--password", "The admin user's password.")
+    kc.add_argument("--auth-realm", default="", help="The credentials' realm, if not --realm (e.g. master).")
+    kc.add_argument("--production", action="store_true", help="Mark it as a production system.")
+    kc.set_defaults(handler=connect_keycloak)
+
+    st = kinds.add_parser("stripe", help="A Stripe account (REST API).")
+    st.add_argument("--client", required=True, help="The client's slug.")
+    _secret_args(st, "--api-key", "A secret (sk_...) or restricted (rk_...) key; restricted is best.")
+    st.add_argument("--api-base", default="", help="Default https://api.stripe.com.")
+    st.add_argument("--name", default="Stripe", help="Connector name. Default: Stripe.")
+    st.add_argument("--production", action="store_true", help="Mark it as a production system.")
+    st.set_defaults(handler=connect_stripe)
+
     mcp = kinds.add_parser("mcp", help="Any MCP server: --command (stdio) or --url (streamable HTTP).")
     mcp.add_argument("--client", required=True, help="The client's slug.")
     mcp.add_argument("--name", required=True)
@@ -60,6 +93,22 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     mcp.add_argument("--arg", action="append", default=[], help="One argument for --command; repeat as needed.")
     mcp.add_argument("--env", action="append", default=[], help="NAME=value for the server (sealed); repeatable.")
     mcp.set_defaults(handler=connect_mcp)
+
+
+def _secret_args(parser: Any, flag: str, help_text: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(flag, default="", help=help_text)
+    group.add_argument(f"{flag}-env", default="", metavar="NAME", help="Read it from this environment variable.")
+
+
+def _secret(options: dict[str, Any], name: str) -> str:
+    """The value of ``--name`` or of the variable ``--name-env`` names."""
+    variable = options.get(f"{name}_env") or ""
+    if variable:
+        if variable not in os.environ:
+            raise CommandError(f"--{name.replace('_', '-')}-env {variable}: that environment variable is not set.")
+        return os.environ[variable]
+    return str(options.get(name) or "")
 
 
 def _client(slug: str) -> Client:
@@ -127,6 +176,27 @@ def connect_openapi(command: BaseCommand, options: dict[str, Any]) -> None:
         write_ops=options["write_op"],
     )
     _save(command, client, draft)
+
+
+def connect_keycloak(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = keycloak_draft(
+        name=options["name"],
+        url=options["url"],
+        realm=options["realm"],
+        client_id=options["client_id"],
+        client_secret=_secret(options, "client_secret"),
+        username=options["username"],
+        password=_secret(options, "password"),
+        auth_realm=options["auth_realm"],
+    )
+    _save(command, client, draft, is_production=options["production"])
+
+
+def connect_stripe(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = stripe_draft(name=options["name"], api_key=_secret(options, "api_key"), api_base=options["api_base"])
+    _save(command, client, draft, is_production=options["production"])
 
 
 def connect_mcp(command: BaseCommand, options: dict[str, Any]) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 from django import forms
 
 from apps.connectors.models import AutonomyLevel, Kind, Transport
-from apps.connectors.specs import AUTH_KINDS, Draft, code_draft, openapi_draft, postgres_draft
+from apps.connectors.specs import (
+    AUTH_KINDS,
+    Draft,
+    code_draft,
+    keycloak_draft,
+    openapi_draft,
+    postgres_draft,
+    stripe_draft,
+)
 
 
 def _pairs(text: str, separator: str, what: str) -> dict[str, str]:
@@ -176,20 +184,110 @@ class OpenApiForm(_Common):
         )
 
 
-ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm
+def _secret(label: str, help_text: str, required: bool = False) -> forms.CharField:
+    """A masked secret field; kept in the form between "Test connection" and "Save" (not yet stored)."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        help_text=help_text,
+        widget=forms.PasswordInput(render_value=True),
+    )
+
+
+class KeycloakForm(_Common):
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="Keycloak's base URL, e.g. https://sso.acme.io"
+    )
+    realm = forms.CharField(max_length=200, help_text="The realm your users sign in to.")
+    client_id = forms.CharField(
+        required=False, max_length=200, help_text="A confidential client with a service account (best)."
+    )
+    client_secret = _secret("Client secret", "Sealed. Its service account needs view-users (and manage-users to act).")
+    username = forms.CharField(required=False, max_length=200, help_text="Or: an admin user (password grant).")
+    password = _secret("Password", "Sealed.")
+    auth_realm = forms.CharField(
+        required=False, max_length=200, help_text="Only if the credentials live in another realm (e.g. master)."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        service = data.get("client_id") and data.get("client_secret")
+        user = data.get("username") and data.get("password")
+        if not service and not user:
+            self.add_error("client_secret", "Enter a client id and secret, or an admin user and password.")
+        return data
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return keycloak_draft(
+            name=data["name"],
+            url=data["url"],
+            realm=data["realm"],
+            client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            username=data["username"],
+            password=data["password"],
+            auth_realm=data["auth_realm"],
+        )
+
+
+class StripeForm(_Common):
+    api_key = _secret("API key", "Sealed. A restricted key (rk_…) with read access, plus write where Gaby acts.", True)
+    api_base = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="API base URL",
+        help_text="Leave empty for https://api.stripe.com.",
+    )  # fmt: skip
+
+    def clean_api_key(self) -> str:
+        key: str = self.cleaned_data["api_key"].strip()
+        if not key.startswith(("sk_", "rk_")):
+            raise forms.ValidationError("Enter a secret key (sk_…) or a restricted key (rk_…).")
+        return key
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return stripe_draft(name=data["name"], api_key=data["api_key"], api_base=data["api_base"] or "")
+
+
+ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm
 FORMS: dict[str, type[ConnectForm]] = {
     "mcp": McpServerForm,
     "postgres": PostgresForm,
     "code": CodeForm,
     "openapi": OpenApiForm,
+    "keycloak": KeycloakForm,
+    "stripe": StripeForm,
 }
-TITLES = {
-    "mcp": ("Add an MCP server", "Any MCP server, no code: the command Gaby starts (stdio) or the URL it reaches "
-            "(streamable HTTP). Test it to see its tools, then save."),
-    "postgres": ("Connect PostgreSQL", "Gaby runs its PostgreSQL connector read-only unless you allow writes; "
-                 "every write is a dry run first."),
-    "code": ("Connect source code", "A git repository Gaby can search and read, so it can say where a bug lives "
-             "(billing/webhook.py:142). Read-only; a remote is cloned and fetched again every few minutes."),
-    "openapi": ("Connect a REST API", "Any API with an OpenAPI 3 document: one tool per operation. GET and HEAD "
-                "read; everything else writes and is a dry run (the exact request) until allowed."),
-}  # fmt: skip
+# The Connect page's title and intro per kind.
+PAGES: dict[str, tuple[str, str]] = {
+    "mcp": (
+        "Add an MCP server",
+        "Any MCP server, no code: the command Gaby starts (stdio) or the URL it reaches (streamable HTTP). "
+        "Test it to see its tools, then save.",
+    ),
+    "postgres": (
+        "Connect PostgreSQL",
+        "Gaby runs its PostgreSQL connector read-only unless you allow writes; every write is a dry run first.",
+    ),
+    "code": (
+        "Connect source code",
+        "A git repository Gaby can search and read, so it can say where a bug lives (billing/webhook.py:142). "
+        "Read-only; a remote is cloned and fetched again every few minutes.",
+    ),
+    "openapi": (
+        "Connect a REST API",
+        "Any API with an OpenAPI 3 document: one tool per operation. GET and HEAD read; everything else writes "
+        "and is a dry run (the exact request) until allowed.",
+    ),
+    "keycloak": (
+        "Connect Keycloak",
+        "Gaby looks up users, sessions and lockouts; it can send a password reset, end sessions, enable, disable "
+        "or unlock an account — each shown as a dry run first and done only as your safety rules allow.",
+    ),
+    "stripe": (
+        "Connect Stripe",
+        "Gaby reads customers, subscriptions, invoices and why payments failed; refunds, invoice resends and "
+        "payment retries are previewed first and sent with an idempotency key, so none happens twice.",
+    ),
+}

@@ -24,6 +24,8 @@ class Kind(models.TextChoices):
     POSTGRES = "postgres", "PostgreSQL"
     GIT_SOURCE = "git_source", "Source code (git)"
     OPENAPI = "openapi", "REST API (OpenAPI)"
+    KEYCLOAK = "keycloak", "Keycloak"
+    STRIPE = "stripe", "Stripe"
 
 
 class Transport(models.TextChoices):

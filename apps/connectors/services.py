@@ -123,14 +123,31 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
         check_command_allowed(draft.command, msp_staff=trusted)
     if draft.transport == Transport.HTTP and not draft.url.startswith(("http://", "https://")):
         raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
-    if draft.kind == Kind.POSTGRES and not str(draft.settings.get("url", "")).startswith(
-        ("postgres://", "postgresql://")
-    ):
+    opts = draft.settings
+    if draft.kind == Kind.POSTGRES and not str(opts.get("url", "")).startswith(("postgres://", "postgresql://")):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
     if draft.kind == Kind.GIT_SOURCE:
         check_code_settings(draft.settings, trusted=trusted)
     if draft.kind == Kind.OPENAPI:
         check_openapi_settings(draft.settings, trusted=trusted)
+    if draft.kind == Kind.KEYCLOAK:
+        if not str(opts.get("url", "")).startswith(("http://", "https://")):
+            raise ValidationError({"url": "Enter Keycloak's base URL, e.g. https://sso.example.com."})
+        if not opts.get("realm"):
+            raise ValidationError({"realm": "Enter the realm whose users Gaby should look at."})
+        if not (opts.get("client_id") and opts.get("client_secret")) and not (
+            opts.get("username") and opts.get("password")
+        ):
+            raise ValidationError(
+                {"client_secret": "Enter a client id and secret (service account), or an admin user and password."}
+            )
+    if draft.kind == Kind.STRIPE:
+        key = str(opts.get("api_key", ""))
+        if not key.startswith(("sk_", "rk_")):
+            raise ValidationError({"api_key": "Enter a Stripe secret key (sk_…) or, better, a restricted key (rk_…)."})
+        base = str(opts.get("api_base", ""))
+        if base and not base.startswith(("http://", "https://")):
+            raise ValidationError({"api_base": "Leave the API base empty, or enter an http(s):// URL."})
 
 
 def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:
@@ -338,6 +355,22 @@ def _record_incidents(connector: Connector, spec: Any) -> None:
         record_event(connector=connector, kind=EventKind.HEALTH, summary=f"Server restarted: {incident}")
 
 
+HEALTH_TOOL = "health_check"
+
+
+def _vendor_health(connector: Connector, spec: Any) -> None:
+    """A server that answers is not enough: when it offers a read-only ``health_check`` tool (the first-party
+    connectors do), its answer decides — the credentials may have been revoked or the vendor be down."""
+    tool = ConnectorTool.objects.filter(
+        connector=connector, name=HEALTH_TOOL, present=True, enabled=True, access=Access.READ
+    ).first()
+    if tool is None or (tool.input_schema or {}).get("required"):
+        return  # absent, or someone else's tool of that name that needs arguments
+    outcome = host().call_tool(spec, HEALTH_TOOL, {}, max_chars=2000)
+    if outcome.is_error:
+        raise ConnectorError(f"{connector.name}: {HEALTH_TOOL} failed: {outcome.text}")
+
+
 def check_health(*, connector: Connector) -> str:
     """Ping the server through the pooled session (reconnecting if it died) and record status changes."""
     client = current_client()
@@ -347,6 +380,7 @@ def check_health(*, connector: Connector) -> str:
     previous = connector.status
     try:
         elapsed = host().ping(spec)
+        _vendor_health(connector, spec)
     except ConnectorError as exc:
         _record_incidents(connector, spec)
         failures = connector.consecutive_failures + 1

@@ -63,6 +63,70 @@ def postgres_draft(*, name: str, url: str, allow_writes: bool, row_cap: int, sta
     )
 
 
+def keycloak_draft(
+    *,
+    name: str,
+    url: str,
+    realm: str,
+    client_id: str = "",
+    client_secret: str = "",
+    username: str = "",
+    password: str = "",
+    auth_realm: str = "",
+) -> Draft:
+    """The first-party Keycloak connector: a service-account client (client credentials) or an admin user."""
+    return Draft(
+        kind=Kind.KEYCLOAK,
+        name=name,
+        settings={
+            "url": url.rstrip("/"),
+            "realm": realm,
+            "auth_realm": auth_realm,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "username": username,
+            "password": password,
+        },
+    )
+
+
+def stripe_draft(*, name: str, api_key: str, api_base: str = "") -> Draft:
+    """The first-party Stripe connector: a secret or (better) restricted API key."""
+    return Draft(kind=Kind.STRIPE, name=name, settings={"api_key": api_key, "api_base": api_base.rstrip("/")})
+
+
+def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
+    return {
+        "GABY_PG_URL": str(opts.get("url", "")),
+        "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
+        "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
+        "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
+        "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
+    }
+
+
+def _keycloak_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {
+        "GABY_KC_URL": str(opts.get("url", "")),
+        "GABY_KC_REALM": str(opts.get("realm", "")),
+        "GABY_KC_AUTH_REALM": str(opts.get("auth_realm", "")),
+        "GABY_KC_CLIENT_ID": str(opts.get("client_id", "")),
+        "GABY_KC_CLIENT_SECRET": str(opts.get("client_secret", "")),
+        "GABY_KC_USERNAME": str(opts.get("username", "")),
+        "GABY_KC_PASSWORD": str(opts.get("password", "")),
+    }
+    if opts.get("page_size"):
+        env["GABY_KC_PAGE_SIZE"] = str(opts["page_size"])
+    return env
+
+
+def _stripe_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {"GABY_STRIPE_API_KEY": str(opts.get("api_key", "")), "GABY_STRIPE_API_BASE": str(opts.get("api_base", ""))}
+    if opts.get("page_size"):
+        env["GABY_STRIPE_PAGE_SIZE"] = str(opts["page_size"])
+    return env
+
+
 def check_command_allowed(command: str, *, msp_staff: bool) -> None:
     """Client admins may start only allow-listed executables on the Gaby host; MSP staff any command."""
     if msp_staff:
@@ -158,16 +222,6 @@ def check_openapi_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         raise ValidationError({"username": "Enter the user name for HTTP basic authentication."})
 
 
-def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
-    return {
-        "GABY_PG_URL": str(opts.get("url", "")),
-        "GABY_PG_ALLOW_WRITES": "1" if opts.get("allow_writes") else "0",
-        "GABY_PG_ROW_CAP": str(opts.get("row_cap", 200)),
-        "GABY_PG_STATEMENT_TIMEOUT_MS": str(opts.get("statement_timeout_ms", 5000)),
-        "GABY_PG_MAX_WRITE_ROWS": str(opts.get("max_write_rows", 100)),
-    }
-
-
 def code_cache_dir(label: str, repo: str) -> str:
     """Where a remote repository's mirror lives: per client and connector, keyed by the URL it clones."""
     digest = hashlib.sha256(f"{label}\0{repo}".encode()).hexdigest()[:20]
@@ -204,6 +258,8 @@ FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] =
     Kind.POSTGRES: ("postgres", _postgres_env),
     Kind.GIT_SOURCE: ("code", _code_env),
     Kind.OPENAPI: ("openapi", _openapi_env),
+    Kind.KEYCLOAK: ("keycloak", _keycloak_env),
+    Kind.STRIPE: ("stripe", _stripe_env),
 }
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors import catalog, services
-from apps.connectors.forms import FORMS, TITLES, ConnectForm
+from apps.connectors.forms import FORMS, PAGES, ConnectForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
 from gaby_site.http import ClientRequest, render_page
@@ -63,7 +63,7 @@ def new(request: ClientRequest, kind: str) -> HttpResponse:
 
 
 def _new_context(kind: str, form: Any, **extra: Any) -> dict[str, Any]:
-    title, intro = TITLES[kind]
+    title, intro = PAGES[kind]
     return {"form": form, "kind": kind, "title": title, "intro": intro, **extra}
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 INVERSE_KEY = "gaby_inverse"
+IDEMPOTENCY_ARGUMENT = "idempotency_key"
 
 
 class ActionError(Exception):
@@ -142,10 +143,15 @@ def _audit_decision(action: ToolAction, decision: Decision) -> None:
     )  # fmt: skip
 
 
+def _takes(tool: ConnectorTool | None, argument: str, json_type: str) -> bool:
+    """Whether the tool's schema declares ``argument`` with this JSON type (a connector convention)."""
+    properties = ((tool.input_schema if tool else None) or {}).get("properties", {})
+    return isinstance(properties, dict) and properties.get(argument, {}).get("type") == json_type
+
+
 def _supports_dry_run(tool: ConnectorTool | None) -> bool:
     """Whether the tool takes a boolean ``dry_run`` argument (the convention for a connector's own dry run)."""
-    properties = ((tool.input_schema if tool else None) or {}).get("properties", {})
-    return isinstance(properties, dict) and properties.get("dry_run", {}).get("type") == "boolean"
+    return _takes(tool, "dry_run", "boolean")
 
 
 def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = None) -> None:
@@ -156,6 +162,10 @@ def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = 
     if tool is None:
         tool = ConnectorTool.objects.filter(connector=action.connector, name=action.tool_name).first()
     arguments = dict(action.arguments)
+    if _takes(tool, IDEMPOTENCY_ARGUMENT, "string"):
+        # The convention for writes to outside systems (Stripe's Idempotency-Key): the action's own key, so a
+        # retried action is executed by the vendor at most once.
+        arguments[IDEMPOTENCY_ARGUMENT] = action.idempotency_key
     if _supports_dry_run(tool):
         # Set both ways: an allowed or approved call must not be hidden by the tool's own safe default.
         arguments["dry_run"] = dry_run

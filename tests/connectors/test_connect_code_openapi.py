@@ -28,7 +28,8 @@ def test_catalog_covers_every_con2_system_and_marks_first_party() -> None:
     first = {entry.id for entry in catalog.entries() if entry.first_party}
     assert {"postgres", "code", "openapi", "github", "gitlab"} <= first
     for entry in catalog.entries():
-        assert entry.docs.startswith("https://") and entry.connect_kind in {"mcp", "postgres", "code", "openapi"}
+        assert entry.docs.startswith("https://")
+        assert entry.connect_kind in {"mcp", "postgres", "code", "openapi", "keycloak", "stripe"}
 
 
 def test_the_connectors_page_shows_the_catalog(as_user: Any) -> None:

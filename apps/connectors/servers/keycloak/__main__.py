@@ -1,0 +1,3 @@
+from apps.connectors.servers.keycloak.server import main
+
+main()

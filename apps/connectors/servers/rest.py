@@ -1,0 +1,115 @@
+"""The outbound HTTP seam of the first-party REST connectors (Keycloak, Stripe): one ``httpx`` client with
+the retry rules every vendor call follows, so each connector only maps its vendor's payloads.
+
+- 429: wait what ``Retry-After`` says (seconds or an HTTP date) and retry, unless that is longer than
+  ``max_wait`` — then fail at once with a message that says when to try again (a tool call must not hang).
+- 5xx and connection failures: retry with exponential backoff, but only calls marked ``retry=True``
+  (reads, and writes the vendor deduplicates — Stripe's Idempotency-Key). A write that might have
+  happened is never sent twice blindly.
+- A body that is not JSON where JSON is expected is an error that names the status and the body's start.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from typing import Any
+
+import httpx
+
+# httpx logs every request at INFO; in a connector subprocess that goes to stderr, i.e. into Gaby's logs, with
+# query strings that hold email addresses. Requests that matter surface as tool results and errors instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+class VendorError(Exception):
+    """The vendor refused or failed the call; the message is written for the person reading the tool result."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RestClient:
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        base_url: str,
+        timeout: float = 15.0,
+        attempts: int = 3,
+        backoff: float = 0.25,
+        max_wait: float = 10.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
+
+    def send(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> httpx.Response:
+        """Send one request with the retry rules above; returns any response that is not 429/5xx-retried."""
+        for attempt in range(1, self.attempts + 1):
+            last = attempt == self.attempts
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.ConnectError as exc:  # nothing reached the vendor: always safe to try again
+                if last:
+                    raise VendorError(f"Cannot reach {self.vendor} at {self.http.base_url}: {exc}") from None
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            except httpx.HTTPError as exc:
+                if last or not retry:
+                    raise VendorError(f"{self.vendor} did not answer ({type(exc).__name__}: {exc}).") from None
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if response.status_code == 429:
+                wait = retry_after(response.headers.get("Retry-After"), default=self.backoff * 2 ** (attempt - 1))
+                if last or wait > self.max_wait:
+                    raise VendorError(
+                        f"{self.vendor} is rate limiting these calls (HTTP 429); try again in {wait:.0f}s.",
+                        status=429,
+                        code="rate_limited",
+                    )
+                time.sleep(wait)
+                continue
+            if response.status_code >= 500 and retry and not last:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            start = response.text[:120].replace("\n", " ")
+            raise VendorError(
+                f"{self.vendor} answered HTTP {response.status_code} with a body that is not JSON: {start!r}",
+                status=response.status_code,
+                code="malformed_body",
+            ) from None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def retry_after(value: str | None, *, default: float) -> float:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; ``default`` if absent or bad."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,1 @@
+"""Stripe as an MCP server: customers, subscriptions, invoices, charges; refunds and invoice actions."""

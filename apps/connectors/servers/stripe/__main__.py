@@ -1,0 +1,3 @@
+from apps.connectors.servers.stripe.server import main
+
+main()

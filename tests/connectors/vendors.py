@@ -1,0 +1,45 @@
+"""Shared helpers for the Keycloak and Stripe connector tests: call tools through the one enforcement point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from apps.connectors.host import host
+from apps.connectors.models import Connector
+from apps.safety.enforcement import CallContext, run_tool
+from apps.safety.models import ToolAction
+from tenants.models import Client
+
+_counter = iter(range(1_000_000))
+
+
+def call(connector: Connector, tool: str, key: str | None = None, **arguments: Any) -> ToolAction:
+    """One tool call through ``run_tool`` with a fresh idempotency key (or the one given)."""
+    context = CallContext(idempotency_key=key or f"{tool}-{next(_counter)}", purpose="test")
+    return run_tool(connector=connector, tool_name=tool, arguments=arguments, context=context)
+
+
+def result(action: ToolAction) -> Any:
+    """The JSON the tool returned (its text), for actions that succeeded or were dry runs."""
+    assert not action.result_is_error, action.result_text
+    return json.loads(action.result_text)
+
+
+def allow_writes(client: Client, connector: Connector, *, scope: str = "read_write") -> Connector:
+    """The client and connector settings under which writes run at once (or only as dry runs)."""
+    Client.objects.filter(pk=client.pk).update(autonomy="auto", approval_threshold=100)
+    client.refresh_from_db()
+    Connector.objects.filter(pk=connector.pk).update(scope=scope, autonomy="act")
+    connector.refresh_from_db()
+    return connector
+
+
+@pytest.fixture(autouse=True)
+def close_sessions() -> Iterator[None]:
+    """Each test's connector servers end with the test (their stand-in is gone), not at interpreter exit."""
+    yield
+    host().shutdown()
