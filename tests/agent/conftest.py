@@ -10,6 +10,7 @@ import pytest
 
 from tests.connectors.conftest import sample_url  # noqa: F401  (the module-scoped sample database)
 from tests.llm_server import ScriptedLLM
+from tests.tickets.conftest import imap_server, smtp_server  # noqa: F401  (real pymap IMAP, aiosmtpd SMTP)
 
 RUNBOOKS = {
     "vpn.md": """# VPN runbook
