@@ -110,7 +110,10 @@ def execute(investigation_id: UUID | str, *, gateway: LLMGateway | None = None) 
         resumed = True
     else:
         return "finished"
-    investigation = Investigation.objects.select_related("ticket__source", "ticket__contact").get(pk=investigation.pk)
+    claimed = Investigation.objects.select_related("ticket__source", "ticket__contact").filter(pk=investigation.pk)
+    investigation = claimed.first()
+    if investigation is None:
+        return "gone"  # deleted with its ticket meanwhile
     return run(investigation, resumed=resumed, gateway=gateway)
 
 
