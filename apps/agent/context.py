@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
 
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
-from apps.agent.models import Investigation, InvestigationStatus, InvestigationStep, LLMCall
+from apps.agent.models import Investigation, InvestigationStep, LLMCall
 from apps.connectors.models import Connector
 from apps.knowledge import retrieval
 from apps.safety.enforcement import CallContext, run_tool
@@ -262,16 +262,10 @@ class RunContext:
             llm_call=llm_call,
             duration_ms=int((time.monotonic() - started) * 1000) if started is not None else 0,
         )
-        self.beat()
         if self.on_step is not None:
-            self.on_step(step)
+            on_step = self.on_step
+            transaction.on_commit(lambda: on_step(step))  # immediate in the engine's autocommit
         return self._ordinal
-
-    def beat(self) -> None:
-        """Tell the stuck-investigation sweep this run is alive."""
-        Investigation.objects.filter(pk=self.investigation.pk, status=InvestigationStatus.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
 
 
 def resolve_connector(reference: str) -> Connector | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apps.tickets.models import Ticket
+
+log = structlog.get_logger(__name__)
 
 
 @receiver(post_save, sender=Ticket, dispatch_uid="agent.auto_investigate")
@@ -23,10 +26,14 @@ def _new_ticket(sender: Any, instance: Ticket, created: bool, **_: Any) -> None:
 
 
 def auto_investigate(ticket_id: Any) -> None:
+    """Runs after the ticket committed: a failure here is logged, never turned into a failed ingestion."""
     from apps.agent.investigations import settings_for, start_investigation
 
-    if not settings_for().auto_investigate:
-        return
-    ticket = Ticket.objects.select_related("source").filter(pk=ticket_id, deleted_at__isnull=True).first()
-    if ticket is not None:
-        start_investigation(ticket=ticket, triggered_by="auto")
+    try:
+        if not settings_for().auto_investigate:
+            return
+        ticket = Ticket.objects.select_related("source").filter(pk=ticket_id, deleted_at__isnull=True).first()
+        if ticket is not None:
+            start_investigation(ticket=ticket, triggered_by="auto")
+    except Exception:
+        log.exception("auto_investigate_failed", ticket=str(ticket_id))

@@ -21,6 +21,7 @@ class CommittedHartwell:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.saved = {"autonomy": client.autonomy, "approval_threshold": client.approval_threshold}
+        self.audit_marks = {schema: _last_audit(schema) for schema in (client.schema_name, "public")}
 
     def set_client(self, **fields: Any) -> None:
         from tenants.models import Client
@@ -73,6 +74,30 @@ class CommittedHartwell:
             source.delete()
         EmbeddingCacheEntry.objects.all().delete()
         self.set_client(**self.saved)
+        for schema, mark in self.audit_marks.items():
+            _drop_audit_tail(schema, mark)
+
+
+def _last_audit(schema: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT coalesce(max(sequence), 0) FROM "{schema}".auditlog_auditevent')
+        return int(cursor.fetchone()[0])
+
+
+def _drop_audit_tail(schema: str, mark: int) -> None:
+    """Remove the audit events the scenario added (the chain's tail), so other tests see the chain as it was.
+
+    The table is append-only by trigger; a test restoring shared state is the one place it is lifted, briefly.
+    """
+    from django.db import connection, transaction
+
+    table = f'"{schema}".auditlog_auditevent'
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER audit_no_update_delete")
+        cursor.execute(f"DELETE FROM {table} WHERE sequence > %s", [mark])
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER audit_no_update_delete")
 
 
 def run_committed(world: Any, scenario: Callable[[CommittedHartwell], Any]) -> Any:
