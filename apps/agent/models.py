@@ -101,3 +101,176 @@ class LLMCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.provider_name}/{self.model} {self.status}"
+
+
+# --- investigations (data model: investigations, investigation_steps) ----------------------------
+class InvestigationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (InvestigationStatus.QUEUED, InvestigationStatus.RUNNING)
+
+
+class VerdictChoice(models.TextChoices):
+    AUTO_RESOLVED = "auto_resolved", "Resolved by Gaby"
+    NEEDS_TECH = "needs_tech", "Needs a technician"
+    NEEDS_L2 = "needs_l2", "Needs L2 support"
+    NEEDS_CLIENT = "needs_client", "Waiting on the customer"
+    FAILED = "failed", "Investigation failed"
+
+
+class DepthChoice(models.TextChoices):
+    QUICK = "quick", "Quick"
+    STANDARD = "standard", "Standard"
+    DEEP = "deep", "Deep"
+
+
+class ToneChoice(models.TextChoices):
+    FORMAL = "formal", "Formal"
+    FRIENDLY = "friendly", "Friendly"
+    TECHNICAL = "technical", "Technical"
+
+
+class ReplyState(models.TextChoices):
+    """What became of the customer reply: by autonomy it is sent, drafted for one-click apply, or noted."""
+
+    NONE = "none", "No reply"
+    DRAFTED = "drafted", "Draft waiting for an operator"
+    APPLIED = "applied", "Draft applied by an operator"
+    SENT = "sent", "Sent by Gaby"
+    NOTED = "noted", "Added as an internal note"
+    DISCARDED = "discarded", "Discarded"
+
+
+class AutonomyChoice(models.TextChoices):
+    INVESTIGATE = "investigate", "Investigate (internal note only)"
+    PROPOSE = "propose", "Propose (an operator applies the reply)"
+    ACT = "act", "Act (Gaby replies and updates the ticket)"
+
+
+class Investigation(models.Model):
+    """One run of the engine on a ticket: its verdict, reply, evidence and cost (one active per ticket)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="investigations")
+    status = models.CharField(max_length=16, choices=InvestigationStatus.choices, default=InvestigationStatus.QUEUED)
+    depth = models.CharField(max_length=16, choices=DepthChoice.choices, default=DepthChoice.STANDARD)
+    tone = models.CharField(max_length=16, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
+    autonomy = models.CharField(
+        max_length=16, choices=AutonomyChoice.choices, blank=True, help_text="Effective: client and source, lowest."
+    )
+    verdict = models.CharField(max_length=16, choices=VerdictChoice.choices, blank=True)
+    confidence = models.FloatField(default=0.0)
+    summary = models.TextField(blank=True, help_text="Internal summary for operators.")
+    escalation_reason = models.TextField(blank=True)
+    reply = models.TextField(blank=True, help_text="The customer reply, with personal data restored.")
+    reply_state = models.CharField(max_length=16, choices=ReplyState.choices, default=ReplyState.NONE)
+    reply_message_id = models.UUIDField(null=True, blank=True, help_text="The ticket message it became.")
+    citations = models.JSONField(default=list, blank=True)
+    is_infra = models.BooleanField(null=True, blank=True, help_text="SRE-2: None when nobody looked.")
+    infra_evidence = models.JSONField(default=list, blank=True)
+    decided_by = models.CharField(max_length=100, blank=True, help_text='"llm", "knowledge", "playbook:<name>".')
+    tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
+    failure_reason = models.TextField(blank=True)
+    triggered_by = models.CharField(max_length=32, default="auto", help_text='"auto", "user" or "rerun".')
+    triggered_by_user_id = models.UUIDField(null=True, blank=True)  # accounts.User in the public schema
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_investigation_per_ticket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Investigation of {self.ticket_id} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class StepKindChoice(models.TextChoices):
+    READ = "read", "Read"
+    QUERY = "query", "Query"
+    ACTION = "action", "Action"
+    VERIFY = "verify", "Verify"
+    VERDICT = "verdict", "Verdict"
+
+
+class InvestigationStep(models.Model):
+    """One timeline entry: what Gaby read, queried, did or concluded, with its evidence."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="steps")
+    ordinal = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=StepKindChoice.choices)
+    system = models.CharField(max_length=100, help_text='Where it happened: "ticket", "knowledge", a connector.')
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    data = models.JSONField(null=True, blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    action = models.ForeignKey(
+        "safety.ToolAction", null=True, blank=True, on_delete=models.SET_NULL, related_name="investigation_steps"
+    )
+    llm_call = models.ForeignKey(LLMCall, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps")
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["investigation", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["investigation", "ordinal"], name="step_ordinal_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.ordinal}. {self.title}"
+
+
+class AgentSettings(models.Model):
+    """The client's investigation settings: one row per client schema (``settings_for()`` creates it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    auto_investigate = models.BooleanField(default=True, help_text="Investigate every new inbound ticket.")
+    default_depth = models.CharField(max_length=16, choices=DepthChoice.choices, default=DepthChoice.STANDARD)
+    tone = models.CharField(max_length=16, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
+    knowledge_threshold = models.FloatField(
+        default=0.6, help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer."
+    )
+    max_tokens = models.PositiveIntegerField(default=60000, help_text="LLM-5: tokens per investigation.")
+    max_usd = models.DecimalField(max_digits=8, decimal_places=4, default=0.5, help_text="LLM-5: dollars each.")
+    escalation_assignee_id = models.UUIDField(null=True, blank=True, help_text="Who escalated tickets go to.")
+    escalation_email = models.EmailField(blank=True, help_text="Where escalations are announced.")
+
+    class Meta:
+        verbose_name_plural = "agent settings"
+
+    def __str__(self) -> str:
+        return "Investigation settings"
+
+
+class SourceAutonomy(models.Model):
+    """The ticket source's autonomy: the engine uses the lower of it and the client's (MSP-3)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    source = models.OneToOneField("tickets.TicketSource", on_delete=models.CASCADE, related_name="agent_autonomy")
+    autonomy = models.CharField(max_length=16, choices=AutonomyChoice.choices)
+
+    def __str__(self) -> str:
+        return f"{self.source_id}: {self.autonomy}"

@@ -1,0 +1,67 @@
+"""Live investigation events for the client's open pages (gaby_site/live.py relays them, shell.js swaps them).
+
+A new timeline step is appended to ``#investigation-<id>-steps`` rendered with ``agent/_step.html``, the
+same partial the detail page uses; a status change replaces ``#investigation-<id>-status``. Events go to
+``tenant_group(schema, "live")`` only, so another client's sockets never receive them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.template.loader import render_to_string
+
+from tenants.channels import tenant_group
+
+log = logging.getLogger(__name__)
+
+
+def _send(payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
+        async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+    except Exception:  # a live update is a courtesy: the step is committed and the page shows it on reload
+        log.warning("live investigation event not sent", exc_info=True)
+
+
+def step_html(step: Any) -> str:
+    return render_to_string("agent/_step.html", {"step": step})
+
+
+def announce_step(step: Any) -> None:
+    _send(
+        {
+            "type": "swap",
+            "target": f"#investigation-{step.investigation_id}-steps",
+            "swap": "beforeend",
+            "html": step_html(step),
+        }
+    )
+
+
+def status_html(investigation: Any) -> str:
+    return render_to_string("agent/_status.html", {"investigation": investigation})
+
+
+def announce_investigation(investigation_id: UUID) -> None:
+    from apps.agent.models import Investigation
+
+    investigation = Investigation.objects.filter(pk=investigation_id).first()
+    if investigation is None:
+        return
+    _send(
+        {
+            "type": "swap",
+            "target": f"#investigation-{investigation_id}-status",
+            "swap": "outerHTML",
+            "html": status_html(investigation),
+        }
+    )
