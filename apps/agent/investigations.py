@@ -21,14 +21,13 @@ from apps.agent.models import (
     Investigation,
     InvestigationStatus,
     ReplyState,
-    SourceAutonomy,
     VerdictChoice,
 )
 from apps.auditlog.models import ActorKind
 from apps.safety.audit import record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
-from apps.tickets.models import MessageKind, Status, Ticket
+from apps.tickets.models import MessageKind, Status, Ticket, TicketSource
 from tenants.models import Client
 
 
@@ -50,7 +49,8 @@ def current_client() -> Client:
 
 
 def source_autonomy(ticket: Ticket) -> str | None:
-    return SourceAutonomy.objects.filter(source_id=ticket.source_id).values_list("autonomy", flat=True).first()
+    """The ticket source's own autonomy limit (set on the Safety settings page), or None when it inherits."""
+    return TicketSource.objects.filter(pk=ticket.source_id).values_list("autonomy", flat=True).first() or None
 
 
 def effective_autonomy(client: Client, ticket: Ticket) -> Autonomy:

@@ -263,14 +263,3 @@ class AgentSettings(models.Model):
 
     def __str__(self) -> str:
         return "Investigation settings"
-
-
-class SourceAutonomy(models.Model):
-    """The ticket source's autonomy: the engine uses the lower of it and the client's (MSP-3)."""
-
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    source = models.OneToOneField("tickets.TicketSource", on_delete=models.CASCADE, related_name="agent_autonomy")
-    autonomy = models.CharField(max_length=16, choices=AutonomyChoice.choices)
-
-    def __str__(self) -> str:
-        return f"{self.source_id}: {self.autonomy}"

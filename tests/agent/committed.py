@@ -54,7 +54,7 @@ class CommittedHartwell:
         return connector
 
     def cleanup(self) -> None:
-        from apps.agent.models import AgentSettings, LLMCall, LLMProvider, ModelRoute, SourceAutonomy
+        from apps.agent.models import AgentSettings, LLMCall, LLMProvider, ModelRoute
         from apps.connectors.models import Connector
         from apps.knowledge.models import EmbeddingCacheEntry, KnowledgeSource
         from apps.safety.models import ToolAction
@@ -62,7 +62,6 @@ class CommittedHartwell:
 
         Ticket.objects.all().delete()
         Contact.objects.all().delete()
-        SourceAutonomy.objects.all().delete()
         TicketSource.objects.all().delete()
         ToolAction.objects.all().delete()
         Connector.objects.all().delete()

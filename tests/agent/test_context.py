@@ -14,13 +14,13 @@ from apps.agent.models import (
     Investigation,
     InvestigationStatus,
     InvestigationStep,
-    SourceAutonomy,
     StepKindChoice,
     ToneChoice,
     VerdictChoice,
 )
 from apps.safety.models import ToolAction
 from apps.safety.policy import Autonomy
+from apps.tickets.models import TicketSource
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_the_source_can_only_lower_the_clients_autonomy(make_ticket: Any, in_har
     ticket = make_ticket()
     in_hartwell.autonomy = "auto"
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.ACT
-    SourceAutonomy.objects.create(source=source, autonomy="propose")
+    TicketSource.objects.filter(pk=source.pk).update(autonomy="propose")
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.PROPOSE
     in_hartwell.autonomy = "investigate"
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.INVESTIGATE

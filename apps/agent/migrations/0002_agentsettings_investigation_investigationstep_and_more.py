@@ -244,34 +244,6 @@ class Migration(migrations.Migration):
                 "ordering": ["investigation", "ordinal"],
             },
         ),
-        migrations.CreateModel(
-            name="SourceAutonomy",
-            fields=[
-                (
-                    "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
-                ),
-                (
-                    "autonomy",
-                    models.CharField(
-                        choices=[
-                            ("investigate", "Investigate (internal note only)"),
-                            ("propose", "Propose (an operator applies the reply)"),
-                            ("act", "Act (Gaby replies and updates the ticket)"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "source",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="agent_autonomy",
-                        to="tickets.ticketsource",
-                    ),
-                ),
-            ],
-        ),
         migrations.AddConstraint(
             model_name="investigation",
             constraint=models.UniqueConstraint(
