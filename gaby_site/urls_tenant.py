@@ -13,6 +13,7 @@ urlpatterns = [
     path("investigations/", include("apps.agent.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
     path("connectors/", include("apps.connectors.urls")),
+    path("models/", include("apps.agent.urls_models")),
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("settings/", include("apps.accounts.urls")),

@@ -65,3 +65,23 @@ def set_route(
            payload={"workflow": workflow, "provider": provider.name, "model": route.model,
                     "fallbacks": [f"{p.name}/{m}" for p, m in fallbacks]})  # fmt: skip
     return route
+
+
+@transaction.atomic
+def set_provider_enabled(*, provider: LLMProvider, enabled: bool, actor: User | None = None) -> LLMProvider:
+    """A disabled provider is skipped by every route and fallback until enabled again."""
+    provider.enabled = enabled
+    provider.save(update_fields=["enabled"])
+    record(event="llm.provider_enabled" if enabled else "llm.provider_disabled",
+           actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
+           payload={"provider": provider.name})  # fmt: skip
+    return provider
+
+
+@transaction.atomic
+def clear_route(*, workflow: str, actor: User | None = None) -> None:
+    """Without a route the workflow runs in no-LLM mode (knowledge answers and playbooks)."""
+    deleted, _ = ModelRoute.objects.filter(workflow=workflow).delete()
+    if deleted:
+        record(event="llm.route_cleared", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+               actor_id=actor.pk if actor else "", payload={"workflow": workflow})  # fmt: skip
