@@ -170,3 +170,17 @@ def fail_stuck(*, older_than_seconds: float, queued_older_than_seconds: float) -
                 reason="No worker picked it up in time: is the Celery worker running?"):  # fmt: skip
             failed += 1
     return failed
+
+
+@transaction.atomic
+def save_settings(*, changes: dict[str, Any], actor: Any) -> AgentSettings:
+    """Update the client's investigation settings and audit what changed."""
+    row = settings_for()
+    before = {name: getattr(row, name) for name in changes}
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.save()
+    changed = {name: [str(before[name]), str(value)] for name, value in changes.items() if before[name] != value}
+    if changed:
+        _audit("investigation.settings_changed", actor, changes=changed)
+    return row
