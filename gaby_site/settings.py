@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
     # Approvals nobody decided in time expire and never run.
     "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
+    # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
+    "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
 }
 
 # --- Accounts -----------------------------------------------------------------------------------
@@ -347,3 +349,14 @@ KNOWLEDGE_DUPLICATE_SIMILARITY = env_int("GABY_KB_DUPLICATE_PERCENT", 95, minimu
 KNOWLEDGE_CANDIDATE_DAYS = env_int("GABY_KB_CANDIDATE_DAYS", 30, minimum=1)
 KNOWLEDGE_MAX_FILE_BYTES = env_int("GABY_KB_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
 KNOWLEDGE_GIT_DIR = DATA_DIR / "knowledge" / "git"
+
+# --- Investigations (apps.agent) -----------------------------------------------------------------
+# Investigate every new inbound ticket (each client can still turn it off); off by default in tests.
+AGENT_AUTO_INVESTIGATE = env_bool("GABY_AUTO_INVESTIGATE", default=GABY_ENV != "test")
+# A running investigation's heartbeat lease: a redelivered task takes over once it is this stale.
+AGENT_LEASE_SECONDS = env_int("GABY_INVESTIGATION_LEASE_S", 30, minimum=1)
+# How many workers may start one investigation before it fails cleanly.
+AGENT_MAX_ATTEMPTS = env_int("GABY_INVESTIGATION_MAX_ATTEMPTS", 3, minimum=1)
+# The beat sweep fails running investigations silent this long, and queued ones never picked up.
+AGENT_STUCK_AFTER_SECONDS = env_int("GABY_INVESTIGATION_STUCK_S", 600, minimum=10)
+AGENT_QUEUED_TIMEOUT_SECONDS = env_int("GABY_INVESTIGATION_QUEUED_TIMEOUT_S", 3600, minimum=60)

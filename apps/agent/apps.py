@@ -5,3 +5,6 @@ class AgentConfig(AppConfig):
     name = "apps.agent"
     label = "agent"
     verbose_name = "Investigations"
+
+    def ready(self) -> None:
+        from apps.agent import signals  # noqa: F401  (auto-investigate new tickets)

@@ -44,10 +44,15 @@ def ticket_view(ticket: Ticket) -> TicketView:
     bodies = [ticket.body.strip()] + [body.strip() for body in list(later)[1:] if body.strip()]
     contact = ticket.contact
     return TicketView(
-        id=str(ticket.pk), title=ticket.title, body="\n\n---\n\n".join(b for b in bodies if b),
-        source_kind=ticket.source.kind, priority=ticket.priority, tags=tuple(ticket.tags or ()),
-        contact_email=contact.email if contact else "", contact_name=contact.name if contact else "",
-    )  # fmt: skip
+        id=str(ticket.pk),
+        title=ticket.title,
+        body="\n\n---\n\n".join(b for b in bodies if b),
+        source_kind=ticket.source.kind,
+        priority=ticket.priority,
+        tags=tuple(ticket.tags or ()),
+        contact_email=contact.email if contact else "",
+        contact_name=contact.name if contact else "",
+    )
 
 
 def passage_confidence(hit: retrieval.Hit, query: str) -> float:
@@ -83,8 +88,15 @@ def outcome_of(action: ToolAction, citation: Citation) -> ToolOutcome:
     except ValueError:
         data = None
     is_error = action.result_is_error or status in NOT_RUN_ERRORS or status == ActionStatus.RUNNING
-    return ToolOutcome(status=str(status), executed=status in RAN, is_error=is_error, text=text[:MAX_TOOL_TEXT],
-                       data=data, action_id=str(action.pk), citation=citation)  # fmt: skip
+    return ToolOutcome(
+        status=str(status),
+        executed=status in RAN,
+        is_error=is_error,
+        text=text[:MAX_TOOL_TEXT],
+        data=data,
+        action_id=str(action.pk),
+        citation=citation,
+    )
 
 
 class RunContext:
@@ -110,8 +122,16 @@ class RunContext:
         self._ordinal = int(last or 0)
 
     # --- InvestigationContext -----------------------------------------------------------------
-    def record(self, kind: StepKind, *, system: str, title: str, detail: str = "", data: Any = None,
-               citations: tuple[Citation, ...] = ()) -> None:  # fmt: skip
+    def record(
+        self,
+        kind: StepKind,
+        *,
+        system: str,
+        title: str,
+        detail: str = "",
+        data: Any = None,
+        citations: tuple[Citation, ...] = (),
+    ) -> None:
         self.record_step(kind, system=system, title=title, detail=detail, data=data, citations=citations)
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
@@ -124,65 +144,124 @@ class RunContext:
             return []
         passages = []
         for hit in result.hits:
-            citation = Citation(kind="knowledge", ref=str(hit.chunk_id), label=hit.citation.label,
-                                excerpt=hit.text[:300], url=hit.citation.source_url)  # fmt: skip
+            citation = Citation(
+                kind="knowledge",
+                ref=str(hit.chunk_id),
+                label=hit.citation.label,
+                excerpt=hit.text[:300],
+                url=hit.citation.source_url,
+            )
             passages.append(Passage(text=hit.text, score=passage_confidence(hit, query), citation=citation))
         passages.sort(key=lambda p: -p.score)
         for passage in passages:
             self.seen[passage.citation.ref] = passage.citation
         title = f"Searched knowledge: {len(passages)} passage{'s' if len(passages) != 1 else ''}"
-        data = {"query": query[:300], "mode": result.mode,
-                "hits": [{"label": p.citation.label, "score": p.score} for p in passages]}  # fmt: skip
-        self.record_step(StepKind.READ, system="knowledge", title=title, data=data,
-                         citations=tuple(p.citation for p in passages), started=started)  # fmt: skip
+        data = {
+            "query": query[:300],
+            "mode": result.mode,
+            "hits": [{"label": p.citation.label, "score": p.score} for p in passages],
+        }
+        self.record_step(
+            StepKind.READ,
+            system="knowledge",
+            title=title,
+            data=data,
+            citations=tuple(p.citation for p in passages),
+            started=started,
+        )
         return passages
 
-    def call_tool(self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str) -> ToolOutcome:
+    def call_tool(
+        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, llm_call: LLMCall | None = None
+    ) -> ToolOutcome:
+        """``llm_call`` (engine-only): the model call that asked for it, linked on the step."""
         started = time.monotonic()
         target = resolve_connector(connector)
         if target is None:
-            ordinal = self.record_step(StepKind.QUERY, system=connector, title=f"{connector}: {tool} unavailable",
-                                       detail=f"No enabled connector is named {connector!r} or of that kind.",
-                                       data={"arguments": arguments})  # fmt: skip
+            ordinal = self.record_step(
+                StepKind.QUERY,
+                system=connector,
+                title=f"{connector}: {tool} unavailable",
+                detail=f"No enabled connector is named {connector!r} or of that kind.",
+                data={"arguments": arguments},
+                llm_call=llm_call,
+            )
             citation = Citation(kind="tool", ref=f"missing:{connector}", label=f"{connector}.{tool} (step {ordinal})")
-            return ToolOutcome(status="unavailable", executed=False, is_error=True, data=None, action_id="",
-                               text=f"No enabled connector {connector!r}: the call was not made.",
-                               citation=citation)  # fmt: skip
+            return ToolOutcome(
+                status="unavailable",
+                executed=False,
+                is_error=True,
+                data=None,
+                action_id="",
+                text=f"No enabled connector {connector!r}: the call was not made.",
+                citation=citation,
+            )
         fingerprint = call_fingerprint(target, tool, arguments)
         self._occurrences[fingerprint] += 1
         key = f"inv:{self.investigation.pk}:{fingerprint}:{self._occurrences[fingerprint]}"
         action = run_tool(
-            connector=target, tool_name=tool, arguments=arguments,
+            connector=target,
+            tool_name=tool,
+            arguments=arguments,
             context=CallContext(idempotency_key=key, purpose=purpose[:300], source_autonomy=self.source_autonomy),
-        )  # fmt: skip
+        )
         ordinal = self._ordinal + 1
-        citation = Citation(kind="tool", ref=str(action.pk), label=f"{target.name}.{tool} (step {ordinal})",
-                            excerpt=(action.result_text or action.reason)[:300])  # fmt: skip
+        citation = Citation(
+            kind="tool",
+            ref=str(action.pk),
+            label=f"{target.name}.{tool} (step {ordinal})",
+            excerpt=(action.result_text or action.reason)[:300],
+        )
         outcome = outcome_of(action, citation)
         kind = StepKind.QUERY if action.access == "read" else StepKind.ACTION
         self.record_step(
-            kind, system=target.name, title=f"{target.name}: {tool}",
+            kind,
+            system=target.name,
+            title=f"{target.name}: {tool}",
             detail=f"{purpose} — {ActionStatus(action.status).label}" if purpose else ActionStatus(action.status).label,
-            data={"arguments": arguments, "status": outcome.status, "decision": action.reason,
-                  "result": outcome.text[:4000], "is_error": outcome.is_error},
-            citations=(citation,), action=action, started=started,
-        )  # fmt: skip
+            data={
+                "arguments": arguments,
+                "status": outcome.status,
+                "decision": action.reason,
+                "result": outcome.text[:4000],
+                "is_error": outcome.is_error,
+            },
+            citations=(citation,),
+            action=action,
+            llm_call=llm_call,
+            started=started,
+        )
         self.seen[citation.ref] = citation
         return outcome
 
     # --- engine-only --------------------------------------------------------------------------
     def record_step(
-        self, kind: StepKind, *, system: str, title: str, detail: str = "", data: Any = None,
-        citations: tuple[Citation, ...] = (), action: ToolAction | None = None, llm_call: LLMCall | None = None,
+        self,
+        kind: StepKind,
+        *,
+        system: str,
+        title: str,
+        detail: str = "",
+        data: Any = None,
+        citations: tuple[Citation, ...] = (),
+        action: ToolAction | None = None,
+        llm_call: LLMCall | None = None,
         started: float | None = None,
-    ) -> int:  # fmt: skip
+    ) -> int:
         self._ordinal += 1
         step = InvestigationStep.objects.create(
-            investigation=self.investigation, ordinal=self._ordinal, kind=str(kind), system=system[:100],
-            title=title[:300], detail=detail, data=_jsonable(data), citations=[c.as_dict() for c in citations],
-            action=action, llm_call=llm_call,
+            investigation=self.investigation,
+            ordinal=self._ordinal,
+            kind=str(kind),
+            system=system[:100],
+            title=title[:300],
+            detail=detail,
+            data=_jsonable(data),
+            citations=[c.as_dict() for c in citations],
+            action=action,
+            llm_call=llm_call,
             duration_ms=int((time.monotonic() - started) * 1000) if started is not None else 0,
-        )  # fmt: skip
+        )
         self.beat()
         if self.on_step is not None:
             self.on_step(step)

@@ -64,8 +64,9 @@ def effective_autonomy(client: Client, ticket: Ticket) -> Autonomy:
 
 def _audit(event: str, actor: Any, **payload: Any) -> None:
     user_id = getattr(actor, "pk", None)
-    record(event=event, actor_kind=ActorKind.USER if user_id else ActorKind.AGENT, actor_id=user_id or "",
-           payload=payload)  # fmt: skip
+    record(
+        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.AGENT, actor_id=user_id or "", payload=payload
+    )
 
 
 def start_investigation(
@@ -81,14 +82,23 @@ def start_investigation(
         try:
             with transaction.atomic():  # a savepoint: a concurrent start for the same ticket may win
                 investigation = Investigation.objects.create(
-                    ticket=ticket, depth=depth or agent_settings.default_depth, tone=agent_settings.tone,
-                    autonomy=AutonomyChoice(effective_autonomy(client, ticket).value), triggered_by=triggered_by,
+                    ticket=ticket,
+                    depth=depth or agent_settings.default_depth,
+                    tone=agent_settings.tone,
+                    autonomy=AutonomyChoice(effective_autonomy(client, ticket).value),
+                    triggered_by=triggered_by,
                     triggered_by_user_id=getattr(actor, "pk", None),
-                )  # fmt: skip
+                )
         except IntegrityError:
             return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
-        _audit("investigation.queued", actor, investigation=investigation.pk, ticket=ticket.pk,
-               triggered_by=triggered_by, depth=investigation.depth)  # fmt: skip
+        _audit(
+            "investigation.queued",
+            actor,
+            investigation=investigation.pk,
+            ticket=ticket.pk,
+            triggered_by=triggered_by,
+            depth=investigation.depth,
+        )
         investigation_id = investigation.pk
         transaction.on_commit(lambda: enqueue(investigation_id))
     return investigation
@@ -123,8 +133,13 @@ def apply_reply(*, investigation: Investigation, actor: Any, body: str | None = 
         Investigation.objects.filter(pk=locked.pk).update(
             reply=text, reply_state=ReplyState.APPLIED, reply_message_id=message.pk
         )
-        _audit("investigation.reply_applied", actor, investigation=locked.pk, message=message.pk,
-               edited=text != locked.reply.strip())  # fmt: skip
+        _audit(
+            "investigation.reply_applied",
+            actor,
+            investigation=locked.pk,
+            message=message.pk,
+            edited=text != locked.reply.strip(),
+        )
     investigation.refresh_from_db()
     return investigation
 
@@ -159,15 +174,23 @@ def fail_stuck(*, older_than_seconds: float, queued_older_than_seconds: float) -
     )
     for investigation in running:
         minutes = max(1, round(older_than_seconds / 60))
-        if fail(investigation=investigation, attempt=investigation.attempts, expected=InvestigationStatus.RUNNING,
-                reason=f"No heartbeat for over {minutes} minute(s): the worker running it stopped."):  # fmt: skip
+        if fail(
+            investigation=investigation,
+            attempt=investigation.attempts,
+            expected=InvestigationStatus.RUNNING,
+            reason=f"No heartbeat for over {minutes} minute(s): the worker running it stopped.",
+        ):
             failed += 1
     queued = Investigation.objects.filter(
         status=InvestigationStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_older_than_seconds)
     )
     for investigation in queued:
-        if fail(investigation=investigation, attempt=investigation.attempts, expected=InvestigationStatus.QUEUED,
-                reason="No worker picked it up in time: is the Celery worker running?"):  # fmt: skip
+        if fail(
+            investigation=investigation,
+            attempt=investigation.attempts,
+            expected=InvestigationStatus.QUEUED,
+            reason="No worker picked it up in time: is the Celery worker running?",
+        ):
             failed += 1
     return failed
 

@@ -37,8 +37,14 @@ def step_html(step: Any) -> str:
 
 
 def announce_step(step: Any) -> None:
-    _send({"type": "swap", "target": f"#investigation-{step.investigation_id}-steps", "swap": "beforeend",
-           "html": step_html(step)})  # fmt: skip
+    _send(
+        {
+            "type": "swap",
+            "target": f"#investigation-{step.investigation_id}-steps",
+            "swap": "beforeend",
+            "html": step_html(step),
+        }
+    )
 
 
 def status_html(investigation: Any) -> str:
@@ -51,5 +57,11 @@ def announce_investigation(investigation_id: UUID) -> None:
     investigation = Investigation.objects.filter(pk=investigation_id).first()
     if investigation is None:
         return
-    _send({"type": "swap", "target": f"#investigation-{investigation_id}-status", "swap": "outerHTML",
-           "html": status_html(investigation)})  # fmt: skip
+    _send(
+        {
+            "type": "swap",
+            "target": f"#investigation-{investigation_id}-status",
+            "swap": "outerHTML",
+            "html": status_html(investigation),
+        }
+    )

@@ -60,16 +60,26 @@ def conclude(*, investigation: Investigation, attempt: int, finding: Finding) ->
         locked.finished_at = timezone.now()
         _write_back(locked, finding, settings_for())
         locked.save()
-        record(event="investigation.concluded", actor_kind=ActorKind.AGENT,
-               payload={"investigation": str(locked.pk), "verdict": locked.verdict, "reply_state": locked.reply_state,
-                        "decided_by": locked.decided_by, "tokens": tokens, "cost_usd": str(usd)})  # fmt: skip
+        record(
+            event="investigation.concluded",
+            actor_kind=ActorKind.AGENT,
+            payload={
+                "investigation": str(locked.pk),
+                "verdict": locked.verdict,
+                "reply_state": locked.reply_state,
+                "decided_by": locked.decided_by,
+                "tokens": tokens,
+                "cost_usd": str(usd),
+            },
+        )
         transaction.on_commit(lambda: announce_investigation(locked.pk))
     investigation.refresh_from_db()
     return True
 
 
-def fail(*, investigation: Investigation, attempt: int, reason: str,
-         expected: str = InvestigationStatus.RUNNING) -> bool:  # fmt: skip
+def fail(
+    *, investigation: Investigation, attempt: int, reason: str, expected: str = InvestigationStatus.RUNNING
+) -> bool:
     """End the investigation as failed with ``reason`` and escalate the ticket to a person."""
     with transaction.atomic():
         locked = _owned(investigation, attempt, expected)
@@ -77,8 +87,9 @@ def fail(*, investigation: Investigation, attempt: int, reason: str,
             return False
         tokens, usd = Budget(str(locked.pk)).spent()
         last = locked.steps.order_by("-ordinal").values_list("ordinal", flat=True).first() or 0
-        locked.steps.create(ordinal=last + 1, kind=StepKind.VERDICT, system="gaby", title="Investigation failed",
-                            detail=reason)  # fmt: skip
+        locked.steps.create(
+            ordinal=last + 1, kind=StepKind.VERDICT, system="gaby", title="Investigation failed", detail=reason
+        )
         locked.status = InvestigationStatus.FAILED
         locked.verdict = Verdict.FAILED
         locked.failure_reason = reason
@@ -87,8 +98,11 @@ def fail(*, investigation: Investigation, attempt: int, reason: str,
         locked.finished_at = timezone.now()
         _escalate(locked, settings_for())
         locked.save()
-        record(event="investigation.failed", actor_kind=ActorKind.AGENT,
-               payload={"investigation": str(locked.pk), "reason": reason[:2000]})  # fmt: skip
+        record(
+            event="investigation.failed",
+            actor_kind=ActorKind.AGENT,
+            payload={"investigation": str(locked.pk), "reason": reason[:2000]},
+        )
         transaction.on_commit(lambda: announce_investigation(locked.pk))
     investigation.refresh_from_db()
     return True
@@ -97,8 +111,13 @@ def fail(*, investigation: Investigation, attempt: int, reason: str,
 def _owned(investigation: Investigation, attempt: int, status: str) -> Investigation | None:
     locked = Investigation.objects.select_for_update().select_related("ticket__source").get(pk=investigation.pk)
     if locked.status != status or locked.attempts != attempt:
-        log.info("investigation_not_owned", investigation=str(locked.pk), status=locked.status,
-                 attempts=locked.attempts, attempt=attempt)  # fmt: skip
+        log.info(
+            "investigation_not_owned",
+            investigation=str(locked.pk),
+            status=locked.status,
+            attempts=locked.attempts,
+            attempt=attempt,
+        )
         return None
     return locked
 
@@ -133,22 +152,39 @@ def evidence_bundle(investigation: Investigation) -> dict[str, Any]:
     steps = []
     for step in investigation.steps.select_related("action").order_by("ordinal"):
         entry: dict[str, Any] = {
-            "ordinal": step.ordinal, "kind": step.kind, "system": step.system, "title": step.title,
-            "detail": step.detail, "data": step.data, "citations": step.citations,
+            "ordinal": step.ordinal,
+            "kind": step.kind,
+            "system": step.system,
+            "title": step.title,
+            "detail": step.detail,
+            "data": step.data,
+            "citations": step.citations,
             "at": step.created_at.isoformat() if step.created_at else None,
-        }  # fmt: skip
+        }
         if step.action is not None:
-            entry["action"] = {"id": str(step.action.pk), "tool": step.action.tool_name,
-                               "arguments": step.action.arguments, "status": step.action.status,
-                               "result": step.action.result_text[:4000]}  # fmt: skip
+            entry["action"] = {
+                "id": str(step.action.pk),
+                "tool": step.action.tool_name,
+                "arguments": step.action.arguments,
+                "status": step.action.status,
+                "result": step.action.result_text[:4000],
+            }
         steps.append(entry)
     return {
-        "investigation": str(investigation.pk), "ticket": str(investigation.ticket_id),
-        "title": investigation.ticket.title, "verdict": investigation.verdict, "confidence": investigation.confidence,
-        "summary": investigation.summary, "reason": investigation.escalation_reason, "is_infra": investigation.is_infra,
-        "infra_evidence": investigation.infra_evidence, "citations": investigation.citations,
-        "tokens": investigation.tokens, "cost_usd": str(Decimal(investigation.cost_usd)), "timeline": steps,
-    }  # fmt: skip
+        "investigation": str(investigation.pk),
+        "ticket": str(investigation.ticket_id),
+        "title": investigation.ticket.title,
+        "verdict": investigation.verdict,
+        "confidence": investigation.confidence,
+        "summary": investigation.summary,
+        "reason": investigation.escalation_reason,
+        "is_infra": investigation.is_infra,
+        "infra_evidence": investigation.infra_evidence,
+        "citations": investigation.citations,
+        "tokens": investigation.tokens,
+        "cost_usd": str(Decimal(investigation.cost_usd)),
+        "timeline": steps,
+    }
 
 
 def bundle_note(bundle: dict[str, Any]) -> str:
@@ -170,8 +206,9 @@ def bundle_note(bundle: dict[str, Any]) -> str:
             if action["result"]:
                 lines.append(f"   result: {action['result'][:300]}")
     if bundle["citations"]:
-        lines += ["", "Citations:"] + [f"- {c['label']}" + (f" ({c['url']})" if c.get("url") else "")
-                                       for c in bundle["citations"]]  # fmt: skip
+        lines += ["", "Citations:"] + [
+            f"- {c['label']}" + (f" ({c['url']})" if c.get("url") else "") for c in bundle["citations"]
+        ]
     lines += ["", "The full evidence bundle is attached as JSON."]
     return "\n".join(lines)
 
@@ -183,9 +220,13 @@ def _escalate(investigation: Investigation, agent_settings: AgentSettings) -> No
     bundle = evidence_bundle(investigation)
     note = tickets.reply(ticket=ticket, body=bundle_note(bundle), kind=MessageKind.INTERNAL_NOTE, author=GABY)
     content = json.dumps(bundle, indent=2, default=str).encode()
-    attachment = Attachment(message=note, filename=f"evidence-{investigation.pk}.json",
-                            content_type="application/json", size=len(content),
-                            sha256=hashlib.sha256(content).hexdigest())  # fmt: skip
+    attachment = Attachment(
+        message=note,
+        filename=f"evidence-{investigation.pk}.json",
+        content_type="application/json",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
     attachment.file.save(attachment.filename, ContentFile(content), save=False)
     attachment.save()
     investigation_id = investigation.pk

@@ -1,0 +1,189 @@
+"""The investigation engine: claim, run the deciders through the context, conclude (or fail with a reason).
+
+Which decider concludes, in order:
+
+1. a **playbook** (``apps.agent.playbooks.decide(context) -> Finding | None``), when that package is installed
+   and one matches the ticket — with or without a model;
+2. the **LLM loop** (``apps/agent/loop.py``) when a verdict model is configured;
+3. a **knowledge answer** (``apps/agent/knowledge_answer.py``) otherwise: no LLM is a mode, not an error.
+
+Claiming: a queued investigation is taken with a conditional UPDATE (queued → running, attempts + 1). A
+redelivered task (the worker died: acks late, reject on worker lost) finds it running; once its heartbeat
+is older than the lease it takes it over (attempts + 1) and resumes — the tool calls already made return
+their recorded actions (idempotency keys), and the conclusion is conditional on owning the attempt, so
+nothing is written twice. After ``AGENT_MAX_ATTEMPTS`` it fails cleanly instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from django.conf import settings
+from django.db import connection, connections
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from apps.agent.context import RunContext
+from apps.agent.contracts import Finding, InvestigationContext, StepKind
+from apps.agent.investigations import current_client, settings_for, source_autonomy
+from apps.agent.knowledge_answer import answer_from_knowledge
+from apps.agent.live import announce_investigation, announce_step
+from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
+from apps.agent.loop import LLMDecider
+from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
+from apps.agent.writeback import conclude, fail
+
+log = structlog.get_logger(__name__)
+PLAYBOOKS_MODULE = "apps.agent.playbooks"
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another live run holds it; try again after ``wait_seconds``."""
+
+    wait_seconds: float
+
+
+def try_playbook(context: InvestigationContext) -> Finding | None:
+    """The playbook hook: tried first, in both modes. Absent package → no playbooks (imported lazily)."""
+    if importlib.util.find_spec(PLAYBOOKS_MODULE) is None:
+        return None
+    from apps.agent import playbooks  # type: ignore[attr-defined,unused-ignore]
+
+    finding: Finding | None = playbooks.decide(context)
+    return finding
+
+
+def llm_configured() -> bool:
+    return ModelRoute.objects.filter(workflow=Workflow.VERDICT, provider__enabled=True).exists()
+
+
+def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding:
+    finding = try_playbook(context)
+    if finding is not None:
+        return finding
+    agent_settings = settings_for()
+    if llm_configured():
+        investigation = context.investigation
+        budget = Budget(str(investigation.pk), max_tokens=agent_settings.max_tokens, max_usd=agent_settings.max_usd)
+        try:
+            return LLMDecider(context, client=current_client(), budget=budget, gateway=gateway).investigate()
+        except NoModelConfigured:
+            pass  # the verdict route went away mid-run: answer without a model
+    return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold)
+
+
+def execute(investigation_id: UUID | str, *, gateway: LLMGateway | None = None) -> str | Busy:
+    """Claim and run one investigation; returns what happened ("done", "failed", "gone", ...) or ``Busy``."""
+    investigation = Investigation.objects.filter(pk=investigation_id).first()
+    if investigation is None:
+        return "gone"
+    now = timezone.now()
+    resumed = False
+    if Investigation.objects.filter(pk=investigation.pk, status=InvestigationStatus.QUEUED).update(
+        status=InvestigationStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now
+    ):
+        pass
+    elif investigation.status == InvestigationStatus.RUNNING:
+        lease = timedelta(seconds=settings.AGENT_LEASE_SECONDS)
+        age = now - (investigation.heartbeat_at or investigation.started_at or now)
+        if age < lease:
+            return Busy((lease - age).total_seconds() + 0.5)
+        if investigation.attempts >= settings.AGENT_MAX_ATTEMPTS:
+            fail(
+                investigation=investigation,
+                attempt=investigation.attempts,
+                reason=f"The worker stopped {investigation.attempts} times while running it; giving up.",
+            )
+            return "failed"
+        if not Investigation.objects.filter(
+            pk=investigation.pk, status=InvestigationStatus.RUNNING, attempts=investigation.attempts
+        ).update(attempts=F("attempts") + 1, heartbeat_at=now):
+            return Busy(settings.AGENT_LEASE_SECONDS)
+        resumed = True
+    else:
+        return "finished"
+    investigation = Investigation.objects.select_related("ticket__source", "ticket__contact").get(pk=investigation.pk)
+    return run(investigation, resumed=resumed, gateway=gateway)
+
+
+def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGateway | None = None) -> str:
+    with structlog.contextvars.bound_contextvars(investigation=str(investigation.pk), attempt=investigation.attempts):
+        return _run(investigation, resumed=resumed, gateway=gateway)
+
+
+def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | None) -> str:
+    attempt = investigation.attempts
+    context = RunContext(investigation, source_autonomy=source_autonomy(investigation.ticket), on_step=announce_step)
+    announce_investigation(investigation.pk)
+    heartbeat = Heartbeat(investigation.pk, attempt, connection.schema_name)  # type: ignore[attr-defined]
+    heartbeat.start()
+    try:
+        if resumed:
+            context.record_step(
+                StepKind.READ,
+                system="gaby",
+                title=f"Resumed after the worker stopped (attempt {attempt}): calls already made are not repeated",
+            )
+        try:
+            finding = decide(context, gateway=gateway)
+        except BudgetExceeded as exc:
+            fail(investigation=investigation, attempt=attempt, reason=f"Budget stop: {exc}")
+            return "failed"
+        except LLMError as exc:
+            fail(investigation=investigation, attempt=attempt, reason=f"The model could not answer: {exc}")
+            return "failed"
+        except Exception as exc:  # a bug or an outage must end the run visibly, never leave it running
+            log.exception("investigation_crashed")
+            fail(investigation=investigation, attempt=attempt, reason=f"Unexpected error: {type(exc).__name__}: {exc}")
+            return "failed"
+        context.record_step(
+            StepKind.VERDICT,
+            system=finding.decided_by or "gaby",
+            title=f"Verdict: {VerdictChoice(finding.verdict.value).label}",
+            detail=finding.summary,
+            data={
+                "verdict": finding.verdict.value,
+                "confidence": finding.confidence,
+                "is_infra": finding.is_infra,
+                "escalation_reason": finding.escalation_reason,
+                "decided_by": finding.decided_by,
+            },
+            citations=tuple(finding.citations),
+        )
+        return "done" if conclude(investigation=investigation, attempt=attempt, finding=finding) else "superseded"
+    finally:
+        heartbeat.stop()
+
+
+class Heartbeat(threading.Thread):
+    """Keeps ``heartbeat_at`` fresh while a long model or tool call blocks the run (its own connection)."""
+
+    def __init__(self, investigation_id: Any, attempt: int, schema: str) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{investigation_id}")
+        self.investigation_id, self.attempt, self.schema = investigation_id, attempt, schema
+        self.interval = max(0.2, settings.AGENT_LEASE_SECONDS / 3)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with schema_context(self.schema):
+                while not self._stop_event.wait(self.interval):
+                    Investigation.objects.filter(
+                        pk=self.investigation_id, status=InvestigationStatus.RUNNING, attempts=self.attempt
+                    ).update(heartbeat_at=timezone.now())
+        except Exception:
+            log.warning("heartbeat_stopped", exc_info=True)
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)

@@ -1,0 +1,32 @@
+"""Auto-investigate: every new inbound ticket is investigated once its transaction commits (per-client setting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from apps.tickets.models import Ticket
+
+
+@receiver(post_save, sender=Ticket, dispatch_uid="agent.auto_investigate")
+def _new_ticket(sender: Any, instance: Ticket, created: bool, **_: Any) -> None:
+    if not created or not settings.AGENT_AUTO_INVESTIGATE:
+        return
+    if getattr(connection, "schema_name", "public") == "public":
+        return
+    ticket_id = instance.pk
+    transaction.on_commit(lambda: auto_investigate(ticket_id))
+
+
+def auto_investigate(ticket_id: Any) -> None:
+    from apps.agent.investigations import settings_for, start_investigation
+
+    if not settings_for().auto_investigate:
+        return
+    ticket = Ticket.objects.select_related("source").filter(pk=ticket_id, deleted_at__isnull=True).first()
+    if ticket is not None:
+        start_investigation(ticket=ticket, triggered_by="auto")

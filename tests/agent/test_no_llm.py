@@ -1,0 +1,66 @@
+"""No-LLM mode: a confident knowledge answer (cited, in the client's tone) or an escalation; the propose flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.agent.investigations import InvestigationError, apply_reply, discard_reply
+from apps.agent.models import ReplyState
+from apps.tickets.models import DeliveryState, MessageKind
+from tests.agent.helpers import investigate
+
+pytestmark = pytest.mark.django_db
+VPN = {"title": "VPN password", "body": "How do I reset my VPN password? I forgot it."}
+
+
+def test_a_confident_knowledge_answer_is_drafted_then_applied_once(
+    make_ticket: Any, knowledge: Any, in_hartwell: Any, people: dict[str, Any]
+) -> None:
+    in_hartwell.autonomy = "review"  # propose: an operator applies the reply
+    investigation = investigate(make_ticket(**VPN))
+    assert (investigation.verdict, investigation.decided_by) == ("auto_resolved", "knowledge")
+    assert investigation.confidence >= 0.6 and investigation.citations[0]["kind"] == "knowledge"
+    assert investigation.reply.startswith("Hi Dana,\n\nThanks for reaching out!")  # friendly is the default tone
+    assert "self-service" in investigation.reply and "Source: VPN runbook" in investigation.reply
+    assert investigation.reply_state == ReplyState.DRAFTED and investigation.ticket.messages.count() == 1
+    applied = apply_reply(investigation=investigation, actor=people["bob"], body=investigation.reply + "\nBob")
+    assert applied.reply_state == ReplyState.APPLIED and applied.reply.endswith("Bob")
+    message = investigation.ticket.messages.get(pk=applied.reply_message_id)
+    assert (message.kind, message.author_user_id, message.delivery_state) == (
+        MessageKind.PUBLIC_REPLY,
+        people["bob"].pk,
+        DeliveryState.NONE,  # webhook sources keep replies in Gaby; email queues them
+    )
+    applied.ticket.refresh_from_db()
+    assert applied.ticket.status == "solved"
+    with pytest.raises(InvestigationError, match="applied by an operator: nothing to apply"):
+        apply_reply(investigation=investigation, actor=people["bob"])
+    with pytest.raises(InvestigationError, match="nothing to discard"):
+        discard_reply(investigation=investigation, actor=people["bob"])
+
+
+def test_below_the_threshold_it_escalates(make_ticket: Any, knowledge: Any, in_hartwell: Any) -> None:
+    from apps.agent.investigations import settings_for
+
+    agent_settings = settings_for()
+    agent_settings.tone = "formal"
+    agent_settings.save()
+    investigation = investigate(make_ticket(title="Strange noise", body="The coffee machine on floor 2 hums loudly."))
+    assert investigation.verdict == "needs_l2" and investigation.decided_by == "knowledge"
+    assert "No knowledge passage is confident enough" in investigation.escalation_reason
+    assert investigation.reply == "" and investigation.reply_state == ReplyState.NONE
+    note = investigation.ticket.messages.get(kind=MessageKind.INTERNAL_NOTE)
+    assert "Why: No knowledge passage" in note.body and note.attachments.count() == 1
+
+
+def test_tone_follows_the_clients_setting(make_ticket: Any, knowledge: Any, in_hartwell: Any) -> None:
+    from apps.agent.investigations import settings_for
+
+    agent_settings = settings_for()
+    agent_settings.tone = "formal"
+    agent_settings.save()
+    investigation = investigate(make_ticket(**VPN))
+    assert investigation.tone == "formal" and investigation.reply.startswith("Dear Dana,")
+    assert investigation.reply_state == ReplyState.NOTED  # Hartwell investigates only: an internal note
