@@ -118,9 +118,7 @@ class AgentSettingsForm(forms.ModelForm):
         members = Membership.objects.filter(client=client, role__in=[Role.ADMIN, Role.AGENT]).select_related("user")
         assignee = self.fields["escalation_assignee_id"]
         assert isinstance(assignee, forms.TypedChoiceField)
-        assignee.choices = [("", "nobody")] + [
-            (str(m.user_id), m.user.email) for m in members.order_by("user__email")
-        ]
+        assignee.choices = [("", "nobody")] + [(str(m.user_id), m.user.email) for m in members.order_by("user__email")]
         if self.instance.escalation_assignee_id:
             self.initial["escalation_assignee_id"] = str(self.instance.escalation_assignee_id)
 

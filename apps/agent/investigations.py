@@ -70,7 +70,7 @@ def _audit(event: str, actor: Any, **payload: Any) -> None:
 
 
 def start_investigation(
-    *, ticket: Ticket, triggered_by: str = "auto", actor: Any = None, depth: str | None = None
+    *, ticket: Ticket, triggered_by: str = "auto", actor: Any = None, depth: str | None = None, queue: bool = True
 ) -> Investigation:
     """Queue an investigation of ``ticket``; while one is queued or running, that one is returned."""
     client = current_client()
@@ -100,7 +100,8 @@ def start_investigation(
             depth=investigation.depth,
         )
         investigation_id = investigation.pk
-        transaction.on_commit(lambda: enqueue(investigation_id))
+        if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
+            transaction.on_commit(lambda: enqueue(investigation_id))
     return investigation
 
 
