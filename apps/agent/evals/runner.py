@@ -15,6 +15,7 @@ from apps.agent.evals.scoring import Call, CaseResult, Observation, Report, scor
 
 
 def _observe(investigation: Any, seconds: float) -> Observation:
+    from apps.agent.models import InvestigationStep
     from apps.knowledge.models import Chunk
 
     chunk_ids = [c["ref"] for c in investigation.citations if c.get("kind") == "knowledge"]
