@@ -7,9 +7,10 @@ DONE, then a verdict citing the passage and the tool result — 4 model calls an
 ``--investigations`` are started at once and run by ``--workers`` threads through the real engine
 (claim, context, gate, timeline, conclusion, write-back), each in the client's schema.
 
-Overhead per step = (end-to-end - time in the model calls - time in the MCP tool call) / timeline steps,
-where model time is what the gateway records per call (litellm included) and tool time is measured around
-the MCP host's call. Floor, same run: the model server's own fixed delay per call.
+Overhead per step = (end-to-end - model calls - MCP tool call - knowledge search) / timeline steps, where
+model time is what the gateway records per call (litellm included), tool time is measured around the MCP
+host's call and search time around knowledge retrieval (embedding the ticket on the CPU); each is printed.
+Floor, same run: the model server's own fixed delay per call.
 
     GABY_ENV=development .venv/bin/python bench/investigations.py [--investigations 100] [--workers 32]
 """
@@ -83,7 +84,7 @@ class FixedLatencyModel:
             if "id=T1" in user:
                 message["content"] = "DONE"
             else:
-                name = body["tools"][0]["function"]["name"]
+                name = next(t["function"]["name"] for t in body["tools"] if t["function"]["name"].endswith("__query"))
                 arguments = json.dumps({"sql": "SELECT plan FROM public.bench_customers WHERE id = 1"})
                 message["tool_calls"] = [
                     {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
@@ -108,25 +109,30 @@ class FixedLatencyModel:
 
 
 TOOL_SECONDS: dict[str, float] = {}
-_tool_lock = threading.Lock()
+SEARCH_SECONDS: dict[str, float] = {}
+_probe_lock = threading.Lock()
 
 
-def _probe_tool_time() -> None:
-    """Time spent inside the MCP host's call, per investigation thread (a timing probe; behaviour unchanged)."""
-    from apps.connectors import host as host_module
-
-    original = host_module.Host.call_tool
-
-    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _timed(original: Any, into: dict[str, float]) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return original(self, *args, **kwargs)
+            return original(*args, **kwargs)
         finally:
             key = threading.current_thread().name
-            with _tool_lock:
-                TOOL_SECONDS[key] = TOOL_SECONDS.get(key, 0.0) + time.perf_counter() - started
+            with _probe_lock:
+                into[key] = into.get(key, 0.0) + time.perf_counter() - started
 
-    host_module.Host.call_tool = timed  # type: ignore[method-assign]
+    return timed
+
+
+def _probe() -> None:
+    """Timing probes (behaviour unchanged): the MCP host's call, and knowledge search (query embedding + SQL)."""
+    from apps.connectors import host as host_module
+    from apps.knowledge import retrieval
+
+    host_module.Host.call_tool = _timed(host_module.Host.call_tool, TOOL_SECONDS)  # type: ignore[method-assign]
+    retrieval.search = _timed(retrieval.search, SEARCH_SECONDS)
 
 
 def _setup(model: FixedLatencyModel) -> Any:
@@ -191,7 +197,7 @@ def _run_one(client: Any, source_id: Any, number: int, run: str) -> dict[str, fl
     from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
     thread = threading.current_thread().name
-    TOOL_SECONDS[thread] = 0.0
+    TOOL_SECONDS[thread] = SEARCH_SECONDS[thread] = 0.0
     try:
         with tenant_context(client):
             started = time.perf_counter()
@@ -209,7 +215,8 @@ def _run_one(client: Any, source_id: Any, number: int, run: str) -> dict[str, fl
             done = Investigation.objects.get(pk=investigation.pk)
             model_ms = sum(LLMCall.objects.filter(budget_key=str(done.pk)).values_list("latency_ms", flat=True))
             return {"ok": float(outcome == "done" and done.verdict == "auto_resolved"), "total": total,
-                    "model": model_ms / 1000, "tool": TOOL_SECONDS[thread], "steps": done.steps.count()}  # fmt: skip
+                    "model": model_ms / 1000, "tool": TOOL_SECONDS[thread], "search": SEARCH_SECONDS[thread],
+                    "steps": done.steps.count()}  # fmt: skip
     finally:
         connection.close()
 
@@ -235,7 +242,7 @@ def main() -> None:
 
     model = FixedLatencyModel(args.model_ms / 1000)
     client = _setup(model)
-    _probe_tool_time()
+    _probe()
     with tenant_context(client):
         source_id = TicketSource.objects.get(name="Bench").pk
     _run_one(client, source_id, 0, f"warm{time.time_ns()}")  # starts the connector's MCP server
@@ -246,7 +253,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     model.close()
     totals = sorted(r["total"] * 1000 for r in results)
-    overhead = [(r["total"] - r["model"] - r["tool"]) * 1000 / max(1, r["steps"]) for r in results]
+    overhead = [(r["total"] - r["model"] - r["tool"] - r["search"]) * 1000 / max(1, r["steps"]) for r in results]
     errors = sum(1 for r in results if not r["ok"])
     p95 = totals[max(0, int(len(totals) * 0.95) - 1)]
     print(f"{args.investigations} investigations, {args.workers} worker threads, model {args.model_ms:.0f} ms/call "
@@ -256,6 +263,10 @@ def main() -> None:
     print(f"model time / inv.     p50 {statistics.median(r['model'] * 1000 for r in results):7.1f} ms   "
           f"(floor {4 * args.model_ms:.0f} ms)")  # fmt: skip
     print(f"tool time / inv.      p50 {statistics.median(r['tool'] * 1000 for r in results):7.1f} ms")
+    print(
+        f"knowledge search      p50 {statistics.median(r['search'] * 1000 for r in results):7.1f} ms   "
+        "(embedding the ticket on CPU + hybrid SQL)"
+    )
     print(f"steps / investigation p50 {statistics.median(r['steps'] for r in results):7.0f}")
     print(f"Gaby overhead / step  p50 {statistics.median(overhead):7.2f} ms   p95 "
           f"{sorted(overhead)[max(0, int(len(overhead) * 0.95) - 1)]:7.2f} ms   (target < 10 ms)")  # fmt: skip

@@ -209,6 +209,7 @@ CELERY_BEAT_SCHEDULE = {
     "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
     # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
     "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
+    "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
 }
 
 # --- Accounts -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.core.validators import validate_email
 
 from apps.accounts.models import Membership, Role
 from apps.agent.models import AgentSettings, LLMProvider, ModelRoute, ProviderKind, Workflow
@@ -111,7 +112,7 @@ class AgentSettingsForm(forms.ModelForm):
     class Meta:
         model = AgentSettings
         fields = ["auto_investigate", "default_depth", "tone", "knowledge_threshold", "max_tokens", "max_usd",
-                  "escalation_assignee_id", "escalation_email"]  # fmt: skip
+                  "escalation_assignee_id", "escalation_email", "summary_hour", "summary_recipients"]  # fmt: skip
 
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +122,22 @@ class AgentSettingsForm(forms.ModelForm):
         assignee.choices = [("", "nobody")] + [(str(m.user_id), m.user.email) for m in members.order_by("user__email")]
         if self.instance.escalation_assignee_id:
             self.initial["escalation_assignee_id"] = str(self.instance.escalation_assignee_id)
+
+    def clean_summary_hour(self) -> int | None:
+        value = self.cleaned_data.get("summary_hour")
+        if value is not None and not 0 <= value <= 23:
+            raise forms.ValidationError("Give an hour from 0 to 23, or leave it empty for no summary.")
+        return value
+
+    def clean_summary_recipients(self) -> str:
+        raw = self.cleaned_data.get("summary_recipients", "")
+        addresses = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"{address!r} is not an email address.") from None
+        return ", ".join(addresses)
 
     def clean_knowledge_threshold(self) -> float:
         value = self.cleaned_data["knowledge_threshold"]
