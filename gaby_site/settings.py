@@ -212,6 +212,7 @@ CELERY_BEAT_SCHEDULE = {
     "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
     # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
     "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
+    "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
 }
 
 # --- Accounts -----------------------------------------------------------------------------------

@@ -67,8 +67,8 @@ AUDITED_SETTINGS = ("name", "autonomy", "approval_threshold", "time_zone", "comp
 
 
 @transaction.atomic
-def update_client_settings(*, client: Client, changes: dict[str, object], actor: User) -> Client:
-    """Apply validated settings and record what changed, from what to what."""
+def update_client_settings(*, client: Client, changes: dict[str, object], actor: User | None) -> Client:
+    """Apply validated settings and record what changed, from what to what (``actor=None``: Gaby itself)."""
     diff = {
         field: {"from": getattr(client, field), "to": value}
         for field, value in changes.items()
@@ -79,7 +79,8 @@ def update_client_settings(*, client: Client, changes: dict[str, object], actor:
     for field, change in diff.items():
         setattr(client, field, change["to"])
     client.save(update_fields=list(diff))
-    record_for_client(client, event="client.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
+    record_for_client(client, event="client.settings_changed",
+                      actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
                       payload={"changes": diff})  # fmt: skip
     return client
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django import forms
+from django.core.validators import validate_email
 
-from apps.agent.models import LLMProvider, ModelRoute, ProviderKind, Workflow
+from apps.accounts.models import Membership, Role
+from apps.agent.models import AgentSettings, LLMProvider, ModelRoute, ProviderKind, Workflow
 from apps.agent.providers import CREDENTIAL_FIELDS
+from tenants.models import Client
 
 OPTION_FIELDS = ("api_version", "aws_region_name", "vertex_project", "vertex_location")
 SECRET_FIELDS = ("api_key", "aws_access_key_id", "aws_secret_access_key", "vertex_credentials")
@@ -97,3 +101,46 @@ class RouteForm(forms.Form):
                 "temperature": route.temperature, "timeout_seconds": route.timeout_seconds,
             }
         )  # fmt: skip
+
+
+class AgentSettingsForm(forms.ModelForm):
+    escalation_assignee_id = forms.TypedChoiceField(
+        required=False, coerce=UUID, empty_value=None, label="Escalate to",
+        help_text="Who an escalated ticket is assigned to; nobody leaves it unassigned.",
+    )  # fmt: skip
+
+    class Meta:
+        model = AgentSettings
+        fields = ["auto_investigate", "default_depth", "tone", "knowledge_threshold", "max_tokens", "max_usd",
+                  "escalation_assignee_id", "escalation_email", "summary_hour", "summary_recipients"]  # fmt: skip
+
+    def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members = Membership.objects.filter(client=client, role__in=[Role.ADMIN, Role.AGENT]).select_related("user")
+        assignee = self.fields["escalation_assignee_id"]
+        assert isinstance(assignee, forms.TypedChoiceField)
+        assignee.choices = [("", "nobody")] + [(str(m.user_id), m.user.email) for m in members.order_by("user__email")]
+        if self.instance.escalation_assignee_id:
+            self.initial["escalation_assignee_id"] = str(self.instance.escalation_assignee_id)
+
+    def clean_summary_hour(self) -> int | None:
+        value = self.cleaned_data.get("summary_hour")
+        if value is not None and not 0 <= value <= 23:
+            raise forms.ValidationError("Give an hour from 0 to 23, or leave it empty for no summary.")
+        return value
+
+    def clean_summary_recipients(self) -> str:
+        raw = self.cleaned_data.get("summary_recipients", "")
+        addresses = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"{address!r} is not an email address.") from None
+        return ", ".join(addresses)
+
+    def clean_knowledge_threshold(self) -> float:
+        value = self.cleaned_data["knowledge_threshold"]
+        if not 0 <= value <= 1:
+            raise forms.ValidationError("Use a confidence between 0 and 1, e.g. 0.6.")
+        return float(value)

@@ -70,7 +70,7 @@ def _audit(event: str, actor: Any, **payload: Any) -> None:
 
 
 def start_investigation(
-    *, ticket: Ticket, triggered_by: str = "auto", actor: Any = None, depth: str | None = None
+    *, ticket: Ticket, triggered_by: str = "auto", actor: Any = None, depth: str | None = None, queue: bool = True
 ) -> Investigation:
     """Queue an investigation of ``ticket``; while one is queued or running, that one is returned."""
     client = current_client()
@@ -100,7 +100,8 @@ def start_investigation(
             depth=investigation.depth,
         )
         investigation_id = investigation.pk
-        transaction.on_commit(lambda: enqueue(investigation_id))
+        if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
+            transaction.on_commit(lambda: enqueue(investigation_id))
     return investigation
 
 
@@ -193,3 +194,17 @@ def fail_stuck(*, older_than_seconds: float, queued_older_than_seconds: float) -
         ):
             failed += 1
     return failed
+
+
+@transaction.atomic
+def save_settings(*, changes: dict[str, Any], actor: Any) -> AgentSettings:
+    """Update the client's investigation settings and audit what changed."""
+    row = settings_for()
+    before = {name: getattr(row, name) for name in changes}
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.save()
+    changed = {name: [str(before[name]), str(value)] for name, value in changes.items() if before[name] != value}
+    if changed:
+        _audit("investigation.settings_changed", actor, changes=changed)
+    return row

@@ -257,6 +257,14 @@ class AgentSettings(models.Model):
     max_usd = models.DecimalField(max_digits=8, decimal_places=4, default=0.5, help_text="LLM-5: dollars each.")
     escalation_assignee_id = models.UUIDField(null=True, blank=True, help_text="Who escalated tickets go to.")
     escalation_email = models.EmailField(blank=True, help_text="Where escalations are announced.")
+    summary_hour = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=7,
+        help_text="FND-4: local hour (0-23) of the nightly summary email; empty: none.",
+    )
+    summary_recipients = models.TextField(blank=True, help_text="Comma-separated emails; empty: the client's Admins.")
+    last_summary_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "agent settings"

@@ -71,3 +71,20 @@ def fail_stuck_investigations() -> int:
                 queued_older_than_seconds=settings.AGENT_QUEUED_TIMEOUT_SECONDS,
             )
     return failed
+
+
+@app.task(name="agent.send_nightly_summaries")
+def send_nightly_summaries() -> int:
+    """Beat entry: every client whose summary hour has come gets today's summary, once (FND-4)."""
+    from django.utils import timezone
+
+    from apps.agent.summary import send_if_due
+
+    sent = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            try:
+                sent += send_if_due(client, now=timezone.now()) == "sent"
+            except OSError:
+                log.warning("nightly_summary_failed", client=client.slug, exc_info=True)
+    return sent

@@ -1,0 +1,145 @@
+"""The eval world: a throwaway client with the demo knowledge, a shop database, and Keycloak and Stripe
+stand-ins behind the real first-party connectors — so every eval runs the product's own path end to end.
+
+The client is created fresh for each run (its schema migrated) and dropped afterwards, so runs never see
+each other's tickets, actions or cached answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+from django.conf import settings
+from django_tenants.utils import schema_context, tenant_context
+
+from apps.agent.evals.corpus import CORPUS_DIR
+from tenants.models import Client
+
+SHOP_DATABASE = "gaby_eval_shop"
+EVAL_AUTONOMY = "act"  # the most the policy allows; the safety gate and rules still decide every write
+
+
+@dataclass
+class LLMSettings:
+    url: str
+    model: str
+    api_key: str = ""
+
+
+@dataclass
+class Environment:
+    client: Client
+    source: Any
+    stack: ExitStack = field(default_factory=ExitStack)
+    sandboxes: dict[str, Any] = field(default_factory=dict)
+
+    def close(self, *, keep: bool = False) -> None:
+        self.stack.close()
+        if not keep:
+            self.client.delete(force_drop=True)
+
+
+def _database() -> dict[str, Any]:
+    return dict(settings.DATABASES["default"])
+
+
+def _dsn(database: str) -> str:
+    db = _database()
+    return psycopg.conninfo.make_conninfo(
+        host=db.get("HOST") or "", port=str(db.get("PORT") or ""), user=db.get("USER") or "",
+        password=db.get("PASSWORD") or "", dbname=database,
+    )  # fmt: skip
+
+
+def shop_database_url(corpus: Path = CORPUS_DIR) -> str:
+    """(Re)create the demo shop database from ``shop.sql`` in the same PostgreSQL server; return its URL."""
+    with psycopg.connect(_dsn(str(_database()["NAME"])), autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SHOP_DATABASE]).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{SHOP_DATABASE}"')
+    with psycopg.connect(_dsn(SHOP_DATABASE), autocommit=True) as shop:
+        shop.execute((corpus / "shop.sql").read_bytes())
+    db = _database()
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "localhost"
+    if host.startswith("/"):  # a Unix socket directory
+        return f"postgresql://{db['USER']}{password}@/{SHOP_DATABASE}?host={host}&port={db.get('PORT') or 5432}"
+    return f"postgresql://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{SHOP_DATABASE}"
+
+
+def _seed(name: str, corpus: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load((corpus / f"{name}.yaml").read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{name}.yaml must be a mapping (the stand-in's seed).")
+    return loaded
+
+
+def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "") -> Environment:
+    from sandbox.keycloak import KeycloakSandbox
+    from sandbox.stripe import StripeSandbox
+
+    from apps.agent.investigations import save_settings
+    from apps.agent.models import Workflow
+    from apps.agent.services import save_provider, set_route
+    from apps.connectors import services as connectors
+    from apps.connectors.specs import keycloak_draft, postgres_draft, stripe_draft
+    from apps.knowledge import services as knowledge
+    from apps.safety.services import configure_connector
+    from apps.tickets import services as tickets
+    from tenants.services import create_client, update_client_settings
+
+    with schema_context("public"):
+        client = create_client(name="Gaby eval (Northwind)", slug=slug or f"eval{secrets.token_hex(4)}")
+        client = update_client_settings(client=client, changes={"autonomy": EVAL_AUTONOMY}, actor=None)
+    env = Environment(client=client, source=None)
+    try:
+        keycloak = KeycloakSandbox(_seed("keycloak", corpus))
+        stripe = StripeSandbox(_seed("stripe", corpus))
+        keycloak_url, stripe_url = keycloak.start(), stripe.start()
+        env.stack.callback(keycloak.stop)
+        env.stack.callback(stripe.stop)
+        env.sandboxes = {"keycloak": keycloak, "stripe": stripe}
+        kc_seed = _seed("keycloak", corpus)
+        kc_client, kc_secret = next(iter(kc_seed["clients"].items()))
+        with tenant_context(client):
+            save_settings(changes={"auto_investigate": False}, actor=None)
+            env.source = tickets.create_source(client=client, kind="webhook", name="Eval inbox", config={})
+            docs = knowledge.directory_source_for(path=corpus / "knowledge", name="Northwind help center")
+            knowledge.sync_now(source=docs)
+            drafts = [
+                postgres_draft(
+                    name="Shop DB",
+                    url=shop_database_url(corpus),
+                    allow_writes=False,
+                    row_cap=50,
+                    statement_timeout_ms=5000,
+                ),
+                keycloak_draft(
+                    name="Keycloak",
+                    url=keycloak_url,
+                    realm=kc_seed["realm"],
+                    client_id=kc_client,
+                    client_secret=kc_secret,
+                ),
+                stripe_draft(name="Stripe", api_key=_seed("stripe", corpus)["api_keys"][0], api_base=stripe_url),
+            ]
+            for draft in drafts:
+                connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
+                if draft.name != "Shop DB":
+                    configure_connector(connector=connector, autonomy="act", scope="read_write",
+                                        is_production=False, actor=None)  # fmt: skip
+            if llm is not None:
+                provider = save_provider(client=client, name="Eval model", kind="openai_compatible",
+                                         api_base=llm.url, credentials={"api_key": llm.api_key or "none"})  # fmt: skip
+                for workflow in Workflow.values:
+                    set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
+    except BaseException:
+        env.close()
+        raise
+    return env

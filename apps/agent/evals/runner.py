@@ -1,0 +1,67 @@
+"""Run the corpus through the real engine, in-process: ingest each ticket, investigate it, observe, score."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django_tenants.utils import tenant_context
+
+from apps.agent.evals.corpus import Case
+from apps.agent.evals.environment import Environment
+from apps.agent.evals.scoring import Call, CaseResult, Observation, Report, score
+
+
+def _observe(investigation: Any, seconds: float) -> Observation:
+    from apps.agent.models import InvestigationStep
+    from apps.knowledge.models import Chunk
+
+    chunk_ids = [c["ref"] for c in investigation.citations if c.get("kind") == "knowledge"]
+    documents = Chunk.objects.filter(pk__in=chunk_ids).values_list("document__uri", flat=True)
+    steps = InvestigationStep.objects.filter(investigation=investigation, action__isnull=False)
+    actions = [step.action for step in steps.select_related("action__connector") if step.action is not None]
+    calls = tuple(
+        Call(name=f"{action.connector.kind}.{action.tool_name}", write=action.access == "write", status=action.status)
+        for action in actions
+    )
+    return Observation(
+        verdict=investigation.verdict, cited_documents=tuple(sorted(set(documents))), calls=calls, seconds=seconds,
+        tokens=investigation.tokens, cost_usd=Decimal(investigation.cost_usd), decided_by=investigation.decided_by,
+        failure=investigation.failure_reason,
+    )  # fmt: skip
+
+
+def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
+    from apps.agent.engine import execute
+    from apps.agent.investigations import start_investigation
+    from apps.agent.models import Investigation
+    from apps.tickets import services as tickets
+    from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+
+    with tenant_context(env.client):
+        external_id = f"{case.id}#{run}"
+        normalized = NormalizedTicket(
+            external_id=external_id, title=case.title, body=case.body,
+            contact=NormalizedContact(email=case.sender, name=case.sender_name),
+            messages=(NormalizedMessage(external_id=f"{external_id}/1", body=case.body),),
+        )  # fmt: skip
+        ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
+        started = time.monotonic()
+        investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
+        execute(investigation.pk)
+        seconds = time.monotonic() - started
+        return score(case, _observe(Investigation.objects.get(pk=investigation.pk), seconds))
+
+
+def run_eval(env: Environment, cases: list[Case], *, repeat: int, mode: str,
+             progress: Callable[[CaseResult], None] | None = None) -> Report:  # fmt: skip
+    report = Report(mode=mode)
+    for run in range(1, repeat + 1):
+        for case in cases:
+            result = run_case(env, case, run=run)
+            report.add(result)
+            if progress is not None:
+                progress(result)
+    return report
