@@ -177,3 +177,16 @@ def test_a_proposed_step_never_reaches_the_gate(ledger: Any, ledger_file: Path, 
     assert list(ToolAction.objects.values_list("tool_name", flat=True)) == ["balance"]
     assert balances(ledger_file) == {"acme": 100}
     assert context.timeline[-1].kind == StepKind.ACTION and context.timeline[-1].data["arguments"]["amount"] == 25
+
+
+def test_a_branch_escalation_without_its_own_reply_uses_its_reason(
+    ledger: Any, ledger_file: Path, in_hartwell: Client
+) -> None:
+    ledger_file.write_text('{"acme": 5000}')
+    ledger()
+    escalating = TOPUP.replace("resolve: enough", "escalate: rich") + (
+        "escalations:\n  rich:\n    verdict: needs_tech\n    reason: 'acme holds {{ steps.before.data.balance }}'\n"
+    )
+    finding, _ = _run(yaml_text=escalating, tone=Tone.TECHNICAL)
+    assert finding.verdict == Verdict.NEEDS_TECH and finding.escalation_reason == "acme holds 5000"
+    assert finding.reply == "Automated handling stopped at step 'before': acme holds 5000. An engineer will follow up."

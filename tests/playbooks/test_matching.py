@@ -39,6 +39,7 @@ replies: {{resolved: ok}}
         ("My card got declined this morning when paying the invoice, please try again", "stripe-failed-payment"),
         ("I'd like my money back for last month, I was charged twice", "stripe-refund-request"),
         ("Any news on order #1042? It should have shipped by now", "postgres-order-status"),
+        ("Please sign me out on my old phone, I lost it", "keycloak-logout-sessions"),
     ],
 )  # fmt: skip
 def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddings: str) -> None:

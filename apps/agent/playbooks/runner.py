@@ -182,6 +182,8 @@ class PlaybookRun:
         fallback = BUILTIN.get(stop.escalation) or BUILTIN["tool_error"]
         try:
             reason = templating.render(escalation.reason, scope)
+            if stop.escalation not in BUILTIN:  # a branch's own escalation: its reason, not the branch condition
+                scope["reason"] = reason
             reply_template = escalation.reply or fallback.reply
             reply = templating.render(reply_template.for_tone(str(self.context.tone)), scope) if reply_template else ""
         except templating.TemplateProblem as exc:  # the playbook's own template: fall back to the built-in text
