@@ -99,6 +99,7 @@ TENANT_APPS = [
     "apps.auditlog",
     "apps.safety",
     "apps.agent",
+    "apps.agent.playbooks",
     "apps.chat",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

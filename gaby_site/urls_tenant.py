@@ -11,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:inbox", permanent=False), name="client_home"),
     path("inbox/", include("apps.tickets.urls")),
     path("investigations/", include("apps.agent.urls")),
+    path("playbooks/", include("apps.agent.playbooks.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
     path("connectors/", include("apps.connectors.urls")),
     path("models/", include("apps.agent.urls_models")),

@@ -1,0 +1,118 @@
+"""Matching: positive and negative tickets, hard conditions, the best of several, client overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.agent import playbooks
+from apps.agent.playbooks import services
+from apps.agent.playbooks.library import catalog
+from apps.agent.playbooks.matching import score_all
+from apps.agent.playbooks.schema import parse
+from apps.knowledge.embeddings import provider_for
+from tests.playbooks.harness import GateContext, ticket
+from tests.playbooks.test_library import PLAYBOOKS
+
+PROVIDERS = ["local", "none"]
+
+
+def _vpn(name: str, intent: str, match: str = "") -> str:
+    return f"""
+name: {name}
+description: test
+intent: ["{intent}"]
+match: {{threshold: 0.3{match}}}
+steps: []
+replies: {{resolved: ok}}
+"""
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, I forgot my password and can't get into the portal. Can you send me a reset link?",
+         "keycloak-password-reset"),
+        ("After five wrong attempts it says my account is locked", "keycloak-unlock-account"),
+        ("My card got declined this morning when paying the invoice, please try again", "stripe-failed-payment"),
+        ("I'd like my money back for last month, I was charged twice", "stripe-refund-request"),
+        ("Any news on order #1042? It should have shipped by now", "postgres-order-status"),
+        ("Please sign me out on my old phone, I lost it", "keycloak-logout-sessions"),
+    ],
+)  # fmt: skip
+def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddings: str) -> None:
+    matches = score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings))
+    assert matches[0].name == expected and matches[0].matched, [(m.name, m.score) for m in matches[:3]]
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+@pytest.mark.parametrize(
+    "text",
+    ["The printer on the third floor is jammed again", "Our VPN drops every ten minutes since Monday",
+     "Please add a new employee to the shared calendar"],
+)  # fmt: skip
+def test_unrelated_tickets_match_nothing(text: str, embeddings: str) -> None:
+    assert not any(m.matched for m in score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings)))
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+def test_when_several_match_the_closest_wins(embeddings: str) -> None:
+    vpn = parse(_vpn("vpn-password", "reset my VPN password"), source="t")
+    mail = parse(_vpn("mail-password", "reset my email password"), source="t")
+    matches = score_all([mail, vpn], ticket("Please reset the password of my VPN"), provider=provider_for(embeddings))
+    assert [m.matched for m in matches] == [True, True] and matches[0].name == "vpn-password"
+    assert matches[0].score > matches[1].score
+
+
+@pytest.mark.parametrize(
+    ("match", "fields", "ruled_out"),
+    [
+        (", sources: [chat]", {"source_kind": "email"}, "source email is not one of chat"),
+        (", priorities: [urgent]", {"priority": "normal"}, "priority normal is not one of urgent"),
+        (
+            ", attributes: {plan: [enterprise]}",
+            {"attributes": {"plan": "Free"}},
+            "customer plan is free, not one of enterprise",
+        ),
+        (", exclude: [vpn]", {}, "excluded word 'vpn' appears"),
+        (", require_any: [email, mail]", {}, "none of the required words (email, mail) appears"),
+    ],
+)
+def test_hard_conditions_rule_a_playbook_out(match: str, fields: dict[str, Any], ruled_out: str) -> None:
+    playbook = parse(_vpn("vpn-password", "reset my VPN password", match), source="t")
+    [result] = score_all([playbook], ticket("Please reset my VPN password", **fields), provider=provider_for("none"))
+    assert not result.matched and result.reasons == [f"ruled out: {ruled_out}"]
+
+
+def test_attributes_that_fit_pass() -> None:
+    playbook = parse(_vpn("vpn-password", "reset my VPN password", ", attributes: {plan: [enterprise]}"), source="t")
+    [result] = score_all([playbook], ticket("reset my VPN password", attributes={"plan": "Enterprise"}),
+                         provider=provider_for("none"))  # fmt: skip
+    assert result.matched and result.score == 1.0
+
+
+def test_match_explains_every_playbook(in_hartwell: Any) -> None:
+    matches = playbooks.match(ticket("I forgot my password", contact_email="dana@example.com"))
+    assert {m.name for m in matches} == {p.name for p in PLAYBOOKS}
+    reset = next(m for m in matches if m.name == "keycloak-password-reset")
+    assert reset.closest_intent == "I forgot my password" and reset.keyword_hits == ("password", "forgot")
+    assert reset.reasons[-1] == "ruled out: no keycloak connector"  # Hartwell has no Keycloak connector
+
+
+def test_a_client_can_override_and_switch_off_shipped_playbooks(shop: Any, people: dict[str, Any]) -> None:
+    order_ticket = ticket("Where is my order #1042?", contact_email="dana@example.com")
+    services.set_enabled(name="postgres-order-status", enabled=False, actor=people["alice"])
+    assert "postgres-order-status" not in {p.name for p in catalog().active}
+    assert playbooks.decide(GateContext(order_ticket)) is None
+    services.set_enabled(name="postgres-order-status", enabled=True, actor=people["alice"])
+    shipped_text = catalog().get("postgres-order-status").text  # type: ignore[union-attr]
+    own = shipped_text.replace(
+        "Order {{ order.id }}: {{ order.status }}", "Your order {{ order.id }} is {{ order.status }}"
+    )
+    services.save_playbook(yaml_text=own, actor=people["alice"])
+    entry = catalog().get("postgres-order-status")
+    assert entry is not None and entry.origin == "override"
+    finding = playbooks.decide(GateContext(order_ticket))
+    assert finding is not None and "Your order 1042 is shipped" in finding.reply
