@@ -62,8 +62,9 @@ def _diff(obj: object, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @transaction.atomic
 def configure_connector(*, connector: Connector, autonomy: str, scope: str, is_production: bool,
-                        actor: User) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """CON-3/SAF-1: a connector's autonomy, default scope and production flag; audited and in the consent log."""
+                        actor: User | None) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """CON-3/SAF-1: a connector's autonomy, default scope and production flag; audited and in the consent log.
+    ``actor=None``: the install's operator (CLI, evals)."""
     diff = _diff(connector, {"autonomy": autonomy, "scope": scope, "is_production": is_production})
     if not diff:
         return diff
@@ -72,8 +73,10 @@ def configure_connector(*, connector: Connector, autonomy: str, scope: str, is_p
         setattr(connector, name, change["to"])
     summary = ", ".join(f"{name} {change['from']} → {change['to']}" for name, change in diff.items())
     connectors.record_event(connector=connector, kind=EventKind.CONSENT, actor=actor,
-                            summary=f"{actor.email} changed {summary}", detail={"changes": diff})  # fmt: skip
-    audit.record(event="safety.connector_configured", actor_kind=ActorKind.USER, actor_id=actor.pk,
+                            summary=f"{actor.email if actor else 'The operator'} changed {summary}",
+                            detail={"changes": diff})  # fmt: skip
+    audit.record(event="safety.connector_configured", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+                 actor_id=actor.pk if actor else "",
                  payload={"connector": connector.name, "connector_id": str(connector.pk), "changes": diff})  # fmt: skip
     return diff
 

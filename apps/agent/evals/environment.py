@@ -81,9 +81,6 @@ def _seed(name: str, corpus: Path) -> dict[str, Any]:
 
 
 def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "") -> Environment:
-    from sandbox.keycloak import KeycloakSandbox
-    from sandbox.stripe import StripeSandbox
-
     from apps.agent.investigations import save_settings
     from apps.agent.models import Workflow
     from apps.agent.services import save_provider, set_route
@@ -92,6 +89,8 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
     from apps.knowledge import services as knowledge
     from apps.safety.services import configure_connector
     from apps.tickets import services as tickets
+    from sandbox.keycloak import KeycloakSandbox
+    from sandbox.stripe import StripeSandbox
     from tenants.services import create_client, update_client_settings
 
     with schema_context("public"):

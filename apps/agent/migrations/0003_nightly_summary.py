@@ -4,25 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agent', '0002_agentsettings_investigation_investigationstep_and_more'),
+        ("agent", "0002_agentsettings_investigation_investigationstep_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agentsettings',
-            name='last_summary_on',
+            model_name="agentsettings",
+            name="last_summary_on",
             field=models.DateField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='agentsettings',
-            name='summary_hour',
-            field=models.PositiveSmallIntegerField(blank=True, default=7, help_text='FND-4: local hour (0-23) of the nightly summary email; empty: none.', null=True),
+            model_name="agentsettings",
+            name="summary_hour",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                default=7,
+                help_text="FND-4: local hour (0-23) of the nightly summary email; empty: none.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='agentsettings',
-            name='summary_recipients',
+            model_name="agentsettings",
+            name="summary_recipients",
             field=models.TextField(blank=True, help_text="Comma-separated emails; empty: the client's Admins."),
         ),
     ]
