@@ -16,6 +16,7 @@ import argparse
 import http.client
 import json
 import os
+import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -108,20 +109,22 @@ def _cleanup() -> None:
     AgentSettings.objects.all().delete()
 
 
-def _run_one(client: Any, investigation_id: Any) -> float:
-    from django.db import connections
+def _run_one(client: Any, investigation_id: Any) -> tuple[float, int]:
+    """Wall time and SQL statements of this thread's connection (the heartbeat thread's are not counted)."""
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
     from django_tenants.utils import tenant_context
 
     from apps.agent import engine
 
     try:
-        with tenant_context(client):
+        with tenant_context(client), CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             outcome = engine.execute(investigation_id)
             elapsed = time.perf_counter() - started
         if outcome != "done":
             raise RuntimeError(f"investigation {investigation_id} ended {outcome}")
-        return elapsed
+        return elapsed, len(queries)
     finally:
         connections.close_all()
 
@@ -172,7 +175,8 @@ def main() -> None:
         _run_one(client, warm)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
-            walls = list(pool.map(lambda pk: _run_one(client, pk), ids))
+            results = list(pool.map(lambda pk: _run_one(client, pk), ids))
+        walls = [wall for wall, _ in results]
         total = time.perf_counter() - started
         overheads, steps_total = [], 0
         with tenant_context(client):
@@ -189,6 +193,7 @@ def main() -> None:
         print(f"  floor: raw POST to the scripted model        {summary(_floor(llm))}")
         print(f"  end-to-end per investigation                 {summary([w * 1000 for w in walls])}")
         print(f"  Gaby's overhead per step (wall-LLM-tool)/steps {summary(overheads)}")
+        print(f"  SQL statements per investigation             {statistics.median(q for _, q in results):.0f} (median)")
         print(f"  throughput {len(ids) / total:.1f} investigations/s; errors {errors}")
     finally:
         with tenant_context(client):
