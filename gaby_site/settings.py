@@ -347,3 +347,13 @@ KNOWLEDGE_DUPLICATE_SIMILARITY = env_int("GABY_KB_DUPLICATE_PERCENT", 95, minimu
 KNOWLEDGE_CANDIDATE_DAYS = env_int("GABY_KB_CANDIDATE_DAYS", 30, minimum=1)
 KNOWLEDGE_MAX_FILE_BYTES = env_int("GABY_KB_MAX_FILE_MB", 20, minimum=1) * 1024 * 1024
 KNOWLEDGE_GIT_DIR = DATA_DIR / "knowledge" / "git"
+# --- Chat widget (apps.chat: SRC-3, §8) -----------------------------------------------------------
+# The longest message a visitor may send, and how many per minute per conversation and per IP address.
+CHAT_MAX_MESSAGE_CHARS = env_int("GABY_CHAT_MAX_MESSAGE_CHARS", 2000, minimum=100, maximum=20000)
+CHAT_SESSION_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_SESSION_MESSAGES_PER_MINUTE", 20, minimum=1)
+CHAT_IP_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_IP_MESSAGES_PER_MINUTE", 120, minimum=1)
+CHAT_IP_CONNECTIONS_PER_MINUTE = env_int("GABY_CHAT_IP_CONNECTIONS_PER_MINUTE", 60, minimum=1)
+# A knowledge answer is given only at or above this confidence (0-100); below it Gaby offers a person.
+CHAT_MIN_CONFIDENCE = env_int("GABY_CHAT_MIN_CONFIDENCE_PERCENT", 50, minimum=0, maximum=100) / 100
+# An operator console that has not been heard from for this long no longer counts as someone online.
+CHAT_PRESENCE_SECONDS = env_int("GABY_CHAT_PRESENCE_SECONDS", 90, minimum=10)

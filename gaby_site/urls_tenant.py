@@ -15,6 +15,7 @@ urlpatterns = [
     path("connectors/", include("apps.connectors.urls")),
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
+    path("", include("apps.chat.urls_widget")),
     path("settings/", include("apps.accounts.urls")),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
