@@ -47,7 +47,8 @@ def _conversation_page(
 
 def conversation(request: ClientRequest, conversation_id: UUID) -> HttpResponse:
     found = get_conversation_for_client(request, conversation_id)
-    return _conversation_page(request, found, partial="controls" if request.GET.get("part") == "controls" else "")
+    part = request.GET.get("part", "")
+    return _conversation_page(request, found, partial=part if part in ("controls", "transcript") else "")
 
 
 def _act(request: ClientRequest, conversation_id: UUID, action: str) -> HttpResponse:

@@ -91,7 +91,7 @@ def widget_socket(key: str, *, host: str = "hartwell.localhost", origin: str = H
     return communicator
 
 
-async def events_until(communicator: WebsocketCommunicator, done: Any, timeout: float = 10) -> list[dict[str, Any]]:
+async def events_until(communicator: WebsocketCommunicator, done: Any, timeout: float = 30) -> list[dict[str, Any]]:
     """Every event received up to and including the first one for which ``done(event)`` is true."""
     seen: list[dict[str, Any]] = []
     while True:

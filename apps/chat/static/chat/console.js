@@ -8,6 +8,7 @@
   const status = host.querySelector("[data-testid=shadow-status]");
   const drafts = {};
   let delay = 1000;
+  let connections = 0;
 
   function item(role, who, body) {
     const li = document.createElement("li");
@@ -43,7 +44,11 @@
     };
     ws.onmessage = function (event) {
       const data = JSON.parse(event.data);
-      if (data.type === "watching" && status) status.dataset.state = "live";
+      if (data.type === "watching") {
+        // After a reconnect, events sent while the socket was down are missing: reload the transcript.
+        if (connections++ > 0 && window.htmx) htmx.ajax("GET", host.dataset.transcriptUrl, { target: "#chat-log", swap: "outerHTML" });
+        if (status) status.dataset.state = "live";
+      }
       else if (data.type === "message") show(data);
       else if (data.type === "token" && log) {
         let d = drafts[data.stream];
