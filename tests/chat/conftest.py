@@ -29,12 +29,15 @@ def clear_conversations(client: Any) -> None:
 
     from apps.chat.models import Conversation, OperatorPresence
     from apps.chat.services import CHAT_SOURCE_NAME
-    from apps.tickets.models import Ticket, TicketSource
+    from apps.tickets.models import Contact, Ticket, TicketSource
 
     with tenant_context(client):
         Conversation.objects.all().delete()
         OperatorPresence.objects.all().delete()
-        Ticket.objects.filter(source__name=CHAT_SOURCE_NAME).delete()
+        tickets = Ticket.objects.filter(source__name=CHAT_SOURCE_NAME)
+        contact_ids = list(tickets.exclude(contact=None).values_list("contact_id", flat=True))
+        tickets.delete()
+        Contact.objects.filter(pk__in=contact_ids).delete()
         TicketSource.objects.filter(name=CHAT_SOURCE_NAME).delete()
 
 

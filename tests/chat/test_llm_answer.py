@@ -43,7 +43,7 @@ async def test_the_llm_answer_streams_over_retrieved_passages(
     socket = widget_socket(chat_world.hartwell_key)
     await socket.connect()
     await socket.send_json_to({"type": "hello"})
-    await socket.receive_json_from(timeout=5)
+    await socket.receive_json_from(timeout=30)
     await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
     events = await events_until(socket, gaby_answer, timeout=30)
     tokens = [e["text"] for e in events if e["type"] == "token"]
