@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -37,6 +38,7 @@ def _prepare(llm_url: str) -> str:
     call_command("migrate_schemas", interactive=False, verbosity=0)
     from django_tenants.utils import tenant_context
 
+    from apps.agent.models import LLMProvider
     from apps.agent.services import save_provider, set_route
     from apps.chat.models import Widget
     from apps.chat.widgets import create_widget
@@ -45,8 +47,9 @@ def _prepare(llm_url: str) -> str:
     clients, _, _ = seed_demo()
     hartwell = clients["hartwell"]
     with tenant_context(hartwell):
+        existing = LLMProvider.objects.filter(name="bench-scripted").first()  # a previous run's, pointed anew
         provider = save_provider(client=hartwell, name="bench-scripted", kind="openai_compatible", api_base=llm_url,
-                                 credentials={"api_key": "sk-bench"})  # fmt: skip
+                                 credentials={"api_key": "sk-bench"}, provider=existing)  # fmt: skip
         set_route(workflow="reply", provider=provider, model="bench")
         widget = Widget.objects.filter(name="Bench").first() or create_widget(
             client=hartwell, changes={"name": "Bench", "allowed_origins": [ORIGIN]}
@@ -153,7 +156,10 @@ def main() -> None:
     finally:
         for server in (echo, gaby):
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=30)  # open sockets take a while to drain
+            except subprocess.TimeoutExpired:
+                server.kill()
         llm.close()
 
 

@@ -11,13 +11,17 @@ resume secret, so a reload or a reconnect picks the conversation up where it was
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django_tenants.utils import tenant_context
 
 from apps.accounts.access import membership_for
 from apps.accounts.models import Role
@@ -28,6 +32,19 @@ from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
 MAX_FRAME_CHARS = 16_000
+T = TypeVar("T")
+
+
+def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Like ``tenants.channels.in_tenant``, but on the shared thread pool instead of the one thread Channels
+    keeps for thread-sensitive code: a thousand visitors' answers must not wait for each other in one queue."""
+
+    @functools.wraps(func)
+    def run_in_schema(self: Any, *args: Any, **kwargs: Any) -> T:
+        with tenant_context(self.scope["tenant"]):
+            return func(self, *args, **kwargs)
+
+    return database_sync_to_async(run_in_schema, thread_sensitive=False)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -65,7 +82,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": text})
             await self.close(code=code)
 
-    @in_tenant
+    @in_tenant_pool
     def _open(self, key: str) -> tuple[int, str] | None:
         if not limits.allow("connect", self.ip, limit=settings.CHAT_IP_CONNECTIONS_PER_MINUTE):
             return CLOSE_RATE_LIMITED, "Too many connections from your address; try again in a minute."
@@ -124,7 +141,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json(ready)
 
-    @in_tenant
+    @in_tenant_pool
     def _start(self, resume: str, identity_token: str | None) -> dict[str, Any] | None:
         assert self.widget is not None
         identity = verify_identity(client=self.scope["tenant"], widget=self.widget, token=identity_token)
@@ -153,7 +170,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.tasks.add(task)  # keep a reference until it finishes
             task.add_done_callback(self.tasks.discard)
 
-    @in_tenant
+    @in_tenant_pool
     def _post(self, text: str) -> str | tuple[uuid.UUID, str] | None:
         """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do)."""
         if not limits.allow("session", str(self.conversation_id), limit=settings.CHAT_SESSION_MESSAGES_PER_MINUTE):
@@ -177,7 +194,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.stop_answer.clear()
             await self._write_answer(conversation_id, question)
 
-    @in_tenant
+    @in_tenant_pool
     def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
         if not services.gaby_may_answer(conversation_id):
             return
@@ -216,12 +233,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     def _conversation(self) -> Conversation:
         return Conversation.objects.select_related("widget").get(pk=str(self.conversation_id))
 
-    @in_tenant
+    @in_tenant_pool
     def _handoff(self, reason: str) -> str | None:
         services.request_handoff(client=self.scope["tenant"], conversation=self._conversation(), reason=reason)
         return None
 
-    @in_tenant
+    @in_tenant_pool
     def _ticket(self, email: str, name: str) -> str | None:
         try:
             services.create_ticket(conversation=self._conversation(), email=email, name=name)
@@ -229,12 +246,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return str(exc)
         return None
 
-    @in_tenant
+    @in_tenant_pool
     def _end(self) -> str | None:
         services.close(conversation=self._conversation())
         return None
 
-    @in_tenant
+    @in_tenant_pool
     def _rate(self, rating: int, comment: str) -> str | None:
         try:
             services.rate(conversation=self._conversation(), rating=rating, comment=comment)
