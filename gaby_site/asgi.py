@@ -11,14 +11,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from gaby_site.routing import websocket_urlpatterns  # noqa: E402
+from gaby_site.routing import WebsocketSplit, public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from tenants.channels import TenantWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        "websocket": WebsocketSplit(
+            public=TenantWebsocketMiddleware(URLRouter(public_websocket_urlpatterns)),
+            members=AllowedHostsOriginValidator(
+                TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
         ),
     }
 )

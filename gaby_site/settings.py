@@ -370,3 +370,13 @@ AGENT_MAX_ATTEMPTS = env_int("GABY_INVESTIGATION_MAX_ATTEMPTS", 3, minimum=1)
 # The beat sweep fails running investigations silent this long, and queued ones never picked up.
 AGENT_STUCK_AFTER_SECONDS = env_int("GABY_INVESTIGATION_STUCK_S", 600, minimum=10)
 AGENT_QUEUED_TIMEOUT_SECONDS = env_int("GABY_INVESTIGATION_QUEUED_TIMEOUT_S", 3600, minimum=60)
+# --- Chat widget (apps.chat: SRC-3, §8) -----------------------------------------------------------
+# The longest message a visitor may send, and how many per minute per conversation and per IP address.
+CHAT_MAX_MESSAGE_CHARS = env_int("GABY_CHAT_MAX_MESSAGE_CHARS", 2000, minimum=100, maximum=20000)
+CHAT_SESSION_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_SESSION_MESSAGES_PER_MINUTE", 20, minimum=1)
+CHAT_IP_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_IP_MESSAGES_PER_MINUTE", 120, minimum=1)
+CHAT_IP_CONNECTIONS_PER_MINUTE = env_int("GABY_CHAT_IP_CONNECTIONS_PER_MINUTE", 60, minimum=1)
+# A knowledge answer is given only at or above this confidence (0-100); below it Gaby offers a person.
+CHAT_MIN_CONFIDENCE = env_int("GABY_CHAT_MIN_CONFIDENCE_PERCENT", 50, minimum=0, maximum=100) / 100
+# An operator console that has not been heard from for this long no longer counts as someone online.
+CHAT_PRESENCE_SECONDS = env_int("GABY_CHAT_PRESENCE_SECONDS", 90, minimum=10)

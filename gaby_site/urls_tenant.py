@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("settings/api-keys/", include("apps.apikeys.urls")),
+    path("", include("apps.chat.urls_widget")),
     path("settings/", include("apps.accounts.urls")),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),

@@ -20,7 +20,8 @@ def _tenant_paths(membership_id: str) -> list[str]:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern):
+            elif isinstance(pattern, URLPattern) and not getattr(pattern.callback, "gaby_public", False):
+                # (Views marked @public_view, like the chat widget's script, are open to anyone by design.)
                 # Fill every converter: the access middleware must refuse before any view looks the id up.
                 filled = re.sub(r"<uuid:\w+>", membership_id, route.replace("<uuid:membership_id>", membership_id))
                 paths.append("/" + re.sub(r"<(?:slug|str):\w+>", "x", filled))

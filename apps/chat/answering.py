@@ -1,0 +1,112 @@
+"""The one seam between a chat conversation and whatever writes Gaby's answer.
+
+``answer`` runs synchronously inside the client's schema and calls ``on_token`` for each piece of
+text as it is written, so the widget and every operator shadowing the conversation see it appear.
+With no model configured it answers from the knowledge base: the best passage, cited, when the
+retrieval is confident enough (``CHAT_MIN_CONFIDENCE``), else it says so and offers a person. With
+a model, the ``reply`` route writes the answer over the retrieved passages through ``LLMGateway``
+(streamed, redacted, budgeted, recorded). The investigation engine can replace this function later
+without the consumer changing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from apps.agent.llm import Budget, LLMError, LLMGateway, NoModelConfigured, Untrusted
+from apps.agent.prompts import load_prompt
+from apps.knowledge.retrieval import Hit, QueryError, record_citations, search
+from tenants.models import Client
+
+PASSAGES = 4
+MAX_PASSAGE_CHARS = 900
+CHAT_BUDGET_TOKENS = 50_000  # per conversation: a runaway chat cannot spend without end
+
+
+class Stopped(Exception):
+    """The answer was abandoned mid-stream (an operator took over)."""
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    confidence: float = 0.0
+    confident: bool = False
+    mode: str = "knowledge"  # knowledge | llm
+
+
+def confidence_of(hit: Hit) -> float:
+    """How sure retrieval is that ``hit`` answers the question, 0-1.
+
+    Full-text: a passage matching every word of the question scores at least 1 (see retrieval's
+    strict query); one matching some words scores its rank below that. Semantic: cosine similarity.
+    """
+    lexical = min(1.0, hit.explanation.lexical_score or 0.0)
+    semantic = hit.explanation.semantic_similarity or 0.0
+    return round(max(lexical, semantic), 3)
+
+
+def _citation(n: int, hit: Hit) -> dict[str, Any]:
+    citation = hit.citation
+    return {"n": n, "label": citation.label, "url": citation.source_url, "document": citation.document_title}
+
+
+def _trim(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MAX_PASSAGE_CHARS else text[:MAX_PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _stream(text: str, on_token: Callable[[str], None]) -> None:
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        on_token(word + (" " if i < len(words) - 1 else ""))
+
+
+def _knowledge_answer(hits: list[Hit], confidence: float, persona: str, on_token: Callable[[str], None]) -> Answer:
+    if not hits or confidence < settings.CHAT_MIN_CONFIDENCE:
+        text = "I couldn't find a confident answer to that in our knowledge base. Would you like to talk to a person?"
+        _stream(text, on_token)
+        return Answer(text=text, confidence=confidence, confident=False)
+    best = hits[0]
+    text = f"Here's what I found in {best.citation.document_title} [1]:\n\n{_trim(best.text)}"
+    _stream(text, on_token)
+    record_citations(document_ids=[best.citation.document_id])
+    return Answer(text=text, citations=[_citation(1, best)], confidence=confidence, confident=True)
+
+
+def answer(
+    *, client: Client, conversation_id: str, question: str, history: list[tuple[str, str]], persona: str,
+    on_token: Callable[[str], None],
+) -> Answer:  # fmt: skip
+    try:
+        hits = search(question, limit=PASSAGES).hits
+    except QueryError:
+        hits = []
+    confidence = confidence_of(hits[0]) if hits else 0.0
+    passages = "\n\n".join(f"[{n}] {hit.citation.label}\n{_trim(hit.text)}" for n, hit in enumerate(hits, start=1))
+    dialogue = "\n".join(f"{who}: {text}" for who, text in history[-10:])
+    try:
+        result = LLMGateway(client).complete(
+            workflow="reply", prompt=load_prompt("reply"),
+            variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
+            untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
+            instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
+            budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS), stream=True, on_token=on_token,
+        )  # fmt: skip
+    except NoModelConfigured:
+        return _knowledge_answer(hits, confidence, persona, on_token)
+    except LLMError:  # every model failed or the budget is spent: the knowledge base still answers
+        return _knowledge_answer(hits, confidence, persona, on_token)
+    text = result.restored()
+    cited = [n for n in range(1, len(hits) + 1) if f"[{n}]" in text]
+    if cited:
+        record_citations(document_ids=[hits[n - 1].citation.document_id for n in cited])
+    return Answer(
+        text=text, citations=[_citation(n, hits[n - 1]) for n in cited], confidence=confidence,
+        confident=bool(hits) and confidence >= settings.CHAT_MIN_CONFIDENCE, mode="llm",
+    )  # fmt: skip

@@ -1,0 +1,328 @@
+"""Websockets of the chat: the widget's (public, key + Origin gated) and the operator console's (members only).
+
+The widget's socket, ``/ws/widget/?key=PUBLIC_KEY``, is the one public entry to a client's data: the
+Host picks the client (tenants/channels.py), the key must name an enabled widget in that client's
+schema, and the browser's Origin must be on that widget's allowlist. Refusals are sent as an
+``error`` event, then the socket is closed with 4404 (unknown key), 4403 (origin or identity) or
+4429 (too many connections). The conversation lives in the database; the browser keeps only a
+resume secret, so a reload or a reconnect picks the conversation up where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from apps.accounts.access import membership_for
+from apps.accounts.models import Role
+from apps.chat import answering, limits, live, services
+from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
+from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
+from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
+
+CLOSE_RATE_LIMITED = 4429
+MAX_FRAME_CHARS = 16_000
+T = TypeVar("T")
+
+
+def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Like ``tenants.channels.in_tenant``, but on the shared thread pool instead of the one thread Channels
+    keeps for thread-sensitive code: a thousand visitors' answers must not wait for each other in one queue."""
+
+    @functools.wraps(func)
+    def run_in_schema(self: Any, *args: Any, **kwargs: Any) -> T:
+        with tenant_context(self.scope["tenant"]):
+            return func(self, *args, **kwargs)
+
+    return database_sync_to_async(run_in_schema, thread_sensitive=False)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def client_ip(scope: dict[str, Any]) -> str:
+    if settings.BEHIND_PROXY:
+        forwarded = _header(scope, b"x-forwarded-for").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    client = scope.get("client") or ("unknown", 0)
+    return str(client[0])
+
+
+class WidgetConsumer(AsyncJsonWebsocketConsumer):
+    widget: Widget | None = None
+    conversation_id: uuid.UUID | None = None
+    group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()  # accepted first, so a refusal reaches the widget with its reason
+        self.ip = client_ip(self.scope)
+        self.origin = _header(self.scope, b"origin")
+        self.stop_answer = threading.Event()
+        self.answer_lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task[None]] = set()
+        key = parse_qs(self.scope.get("query_string", b"").decode()).get("key", [""])[0]
+        refusal = await self._open(key)
+        if refusal is not None:
+            code, text = refusal
+            await self.send_json({"type": "error", "error": text})
+            await self.close(code=code)
+
+    @in_tenant_pool
+    def _open(self, key: str) -> tuple[int, str] | None:
+        if not limits.allow("connect", self.ip, limit=settings.CHAT_IP_CONNECTIONS_PER_MINUTE):
+            return CLOSE_RATE_LIMITED, "Too many connections from your address; try again in a minute."
+        widget = widget_for_key(key)
+        if widget is None:
+            return CLOSE_UNKNOWN_HOST, "This chat widget key is not known here."
+        if not origin_allowed(widget, self.origin):
+            return CLOSE_FORBIDDEN, f"This chat is not enabled on {self.origin or 'this page'}."
+        self.widget = widget
+        return None
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if self.widget is None:
+            return
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self.send_json({"type": "error", "error": "That message is too large."})
+            return
+        await super().receive(text_data=text_data, **kwargs)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "hello":
+            await self._hello(str(content.get("resume") or ""), content.get("identity"))
+        elif self.conversation_id is None:
+            await self.send_json({"type": "error", "error": "Say hello first."})
+        elif kind == "message":
+            await self._message(str(content.get("text") or ""))
+        elif kind == "handoff":
+            await self._run(self._handoff, "asked")
+        elif kind == "ticket":
+            await self._run(self._ticket, str(content.get("email") or ""), str(content.get("name") or ""))
+        elif kind == "end":
+            await self._run(self._end)
+        elif kind == "rate":
+            rating = content.get("rating")
+            await self._run(self._rate, rating if isinstance(rating, int) else 0, str(content.get("comment") or ""))
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "error": f"Unknown event {kind!r}."})
+
+    # --- hello: start or resume ---------------------------------------------------------------
+    async def _hello(self, resume: str, identity_token: Any) -> None:
+        ready = await self._start(resume, identity_token if isinstance(identity_token, str) else None)
+        if ready is None:
+            await self.send_json({"type": "error", "error": "The visitor's identity could not be verified."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.group = live.conversation_group(self.scope["schema_name"], ready["conversation"])
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json(ready)
+
+    @in_tenant_pool
+    def _start(self, resume: str, identity_token: str | None) -> dict[str, Any] | None:
+        assert self.widget is not None
+        identity = verify_identity(client=self.scope["tenant"], widget=self.widget, token=identity_token)
+        if identity is None:
+            return None
+        conversation = services.resume_conversation(widget=self.widget, token=resume, identity=identity)
+        resumed = conversation is not None
+        if conversation is None:
+            conversation, resume = services.start_conversation(
+                widget=self.widget, identity=identity, origin=self.origin
+            )
+        self.conversation_id = conversation.pk
+        return {
+            "type": "ready", "conversation": str(conversation.pk), "resume": resume, "resumed": resumed,
+            "state": conversation.state, "config": public_config(self.widget),
+            "messages": services.history(conversation),
+        }  # fmt: skip
+
+    # --- a visitor's message, and Gaby's answer -------------------------------------------------
+    async def _message(self, text: str) -> None:
+        outcome = await self._post(text)
+        if isinstance(outcome, str):
+            await self.send_json({"type": "error", "error": outcome})
+        elif outcome is not None:
+            task = asyncio.create_task(self._answer(*outcome))
+            self.tasks.add(task)  # keep a reference until it finishes
+            task.add_done_callback(self.tasks.discard)
+
+    @in_tenant_pool
+    def _post(self, text: str) -> str | tuple[uuid.UUID, str] | None:
+        """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do)."""
+        if not limits.allow("session", str(self.conversation_id), limit=settings.CHAT_SESSION_MESSAGES_PER_MINUTE):
+            return "You're sending messages too quickly; wait a moment."
+        if not limits.allow("ip", self.ip, limit=settings.CHAT_IP_MESSAGES_PER_MINUTE):
+            return "Too many messages from your address; wait a moment."
+        conversation = Conversation.objects.select_related("widget").get(pk=str(self.conversation_id))
+        try:
+            message = services.post_visitor_message(conversation=conversation, body=text)
+        except services.ChatError as exc:
+            return str(exc)
+        if conversation.state != ConversationState.BOT:
+            return None  # a person has it (or is coming): Gaby stays quiet
+        if services.asks_for_person(message.body):
+            services.request_handoff(client=self.scope["tenant"], conversation=conversation, reason="asked")
+            return None
+        return conversation.pk, message.body
+
+    async def _answer(self, conversation_id: uuid.UUID, question: str) -> None:
+        async with self.answer_lock:  # one answer at a time per socket, in the order asked
+            self.stop_answer.clear()
+            await self._write_answer(conversation_id, question)
+
+    @in_tenant_pool
+    def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
+        if not services.gaby_may_answer(conversation_id):
+            return
+        conversation = Conversation.objects.select_related("widget").get(pk=conversation_id)
+        schema, stream = self.scope["schema_name"], str(uuid.uuid4())
+        stop = self.stop_answer
+
+        def on_token(piece: str) -> None:
+            if stop.is_set():
+                raise answering.Stopped
+            live.send(conversation_id, {"type": "token", "stream": stream, "text": piece}, schema=schema)
+
+        earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
+        history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
+        try:
+            result = answering.answer(
+                client=self.scope["tenant"], conversation_id=str(conversation_id), question=question,
+                history=history, persona=conversation.widget.persona_name, on_token=on_token,
+            )  # fmt: skip
+        except answering.Stopped:
+            result = None
+        if result is None or not services.gaby_may_answer(conversation_id):
+            live.send(conversation_id, {"type": "stream_cancelled", "stream": stream}, schema=schema)
+            return
+        services.post_gaby_message(
+            conversation=conversation, body=result.text, citations=result.citations, confidence=result.confidence,
+            mode=result.mode, stream=stream, offer="" if result.confident else "human",
+        )  # fmt: skip
+
+    # --- handoff, ticket, end, rating ----------------------------------------------------------
+    async def _run(self, action: Any, *args: Any) -> None:
+        error = await action(*args)
+        if error:
+            await self.send_json({"type": "error", "error": error})
+
+    def _conversation(self) -> Conversation:
+        return Conversation.objects.select_related("widget").get(pk=str(self.conversation_id))
+
+    @in_tenant_pool
+    def _handoff(self, reason: str) -> str | None:
+        services.request_handoff(client=self.scope["tenant"], conversation=self._conversation(), reason=reason)
+        return None
+
+    @in_tenant_pool
+    def _ticket(self, email: str, name: str) -> str | None:
+        try:
+            services.create_ticket(conversation=self._conversation(), email=email, name=name)
+        except services.ChatError as exc:
+            return str(exc)
+        return None
+
+    @in_tenant_pool
+    def _end(self) -> str | None:
+        services.close(conversation=self._conversation())
+        return None
+
+    @in_tenant_pool
+    def _rate(self, rating: int, comment: str) -> str | None:
+        try:
+            services.rate(conversation=self._conversation(), rating=rating, comment=comment)
+        except services.ChatError as exc:
+            return str(exc)
+        return None
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        payload = event["payload"]
+        if payload.get("type") == "state" and payload.get("state") != ConversationState.BOT:
+            self.stop_answer.set()  # a person has the conversation: Gaby stops mid-sentence
+        await self.send_json(payload)
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    """An operator's console: marks them online (Agent and above) and streams the conversation they watch."""
+
+    group: str | None = None
+    role: str | None = None
+
+    @in_tenant
+    def _membership_role(self) -> str | None:
+        membership = membership_for(self.scope.get("user"), self.scope["tenant"])
+        return membership.role if membership else None
+
+    @in_tenant
+    def _seen(self) -> None:
+        if self.role and Role.allows(self.role, Role.AGENT):
+            services.presence_seen(user_id=self.scope["user"].pk, channel_name=self.channel_name)
+
+    @in_tenant
+    def _gone(self) -> None:
+        services.presence_gone(channel_name=self.channel_name)
+
+    @in_tenant
+    def _exists(self, conversation_id: str) -> bool:
+        try:
+            return Conversation.objects.filter(pk=uuid.UUID(conversation_id)).exists()
+        except ValueError:
+            return False
+
+    async def connect(self) -> None:
+        self.role = await self._membership_role()
+        await self.accept()
+        if self.role is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self._seen()
+        await self.send_json({"type": "hello", "role": self.role})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.role:
+            await self._gone()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "watch":
+            conversation_id = str(content.get("conversation") or "")
+            if not await self._exists(conversation_id):
+                await self.send_json({"type": "error", "error": "No such conversation here."})
+                return
+            if self.group:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = live.conversation_group(self.scope["schema_name"], conversation_id)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_json({"type": "watching", "conversation": conversation_id})
+        elif kind == "ping":
+            await self._seen()
+            await self.send_json({"type": "pong"})
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["payload"])

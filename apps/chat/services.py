@@ -1,0 +1,323 @@
+"""Domain operations on chat conversations: every write of the widget's consumer and the operator console.
+
+Each verb runs in one transaction; live events (to the conversation's sockets and the console list)
+leave with ``transaction.on_commit`` so nothing is announced for a write that rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from apps.auditlog.models import ActorKind
+from apps.chat import live
+from apps.chat.models import ChatMessage, Conversation, ConversationState, OperatorPresence, ReviewState, Role, Widget
+from apps.chat.widgets import Identity, is_open
+from apps.knowledge.candidates import propose_candidate
+from apps.knowledge.models import CandidateOrigin, KBCandidate
+from apps.safety.audit import record
+from apps.tickets.models import SourceKind, Ticket, TicketSource
+from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+from apps.tickets.services import ingest_ticket
+from tenants.models import Client
+
+CHAT_SOURCE_NAME = "Chat widget"
+POOR_RATING = 2  # ratings at or below it put the conversation in the review queue (SUP-9)
+_ASKS_FOR_PERSON = re.compile(
+    r"\b(human|person|real people|someone real|agent|operator|representative|talk to (?:someone|support))\b", re.I
+)
+
+
+class ChatError(ValueError):
+    """The request cannot be done as asked; the message says why, for the visitor or the operator."""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def asks_for_person(text: str) -> bool:
+    return bool(_ASKS_FOR_PERSON.search(text))
+
+
+def _audit(event: str, actor: Any, **payload: Any) -> None:
+    user_id = getattr(actor, "pk", None)
+    record(event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "",
+           payload=payload)  # fmt: skip
+
+
+def _touch(conversation: Conversation, *fields: str) -> None:
+    conversation.last_message_at = timezone.now()
+    conversation.save(update_fields=["last_message_at", *fields])
+
+
+def _announce(conversation: Conversation, *payloads: dict[str, Any], created: bool = False) -> None:
+    conversation_id = conversation.pk
+
+    def send() -> None:
+        for payload in payloads:
+            live.send(conversation_id, payload)
+        live.announce_row(conversation_id, created=created)
+
+    transaction.on_commit(send)
+
+
+# --- the visitor's side ----------------------------------------------------------------------------
+def start_conversation(*, widget: Widget, identity: Identity, origin: str) -> tuple[Conversation, str]:
+    """A new conversation and the secret the visitor's browser keeps to resume it."""
+    token = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            widget=widget, resume_hash=_hash(token), visitor_id=identity.user_id, visitor_email=identity.email,
+            visitor_name=identity.name, identity_verified=identity.verified, origin=origin[:300],
+        )  # fmt: skip
+        _announce(conversation, created=True)
+    return conversation, token
+
+
+def resume_conversation(*, widget: Widget, token: str, identity: Identity) -> Conversation | None:
+    """The open conversation this browser started with this widget (and, when signed, as this visitor)."""
+    if not token or len(token) > 100:
+        return None
+    conversation = Conversation.objects.filter(resume_hash=_hash(token), widget=widget).first()
+    if conversation is None or conversation.state == ConversationState.CLOSED:
+        return None
+    if conversation.identity_verified and conversation.visitor_id != identity.user_id:
+        return None  # another signed-in person on the same browser starts afresh
+    return conversation
+
+
+def history(conversation: Conversation, *, limit: int = 200) -> list[dict[str, Any]]:
+    messages = list(ChatMessage.objects.filter(conversation=conversation).order_by("-created_at", "-id")[:limit])
+    return [live.message_payload(m) for m in reversed(messages)]
+
+
+def post_visitor_message(*, conversation: Conversation, body: str) -> ChatMessage:
+    body = body.strip()
+    if not body:
+        raise ChatError("Type a message first.")
+    if len(body) > settings.CHAT_MAX_MESSAGE_CHARS:
+        raise ChatError(f"Keep messages under {settings.CHAT_MAX_MESSAGE_CHARS} characters.")
+    if conversation.state == ConversationState.CLOSED:
+        raise ChatError("This conversation is closed; reload to start a new one.")
+    with transaction.atomic():
+        message = ChatMessage.objects.create(
+            conversation=conversation, role=Role.VISITOR, author_label=conversation.visitor_label, body=body
+        )
+        _touch(conversation)
+        _announce(conversation, live.message_payload(message))
+    return message
+
+
+def post_gaby_message(
+    *, conversation: Conversation, body: str, citations: list[dict[str, Any]] | None = None,
+    confidence: float | None = None, mode: str = "", stream: str = "", offer: str = "",
+) -> ChatMessage:  # fmt: skip
+    with transaction.atomic():
+        message = ChatMessage.objects.create(
+            conversation=conversation, role=Role.GABY, author_label=conversation.widget.persona_name, body=body,
+            citations=citations or [], confidence=confidence, answer_mode=mode,
+        )  # fmt: skip
+        _touch(conversation)
+        _announce(conversation, live.message_payload(message, stream=stream, offer=offer))
+    return message
+
+
+def gaby_may_answer(conversation_id: UUID) -> bool:
+    """Gaby answers only while no person has the conversation (read fresh: an operator may just have taken over)."""
+    return Conversation.objects.filter(pk=conversation_id, state=ConversationState.BOT).exists()
+
+
+# --- handoff (§8.1) ---------------------------------------------------------------------------------
+def operators_online() -> int:
+    since = timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_SECONDS)
+    return OperatorPresence.objects.filter(last_seen__gte=since).values("user_id").distinct().count()
+
+
+def request_handoff(*, client: Client, conversation: Conversation, reason: str) -> bool:
+    """Ask for a person. True when one can come (open hours, someone online); otherwise Gaby offers a ticket."""
+    persona = conversation.widget.persona_name
+    if conversation.state in (ConversationState.WAITING, ConversationState.HUMAN):
+        return True
+    available = is_open(conversation.widget, client, timezone.now()) and operators_online() > 0
+    with transaction.atomic():
+        if available:
+            conversation.state = ConversationState.WAITING
+            conversation.handoff_requested_at = timezone.now()
+            _touch(conversation, "state", "handoff_requested_at")
+            text = "I've asked a person from the team to join. They can see our whole conversation."
+        else:
+            text = (
+                "Nobody from the team is available right now. Leave your email and I'll open a ticket: "
+                "someone will get back to you."
+            )
+        note = ChatMessage.objects.create(conversation=conversation, role=Role.SYSTEM, author_label=persona, body=text)
+        payloads: list[dict[str, Any]] = [live.message_payload(note, offer="" if available else "ticket")]
+        if available:
+            payloads.append({"type": "state", "state": conversation.state, "reason": reason})
+        _announce(conversation, *payloads)
+    return available
+
+
+def _chat_source() -> TicketSource:
+    """The inbox source chat tickets come from (a webhook-kind source with no secret: nothing else can post to it)."""
+    source = TicketSource.objects.filter(kind=SourceKind.WEBHOOK, name=CHAT_SOURCE_NAME).first()
+    return source or TicketSource.objects.create(kind=SourceKind.WEBHOOK, name=CHAT_SOURCE_NAME)
+
+
+def transcript_text(conversation: Conversation) -> str:
+    ordered = conversation.messages.order_by("created_at", "id")
+    lines = [f"{m.author_label or m.get_role_display()}: {m.body}" for m in ordered]
+    return "\n\n".join(lines)
+
+
+def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> Ticket:
+    """The conversation becomes an inbox ticket that carries the whole transcript; the visitor is told."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ChatError("That doesn't look like an email address: check it and send it again.") from None
+    if conversation.ticket_id is not None:
+        raise ChatError("A ticket already exists for this conversation.")
+    first = conversation.messages.filter(role=Role.VISITOR).order_by("created_at").first()
+    title = (first.body if first else "Chat conversation")[:120]
+    with transaction.atomic():
+        result = ingest_ticket(
+            source=_chat_source(),
+            normalized=NormalizedTicket(
+                external_id=f"chat:{conversation.pk}", title=title, body=transcript_text(conversation),
+                contact=NormalizedContact(email=email, name=name or conversation.visitor_name),
+                messages=(NormalizedMessage(external_id=f"chat:{conversation.pk}:transcript",
+                                            body=transcript_text(conversation), author_label=email),),
+                tags=("chat",),
+            ),
+        )  # fmt: skip
+        conversation.ticket_id = result.ticket.pk
+        conversation.visitor_email = conversation.visitor_email or email
+        _touch(conversation, "ticket_id", "visitor_email")
+        note = ChatMessage.objects.create(
+            conversation=conversation, role=Role.SYSTEM, author_label=conversation.widget.persona_name,
+            body=f"Thanks! Ticket created: we'll reply to {email}.",
+        )  # fmt: skip
+        _announce(conversation, live.message_payload(note))
+    return result.ticket
+
+
+# --- the operator's side (§8.3) ---------------------------------------------------------------------
+def take_over(*, conversation: Conversation, user: Any) -> None:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.state == ConversationState.CLOSED:
+            raise ChatError("This conversation is closed.")
+        conversation.state = ConversationState.HUMAN
+        conversation.operator_id = user.pk
+        conversation.operator_name = user.display_name
+        _touch(conversation, "state", "operator_id", "operator_name")
+        note = ChatMessage.objects.create(
+            conversation=conversation, role=Role.SYSTEM, author_label="", body=f"{user.display_name} joined the chat."
+        )
+        _audit("chat.taken_over", user, conversation=conversation.pk)
+        _announce(conversation, {"type": "state", "state": conversation.state, "operator": user.display_name},
+                  live.message_payload(note))  # fmt: skip
+
+
+def hand_back(*, conversation: Conversation, user: Any) -> None:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.state != ConversationState.HUMAN:
+            raise ChatError("Gaby already has this conversation.")
+        conversation.state = ConversationState.BOT
+        conversation.operator_id = None
+        conversation.operator_name = ""
+        _touch(conversation, "state", "operator_id", "operator_name")
+        note = ChatMessage.objects.create(
+            conversation=conversation, role=Role.SYSTEM, author_label="",
+            body=f"{user.display_name} handed the chat back to {conversation.widget.persona_name}.",
+        )  # fmt: skip
+        _audit("chat.handed_back", user, conversation=conversation.pk)
+        _announce(conversation, {"type": "state", "state": conversation.state}, live.message_payload(note))
+
+
+def operator_reply(*, conversation: Conversation, user: Any, body: str) -> ChatMessage:
+    body = body.strip()
+    if not body:
+        raise ChatError("Write a reply first.")
+    if conversation.state != ConversationState.HUMAN or conversation.operator_id != user.pk:
+        raise ChatError("Take over the conversation before replying.")
+    with transaction.atomic():
+        message = ChatMessage.objects.create(
+            conversation=conversation, role=Role.OPERATOR, author_label=user.display_name, body=body
+        )
+        _touch(conversation)
+        _announce(conversation, live.message_payload(message))
+    return message
+
+
+def propose_correction(*, conversation: Conversation, message: ChatMessage, user: Any, text: str) -> KBCandidate:
+    """'The right answer was X': a KB candidate a person reviews before Gaby ever cites it."""
+    question = (
+        conversation.messages.filter(role=Role.VISITOR, created_at__lte=message.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+    title = (question.body if question else message.body)[:280]
+    with transaction.atomic():
+        candidate = propose_candidate(
+            title=title, body=text, origin_kind=CandidateOrigin.CORRECTION,
+            origin_ref=f"chat:{conversation.pk}:{message.pk}", origin_url=f"/chat/c/{conversation.pk}/",
+        )  # fmt: skip
+        _audit("chat.correction_proposed", user, conversation=conversation.pk, message=message.pk,
+               candidate=candidate.pk)  # fmt: skip
+    return candidate
+
+
+# --- the end: CSAT (SUP-9) --------------------------------------------------------------------------
+def close(*, conversation: Conversation, actor: Any = None) -> None:
+    with transaction.atomic():
+        conversation.state = ConversationState.CLOSED
+        _touch(conversation, "state")
+        _announce(conversation, {"type": "state", "state": conversation.state}, {"type": "offer", "offer": "csat"})
+
+
+def rate(*, conversation: Conversation, rating: int, comment: str = "") -> None:
+    if not 1 <= rating <= 5:
+        raise ChatError("Rate from 1 (poor) to 5 (great).")
+    with transaction.atomic():
+        conversation.csat_rating = rating
+        conversation.csat_comment = comment.strip()[:2000]
+        if rating <= POOR_RATING:
+            conversation.review_state = ReviewState.QUEUED
+        conversation.save(update_fields=["csat_rating", "csat_comment", "review_state"])
+        _announce(conversation, {"type": "rated", "rating": rating})
+
+
+def mark_reviewed(*, conversation: Conversation, user: Any) -> None:
+    with transaction.atomic():
+        conversation.review_state = ReviewState.REVIEWED
+        conversation.save(update_fields=["review_state"])
+        _audit("chat.reviewed", user, conversation=conversation.pk, rating=conversation.csat_rating)
+
+
+# --- presence --------------------------------------------------------------------------------------
+def presence_seen(*, user_id: UUID, channel_name: str) -> None:
+    OperatorPresence.objects.update_or_create(
+        channel_name=channel_name, defaults={"user_id": user_id, "last_seen": timezone.now()}
+    )
+
+
+def presence_gone(*, channel_name: str) -> None:
+    OperatorPresence.objects.filter(channel_name=channel_name).delete()
+    OperatorPresence.objects.filter(
+        last_seen__lt=timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_SECONDS * 10)
+    ).delete()

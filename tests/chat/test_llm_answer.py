@@ -1,0 +1,61 @@
+"""With a model configured, Gaby's chat answer streams from LLMGateway over the retrieved passages
+(real litellm against the scripted OpenAI-compatible server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connections
+from django_tenants.utils import tenant_context
+
+from tests.chat.conftest import ChatWorld, clear_conversations, events_until, gaby_answer, widget_socket
+from tests.llm_server import Reply, ScriptedLLM
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")  # module scope: committed before the test's transaction, seen by the consumer
+def routed_llm(world: Any, django_db_blocker: Any) -> Iterator[ScriptedLLM]:
+    from apps.agent.models import LLMCall, LLMProvider, ModelRoute
+    from apps.agent.services import save_provider, set_route
+
+    server = ScriptedLLM()
+    hartwell = world.clients["hartwell"]
+    with django_db_blocker.unblock(), tenant_context(hartwell):
+        provider = save_provider(client=hartwell, name="chat-test", kind="openai_compatible",
+                                 api_base=server.base_url, credentials={"api_key": "sk-chat"})  # fmt: skip
+        set_route(workflow="reply", provider=provider, model="tiny")
+    yield server
+    server.close()
+    with django_db_blocker.unblock(), tenant_context(hartwell):
+        ModelRoute.objects.all().delete()
+        LLMCall.objects.all().delete()
+        LLMProvider.objects.all().delete()
+
+
+async def test_the_llm_answer_streams_over_retrieved_passages(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    routed_llm.then(Reply("Open the OpenVPN admin portal and choose Reset credentials [1]."))
+    socket = widget_socket(chat_world.hartwell_key)
+    await socket.connect()
+    await socket.send_json_to({"type": "hello"})
+    await socket.receive_json_from(timeout=30)
+    await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+    events = await events_until(socket, gaby_answer, timeout=30)
+    tokens = [e["text"] for e in events if e["type"] == "token"]
+    answer = events[-1]
+    assert tokens[:3] == ["Open ", "the ", "OpenVPN "], "tokens arrive as the model writes them"
+    assert answer["body"] == "Open the OpenVPN admin portal and choose Reset credentials [1]."
+    assert answer["citations"][0]["document"] == "VPN runbook" and "offer" not in answer
+    sent = routed_llm.requests[0]
+    assert sent["stream"] is True and sent["model"] == "tiny"
+    user_turn = sent["messages"][1]["content"]
+    assert '<untrusted source="knowledge">' in user_turn and "Reset credentials" in user_turn
+    assert '<untrusted source="chat">' in user_turn
+    await socket.disconnect()
+    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
+    await database_sync_to_async(connections.close_all)()
