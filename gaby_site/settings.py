@@ -370,6 +370,7 @@ AGENT_MAX_ATTEMPTS = env_int("GABY_INVESTIGATION_MAX_ATTEMPTS", 3, minimum=1)
 # The beat sweep fails running investigations silent this long, and queued ones never picked up.
 AGENT_STUCK_AFTER_SECONDS = env_int("GABY_INVESTIGATION_STUCK_S", 600, minimum=10)
 AGENT_QUEUED_TIMEOUT_SECONDS = env_int("GABY_INVESTIGATION_QUEUED_TIMEOUT_S", 3600, minimum=60)
+
 # --- Chat widget (apps.chat: SRC-3, §8) -----------------------------------------------------------
 # The longest message a visitor may send, and how many per minute per conversation and per IP address.
 CHAT_MAX_MESSAGE_CHARS = env_int("GABY_CHAT_MAX_MESSAGE_CHARS", 2000, minimum=100, maximum=20000)
