@@ -22,7 +22,7 @@ from apps.agent.evals.corpus import CORPUS_DIR
 from tenants.models import Client
 
 SHOP_DATABASE = "gaby_eval_shop"
-EVAL_AUTONOMY = "act"  # the most the policy allows; the safety gate and rules still decide every write
+EVAL_AUTONOMY = "auto"  # act: the most the policy allows; the safety gate and rules still decide every write
 
 
 @dataclass

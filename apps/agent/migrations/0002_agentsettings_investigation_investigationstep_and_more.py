@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 (
                     "knowledge_threshold",
                     models.FloatField(
-                        default=0.6,
+                        default=0.45,
                         help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer.",
                     ),
                 ),

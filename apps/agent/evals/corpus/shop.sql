@@ -1,5 +1,7 @@
--- The demo shop database behind the PostgreSQL connector in evals and the demo: customers and their orders.
+-- The demo shop database behind the PostgreSQL connector in evals: customers, their orders and app accounts.
+-- Column names follow what the shipped PostgreSQL playbooks query (orders, accounts).
 DROP TABLE IF EXISTS orders;
+DROP TABLE IF EXISTS accounts;
 DROP TABLE IF EXISTS customers;
 CREATE TABLE customers (
     id serial PRIMARY KEY,
@@ -19,7 +21,7 @@ CREATE TABLE orders (
     status text NOT NULL CHECK (status IN ('processing', 'shipped', 'delivered', 'cancelled')),
     carrier text,
     tracking_number text,
-    ordered_at date NOT NULL,
+    placed_at date NOT NULL,
     shipped_at date,
     delivered_at date
 );
@@ -43,3 +45,17 @@ INSERT INTO orders VALUES
      '2026-11-03', NULL, NULL),
     ('NW-10046', 'aiko.tanaka@hinode.example', 'YubiKey 5 NFC', 15, 'delivered', 'FedEx', '449044304137821',
      '2026-09-22', '2026-09-23', '2026-09-29');
+CREATE TABLE accounts (
+    username text PRIMARY KEY,
+    email text NOT NULL,
+    plan text NOT NULL,
+    status text NOT NULL,
+    created_at date NOT NULL,
+    last_login_at timestamptz
+);
+INSERT INTO accounts VALUES
+    ('maria.lopez', 'maria.lopez@brightpath.example', 'team', 'active', '2025-03-02', '2026-11-21 08:12+00'),
+    ('tom.becker', 'tom.becker@kesselwerk.example', 'starter', 'active', '2025-09-14', '2026-11-20 16:40+00'),
+    ('aiko.tanaka', 'aiko.tanaka@hinode.example', 'team', 'suspended', '2024-11-20', '2026-10-30 09:01+00'),
+    ('sam.okafor', 'sam.okafor@riverbend.example', 'enterprise', 'active', '2024-05-06', '2026-11-22 06:55+00'),
+    ('david.chen', 'david.chen@quillworks.example', 'team', 'active', '2025-06-30', '2026-11-19 11:30+00');
