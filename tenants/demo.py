@@ -1,9 +1,10 @@
-"""The demo MSP: two clients and one person per persona, created once and reused on every run."""
+"""The demo MSP: two clients, each with its own knowledge, and one person per persona; created once, reused."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -80,8 +81,29 @@ def seed_people(clients: dict[str, Client], *, password: str | None) -> dict[str
     return people
 
 
+DEMO_KNOWLEDGE = Path(__file__).resolve().parent / "demo_knowledge"
+
+
+def seed_knowledge(clients: dict[str, Client]) -> None:
+    """Each demo client's own help-center folder as a knowledge source; the worker indexes it (first run only)."""
+    from django_tenants.utils import tenant_context
+
+    from apps.knowledge.models import KnowledgeSource
+    from apps.knowledge.services import directory_source_for, request_sync
+
+    for slug, client in clients.items():
+        folder = DEMO_KNOWLEDGE / slug
+        if not folder.is_dir():
+            continue
+        with tenant_context(client):
+            if KnowledgeSource.objects.filter(config__path=str(folder)).exists():
+                continue
+            request_sync(source=directory_source_for(path=folder, name=f"{client.name} help center (demo)"))
+
+
 def seed_demo() -> tuple[dict[str, Client], dict[str, User], str]:
     password = demo_password()
     clients = seed_clients()
     people = seed_people(clients, password=password)
+    seed_knowledge(clients)
     return clients, people, password
