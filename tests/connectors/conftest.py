@@ -168,9 +168,8 @@ def contract_openapi(api: Any) -> ContractTarget:
 # fixtures are only requested once those server packages exist, so the imports stay inside them.
 @pytest.fixture
 def contract_keycloak() -> Iterator[ContractTarget]:
-    from sandbox.keycloak import DEMO_SEED, KeycloakSandbox
-
     from apps.connectors.specs import keycloak_draft
+    from sandbox.keycloak import DEMO_SEED, KeycloakSandbox
 
     secret = "kc-contract-secret"
     with KeycloakSandbox({**DEMO_SEED, "clients": {"gaby-support": secret}}) as kc:
@@ -189,9 +188,8 @@ def contract_keycloak() -> Iterator[ContractTarget]:
 
 @pytest.fixture
 def contract_stripe() -> Iterator[ContractTarget]:
-    from sandbox.stripe import DEMO_SEED, StripeSandbox
-
     from apps.connectors.specs import stripe_draft
+    from sandbox.stripe import DEMO_SEED, StripeSandbox
 
     key = "rk_test_contract_4242"
     with StripeSandbox({**DEMO_SEED, "api_keys": [key]}) as stripe:
