@@ -14,6 +14,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.agent.learning import propose_from_correction
 from apps.agent.models import (
     ACTIVE_STATUSES,
     AgentSettings,
@@ -127,6 +128,7 @@ def apply_reply(*, investigation: Investigation, actor: Any, body: str | None = 
         if not text:
             raise InvestigationError("The reply is empty: write something before sending it.")
         message = tickets.reply(ticket=locked.ticket, body=text, kind=MessageKind.PUBLIC_REPLY, author=actor)
+        propose_from_correction(locked, text)
         if locked.verdict == VerdictChoice.AUTO_RESOLVED:
             _try_status(locked.ticket, Status.SOLVED, actor)
         elif locked.verdict == VerdictChoice.NEEDS_CLIENT:

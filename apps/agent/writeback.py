@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.investigations import _try_status, settings_for
+from apps.agent.learning import propose_from_resolution
 from apps.agent.live import announce_investigation
 from apps.agent.llm import Budget
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
@@ -60,6 +61,7 @@ def conclude(*, investigation: Investigation, attempt: int, finding: Finding) ->
         locked.finished_at = timezone.now()
         _write_back(locked, finding, settings_for())
         locked.save()
+        propose_from_resolution(locked)
         record(
             event="investigation.concluded",
             actor_kind=ActorKind.AGENT,

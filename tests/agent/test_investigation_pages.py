@@ -10,6 +10,7 @@ import pytest
 from apps.accounts.models import Membership, Role
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, InvestigationStep
 from apps.auditlog.models import AuditEvent
+from apps.knowledge.models import KBCandidate
 from apps.tickets.models import Message, MessageKind
 
 CITATION = {"kind": "knowledge", "ref": "c1", "label": "VPN runbook > Reset", "excerpt": "open self-service",
@@ -55,6 +56,9 @@ def test_applying_an_edited_draft_sends_it_once(as_user: Any, drafted: Investiga
     assert response.status_code == 200 and "Draft applied by an operator" in response.content.decode()
     sent = Message.objects.filter(ticket=drafted.ticket, kind=MessageKind.PUBLIC_REPLY, direction="outbound")
     assert [m.body for m in sent] == ["Edited: use the self-service page."]
+    correction = KBCandidate.objects.get(origin_ref=str(drafted.pk))  # the operator's edit is worth learning
+    assert (correction.origin_kind, correction.title) == ("correction", "VPN password")
+    assert correction.body.startswith("Edited: use the self-service page.")
     again = bob.post(f"/investigations/{drafted.pk}/apply/", {"reply": "twice"}, HTTP_HX_REQUEST="true")
     assert again.status_code == 409 and "nothing to apply" in again.content.decode()
     assert sent.count() == 1

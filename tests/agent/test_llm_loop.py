@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apps.agent.models import LLMCall, ReplyState
+from apps.knowledge.models import KBCandidate
 from apps.safety.models import ToolAction
 from apps.tickets.models import DeliveryState, Message, MessageKind
 from tests.agent.helpers import classify, investigate, route_all, verdict
@@ -55,6 +56,10 @@ def test_investigates_with_tools_and_replies_in_act_mode(
     assert calls.count() == 4 and investigation.tokens == 4 * 30
     verify = investigation.steps.get(kind="verify")
     assert verify.data["rejected"] == ["K9"]
+    # LEARN: the model-written resolution is proposed for the knowledge base, without the customer's address.
+    candidate = KBCandidate.objects.get(origin_ref=str(investigation.pk))
+    assert (candidate.origin_kind, candidate.status) == ("investigation", "proposed")
+    assert "user2@example.com" not in candidate.body and "pro plan" in candidate.body and "Sources:" in candidate.body
 
 
 def test_malformed_tool_arguments_are_fed_back_not_crashed_on(
