@@ -56,7 +56,7 @@ class CommittedHartwell:
     def cleanup(self) -> None:
         from apps.agent.models import AgentSettings, LLMCall, LLMProvider, ModelRoute
         from apps.connectors.models import Connector
-        from apps.knowledge.models import EmbeddingCacheEntry, KnowledgeSource
+        from apps.knowledge.models import EmbeddingCacheEntry, KBCandidate, KnowledgeSource
         from apps.safety.models import ToolAction
         from apps.tickets.models import Contact, Ticket, TicketSource
 
@@ -72,6 +72,7 @@ class CommittedHartwell:
         for source in KnowledgeSource.objects.all():
             source.delete()
         EmbeddingCacheEntry.objects.all().delete()
+        KBCandidate.objects.all().delete()  # resolved investigations propose candidates (LEARN)
         self.set_client(**self.saved)
         for schema, mark in self.audit_marks.items():
             _drop_audit_tail(schema, mark)
