@@ -171,10 +171,9 @@ def _setup(model: FixedLatencyModel) -> Any:
         if not Connector.objects.filter(name="Shop DB").exists():
             from django.conf import settings
 
-            db = settings.DATABASES["default"]
-            url = f"postgresql://{db['USER']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-            if str(db.get("HOST", "")).startswith("/"):
-                url = f"postgresql://{db['USER']}@/{db['NAME']}?host={db['HOST']}&port={db['PORT'] or 5432}"
+            from gaby_site.env import database_url
+
+            url = database_url(settings.DATABASES["default"])
             draft = postgres_draft(name="Shop DB", url=url, allow_writes=False, row_cap=10, statement_timeout_ms=5000)
             connectors.connect(client=client, draft=draft, actor=None, operator=True)
         provider = LLMProvider.objects.filter(name="Bench model").first()

@@ -99,8 +99,9 @@ def main() -> None:
 
 
 def _database_url(settings: object) -> str:
-    db = settings.DATABASES["default"]  # type: ignore[attr-defined]
-    return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
+    from gaby_site.env import database_url
+
+    return database_url(settings.DATABASES["default"])  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -129,10 +129,12 @@ def main() -> None:
     key = _prepare(llm.base_url)
     from django.conf import settings
 
+    from gaby_site.env import database_url
+
     db = settings.DATABASES["default"]
     env = dict(os.environ, GABY_LOG_LEVEL="warning", GABY_CHAT_IP_CONNECTIONS_PER_MINUTE="1000000",
                GABY_CHAT_IP_MESSAGES_PER_MINUTE="1000000", GABY_KB_EMBEDDINGS="none",
-               DATABASE_URL=f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}",
+               DATABASE_URL=database_url(db),
                REDIS_URL=settings.REDIS_URL)  # fmt: skip
     echo_port, gaby_port = free_port(), free_port()
     echo = start_uvicorn("bench.echo_asgi:application", echo_port, env)

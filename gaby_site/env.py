@@ -9,9 +9,11 @@ read from that file (Docker and Kubernetes secrets mount that way).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -101,6 +103,20 @@ class DatabaseUrl:
     options: dict[str, str]
 
 
+def database_url(db: Mapping[str, Any], *, name: str | None = None) -> str:
+    """The inverse of ``parse_database_url``: a ``postgresql://`` URL for a Django DATABASES entry, optionally
+    naming another database on the same server. A host starting with ``/`` is a unix socket directory."""
+    credentials = quote(str(db.get("USER") or ""), safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(str(db["PASSWORD"]), safe="")
+    host, port = str(db.get("HOST") or ""), str(db.get("PORT") or "")
+    database = quote(name or str(db["NAME"]), safe="")
+    if host.startswith("/"):
+        query = urlencode({"host": host, **({"port": port} if port else {})})
+        return f"postgresql://{credentials}@/{database}?{query}"
+    return f"postgresql://{credentials}@{host or 'localhost'}{':' + port if port else ''}/{database}"
+
+
 def parse_database_url(name: str, url: str) -> DatabaseUrl:
     """Parse ``postgres://user:pass@host:port/db?sslmode=...``.
 
@@ -117,9 +133,11 @@ def parse_database_url(name: str, url: str) -> DatabaseUrl:
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     host = query.pop("host", None) or unquote(parts.hostname or "")
     try:
-        port = str(parts.port or "")
+        port = query.pop("port", None) or str(parts.port or "")  # a socket URL carries its port as ?port=
     except ValueError:
         raise ImproperlyConfigured(f"{name} has a port that is not a number.") from None
+    if not port.isdigit() and port:
+        raise ImproperlyConfigured(f"{name} has a port that is not a number.")
     return DatabaseUrl(
         name=database,
         user=unquote(parts.username or ""),

@@ -70,3 +70,24 @@ def test_redis_urls() -> None:
     assert env.celery_broker_url("redis://r:6379/1") == "redis://r:6379/1"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL must start with redis://"):
         env.check_redis_url("REDIS_URL", "http://r")
+
+
+@pytest.mark.parametrize(
+    "db",
+    [
+        {"NAME": "gaby", "USER": "gaby", "PASSWORD": "p@ss:w/rd", "HOST": "/var/run/pg", "PORT": "5433"},
+        {"NAME": "shop db", "USER": "ro", "PASSWORD": "", "HOST": "db.internal", "PORT": ""},
+        {"NAME": "gaby", "USER": "gaby", "PASSWORD": "x", "HOST": "", "PORT": "5432"},
+    ],
+)
+def test_database_url_is_the_inverse_of_parsing_one(db: dict[str, str]) -> None:
+    parsed = env.parse_database_url("DATABASE_URL", env.database_url(db))
+    assert (parsed.name, parsed.user, parsed.password, parsed.port) == (
+        db["NAME"],
+        db["USER"],
+        db["PASSWORD"],
+        db["PORT"],
+    )
+    assert parsed.host == (db["HOST"] or "localhost")
+    other = env.parse_database_url("DATABASE_URL", env.database_url(db, name="gaby_eval_shop"))
+    assert (other.name, other.host) == ("gaby_eval_shop", parsed.host)

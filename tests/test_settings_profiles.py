@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from gaby_site.env import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +22,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 def _database_url() -> str:
     db = settings.DATABASES["default"]
-    return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME'].removeprefix('test_')}?host={db['HOST']}"
+    return database_url(db, name=db["NAME"].removeprefix("test_"))
 
 
 def test_production_requires_a_secret_key() -> None:

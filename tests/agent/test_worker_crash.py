@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from gaby_site.env import database_url
 from tests.agent.committed import CommittedHartwell, run_committed, wait_for
 from tests.agent.helpers import classify, route_all, verdict
 from tests.connectors.conftest import SAMPLE_DB, _url
@@ -55,7 +56,7 @@ def worker_process(world: Any) -> Iterator[subprocess.Popen[bytes]]:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="gaby_site.settings_test", REDIS_URL=settings.REDIS_URL,
-        DATABASE_URL=f"postgresql://{db['USER']}:{db['PASSWORD']}@/{world.database}?host={db['HOST']}",
+        DATABASE_URL=database_url(db, name=world.database),
         GABY_INVESTIGATION_LEASE_S="2", GABY_AUTO_INVESTIGATE="false",
     )  # fmt: skip
     log = ROOT / "var" / "crash-worker.log"

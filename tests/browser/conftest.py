@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from gaby_site.env import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -42,7 +44,7 @@ def asgi_server(world: Any) -> Iterator[str]:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="gaby_site.settings_test",
-        DATABASE_URL=f"postgresql://{db['USER']}:{db['PASSWORD']}@/{world.database}?host={db['HOST']}",
+        DATABASE_URL=database_url(db, name=world.database),
         REDIS_URL=settings.REDIS_URL,
         GABY_PORT=str(port),
     )

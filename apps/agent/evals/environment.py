@@ -19,6 +19,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.agent.evals.corpus import CORPUS_DIR
+from gaby_site.env import database_url
 from tenants.models import Client
 
 SHOP_DATABASE = "gaby_eval_shop"
@@ -45,32 +46,17 @@ class Environment:
             self.client.delete(force_drop=True)
 
 
-def _database() -> dict[str, Any]:
-    return dict(settings.DATABASES["default"])
-
-
-def _dsn(database: str) -> str:
-    db = _database()
-    return psycopg.conninfo.make_conninfo(
-        host=db.get("HOST") or "", port=str(db.get("PORT") or ""), user=db.get("USER") or "",
-        password=db.get("PASSWORD") or "", dbname=database,
-    )  # fmt: skip
-
-
 def shop_database_url(corpus: Path = CORPUS_DIR) -> str:
     """(Re)create the demo shop database from ``shop.sql`` in the same PostgreSQL server; return its URL."""
-    with psycopg.connect(_dsn(str(_database()["NAME"])), autocommit=True) as admin:
+    db = settings.DATABASES["default"]
+    with psycopg.connect(database_url(db), autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [SHOP_DATABASE]).fetchone()
         if not exists:
             admin.execute(f'CREATE DATABASE "{SHOP_DATABASE}"')
-    with psycopg.connect(_dsn(SHOP_DATABASE), autocommit=True) as shop:
+    shop_url = database_url(db, name=SHOP_DATABASE)
+    with psycopg.connect(shop_url, autocommit=True) as shop:
         shop.execute((corpus / "shop.sql").read_bytes())
-    db = _database()
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "localhost"
-    if host.startswith("/"):  # a Unix socket directory
-        return f"postgresql://{db['USER']}{password}@/{SHOP_DATABASE}?host={host}&port={db.get('PORT') or 5432}"
-    return f"postgresql://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{SHOP_DATABASE}"
+    return shop_url
 
 
 def _seed(name: str, corpus: Path) -> dict[str, Any]:
@@ -98,13 +84,12 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
         client = update_client_settings(client=client, changes={"autonomy": EVAL_AUTONOMY}, actor=None)
     env = Environment(client=client, source=None)
     try:
-        keycloak = KeycloakSandbox(_seed("keycloak", corpus))
-        stripe = StripeSandbox(_seed("stripe", corpus))
+        kc_seed, stripe_seed = _seed("keycloak", corpus), _seed("stripe", corpus)
+        keycloak, stripe = KeycloakSandbox(kc_seed), StripeSandbox(stripe_seed)
         keycloak_url, stripe_url = keycloak.start(), stripe.start()
         env.stack.callback(keycloak.stop)
         env.stack.callback(stripe.stop)
         env.sandboxes = {"keycloak": keycloak, "stripe": stripe}
-        kc_seed = _seed("keycloak", corpus)
         kc_client, kc_secret = next(iter(kc_seed["clients"].items()))
         with tenant_context(client):
             save_settings(changes={"auto_investigate": False}, actor=None)
@@ -126,7 +111,7 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
                     client_id=kc_client,
                     client_secret=kc_secret,
                 ),
-                stripe_draft(name="Stripe", api_key=_seed("stripe", corpus)["api_keys"][0], api_base=stripe_url),
+                stripe_draft(name="Stripe", api_key=stripe_seed["api_keys"][0], api_base=stripe_url),
             ]
             for draft in drafts:
                 connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
