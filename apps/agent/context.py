@@ -106,9 +106,11 @@ class RunContext:
         self,
         investigation: Investigation,
         *,
-        source_autonomy: str | None,
+        source_autonomy: str | None = None,
         on_step: Callable[[InvestigationStep], None] | None = None,
     ) -> None:
+        """Tool calls are limited by the ticket's source (the gate reads its autonomy) and, when given, by an
+        extra ``source_autonomy`` (a caller without a source row)."""
         self.investigation = investigation
         ticket = investigation.ticket
         self.ticket: TicketView = ticket_view(ticket)
@@ -203,7 +205,12 @@ class RunContext:
             connector=target,
             tool_name=tool,
             arguments=arguments,
-            context=CallContext(idempotency_key=key, purpose=purpose[:300], source_autonomy=self.source_autonomy),
+            context=CallContext(
+                idempotency_key=key,
+                purpose=purpose[:300],
+                source=self.investigation.ticket.source,
+                source_autonomy=self.source_autonomy,
+            ),
         )
         ordinal = self._ordinal + 1
         citation = Citation(

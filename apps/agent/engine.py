@@ -32,7 +32,7 @@ from django_tenants.utils import schema_context
 
 from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, InvestigationContext, StepKind
-from apps.agent.investigations import current_client, settings_for, source_autonomy
+from apps.agent.investigations import current_client, settings_for
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import announce_investigation, announce_step
 from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
@@ -124,7 +124,7 @@ def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGate
 
 def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | None) -> str:
     attempt = investigation.attempts
-    context = RunContext(investigation, source_autonomy=source_autonomy(investigation.ticket), on_step=announce_step)
+    context = RunContext(investigation, on_step=announce_step)
     announce_investigation(investigation.pk)
     heartbeat = Heartbeat(investigation.pk, attempt, connection.schema_name)  # type: ignore[attr-defined]
     heartbeat.start()

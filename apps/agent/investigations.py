@@ -28,7 +28,7 @@ from apps.auditlog.models import ActorKind
 from apps.safety.audit import record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
-from apps.tickets.models import MessageKind, Status, Ticket, TicketSource
+from apps.tickets.models import MessageKind, Status, Ticket
 from tenants.models import Client
 
 
@@ -49,17 +49,11 @@ def current_client() -> Client:
     return tenant
 
 
-def source_autonomy(ticket: Ticket) -> str | None:
-    """The ticket source's own autonomy limit (set on the Safety settings page), or None when it inherits."""
-    return TicketSource.objects.filter(pk=ticket.source_id).values_list("autonomy", flat=True).first() or None
-
-
 def effective_autonomy(client: Client, ticket: Ticket) -> Autonomy:
-    """The most restrictive of the client's setting (MSP-3) and the ticket source's."""
+    """The most restrictive of the client's setting (MSP-3) and the ticket source's own limit, if it has one."""
     levels = [Autonomy.from_client_setting(client.autonomy)]
-    source = source_autonomy(ticket)
-    if source:
-        levels.append(Autonomy(source))
+    if ticket.source.autonomy:  # empty: the source inherits
+        levels.append(Autonomy(ticket.source.autonomy))
     return min(levels, key=lambda level: level.rank)
 
 

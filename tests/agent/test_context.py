@@ -20,7 +20,6 @@ from apps.agent.models import (
 )
 from apps.safety.models import ToolAction
 from apps.safety.policy import Autonomy
-from apps.tickets.models import TicketSource
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +45,8 @@ def test_the_source_can_only_lower_the_clients_autonomy(make_ticket: Any, in_har
     ticket = make_ticket()
     in_hartwell.autonomy = "auto"
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.ACT
-    TicketSource.objects.filter(pk=source.pk).update(autonomy="propose")
+    ticket.source.autonomy = "propose"
+    ticket.source.save(update_fields=["autonomy"])
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.PROPOSE
     in_hartwell.autonomy = "investigate"
     assert effective_autonomy(in_hartwell, ticket) is Autonomy.INVESTIGATE
