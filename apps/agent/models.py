@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.db import models
 
+from apps.agent.contracts import Depth, StepKind, Tone
 from gaby_site.ids import uuid7
 
 
@@ -104,6 +107,11 @@ class LLMCall(models.Model):
 
 
 # --- investigations (data model: investigations, investigation_steps) ----------------------------
+def labelled(enum: type[StrEnum]) -> list[tuple[str, str]]:
+    """Model choices straight from a contract enum (apps/agent/contracts.py), so the two cannot drift apart."""
+    return [(member.value, member.value.title()) for member in enum]
+
+
 class InvestigationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -120,18 +128,6 @@ class VerdictChoice(models.TextChoices):
     NEEDS_L2 = "needs_l2", "Needs L2 support"
     NEEDS_CLIENT = "needs_client", "Waiting on the customer"
     FAILED = "failed", "Investigation failed"
-
-
-class DepthChoice(models.TextChoices):
-    QUICK = "quick", "Quick"
-    STANDARD = "standard", "Standard"
-    DEEP = "deep", "Deep"
-
-
-class ToneChoice(models.TextChoices):
-    FORMAL = "formal", "Formal"
-    FRIENDLY = "friendly", "Friendly"
-    TECHNICAL = "technical", "Technical"
 
 
 class ReplyState(models.TextChoices):
@@ -157,8 +153,8 @@ class Investigation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="investigations")
     status = models.CharField(max_length=16, choices=InvestigationStatus.choices, default=InvestigationStatus.QUEUED)
-    depth = models.CharField(max_length=16, choices=DepthChoice.choices, default=DepthChoice.STANDARD)
-    tone = models.CharField(max_length=16, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
+    depth = models.CharField(max_length=16, choices=labelled(Depth), default=Depth.STANDARD)
+    tone = models.CharField(max_length=16, choices=labelled(Tone), default=Tone.FRIENDLY)
     autonomy = models.CharField(
         max_length=16, choices=AutonomyChoice.choices, blank=True, help_text="Effective: client and source, lowest."
     )
@@ -208,21 +204,13 @@ class Investigation(models.Model):
         return self.status in ACTIVE_STATUSES
 
 
-class StepKindChoice(models.TextChoices):
-    READ = "read", "Read"
-    QUERY = "query", "Query"
-    ACTION = "action", "Action"
-    VERIFY = "verify", "Verify"
-    VERDICT = "verdict", "Verdict"
-
-
 class InvestigationStep(models.Model):
     """One timeline entry: what Gaby read, queried, did or concluded, with its evidence."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="steps")
     ordinal = models.PositiveIntegerField()
-    kind = models.CharField(max_length=16, choices=StepKindChoice.choices)
+    kind = models.CharField(max_length=16, choices=labelled(StepKind))
     system = models.CharField(max_length=100, help_text='Where it happened: "ticket", "knowledge", a connector.')
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
@@ -248,8 +236,8 @@ class AgentSettings(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     auto_investigate = models.BooleanField(default=True, help_text="Investigate every new inbound ticket.")
-    default_depth = models.CharField(max_length=16, choices=DepthChoice.choices, default=DepthChoice.STANDARD)
-    tone = models.CharField(max_length=16, choices=ToneChoice.choices, default=ToneChoice.FRIENDLY)
+    default_depth = models.CharField(max_length=16, choices=labelled(Depth), default=Depth.STANDARD)
+    tone = models.CharField(max_length=16, choices=labelled(Tone), default=Tone.FRIENDLY)
     # 0.45: on the eval corpus, MiniLM scores answerable questions 0.45-0.8 and unanswerable ones below 0.35.
     knowledge_threshold = models.FloatField(
         default=0.45, help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer."

@@ -15,12 +15,14 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.agent import investigations as service
-from apps.agent.models import DepthChoice, Investigation, InvestigationStatus, VerdictChoice
+from apps.agent.contracts import Depth
+from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice, labelled
 from apps.agent.writeback import evidence_bundle
 from apps.tickets.models import Ticket
 from gaby_site.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
+DEPTHS = [depth.value for depth in Depth]
 
 
 def get_investigation_for_client(request: ClientRequest, investigation_id: UUID) -> Investigation:
@@ -61,7 +63,7 @@ def _detail(request: ClientRequest, investigation: Investigation, *, partial: st
         "ticket": investigation.ticket,
         "steps": investigation.steps.select_related("action", "llm_call").order_by("ordinal"),
         "can_write": request.membership.allows(Role.AGENT),
-        "depths": DepthChoice.choices,
+        "depths": labelled(Depth),
         "error": error,
         "others": Investigation.objects.filter(ticket=investigation.ticket).exclude(pk=investigation.pk)[:10],
     }
@@ -111,10 +113,8 @@ def discard_reply(request: ClientRequest, investigation_id: UUID) -> HttpRespons
 def rerun(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
     investigation = get_investigation_for_client(request, investigation_id)
     depth = request.POST.get("depth") or None
-    if depth is not None and depth not in DepthChoice.values:
-        return _detail(
-            request, investigation, status=400, error=f"Depth must be one of {', '.join(DepthChoice.values)}."
-        )
+    if depth is not None and depth not in DEPTHS:
+        return _detail(request, investigation, status=400, error=f"Depth must be one of {', '.join(DEPTHS)}.")
     try:
         again = service.rerun(ticket=investigation.ticket, actor=request.user, depth=depth)
     except service.InvestigationError as exc:
@@ -127,8 +127,8 @@ def investigate_ticket(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
     """Start (or join) the investigation of a ticket from its page."""
     ticket = get_ticket_for_client(request, ticket_id)
     depth = request.POST.get("depth") or None
-    if depth is not None and depth not in DepthChoice.values:
-        return HttpResponse(f"Depth must be one of {', '.join(DepthChoice.values)}.", status=400)
+    if depth is not None and depth not in DEPTHS:
+        return HttpResponse(f"Depth must be one of {', '.join(DEPTHS)}.", status=400)
     investigation = service.start_investigation(ticket=ticket, triggered_by="user", actor=request.user, depth=depth)
     return redirect("agent:detail", investigation.pk)
 
