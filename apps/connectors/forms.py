@@ -191,7 +191,7 @@ def _secret(label: str, help_text: str, required: bool = False) -> forms.CharFie
         required=required,
         max_length=2000,
         help_text=help_text,
-        widget=forms.PasswordInput(render_value=True),
+        widget=_secret_input(),
     )
 
 
@@ -209,14 +209,6 @@ class KeycloakForm(_Common):
     auth_realm = forms.CharField(
         required=False, max_length=200, help_text="Only if the credentials live in another realm (e.g. master)."
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        service = data.get("client_id") and data.get("client_secret")
-        user = data.get("username") and data.get("password")
-        if not service and not user:
-            self.add_error("client_secret", "Enter a client id and secret, or an admin user and password.")
-        return data
 
     def draft(self) -> Draft:
         data = self.cleaned_data
@@ -238,12 +230,6 @@ class StripeForm(_Common):
         required=False, max_length=500, assume_scheme="https", label="API base URL",
         help_text="Leave empty for https://api.stripe.com.",
     )  # fmt: skip
-
-    def clean_api_key(self) -> str:
-        key: str = self.cleaned_data["api_key"].strip()
-        if not key.startswith(("sk_", "rk_")):
-            raise forms.ValidationError("Enter a secret key (sk_…) or a restricted key (rk_…).")
-        return key
 
     def draft(self) -> Draft:
         data = self.cleaned_data

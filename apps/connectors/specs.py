@@ -92,7 +92,7 @@ def keycloak_draft(
 
 def stripe_draft(*, name: str, api_key: str, api_base: str = "") -> Draft:
     """The first-party Stripe connector: a secret or (better) restricted API key."""
-    return Draft(kind=Kind.STRIPE, name=name, settings={"api_key": api_key, "api_base": api_base.rstrip("/")})
+    return Draft(kind=Kind.STRIPE, name=name, settings={"api_key": api_key.strip(), "api_base": api_base.rstrip("/")})
 
 
 def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
