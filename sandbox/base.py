@@ -7,10 +7,12 @@ return a 429, a 503 or a body that is not JSON, exactly once (or ``times`` times
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -226,3 +228,16 @@ def _query(raw: str) -> dict[str, list[str]]:
     for key, value in parse_qsl(raw, keep_blank_values=True):
         parsed.setdefault(key, []).append(value)
     return parsed
+
+
+def serve_from_command_line(sandbox: Sandbox, *, description: str, default_port: int) -> None:
+    """``python -m sandbox.<vendor> [--port N]``: serve a stand-in for a demo until Ctrl-C."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=default_port)
+    options = parser.parse_args()
+    print(sandbox.start(port=options.port), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sandbox.stop()

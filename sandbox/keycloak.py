@@ -22,7 +22,6 @@ Run alone for the demo: ``python -m sandbox.keycloak --port 8180`` (serves DEMO_
 
 from __future__ import annotations
 
-import argparse
 import copy
 import re
 import secrets
@@ -30,7 +29,7 @@ import time
 import uuid
 from typing import Any
 
-from sandbox.base import Request, Response, Sandbox
+from sandbox.base import Request, Response, Sandbox, serve_from_command_line
 
 NOW_MS = 1_763_000_000_000  # fixed "now" for seeded timestamps, so fixtures are reproducible
 
@@ -365,16 +364,9 @@ def _credential(credential: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the Keycloak stand-in with its demo seed.")
-    parser.add_argument("--port", type=int, default=8180)
-    options = parser.parse_args()
-    sandbox = KeycloakSandbox(DEMO_SEED)
-    print(sandbox.start(port=options.port), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sandbox.stop()
+    serve_from_command_line(
+        KeycloakSandbox(DEMO_SEED), description="Serve the Keycloak stand-in with its demo seed.", default_port=8180
+    )
 
 
 if __name__ == "__main__":

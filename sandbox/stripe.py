@@ -24,16 +24,14 @@ its headers, e.g. ``idempotency-key``). Run alone for the demo: ``python -m sand
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import hashlib
 import itertools
 import re
-import time
 from typing import Any
 
-from sandbox.base import Request, Response, Sandbox
+from sandbox.base import Request, Response, Sandbox, serve_from_command_line
 from sandbox.stripe_objects import (
     CREATED,
     DECLINES,
@@ -353,16 +351,9 @@ class StripeSandbox(Sandbox):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the Stripe stand-in with its demo seed.")
-    parser.add_argument("--port", type=int, default=12111)
-    options = parser.parse_args()
-    sandbox = StripeSandbox(DEMO_SEED)
-    print(sandbox.start(port=options.port), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sandbox.stop()
+    serve_from_command_line(
+        StripeSandbox(DEMO_SEED), description="Serve the Stripe stand-in with its demo seed.", default_port=12111
+    )
 
 
 if __name__ == "__main__":

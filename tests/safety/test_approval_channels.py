@@ -26,8 +26,8 @@ from apps.safety.models import ActionStatus, ApprovalNotice, NoticeState, ToolAc
 from apps.safety.notify.service import send_notices
 from apps.safety.notify.webhooks import TransientWebhookError
 from tenants.models import Client
+from tests.http_receiver import Receiver, http_receiver
 from tests.safety.conftest import balances
-from tests.safety.receiver import Receiver, serve
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -64,7 +64,8 @@ def smtp(settings: Any) -> Iterator[Captured]:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    yield from serve()
+    with http_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from apps.tickets.outbound.delivery import backoff_seconds
 from apps.tickets.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.tickets.tasks import deliver_webhook
 from tenants.secrets import seal
-from tests.tickets.receiver import Receiver, webhook_receiver
+from tests.http_receiver import Receiver, http_receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def committed(func: Callable[[], Any]) -> Any:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
+    with http_receiver("/hooks/gaby") as r:
         yield r
 
 
