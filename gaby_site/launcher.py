@@ -1,8 +1,9 @@
 """What ``./gaby run``, ``./gaby test``, ``./gaby stop`` and ``./gaby reset`` do once the venv is ready.
 
 ``run`` starts the embedded services (unless ``DATABASE_URL`` / ``REDIS_URL`` are set), migrates every
-schema, seeds the demo MSP, starts the ASGI server, a Celery worker and beat, waits until the web
-answers, prints the URLs and logins, and supervises the three processes until Ctrl-C, when it stops
+schema, seeds the demo MSP, starts the ASGI server, a Celery worker, beat, the IMAP IDLE listener and
+(unless ``GABY_DEMO_MAIL=0`` or real mail settings are given) the demo mail server, waits until the
+web answers, prints the URLs and logins, and supervises those processes until Ctrl-C, when it stops
 them and the services it started. ``test`` runs the project's checks and the whole suite.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +20,10 @@ import time
 import urllib.request
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gaby_site.demo_mail import DemoMail
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -93,7 +99,48 @@ def _wait_for_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]
     return False
 
 
-def _prepare_database() -> str:
+def _wait_for_port(host: str, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            return False
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def demo_mail() -> tuple[DemoMail | None, str]:
+    """The demo mail server ``run`` starts, or None and why not (GABY_DEMO_MAIL=0, real mail settings)."""
+    from gaby_site.demo_mail import DemoMail, wanted
+
+    use, why_not = wanted()
+    return (DemoMail.from_env(_data_dir()) if use else None), why_not
+
+
+def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, list[str]]:
+    """The processes ``run`` supervises, by name."""
+    beat_schedule = str(_data_dir() / "celerybeat-schedule")
+    concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
+    commands: dict[str, list[str]] = {}
+    if mail is not None:
+        commands["mail"] = [PYTHON, "-m", "gaby_site.demo_mail_server", "--data-dir", str(mail.data_dir),
+                            "--imap-port", str(mail.imap_port), "--smtp-port", str(mail.smtp_port)]  # fmt: skip
+    commands |= {
+        "web": [PYTHON, "-m", "gaby_site.serve", "--host", host, "--port", str(port)],
+        "worker": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--loglevel", "INFO",
+                   "--concurrency", concurrency, "--hostname", "gaby@%h"],
+        "beat": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "beat", "--loglevel", "INFO",
+                 "--schedule", beat_schedule],
+        # IMAP IDLE: new mail is pulled the moment it lands; beat's regular polls stay the fallback.
+        "mail-listener": [PYTHON, "manage.py", "gaby", "listen-email", "--rescan", "30"],
+    }  # fmt: skip
+    return commands
+
+
+def _prepare_database(*, demo_mail: bool = False) -> str:
     """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed."""
     import django
     from django.core.management import call_command
@@ -104,7 +151,7 @@ def _prepare_database() -> str:
     call_command("migrate_schemas", interactive=False, verbosity=0)
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        call_command("gaby", "bootstrap", "--demo", stdout=buffer)
+        call_command("gaby", "bootstrap", "--demo", *(["--demo-mail"] if demo_mail else []), stdout=buffer)
     connections.close_all()
     return buffer.getvalue()
 
@@ -121,22 +168,26 @@ def run() -> int:
             file=sys.stderr,
         )
         return 1
+    mail, why_no_mail = demo_mail()
+    if mail is not None:
+        taken = [p for p in (mail.imap_port, mail.smtp_port) if not _port_free(mail.host, p)]
+        if taken:
+            print(
+                f"Port {taken[0]} on {mail.host} is taken, and the demo mail server needs it. Set "
+                "GABY_DEMO_MAIL_IMAP_PORT / GABY_DEMO_MAIL_SMTP_PORT, or GABY_DEMO_MAIL=0 to run without it.",
+                file=sys.stderr,
+            )
+            return 1
+        mail.accounts()  # generate the mailbox passwords before the server and the seeding read them
+        os.environ.update(mail.outbound_env())  # Gaby's own outgoing mail goes to the demo SMTP server too
     started_at = time.monotonic()
     services = Services(_data_dir())
     procs: list[subprocess.Popen[bytes]] = []
     try:
         services.up()
-        banner = _prepare_database()
-        _say("Starting web (uvicorn), worker and beat")
-        beat_schedule = str(_data_dir() / "celerybeat-schedule")
-        concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
-        commands = {
-            "web": [PYTHON, "-m", "gaby_site.serve", "--host", host, "--port", str(port)],
-            "worker": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--loglevel", "INFO",
-                       "--concurrency", concurrency, "--hostname", "gaby@%h"],
-            "beat": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "beat", "--loglevel", "INFO",
-                     "--schedule", beat_schedule],
-        }  # fmt: skip
+        banner = _prepare_database(demo_mail=mail is not None)
+        commands = process_commands(host, port, mail)
+        _say(f"Starting {', '.join(commands)}")
         names = list(commands)
         for command in commands.values():
             procs.append(subprocess.Popen(command, cwd=ROOT))
@@ -144,8 +195,15 @@ def run() -> int:
         if not _wait_for_http(f"http://{host}:{port}/ready", 90, procs):
             print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
             return 1
+        if mail is not None and not all(
+            _wait_for_port(mail.host, p, 30, procs) for p in (mail.imap_port, mail.smtp_port)
+        ):
+            print("The demo mail server did not start; see the output above.", file=sys.stderr)
+            return 1
         print()
         print(banner.rstrip())
+        if mail is None:
+            print(f"Demo mail server off ({why_no_mail}).")
         print("Sign in at the MSP portal or at a client's own URL above.")
         print(f"Up in {time.monotonic() - started_at:.1f} s. Press Ctrl-C to stop.", flush=True)
         return _supervise(procs, names)
@@ -246,6 +304,7 @@ def reset(args: list[str]) -> int:
             print("Nothing deleted.")
             return 1
     embedded.wipe(data_dir)
+    shutil.rmtree(data_dir / "demo-mail", ignore_errors=True)  # its mailboxes belong to the wiped demo
     for name in ("secret_key", "demo-password", "celerybeat-schedule"):
         (data_dir / name).unlink(missing_ok=True)
     _say(f"Wiped {data_dir}; the next `./gaby run` starts fresh and mints a new admin")

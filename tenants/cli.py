@@ -10,7 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Role, User
 from apps.accounts.services import mint_first_admin, set_membership
+from gaby_site.demo_mail import DemoMail
 from tenants.demo import DEMO_PEOPLE, seed_demo
+from tenants.demo_mail_cli import banner_lines as demo_mail_banner
+from tenants.demo_mail_cli import register as register_demo_mail
 from tenants.models import Client
 from tenants.services import client_domain, create_client, ensure_public_tenant
 
@@ -18,6 +21,11 @@ from tenants.services import client_domain, create_client, ensure_public_tenant
 def register(subparsers: Any, command: BaseCommand) -> None:
     boot = subparsers.add_parser("bootstrap", help="Create the portal, mint the first admin, optionally seed the demo.")
     boot.add_argument("--demo", action="store_true", help="Seed the demo MSP: Hartwell Law, Dearborn CPA and personas.")
+    boot.add_argument(
+        "--demo-mail",
+        action="store_true",
+        help="With --demo: give each demo client an email source on the demo mail server (./gaby run starts it).",
+    )
     boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
     boot.set_defaults(handler=bootstrap)
 
@@ -33,6 +41,8 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     member.add_argument("--role", required=True, choices=Role.values)
     member.set_defaults(handler=add_member)
 
+    register_demo_mail(subparsers, command)
+
 
 def _port_suffix() -> str:
     return "" if settings.PUBLIC_PORT in (80, 443) else f":{settings.PUBLIC_PORT}"
@@ -44,7 +54,8 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
     scheme = "https" if settings.HTTPS else "http"
     out = command.stdout
     if options["demo"]:
-        clients, _people, password = seed_demo()
+        mail = DemoMail.from_env(settings.DATA_DIR) if options["demo_mail"] else None
+        clients, _people, password = seed_demo(mail)
         out.write("Demo MSP ready:")
         for client in clients.values():
             out.write(f"  {client.name:<14} {scheme}://{client_domain(client.slug)}{_port_suffix()}/")
@@ -53,6 +64,8 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
             roles = ", ".join(f"{role} of {slug}" for slug, role in person.roles.items())
             staff = " + MSP staff" if person.msp_staff else ""
             out.write(f"  {person.key:<6} {person.email:<26} {roles}{staff}")
+        for line in demo_mail_banner(mail, clients):
+            out.write(line)
     out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
     if minted:
         out.write(command.style.WARNING("First run: the install's admin was created. This password is shown once:"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.accounts.models import Membership, Persona, Role, User
+from gaby_site.demo_mail import DemoMail
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
 
@@ -101,9 +102,41 @@ def seed_knowledge(clients: dict[str, Client]) -> None:
             request_sync(source=directory_source_for(path=folder, name=f"{client.name} help center (demo)"))
 
 
-def seed_demo() -> tuple[dict[str, Client], dict[str, User], str]:
+DEMO_MAIL_SOURCE = "Demo support mailbox"
+
+
+def seed_demo_mail(clients: dict[str, Client], mail: DemoMail | None) -> None:
+    """Each demo client's email source on its demo mailbox when the demo mail server runs; disabled when it does not.
+
+    Re-running updates the configuration (ports may have changed) and never adds a second source.
+    """
+    from django_tenants.utils import tenant_context
+
+    from apps.tickets import services
+    from apps.tickets.models import SourceKind, TicketSource
+
+    for slug, client in clients.items():
+        with tenant_context(client):
+            source = TicketSource.objects.filter(kind=SourceKind.EMAIL, name=DEMO_MAIL_SOURCE).first()
+            if mail is None:
+                if source is not None:
+                    TicketSource.objects.filter(pk=source.pk).update(enabled=False)
+                continue
+            config = mail.source_config(slug, client.name)
+            if source is None:
+                services.create_source(
+                    client=client, kind=SourceKind.EMAIL, name=DEMO_MAIL_SOURCE, config=config, poll_interval_seconds=60
+                )
+                continue
+            if services.source_config(client=client, source=source) != config:
+                services.update_source_config(client=client, source=source, config=config)
+            TicketSource.objects.filter(pk=source.pk).update(enabled=True)
+
+
+def seed_demo(mail: DemoMail | None = None) -> tuple[dict[str, Client], dict[str, User], str]:
     password = demo_password()
     clients = seed_clients()
     people = seed_people(clients, password=password)
     seed_knowledge(clients)
+    seed_demo_mail(clients, mail)
     return clients, people, password
