@@ -84,6 +84,8 @@ def send_mail(command: BaseCommand, options: dict[str, Any]) -> None:
         message["In-Reply-To"] = options["in_reply_to"]
         message["References"] = options["in_reply_to"]
     message.set_content(options["body"])
+    message_id = str(message["Message-ID"])
+    known = _ticket_of(client, message_id) if client is not None else None
     started = time.monotonic()
     try:
         with smtplib.SMTP(mail.host, mail.smtp_port, timeout=10) as smtp:
@@ -93,10 +95,14 @@ def send_mail(command: BaseCommand, options: dict[str, Any]) -> None:
             f"The demo mail server is not answering on {mail.host}:{mail.smtp_port} ({exc}). "
             "Start Gaby with ./gaby run (and without GABY_DEMO_MAIL=0)."
         ) from exc
-    message_id = str(message["Message-ID"])
     command.stdout.write(f"Sent {message_id} to {to}.")
     if client is None:
         command.stdout.write(f"{to} is not a demo support address: it went to the {CUSTOMERS} mailbox.")
+        return
+    if known is not None:
+        command.stdout.write(
+            f"{message_id} is already a ticket ({_ticket_url(client, known)}): this copy adds nothing."
+        )
         return
     if options["wait"] <= 0:
         return
@@ -107,25 +113,31 @@ def send_mail(command: BaseCommand, options: dict[str, Any]) -> None:
             f"{client.name}'s email source will pick it up."
         )
         return
+    elapsed = time.monotonic() - started
+    command.stdout.write(f"Ticket in {client.name} after {elapsed:.2f} s: {_ticket_url(client, ticket_id)}")
+
+
+def _ticket_url(client: Client, ticket_id: str) -> str:
     path = reverse("tickets:detail", urlconf="gaby_site.urls_tenant", args=[ticket_id])
     port = "" if settings.PUBLIC_PORT in (80, 443) else f":{settings.PUBLIC_PORT}"
     scheme = "https" if settings.HTTPS else "http"
-    command.stdout.write(
-        f"Ticket in {client.name} after {time.monotonic() - started:.2f} s: "
-        f"{scheme}://{client_domain(client.slug)}{port}{path}"
-    )
+    return f"{scheme}://{client_domain(client.slug)}{port}{path}"
+
+
+def _ticket_of(client: Client, message_id: str) -> str | None:
+    """The ticket that holds the message with this Message-ID in the client, if any."""
+    from apps.tickets.models import Message
+
+    with tenant_context(client):
+        found = Message.objects.filter(external_id=message_id).values_list("ticket_id", flat=True).first()
+    return str(found) if found is not None else None
 
 
 def _wait_for_ticket(client: Client, message_id: str, deadline: float) -> str | None:
-    from apps.tickets.models import Message
-
     while True:
-        with tenant_context(client):
-            found = Message.objects.filter(external_id=message_id).values_list("ticket_id", flat=True).first()
-        if found is not None:
-            return str(found)
-        if time.monotonic() >= deadline:
-            return None
+        found = _ticket_of(client, message_id)
+        if found is not None or time.monotonic() >= deadline:
+            return found
         time.sleep(0.1)
 
 

@@ -194,6 +194,13 @@ def test_the_demo_mail_commands_send_and_list(
     )  # fmt: skip
     assert "Sent <cli-1@customer.demo> to support@dearborn.demo." in out.getvalue()
     assert poll(demo_sources["dearborn"]).created == 1
+    again = StringIO()
+    call_command(
+        "gaby", "demo-mail", "send", "--to", "support@dearborn.demo", "--subject", "Invoice export fails",
+        "--body", "The CSV export is empty.", "--message-id", "<cli-1@customer.demo>", stdout=again,
+    )  # fmt: skip
+    assert "<cli-1@customer.demo> is already a ticket (http://dearborn.localhost" in again.getvalue()
+    assert poll(demo_sources["dearborn"]).created == 0
     with tenant_context(demo_sources["dearborn"]):
         ticket = Ticket.objects.get()
         reply = services.reply(ticket=ticket, body="Fixed in 3.1.", kind="public_reply", author=people["carol"])
