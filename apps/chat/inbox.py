@@ -19,8 +19,7 @@ from apps.tickets.inbox import InboxFilters, InboxRow, Position, as_uuid
 KIND = "chat"
 NEEDS_HUMAN = "needs_human"
 TEMPLATE = "chat/inbox_row.html#row"
-# data-live tokens: "chat" takes every conversation's row, "chat-waiting" only those waiting for a person.
-TOKEN_ALL, TOKEN_WAITING = "chat", "chat-waiting"
+ALL_STATES = [state.value for state in ConversationState]
 _STATES_BY_STATUS: dict[str, list[str] | None] = {
     "": None,  # all
     "active": [ConversationState.BOT, ConversationState.WAITING, ConversationState.HUMAN],
@@ -83,9 +82,10 @@ class ConversationRows:
         return [row_of(c) for c in qs.order_by("-last_message_at", "-id")[:limit]]
 
     def live_tokens(self, filters: InboxFilters) -> list[str]:
+        """``chat-<state>`` for each state these filters show (a search or an assignee: none, it might not match)."""
         if filters.q or filters.assignee or not self.accepts(filters):
-            return []  # a live row could not be known to match: it shows on the next load
-        return [TOKEN_WAITING] if filters.status == NEEDS_HUMAN else [TOKEN_ALL]
+            return []
+        return [_token(state) for state in _STATES_BY_STATUS[filters.status] or ALL_STATES]
 
 
 def row_of(conversation: Conversation) -> InboxRow:
@@ -99,10 +99,11 @@ def inbox_row(conversation_id: UUID) -> InboxRow | None:
     return row_of(conversation) if conversation is not None else None
 
 
-def live_targets(row: InboxRow) -> str:
-    """Where a conversation's refreshed row goes: the first page of every inbox whose filters take it."""
-    targets = [f'#inbox-rows[data-live~="{TOKEN_ALL}"]']
+def _token(state: str) -> str:
+    return f"chat-{state}"
+
+
+def live_target(row: InboxRow) -> str:
+    """Where a conversation's refreshed row goes: the first page of every inbox whose filters show its state."""
     conversation: Any = row.item
-    if conversation.state == ConversationState.WAITING:
-        targets.append(f'#inbox-rows[data-live~="{TOKEN_WAITING}"]')
-    return ", ".join(targets)
+    return f'#inbox-rows[data-live~="{_token(conversation.state)}"]'

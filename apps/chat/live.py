@@ -94,7 +94,7 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
         row = inbox.row_of(conversation)
         payloads += [
             {"type": "swap", "target": f"#inbox-conv-{conversation.pk}", "swap": "delete", "html": ""},
-            {"type": "swap", "target": inbox.live_targets(row), "swap": "afterbegin",
+            {"type": "swap", "target": inbox.live_target(row), "swap": "afterbegin",
              "html": render_to_string(row.template, {"row": row})},
         ]  # fmt: skip
     _to_live_group(payloads)
