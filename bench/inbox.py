@@ -147,7 +147,7 @@ def main() -> None:
         detail_id = Ticket.objects.order_by("-updated_at").values_list("pk", flat=True)[500]
     browser = Browser(HTTP_HOST="inboxbench.localhost")
     browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    from apps.tickets.selectors import InboxFilters, inbox_page
+    from apps.tickets.inbox import InboxFilters, inbox_page
 
     with tenant_context(client):
         deep_cursor = ""

@@ -3,7 +3,8 @@ live group for the console's conversation list.
 
 ``conversation_group`` carries ``{"type": "chat.event", "payload": {...}}`` with payloads the widget and
 the console both understand: ``message``, ``token`` (one piece of an answer being written), ``state`` and
-``offer``. Group names are prefixed by the schema, so another client's sockets never hear them.
+``offer``. Group names are prefixed by the schema, so another client's sockets never hear them. The live
+group gets the conversation's rows (chat console, unified inbox) and the handoff notice.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.template.loader import render_to_string
 
+from apps.chat import inbox
 from apps.chat.models import ChatMessage, Conversation
 from tenants.channels import tenant_group
 
@@ -61,18 +63,48 @@ def row_html(conversation: Conversation) -> str:
     return render_to_string("chat/console.html#row", {"conversation": conversation})
 
 
-def announce_row(conversation_id: UUID, *, created: bool) -> None:
-    """Insert or refresh the conversation's row on every open console of this client."""
-    conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
+def _to_live_group(payloads: list[dict[str, Any]]) -> None:
     layer = get_channel_layer()
-    if conversation is None or layer is None:
+    if layer is None:
+        return
+    group = tenant_group(_schema(), "live")
+    try:
+        for payload in payloads:
+            async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+    except Exception:  # a live event is a courtesy: the row is committed and shows on reload
+        log.warning("chat live event not sent", exc_info=True)
+
+
+def announce_row(conversation_id: UUID, *, created: bool) -> None:
+    """Insert or refresh the conversation's row on every open chat console and unified inbox of this client.
+
+    In the inbox the row moves to the top (newest activity first): the old one is removed and the new one
+    inserted into the first page of every inbox whose filters take it (see apps/chat/inbox.py).
+    """
+    conversation = inbox.annotated().filter(pk=conversation_id).first()
+    if conversation is None:
         return
     html = row_html(conversation)
+    payloads: list[dict[str, Any]]
     if created:
-        payload = {"type": "swap", "target": "#chat-rows", "swap": "afterbegin", "html": html}
+        payloads = [{"type": "swap", "target": "#chat-rows", "swap": "afterbegin", "html": html}]
     else:
-        payload = {"type": "swap", "target": f"#conv-{conversation.pk}", "swap": "outerHTML", "html": html}
-    try:
-        async_to_sync(layer.group_send)(tenant_group(_schema(), "live"), {"type": "live.event", "payload": payload})
-    except Exception:
-        log.warning("chat console event not sent", exc_info=True)
+        payloads = [{"type": "swap", "target": f"#conv-{conversation.pk}", "swap": "outerHTML", "html": html}]
+    if getattr(conversation, "visitor_wrote", False):  # annotated by inbox.annotated()
+        row = inbox.row_of(conversation)
+        payloads += [
+            {"type": "swap", "target": f"#inbox-conv-{conversation.pk}", "swap": "delete", "html": ""},
+            {"type": "swap", "target": inbox.live_target(row), "swap": "afterbegin",
+             "html": render_to_string(row.template, {"row": row})},
+        ]  # fmt: skip
+    _to_live_group(payloads)
+
+
+def announce_handoff(conversation_id: UUID, *, reason: str) -> None:
+    """A visitor asks for a person: a notice on every open page of this client's team (the shell's messages)."""
+    conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    html = render_to_string("chat/inbox_row.html#toast", {"conversation": conversation, "reason": reason})
+    _to_live_group([{"type": "swap", "target": "#messages", "swap": "beforeend", "html": html, "event": "handoff",
+                     "conversation": str(conversation.pk)}])  # fmt: skip

@@ -145,28 +145,47 @@ def operators_online() -> int:
 
 
 def request_handoff(*, client: Client, conversation: Conversation, reason: str) -> bool:
-    """Ask for a person. True when one can come (open hours, someone online); otherwise Gaby offers a ticket."""
+    """Ask for a person. True when one can come (open hours, someone online); otherwise Gaby offers a ticket.
+
+    Either way the team hears of it: a notice on every open page of the client's shell, and, when nobody
+    can come, one email per conversation to the client's escalation recipients (``notify_handoff``).
+    """
     persona = conversation.widget.persona_name
     if conversation.state in (ConversationState.WAITING, ConversationState.HUMAN):
         return True
     available = is_open(conversation.widget, client, timezone.now()) and operators_online() > 0
     with transaction.atomic():
+        first_ask = conversation.handoff_requested_at is None
+        conversation.handoff_requested_at = timezone.now()
         if available:
             conversation.state = ConversationState.WAITING
-            conversation.handoff_requested_at = timezone.now()
-            _touch(conversation, "state", "handoff_requested_at")
             text = "I've asked a person from the team to join. They can see our whole conversation."
         else:
             text = (
                 "Nobody from the team is available right now. Leave your email and I'll open a ticket: "
                 "someone will get back to you."
             )
+        _touch(conversation, "state", "handoff_requested_at")
         note = ChatMessage.objects.create(conversation=conversation, role=Role.SYSTEM, author_label=persona, body=text)
         payloads: list[dict[str, Any]] = [live.message_payload(note, offer="" if available else "ticket")]
         if available:
             payloads.append({"type": "state", "state": conversation.state, "reason": reason})
         _announce(conversation, *payloads)
+        _notify_team(conversation, reason=reason, email=first_ask and not available)
     return available
+
+
+def _notify_team(conversation: Conversation, *, reason: str, email: bool) -> None:
+    conversation_id = conversation.pk
+
+    def send() -> None:
+        live.announce_handoff(conversation_id, reason=reason)
+        if email:
+            from apps.chat.tasks import notify_handoff
+
+            notify_handoff.apply_async(args=[str(conversation_id)], task_id=f"chat-handoff-mail-{conversation_id}")
+
+    transaction.on_commit(send)
 
 
 def _chat_source() -> TicketSource:

@@ -14,6 +14,7 @@ from apps.accounts.models import Role
 from apps.chat import export as exports
 from apps.chat import services
 from apps.chat.accessors import get_conversation_for_client, get_message_for_client
+from apps.chat.evidence import evidence_for
 from apps.chat.forms import CorrectionForm, ReplyForm
 from apps.chat.models import Conversation, ConversationState, ReviewState, Widget
 from gaby_site.http import ClientRequest, render_page
@@ -34,9 +35,11 @@ def _conversation_page(
     request: ClientRequest, conversation: Conversation, *, partial: str = "", status: int = 200,
     reply_form: ReplyForm | None = None,
 ) -> HttpResponse:  # fmt: skip
+    transcript = list(conversation.messages.order_by("created_at", "id"))
     context = {
         "conversation": conversation,
-        "chat_messages": conversation.messages.order_by("created_at", "id"),
+        "chat_messages": transcript,
+        "evidence": evidence_for(conversation, transcript) if not partial else None,
         "can_act": request.membership.allows(Role.AGENT),
         "mine": conversation.state == ConversationState.HUMAN and conversation.operator_id == request.user.pk,
         "reply_form": reply_form or ReplyForm(),

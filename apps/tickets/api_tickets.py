@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from apps.tickets import selectors, services
+from apps.tickets import inbox, selectors, services
 from apps.tickets.lifecycle import TransitionError
 from apps.tickets.models import Message, Ticket, TicketSource
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
@@ -127,9 +127,9 @@ def _actor(request: HttpRequest) -> Any:
 
 @router.get("/tickets", response=TicketPage, summary="List tickets, newest activity first")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
-    parsed = selectors.InboxFilters.from_query({k: str(v) for k, v in filters.dict(exclude_none=True).items()})
-    page = selectors.inbox_page(parsed, user_id=None, after=filters.after, size=filters.limit)
-    return {"items": [_out(t) for t in page.tickets], "next_cursor": page.next_cursor}
+    parsed = inbox.InboxFilters.from_query({k: str(v) for k, v in filters.dict(exclude_none=True).items()})
+    page = inbox.inbox_page(parsed, user_id=None, after=filters.after, size=filters.limit, kinds={"ticket"})
+    return {"items": [_out(row.item) for row in page.rows], "next_cursor": page.next_cursor}
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketDetail, 404: Problem}, summary="A ticket with its thread")

@@ -1,7 +1,8 @@
 """Live inbox events: after a write commits, the changed row and new thread messages go to the client's
 open pages over the shell's websocket (gaby_site/live.py), rendered with the very partials the pages use.
 
-Every event is a shell ``swap``: a new ticket is inserted at the top of ``#inbox-rows``, a changed one
+Every event is a shell ``swap``: a new ticket is inserted at the top of the inbox's first page when its
+filters let tickets in (``#inbox-rows[data-live~="ticket"]``, see apps/tickets/inbox.py), a changed one
 replaces ``#ticket-<id>``, a new message is appended to ``#thread-<ticket id>``. Events go to
 ``tenant_group(schema, "live")`` only, so another client's sockets never receive them.
 """
@@ -21,6 +22,7 @@ from django.template.loader import render_to_string
 from tenants.channels import tenant_group
 
 log = logging.getLogger(__name__)
+NEW_TICKETS = '#inbox-rows[data-live~="ticket"]'
 
 
 def _send(payloads: Iterable[dict[str, Any]]) -> None:
@@ -38,8 +40,8 @@ def _send(payloads: Iterable[dict[str, Any]]) -> None:
 def row_html(ticket_id: UUID) -> str:
     from apps.tickets.selectors import inbox_row
 
-    ticket = inbox_row(ticket_id)
-    return render_to_string("tickets/inbox.html#row", {"ticket": ticket}) if ticket else ""
+    row = inbox_row(ticket_id)
+    return render_to_string(row.template, {"row": row}) if row else ""
 
 
 def message_html(message_id: UUID) -> str:
@@ -54,7 +56,7 @@ def announce(*, ticket_id: UUID, created: bool, message_ids: list[UUID]) -> None
     payloads: list[dict[str, Any]] = []
     if html:
         if created:
-            payloads.append({"type": "swap", "target": "#inbox-rows", "swap": "afterbegin", "html": html})
+            payloads.append({"type": "swap", "target": NEW_TICKETS, "swap": "afterbegin", "html": html})
         else:
             payloads.append({"type": "swap", "target": f"#ticket-{ticket_id}", "swap": "outerHTML", "html": html})
     for message_id in message_ids:

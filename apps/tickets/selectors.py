@@ -1,11 +1,8 @@
-"""Read paths of the inbox: scoped accessors and the one inbox query (constant query count per page)."""
+"""Read paths of the inbox: scoped accessors and the ticket rows of the unified inbox (apps/tickets/inbox.py)."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,10 +12,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Membership, Role, User
-from apps.tickets.models import Attachment, Message, Priority, QuarantinedPayload, Status, Ticket, TicketSource
+from apps.tickets.inbox import InboxFilters, InboxRow, Position
+from apps.tickets.models import Attachment, Message, QuarantinedPayload, Status, Ticket, TicketSource
 from gaby_site.http import ClientRequest
 
-PAGE_SIZE = 50
 ROW_FIELDS = (
     "id",
     "title",
@@ -85,57 +82,14 @@ def attach_people(tickets: Iterable[Ticket]) -> None:
         ticket.assignee_name = names.get(ticket.assignee_id, "") if ticket.assignee_id else ""  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class InboxFilters:
-    status: str = ""  # a status, "active" (not solved/closed) or "" for all
-    source: UUID | None = None
-    priority: str = ""
-    assignee: str = ""  # "", "me", "none" or a user id
-    q: str = ""
-
-    @classmethod
-    def from_query(cls, params: Any) -> InboxFilters:
-        status = params.get("status", "active")
-        source: UUID | None
-        try:
-            source = UUID(params.get("source", "")) if params.get("source") else None
-        except ValueError:
-            source = None
-        priority = params.get("priority", "")
-        return cls(
-            status=status if status in {*Status.values, "active", ""} else "active",
-            source=source,
-            priority=priority if priority in Priority.values else "",
-            assignee=params.get("assignee", "")[:40],
-            q=params.get("q", "").strip()[:200],
-        )
-
-    def as_query(self) -> dict[str, str]:
-        values = {"status": self.status, "source": str(self.source or ""), "priority": self.priority}
-        values |= {"assignee": self.assignee, "q": self.q}
-        return {k: v for k, v in values.items() if v}
-
-
-def encode_cursor(ticket: Ticket) -> str:
-    return base64.urlsafe_b64encode(f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()).decode()
-
-
-def decode_cursor(value: str) -> tuple[datetime, UUID] | None:
-    try:
-        stamp, pk = base64.urlsafe_b64decode(value.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(stamp), UUID(pk)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def filtered_tickets(filters: InboxFilters, *, user_id: UUID | None) -> QuerySet[Ticket]:
     qs = Ticket.objects.live()
     if filters.status == "active":
         qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
     elif filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.source:
-        qs = qs.filter(source_id=filters.source)
+    if filters.source_id:
+        qs = qs.filter(source_id=filters.source_id)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
     if filters.assignee == "me":
@@ -152,33 +106,49 @@ def filtered_tickets(filters: InboxFilters, *, user_id: UUID | None) -> QuerySet
     return qs
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    tickets: list[Ticket]
-    next_cursor: str
-    is_first: bool
+class TicketRows:
+    """The inbox's ticket rows (``apps.tickets.inbox.RowProvider``): two queries per page, whatever the count."""
+
+    kind = "ticket"
+    template = "tickets/inbox.html#row"
+    page_template = ""
+    source_options: list[tuple[str, str]] = []  # ticket sources are listed by the inbox view itself
+    status_options: list[tuple[str, str]] = []
+
+    def accepts(self, filters: InboxFilters) -> bool:
+        """Filters another provider added (a "chat" source, a "needs_human" status) match no ticket."""
+        return (not filters.source or filters.source_id is not None) and filters.status in {
+            *Status.values,
+            "active",
+            "",
+        }
+
+    def rows(
+        self, filters: InboxFilters, *, user_id: UUID | None, before: Position | None, limit: int
+    ) -> list[InboxRow]:
+        if not self.accepts(filters):
+            return []
+        qs = filtered_tickets(filters, user_id=user_id).select_related("source", "contact").only(*ROW_FIELDS)
+        if before:
+            stamp, pk = before
+            qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
+        tickets = list(qs.order_by("-updated_at", "-id")[:limit])
+        attach_people(tickets)
+        return [self.row_of(ticket) for ticket in tickets]
+
+    def row_of(self, ticket: Ticket) -> InboxRow:
+        return InboxRow(kind=self.kind, pk=ticket.pk, at=ticket.updated_at, template=self.template, item=ticket)
+
+    def live_tokens(self, filters: InboxFilters) -> list[str]:
+        return ["ticket"] if self.accepts(filters) else []
 
 
-def inbox_page(filters: InboxFilters, *, user_id: UUID | None, after: str = "", size: int | None = None) -> InboxPage:
-    """Newest activity first, keyset-paginated: two queries whatever the page or the number of tickets."""
-    size = size or PAGE_SIZE
-    qs = filtered_tickets(filters, user_id=user_id).select_related("source", "contact").only(*ROW_FIELDS)
-    position = decode_cursor(after) if after else None
-    if position:
-        stamp, pk = position
-        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-    rows = list(qs.order_by("-updated_at", "-id")[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    attach_people(rows)
-    return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else "", is_first=position is None)
-
-
-def inbox_row(ticket_id: UUID) -> Ticket | None:
+def inbox_row(ticket_id: UUID) -> InboxRow | None:
     ticket = Ticket.objects.live().select_related("source", "contact").only(*ROW_FIELDS).filter(pk=ticket_id).first()
-    if ticket is not None:
-        attach_people([ticket])
-    return ticket
+    if ticket is None:
+        return None
+    attach_people([ticket])
+    return TicketRows().row_of(ticket)
 
 
 def thread(ticket: Ticket) -> list[Message]:

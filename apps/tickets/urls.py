@@ -4,7 +4,7 @@ from apps.tickets import views, views_connect, views_detail, views_sources, view
 
 app_name = "tickets"
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
+    path("", views.inbox_view, name="inbox"),
     path("t/<uuid:ticket_id>/", views_detail.ticket_detail, name="detail"),
     path("t/<uuid:ticket_id>/reply/", views_detail.reply, name="reply"),
     path("t/<uuid:ticket_id>/status/", views_detail.change_status, name="status"),

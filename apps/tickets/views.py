@@ -1,4 +1,5 @@
-"""The unified inbox (SRC-5): every ticket of every source, filtered, searched and paginated."""
+"""The unified inbox (SRC-5, §8.3): every ticket of every source and every row another app registers
+(the chat widget's live conversations), filtered, searched and paginated as one list."""
 
 from __future__ import annotations
 
@@ -6,22 +7,25 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.models import Role
-from apps.tickets import selectors
+from apps.tickets import inbox, selectors
 from apps.tickets.models import Priority, Status
 from gaby_site.http import ClientRequest
 
 
-def inbox(request: ClientRequest) -> HttpResponse:
-    filters = selectors.InboxFilters.from_query(request.GET)
-    page = selectors.inbox_page(filters, user_id=request.user.pk, after=request.GET.get("after", ""))
+def inbox_view(request: ClientRequest) -> HttpResponse:
+    filters = inbox.InboxFilters.from_query(request.GET)
+    page = inbox.inbox_page(filters, user_id=request.user.pk, after=request.GET.get("after", ""))
     context = {
         "page": page,
         "filters": filters,
         "filter_query": filters.as_query(),
         "sources": selectors.sources(),
+        "extra_sources": inbox.source_options(),
         "people": selectors.assignable_people(request.tenant),
         "statuses": Status.choices,
+        "extra_statuses": inbox.status_options(),
         "priorities": Priority.choices,
+        "page_templates": [p.page_template for p in inbox.providers() if p.page_template],
         "quarantine_count": selectors.open_quarantine_count(),
         "can_write": request.membership.allows(Role.AGENT),
     }

@@ -84,6 +84,9 @@ def test_visitor_gets_a_cited_answer_asks_for_a_person_and_the_operator_takes_ov
     _sign_in(operator, gaby + "/chat/", "bob@hartwell.example")
     operator.wait_for_selector("[data-testid=chat-console]", state="attached")
     operator.wait_for_selector("[data-testid=live-status][data-state=open]")
+    inbox = page_factory()  # the same operator's unified inbox, in another tab
+    _sign_in(inbox, gaby + "/inbox/", "bob@hartwell.example")
+    inbox.wait_for_selector("[data-testid=live-status][data-state=open]")
 
     visitor = page_factory()
     visitor.goto(site.origin + "/")
@@ -106,11 +109,15 @@ def test_visitor_gets_a_cited_answer_asks_for_a_person_and_the_operator_takes_ov
     # The operator saw the question and Gaby's answer arrive without reloading.
     operator.wait_for_selector("[data-testid=chat-msg-gaby]:has-text('Reset credentials')")
     assert "VPN password" in _widget_text(operator, "[data-testid=chat-msg-visitor]")
+    # The conversation appeared in the unified inbox, beside the tickets, without a reload.
+    inbox.wait_for_selector("[data-testid=chat-inbox-row]:has-text('found in VPN runbook')")
 
     visitor.fill("[data-testid=gaby-input]", "Can I talk to a person?")
     visitor.click("[data-testid=gaby-send]")
     visitor.wait_for_selector("[data-testid=gaby-msg-system]:has-text('asked a person')")
     operator.wait_for_selector("[data-testid=chat-controls][data-state=waiting]")
+    inbox.wait_for_selector("[data-testid=handoff-toast]:has-text('asks for a person')")
+    inbox.wait_for_selector("[data-testid=chat-inbox-row][data-state=waiting]")
     operator.click("[data-testid=take-over]")
     operator.wait_for_selector("[data-testid=reply-form]")
     visitor.wait_for_selector("[data-testid=gaby-msg-system]:has-text('joined the chat')")
@@ -120,6 +127,7 @@ def test_visitor_gets_a_cited_answer_asks_for_a_person_and_the_operator_takes_ov
     SHOTS.mkdir(parents=True, exist_ok=True)
     visitor.screenshot(path=str(SHOTS / "chat-widget.png"))
     operator.screenshot(path=str(SHOTS / "chat-operator.png"))
+    inbox.screenshot(path=str(SHOTS / "chat-inbox.png"))
 
     # A reload resumes the conversation from the server.
     visitor.reload()

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Role
 from apps.auditlog.models import AuditEvent
-from apps.tickets import selectors, services
+from apps.tickets import inbox, services
 from apps.tickets.models import Contact, Message, QuarantinedPayload, Status, Ticket
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
@@ -63,7 +63,7 @@ def test_filters_and_full_text_search(as_user: Any, hartwell: Any, make_source: 
 def test_keyset_pages_keep_a_constant_query_count(
     as_user: Any, hartwell: Any, make_source: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 3)  # 7 tickets: pages of 3, 3 and 1
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 3)  # 7 tickets: pages of 3, 3 and 1
     tickets = _seed(hartwell, make_source, 7)
     with tenant_context(hartwell):  # contacts known only by the source's id (webhooks): labelled by that id
         for i, ticket in enumerate(tickets):
@@ -78,8 +78,8 @@ def test_keyset_pages_keep_a_constant_query_count(
             response = bob.get(url)
         counts.append(len(queries))
         page = response.context["page"]
-        seen += [str(t.pk) for t in page.tickets]
-        assert all(labels[t.pk] in response.content.decode() for t in page.tickets)
+        seen += [str(row.pk) for row in page.rows]
+        assert all(labels[row.pk] in response.content.decode() for row in page.rows)
         if not page.next_cursor:
             break
         url = f"/inbox/?status=&after={page.next_cursor}"

@@ -57,7 +57,7 @@ def test_ingest_and_reply_broadcast_rendered_partials_to_the_clients_group_only(
     with tenant_context(hartwell), django_capture_on_commit_callbacks(execute=True):
         services.reply(ticket=ticket, body="Hold the power button 10s.", kind="internal_note", author=people["bob"])
     row, message, update, note = in_hartwell.collect(4)
-    assert (row["type"], row["target"], row["swap"]) == ("swap", "#inbox-rows", "afterbegin")
+    assert (row["type"], row["target"], row["swap"]) == ("swap", '#inbox-rows[data-live~="ticket"]', "afterbegin")
     assert f'id="ticket-{ticket.pk}"' in row["html"] and "Laptop will not boot" in row["html"]
     assert message["target"] == f"#thread-{ticket.pk}" and "black screen" in message["html"]
     assert update["target"] == f"#ticket-{ticket.pk}" and update["swap"] == "outerHTML" and "Open" in update["html"]

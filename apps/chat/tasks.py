@@ -1,0 +1,67 @@
+"""Celery tasks of the chat: the handoff email sent when a visitor asks for a person and nobody can come.
+
+Sent inside a client's schema, the task runs there (tenant-schemas-celery). It takes the conversation's
+id, re-reads it and exits quietly when it is gone or a person has already taken it.
+"""
+
+from __future__ import annotations
+
+from celery import Task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection
+from django.urls import reverse
+
+from apps.accounts.models import Membership, Role, User
+from apps.agent.investigations import settings_for
+from apps.chat.models import Conversation, ConversationState
+from apps.chat.services import transcript_text
+from gaby_site.celery import app
+from tenants.models import Client
+from tenants.services import client_url
+
+MAX_TRANSCRIPT_CHARS = 6000
+
+
+def handoff_recipients(client: Client) -> list[str]:
+    """Who hears of a handoff nobody could take: the escalation address of the investigation settings, else the
+    escalation assignee, else the client's Admins (the same people escalated tickets and summaries go to)."""
+    row = settings_for()
+    if row.escalation_email:
+        return [row.escalation_email]
+    if row.escalation_assignee_id:
+        email = User.objects.filter(pk=row.escalation_assignee_id, is_active=True).values_list("email", flat=True)
+        if found := email.first():
+            return [found]
+    admins = Membership.objects.filter(client=client, role=Role.ADMIN, user__is_active=True)
+    return sorted(admins.values_list("user__email", flat=True))
+
+
+@app.task(name="chat.notify_handoff", bind=True, max_retries=5)
+def notify_handoff(self: Task, conversation_id: str) -> str:
+    conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
+    if conversation is None:
+        return "gone"
+    if conversation.state == ConversationState.HUMAN:
+        return "taken"
+    client = connection.tenant  # type: ignore[attr-defined]
+    recipients = handoff_recipients(client)
+    if not recipients:
+        return "no-recipient"
+    base = client_url(client, scheme="https" if settings.HTTPS else "http", port=settings.PUBLIC_PORT).rstrip("/")
+    link = base + reverse("chat:conversation", args=[conversation.pk])
+    transcript = transcript_text(conversation)
+    if len(transcript) > MAX_TRANSCRIPT_CHARS:
+        transcript = "…\n\n" + transcript[-MAX_TRANSCRIPT_CHARS:]
+    body = (
+        f'{conversation.visitor_label} asked for a person on the chat widget "{conversation.widget.name}" '
+        f"and nobody from the team was online. {conversation.widget.persona_name} offered to open a ticket.\n\n"
+        f"Open the conversation: {link}\n\n"
+        f"Transcript so far:\n\n{transcript}\n"
+    )
+    subject = f"[Gaby] {conversation.visitor_label} asks for a person ({client.name})"
+    try:
+        send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+    return "sent"
