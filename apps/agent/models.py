@@ -256,10 +256,14 @@ class AgentSettings(models.Model):
     last_summary_on = models.DateField(null=True, blank=True, editable=False)
     # Slack and Teams reuse the approval channels' webhooks (Safety settings): one place for those secrets.
     escalation_slack = models.BooleanField(
-        default=False, help_text="Also post escalations to the Slack channel set under Safety → Approval channels."
+        "Post escalations to Slack",
+        default=False,
+        help_text="Also post escalations to the Slack channel set under Safety → Approval channels.",
     )
     escalation_teams = models.BooleanField(
-        default=False, help_text="Also post escalations to the Teams channel set under Safety → Approval channels."
+        "Post escalations to Teams",
+        default=False,
+        help_text="Also post escalations to the Teams channel set under Safety → Approval channels.",
     )
 
     class Meta:

@@ -90,7 +90,7 @@ def test_only_the_channels_the_client_chose_are_used(
 
 
 def test_a_slow_down_is_retried_without_announcing_twice(
-    escalated: Any, receiver: Receiver, in_hartwell: Any, people: dict[str, Any], mailoutbox: Any
+    escalated: Any, receiver: Receiver, in_hartwell: Any, people: dict[str, Any], mailoutbox: Any, as_user: Any
 ) -> None:
     _channels(in_hartwell, people["alice"], receiver)
     _choose(slack=True, teams=True)
@@ -111,6 +111,11 @@ def test_a_slow_down_is_retried_without_announcing_twice(
     teams = EscalationNotice.objects.get(investigation=escalated, channel="teams")
     assert teams.state == NoticeState.FAILED and "no_service" in teams.last_error
     assert send_escalation_notices(str(escalated.pk)) == (0, 3)
+    # The page says where it was announced and what failed; another client sees nothing of it.
+    page = as_user("bob", "hartwell").get(f"/investigations/{escalated.pk}/").content.decode()
+    assert 'data-testid="escalation-notices"' in page and "teams: failed" in page and "no_service" in page
+    assert "slack: sent" in page
+    assert as_user("carol", "dearborn").get(f"/investigations/{escalated.pk}/").status_code in {403, 404}
 
 
 def test_the_settings_form_needs_the_channel_webhook_first(in_hartwell: Any, people: dict[str, Any]) -> None:
