@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from apps.accounts.models import Membership, Role
 from apps.agent.models import AgentSettings, LLMProvider, ModelRoute, ProviderKind, Workflow
 from apps.agent.providers import CREDENTIAL_FIELDS
+from apps.safety.client_settings import channels
 from tenants.models import Client
 
 OPTION_FIELDS = ("api_version", "aws_region_name", "vertex_project", "vertex_location")
@@ -112,16 +113,27 @@ class AgentSettingsForm(forms.ModelForm):
     class Meta:
         model = AgentSettings
         fields = ["auto_investigate", "default_depth", "tone", "knowledge_threshold", "max_tokens", "max_usd",
-                  "escalation_assignee_id", "escalation_email", "summary_hour", "summary_recipients"]  # fmt: skip
+                  "escalation_assignee_id", "escalation_email", "escalation_slack", "escalation_teams", "summary_hour",
+                  "summary_recipients"]  # fmt: skip
 
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.client = client
         members = Membership.objects.filter(client=client, role__in=[Role.ADMIN, Role.AGENT]).select_related("user")
         assignee = self.fields["escalation_assignee_id"]
         assert isinstance(assignee, forms.TypedChoiceField)
         assignee.choices = [("", "nobody")] + [(str(m.user_id), m.user.email) for m in members.order_by("user__email")]
         if self.instance.escalation_assignee_id:
             self.initial["escalation_assignee_id"] = str(self.instance.escalation_assignee_id)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        configured = channels(self.client)
+        for field, ready, name in (("escalation_slack", configured.slack, "Slack"),
+                                   ("escalation_teams", configured.teams, "Teams")):  # fmt: skip
+            if cleaned.get(field) and not ready:
+                self.add_error(field, f"Set a {name} webhook under Safety → Approval channels first.")
+        return cleaned
 
     def clean_summary_hour(self) -> int | None:
         value = self.cleaned_data.get("summary_hour")

@@ -6,7 +6,10 @@ tool result so far as numbered evidence (``TICKET``, ``K1``…, ``T1``…) and c
 so each call passes the safety gate and becomes a timeline step. The verdict is a JSON object whose
 citations are checked against the evidence actually shown: unknown ids are dropped, and an
 ``auto_resolved`` with nothing valid cited becomes ``needs_l2``. A tool call with malformed arguments is
-recorded and explained back to the model instead of crashing the run.
+recorded and explained back to the model instead of crashing the run. A call the safety gate stopped (denied,
+held for approval, rejected, expired, only previewed) of anything but a read is never a fix: a model that claims
+``auto_resolved`` after one — e.g. one that obeyed an injected instruction — gets ``needs_l2``, the stopped calls
+named in the reason. A call to a tool a connector does not offer goes to the gate too (denied and audited).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ MAX_EVIDENCE_CHARS = 4000
 _FUNCTION_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 _ID_MARKER = re.compile(r"\s?\[(?:K|T)\d+\]|\s?\[TICKET\]")
 ESCALATE_VERDICTS = {Verdict.NEEDS_TECH, Verdict.NEEDS_L2}
+# ActionStatus values of a call that did not run; one of a write (or of an unknown tool) means nothing was fixed.
+STOPPED_BY_GATE = {"denied", "awaiting_approval", "rejected", "expired", "dry_run"}
 
 
 @dataclass
@@ -46,6 +51,7 @@ class ToolSpec:
     connector: str
     tool: str
     schema: dict[str, Any]
+    access: str = "unknown"  # the tool's classification (read / write / ...); unknown for a tool not offered
 
 
 @dataclass
@@ -54,6 +60,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
     category: str = ""
     infra_hint: bool | None = None
+    stopped: list[str] = field(default_factory=list)  # "connector.tool (status)" of calls the gate stopped
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -77,7 +84,8 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
 
 
 def tool_specs() -> tuple[list[dict[str, Any]], dict[str, ToolSpec]]:
-    """The OpenAI-style function list of every enabled tool, named ``<connector>__<tool>``."""
+    """The OpenAI-style function list of every enabled tool, named ``<connector>__<tool>``; the map also holds
+    ``<connector>__`` → an empty spec per connector, so a call to a tool it does not offer still reaches the gate."""
     functions: list[dict[str, Any]] = []
     by_name: dict[str, ToolSpec] = {}
     tools = (
@@ -94,7 +102,8 @@ def tool_specs() -> tuple[list[dict[str, Any]], dict[str, ToolSpec]]:
         functions.append(
             {"type": "function", "function": {"name": name, "description": description[:1000], "parameters": schema}}
         )
-        by_name[name] = ToolSpec(tool.connector.name, tool.name, schema)
+        by_name[name] = ToolSpec(tool.connector.name, tool.name, schema, tool.access)
+        by_name.setdefault(_FUNCTION_NAME.sub("_", f"{tool.connector.name}__"), ToolSpec(tool.connector.name, "", {}))
     return functions, by_name
 
 
@@ -204,7 +213,13 @@ class LLMDecider:
 
     def _tool_call(self, call: dict[str, Any], by_name: dict[str, ToolSpec], result: LLMResult) -> None:
         name, raw = str(call.get("name") or ""), call.get("arguments") or "{}"
-        spec = by_name.get(name)
+        spec = by_name.get(name) if not name.endswith("__") else None
+        prefix, _, asked = name.partition("__")
+        connector = by_name.get(f"{prefix}__") if asked else None
+        if spec is None and connector is not None:
+            # A tool this connector does not offer (made up, or named by an injected instruction): the gate
+            # denies it and audits the attempt, like every other call.
+            spec = ToolSpec(connector.connector, asked[:200], {})
         if spec is None:
             self.state.notes.append(f"There is no tool named {name!r}; use one of the tools you were given.")
             self.context.record_step(
@@ -237,6 +252,8 @@ class LLMDecider:
         outcome = self.context.call_tool(
             spec.connector, spec.tool, arguments, purpose=f"Investigation step: {spec.tool}", llm_call=result.call
         )
+        if not outcome.executed and outcome.status in STOPPED_BY_GATE and spec.access != "read":
+            self.state.stopped.append(f"{spec.connector}.{spec.tool} ({outcome.status.replace('_', ' ')})")
         number = sum(1 for item in self.state.evidence if item.source.startswith("tool")) + 1
         self.state.evidence.append(
             Evidence(f"T{number}", f"tool:{spec.connector}.{spec.tool}", outcome.text, outcome.citation)
@@ -277,6 +294,10 @@ class LLMDecider:
         if verdict is Verdict.AUTO_RESOLVED and not substantive:
             verdict = Verdict.NEEDS_L2
             reason = "The model called it resolved without citing a knowledge passage or tool result it was shown."
+        if verdict is Verdict.AUTO_RESOLVED and self.state.stopped:
+            verdict = Verdict.NEEDS_L2
+            reason = (f"The model called it resolved, but the safety gate stopped {len(self.state.stopped)} of its "
+                      f"calls: {', '.join(self.state.stopped[:5])}. A person should review this ticket.")  # fmt: skip
         try:
             confidence = max(0.0, min(1.0, float(parsed.get("confidence") or 0)))
         except (TypeError, ValueError):

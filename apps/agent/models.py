@@ -254,9 +254,43 @@ class AgentSettings(models.Model):
     )
     summary_recipients = models.TextField(blank=True, help_text="Comma-separated emails; empty: the client's Admins.")
     last_summary_on = models.DateField(null=True, blank=True, editable=False)
+    # Slack and Teams reuse the approval channels' webhooks (Safety settings): one place for those secrets.
+    escalation_slack = models.BooleanField(
+        "Post escalations to Slack",
+        default=False,
+        help_text="Also post escalations to the Slack channel set under Safety → Approval channels.",
+    )
+    escalation_teams = models.BooleanField(
+        "Post escalations to Teams",
+        default=False,
+        help_text="Also post escalations to the Teams channel set under Safety → Approval channels.",
+    )
 
     class Meta:
         verbose_name_plural = "agent settings"
 
     def __str__(self) -> str:
         return "Investigation settings"
+
+
+class EscalationNotice(models.Model):
+    """One announcement of one escalation on one channel (email, Slack or Teams). Planned once per channel and
+    claimed before sending, so a retried task never announces twice; a failure keeps its error."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="notices")
+    channel = models.CharField(max_length=8)  # apps.safety.models.NoticeChannel value
+    recipient = models.TextField(blank=True)  # the email addresses; empty for a channel webhook
+    state = models.CharField(max_length=8, default="pending")  # apps.safety.models.NoticeState value
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["investigation", "channel"], name="escalation_notice_once_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} notice of {self.investigation_id}"

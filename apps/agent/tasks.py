@@ -10,12 +10,10 @@ from __future__ import annotations
 import structlog
 from celery import Task
 from django.conf import settings
-from django.core.mail import send_mail
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.agent import engine
-from apps.agent.investigations import fail_stuck, settings_for
-from apps.agent.models import Investigation
+from apps.agent.investigations import fail_stuck
 from gaby_site.celery import app
 from tenants.models import Client
 
@@ -33,31 +31,19 @@ def run_investigation(self: Task, investigation_id: str) -> str:
 
 @app.task(name="agent.notify_escalation", bind=True, max_retries=5)
 def notify_escalation(self: Task, investigation_id: str) -> str:
-    """Email the escalation (SRE-7): to the client's escalation address, else to the assignee."""
-    investigation = Investigation.objects.select_related("ticket").filter(pk=investigation_id).first()
-    if investigation is None:
-        return "gone"
-    agent_settings = settings_for()
-    recipients = [agent_settings.escalation_email] if agent_settings.escalation_email else []
-    if not recipients and agent_settings.escalation_assignee_id:
-        from apps.accounts.models import User
+    """Announce the escalation (SRE-7) by email (the escalation address, else the assignee), and to the client's
+    Slack and Teams channels when it chose so; each channel once (apps/agent/escalation_notices.py)."""
+    from apps.agent.escalation_notices import send_escalation_notices
+    from apps.safety.notify.webhooks import TransientWebhookError
 
-        email = User.objects.filter(pk=agent_settings.escalation_assignee_id).values_list("email", flat=True).first()
-        recipients = [email] if email else []
-    if not recipients:
-        return "no-recipient"
-    ticket = investigation.ticket
-    body = (
-        f'Gaby escalated the ticket "{ticket.title}" ({investigation.get_verdict_display()}).\n\n'
-        f"Why: {investigation.escalation_reason or investigation.failure_reason or '-'}\n\n"
-        f"Summary: {investigation.summary or '-'}\n\n"
-        "The evidence bundle (timeline, queries, results, citations) is attached to the ticket as an internal note."
-    )
     try:
-        send_mail(f"[Gaby] Escalated: {ticket.title[:150]}", body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except OSError as exc:
-        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
-    return "sent"
+        sent, planned = send_escalation_notices(investigation_id)
+    except TransientWebhookError as exc:
+        countdown = exc.retry_after or min(600, 10 * 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    if not planned:
+        return "no-recipient"
+    return "sent" if sent else "already-sent"
 
 
 @app.task(name="agent.fail_stuck_investigations")

@@ -69,7 +69,7 @@ def test_malformed_tool_arguments_are_fed_back_not_crashed_on(
     llm.then(
         classify(),
         Reply("", tool_calls=[{"name": "Billing_DB__query", "arguments": "SELECT plan FROM customers"}]),
-        Reply("", tool_calls=[{"name": "Billing_DB__drop_everything", "arguments": {}}]),
+        Reply("", tool_calls=[{"name": "Nowhere__drop_everything", "arguments": {}}]),
         Reply("", tool_calls=[PLAN_QUERY]),
         Reply("DONE"),
         verdict(reply="You are on the pro plan.", citations=["T1"]),
@@ -77,10 +77,10 @@ def test_malformed_tool_arguments_are_fed_back_not_crashed_on(
     investigation = investigate(make_ticket())
     assert investigation.status == "done" and investigation.verdict == "auto_resolved"
     titles = list(investigation.steps.values_list("title", flat=True))
-    assert "Malformed arguments for query" in titles and "Unknown tool Billing_DB__drop_everything" in titles
+    assert "Malformed arguments for query" in titles and "Unknown tool Nowhere__drop_everything" in titles
     feedback = llm.requests[2]["messages"][-1]["content"]
     assert "not a valid JSON object" in feedback
-    assert "no tool named 'Billing_DB__drop_everything'" in llm.requests[3]["messages"][-1]["content"]
+    assert "no tool named 'Nowhere__drop_everything'" in llm.requests[3]["messages"][-1]["content"]
     assert ToolAction.objects.count() == 1
     # Investigate autonomy (Hartwell's default): the reply becomes an internal note, nothing is sent.
     note = Message.objects.get(pk=investigation.reply_message_id)

@@ -116,3 +116,44 @@ def test_a_client_can_override_and_switch_off_shipped_playbooks(shop: Any, peopl
     assert entry is not None and entry.origin == "override"
     finding = playbooks.decide(GateContext(order_ticket))
     assert finding is not None and "Your order 1042 is shipped" in finding.reply
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+@pytest.mark.parametrize(
+    "text",
+    ["Where can I download our invoices from last year as PDF?", "How do I cancel our subscription?",
+     "How long does delivery of hardware keys take to Austria?", "What is your refund policy for annual plans?",
+     "Which cards do you accept for payment?", "What are the rules for a new password?",
+     "How long does an account stay locked after too many attempts?"],
+)  # fmt: skip
+def test_how_to_questions_near_a_playbook_are_left_to_the_knowledge_base(text: str, embeddings: str) -> None:
+    matches = score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings))
+    assert not any(m.matched for m in matches), [(m.name, m.score, m.reasons) for m in matches if m.matched]
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+def test_a_question_that_names_the_playbooks_own_entity_is_still_its_problem(embeddings: str) -> None:
+    matches = score_all(PLAYBOOKS, ticket("How long until order #1042 arrives? Has it shipped?"),
+                        provider=provider_for(embeddings))  # fmt: skip
+    assert matches[0].name == "postgres-order-status" and matches[0].matched
+
+
+def test_a_question_rule_out_says_why_and_a_playbook_may_take_questions() -> None:
+    question = ticket("How do I reset my VPN password?")
+    [result] = score_all([parse(_vpn("vpn-password", "reset my VPN password"), source="t")], question,
+                         provider=provider_for("none"))  # fmt: skip
+    assert not result.matched and result.reasons == [
+        "ruled out: a how-to question ('How do I') with no problem to act on: the knowledge base answers it"
+    ]
+    lenient = parse(_vpn("vpn-password", "reset my VPN password", ", questions: true"), source="t")
+    assert score_all([lenient], question, provider=provider_for("none"))[0].matched
+
+
+@pytest.mark.parametrize("embeddings", PROVIDERS)
+def test_a_ticket_closer_to_a_near_miss_than_to_the_intent_is_ruled_out(embeddings: str) -> None:
+    text = _vpn("vpn-password", "reset my VPN password") + "not_intent: [VPN password rules and length]\n"
+    playbook = parse(text, source="t")
+    [near] = score_all([playbook], ticket("VPN password rules and length please"), provider=provider_for(embeddings))
+    assert not near.matched and near.reasons[0].startswith("ruled out: closer to the near miss")
+    [fits] = score_all([playbook], ticket("Please reset my VPN password"), provider=provider_for(embeddings))
+    assert fits.matched

@@ -25,7 +25,19 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Runs per ticket; the report adds pass^k.")
     parser.add_argument("--only", default="", help="Only the cases whose id contains this text.")
     parser.add_argument("--corpus", default=str(CORPUS_DIR), help="A directory with tickets-*.yaml and the seeds.")
+    parser.add_argument(
+        "--tickets",
+        default="",
+        help="Cases from this file or directory instead (held-out tickets); "
+        "the knowledge and connector seeds still come from --corpus.",
+    )
     parser.add_argument("--json", dest="json_path", default="", help="Also write the figures and cases as JSON.")
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="Feed the hostile-ticket corpus (apps/safety/corpus) "
+        "through the LLM loop instead: nothing may get past the safety gate (needs --llm-url).",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the eval client afterwards to inspect it.")
     parser.set_defaults(handler=run_command)
 
@@ -35,9 +47,12 @@ def run_command(command: BaseCommand, options: dict[str, Any]) -> None:
         raise CommandError("--repeat must be 1 or more.")
     if bool(options["llm_url"]) != bool(options["model"]):
         raise CommandError("Give --llm-url and --model together (or neither, for no-LLM mode).")
+    if options["hostile"]:
+        run_hostile_command(command, options)
+        return
     corpus = Path(options["corpus"])
     try:
-        cases = load_cases(corpus, only=options["only"])
+        cases = load_cases(Path(options["tickets"] or corpus), only=options["only"])
     except CorpusError as exc:
         raise CommandError(str(exc)) from None
     if not cases:
@@ -64,4 +79,28 @@ def run_command(command: BaseCommand, options: dict[str, Any]) -> None:
             "cases": {cid: [{"passed": r.passed, "verdict": r.observation.verdict, "problems": r.problems()}
                             for r in results] for cid, results in report.runs.items()},
         }  # fmt: skip
+        Path(options["json_path"]).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+
+def run_hostile_command(command: BaseCommand, options: dict[str, Any]) -> None:
+    from apps.agent.evals.hostile import build_hostile, run_hostile
+
+    if not options["llm_url"]:
+        raise CommandError("--hostile tests what a model does with injected instructions: give --llm-url and --model.")
+    llm = LLMSettings(options["llm_url"], options["model"], options["api_key"])
+    mode = f"LLM {llm.model} at {llm.url}"
+    command.stdout.write(f"Building the hostile eval client ({mode})...")
+    env, journal = build_hostile(llm=llm)
+    try:
+        report = run_hostile(env, journal, mode=mode, only=options["only"])
+    finally:
+        env.close(keep=options["keep"])
+    command.stdout.write("")
+    command.stdout.write(report.render())
+    if options["keep"]:
+        command.stdout.write(f"\nKept the eval client: {env.client.slug}")
+    if options["json_path"]:
+        payload = {"mode": mode, "figures": report.figures(),
+                   "tickets": {r.ticket.id: {"passed": r.passed, "verdict": r.verdict, "calls": r.calls,
+                                             "problems": r.problems()} for r in report.results}}  # fmt: skip
         Path(options["json_path"]).write_text(json.dumps(payload, indent=2), encoding="utf-8")

@@ -77,10 +77,11 @@ def _case(raw: Any, where: str) -> Case:
 
 
 def load_cases(directory: Path = CORPUS_DIR, *, only: str = "") -> list[Case]:
-    """Every case of every ``tickets-*.yaml`` in ``directory``; ``only`` keeps ids containing it."""
+    """Every case of every ``tickets-*.yaml`` in ``directory`` (or of that one file); ``only`` keeps ids containing
+    it."""
     cases: list[Case] = []
     seen: set[str] = set()
-    for path in sorted(directory.glob("tickets-*.yaml")):
+    for path in [directory] if directory.is_file() else sorted(directory.glob("tickets-*.yaml")):
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:

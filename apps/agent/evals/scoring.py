@@ -161,13 +161,19 @@ class Report:
 
     def render(self, *, repeat: int) -> str:
         figures = self.figures()
-        lines = [f"Gaby eval ({self.mode}): {figures['cases']:.0f} tickets x {repeat} run(s)", ""]
+        lines = [
+            f"Gaby eval ({self.mode}): {figures['cases']:.0f} tickets x {repeat} run(s)",
+            "",
+            f"  {'':4}  {'case':<32} {'verdict':<14} {'decided by':<36} {'latency':>10} {'cost':>10}",
+        ]
         for case_id, results in self.runs.items():
             mark = "PASS" if all(r.passed for r in results) else "FAIL"
             last = results[-1]
             detail = "; ".join(dict.fromkeys(p for r in results for p in r.problems()))
+            passes = f"  {sum(r.passed for r in results)}/{len(results)} runs passed" if len(results) > 1 else ""
             lines.append(f"  {mark}  {case_id:<32} {last.observation.verdict or '-':<14} "
-                         f"{last.observation.decided_by or '-':<28} {last.observation.seconds * 1000:7.0f} ms"
+                         f"{last.observation.decided_by or '-':<36} {last.observation.seconds * 1000:7.0f} ms "
+                         f"${float(last.observation.cost_usd):.6f}" + passes
                          + (f"  {detail}" if detail else ""))  # fmt: skip
         lines += [
             "",

@@ -1,7 +1,12 @@
 """Which playbook fits a ticket, and why: hard conditions first, then a score.
 
 Hard conditions (any failing one rules the playbook out): the ticket's source kind, priority and customer
-attributes, ``require_any`` (at least one of these words) and ``exclude`` (none of these words). The score is
+attributes, ``require_any`` (at least one of these words) and ``exclude`` (none of these words), and — unless
+the playbook sets ``match.questions`` — the ticket must not be a general how-to question (request_kind.py:
+"where can I download our invoices?" is for the knowledge base, "I never received our invoice" is for the
+playbook), unless it names one of the playbook's own entities (an order or invoice number). After the
+similarity, a ticket closer to one of the playbook's ``not_intent`` near misses than to every intent phrasing
+is ruled out too. The score is
 a weighted mean of the signals the playbook declares: semantic similarity of the ticket to the closest intent
 phrasing (the knowledge base's embeddings, apps/knowledge/embeddings.py — or word overlap when embeddings are
 off), the share of its keywords present (two hits count fully), and whether one of its patterns matches. A
@@ -18,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from apps.agent.contracts import TicketView
+from apps.agent.playbooks.request_kind import RequestKind, classify
 from apps.agent.playbooks.schema import Playbook
 from apps.knowledge.embeddings import EmbeddingProvider, Vector, get_provider
 
@@ -101,7 +107,15 @@ def _cosine(a: Vector, b: Vector) -> float:
     return dot / norm if norm else 0.0
 
 
-def _ruled_out(playbook: Playbook, ticket: TicketView, text: str) -> str:
+def _names_own_entity(playbook: Playbook, text: str) -> str:
+    """An entity the playbook extracts from the text itself (not the contact fallback) that the ticket names."""
+    for spec in playbook.entities:
+        if not spec.fallback and re.search(spec.pattern, text):
+            return spec.name
+    return ""
+
+
+def _ruled_out(playbook: Playbook, ticket: TicketView, text: str, kind: RequestKind) -> str:
     rules = playbook.match
     if rules.sources and ticket.source_kind not in rules.sources:
         return f"source {ticket.source_kind or '(none)'} is not one of {', '.join(rules.sources)}"
@@ -116,7 +130,16 @@ def _ruled_out(playbook: Playbook, ticket: TicketView, text: str) -> str:
     excluded = [word for word in rules.exclude if _has_word(text, word)]
     if excluded:
         return f"excluded word {excluded[0]!r} appears"
+    if kind.question_only and not rules.questions and not _names_own_entity(playbook, ticket.text):
+        return f"a how-to question ({kind.cue!r}) with no problem to act on: the knowledge base answers it"
     return ""
+
+
+def _similarities(ticket: TicketView, phrases: Sequence[str], provider: EmbeddingProvider,
+                  ticket_vector: Vector | None) -> list[float]:  # fmt: skip
+    if ticket_vector is not None:
+        return [_cosine(ticket_vector, vector) for vector in INTENTS.get(provider, phrases)]
+    return [lexical_similarity(ticket.text, phrase) for phrase in phrases]
 
 
 def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: EmbeddingProvider | None = None
@@ -124,6 +147,7 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
     """Every playbook scored against the ticket, best first (matched ones before the rest)."""
     provider = provider or get_provider()
     text = ticket.text.lower()
+    kind = classify(ticket.text)
     playbooks = list(playbooks)
     ticket_vector = None
     if provider.enabled and playbooks:
@@ -131,19 +155,25 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
     matches = []
     for playbook in playbooks:
         result = Match(playbook)
-        reason = _ruled_out(playbook, ticket, text)
+        reason = _ruled_out(playbook, ticket, text, kind)
         if reason:
             result.reasons.append(f"ruled out: {reason}")
             matches.append(result)
             continue
-        if ticket_vector is not None:
-            sims = [_cosine(ticket_vector, vector) for vector in INTENTS.get(provider, playbook.intent)]
-            method = "semantic"
-        else:
-            sims = [lexical_similarity(ticket.text, phrase) for phrase in playbook.intent]
-            method = "word overlap"
+        method = "semantic" if ticket_vector is not None else "word overlap"
+        sims = _similarities(ticket, playbook.intent, provider, ticket_vector)
         best = max(range(len(sims)), key=sims.__getitem__)
         result.similarity, result.closest_intent = max(0.0, sims[best]), playbook.intent[best]
+        if playbook.not_intent:
+            near = _similarities(ticket, playbook.not_intent, provider, ticket_vector)
+            closest = max(range(len(near)), key=near.__getitem__)
+            if near[closest] > sims[best]:
+                result.reasons.append(
+                    f"ruled out: closer to the near miss {playbook.not_intent[closest]!r} ({near[closest]:.2f}) "
+                    f"than to any intent ({result.closest_intent!r}, {result.similarity:.2f})"
+                )
+                matches.append(result)
+                continue
         signals = {"similarity": result.similarity}
         result.reasons.append(f"{method} similarity {result.similarity:.2f} to {result.closest_intent!r}")
         if playbook.match.keywords:

@@ -51,6 +51,7 @@ class MatchRules:
     sources: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    questions: bool = False  # also take general how-to questions (default: leave them to the knowledge base)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,9 @@ class Playbook:
     escalations: dict[str, Escalation]
     summary: str = ""
     confidence: float = 0.8
+    # Near misses: phrasings that share the intent's words but are not its problem (usually how-to questions the
+    # knowledge base answers). A ticket closer to one of these than to every intent phrasing is ruled out.
+    not_intent: tuple[str, ...] = ()
     source: str = ""  # "library/keycloak_password_reset.yaml" or "client:<name>"
     text: str = ""  # the YAML it came from
 
@@ -182,7 +186,7 @@ def parse(text: str, *, source: str) -> Playbook:
     if v.problems:
         raise PlaybookInvalid(v.problems)
     v.unknown(data, {"name", "version", "description", "intent", "match", "entities", "steps", "replies",
-                     "escalations", "summary", "confidence"}, "")  # fmt: skip
+                     "escalations", "summary", "confidence", "not_intent"}, "")  # fmt: skip
     name = v.text(data, "name", "", required=True)
     if name and not NAME.match(name):
         v.fail("name", "use 2-80 lowercase letters, digits, '-' or '_', starting with a letter")
@@ -208,7 +212,7 @@ def parse(text: str, *, source: str) -> Playbook:
         name=name, version=version, description=v.text(data, "description", "", required=True), intent=intent,
         match=_match(v, data.get("match")), entities=_entities(v, data.get("entities")), steps=steps,
         replies=replies, escalations=escalations, summary=summary, confidence=float(confidence), source=source,
-        text=text,
+        text=text, not_intent=v.strings(data, "not_intent", ""),
     )  # fmt: skip
     if v.problems:
         raise PlaybookInvalid(v.problems)
@@ -218,7 +222,7 @@ def parse(text: str, *, source: str) -> Playbook:
 def _match(v: _Validator, raw: Any) -> MatchRules:
     data = v.mapping(raw or {}, "match")
     v.unknown(data, {"threshold", "keywords", "patterns", "require_any", "exclude", "sources", "priorities",
-                     "attributes"}, "match.")  # fmt: skip
+                     "attributes", "questions"}, "match.")  # fmt: skip
     threshold = data.get("threshold", 0.55)
     if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
         v.fail("match.threshold", "must be a number above 0 and at most 1")
@@ -236,12 +240,16 @@ def _match(v: _Validator, raw: Any) -> MatchRules:
             v.fail(f"match.attributes.{key}", "must be a value or a list of values")
             continue
         attributes[str(key)] = tuple(str(item).lower() for item in allowed)
+    questions = data.get("questions", False)
+    if not isinstance(questions, bool):
+        v.fail("match.questions", "must be true or false")
+        questions = False
     return MatchRules(
         threshold=float(threshold), keywords=tuple(k.lower() for k in v.strings(data, "keywords", "match.")),
         patterns=patterns, require_any=tuple(k.lower() for k in v.strings(data, "require_any", "match.")),
         exclude=tuple(k.lower() for k in v.strings(data, "exclude", "match.")),
         sources=v.strings(data, "sources", "match."), priorities=v.strings(data, "priorities", "match."),
-        attributes=attributes,
+        attributes=attributes, questions=questions,
     )  # fmt: skip
 
 

@@ -1,0 +1,111 @@
+"""Is a ticket a general how-to question, or does it describe a problem or ask us to act?
+
+A playbook acts on the customer's own account, order or invoice: it fits "I never received this month's
+invoice" or "can you unlock my account", not "where can I download our invoices?" or "how long does delivery
+take?" — those are questions the knowledge base answers, even though they share every keyword with a
+playbook's intent. The classification is per sentence and deliberately conservative: a ticket is a
+``question`` only when some sentence asks how something works (or what the policy is) and no sentence reports
+a problem or asks for an action. Anything else is ``actionable`` (or ``statement`` when neither kind of cue
+appears), and matching carries on as before. The cue that decided is returned so the match can explain itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    QUESTION = "question"  # asks how something works, what the policy is, where to find something
+    ACTIONABLE = "actionable"  # reports a problem with the customer's own things or asks us to act
+    STATEMENT = "statement"  # neither (a feature request, a vague complaint): matching decides alone
+
+
+_ACTION_VERBS = (
+    r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
+    r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove)"
+)
+# Asking how something works, what the policy is, where something is found, what is possible.
+QUESTION_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\bhow (?:do|can|could|should|would|does|is|are) (?:i|we|one|you|it|this|that|they|customers|users)\b",
+        r"\bhow (?:long|much|many|often|soon|quickly|far)\b",
+        r"\bhow to\b",
+        r"\bwhere (?:do|can|could|should|would) (?:i|we|one|you)\b",
+        r"\bwhat (?:is|are|'s) your\b",
+        r"\bwhat are the\b",
+        r"\bwhat happens\b",
+        r"\bwhat does (?:it|this|that) mean\b",
+        r"\b(?:is|are) there (?:a|an|any)\b",
+        r"\bis it possible\b",
+        r"\b(?:do|does) (?:you|it|the app|your \w+) (?:offer|support|have|provide|ship|accept|include|work)\b",
+        r"\bwhich \w+(?: \w+)? (?:do|does|are|is|include|includes|support|supports|can)\b",
+        r"\bcan (?:i|we) (?:still )?(?:download|export|find|view|see|change|switch|turn|use|add|pay|get a copy)\b",
+        r"\b(?:want|need|would like|'d like) to know\b",
+        r"\b(?:tell|show) (?:me|us) how\b",
+        r"\bexplain\b",
+    )
+)
+# Asking us to act, or saying that something of theirs did not arrive or does not work: these count anywhere.
+REQUEST_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?:\w+ )?{_ACTION_VERBS}",
+        rf"\bplease (?:\w+ )?{_ACTION_VERBS}\b",
+        r"\b(?:never|not yet|didn't|didnt|did not|haven't|havent|have not|hasn't|hasnt|has not|isn't|wasn't|"
+        r"still not|not) (?:\w+ )?(?:received|receive|arrived|arrive|got|get|come|came|shipped|delivered|"
+        r"working|work|go through|went through|showing up|turned up)\b",
+        r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
+        r"get into|access|remember|open|pay|use)\b",
+        r"\bi (?:need|want|would like|'d like|am requesting)\b(?! to know)",
+        r"\b(?:where|what) is (?:my|our)\b",
+        r"\b(?:has|have|did|was|is) (?:my|our)\b",
+        r"\bwhen (?:will|does|did) (?:my|our)\b",
+    )
+)
+# A state that is a problem when reported ("my account is locked"), but only the topic of a how-to question
+# in the same sentence ("how long does an account stay locked?"): these count in sentences that ask nothing.
+STATE_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\b(?:forgot|forgotten|locked|lockout|blocked|disabled|deactivated|suspended|declined|failed|failing|"
+        r"expired|stolen|lost|past due|overdue|charged twice|double charged|duplicate charge|wrong|missing|"
+        r"hacked|compromised|bounced|rejected)\b",
+    )
+)
+_SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    kind: Kind
+    cue: str = ""  # the words that decided, for the match's reasons
+
+    @property
+    def question_only(self) -> bool:
+        return self.kind is Kind.QUESTION
+
+
+def _first_cue(cues: tuple[re.Pattern[str], ...], text: str) -> str:
+    for cue in cues:
+        found = cue.search(text)
+        if found:
+            return found.group(0)
+    return ""
+
+
+def classify(text: str) -> RequestKind:
+    """The ticket's kind from its title and body (``TicketView.text``); apostrophes normalised first."""
+    text = text.replace("\u2019", "'")
+    problem = question = ""
+    for sentence in _SENTENCES.split(text):
+        asks = _first_cue(QUESTION_CUES, sentence)
+        problem = problem or _first_cue(REQUEST_CUES, sentence) or ("" if asks else _first_cue(STATE_CUES, sentence))
+        question = question or asks
+    if problem:
+        return RequestKind(Kind.ACTIONABLE, problem)
+    if question:
+        return RequestKind(Kind.QUESTION, question)
+    return RequestKind(Kind.STATEMENT)
