@@ -97,7 +97,8 @@ class Filters:
         return "".join(f" AND {c}" for c in clauses), params
 
 
-def _lexical(query: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+def lexical_sql(query: str, filters: Filters, limit: int) -> tuple[str, list[Any]]:
+    """The full-text candidate query (also run raw by bench/retrieval.py as its floor)."""
     config = settings.KNOWLEDGE_SEARCH_CONFIG
     where, params = filters.sql()
     # "loose" ORs the query's lexemes so a question still finds passages that lack one of its words;
@@ -114,14 +115,23 @@ def _lexical(query: str, filters: Filters, limit: int) -> list[tuple[UUID, float
         ORDER BY score DESC, c.id
         LIMIT %s
     """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    return sql, [config, query, config, query, *params, limit]
+
+
+def _lexical(query: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    sql, params = lexical_sql(query, filters, limit)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [config, query, config, query, *params, limit])
+        cursor.execute(sql, params)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
-def _semantic(vector: list[float], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+def vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def semantic_sql(literal: str, model: str, filters: Filters, limit: int) -> tuple[str, list[Any]]:
+    """The vector candidate query (also run raw by bench/retrieval.py as its floor)."""
     where, params = filters.sql()
-    literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     sql = f"""
         SELECT c.id, 1 - (c.embedding <=> %s::vector) AS similarity
         FROM knowledge_chunk c
@@ -129,9 +139,18 @@ def _semantic(vector: list[float], model: str, filters: Filters, limit: int) -> 
         ORDER BY c.embedding <=> %s::vector
         LIMIT %s
     """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    return sql, [literal, model, *params, literal, limit]
+
+
+def ef_search(limit: int) -> int:
+    return max(40, limit)
+
+
+def _semantic(vector: list[float], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    sql, params = semantic_sql(vector_literal(vector), model, filters, limit)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, limit)])
-        cursor.execute(sql, [literal, model, *params, literal, limit])
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search(limit)])
+        cursor.execute(sql, params)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
