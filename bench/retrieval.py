@@ -93,6 +93,16 @@ def bulk_load(source: object, layout: list[tuple[str, str, list[object]]], vecto
 
     vectors_iter = iter(vectors)  # type: ignore[call-overload]
     with transaction.atomic():
+        # Build the two search indexes once over all rows (as CREATE INDEX does for a restored database)
+        # rather than row by row: the same indexes, in a fraction of the time.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN "
+                "('knowledge_chunk_search', 'knowledge_chunk_embedding')"
+            )
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {name}")
         for start in range(0, len(layout), 500):
             batch = layout[start : start + 500]
             documents = Document.objects.bulk_create(
@@ -117,9 +127,14 @@ def bulk_load(source: object, layout: list[tuple[str, str, list[object]]], vecto
                 "UPDATE knowledge_chunk c SET search = "
                 "setweight(to_tsvector(%s::regconfig, d.title || ' ' || array_to_string(c.heading_path, ' ')), 'A') || "
                 "setweight(to_tsvector(%s::regconfig, c.text), 'B') "
-                "FROM knowledge_document d WHERE d.id = c.document_id",
+                "FROM knowledge_document d WHERE d.id = c.document_id AND c.search IS NULL",
                 [config, config],
             )
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for _, definition in indexes:
+                cursor.execute(definition)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE knowledge_chunk")
 
 
 def _quality(
@@ -176,7 +191,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from apps.knowledge import retrievers
@@ -271,10 +286,9 @@ def main() -> None:
                         # The full-text floor is search()'s own tiered statements (query analysis included).
                         lexical, _ = _timed(retrievers.lexical, query_terms(query), no_filters, 50)
                         started = time.perf_counter()
-                        with transaction.atomic():
-                            cursor.execute("SET LOCAL hnsw.ef_search = %s", [retrievers.ef_search(50)])
-                            cursor.execute(vec_sql, vec_params)
-                            cursor.fetchall()
+                        retrievers.use_ef_search(cursor, retrievers.ef_search(50))
+                        cursor.execute(vec_sql, vec_params)
+                        cursor.fetchall()
                         semantic = (time.perf_counter() - started) * 1000
                     total, _ = _timed(search, query, record_usage=False)
                     if i >= 10:  # warm-up excluded

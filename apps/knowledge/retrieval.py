@@ -17,13 +17,13 @@ import time
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import CharField, F, Func
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from apps.knowledge import retrievers
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
-from apps.knowledge.models import Chunk, Document
+from apps.knowledge.models import Document
 from apps.knowledge.retrievers import Filters
 
 __all__ = ["Citation", "Explanation", "Filters", "Hit", "QueryError", "SearchResult", "fuse", "search"]
@@ -96,11 +96,47 @@ def fuse(*ranked: list[UUID], k: int = RRF_K) -> dict[UUID, float]:
 
 
 def citation_url(document: Document, line_start: int, line_end: int) -> str:
-    url = document.source_url
+    return line_url(document.source_url, line_start, line_end)
+
+
+def line_url(url: str, line_start: int, line_end: int) -> str:
+    """The original's address, pointing at the lines when its host can (a git web host's blob view)."""
     if url and "/blob/" in url and "#" not in url:
         plain = "?plain=1" if url.lower().endswith((".md", ".markdown")) else ""
         return f"{url}{plain}#L{line_start}-L{line_end}"
     return url
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    heading_path: list[str]
+    line_start: int
+    line_end: int
+    document_id: UUID
+    title: str
+    uri: str
+    source_url: str
+    source_name: str
+    lexemes: set[str]
+
+
+def _details(ids: list[UUID]) -> dict[UUID, _Row]:
+    """What the final hits show, in one query (no vectors read; the ORM's per-row cost skipped)."""
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id, c.text, c.heading_path, c.line_start, c.line_end, d.id, d.title, d.uri, d.source_url, "
+            "s.name, tsvector_to_array(c.search) FROM knowledge_chunk c "
+            "JOIN knowledge_document d ON d.id = c.document_id JOIN knowledge_knowledgesource s ON s.id = c.source_id "
+            "WHERE c.id = ANY(%s::uuid[])",
+            [list(ids)],
+        )
+        return {
+            cid: _Row(text, path, start, end, document_id, title, uri, url, source, set(lexemes or ()))
+            for cid, text, path, start, end, document_id, title, uri, url, source, lexemes in cursor.fetchall()
+        }
 
 
 def search(
@@ -141,39 +177,31 @@ def search(
     semantic_rank = {cid: (rank, sim) for rank, (cid, sim) in enumerate(semantic, start=1)}
     fused = fuse([cid for cid, _ in lexical], [cid for cid, _ in semantic])
     top = sorted(fused, key=lambda cid: (-fused[cid], str(cid)))[:limit]
-    # Details for the final hits only, in one query; vectors and tsvectors stay in the database.
-    chunks = {
-        c.pk: c
-        for c in Chunk.objects.filter(pk__in=top)
-        .select_related("document", "source")
-        .defer("embedding", "search", "document__embedding", "source__config")
-        .annotate(lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(CharField())))
-    }
     words = terms.words
     result = SearchResult(query=query, mode="hybrid" if provider.enabled else "lexical", timings_ms=timings)
+    rows = _details(top)
     for cid in top:
-        chunk = chunks.get(cid)
-        if chunk is None:
+        row = rows.get(cid)
+        if row is None:
             continue  # deleted between the two queries
-        lexemes = set(getattr(chunk, "lexemes", None) or [])
         lex = lexical_rank.get(cid)
         sem = semantic_rank.get(cid)
         result.hits.append(
             Hit(
                 chunk_id=cid,
-                text=chunk.text,
+                text=row.text,
                 citation=Citation(
-                    document_id=chunk.document.pk,
-                    document_title=chunk.document.title,
-                    source_name=chunk.source.name,
-                    uri=chunk.document.uri,
-                    heading_path=list(chunk.heading_path),
-                    line_start=chunk.line_start,
-                    line_end=chunk.line_end,
-                    source_url=citation_url(chunk.document, chunk.line_start, chunk.line_end),
+                    document_id=row.document_id,
+                    document_title=row.title,
+                    source_name=row.source_name,
+                    uri=row.uri,
+                    heading_path=list(row.heading_path),
+                    line_start=row.line_start,
+                    line_end=row.line_end,
+                    source_url=line_url(row.source_url, row.line_start, row.line_end),
                 ),
                 explanation=Explanation(
-                    matched_terms=[w for w, forms in words.items() if forms & lexemes],
+                    matched_terms=[w for w, forms in words.items() if forms & row.lexemes],
                     lexical_rank=lex[0] if lex else None,
                     lexical_score=round(lex[1], 4) if lex else None,
                     semantic_rank=sem[0] if sem else None,

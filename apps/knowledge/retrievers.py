@@ -19,6 +19,7 @@ Both only name unqualified tables, resolved through the client's ``search_path``
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
@@ -26,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 POOL = 1000  # matches ranked per full-text tier at most
 EXACT_UNDER = 20000  # filtered vector search compares exactly up to this many chunks
@@ -177,8 +178,26 @@ def semantic(vector: list[float], model: str, filters: Filters, limit: int) -> l
         count, kept = _filtered_share(filters)
         exact = count <= EXACT_UNDER
     sql, params = semantic_sql(vector_literal(vector), model, filters, limit, exact=exact)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if not exact:
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search(limit, kept=kept)])
+            use_ef_search(cursor, ef_search(limit, kept=kept))
         cursor.execute(sql, params)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+_ef_search_of: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def use_ef_search(cursor: Any, value: int) -> None:
+    """Set ``hnsw.ef_search`` for the next query without a round trip when the connection already has it.
+
+    Outside a transaction the setting is kept by the session (remembered per connection); inside one,
+    SET LOCAL ends with it, since a rollback would undo a session-level SET behind our back.
+    """
+    if connection.in_atomic_block:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [value])
+        return
+    raw = connection.connection
+    if _ef_search_of.get(raw) != value:
+        cursor.execute("SET hnsw.ef_search = %s", [value])
+        _ef_search_of[raw] = value
