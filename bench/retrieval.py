@@ -130,6 +130,7 @@ def bulk_load(source: object, layout: list[tuple[str, str, list[object]]], vecto
                 "FROM knowledge_document d WHERE d.id = c.document_id AND c.search IS NULL",
                 [config, config],
             )
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the deferred foreign keys before indexing
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             for _, definition in indexes:
                 cursor.execute(definition)
