@@ -11,7 +11,7 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from apps.knowledge.models import CandidateStatus, Document, KBCandidate, KnowledgeSource
+from apps.knowledge.models import CandidateStatus, Document, EmbeddingSettings, KBCandidate, KnowledgeSource
 from gaby_site.http import GabyRequest
 
 
@@ -46,3 +46,9 @@ def get_candidate_for_client(request: GabyRequest, candidate_id: UUID) -> KBCand
 
 def open_candidate_count() -> int:
     return KBCandidate.objects.filter(status=CandidateStatus.PROPOSED).count()
+
+
+def embedding_settings_for_client(request: GabyRequest) -> EmbeddingSettings:
+    """This client's embedding settings (the install's default until an Admin chooses; not saved by reading)."""
+    _require_client(request)
+    return EmbeddingSettings.objects.select_related("provider").first() or EmbeddingSettings()

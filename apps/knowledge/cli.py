@@ -93,4 +93,6 @@ def embeddings_command(command: BaseCommand, options: dict[str, Any]) -> None:
             chosen = set_embedding_backend(backend=options["backend"], provider=provider, model=options["model"])
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-    command.stdout.write(f"{client.name}: {chosen}. The next sync of each source re-embeds with it.")
+    queued = chosen.reembed_status == "queued"
+    note = "Chunks with vectors of another model are queued for re-embedding." if queued else "Nothing to re-embed."
+    command.stdout.write(f"{client.name}: {chosen}. {note}")

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from apps.knowledge.models import KnowledgeSource, SourceKind
+from apps.knowledge.models import EmbeddingBackend, KnowledgeSource, SourceKind
 from apps.knowledge.retrieval import Filters
 
 
@@ -62,3 +62,17 @@ class SearchForm(forms.Form):
             source_ids=[source.pk] if source else None,
             modified_after=timezone.now() - timedelta(days=days) if days else None,
         )
+
+
+class EmbeddingForm(forms.Form):
+    """Knowledge > Embeddings: the client's backend; a LiteLLM model needs one of its LLM providers."""
+
+    backend = forms.ChoiceField(choices=EmbeddingBackend.choices)
+    provider: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    model = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from apps.agent.models import LLMProvider
+
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = LLMProvider.objects.filter(enabled=True)  # type: ignore[attr-defined]

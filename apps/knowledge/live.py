@@ -1,4 +1,4 @@
-"""Live sync progress: the sources page's status cell, re-rendered and pushed over the shell's socket."""
+"""Live progress (a source's sync, a re-embed): a partial, re-rendered and pushed over the shell's socket."""
 
 from __future__ import annotations
 
@@ -21,10 +21,15 @@ def status_html(source: KnowledgeSource) -> str:
 
 def broadcast_source(source: KnowledgeSource) -> None:
     """Swap ``#source-status-<id>`` on every open page of this client; never fails the caller."""
+    broadcast_html(f"#source-status-{source.pk}", status_html(source))
+
+
+def broadcast_html(target: str, html: str) -> None:
+    """Swap ``target`` with ``html`` on every open page of this client; never fails the caller."""
     layer = get_channel_layer()
     if layer is None:
         return
-    payload = {"type": "swap", "target": f"#source-status-{source.pk}", "html": status_html(source)}
+    payload = {"type": "swap", "target": target, "html": html}
     try:
         async_to_sync(layer.group_send)(
             tenant_group(current_schema(), "live"), {"type": "live.event", "payload": payload}

@@ -205,6 +205,13 @@ class EmbeddingSettings(models.Model):
     provider = models.ForeignKey("agent.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     model = models.CharField(max_length=200, blank=True, help_text="e.g. text-embedding-3-small, nomic-embed-text.")
     updated_at = models.DateTimeField(auto_now=True)
+    # The re-embedding a change of backend queues (apps/knowledge/reembed.py), shown live on the settings page.
+    reembed_status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.IDLE)
+    reembed_done = models.PositiveIntegerField(default=0)
+    reembed_total = models.PositiveIntegerField(default=0)
+    reembed_error = models.TextField(blank=True)
+    reembed_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    reembed_finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_backend_display()} {self.model}".strip()

@@ -1,12 +1,13 @@
 """Hybrid retrieval with citations and explanations (KB-4, KB-5, MSP-6).
 
-Two candidate lists come from the current client's schema: PostgreSQL full-text search
-(``websearch_to_tsquery``; chunks matching every term rank before chunks matching some, then by
-``ts_rank_cd``) and pgvector cosine similarity through the HNSW index. Reciprocal rank fusion
-merges them (score = sum of 1 / (60 + rank)). Every hit carries its citation (document, heading
-path, lines, source URL) and why it was chosen: the query words it matched, its rank on each side,
-its cosine similarity and its fused score. Isolation is structural: the SQL names unqualified
-tables, resolved through the client's ``search_path``; no other client's rows are reachable.
+Two candidate lists of bounded size come from the current client's schema (apps/knowledge/retrievers.py):
+PostgreSQL full-text search (chunks matching every term rank before chunks matching all but one, then
+any; then by ``ts_rank_cd``) and pgvector cosine similarity through the HNSW index. Reciprocal rank
+fusion merges them (score = sum of 1 / (60 + rank)); only the final hits are loaded, in one query.
+Every hit carries its citation (document, heading path, lines, source URL) and why it was chosen:
+the query words it matched, its rank on each side, its cosine similarity and its fused score.
+Isolation is structural: the SQL names unqualified tables, resolved through the client's
+``search_path``; no other client's rows are reachable.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection, transaction
-from django.db.models import CharField, F, Func
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
+from apps.knowledge import retrievers
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
-from apps.knowledge.models import Chunk, Document
+from apps.knowledge.models import Document
+from apps.knowledge.retrievers import Filters
+
+__all__ = ["Citation", "Explanation", "Filters", "Hit", "QueryError", "SearchResult", "fuse", "search"]
 
 RRF_K = 60
 _WORD = re.compile(r"[\w][\w'.-]*", re.UNICODE)
@@ -80,72 +81,9 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Filters:
-    source_ids: list[UUID] | None = None
-    modified_after: datetime | None = None
-
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.source_ids:
-            clauses.append("c.source_id = ANY(%s)")
-            params.append(list(self.source_ids))
-        if self.modified_after is not None:
-            clauses.append("c.document_id IN (SELECT id FROM knowledge_document WHERE last_modified >= %s)")
-            params.append(self.modified_after)
-        return "".join(f" AND {c}" for c in clauses), params
-
-
-def _lexical(query: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
-    config = settings.KNOWLEDGE_SEARCH_CONFIG
-    where, params = filters.sql()
-    # "loose" ORs the query's lexemes so a question still finds passages that lack one of its words;
-    # passages matching the strict (all terms, phrases, negations) query rank first.
-    sql = f"""
-        WITH q AS (
-            SELECT websearch_to_tsquery(%s::regconfig, %s) AS strict,
-                   (SELECT to_tsquery('simple', string_agg('''' || replace(l, '''', '''''') || '''', ' | '))
-                      FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS l) AS loose
-        )
-        SELECT c.id, ts_rank_cd(c.search, q.loose, 1) + CASE WHEN c.search @@ q.strict THEN 1 ELSE 0 END AS score
-        FROM knowledge_chunk c, q
-        WHERE q.loose IS NOT NULL AND c.search @@ q.loose {where}
-        ORDER BY score DESC, c.id
-        LIMIT %s
-    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [config, query, config, query, *params, limit])
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
-
-
-def _semantic(vector: list[float], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
-    where, params = filters.sql()
-    literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-    sql = f"""
-        SELECT c.id, 1 - (c.embedding <=> %s::vector) AS similarity
-        FROM knowledge_chunk c
-        WHERE c.embedding IS NOT NULL AND c.embedding_model = %s {where}
-        ORDER BY c.embedding <=> %s::vector
-        LIMIT %s
-    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, limit)])
-        cursor.execute(sql, [literal, model, *params, literal, limit])
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
-
-
-def _query_lexemes(query: str) -> dict[str, set[str]]:
-    """Each word of the query and the lexemes it stems to (stop words stem to nothing)."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:64]
-    if not words:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT w, tsvector_to_array(to_tsvector(%s::regconfig, w)) FROM unnest(%s::text[]) AS w",
-            [settings.KNOWLEDGE_SEARCH_CONFIG, words],
-        )
-        return {word: set(lexemes) for word, lexemes in cursor.fetchall() if lexemes}
+def query_terms(query: str) -> retrievers.QueryTerms:
+    """The query's distinct words (at most 64) and their lexemes."""
+    return retrievers.analyse(query, list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:64])
 
 
 def fuse(*ranked: list[UUID], k: int = RRF_K) -> dict[UUID, float]:
@@ -158,11 +96,47 @@ def fuse(*ranked: list[UUID], k: int = RRF_K) -> dict[UUID, float]:
 
 
 def citation_url(document: Document, line_start: int, line_end: int) -> str:
-    url = document.source_url
+    return line_url(document.source_url, line_start, line_end)
+
+
+def line_url(url: str, line_start: int, line_end: int) -> str:
+    """The original's address, pointing at the lines when its host can (a git web host's blob view)."""
     if url and "/blob/" in url and "#" not in url:
         plain = "?plain=1" if url.lower().endswith((".md", ".markdown")) else ""
         return f"{url}{plain}#L{line_start}-L{line_end}"
     return url
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    heading_path: list[str]
+    line_start: int
+    line_end: int
+    document_id: UUID
+    title: str
+    uri: str
+    source_url: str
+    source_name: str
+    lexemes: set[str]
+
+
+def _details(ids: list[UUID]) -> dict[UUID, _Row]:
+    """What the final hits show, in one query (no vectors read; the ORM's per-row cost skipped)."""
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.id, c.text, c.heading_path, c.line_start, c.line_end, d.id, d.title, d.uri, d.source_url, "
+            "s.name, tsvector_to_array(c.search) FROM knowledge_chunk c "
+            "JOIN knowledge_document d ON d.id = c.document_id JOIN knowledge_knowledgesource s ON s.id = c.source_id "
+            "WHERE c.id = ANY(%s::uuid[])",
+            [list(ids)],
+        )
+        return {
+            cid: _Row(text, path, start, end, document_id, title, uri, url, source, set(lexemes or ()))
+            for cid, text, path, start, end, document_id, title, uri, url, source, lexemes in cursor.fetchall()
+        }
 
 
 def search(
@@ -186,7 +160,8 @@ def search(
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    lexical = _lexical(query, filters, candidates)
+    terms = query_terms(query)
+    lexical = retrievers.lexical(terms, filters, candidates)
     timings["lexical"] = (time.perf_counter() - started) * 1000
     semantic: list[tuple[UUID, float]] = []
     if provider.enabled:
@@ -194,7 +169,7 @@ def search(
         vector = provider.embed_query(query)
         timings["embed"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        semantic = _semantic(vector or [], provider.model, filters, candidates)
+        semantic = retrievers.semantic(vector or [], provider.model, filters, candidates)
         timings["semantic"] = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
@@ -202,37 +177,31 @@ def search(
     semantic_rank = {cid: (rank, sim) for rank, (cid, sim) in enumerate(semantic, start=1)}
     fused = fuse([cid for cid, _ in lexical], [cid for cid, _ in semantic])
     top = sorted(fused, key=lambda cid: (-fused[cid], str(cid)))[:limit]
-    chunks = {
-        c.pk: c
-        for c in Chunk.objects.filter(pk__in=top)
-        .select_related("document", "source")
-        .annotate(lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(CharField())))
-    }
-    words = _query_lexemes(query)
+    words = terms.words
     result = SearchResult(query=query, mode="hybrid" if provider.enabled else "lexical", timings_ms=timings)
+    rows = _details(top)
     for cid in top:
-        chunk = chunks.get(cid)
-        if chunk is None:
+        row = rows.get(cid)
+        if row is None:
             continue  # deleted between the two queries
-        lexemes = set(getattr(chunk, "lexemes", None) or [])
         lex = lexical_rank.get(cid)
         sem = semantic_rank.get(cid)
         result.hits.append(
             Hit(
                 chunk_id=cid,
-                text=chunk.text,
+                text=row.text,
                 citation=Citation(
-                    document_id=chunk.document.pk,
-                    document_title=chunk.document.title,
-                    source_name=chunk.source.name,
-                    uri=chunk.document.uri,
-                    heading_path=list(chunk.heading_path),
-                    line_start=chunk.line_start,
-                    line_end=chunk.line_end,
-                    source_url=citation_url(chunk.document, chunk.line_start, chunk.line_end),
+                    document_id=row.document_id,
+                    document_title=row.title,
+                    source_name=row.source_name,
+                    uri=row.uri,
+                    heading_path=list(row.heading_path),
+                    line_start=row.line_start,
+                    line_end=row.line_end,
+                    source_url=line_url(row.source_url, row.line_start, row.line_end),
                 ),
                 explanation=Explanation(
-                    matched_terms=[w for w, forms in words.items() if forms & lexemes],
+                    matched_terms=[w for w, forms in words.items() if forms & row.lexemes],
                     lexical_rank=lex[0] if lex else None,
                     lexical_score=round(lex[1], 4) if lex else None,
                     semantic_rank=sem[0] if sem else None,

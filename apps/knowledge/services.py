@@ -277,7 +277,13 @@ def due_sources() -> list[KnowledgeSource]:
 
 @transaction.atomic
 def set_embedding_backend(*, backend: str, provider: Any = None, model: str = "") -> EmbeddingSettings:
-    """Choose this client's embedding backend; the next sync of each source re-embeds with it."""
+    """Choose this client's embedding backend; chunks with vectors of another model are queued for re-embedding.
+
+    The settings page and ``gaby kb-embeddings`` both come here.
+    """
+    from apps.knowledge.embeddings import get_provider
+    from apps.knowledge.reembed import request_reembed, stale_chunks
+
     if backend not in EmbeddingBackend.values:
         raise ValidationError({"backend": f"Use one of: {', '.join(EmbeddingBackend.values)}."})
     if backend == EmbeddingBackend.LITELLM and (provider is None or not model.strip()):
@@ -290,4 +296,7 @@ def set_embedding_backend(*, backend: str, provider: Any = None, model: str = ""
             "model": model.strip() if backend == EmbeddingBackend.LITELLM else "",
         },
     )
+    if stale_chunks(get_provider()).exists():
+        request_reembed()
+        chosen.refresh_from_db()
     return chosen

@@ -32,6 +32,21 @@ def sync_source_task(source_id: str) -> dict[str, Any] | None:
     return None if report is None else {"status": "ok", **report.__dict__}
 
 
+@app.task(
+    name="knowledge.reembed",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def reembed_task() -> dict[str, Any] | None:
+    """Re-embed the chunks whose vector is of another model; exits quietly if no job is queued."""
+    from apps.knowledge.reembed import run_queued_reembed
+
+    embedded = run_queued_reembed()
+    return None if embedded is None else {"status": "ok", "embedded": embedded}
+
+
 @app.task(name="knowledge.housekeeping")
 def housekeeping() -> dict[str, int]:
     """Beat, every few minutes: queue scheduled syncs and expire old KB candidates in every client."""

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from apps.knowledge import views_candidates, views_documents, views_health, views_search, views_sources
+from apps.knowledge import (
+    views_candidates,
+    views_documents,
+    views_embeddings,
+    views_health,
+    views_search,
+    views_sources,
+)
 
 app_name = "knowledge"
 urlpatterns = [
@@ -13,6 +20,9 @@ urlpatterns = [
     path("documents/<uuid:document_id>/", views_documents.document_detail, name="document"),
     path("search/", views_search.search_page, name="search"),
     path("health/", views_health.health, name="health"),
+    path("embeddings/", views_embeddings.embeddings, name="embeddings"),
+    path("embeddings/choose/", views_embeddings.choose, name="choose_embeddings"),
+    path("embeddings/reembed/", views_embeddings.reembed, name="reembed"),
     path("candidates/", views_candidates.candidates, name="candidates"),
     path("candidates/new/", views_candidates.new_candidate, name="new_candidate"),
     path("candidates/<uuid:candidate_id>/save/", views_candidates.decide, {"action": "save"}, name="save_candidate"),

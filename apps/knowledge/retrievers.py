@@ -1,0 +1,203 @@
+"""The two candidate retrievers of hybrid search, each doing bounded work whatever the corpus size.
+
+Full text: a GIN index finds matches fast, but cannot order them, so ranking every match
+(``ts_rank_cd``) costs as much as there are matches; a query with a common word matches most of a
+large corpus. Candidates are therefore taken in tiers of decreasing coordination: passages
+matching the whole query (``websearch_to_tsquery``: every term, phrases, negations), then those
+matching all its words but one, then any of them. Each tier reads at most ``POOL`` matches through
+the GIN index and ranks only those; the next tier runs only while fewer than ``limit`` candidates
+were found. A tier's passages rank before the next tier's, then by ``ts_rank_cd`` (title and
+headings weigh more than the passage).
+
+Vectors: ``ORDER BY embedding <=> q LIMIT k`` walks the HNSW index. A filter (source, recency)
+is applied after the walk, so a filter that keeps few chunks would leave the walk with too few
+results: when at most ``EXACT_UNDER`` chunks pass the filters they are compared exactly (no index,
+always complete); above that the walk is widened (``hnsw.ef_search``) in proportion.
+
+Both only name unqualified tables, resolved through the client's ``search_path`` (MSP-6).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import combinations
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection
+
+POOL = 1000  # matches ranked per full-text tier at most
+EXACT_UNDER = 20000  # filtered vector search compares exactly up to this many chunks
+EF_SEARCH_MAX = 1000  # pgvector's ceiling for hnsw.ef_search
+NEAR_MAX_TERMS = 8  # "all words but one" is built for queries of up to this many distinct words
+
+
+@dataclass(frozen=True)
+class Filters:
+    source_ids: list[UUID] | None = None
+    modified_after: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source_ids) or self.modified_after is not None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.source_ids:
+            clauses.append("c.source_id = ANY(%s)")
+            params.append(list(self.source_ids))
+        if self.modified_after is not None:
+            clauses.append("c.document_id IN (SELECT id FROM knowledge_document WHERE last_modified >= %s)")
+            params.append(self.modified_after)
+        return "".join(f" AND {c}" for c in clauses), params
+
+
+@dataclass
+class QueryTerms:
+    """The query's words and the lexemes each stems to (stop words stem to nothing)."""
+
+    text: str
+    words: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def lexemes(self) -> list[str]:
+        return sorted({lexeme for forms in self.words.values() for lexeme in forms})
+
+
+def analyse(text: str, words: list[str]) -> QueryTerms:
+    """One round trip: each distinct word's lexemes, with the search configuration's stemming and stop words."""
+    if not words:
+        return QueryTerms(text=text)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w, tsvector_to_array(to_tsvector(%s::regconfig, w)) FROM unnest(%s::text[]) AS w",
+            [settings.KNOWLEDGE_SEARCH_CONFIG, words],
+        )
+        return QueryTerms(text=text, words={word: set(lexemes) for word, lexemes in cursor.fetchall() if lexemes})
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tiers_for(terms: QueryTerms) -> list[tuple[str, str, list[Any]]]:
+    """(name, tsquery SQL, params) from the most demanding to the loosest; each word is one alternative group."""
+    config = settings.KNOWLEDGE_SEARCH_CONFIG
+    groups = ["(" + " | ".join(_quote(lex) for lex in sorted(forms)) + ")" for forms in terms.words.values()]
+    tiers: list[tuple[str, str, list[Any]]] = [("all", "websearch_to_tsquery(%s::regconfig, %s)", [config, terms.text])]
+    if 3 <= len(groups) <= NEAR_MAX_TERMS:
+        near = " | ".join("(" + " & ".join(combo) + ")" for combo in combinations(groups, len(groups) - 1))
+        tiers.append(("all but one", "to_tsquery('simple', %s)", [near]))
+    if len(groups) >= 2:
+        tiers.append(("any", "to_tsquery('simple', %s)", [" | ".join(groups)]))
+    return tiers
+
+
+def tier_sql(match: str, where: str) -> str:
+    return f"""
+        SELECT c.id, ts_rank_cd(c.search, to_tsquery('simple', %s), 1) AS score
+        FROM (
+            SELECT c.id, c.search FROM knowledge_chunk c
+            WHERE c.search @@ {match} AND NOT c.id = ANY(%s::uuid[]) {where}
+            LIMIT {POOL}
+        ) c
+        ORDER BY score DESC, c.id
+        LIMIT %s
+    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+
+
+def lexical(terms: QueryTerms, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    """Up to ``limit`` (chunk id, score); the score is the tier bonus (2, 1, 0 from the strictest) plus ``ts_rank_cd``.
+
+    bench/retrieval.py runs this as its full-text floor: it is the SQL, with a loop around it.
+    """
+    if not terms.words:
+        return []
+    where, filter_params = filters.sql()
+    loose = " | ".join(_quote(lex) for lex in terms.lexemes)
+    tiers = tiers_for(terms)
+    found: list[tuple[UUID, float]] = []
+    with connection.cursor() as cursor:
+        for index, (_, match, match_params) in enumerate(tiers):
+            seen = [cid for cid, _ in found]
+            cursor.execute(tier_sql(match, where), [loose, *match_params, seen, *filter_params, limit - len(found)])
+            bonus = float(len(tiers) - 1 - index)
+            found += [(row[0], bonus + float(row[1])) for row in cursor.fetchall()]
+            if len(found) >= limit:
+                break
+    return found
+
+
+def vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def semantic_sql(
+    literal: str, model: str, filters: Filters, limit: int, *, exact: bool = False
+) -> tuple[str, list[Any]]:
+    """The vector query (also run raw by bench/retrieval.py as its floor); ``exact`` bypasses the HNSW index."""
+    where, params = filters.sql()
+    # "+ 0" makes the ORDER BY an expression the index cannot serve: every filtered chunk is compared.
+    order = "(c.embedding <=> %s::vector) + 0" if exact else "c.embedding <=> %s::vector"
+    sql = f"""
+        SELECT c.id, 1 - (c.embedding <=> %s::vector) AS similarity
+        FROM knowledge_chunk c
+        WHERE c.embedding IS NOT NULL AND c.embedding_model = %s {where}
+        ORDER BY {order}
+        LIMIT %s
+    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    return sql, [literal, model, *params, literal, limit]
+
+
+def ef_search(limit: int, *, kept: float = 1.0) -> int:
+    """How wide the HNSW walk goes for ``limit`` results when a share ``kept`` of the chunks passes the filters."""
+    return min(EF_SEARCH_MAX, max(40, int(limit / max(kept, 1e-6))))
+
+
+def _filtered_share(filters: Filters) -> tuple[int, float]:
+    """How many chunks pass the filters (counted up to EXACT_UNDER + 1) and their share of all chunks."""
+    where, params = filters.sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c WHERE c.embedding IS NOT NULL {where} LIMIT %s) s",  # noqa: S608
+            [*params, EXACT_UNDER + 1],
+        )
+        kept = int(cursor.fetchone()[0])
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
+        total = max(float(cursor.fetchone()[0]), 1.0)
+    return kept, min(1.0, kept / total)
+
+
+def semantic(vector: list[float], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    exact, kept = False, 1.0
+    if filters.active:
+        count, kept = _filtered_share(filters)
+        exact = count <= EXACT_UNDER
+    sql, params = semantic_sql(vector_literal(vector), model, filters, limit, exact=exact)
+    with connection.cursor() as cursor:
+        if not exact:
+            use_ef_search(cursor, ef_search(limit, kept=kept))
+        cursor.execute(sql, params)
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+_ef_search_of: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def use_ef_search(cursor: Any, value: int) -> None:
+    """Set ``hnsw.ef_search`` for the next query without a round trip when the connection already has it.
+
+    Outside a transaction the setting is kept by the session (remembered per connection); inside one,
+    SET LOCAL ends with it, since a rollback would undo a session-level SET behind our back.
+    """
+    if connection.in_atomic_block:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [value])
+        return
+    raw = connection.connection
+    if _ef_search_of.get(raw) != value:
+        cursor.execute("SET hnsw.ef_search = %s", [value])
+        _ef_search_of[raw] = value
