@@ -111,6 +111,10 @@ PUBLIC_SCHEMA_URLCONF = "gaby_site.urls_public"
 ROOT_URLCONF = "gaby_site.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Issue `SET search_path` once per connection and tenant switch, not before every cursor (django-tenants'
+# default): about half of all queries otherwise. The backend forgets the setting on set_tenant, close, rollback
+# and savepoint rollback (a rolled-back SET is undone by PostgreSQL), so the next cursor sets it again.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "gaby_site.health.HealthMiddleware",  # answers probes before host checks

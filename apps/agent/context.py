@@ -15,13 +15,15 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
 
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
-from apps.agent.models import Investigation, InvestigationStep, LLMCall
+from apps.agent.investigations import settings_for
+from apps.agent.models import AgentSettings, Investigation, InvestigationStep, LLMCall
 from apps.connectors.models import Connector
 from apps.knowledge import retrieval
 from apps.safety.enforcement import CallContext, run_tool
@@ -108,9 +110,11 @@ class RunContext:
         *,
         source_autonomy: str | None = None,
         on_step: Callable[[InvestigationStep], None] | None = None,
+        fresh: bool = False,
     ) -> None:
         """Tool calls are limited by the ticket's source (the gate reads its autonomy) and, when given, by an
-        extra ``source_autonomy`` (a caller without a source row)."""
+        extra ``source_autonomy`` (a caller without a source row). ``fresh``: the engine's first attempt, so
+        nothing is on the timeline yet (a resumed or second context continues after the last recorded step)."""
         self.investigation = investigation
         ticket = investigation.ticket
         self.ticket: TicketView = ticket_view(ticket)
@@ -120,8 +124,13 @@ class RunContext:
         self.on_step = on_step
         self.seen: dict[str, Citation] = {}  # every citation a decider was shown: what a verdict may cite
         self._occurrences: Counter[str] = Counter()
-        last = investigation.steps.aggregate(last=Max("ordinal"))["last"]
+        last = None if fresh else investigation.steps.aggregate(last=Max("ordinal"))["last"]
         self._ordinal = int(last or 0)
+
+    @cached_property
+    def agent_settings(self) -> AgentSettings:
+        """The client's investigation settings, read once for the whole run."""
+        return settings_for()
 
     # --- InvestigationContext -----------------------------------------------------------------
     def record(

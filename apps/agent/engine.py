@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +32,7 @@ from django_tenants.utils import schema_context
 
 from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, InvestigationContext, StepKind
-from apps.agent.investigations import current_client, settings_for
+from apps.agent.investigations import current_client
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import announce_investigation, announce_step
 from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
@@ -69,12 +69,13 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
     finding = try_playbook(context)
     if finding is not None:
         return finding
-    agent_settings = settings_for()
-    if llm_configured():
+    agent_settings = context.agent_settings
+    gateway = gateway or LLMGateway(current_client())
+    if gateway.route(Workflow.VERDICT) is not None:  # the routes are read once, for the whole run
         investigation = context.investigation
         budget = Budget(str(investigation.pk), max_tokens=agent_settings.max_tokens, max_usd=agent_settings.max_usd)
         try:
-            return LLMDecider(context, client=current_client(), budget=budget, gateway=gateway).investigate()
+            return LLMDecider(context, client=gateway.client, budget=budget, gateway=gateway).investigate()
         except NoModelConfigured:
             pass  # the verdict route went away mid-run: answer without a model
     return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold)
@@ -82,39 +83,46 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
 
 def execute(investigation_id: UUID | str, *, gateway: LLMGateway | None = None) -> str | Busy:
     """Claim and run one investigation; returns what happened ("done", "failed", "gone", ...) or ``Busy``."""
-    investigation = Investigation.objects.filter(pk=investigation_id).first()
-    if investigation is None:
-        return "gone"
     now = timezone.now()
     resumed = False
-    if Investigation.objects.filter(pk=investigation.pk, status=InvestigationStatus.QUEUED).update(
+    if not Investigation.objects.filter(pk=investigation_id, status=InvestigationStatus.QUEUED).update(
         status=InvestigationStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now
     ):
-        pass
-    elif investigation.status == InvestigationStatus.RUNNING:
-        lease = timedelta(seconds=settings.AGENT_LEASE_SECONDS)
-        age = now - (investigation.heartbeat_at or investigation.started_at or now)
-        if age < lease:
-            return Busy((lease - age).total_seconds() + 0.5)
-        if investigation.attempts >= settings.AGENT_MAX_ATTEMPTS:
-            fail(
-                investigation=investigation,
-                attempt=investigation.attempts,
-                reason=f"The worker stopped {investigation.attempts} times while running it; giving up.",
-            )
-            return "failed"
-        if not Investigation.objects.filter(
-            pk=investigation.pk, status=InvestigationStatus.RUNNING, attempts=investigation.attempts
-        ).update(attempts=F("attempts") + 1, heartbeat_at=now):
-            return Busy(settings.AGENT_LEASE_SECONDS)
-        resumed = True
-    else:
-        return "finished"
-    claimed = Investigation.objects.select_related("ticket__source", "ticket__contact").filter(pk=investigation.pk)
+        outcome = _take_over(investigation_id, now)
+        if not isinstance(outcome, bool):
+            return outcome
+        resumed = outcome
+    # Read once, after the claim, with what the run needs (ticket, source, contact).
+    claimed = Investigation.objects.select_related("ticket__source", "ticket__contact").filter(pk=investigation_id)
     investigation = claimed.first()
     if investigation is None:
         return "gone"  # deleted with its ticket meanwhile
     return run(investigation, resumed=resumed, gateway=gateway)
+
+
+def _take_over(investigation_id: UUID | str, now: datetime) -> bool | str | Busy:
+    """Not queued: True when a dead run's lease expired and this one took it over; else what to return."""
+    investigation = Investigation.objects.filter(pk=investigation_id).first()
+    if investigation is None:
+        return "gone"
+    if investigation.status != InvestigationStatus.RUNNING:
+        return "finished"
+    lease = timedelta(seconds=settings.AGENT_LEASE_SECONDS)
+    age = now - (investigation.heartbeat_at or investigation.started_at or now)
+    if age < lease:
+        return Busy((lease - age).total_seconds() + 0.5)
+    if investigation.attempts >= settings.AGENT_MAX_ATTEMPTS:
+        fail(
+            investigation=investigation,
+            attempt=investigation.attempts,
+            reason=f"The worker stopped {investigation.attempts} times while running it; giving up.",
+        )
+        return "failed"
+    if not Investigation.objects.filter(
+        pk=investigation.pk, status=InvestigationStatus.RUNNING, attempts=investigation.attempts
+    ).update(attempts=F("attempts") + 1, heartbeat_at=now):
+        return Busy(settings.AGENT_LEASE_SECONDS)
+    return True
 
 
 def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGateway | None = None) -> str:
@@ -124,8 +132,8 @@ def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGate
 
 def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | None) -> str:
     attempt = investigation.attempts
-    context = RunContext(investigation, on_step=announce_step)
-    announce_investigation(investigation.pk)
+    context = RunContext(investigation, on_step=announce_step, fresh=not resumed)
+    announce_investigation(investigation)
     heartbeat = Heartbeat(investigation.pk, attempt, connection.schema_name)  # type: ignore[attr-defined]
     heartbeat.start()
     try:
@@ -161,7 +169,10 @@ def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | N
             },
             citations=tuple(finding.citations),
         )
-        return "done" if conclude(investigation=investigation, attempt=attempt, finding=finding) else "superseded"
+        concluded = conclude(
+            investigation=investigation, attempt=attempt, finding=finding, agent_settings=context.agent_settings
+        )
+        return "done" if concluded else "superseded"
     finally:
         heartbeat.stop()
 

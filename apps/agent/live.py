@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from uuid import UUID
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -51,16 +50,12 @@ def status_html(investigation: Any) -> str:
     return render_to_string("agent/_status.html", {"investigation": investigation})
 
 
-def announce_investigation(investigation_id: UUID) -> None:
-    from apps.agent.models import Investigation
-
-    investigation = Investigation.objects.filter(pk=investigation_id).first()
-    if investigation is None:
-        return
+def announce_investigation(investigation: Any) -> None:
+    """``investigation`` as it now stands: the caller holds the row it just wrote, so nothing is read again."""
     _send(
         {
             "type": "swap",
-            "target": f"#investigation-{investigation_id}-status",
+            "target": f"#investigation-{investigation.pk}-status",
             "swap": "outerHTML",
             "html": status_html(investigation),
         }

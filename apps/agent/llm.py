@@ -69,17 +69,30 @@ class ProviderNotAllowed(LLMError):
 
 @dataclass(frozen=True)
 class Budget:
-    """LLM-5: the most an investigation may spend; None means no limit on that axis."""
+    """LLM-5: the most an investigation may spend; None means no limit on that axis.
+
+    What was spent is read from the recorded calls the first time it is asked, then kept up to date by the
+    gateway as it records each call under this key: one query per budget instead of one per model call.
+    """
 
     key: str
     max_tokens: int | None = None
     max_usd: Decimal | None = None
+    _tally: list[Any] = field(default_factory=list, init=False, compare=False, repr=False)  # [tokens, usd]
 
     def spent(self) -> tuple[int, Decimal]:
-        totals = LLMCall.objects.filter(budget_key=self.key).aggregate(
-            tokens=Sum("input_tokens") + Sum("output_tokens"), usd=Sum("cost_usd")
-        )
-        return int(totals["tokens"] or 0), Decimal(totals["usd"] or 0)
+        if not self._tally:
+            totals = LLMCall.objects.filter(budget_key=self.key).aggregate(
+                tokens=Sum("input_tokens") + Sum("output_tokens"), usd=Sum("cost_usd")
+            )
+            self._tally.extend([int(totals["tokens"] or 0), Decimal(totals["usd"] or 0)])
+        return self._tally[0], self._tally[1]
+
+    def add(self, tokens: int, usd: Decimal) -> None:
+        """A call recorded under this key (before the first read there is nothing to add: the read counts it)."""
+        if self._tally:
+            self._tally[0] += tokens
+            self._tally[1] += usd
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,15 @@ class LLMGateway:
         self.profile = profile_for(client)
         self.backoff_seconds = backoff_seconds
         self.max_attempts = max_attempts
+        self._routes: dict[str, ModelRoute] | None = None
+
+    def route(self, workflow: str) -> ModelRoute | None:
+        """The enabled route of ``workflow``. Routes are read once per gateway, and a gateway serves one
+        investigation or one answer: a route changed meanwhile applies from the next one."""
+        if self._routes is None:
+            routes = ModelRoute.objects.select_related("provider").filter(provider__enabled=True)
+            self._routes = {row.workflow: row for row in routes}  # one route per workflow (unique)
+        return self._routes.get(workflow)
 
     def complete(
         self,
@@ -147,7 +169,7 @@ class LLMGateway:
         stream: bool = False,
         on_token: Callable[[str], None] | None = None,
     ) -> LLMResult:
-        route = ModelRoute.objects.select_related("provider").filter(workflow=workflow, provider__enabled=True).first()
+        route = self.route(workflow)
         if route is None:
             raise NoModelConfigured(
                 f"No model is configured for {workflow}: Gaby answers from knowledge and playbooks."
@@ -279,6 +301,7 @@ class LLMGateway:
             cost_usd=cost, latency_ms=int(latency * 1000), streamed=request.stream, status=status, error=error,
             attempt=attempt,
         )  # fmt: skip
+        request.budget.add(call.input_tokens + call.output_tokens, cost)
         log.info("llm_call", workflow=request.workflow, model=target.model, status=status, attempt=attempt,
                  tokens=call.input_tokens + call.output_tokens, cost_usd=str(cost))  # fmt: skip
         return call

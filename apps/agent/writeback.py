@@ -40,8 +40,13 @@ GABY = "Gaby"
 ESCALATIONS = {Verdict.NEEDS_TECH, Verdict.NEEDS_L2, Verdict.FAILED}
 
 
-def conclude(*, investigation: Investigation, attempt: int, finding: Finding) -> bool:
-    """Store ``finding`` and write back; False when this run no longer owns the investigation."""
+def conclude(
+    *, investigation: Investigation, attempt: int, finding: Finding, agent_settings: AgentSettings | None = None
+) -> bool:
+    """Store ``finding`` and write back; False when this run no longer owns the investigation.
+
+    ``agent_settings``: the run's settings when the caller has them (read once per run); ``investigation``
+    is brought up to date with what was stored."""
     with transaction.atomic():
         locked = _owned(investigation, attempt, InvestigationStatus.RUNNING)
         if locked is None:
@@ -59,7 +64,7 @@ def conclude(*, investigation: Investigation, attempt: int, finding: Finding) ->
         locked.decided_by = finding.decided_by[:100]
         locked.tokens, locked.cost_usd = tokens, usd
         locked.finished_at = timezone.now()
-        _write_back(locked, finding, settings_for())
+        _write_back(locked, finding, agent_settings or settings_for())
         locked.save()
         propose_from_resolution(locked)
         record(
@@ -74,9 +79,17 @@ def conclude(*, investigation: Investigation, attempt: int, finding: Finding) ->
                 "cost_usd": str(usd),
             },
         )
-        transaction.on_commit(lambda: announce_investigation(locked.pk))
-    investigation.refresh_from_db()
+        transaction.on_commit(lambda: announce_investigation(locked))
+    _copy_fields(locked, investigation)
     return True
+
+
+def _copy_fields(stored: Investigation, into: Investigation) -> None:
+    """``into`` as ``stored`` was just saved, without reading it back."""
+    if into is stored:
+        return
+    for model_field in Investigation._meta.concrete_fields:
+        setattr(into, model_field.attname, getattr(stored, model_field.attname))
 
 
 def fail(
@@ -105,8 +118,8 @@ def fail(
             actor_kind=ActorKind.AGENT,
             payload={"investigation": str(locked.pk), "reason": reason[:2000]},
         )
-        transaction.on_commit(lambda: announce_investigation(locked.pk))
-    investigation.refresh_from_db()
+        transaction.on_commit(lambda: announce_investigation(locked))
+    _copy_fields(locked, investigation)
     return True
 
 

@@ -130,8 +130,7 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
         _execute(action, dry_run=True, tool=tool)
-    action.refresh_from_db()
-    return action
+    return action  # as stored: created above, and its result set by _finish (no read back)
 
 
 def _audit_decision(action: ToolAction, decision: Decision) -> None:
@@ -186,11 +185,13 @@ def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = 
 
 
 def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inverse: Any) -> None:
+    """Store the result, on the row and on ``action`` (the caller's copy stays what the database holds)."""
+    result = {"status": status, "result_text": text[:20000], "result_is_error": is_error, "inverse": inverse,
+              "executed_at": timezone.now()}  # fmt: skip
     with transaction.atomic():
-        ToolAction.objects.filter(pk=action.pk).update(
-            status=status, result_text=text[:20000], result_is_error=is_error, inverse=inverse,
-            executed_at=timezone.now(),
-        )  # fmt: skip
+        ToolAction.objects.filter(pk=action.pk).update(**result)
+        for name, value in result.items():
+            setattr(action, name, value)
         audit.record(
             event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
             actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name,

@@ -1,0 +1,73 @@
+"""The SQL an investigation costs, pinned: the whole run and each extra tool step have a query budget, so a
+regression (a re-read per step, a search_path set per cursor, a query per model call) fails here.
+
+A scripted model drives the real loop (classify, tool calls through the safety gate, DONE, a cited verdict)
+twice, with one tool call and with three; the second run's extra queries are the cost of two more
+steps. Counted from the start of the investigation to its conclusion. Inside the test's transaction,
+``BEGIN``/``COMMIT`` show as savepoints and commit hooks (live broadcasts, which read nothing) do not run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.agent.models import Investigation, LLMCall
+from apps.safety.models import ToolAction
+from tenants.secrets import seal
+from tests.agent.helpers import classify, investigate, route_all, verdict
+from tests.llm_server import Reply, ScriptedLLM
+
+pytestmark = pytest.mark.django_db
+
+# Measured 2026-11-22; they include the savepoints of the test's own transaction and the helper's read-back.
+WHOLE_RUN = 77  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
+PER_TOOL_STEP = 18  # a plan call + a tool call: model call row, connector, gate (key, tool, rules, action, 2 audits)
+QUERIES = [
+    {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",
+                                                "params": ["[EMAIL_1]"]}},
+    {"name": "Billing_DB__query", "arguments": {"sql": "SELECT count(*) FROM customers"}},
+    {"name": "Billing_DB__list_tables", "arguments": {}},
+]  # fmt: skip
+
+
+def _investigate(ticket: Any, llm: ScriptedLLM, tool_calls: int) -> tuple[Investigation, list[str]]:
+    plans = [Reply("", tool_calls=[QUERIES[n]]) for n in range(tool_calls)]
+    answer = verdict(summary="Pro [T1] per [K1].", reply="You are on the pro plan.", citations=["T1", "K1"])
+    llm.then(classify(), *plans, Reply("DONE"), answer)
+    with CaptureQueriesContext(connection) as captured:
+        investigation = investigate(ticket)
+    return investigation, [query["sql"] for query in captured.captured_queries]
+
+
+def test_an_investigation_and_each_tool_step_stay_within_their_query_budget(
+    make_ticket: Any,
+    billing_db: Any,
+    knowledge: Any,
+    llm: ScriptedLLM,
+    in_hartwell: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    route_all(in_hartwell, llm)
+    with django_capture_on_commit_callbacks(execute=True):  # a worker holds the client's data key after first use
+        seal(in_hartwell, "warm", purpose="test")
+    one, one_queries = _investigate(make_ticket(external_id="Q-1"), llm, tool_calls=1)
+    three, three_queries = _investigate(make_ticket(external_id="Q-3"), llm, tool_calls=3)
+
+    for investigation, tools in ((one, 1), (three, 3)):
+        assert (investigation.status, investigation.verdict) == ("done", "auto_resolved")
+        assert investigation.steps.count() == 5 + tools
+        assert ToolAction.objects.filter(idempotency_key__startswith=f"inv:{investigation.pk}:").count() == tools
+        assert LLMCall.objects.filter(budget_key=str(investigation.pk)).count() == 3 + tools
+    # search_path is set when the connection's tenant changes, not before every cursor (at most once here).
+    assert sum(sql.startswith("SET search_path") for sql in one_queries + three_queries) <= 1
+    assert len(one_queries) <= WHOLE_RUN, "\n".join(one_queries)
+    per_step = (len(three_queries) - len(one_queries)) / 2
+    assert per_step <= PER_TOOL_STEP, "\n".join(three_queries)
+    # Read once per run, whatever the number of steps: settings, model routes, the budget spent so far.
+    for table in ("agent_agentsettings", "agent_modelroute"):
+        assert sum(f'FROM "{table}"' in sql for sql in three_queries) <= 2, table
+    assert sum('SUM("agent_llmcall"."input_tokens")' in sql for sql in three_queries) == 2  # the run, the end
