@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
     # Re-queue outbound webhook deliveries whose task was lost (broker down at commit, worker gone).
     "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
+    # Re-send help-desk pushes whose task was lost; pushes a worker never confirmed show as failed (Retry).
+    "tickets-push-sweep": {"task": "tickets.sweep_pushes", "schedule": 300.0},
     # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
     "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
     "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},

@@ -44,6 +44,21 @@ def push_change(self: Task, push_id: str, version: int) -> str:
         raise self.retry(countdown=countdown) from exc
 
 
+@app.task(name="tickets.sweep_pushes")
+def sweep_pushes() -> int:
+    """Beat entry: send again every queued push whose task was lost; unconfirmed ones become failed (Retry)."""
+    sent = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            lost, _ = writeback.sweep()
+            for push_id, version in lost:
+                push_change.apply_async(
+                    args=[str(push_id), version], task_id=f"push-{push_id}-v{version}-{uuid7().hex}"
+                )
+                sent += 1
+    return sent
+
+
 @app.task(name="tickets.poll_source")
 def poll_source(source_id: str) -> str:
     return polling.poll(source_id).status

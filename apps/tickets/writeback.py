@@ -15,11 +15,13 @@ hand the claim back for a retry with backoff; permanent ones and exhausted retri
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.tickets import live
 from apps.tickets.models import PushField, PushState, Ticket, TicketPush
@@ -54,6 +56,8 @@ def queue(ticket: Ticket, changes: dict[str, Any]) -> list[UUID]:
     """Record the changed fields the source can write and send their pushes on commit. Returns the push ids."""
     from apps.tickets.sources.registry import adapter_class
 
+    if not any(name in FIELDS for name in changes):
+        return []  # e.g. a soft delete: nothing a help desk takes
     writable = adapter_class(ticket.source.kind).writable_fields
     queued: list[UUID] = []
     for name, value in changes.items():
@@ -85,7 +89,7 @@ def _send_on_commit(push_id: UUID, version: int) -> None:
 def claim(push_id: UUID | str, version: int) -> bool:
     return (
         TicketPush.objects.filter(pk=push_id, state=PushState.QUEUED, version=version).update(
-            state=PushState.SENDING, attempts=F("attempts") + 1
+            state=PushState.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
         )
         == 1
     )
@@ -133,7 +137,7 @@ def _finish(row: TicketPush, version: int, *, state: str, error: str) -> None:
         current = TicketPush.objects.select_for_update().filter(pk=row.pk, state=PushState.SENDING).first()
         if current is None:
             return
-        fields: dict[str, Any] = {"state": state, "error": error[:2000]}
+        fields: dict[str, Any] = {"state": state, "error": error[:2000], "updated_at": timezone.now()}
         if state == PushState.SENT:
             fields["pushed_version"] = version
         if current.version != version:  # changed meanwhile: whatever this attempt did, the newer value goes out
@@ -147,7 +151,7 @@ def _finish(row: TicketPush, version: int, *, state: str, error: str) -> None:
 def give_up(push_id: UUID | str, version: int, reason: str) -> None:
     """Retries exhausted: a push still queued with this version is marked failed, for the operator to see."""
     updated = TicketPush.objects.filter(pk=push_id, state=PushState.QUEUED, version=version).update(
-        state=PushState.FAILED, error=reason[:2000]
+        state=PushState.FAILED, error=reason[:2000], updated_at=timezone.now()
     )
     if updated:
         ticket_id = TicketPush.objects.filter(pk=push_id).values_list("ticket_id", flat=True).first()
@@ -159,11 +163,32 @@ def retry(*, push_row: TicketPush) -> bool:
     """An operator's Retry on a failed push: queue its current version again."""
     with transaction.atomic():
         updated = TicketPush.objects.filter(pk=push_row.pk, state=PushState.FAILED).update(
-            state=PushState.QUEUED, attempts=0, error=""
+            state=PushState.QUEUED, attempts=0, error="", updated_at=timezone.now()
         )
         if updated:
             _send_on_commit(push_row.pk, push_row.version)
     return bool(updated)
+
+
+# A queued push untouched this long lost its task (broker down at commit, worker gone); the claim makes a
+# second task harmless. A push "sending" this long lost its worker mid-call: it may or may not have landed.
+LOST_AFTER = timedelta(minutes=15)
+
+
+def sweep() -> tuple[list[tuple[UUID, int]], int]:
+    """Beat housekeeping in one client's schema: (queued pushes to send again as (id, version), how many
+    unconfirmed pushes were marked failed). An unconfirmed push is never re-sent by itself: the operator sees
+    it failed and presses Retry (the value is absolute, so sending it again is harmless at the help desk)."""
+    cutoff = timezone.now() - LOST_AFTER
+    stale = TicketPush.objects.filter(state=PushState.SENDING, updated_at__lt=cutoff).update(
+        state=PushState.FAILED,
+        error="The help desk never confirmed this change (the worker stopped during the push). Retry sends it again.",
+        updated_at=timezone.now(),
+    )
+    lost = list(
+        TicketPush.objects.filter(state=PushState.QUEUED, updated_at__lt=cutoff).values_list("pk", "version")[:1000]
+    )
+    return lost, stale
 
 
 def unfinished(ticket: Ticket) -> list[TicketPush]:

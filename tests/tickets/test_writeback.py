@@ -123,6 +123,10 @@ def test_a_refused_push_is_shown_on_the_ticket_and_can_be_retried(
             assert writeback.push(row.pk, row.version) == "failed"
             row.refresh_from_db()
             assert row.state == PushState.FAILED and "answered 422" in row.error
+        api = as_user("bob", "hartwell").get(f"/api/v1/tickets/{ticket.pk}").json()
+        assert [(p["field"], p["state"], p["version"], p["pushed_version"]) for p in api["writeback"]] == [
+            ("assignee", "failed", 1, 0)
+        ]
         page = as_user("bob", "hartwell").get(f"/inbox/t/{ticket.pk}/")
         html = page.content.decode()
         assert 'data-testid="push-error"' in html and "422" in html and 'data-testid="push-retry"' in html
@@ -159,4 +163,33 @@ def test_a_change_made_while_a_push_is_in_flight_goes_out_next(
             assert (row.state, row.pushed_version, row.version) == (PushState.QUEUED, 1, 2) and len(sent) == 2
             assert writeback.push(row.pk, 1) == "not-queued"  # a late retry of version 1 is never sent again
             assert writeback.push(row.pk, 2) == "sent"
+        server.check()
+
+
+def test_the_sweep_resends_lost_pushes_and_fails_unconfirmed_ones(
+    make_source: Any, hartwell: Any, people: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with replaying("zendesk", "retry_later") as server:
+        source = make_source(kind="zendesk", name="Zendesk", **test_zendesk.config(server.url))
+        with tenant_context(hartwell):
+            ticket = _open_ticket(source, "101")
+            services.change_priority(ticket=ticket, priority="high", actor=people["bob"])
+            services.change_status(ticket=ticket, status="pending", actor=people["bob"])
+            lost = TicketPush.objects.get(ticket=ticket, field="priority")  # its task never reached a worker
+            stuck = TicketPush.objects.get(ticket=ticket, field="status")
+            assert writeback.claim(stuck.pk, stuck.version)  # a worker took it, then died mid-call
+            assert writeback.sweep() == ([], 0)  # nothing is old enough yet
+            long_ago = timezone.now() - timedelta(hours=1)
+            TicketPush.objects.update(updated_at=long_ago)
+            assert writeback.sweep() == ([(lost.pk, 1)], 1)
+            stuck.refresh_from_db()
+            assert stuck.state == PushState.FAILED and "never confirmed" in stuck.error  # Retry is offered
+            # The resent task sends the lost push; the sweep never sent the unconfirmed one.
+            with pytest.raises(writeback.RetryPush):
+                writeback.push(lost.pk, 1)  # Zendesk asks to wait an hour ...
+            assert writeback.push(lost.pk, 1) == "sent"  # ... and the retry lands
         server.check()
