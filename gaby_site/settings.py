@@ -215,6 +215,8 @@ CELERY_BEAT_SCHEDULE = {
     "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
     # Re-queue outbound webhook deliveries whose task was lost (broker down at commit, worker gone).
     "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
+    # Re-send help-desk pushes whose task was lost; pushes a worker never confirmed show as failed (Retry).
+    "tickets-push-sweep": {"task": "tickets.sweep_pushes", "schedule": 300.0},
     # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
     "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
     "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
@@ -351,6 +353,10 @@ CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-serve
 TICKETS_WEBHOOK_RETRY_BASE_SECONDS = env_int("GABY_WEBHOOK_RETRY_BASE_S", 30, minimum=0)
 TICKETS_WEBHOOK_MAX_ATTEMPTS = env_int("GABY_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
 TICKETS_WEBHOOK_TIMEOUT_SECONDS = env_int("GABY_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=120)
+# Help-desk attachments larger than this are not downloaded (the message is kept, with the reason).
+TICKETS_ATTACHMENT_MAX_BYTES = env_int("GABY_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+# Retries of a status/priority/tags/assignee push to a help desk before it is marked failed on the ticket.
+TICKETS_PUSH_MAX_RETRIES = env_int("GABY_PUSH_MAX_RETRIES", 8, minimum=0, maximum=30)
 # --- Knowledge base (apps.knowledge) -------------------------------------------------------------
 # Embeddings: "local" (bundled MiniLM, offline) or "none" (full-text search only).
 KNOWLEDGE_EMBEDDINGS = env_choice("GABY_KB_EMBEDDINGS", ("local", "none"), "local")

@@ -53,10 +53,19 @@ class MessageOut(Schema):
     created_at: datetime
 
 
+class PushOut(Schema):
+    field: str = Field(description="status, priority, tags or assignee")
+    state: str = Field(description="queued, sending, sent or failed (failed: see error; the inbox offers Retry)")
+    error: str
+    version: int = Field(description="How many times this field was changed in Gaby")
+    pushed_version: int = Field(description="The last version the help desk confirmed")
+
+
 class TicketDetail(TicketOut):
     body: str
     external_id: str
     messages: list[MessageOut]
+    writeback: list[PushOut] = Field(description="Changes pushed to the ticket's help desk, one per field")
 
 
 class TicketPage(Schema):
@@ -118,7 +127,14 @@ def _out(ticket: Ticket) -> dict[str, Any]:
 
 def _detail(ticket: Ticket) -> dict[str, Any]:
     messages = [{name: getattr(m, name) for name in MessageOut.model_fields} for m in selectors.thread(ticket)]
-    return {**_out(ticket), "body": ticket.body, "external_id": ticket.external_id, "messages": messages}
+    pushes = [{name: getattr(p, name) for name in PushOut.model_fields} for p in ticket.pushes.order_by("field")]
+    return {
+        **_out(ticket),
+        "body": ticket.body,
+        "external_id": ticket.external_id,
+        "messages": messages,
+        "writeback": pushes,
+    }
 
 
 def _actor(request: HttpRequest) -> Any:

@@ -214,10 +214,64 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=200, default="application/octet-stream")
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
-    file = models.FileField(upload_to=attachment_path, max_length=500)
+    file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
+    # The help desk's id for the file (Zendesk/Freshdesk attachment id): a re-pull never stores it twice.
+    external_id = models.CharField(max_length=200, blank=True)
+    # Why the file could not be fetched (too large, vendor refused): the message is kept, the file is not.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="attachment_unique_external_id",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.filename
+
+
+class PushField(models.TextChoices):
+    STATUS = "status", "Status"
+    PRIORITY = "priority", "Priority"
+    TAGS = "tags", "Tags"
+    ASSIGNEE = "assignee", "Assignee"
+
+
+class PushState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class TicketPush(models.Model):
+    """An operator's change of one ticket field on its way to the help desk (write-back).
+
+    One row per ticket and field. Each change bumps ``version``; a push task names the version it
+    carries and claims the row with a conditional UPDATE, so a retried or late task never sends a
+    version twice nor an older value over a newer one. ``pushed_version`` is the last one the help
+    desk confirmed.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="pushes")
+    field = models.CharField(max_length=16, choices=PushField.choices)
+    value = models.JSONField(null=True, blank=True)  # status/priority text, tag list, assignee email ("" = none)
+    version = models.PositiveIntegerField(default=0)
+    pushed_version = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "field"], name="ticket_push_unique_field")]
+
+    def __str__(self) -> str:
+        return f"{self.field} of {self.ticket_id} v{self.version}: {self.state}"
 
 
 class QuarantinedPayload(models.Model):
@@ -252,6 +306,7 @@ __all__ = [
     "Message",
     "QuarantinedPayload",
     "Ticket",
+    "TicketPush",
     "TicketSource",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 
 @dataclass(frozen=True)
 class NormalizedAttachment:
+    """A file of a message. Email carries its ``content``; a help desk gives ``fetch``, which downloads it
+    only when ingestion stores the message (never for a message already known), raising ``SourceError``
+    when it cannot (too large, refused): the message is stored anyway, with the attachment's error."""
+
     filename: str
     content_type: str
-    content: bytes
+    content: bytes = b""
+    external_id: str = ""  # the vendor's attachment id: one stored copy per message and id
+    size: int | None = None  # what the vendor declared, before downloading
+    fetch: Callable[[], tuple[bytes, str]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ its error and backs off exponentially (capped), and is polled again by itself un
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -66,7 +66,10 @@ def backoff_seconds(interval: int, failures: int) -> int:
 
 
 def _raw_of(ticket: Any) -> str:
-    data = asdict(ticket)
+    messages = tuple(
+        replace(m, attachments=tuple(replace(a, fetch=None) for a in m.attachments)) for m in ticket.messages
+    )
+    data = asdict(replace(ticket, messages=messages))
     for message in data.get("messages", []):
         for attachment in message.get("attachments", []):
             attachment["content"] = f"<{len(attachment['content'])} bytes>"

@@ -13,7 +13,15 @@ from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Membership, Role, User
 from apps.tickets.inbox import InboxFilters, InboxRow, Position
-from apps.tickets.models import Attachment, Message, QuarantinedPayload, Status, Ticket, TicketSource
+from apps.tickets.models import (
+    Attachment,
+    Message,
+    QuarantinedPayload,
+    Status,
+    Ticket,
+    TicketPush,
+    TicketSource,
+)
 from gaby_site.http import ClientRequest
 
 ROW_FIELDS = (
@@ -43,8 +51,15 @@ def get_ticket_for_client(request: ClientRequest, ticket_id: UUID) -> Ticket:
 
 def get_attachment_for_client(request: ClientRequest, attachment_id: UUID) -> Attachment:
     return get_object_or_404(
-        Attachment.objects.select_related("message__ticket"), pk=attachment_id, message__ticket__deleted_at=None
+        Attachment.objects.select_related("message__ticket"),
+        pk=attachment_id,
+        message__ticket__deleted_at=None,
+        error="",  # a file that could not be downloaded has nothing to serve
     )
+
+
+def get_push_for_ticket(ticket: Ticket, push_id: UUID) -> TicketPush:
+    return get_object_or_404(TicketPush, pk=push_id, ticket=ticket)
 
 
 def get_quarantined_for_client(request: ClientRequest, payload_id: UUID) -> QuarantinedPayload:

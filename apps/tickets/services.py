@@ -9,20 +9,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 from uuid import UUID
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.auditlog.models import ActorKind
 from apps.safety.audit import record
-from apps.tickets import live
+from apps.tickets import attachments, live, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
-    Attachment,
     Contact,
     DeliveryState,
     Direction,
@@ -117,20 +114,6 @@ def message_key(message: NormalizedMessage) -> str:
     return f"sha256:{digest}"
 
 
-def _store_attachments(message: Message, normalized: NormalizedMessage) -> None:
-    for item in normalized.attachments:
-        sha = hashlib.sha256(item.content).hexdigest()
-        attachment = Attachment(
-            message=message,
-            filename=PurePosixPath(item.filename.replace("\\", "/")).name[:300] or "attachment",
-            content_type=item.content_type[:200] or "application/octet-stream",
-            size=len(item.content),
-            sha256=sha,
-        )
-        attachment.file.save(attachment.filename, ContentFile(item.content), save=False)
-        attachment.save()
-
-
 def _find_ticket(source: TicketSource, normalized: NormalizedTicket) -> tuple[Ticket | None, bool]:
     """(ticket, matched_by_thread): by the source's id first, then by the messages it answers."""
     ticket = Ticket.objects.select_for_update().filter(source=source, external_id=normalized.external_id).first()
@@ -206,9 +189,7 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
         if not created and not by_thread:
             diff = _apply_update(ticket, normalized)
         keys = {message_key(m): m for m in normalized.messages}
-        known = set(
-            Message.objects.filter(ticket=ticket, external_id__in=list(keys)).values_list("external_id", flat=True)
-        )
+        known = dict(Message.objects.filter(ticket=ticket, external_id__in=list(keys)).values_list("external_id", "id"))
         new_messages = []
         for key, item in keys.items():
             if key in known:
@@ -224,8 +205,11 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
             if item.created_at is not None:
                 Message.objects.filter(pk=message.pk).update(created_at=item.created_at)
                 message.created_at = item.created_at
-            _store_attachments(message, item)
+            attachments.store_all(message, item.attachments)
             new_messages.append(message)
+        with_files = {key: known[key] for key in known if any(a.external_id for a in keys[key].attachments)}
+        if with_files:  # a file whose download failed on an earlier pull is tried again
+            attachments.retry_failed(with_files, keys)
         customer_wrote = any(m.direction == Direction.INBOUND for m in new_messages)
         if not created and customer_wrote and normalized.status is None and ticket.status in REOPENING_STATUSES:
             diff["status"] = {"from": ticket.status, "to": Status.OPEN}
@@ -311,6 +295,7 @@ def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(ticket, name, value)
         outbound.emit_change(ticket, changes)
+        writeback.queue(ticket, fields)  # to the help desk, on commit; ingestion never comes here: no echo
         ticket_id = ticket.pk
         transaction.on_commit(lambda: live.announce(ticket_id=ticket_id, created=False, message_ids=[]))
 

@@ -7,9 +7,10 @@ the public schema and sends one poll per due source of every active client, each
 from __future__ import annotations
 
 from celery import Task
+from django.conf import settings
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from apps.tickets import delivery, polling
+from apps.tickets import delivery, polling, writeback
 from apps.tickets.outbound import delivery as outbound_delivery
 from gaby_site.celery import app
 from gaby_site.ids import uuid7
@@ -27,6 +28,35 @@ def deliver_message(self: Task, message_id: str) -> str:
             delivery.give_up(message_id, f"gave up after {self.request.retries + 1} attempts: {exc}")
             return "failed"
         raise self.retry(countdown=min(900, 5 * 2**self.request.retries)) from exc
+
+
+@app.task(name="tickets.push_change", bind=True, max_retries=None)
+def push_change(self: Task, push_id: str, version: int) -> str:
+    """One field's change to the help desk; backs off (or waits what Retry-After asks), then marks it failed."""
+    try:
+        return writeback.push(push_id, version)
+    except writeback.RetryPush as exc:
+        retries = self.request.retries
+        if retries >= settings.TICKETS_PUSH_MAX_RETRIES:
+            writeback.give_up(push_id, version, f"Gave up after {retries + 1} attempts: {exc}")
+            return "failed"
+        countdown = max(exc.retry_after or 0.0, min(900.0, 5.0 * 2**retries))
+        raise self.retry(countdown=countdown) from exc
+
+
+@app.task(name="tickets.sweep_pushes")
+def sweep_pushes() -> int:
+    """Beat entry: send again every queued push whose task was lost; unconfirmed ones become failed (Retry)."""
+    sent = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            lost, _ = writeback.sweep()
+            for push_id, version in lost:
+                push_change.apply_async(
+                    args=[str(push_id), version], task_id=f"push-{push_id}-v{version}-{uuid7().hex}"
+                )
+                sent += 1
+    return sent
 
 
 @app.task(name="tickets.poll_source")

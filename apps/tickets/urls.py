@@ -10,6 +10,7 @@ urlpatterns = [
     path("t/<uuid:ticket_id>/status/", views_detail.change_status, name="status"),
     path("t/<uuid:ticket_id>/assign/", views_detail.assign, name="assign"),
     path("t/<uuid:ticket_id>/tags/", views_detail.set_tags, name="tags"),
+    path("t/<uuid:ticket_id>/push/<uuid:push_id>/retry/", views_detail.retry_push, name="push_retry"),
     path("attachments/<uuid:attachment_id>/", views_detail.attachment, name="attachment"),
     path("sources/", views_sources.sources, name="sources"),
     path("sources/connect/<slug:kind>/", views_connect.connect_source, name="connect_source"),

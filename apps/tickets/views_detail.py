@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
-from apps.tickets import selectors, services
+from apps.tickets import selectors, services, writeback
 from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
 from apps.tickets.lifecycle import allowed_targets
 from apps.tickets.models import MessageKind, Priority, Status, Ticket
@@ -32,6 +32,7 @@ def _render(
         "kinds": MessageKind.choices,
         "can_write": request.membership.allows(Role.AGENT),
         "reply_form": extra.pop("reply_form", None) or ReplyForm(),
+        "pushes": writeback.unfinished(ticket),
         **extra,
     }
     return render_page(request, "tickets/detail.html", context, partial=partial, status=status)
@@ -98,6 +99,13 @@ def set_tags(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
         services.set_tags(ticket=ticket, tags=data["tags"], actor=request.user)
 
     return _control(request, ticket, TagsForm(request.POST), act)
+
+
+@require_POST
+def retry_push(request: ClientRequest, ticket_id: UUID, push_id: UUID) -> HttpResponse:
+    ticket = selectors.get_ticket_for_client(request, ticket_id)
+    writeback.retry(push_row=selectors.get_push_for_ticket(ticket, push_id))
+    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
 
 
 def attachment(request: ClientRequest, attachment_id: UUID) -> FileResponse:

@@ -20,7 +20,11 @@ class SourceError(Exception):
 
 
 class TransientSourceError(SourceError):
-    """Worth retrying later: timeouts, 429, 5xx, connection resets."""
+    """Worth retrying later: timeouts, 429, 5xx, connection resets. ``retry_after``: what the vendor asked for."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UnsupportedOperation(SourceError):
@@ -83,6 +87,9 @@ class SourceAdapter:
     label: ClassVar[str]
     can_poll: ClassVar[bool] = True
     sink_kinds: ClassVar[frozenset[str]] = frozenset()  # message kinds post_reply writes back
+    # Ticket fields an operator's change is pushed back for (status, priority, tags, assignee): each has its
+    # update_* / assign method implemented against the vendor's API. Empty: changes stay in Gaby.
+    writable_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
         self.source_id = source_id
@@ -115,6 +122,7 @@ class SourceAdapter:
         raise UnsupportedOperation(f"{self.label} sources have no tags to update.")
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        """Assign to the agent with this email at the source; an empty email unassigns."""
         raise UnsupportedOperation(f"{self.label} sources have no assignee to set.")
 
     def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
+from apps.tickets.normalized import NormalizedAttachment
 from apps.tickets.sources.base import PayloadError, Rejected, SignatureError, SourceAdapter, SourceError
 from apps.tickets.sources.http import SourceHttp
 
@@ -48,6 +50,46 @@ class HttpAdapter(SourceAdapter):
         if self._http is None:
             self._http = self.build_http()
         return self._http
+
+    def remote_attachment(
+        self, *, external_id: Any, name: Any, content_type: Any, size: Any, url: Any
+    ) -> NormalizedAttachment:
+        """A vendor's file, downloaded only when its message is stored. Credentials go only to the vendor's own
+        host: Zendesk and Freshdesk may serve files from elsewhere (a CDN, signed S3 URLs)."""
+        from django.conf import settings
+
+        link = str(url or "")
+        if not link:
+            raise ValueError(f"attachment {external_id} has no download URL")
+        own_host = urlsplit(link).netloc in ("", urlsplit(str(self.http.client.base_url)).netloc)
+
+        def fetch() -> tuple[bytes, str]:
+            return self.http.download(link, max_bytes=int(settings.TICKETS_ATTACHMENT_MAX_BYTES), send_auth=own_host)
+
+        declared = int(size) if isinstance(size, int) or (isinstance(size, str) and size.isdigit()) else None
+        return NormalizedAttachment(
+            filename=str(name or "attachment"),
+            content_type=str(content_type or ""),
+            external_id=str(external_id),
+            size=declared,
+            fetch=fetch,
+        )
+
+    def remote_attachments(self, items: Any, *, url_key: str, name_key: str) -> tuple[NormalizedAttachment, ...]:
+        """The attachments list of a comment or conversation (Zendesk, Freshdesk); deleted files are skipped."""
+        if not isinstance(items, list):
+            return ()
+        return tuple(
+            self.remote_attachment(
+                external_id=item["id"],
+                name=item.get(name_key),
+                content_type=item.get("content_type"),
+                size=item.get("size"),
+                url=item.get(url_key),
+            )
+            for item in items
+            if isinstance(item, dict) and "id" in item and not item.get("deleted")
+        )
 
 
 def rejected(item: Any, error: str) -> Rejected:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 
-from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import (
     Delivered,
     OutboundMessage,
@@ -56,6 +56,7 @@ class FreshdeskAdapter(HttpAdapter):
     kind: ClassVar[str] = "freshdesk"
     label: ClassVar[str] = "Freshdesk"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply", "internal_note"})
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "priority", "tags", "assignee"})
 
     def build_http(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"), auth=(self.setting("api_key"), "X"))
@@ -114,8 +115,9 @@ class FreshdeskAdapter(HttpAdapter):
             body=description,
             author_label=contact.name or contact.email,
             created_at=parse_time(item.get("created_at")),
+            attachments=self._files(item),  # only a single ticket's GET lists them (webhooks); a list does not
         )
-        thread = [opening, *(_message(c) for c in self._conversations(ticket_id))]
+        thread = [opening, *(_message(c, self._files(c)) for c in self._conversations(ticket_id))]
         return NormalizedTicket(
             external_id=str(ticket_id),
             title=str(item.get("subject") or "")[:500],
@@ -126,6 +128,10 @@ class FreshdeskAdapter(HttpAdapter):
             tags=tuple(tags),
             messages=tuple(thread),
         )
+
+    def _files(self, item: Any) -> tuple[NormalizedAttachment, ...]:
+        items = item.get("attachments") if isinstance(item, dict) else None
+        return self.remote_attachments(items, url_key="attachment_url", name_key="name")
 
     def _conversations(self, ticket_id: int) -> list[Any]:
         found: list[Any] = []
@@ -190,6 +196,9 @@ class FreshdeskAdapter(HttpAdapter):
         self._update(ticket_external_id, {"tags": list(tags)})
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        if not assignee_email:
+            self._update(ticket_external_id, {"responder_id": None})
+            return
         agents = self.http.json("GET", "/api/v2/agents", params={"email": assignee_email})
         if not isinstance(agents, list) or not agents or "id" not in agents[0]:
             raise SourceError(f"Freshdesk has no agent with the email {assignee_email}.")
@@ -201,7 +210,7 @@ class FreshdeskAdapter(HttpAdapter):
         self.http.json("POST", f"/api/v2/tickets/{ticket_external_id}/time_entries", json=payload)
 
 
-def _message(item: Any) -> NormalizedMessage:
+def _message(item: Any, files: tuple[NormalizedAttachment, ...] = ()) -> NormalizedMessage:
     if not isinstance(item, dict) or "id" not in item:
         raise ValueError(f"a conversation without an id: {str(item)[:100]}")
     body = item.get("body_text") or html_to_text(str(item.get("body") or ""))
@@ -213,4 +222,5 @@ def _message(item: Any) -> NormalizedMessage:
         direction="inbound" if incoming else "outbound",
         kind="internal_note" if item.get("private") else "public_reply",
         created_at=parse_time(item.get("created_at")),
+        attachments=files,
     )

@@ -56,6 +56,7 @@ class GitHubAdapter(HttpAdapter):
     kind: ClassVar[str] = "github"
     label: ClassVar[str] = "GitHub Issues"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply"})
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "tags", "assignee"})  # no priority
 
     def build_http(self) -> SourceHttp:
         headers = {
@@ -189,6 +190,9 @@ class GitHubAdapter(HttpAdapter):
         self._send("PUT", f"/repos/{self.repo}/issues/{ticket_external_id}/labels", {"labels": list(tags)})
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        if not assignee_email:
+            self._send("PATCH", f"/repos/{self.repo}/issues/{ticket_external_id}", {"assignees": []})
+            return
         try:
             found = self.http.json("GET", "/search/users", params={"q": f"{assignee_email} in:email"})
         except HttpStatusError as exc:

@@ -103,6 +103,7 @@ class LinearAdapter(HttpAdapter):
     kind: ClassVar[str] = "linear"
     label: ClassVar[str] = "Linear"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply"})
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "priority", "tags", "assignee"})
 
     def build_http(self) -> SourceHttp:
         key = self.setting("api_key")
@@ -232,6 +233,9 @@ class LinearAdapter(HttpAdapter):
         self._update(ticket_external_id, {"priority": PRIORITY_OUT[priority]})
 
     def update_tags(self, ticket_external_id: str, tags: list[str]) -> None:
+        if not tags:
+            self._update(ticket_external_id, {"labelIds": []})
+            return
         nodes = (self.gql(LABELS, {"names": list(tags)}).get("issueLabels") or {}).get("nodes") or []
         by_name: dict[str, str] = {}
         for node in nodes:
@@ -242,6 +246,9 @@ class LinearAdapter(HttpAdapter):
         self._update(ticket_external_id, {"labelIds": [by_name[t] for t in tags]})
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        if not assignee_email:
+            self._update(ticket_external_id, {"assigneeId": None})
+            return
         users = (self.gql(USERS, {"email": assignee_email}).get("users") or {}).get("nodes") or []
         if not users:
             raise SourceError(f"No Linear user has the email {assignee_email}.")

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 
-from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
+from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import (
     Delivered,
     OutboundMessage,
@@ -70,6 +70,7 @@ class ZendeskAdapter(HttpAdapter):
     kind: ClassVar[str] = "zendesk"
     label: ClassVar[str] = "Zendesk"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply", "internal_note"})
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "priority", "tags", "assignee"})
 
     def build_http(self) -> SourceHttp:
         email, token = self.setting("email"), self.setting("api_token")
@@ -142,8 +143,12 @@ class ZendeskAdapter(HttpAdapter):
             status=STATUS_IN[status],
             priority=priority,
             tags=tuple(tags),
-            messages=tuple(_message(c, users) for c in comments),
+            messages=tuple(_message(c, users, self._files(c)) for c in comments),
         )
+
+    def _files(self, comment: Any) -> tuple[NormalizedAttachment, ...]:
+        items = comment.get("attachments") if isinstance(comment, dict) else None
+        return self.remote_attachments(items, url_key="content_url", name_key="file_name")
 
     def _comments(self, ticket_id: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         comments: list[dict[str, Any]] = []
@@ -215,7 +220,9 @@ class ZendeskAdapter(HttpAdapter):
         self._update(ticket_external_id, {"tags": list(tags)})
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
-        self._update(ticket_external_id, {"assignee_email": assignee_email})
+        # assignee_email is write-only in Update Ticket: Zendesk resolves it to the agent itself.
+        fields = {"assignee_email": assignee_email} if assignee_email else {"assignee_id": None}
+        self._update(ticket_external_id, fields)
 
     def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
         raise UnsupportedOperation(
@@ -248,7 +255,9 @@ def _users(items: Any) -> dict[str, dict[str, Any]]:
     return {str(u["id"]): u for u in items if isinstance(u, dict) and "id" in u}
 
 
-def _message(comment: Any, users: dict[str, dict[str, Any]]) -> NormalizedMessage:
+def _message(
+    comment: Any, users: dict[str, dict[str, Any]], files: tuple[NormalizedAttachment, ...] = ()
+) -> NormalizedMessage:
     if not isinstance(comment, dict) or "id" not in comment:
         raise ValueError(f"a comment without an id: {str(comment)[:100]}")
     author = users.get(str(comment.get("author_id")), {})
@@ -260,4 +269,5 @@ def _message(comment: Any, users: dict[str, dict[str, Any]]) -> NormalizedMessag
         direction="inbound" if author.get("role", "end-user") == "end-user" else "outbound",
         kind="public_reply" if comment.get("public", True) else "internal_note",
         created_at=parse_time(comment.get("created_at")),
+        attachments=files,
     )

@@ -49,6 +49,8 @@ class ZohoDeskAdapter(HttpAdapter):
     kind: ClassVar[str] = "zoho"
     label: ClassVar[str] = "Zoho Desk"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply", "internal_note"})
+    # Tags are separate records in Zoho Desk (associated one by one), so they stay in Gaby.
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "priority", "assignee"})
 
     def build_http(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"), headers={"orgId": self.setting("org_id")})
@@ -246,6 +248,9 @@ class ZohoDeskAdapter(HttpAdapter):
         )
 
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
+        if not assignee_email:
+            self._update(ticket_external_id, {"assigneeId": None})
+            return
         wanted = assignee_email.strip().lower()
         agent = next((a for a in self._list("/api/v1/agents") if str(a.get("emailId", "")).lower() == wanted), None)
         if agent is None:
