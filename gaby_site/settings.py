@@ -181,13 +181,11 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # channels_redis waits on Redis (BZPOPMIN) for up to 5 s; redis-py 8 gives up reading after 5 s by
-        # default, so on a busy server the answer lands just too late and the socket's consumer dies. Reads
-        # get slack beyond that wait, and the pool room for a thousand sockets' group joins and sends at once.
+        # The pool has room for a thousand sockets' group joins and sends at once (redis-py 8 caps it at 100).
         # Every socket of one web process shares one Redis inbox, and its capacity is what a full inbox holds
         # before group sends are *silently dropped*: sized for a thousand sockets, not channels_redis' 100.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "max_connections": 1000}],
+            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
             "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             "capacity": 20_000,
         },
