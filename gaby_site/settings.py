@@ -185,7 +185,14 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        # The pool has room for a thousand sockets' group joins and sends at once (redis-py 8 caps it at 100).
+        # Every socket of one web process shares one Redis inbox, and its capacity is what a full inbox holds
+        # before group sends are *silently dropped*: sized for a thousand sockets, not channels_redis' 100.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+            "capacity": 20_000,
+        },
     }
 }
 
@@ -391,3 +398,6 @@ CHAT_IP_CONNECTIONS_PER_MINUTE = env_int("GABY_CHAT_IP_CONNECTIONS_PER_MINUTE", 
 CHAT_MIN_CONFIDENCE = env_int("GABY_CHAT_MIN_CONFIDENCE_PERCENT", 50, minimum=0, maximum=100) / 100
 # An operator console that has not been heard from for this long no longer counts as someone online.
 CHAT_PRESENCE_SECONDS = env_int("GABY_CHAT_PRESENCE_SECONDS", 90, minimum=10)
+# Threads for the widget sockets' synchronous work (database, retrieval, the model's stream): how many answers can be
+# written at once in one web process, and at most that many database connections (keep under PostgreSQL's limit).
+CHAT_THREADS = env_int("GABY_CHAT_THREADS", 32, minimum=2, maximum=512)

@@ -11,40 +11,24 @@ resume secret, so a reload or a reconnect picks the conversation up where it was
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django_tenants.utils import tenant_context
 
 from apps.accounts.access import membership_for
 from apps.accounts.models import Role
 from apps.chat import answering, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
+from apps.chat.workers import TokenRelay, in_tenant_pool
 from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
 MAX_FRAME_CHARS = 16_000
-T = TypeVar("T")
-
-
-def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Like ``tenants.channels.in_tenant``, but on the shared thread pool instead of the one thread Channels
-    keeps for thread-sensitive code: a thousand visitors' answers must not wait for each other in one queue."""
-
-    @functools.wraps(func)
-    def run_in_schema(self: Any, *args: Any, **kwargs: Any) -> T:
-        with tenant_context(self.scope["tenant"]):
-            return func(self, *args, **kwargs)
-
-    return database_sync_to_async(run_in_schema, thread_sensitive=False)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -75,6 +59,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.stop_answer = threading.Event()
         self.answer_lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.own_streams: set[str] = set()  # answers this socket gets token by token straight from the writer
         key = parse_qs(self.scope.get("query_string", b"").decode()).get("key", [""])[0]
         refusal = await self._open(key)
         if refusal is not None:
@@ -201,11 +186,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         conversation = Conversation.objects.select_related("widget").get(pk=conversation_id)
         schema, stream = self.scope["schema_name"], str(uuid.uuid4())
         stop = self.stop_answer
+        relay = TokenRelay(self.send_json, conversation_id=conversation_id, schema=schema, stream=stream)
+        self.own_streams.add(stream)
 
         def on_token(piece: str) -> None:
             if stop.is_set():
                 raise answering.Stopped
-            live.send(conversation_id, {"type": "token", "stream": stream, "text": piece}, schema=schema)
+            relay(piece)
 
         earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
         history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
@@ -216,6 +203,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             )  # fmt: skip
         except answering.Stopped:
             result = None
+        relay.flush()
         if result is None or not services.gaby_may_answer(conversation_id):
             live.send(conversation_id, {"type": "stream_cancelled", "stream": stream}, schema=schema)
             return
@@ -261,8 +249,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         payload = event["payload"]
-        if payload.get("type") == "state" and payload.get("state") != ConversationState.BOT:
+        kind, stream = payload.get("type"), payload.get("stream")
+        if kind == "state" and payload.get("state") != ConversationState.BOT:
             self.stop_answer.set()  # a person has the conversation: Gaby stops mid-sentence
+        if stream in self.own_streams:
+            if kind == "token":
+                return  # this socket already has these pieces, straight from the writer
+            if kind in ("message", "stream_cancelled"):
+                self.own_streams.discard(stream)
         await self.send_json(payload)
 
 

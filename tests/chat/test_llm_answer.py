@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,7 @@ from django.db import connections
 from django_tenants.utils import tenant_context
 
 from tests.chat.conftest import ChatWorld, clear_conversations, events_until, gaby_answer, widget_socket
-from tests.llm_server import Reply, ScriptedLLM
+from tests.llm_server import Reply, ScriptedLLM, Slow
 
 pytestmark = pytest.mark.django_db
 
@@ -57,5 +59,33 @@ async def test_the_llm_answer_streams_over_retrieved_passages(
     assert '<untrusted source="knowledge">' in user_turn and "Reset credentials" in user_turn
     assert '<untrusted source="chat">' in user_turn
     await socket.disconnect()
+    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
+    await database_sync_to_async(connections.close_all)()
+
+
+async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    """Eight visitors ask at once and the model takes 3 s to start each answer: the answers are written side by
+    side (first tokens within 3 s of each other), not queued on one thread or on asyncio's few default ones."""
+    sessions, model_seconds = 8, 3.0
+    routed_llm.then(*[Slow(model_seconds, Reply(f"Answer number {i}.")) for i in range(sessions)])
+    sockets = [widget_socket(chat_world.hartwell_key, ip=f"10.2.0.{i}") for i in range(sessions)]
+    for socket in sockets:
+        await socket.connect()
+        await socket.send_json_to({"type": "hello"})
+        assert (await socket.receive_json_from(timeout=30))["type"] == "ready"
+
+    async def ask(socket: Any) -> float:
+        await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+        await events_until(socket, lambda e: e.get("type") == "token", timeout=60)
+        first_token_at = time.monotonic()
+        assert (await events_until(socket, gaby_answer, timeout=60))[-1]["body"].startswith("Answer number")
+        return first_token_at
+
+    first_tokens = await asyncio.gather(*(ask(socket) for socket in sockets))
+    assert max(first_tokens) - min(first_tokens) < model_seconds, "answers were written one after another"
+    for socket in sockets:
+        await socket.disconnect()
     await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
     await database_sync_to_async(connections.close_all)()

@@ -1,0 +1,96 @@
+"""Where the widget consumer's synchronous work runs, and how Gaby's tokens reach the sockets.
+
+The consumer's database work, retrieval and the model's stream are synchronous; they run on the chat's
+own thread pool (``GABY_CHAT_THREADS`` threads), neither on Channels' single thread for thread-sensitive
+code (every visitor would queue behind every other) nor on asyncio's default executor (``cores + 4``
+threads: a handful of model streams would hold all of them). A thread holds at most one database
+connection, so the pool size also bounds the chat's connections.
+
+Tokens: the visitor's own socket gets each piece straight from the answering thread, in this process;
+everyone else on the conversation (operators shadowing it, the visitor's other tabs) gets the same text
+through the channel layer in batches at most ``SHADOW_BATCH_SECONDS`` apart, so a thousand answers being
+written do not cost a Redis round trip per word.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from apps.chat import live
+
+SHADOW_BATCH_SECONDS = 0.1
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=settings.CHAT_THREADS, thread_name_prefix="chat")
+        return _pool
+
+
+def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Like ``tenants.channels.in_tenant`` (the consumer's schema; connections closed as Django's settings say),
+    but on the chat's thread pool: a thousand visitors' answers must not wait for each other in one queue."""
+
+    def run_in_schema(self: Any, *args: Any, **kwargs: Any) -> T:
+        with tenant_context(self.scope["tenant"]):
+            return func(self, *args, **kwargs)
+
+    @functools.wraps(func)
+    async def run(self: Any, *args: Any, **kwargs: Any) -> T:
+        work = database_sync_to_async(run_in_schema, thread_sensitive=False, executor=pool())
+        return await work(self, *args, **kwargs)
+
+    return run
+
+
+class TokenRelay:
+    """``on_token`` for one answer: each piece to the visitor's socket now, batched copies to the conversation group.
+
+    ``send_own`` is the consumer's async ``send_json``; it is called from the answering thread (which
+    Channels started, so ``async_to_sync`` hands it to the server's event loop and waits: order kept).
+    """
+
+    def __init__(self, send_own: Callable[[dict[str, Any]], Awaitable[None]], *, conversation_id: uuid.UUID,
+                 schema: str, stream: str) -> None:  # fmt: skip
+        self.send_own = async_to_sync(send_own)
+        self.conversation_id, self.schema, self.stream = conversation_id, schema, stream
+        self.pending: list[str] = []
+        self.sent_at = 0.0
+        self.own_socket_open = True
+
+    def __call__(self, piece: str) -> None:
+        if self.own_socket_open:
+            try:
+                self.send_own({"type": "token", "stream": self.stream, "text": piece})
+            except Exception:  # the visitor left: the answer is still written, stored and shown to operators
+                self.own_socket_open = False
+                log.info("chat visitor socket gone mid-answer", exc_info=True)
+        self.pending.append(piece)
+        if time.monotonic() - self.sent_at >= SHADOW_BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what the shadows have not seen yet (call before the answer's final message)."""
+        if self.pending:
+            text, self.pending = "".join(self.pending), []
+            live.send(self.conversation_id, {"type": "token", "stream": self.stream, "text": text}, schema=self.schema)
+            self.sent_at = time.monotonic()
