@@ -6,7 +6,7 @@ Endpoints only parse, call the same services the pages and the agent use, and se
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -70,6 +70,8 @@ class SearchParams(Schema):
     limit: int = Field(8, ge=1, le=50)
     source: list[UUID] | None = Field(None, description="Only these sources.")
     modified_after: datetime | None = Field(None, description="Only documents modified since.")
+    tag: list[str] | None = Field(None, description="Only documents with any of these tags (front matter).")
+    mode: Literal["hybrid", "lexical", "semantic"] = Field("hybrid", description="Full text, vectors, or both.")
 
 
 class SourceOut(Schema):
@@ -103,6 +105,7 @@ class DocumentOut(Schema):
     source_id: UUID
     uri: str
     title: str
+    tags: list[str]
     source_url: str
     last_modified: datetime | None
     retrieved_count: int
@@ -165,7 +168,8 @@ def search_endpoint(request: HttpRequest, params: Query[SearchParams]) -> Any:
         return search(
             params.q,
             limit=params.limit,
-            filters=Filters(source_ids=params.source, modified_after=params.modified_after),
+            filters=Filters(source_ids=params.source, modified_after=params.modified_after, tags=params.tag),
+            mode=params.mode,
         )
     except QueryError as exc:
         raise HttpError(400, str(exc)) from exc

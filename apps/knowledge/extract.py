@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
+import yaml
+
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdx"}
 TEXT_SUFFIXES = {".txt", ".text", ".rst", ".log"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -29,6 +31,7 @@ class Extracted:
     title: str
     text: str
     markdown: bool  # parse headings, tables and fences (False: plain paragraphs and lists)
+    tags: tuple[str, ...] = ()  # from Markdown front matter ``tags:``; search can filter on them
 
 
 def format_for(name: str, content_type: str = "") -> str | None:
@@ -64,6 +67,27 @@ def _title_from_name(name: str) -> str:
     return re.sub(r"[-_]+", " ", stem).strip().capitalize() or name
 
 
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
+MAX_TAGS = 20
+
+
+def front_matter_tags(text: str) -> tuple[tuple[str, ...], str]:
+    """The ``tags:`` of a leading YAML front matter block (a list or a comma-separated string), lower-cased,
+    and the text with that block blanked out line for line, so citations keep the file's line numbers."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return (), text
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return (), text  # not front matter after all: index the text as written
+    raw = meta.get("tags") if isinstance(meta, dict) else None
+    items = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    tags = tuple(dict.fromkeys(t for t in (str(i).strip().lower()[:100] for i in items if i is not None) if t))
+    blanked = "\n" * match.group(0).count("\n") + text[match.end() :]
+    return tags[:MAX_TAGS], blanked
+
+
 def extract(name: str, data: bytes, *, content_type: str = "") -> Extracted:
     kind = format_for(name, content_type)
     if kind is None:
@@ -74,8 +98,9 @@ def extract(name: str, data: bytes, *, content_type: str = "") -> Extracted:
     if kind == "html":
         return _extract_html(name, text)
     if kind == "markdown":
+        tags, text = front_matter_tags(text)
         heading = re.search(r"^ {0,3}#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
-        return Extracted(heading.group(1) if heading else _title_from_name(name), text, markdown=True)
+        return Extracted(heading.group(1) if heading else _title_from_name(name), text, markdown=True, tags=tags)
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return Extracted(first_line[:200] if 0 < len(first_line) <= 120 else _title_from_name(name), text, markdown=False)
 

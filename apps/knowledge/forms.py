@@ -48,6 +48,19 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=1000, label="Query")
     source = forms.ModelChoiceField(queryset=KnowledgeSource.objects.none(), required=False, empty_label="All sources")
     days = forms.IntegerField(required=False, min_value=1, label="Modified in the last N days")
+    tags = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Tags",
+        help_text="Comma-separated; any of them.",
+        widget=forms.TextInput(attrs={"data-testid": "search-tags", "placeholder": "vpn, remote"}),
+    )
+    mode = forms.ChoiceField(
+        required=False,
+        choices=[("hybrid", "Hybrid"), ("lexical", "Full text only"), ("semantic", "Vector only")],
+        label="Retrieval",
+        widget=forms.Select(attrs={"data-testid": "search-mode"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +74,7 @@ class SearchForm(forms.Form):
         return Filters(
             source_ids=[source.pk] if source else None,
             modified_after=timezone.now() - timedelta(days=days) if days else None,
+            tags=[t.strip().lower() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()] or None,
         )
 
 

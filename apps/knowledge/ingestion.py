@@ -178,6 +178,7 @@ def index_entry(
         if document is None:
             document = Document(source=source, uri=entry.uri)
         document.title = title
+        document.tags = list(extracted.tags)
         document.source_url = entry.source_url
         document.content_hash = content_hash
         document.last_modified = entry.last_modified or timezone.now()

@@ -72,6 +72,8 @@ class Document(models.Model):
     source = models.ForeignKey(KnowledgeSource, on_delete=models.CASCADE, related_name="documents")
     uri = models.CharField(max_length=1000, help_text="Path or address inside the source; unique per source.")
     title = models.CharField(max_length=500)
+    # From the file's front matter (``tags: [vpn, remote]``); search() can keep only documents with any of them.
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     source_url = models.URLField(max_length=1000, blank=True, help_text="Where a reader can open the original.")
     content_hash = models.CharField(max_length=64)
     last_modified = models.DateTimeField(null=True, blank=True)

@@ -2,8 +2,9 @@
 
 Two candidate lists of bounded size come from the current client's schema (apps/knowledge/retrievers.py):
 PostgreSQL full-text search (chunks matching every term rank before chunks matching all but one, then
-any; then by ``ts_rank_cd``) and pgvector cosine similarity through the HNSW index. Reciprocal rank
-fusion merges them (score = sum of 1 / (60 + rank)); only the final hits are loaded, in one query.
+any; then by ``ts_rank_cd``) and pgvector cosine similarity through the HNSW index. Then
+each side's scores are min-max normalised over its candidates and combined, 0.8 semantic + 0.2 full text
+(``SEMANTIC_WEIGHT``); only the final hits are loaded, in one query.
 Every hit carries its citation (document, heading path, lines, source URL) and why it was chosen:
 the query words it matched, its rank on each side, its cosine similarity and its fused score.
 Isolation is structural: the SQL names unqualified tables, resolved through the client's
@@ -26,9 +27,15 @@ from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.models import Document
 from apps.knowledge.retrievers import Filters
 
-__all__ = ["Citation", "Explanation", "Filters", "Hit", "QueryError", "SearchResult", "fuse", "search"]
+__all__ = ["MODES", "Citation", "Explanation", "Filters", "Hit", "QueryError", "SearchResult", "fuse", "search"]
 
-RRF_K = 60
+# Hybrid fusion weighs semantic similarity 0.8 and full-text relevance 0.2 (convex combination of normalised
+# scores). Measured on Debian's FAQ by bench/retrieval_quality.py; reciprocal rank fusion (k=60) fell below
+# vector search alone there, because it flattens the score gaps that make a strong match stand out.
+SEMANTIC_WEIGHT = 0.8
+# hybrid fuses both retrievers; lexical (full-text only) and semantic (vector only) run one side, for the
+# search playground's comparison and bench/retrieval_quality.py. A client without embeddings is always lexical.
+MODES = ("hybrid", "lexical", "semantic")
 _WORD = re.compile(r"[\w][\w'.-]*", re.UNICODE)
 
 
@@ -76,7 +83,7 @@ class Hit:
 @dataclass
 class SearchResult:
     query: str
-    mode: str  # hybrid | lexical
+    mode: str  # one of MODES
     hits: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -86,12 +93,30 @@ def query_terms(query: str) -> retrievers.QueryTerms:
     return retrievers.analyse(query, list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:64])
 
 
-def fuse(*ranked: list[UUID], k: int = RRF_K) -> dict[UUID, float]:
-    """Reciprocal rank fusion of ranked id lists (rank 1 first)."""
-    scores: dict[UUID, float] = {}
-    for ids in ranked:
-        for rank, chunk_id in enumerate(ids, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+def _normalised(scored: list[tuple[UUID, float]]) -> dict[UUID, float]:
+    """Min-max over the candidate list: its best 1, its worst 0 (a single candidate, or all equal: 1)."""
+    if not scored:
+        return {}
+    high, low = max(s for _, s in scored), min(s for _, s in scored)
+    span = high - low
+    return {cid: (s - low) / span if span else 1.0 for cid, s in scored}
+
+
+def fuse(
+    lexical: list[tuple[UUID, float]], semantic: list[tuple[UUID, float]], *, weight: float = SEMANTIC_WEIGHT
+) -> dict[UUID, float]:
+    """Convex combination of each side's min-max normalised scores: ``weight * semantic + (1 - weight) * lexical``.
+
+    Unlike reciprocal rank fusion it keeps how far apart candidates score, so a strong match on one side is not
+    pulled level with the other side's also-rans. A side that ran alone scores on its own (weight 1).
+    """
+    if not semantic:
+        weight = 0.0
+    elif not lexical:
+        weight = 1.0
+    scores = {cid: (1 - weight) * s for cid, s in _normalised(lexical).items()}
+    for cid, s in _normalised(semantic).items():
+        scores[cid] = scores.get(cid, 0.0) + weight * s
     return scores
 
 
@@ -147,6 +172,7 @@ def search(
     provider: EmbeddingProvider | None = None,
     candidates: int = 50,
     record_usage: bool = True,
+    mode: str = "hybrid",
 ) -> SearchResult:
     """The best passages for ``query`` in the current client's knowledge, cited and explained."""
     query = query.strip()
@@ -154,17 +180,26 @@ def search(
         raise QueryError("Type what you are looking for.")
     if len(query) > 1000:
         raise QueryError("Keep the query under 1000 characters.")
+    if mode not in MODES:
+        raise QueryError(f"Choose a retrieval mode among {', '.join(MODES)}.")
     limit = max(1, min(limit, 50))
     filters = filters or Filters()
     provider = provider or get_provider()
     timings: dict[str, float] = {}
 
+    if not provider.enabled:
+        if mode == "semantic":
+            raise QueryError("Vector-only search needs embeddings: choose an embedding model, or search in full text.")
+        mode = "lexical"
+
     started = time.perf_counter()
     terms = query_terms(query)
-    lexical = retrievers.lexical(terms, filters, candidates)
-    timings["lexical"] = (time.perf_counter() - started) * 1000
+    lexical: list[tuple[UUID, float]] = []
+    if mode != "semantic":
+        lexical = retrievers.lexical(terms, filters, candidates)
+        timings["lexical"] = (time.perf_counter() - started) * 1000
     semantic: list[tuple[UUID, float]] = []
-    if provider.enabled:
+    if mode != "lexical":
         started = time.perf_counter()
         vector = provider.embed_query(query)
         timings["embed"] = (time.perf_counter() - started) * 1000
@@ -175,10 +210,10 @@ def search(
     started = time.perf_counter()
     lexical_rank = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
     semantic_rank = {cid: (rank, sim) for rank, (cid, sim) in enumerate(semantic, start=1)}
-    fused = fuse([cid for cid, _ in lexical], [cid for cid, _ in semantic])
+    fused = fuse(lexical, semantic)
     top = sorted(fused, key=lambda cid: (-fused[cid], str(cid)))[:limit]
     words = terms.words
-    result = SearchResult(query=query, mode="hybrid" if provider.enabled else "lexical", timings_ms=timings)
+    result = SearchResult(query=query, mode=mode, timings_ms=timings)
     rows = _details(top)
     for cid in top:
         row = rows.get(cid)
@@ -206,7 +241,7 @@ def search(
                     lexical_score=round(lex[1], 4) if lex else None,
                     semantic_rank=sem[0] if sem else None,
                     semantic_similarity=round(sem[1], 4) if sem else None,
-                    fused_score=round(fused[cid], 5),
+                    fused_score=round(fused[cid], 4),
                 ),
             )
         )

@@ -39,10 +39,11 @@ NEAR_MAX_TERMS = 8  # "all words but one" is built for queries of up to this man
 class Filters:
     source_ids: list[UUID] | None = None
     modified_after: datetime | None = None
+    tags: list[str] | None = None  # documents carrying any of these tags
 
     @property
     def active(self) -> bool:
-        return bool(self.source_ids) or self.modified_after is not None
+        return bool(self.source_ids) or self.modified_after is not None or bool(self.tags)
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -53,6 +54,9 @@ class Filters:
         if self.modified_after is not None:
             clauses.append("c.document_id IN (SELECT id FROM knowledge_document WHERE last_modified >= %s)")
             params.append(self.modified_after)
+        if self.tags:
+            clauses.append("c.document_id IN (SELECT id FROM knowledge_document WHERE tags && %s::varchar[])")
+            params.append([t.strip().lower() for t in self.tags])
         return "".join(f" AND {c}" for c in clauses), params
 
 

@@ -18,7 +18,12 @@ def search_page(request: ClientRequest) -> HttpResponse:
     if form.is_bound and form.is_valid() and form.cleaned_data["q"]:
         try:
             # Trying queries out is not use: the playground leaves usage counters alone.
-            result = search(form.cleaned_data["q"], filters=form.filters(), record_usage=False)
+            result = search(
+                form.cleaned_data["q"],
+                filters=form.filters(),
+                record_usage=False,
+                mode=form.cleaned_data["mode"] or "hybrid",
+            )
         except QueryError as exc:
             error, status = str(exc), 400
     elif form.is_bound and not form.is_valid():
