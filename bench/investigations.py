@@ -208,7 +208,9 @@ def _ticket(client: Any, source_id: Any, external: str) -> Any:
     from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
     normalized = NormalizedTicket(
-        external_id=external, title="Which plan am I on?", body="Hello, which plan is customer 1 on?",
+        # Each ticket's text differs (its reference), as real ones do: the query-embedding cache only saves the
+        # second embedding of the same ticket within an investigation, never the first.
+        external_id=external, title="Which plan am I on?", body=f"Hello, which plan is customer 1 on? Ref {external}.",
         contact=NormalizedContact(email="c1@example.com", name="C1"),
         messages=(NormalizedMessage(external_id=f"{external}/1", body="which plan is customer 1 on?"),),
     )  # fmt: skip

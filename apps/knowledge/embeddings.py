@@ -15,8 +15,10 @@ clear error by the shape check, before anything is stored.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,11 +38,15 @@ class EmbeddingProvider:
     model = ""  # stored with every vector; "" means this provider makes none
     dimensions = EMBEDDING_DIMENSIONS
 
+    query_cache_size = 256  # recent query vectors kept: one investigation embeds its ticket for several readers
+
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size
         self.calls = 0  # batches sent to the model
         self.texts_embedded = 0  # texts turned into vectors
+        self.query_cache_hits = 0  # embed_query answers served without the model
         self._lock = threading.Lock()
+        self._query_cache: OrderedDict[tuple[str, bytes], tuple[float, ...]] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -62,7 +68,24 @@ class EmbeddingProvider:
         return vectors
 
     def embed_query(self, text: str) -> Vector | None:
-        return self.embed([text])[0] if self.enabled else None
+        """One query's vector. Playbook matching and knowledge search both embed the ticket's text: a small LRU
+        keyed by (model, text digest) lets the second reader reuse the first's vector instead of running the
+        model again. Bulk ``embed`` (syncs) is never cached: its texts are embedded once and stored."""
+        if not self.enabled:
+            return None
+        key = (self.model, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        with self._lock:
+            cached = self._query_cache.get(key)
+            if cached is not None:
+                self._query_cache.move_to_end(key)
+                self.query_cache_hits += 1
+                return list(cached)
+        vector = self.embed([text])[0]
+        with self._lock:
+            self._query_cache[key] = tuple(vector)
+            while len(self._query_cache) > self.query_cache_size:
+                self._query_cache.popitem(last=False)
+        return vector
 
     def _embed_batch(self, texts: list[str]) -> list[Vector]:
         raise NotImplementedError
