@@ -73,6 +73,21 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own channel layer instance.
+
+    channels_redis binds receive state (a lock, a receiver count) to the event loop of the first consumer that
+    receives; every async test runs on a new loop, so a consumer a failed or slow test left behind would break
+    every later websocket test. A server process has one loop and never meets this.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
 def _public_schema_between_tests() -> Iterator[None]:
     from django.core.cache import cache
 
