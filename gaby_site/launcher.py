@@ -99,7 +99,8 @@ def _wait_for_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]
     return False
 
 
-def _wait_for_port(host: str, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]) -> bool:
+def wait_for_port(host: str, port: int, timeout: float, procs: list[subprocess.Popen[bytes]]) -> bool:
+    """Whether something listens on ``host:port`` within ``timeout``; False at once if one of ``procs`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(proc.poll() is not None for proc in procs):
@@ -196,7 +197,7 @@ def run() -> int:
             print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
             return 1
         if mail is not None and not all(
-            _wait_for_port(mail.host, p, 30, procs) for p in (mail.imap_port, mail.smtp_port)
+            wait_for_port(mail.host, p, 30, procs) for p in (mail.imap_port, mail.smtp_port)
         ):
             print("The demo mail server did not start; see the output above.", file=sys.stderr)
             return 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
-import socket
 import subprocess
 import threading
 import time
@@ -26,7 +25,7 @@ from apps.tickets.models import DeliveryState, Ticket, TicketSource
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.email.idle import MailboxWatcher
 from gaby_site.demo_mail import CUSTOMERS, DemoMail, support_address
-from gaby_site.launcher import ROOT, process_commands
+from gaby_site.launcher import ROOT, process_commands, wait_for_port
 from tenants.demo import DEMO_MAIL_SOURCE, seed_demo_mail
 from tests.tickets.conftest import free_port
 
@@ -39,18 +38,10 @@ def demo_mail(tmp_path: Path) -> Iterator[DemoMail]:
     mail = DemoMail(data_dir=tmp_path, imap_port=free_port(), smtp_port=free_port())
     mail.accounts()
     process = subprocess.Popen(process_commands("127.0.0.1", 8000, mail)["mail"], cwd=ROOT, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    for port in (mail.imap_port, mail.smtp_port):
-        while True:
-            try:
-                socket.create_connection((mail.host, port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    errors = process.stderr.read() if process.stderr else b""
-                    raise RuntimeError(f"the demo mail server did not start: {errors!r}") from None
-                time.sleep(0.1)
+    if not all(wait_for_port(mail.host, port, 30, [process]) for port in (mail.imap_port, mail.smtp_port)):
+        process.kill()
+        errors = process.stderr.read() if process.stderr else b""
+        raise RuntimeError(f"the demo mail server did not start: {errors!r}")
     yield mail
     process.terminate()
     process.wait(timeout=15)
