@@ -1,7 +1,8 @@
-"""Shared helpers for the benchmarks: free ports, a uvicorn subprocess, percentiles."""
+"""Shared helpers for the benchmarks: Django set up and migrated, free ports, a uvicorn subprocess, percentiles."""
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import subprocess
@@ -11,6 +12,18 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> None:
+    """Django in this process as a development install (quiet logs unless asked), every schema migrated."""
+    os.environ.setdefault("GABY_ENV", "development")
+    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate_schemas", interactive=False, verbosity=0)
 
 
 def free_port() -> int:

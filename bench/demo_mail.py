@@ -13,9 +13,7 @@ every second, so both carry up to a second of that wait).
 from __future__ import annotations
 
 import argparse
-import os
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,13 +26,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._server import free_port, setup_django
+
 SLUG = "mailbench"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _send(mail: Any, n: int) -> str:
@@ -59,15 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mails", type=int, default=20)
     args = parser.parse_args()
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    setup_django()
     from django.db import connections
     from django_tenants.utils import tenant_context
 
@@ -77,21 +63,17 @@ def main() -> None:
     from apps.tickets.sources.email.idle import MailboxWatcher
     from apps.tickets.sources.email.listener import IdleListener
     from gaby_site.demo_mail import DemoMail
-    from gaby_site.launcher import ROOT, process_commands
+    from gaby_site.launcher import ROOT, process_commands, wait_for_port
     from tenants.models import Client
     from tenants.services import create_client, ensure_public_tenant
 
     scratch = tempfile.TemporaryDirectory()
-    mail = DemoMail(data_dir=Path(scratch.name), imap_port=_free_port(), smtp_port=_free_port())
+    mail = DemoMail(data_dir=Path(scratch.name), imap_port=free_port(), smtp_port=free_port())
     mail.accounts([SLUG])
     server = subprocess.Popen(process_commands("127.0.0.1", 8000, mail)["mail"], cwd=ROOT)
-    for port in (mail.imap_port, mail.smtp_port):
-        for _ in range(300):
-            try:
-                socket.create_connection((mail.host, port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    if not all(wait_for_port(mail.host, port, 30, [server]) for port in (mail.imap_port, mail.smtp_port)):
+        server.kill()
+        raise SystemExit("The demo mail server did not start; see the output above.")
     ensure_public_tenant()
     client = Client.objects.filter(slug=SLUG).first() or create_client(name="Mail Bench", slug=SLUG)
     with tenant_context(client):

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import ROOT, free_port, summary, wait_http
+from bench._server import ROOT, free_port, setup_django, summary, wait_http
 
 ORIGIN = "http://bench.example"
 QUESTION = "How do I reset a user's VPN password?"
@@ -51,11 +50,7 @@ ANSWER_TIMEOUT = 120.0
 
 
 def _prepare(llm_url: str) -> str:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    setup_django()
     from django_tenants.utils import tenant_context
 
     from apps.agent.models import LLMProvider
@@ -262,17 +257,6 @@ def _p95(samples: list[float]) -> float:
     return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]  # as bench._server.summary counts it
 
 
-def _wait_port(port: int, timeout: float = 60) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=1000)
@@ -283,8 +267,6 @@ def main() -> None:
     args = parser.parse_args()
     n = args.sessions
     files = _raise_open_files(n)
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
     llm_port = free_port()
     model_command = [sys.executable, "bench/stream_llm.py", "--port", str(llm_port),
                      "--first-token-ms", str(args.first_token_ms), "--answer", ANSWER]  # fmt: skip
@@ -294,6 +276,7 @@ def main() -> None:
     from django.conf import settings
 
     from gaby_site.env import database_url
+    from gaby_site.launcher import wait_for_port
 
     allowance = str(4 * n)  # per minute, for 127.0.0.1: every simulated visitor shares it
     env = dict(os.environ, GABY_LOG_LEVEL="warning", GABY_KB_EMBEDDINGS="none",
@@ -306,7 +289,8 @@ def main() -> None:
                   dict(env, GABY_PORT=str(gaby_port)))  # fmt: skip
     try:
         wait_http(f"http://127.0.0.1:{gaby_port}/health", timeout=120)
-        _wait_port(llm_port)
+        if not wait_for_port("127.0.0.1", llm_port, 60, [llm]):
+            raise TimeoutError(f"the scripted model did not listen on {llm_port}")
         time.sleep(1)  # the echo server has no HTTP route to poll
         print(f"{n} widget sessions open at once (connected over {args.ramp:g} s, each asks once within the next "
               f"{args.window:g} s); scripted model's first token after {args.first_token_ms:g} ms; "
