@@ -1,6 +1,7 @@
 """A scripted OpenAI-compatible model for load benchmarks: every streamed completion waits a fixed time, then
-streams a fixed answer word by word. Asynchronous (aiohttp), run in its own process so its work does not
-share the benchmark client's interpreter; thousands of streams at once cost it almost nothing.
+streams a fixed answer word by word, in the wire format of the tests' model (tests/llm_server.py). Asynchronous
+(aiohttp) rather than that threaded server, and run in its own process so its work does not share the benchmark
+client's interpreter; thousands of streams at once cost it almost nothing.
 
     .venv/bin/python bench/stream_llm.py --port 8765 --first-token-ms 300 --answer "text"
 """
@@ -9,36 +10,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import time
-from typing import Any
+import sys
+from pathlib import Path
 
 from aiohttp import web
 
-
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    payload = {
-        "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": "bench",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }  # fmt: skip
-    return f"data: {json.dumps(payload)}\n\n".encode()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.llm_server import Reply, stream_events
 
 
 def make_app(first_token_seconds: float, answer: str) -> web.Application:
-    words = answer.split(" ")
-    pieces = [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)]
+    reply = Reply(answer, usage=(20, len(answer.split(" "))))
 
     async def completions(request: web.Request) -> web.StreamResponse:
         await request.read()
         await asyncio.sleep(first_token_seconds)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for piece in pieces:
-            await response.write(_chunk({"content": piece}))
-        await response.write(_chunk({}, finish="stop"))
-        usage = {"prompt_tokens": 20, "completion_tokens": len(pieces), "total_tokens": 20 + len(pieces)}
-        await response.write(f"data: {json.dumps({'choices': [], 'usage': usage, 'model': 'bench'})}\n\n".encode())
-        await response.write(b"data: [DONE]\n\n")
+        for event in stream_events({"model": "bench"}, reply):
+            await response.write(event)
         await response.write_eof()
         return response
 

@@ -110,21 +110,23 @@ class ScriptedLLM:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                words = reply.text.split(" ")
-                pieces = [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)]
-                for piece in pieces:
-                    self._event(_chunk(body, {"content": piece}))
-                self._event(_chunk(body, {}, finish="stop"))
-                prompt, completion = reply.usage
-                usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-                self._event({**_chunk(body, {}), "choices": [], "usage": usage})
-                self.wfile.write(b"data: [DONE]\n\n")
-
-            def _event(self, payload: dict[str, Any]) -> None:
-                self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
-                self.wfile.flush()
+                for event in stream_events(body, reply):
+                    self.wfile.write(event)
+                    self.wfile.flush()
 
         return Handler
+
+
+def stream_events(body: dict[str, Any], reply: Reply) -> list[bytes]:
+    """The server-sent events of a streamed completion: the text word by word, the finish, the usage, ``[DONE]``.
+    Also what bench/stream_llm.py streams, so the load benchmark's model speaks exactly the tests' wire format."""
+    words = reply.text.split(" ")
+    pieces = [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)]
+    chunks = [_chunk(body, {"content": piece}) for piece in pieces] + [_chunk(body, {}, finish="stop")]
+    prompt, completion = reply.usage
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    chunks.append({**_chunk(body, {}), "choices": [], "usage": usage})
+    return [f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks] + [b"data: [DONE]\n\n"]
 
 
 def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
