@@ -10,7 +10,13 @@ from gaby_site import launcher
 
 @pytest.fixture(autouse=True)
 def _no_mail_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GABY_DEMO_MAIL", "GABY_EMAIL_HOST", "GABY_EMAIL_BACKEND", "GABY_DEMO_MAIL_IMAP_PORT"):
+    for name in (
+        "GABY_DEMO_MAIL",
+        "GABY_EMAIL_HOST",
+        "GABY_EMAIL_BACKEND",
+        "GABY_DEMO_MAIL_IMAP_PORT",
+        "GABY_DEMO_MAIL_SMTP_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
 
