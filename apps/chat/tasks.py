@@ -16,9 +16,9 @@ from apps.accounts.models import Membership, Role, User
 from apps.agent.investigations import settings_for
 from apps.chat.models import Conversation, ConversationState
 from apps.chat.services import transcript_text
+from apps.safety.notify.links import absolute_url
 from gaby_site.celery import app
 from tenants.models import Client
-from tenants.services import client_url
 
 MAX_TRANSCRIPT_CHARS = 6000
 
@@ -48,8 +48,7 @@ def notify_handoff(self: Task, conversation_id: str) -> str:
     recipients = handoff_recipients(client)
     if not recipients:
         return "no-recipient"
-    base = client_url(client, scheme="https" if settings.HTTPS else "http", port=settings.PUBLIC_PORT).rstrip("/")
-    link = base + reverse("chat:conversation", args=[conversation.pk])
+    link = absolute_url(client, reverse("chat:conversation", args=[conversation.pk]))
     transcript = transcript_text(conversation)
     if len(transcript) > MAX_TRANSCRIPT_CHARS:
         transcript = "…\n\n" + transcript[-MAX_TRANSCRIPT_CHARS:]

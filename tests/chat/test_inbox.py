@@ -193,7 +193,12 @@ def eager_tasks() -> Iterator[None]:
 
 
 def test_nobody_online_emails_the_escalation_recipients_once(
-    chat_world: ChatWorld, hartwell: Any, people: Any, eager_tasks: None, django_capture_on_commit_callbacks: Any
+    chat_world: ChatWorld,
+    hartwell: Any,
+    people: Any,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
 ) -> None:
     with tenant_context(hartwell):
         conversation = _chat(chat_world.hartwell_widget, "Is anyone there?", name="Nia Nobody")
@@ -212,6 +217,10 @@ def test_nobody_online_emails_the_escalation_recipients_once(
         mail.outbox.clear()
         assert notify_handoff.run(str(conversation.pk)) == "sent"
         assert mail.outbox[0].to == ["oncall@hartwell.example"]
+        settings.HTTPS, settings.PUBLIC_PORT = True, 8123  # behind TLS the link is the public one, not the app's port
+        mail.outbox.clear()
+        assert notify_handoff.run(str(conversation.pk)) == "sent"
+        assert f"https://{hartwell.slug}." in mail.outbox[0].body and ":8123/" not in mail.outbox[0].body
         Conversation.objects.filter(pk=conversation.pk).update(state=ConversationState.HUMAN)
         assert notify_handoff.run(str(conversation.pk)) == "taken"
         assert notify_handoff.run("0190a3c4-0000-7000-8000-000000000000") == "gone"
