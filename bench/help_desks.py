@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._server import setup_django
+
 PAGE = 100
 
 
@@ -112,15 +113,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--comments", type=int, default=3)
     args = parser.parse_args()
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    setup_django()
     from django_tenants.utils import tenant_context
 
     from apps.tickets import polling, services

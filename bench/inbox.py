@@ -11,7 +11,6 @@ inbox page (51 rows, the same ORDER BY and index) on the same database in the sa
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -19,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import summary
+from bench._server import setup_django, summary
 
 TICKETS, MESSAGES_PER_TICKET = 10_000, 5
 WORDS = "printer vpn outlook password invoice laptop wifi backup drive scanner license phone".split()  # noqa: SIM905
@@ -118,15 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    setup_django()
     from django.test import Client as Browser
     from django_tenants.utils import tenant_context
 

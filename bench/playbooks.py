@@ -14,14 +14,13 @@ For generated L1 tickets (none of them an intent phrasing verbatim), prints p50/
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import summary
+from bench._server import setup_django, summary
 
 OPENERS = ["Hi team,", "Hello,", "Good morning,", "Hey,", ""]
 PROBLEMS = [
@@ -52,11 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=300)
     options = parser.parse_args()
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
-
-    django.setup()
+    setup_django()
     from apps.agent.contracts import TicketView, Tone
     from apps.agent.playbooks import templating
     from apps.agent.playbooks.library import shipped

@@ -12,13 +12,12 @@ attempt is denied or held), so this is the gate alone.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._server import summary
+from bench._server import setup_django, summary
 
 # (readOnlyHint, destructiveHint) as tests/safety/ops_server.py declares them; others: a plain write.
 ANNOTATIONS = {"run_query": (True, False), "lookup_customer": (True, False), "execute_sql": (False, True),
@@ -30,15 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
     from django_tenants.utils import tenant_context
 
-    call_command("migrate_schemas", interactive=False, verbosity=0)
     from apps.connectors.models import Connector, ConnectorTool
     from apps.safety import audit
     from apps.safety.corpus import load
