@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,6 @@ pytestmark = pytest.mark.django_db
 
 LOCAL = "sentence-transformers/all-MiniLM-L6-v2"
 SCRIPTED = "litellm:openai_compatible/text-embedding-3-small@384"
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM()
-    yield server
-    server.close()
 
 
 @pytest.fixture
