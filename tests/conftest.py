@@ -18,6 +18,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db import connection, connections
 from django.test import Client as HttpClient
 
+from tests.llm_server import ScriptedLLM
+
 PASSWORD = "correct-horse-battery-staple"
 HOSTS = {"hartwell": "hartwell.localhost", "dearborn": "dearborn.localhost", "public": "localhost"}
 
@@ -149,6 +151,14 @@ def in_dearborn(dearborn: Any) -> Iterator[Any]:
 
     with tenant_context(dearborn):
         yield dearborn
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """A scripted OpenAI-compatible server (tests/llm_server.py): real HTTP and real litellm, no API key."""
+    server = ScriptedLLM()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,6 @@ TICKET = "Hi, I'm jane.doe@example.com and my card 4111 1111 1111 1111 was charg
 
 
 @pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def in_hartwell(hartwell: Client) -> Iterator[Client]:
     with tenant_context(hartwell):
         yield hartwell

@@ -47,7 +47,9 @@ def stale_chunks(provider: EmbeddingProvider) -> QuerySet[Chunk]:
 
 
 def model_counts(provider: EmbeddingProvider) -> list[ModelCount]:
-    """How many chunks carry a vector of each model; the current model first."""
+    """How many chunks carry a vector of each model ("": none), the current model first, in one scan.
+
+    The chunks of every row that is not ``current`` are what ``stale_chunks`` would re-embed."""
     rows = (
         Chunk.objects.values("embedding_model")
         .annotate(chunks=Count("id"), vectors=Count("id", filter=Q(embedding__isnull=False)))
@@ -55,8 +57,9 @@ def model_counts(provider: EmbeddingProvider) -> list[ModelCount]:
     )
     counts: dict[str, int] = {}
     for row in rows:
-        model = row["embedding_model"] if row["vectors"] else ""
-        counts[model] = counts.get(model, 0) + row["chunks"]
+        for model, n in ((row["embedding_model"], row["vectors"]), ("", row["chunks"] - row["vectors"])):
+            if n:
+                counts[model] = counts.get(model, 0) + n
     ordered = sorted(counts.items(), key=lambda item: (item[0] != provider.model, item[0] == "", item[0]))
     return [ModelCount(model=m, chunks=n, current=provider.enabled and m == provider.model) for m, n in ordered]
 

@@ -120,10 +120,6 @@ def fuse(
     return scores
 
 
-def citation_url(document: Document, line_start: int, line_end: int) -> str:
-    return line_url(document.source_url, line_start, line_end)
-
-
 def line_url(url: str, line_start: int, line_end: int) -> str:
     """The original's address, pointing at the lines when its host can (a git web host's blob view)."""
     if url and "/blob/" in url and "#" not in url:

@@ -12,14 +12,16 @@ from gaby_site.celery import app
 
 log = logging.getLogger(__name__)
 
+# A worker's database connection dropping is transient: retried with backoff; the task's claim makes a retry safe.
+RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
 
-@app.task(
-    name="knowledge.sync_source",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+
+@app.task(name="knowledge.sync_source", **RETRY_ON_DATABASE_ERRORS)
 def sync_source_task(source_id: str) -> dict[str, Any] | None:
     """Sync one source; exits quietly if it is gone or another worker claimed it."""
     from apps.knowledge.readers import ReaderError
@@ -32,13 +34,7 @@ def sync_source_task(source_id: str) -> dict[str, Any] | None:
     return None if report is None else {"status": "ok", **report.__dict__}
 
 
-@app.task(
-    name="knowledge.reembed",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@app.task(name="knowledge.reembed", **RETRY_ON_DATABASE_ERRORS)
 def reembed_task() -> dict[str, Any] | None:
     """Re-embed the chunks whose vector is of another model; exits quietly if no job is queued."""
     from apps.knowledge.reembed import run_queued_reembed

@@ -19,7 +19,7 @@ from apps.knowledge import services
 from apps.knowledge.accessors import embedding_settings_for_client, open_candidate_count
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.forms import EmbeddingForm
-from apps.knowledge.reembed import model_counts, request_reembed, stale_chunks
+from apps.knowledge.reembed import model_counts, request_reembed
 from gaby_site.http import ClientRequest, render_page
 
 
@@ -34,13 +34,15 @@ def _render(
     except ImproperlyConfigured as exc:
         provider, problem = None, str(exc)
     initial: dict[str, Any] = {"backend": row.backend, "provider": row.provider_id, "model": row.model}
+    counts = model_counts(provider) if provider else []
     context = {
         "tab": "embeddings",
         "settings_row": row,
         "provider": provider,
         "problem": problem,
-        "counts": model_counts(provider) if provider else [],
-        "stale": stale_chunks(provider).count() if provider else 0,
+        "counts": counts,
+        # What stale_chunks() would re-embed, from the same scan (without embeddings nothing is stale).
+        "stale": sum(c.chunks for c in counts if not c.current) if provider and provider.enabled else 0,
         "form": form or EmbeddingForm(initial=initial),
         "can_admin": request.membership.allows(Role.ADMIN),
         "open_candidates": open_candidate_count(),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.connectors.conftest import sample_url  # noqa: F401  (the module-scoped sample database)
-from tests.llm_server import ScriptedLLM
 from tests.tickets.conftest import imap_server, smtp_server  # noqa: F401  (real pymap IMAP, aiosmtpd SMTP)
 
 RUNBOOKS = {
@@ -37,13 +35,6 @@ Pro customers get priority support and 1 TB of storage; free customers get 5 GB.
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,6 @@ pytestmark = pytest.mark.django_db
 
 LOCAL = "sentence-transformers/all-MiniLM-L6-v2"
 SCRIPTED = "litellm:openai_compatible/text-embedding-3-small@384"
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -61,6 +53,7 @@ def test_alice_switches_to_a_litellm_model_and_only_differing_chunks_are_re_embe
     )
     assert response.status_code == 200
     assert "Re-embedding queued" in response.content.decode() and SCRIPTED in response.content.decode()
+    assert f"{indexed['chunks']} chunks still need a vector of the current model" in response.content.decode()
     with tenant_context(hartwell):
         row = EmbeddingSettings.objects.get()
         assert row.reembed_status == SyncStatus.QUEUED

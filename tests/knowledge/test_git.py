@@ -10,7 +10,7 @@ import pytest
 
 from apps.knowledge.models import Document, SourceKind
 from apps.knowledge.readers.git import web_url_base
-from apps.knowledge.retrieval import citation_url
+from apps.knowledge.retrieval import line_url
 from apps.knowledge.services import create_source, sync_now
 from tests.knowledge.conftest import RUNBOOKS, write_tree
 
@@ -90,8 +90,7 @@ def test_clone_urls_with_credentials_are_refused(in_hartwell: Any) -> None:
 def test_citations_link_to_the_lines_on_the_web_host() -> None:
     base = web_url_base("https://github.com/acme/runbooks.git", "abc123")
     assert base == "https://github.com/acme/runbooks/blob/abc123"
-    document = Document(source_url=f"{base}/docs/vpn.md")
-    assert citation_url(document, 5, 7) == f"{base}/docs/vpn.md?plain=1#L5-L7"
+    assert line_url(f"{base}/docs/vpn.md", 5, 7) == f"{base}/docs/vpn.md?plain=1#L5-L7"
     assert web_url_base("/srv/repo", "abc") == ""
 
 

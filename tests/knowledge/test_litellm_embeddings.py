@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,6 @@ from tests.knowledge.conftest import RUNBOOKS, write_tree
 from tests.llm_server import ScriptedLLM
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM()
-    yield server
-    server.close()
 
 
 @pytest.fixture
