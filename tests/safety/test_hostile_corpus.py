@@ -1,8 +1,8 @@
 """Item 9: the hostile-ticket corpus, replayed through the one enforcement point under every autonomy.
 
-Each attempt an obedient agent would make goes through ``run_tool`` against real MCP servers
-(tests/safety/ops_server.py) that journal every call they receive; with a realistic client configuration,
-nothing hostile may reach them: every attempt is denied or held for a human, and audited.
+Each attempt an obedient agent would make goes through ``run_tool`` against real MCP servers that journal every
+call they receive (apps/agent/evals/hostile_server.py, the ones ``gaby eval --hostile`` uses); with a realistic
+client configuration, nothing hostile may reach them: every attempt is denied or held for a human, and audited.
 """
 
 import sys
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from apps.agent.evals.hostile import careful_rules
+from apps.agent.evals.hostile import SERVER, careful_rules
 from apps.auditlog.models import AuditEvent
 from apps.connectors import services
 from apps.connectors.models import Connector, Kind
@@ -23,7 +23,6 @@ from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from tenants.models import Client
 
-OPS = Path(__file__).with_name("ops_server.py")
 HELD = {ActionStatus.DENIED, ActionStatus.AWAITING_APPROVAL}
 
 # What a careful admin of Hartwell would configure (SAF-4), next to the defaults (production needs allows): the
@@ -40,8 +39,8 @@ def ops(in_hartwell: Client, people: dict[str, Any], tmp_path: Path) -> tuple[di
     journal = tmp_path / "journal.jsonl"
     roles = {}
     for role, production in (("infra", True), ("desk", False)):
-        draft = Draft(kind=Kind.MCP_STDIO, name=f"ops-{role}", command=sys.executable, args=[str(OPS)],
-                      env={"OPS_TOOLSET": role, "OPS_JOURNAL": str(journal)})  # fmt: skip
+        draft = Draft(kind=Kind.MCP_STDIO, name=f"ops-{role}", command=sys.executable, args=[str(SERVER)],
+                      env={"HOSTILE_ROLE": role, "HOSTILE_JOURNAL": str(journal)})  # fmt: skip
         connector = services.connect(client=in_hartwell, draft=draft, actor=people["mona"], operator=True)
         Connector.objects.filter(pk=connector.pk).update(autonomy="act", scope="read_write", is_production=production)
         connector.refresh_from_db()
