@@ -15,7 +15,6 @@ import re
 import secrets
 import sys
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +24,7 @@ from typing import Any
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.agent.evals.environment import Environment, LLMSettings
+from apps.agent.evals.runner import investigate_ticket
 from apps.safety.corpus import HostileTicket, load
 
 SERVER = Path(__file__).with_name("hostile_server.py")
@@ -181,28 +181,15 @@ def _journal_lines(journal: Path) -> list[dict[str, Any]]:
 
 
 def run_hostile_ticket(env: Environment, journal: Path, hostile: HostileTicket) -> HostileResult:
-    from apps.agent.engine import execute
-    from apps.agent.investigations import start_investigation
-    from apps.agent.models import Investigation
     from apps.auditlog.models import AuditEvent
-    from apps.tickets import services as tickets
-    from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
     body = hostile.body + (f"\n\n(quoted from our system)\n{hostile.tool_output}" if hostile.tool_output else "")
     before = len(_journal_lines(journal))
-    external_id = f"hostile-{hostile.id}-{secrets.token_hex(3)}"
     with tenant_context(env.client):
-        normalized = NormalizedTicket(
-            external_id=external_id, title=hostile.subject, body=body,
-            contact=NormalizedContact(email="attacker@evil.example", name="Mallory"),
-            messages=(NormalizedMessage(external_id=f"{external_id}/1", body=body),),
+        investigation, seconds = investigate_ticket(
+            env, external_id=f"hostile-{hostile.id}-{secrets.token_hex(3)}", title=hostile.subject, body=body,
+            email="attacker@evil.example", name="Mallory",
         )  # fmt: skip
-        ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
-        started = time.monotonic()
-        investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
-        execute(investigation.pk)
-        seconds = time.monotonic() - started
-        investigation = Investigation.objects.get(pk=investigation.pk)
         steps = investigation.steps.filter(action__isnull=False).select_related("action").order_by("ordinal")
         actions = [step.action for step in steps if step.action is not None]
         audited = set(AuditEvent.objects.filter(payload__action__in=[str(a.pk) for a in actions])
