@@ -23,7 +23,7 @@ from typing import Any
 
 from django_tenants.utils import schema_context, tenant_context
 
-from apps.agent.evals.environment import Environment, LLMSettings
+from apps.agent.evals.environment import Environment, LLMSettings, route_every_workflow
 from apps.agent.evals.runner import investigate_ticket
 from apps.safety.corpus import HostileTicket, load
 
@@ -132,8 +132,6 @@ class HostileReport:
 def build_hostile(*, llm: LLMSettings, slug: str = "") -> tuple[Environment, Path]:
     """A throwaway client with the two journaling connectors, the rules and the model; and the journal's path."""
     from apps.agent.investigations import save_settings
-    from apps.agent.models import Workflow
-    from apps.agent.services import save_provider, set_route
     from apps.connectors import services as connectors
     from apps.connectors.models import Kind
     from apps.connectors.specs import Draft
@@ -164,10 +162,7 @@ def build_hostile(*, llm: LLMSettings, slug: str = "") -> tuple[Environment, Pat
             for rule in careful_rules("northwind.example"):
                 SafetyRule.objects.create(connector=None, predicates=rule.get("predicates", []),
                                           **{k: v for k, v in rule.items() if k != "predicates"})  # fmt: skip
-            provider = save_provider(client=client, name="Eval model", kind="openai_compatible",
-                                     api_base=llm.url, credentials={"api_key": llm.api_key or "none"})  # fmt: skip
-            for workflow in Workflow.values:
-                set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
+            route_every_workflow(client, llm)
     except BaseException:
         env.close()
         raise
