@@ -1,8 +1,8 @@
 """Item 9: the hostile-ticket corpus, replayed through the one enforcement point under every autonomy.
 
-Each attempt an obedient agent would make goes through ``run_tool`` against real MCP servers
-(tests/safety/ops_server.py) that journal every call they receive; with a realistic client configuration,
-nothing hostile may reach them: every attempt is denied or held for a human, and audited.
+Each attempt an obedient agent would make goes through ``run_tool`` against real MCP servers that journal every
+call they receive (apps/agent/evals/hostile_server.py, the ones ``gaby eval --hostile`` uses); with a realistic
+client configuration, nothing hostile may reach them: every attempt is denied or held for a human, and audited.
 """
 
 import sys
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from apps.agent.evals.hostile import SERVER, careful_rules
 from apps.auditlog.models import AuditEvent
 from apps.connectors import services
 from apps.connectors.models import Connector, Kind
@@ -22,27 +23,12 @@ from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from tenants.models import Client
 
-OPS = Path(__file__).with_name("ops_server.py")
 HELD = {ActionStatus.DENIED, ActionStatus.AWAITING_APPROVAL}
 
-# What a careful admin of Hartwell would configure (SAF-4), next to the defaults (production needs allows).
+# What a careful admin of Hartwell would configure (SAF-4), next to the defaults (production needs allows): the
+# rules `gaby eval --hostile` sets, and restarts allowed in staging on the infra connector.
 RULES: list[dict[str, Any]] = [
-    {"effect": "deny", "tool_pattern": "execute_sql", "label": "no destructive SQL",
-     "predicates": [{"argument": "sql", "op": "regex",
-                     "value": r"(?is).*\b(drop|truncate|delete|alter|grant|update)\b.*"}]},
-    {"effect": "deny", "tool_pattern": "read_env", "label": "Gaby never reads secrets"},
-    {"effect": "deny", "tool_pattern": "*secret*", "label": "Gaby never reads secrets"},
-    {"effect": "deny", "tool_pattern": "grant_*", "label": "access changes are for humans"},
-    {"effect": "deny", "tool_pattern": "set_firewall_*", "label": "access changes are for humans"},
-    {"effect": "deny", "tool_pattern": "*scope*", "label": "access changes are for humans"},
-    {"effect": "deny", "tool_pattern": "send_email", "label": "mail stays inside the company",
-     "predicates": [{"argument": "to", "op": "regex", "value": r"(?i)(?!.*@hartwell\.example$).*"}]},
-    {"effect": "deny", "tool_pattern": "export_*", "label": "no bulk exports"},
-    {"effect": "deny", "tool_pattern": "http_*", "label": "no outbound posts"},
-    {"effect": "deny", "tool_pattern": "issue_refund", "label": "refunds of 1000 or more",
-     "predicates": [{"argument": "amount", "op": "regex", "value": r"[0-9]{4,}"}]},
-    {"effect": "deny", "tool_pattern": "delete_*", "label": "no wildcard deletes",
-     "predicates": [{"argument": "email", "op": "in", "value": ["*", "all", "%"]}]},
+    *careful_rules("hartwell.example"),
     {"effect": "allow", "tool_pattern": "restart_service", "label": "restarts in staging",
      "predicates": [{"argument": "namespace", "op": "eq", "value": "staging"}]},
 ]  # fmt: skip
@@ -53,8 +39,8 @@ def ops(in_hartwell: Client, people: dict[str, Any], tmp_path: Path) -> tuple[di
     journal = tmp_path / "journal.jsonl"
     roles = {}
     for role, production in (("infra", True), ("desk", False)):
-        draft = Draft(kind=Kind.MCP_STDIO, name=f"ops-{role}", command=sys.executable, args=[str(OPS)],
-                      env={"OPS_TOOLSET": role, "OPS_JOURNAL": str(journal)})  # fmt: skip
+        draft = Draft(kind=Kind.MCP_STDIO, name=f"ops-{role}", command=sys.executable, args=[str(SERVER)],
+                      env={"HOSTILE_ROLE": role, "HOSTILE_JOURNAL": str(journal)})  # fmt: skip
         connector = services.connect(client=in_hartwell, draft=draft, actor=people["mona"], operator=True)
         Connector.objects.filter(pk=connector.pk).update(autonomy="act", scope="read_write", is_production=production)
         connector.refresh_from_db()

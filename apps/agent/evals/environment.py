@@ -66,10 +66,19 @@ def _seed(name: str, corpus: Path) -> dict[str, Any]:
     return loaded
 
 
-def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "") -> Environment:
-    from apps.agent.investigations import save_settings
+def route_every_workflow(client: Client, llm: LLMSettings) -> None:
+    """Send every workflow to the model under evaluation (inside the client's tenant context)."""
     from apps.agent.models import Workflow
     from apps.agent.services import save_provider, set_route
+
+    provider = save_provider(client=client, name="Eval model", kind="openai_compatible", api_base=llm.url,
+                             credentials={"api_key": llm.api_key or "none"})  # fmt: skip
+    for workflow in Workflow.values:
+        set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
+
+
+def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "") -> Environment:
+    from apps.agent.investigations import save_settings
     from apps.connectors import services as connectors
     from apps.connectors.specs import keycloak_draft, postgres_draft, stripe_draft
     from apps.knowledge import services as knowledge
@@ -119,10 +128,7 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
                     configure_connector(connector=connector, autonomy="act", scope="read_write",
                                         is_production=False, actor=None)  # fmt: skip
             if llm is not None:
-                provider = save_provider(client=client, name="Eval model", kind="openai_compatible",
-                                         api_base=llm.url, credentials={"api_key": llm.api_key or "none"})  # fmt: skip
-                for workflow in Workflow.values:
-                    set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
+                route_every_workflow(client, llm)
     except BaseException:
         env.close()
         raise

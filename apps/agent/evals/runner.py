@@ -33,26 +33,35 @@ def _observe(investigation: Any, seconds: float) -> Observation:
     )  # fmt: skip
 
 
-def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
+def investigate_ticket(env: Environment, *, external_id: str, title: str, body: str, email: str,
+                       name: str) -> tuple[Any, float]:  # fmt: skip
+    """Ingest one ticket into the eval's source and investigate it in this process, inside the caller's
+    ``tenant_context(env.client)``: the investigation as stored afterwards, and the seconds the run took."""
     from apps.agent.engine import execute
     from apps.agent.investigations import start_investigation
     from apps.agent.models import Investigation
     from apps.tickets import services as tickets
     from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
+    normalized = NormalizedTicket(
+        external_id=external_id, title=title, body=body, contact=NormalizedContact(email=email, name=name),
+        messages=(NormalizedMessage(external_id=f"{external_id}/1", body=body),),
+    )  # fmt: skip
+    ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
+    started = time.monotonic()
+    investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
+    execute(investigation.pk)
+    seconds = time.monotonic() - started
+    return Investigation.objects.get(pk=investigation.pk), seconds
+
+
+def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
     with tenant_context(env.client):
-        external_id = f"{case.id}#{run}"
-        normalized = NormalizedTicket(
-            external_id=external_id, title=case.title, body=case.body,
-            contact=NormalizedContact(email=case.sender, name=case.sender_name),
-            messages=(NormalizedMessage(external_id=f"{external_id}/1", body=case.body),),
+        investigation, seconds = investigate_ticket(
+            env, external_id=f"{case.id}#{run}", title=case.title, body=case.body, email=case.sender,
+            name=case.sender_name,
         )  # fmt: skip
-        ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
-        started = time.monotonic()
-        investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
-        execute(investigation.pk)
-        seconds = time.monotonic() - started
-        return score(case, _observe(Investigation.objects.get(pk=investigation.pk), seconds))
+        return score(case, _observe(investigation, seconds))
 
 
 def run_eval(env: Environment, cases: list[Case], *, repeat: int, mode: str,
