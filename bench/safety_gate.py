@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._server import setup_django, summary
 
-# (readOnlyHint, destructiveHint) as tests/safety/ops_server.py declares them; others: a plain write.
+# (readOnlyHint, destructiveHint) as apps/agent/evals/hostile_server.py declares them; others: a plain write.
 ANNOTATIONS = {"run_query": (True, False), "lookup_customer": (True, False), "execute_sql": (False, True),
                "issue_refund": (False, True), "delete_customer": (False, True),
                "read_env": (None, None), "http_post": (None, None)}  # fmt: skip
@@ -54,7 +54,7 @@ def main() -> None:
                 defaults={"kind": "mcp_stdio", "transport": "stdio", "command": "true", "autonomy": "act",
                           "scope": "read_write", "is_production": role == "infra", "enabled": True},
             )  # fmt: skip
-            for tool in spec["tools"]:  # the annotations tests/safety/ops_server.py declares
+            for tool in spec["tools"]:  # the annotations apps/agent/evals/hostile_server.py declares
                 hint = ANNOTATIONS.get(tool, (False, False))
                 ConnectorTool.objects.update_or_create(connector=connector, name=tool, defaults={
                     "access": "read" if hint[0] else "write", "read_only_hint": hint[0],
