@@ -34,13 +34,15 @@ MAX_TEXT = 600
 MAX_EVIDENCE = 5
 
 
-def _recipients(agent_settings: AgentSettings) -> list[str]:
+def escalation_recipients(agent_settings: AgentSettings) -> list[str]:
+    """Who an escalation is emailed to: the escalation address, else the active escalation assignee, else nobody."""
     if agent_settings.escalation_email:
         return [agent_settings.escalation_email]
     if agent_settings.escalation_assignee_id:
         from apps.accounts.models import User
 
-        email = User.objects.filter(pk=agent_settings.escalation_assignee_id).values_list("email", flat=True).first()
+        active = User.objects.filter(pk=agent_settings.escalation_assignee_id, is_active=True)
+        email = active.values_list("email", flat=True).first()
         return [email] if email else []
     return []
 
@@ -122,7 +124,7 @@ def email_body(facts: dict[str, Any]) -> str:
 
 def _plan(investigation: Investigation, agent_settings: AgentSettings, chans: Channels) -> None:
     planned = []
-    recipients = _recipients(agent_settings)
+    recipients = escalation_recipients(agent_settings)
     if recipients:
         planned.append((NoticeChannel.EMAIL, ", ".join(recipients)))
     if agent_settings.escalation_slack and chans.slack:

@@ -53,6 +53,11 @@ def recipients(row: AgentSettings, client: Client) -> list[str]:
     chosen = [address.strip() for address in row.summary_recipients.replace(";", ",").split(",") if address.strip()]
     if chosen:
         return chosen
+    return admin_emails(client)
+
+
+def admin_emails(client: Client) -> list[str]:
+    """The addresses of the client's active Admins: who hears of things when nobody was named."""
     admins = Membership.objects.filter(client=client, role=Role.ADMIN, user__is_active=True)
     return sorted(admins.values_list("user__email", flat=True))
 

@@ -12,8 +12,9 @@ from django.core.mail import send_mail
 from django.db import connection
 from django.urls import reverse
 
-from apps.accounts.models import Membership, Role, User
+from apps.agent.escalation_notices import escalation_recipients
 from apps.agent.investigations import settings_for
+from apps.agent.summary import admin_emails
 from apps.chat.models import Conversation, ConversationState
 from apps.chat.services import transcript_text
 from apps.safety.notify.links import absolute_url
@@ -24,17 +25,9 @@ MAX_TRANSCRIPT_CHARS = 6000
 
 
 def handoff_recipients(client: Client) -> list[str]:
-    """Who hears of a handoff nobody could take: the escalation address of the investigation settings, else the
-    escalation assignee, else the client's Admins (the same people escalated tickets and summaries go to)."""
-    row = settings_for()
-    if row.escalation_email:
-        return [row.escalation_email]
-    if row.escalation_assignee_id:
-        email = User.objects.filter(pk=row.escalation_assignee_id, is_active=True).values_list("email", flat=True)
-        if found := email.first():
-            return [found]
-    admins = Membership.objects.filter(client=client, role=Role.ADMIN, user__is_active=True)
-    return sorted(admins.values_list("user__email", flat=True))
+    """Who hears of a handoff nobody could take: whoever escalated tickets go to, else the client's Admins (the
+    people the nightly summary goes to when nobody was named)."""
+    return escalation_recipients(settings_for()) or admin_emails(client)
 
 
 @app.task(name="chat.notify_handoff", bind=True, max_retries=5)
