@@ -39,6 +39,9 @@ from tenants.models import Client
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
+# Gaby records every call itself (_record); litellm's own streaming success logging would start an event loop per
+# stream (asyncio.run in the answering thread) to feed callbacks Gaby never registers.
+litellm.disable_streaming_logging = True
 log = structlog.get_logger(__name__)
 
 TRANSIENT = (

@@ -4,7 +4,11 @@ The consumer's database work, retrieval and the model's stream are synchronous; 
 own thread pool (``GABY_CHAT_THREADS`` threads), neither on Channels' single thread for thread-sensitive
 code (every visitor would queue behind every other) nor on asyncio's default executor (``cores + 4``
 threads: a handful of model streams would hold all of them). A thread holds at most one database
-connection, so the pool size also bounds the chat's connections.
+connection, so the pool size also bounds the chat's connections. Those connections stay open between
+calls (``CHAT_CONNECTION_MAX_AGE``), unlike a request's: the threads live as long as the process, and
+opening a PostgreSQL connection for every visitor's hello, message and answer (a server process forked
+each time) cost more than the work itself under load. A connection with errors, or one left outside
+autocommit, is still checked and closed as Django does between requests.
 
 Tokens: the visitor's own socket gets each piece straight from the answering thread, in this process;
 everyone else on the conversation (operators shadowing it, the visitor's other tabs) gets the same text
@@ -23,14 +27,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from apps.chat import live
 
 SHADOW_BATCH_SECONDS = 0.1
+CHAT_CONNECTION_MAX_AGE = 300.0  # seconds a chat thread keeps its idle PostgreSQL connection
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -51,12 +56,17 @@ def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     but on the chat's thread pool: a thousand visitors' answers must not wait for each other in one queue."""
 
     def run_in_schema(self: Any, *args: Any, **kwargs: Any) -> T:
-        with tenant_context(self.scope["tenant"]):
-            return func(self, *args, **kwargs)
+        connection.close_if_unusable_or_obsolete()  # errors, a broken transaction state, or idle too long
+        try:
+            with tenant_context(self.scope["tenant"]):
+                return func(self, *args, **kwargs)
+        finally:
+            if connection.connection is not None:
+                connection.close_at = time.monotonic() + CHAT_CONNECTION_MAX_AGE  # kept for this thread's next call
 
     @functools.wraps(func)
     async def run(self: Any, *args: Any, **kwargs: Any) -> T:
-        work = database_sync_to_async(run_in_schema, thread_sensitive=False, executor=pool())
+        work = sync_to_async(run_in_schema, thread_sensitive=False, executor=pool())
         return await work(self, *args, **kwargs)
 
     return run
