@@ -184,15 +184,12 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "gaby_site.channel_layer.RedisChannelLayer",  # survives a late inbox read (see there)
         # The pool has room for a thousand sockets' group joins and sends at once (redis-py 8 caps it at 100).
         # Every socket of one web process shares one Redis inbox, and its capacity is what a full inbox holds
         # before group sends are *silently dropped*: sized for a thousand sockets, not channels_redis' 100.
-        # channels_redis blocks 5 s on its inbox (BZPOPMIN) and redis-py 8 gives up reading after 5 s by
-        # default: a busy event loop lost that race, the read failed, and every socket waiting on the inbox
-        # was closed. The socket timeout stays finite (a dead Redis is noticed) but well past the pop's.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": 1000, "socket_timeout": 30}],
+            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
             "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             "capacity": 20_000,
         },
