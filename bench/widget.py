@@ -5,8 +5,9 @@ each asks its question at a random moment of the following ``--window`` seconds 
 1,000 sessions asking within 30 s is ~33 questions a second). A session is *dropped* when it fails to connect,
 is refused, gets no answer, or its socket is no longer alive once everyone has been answered.
 
-Servers, as ``./gaby run`` runs them: Gaby is ``python -m gaby_site.serve`` (one uvicorn process, embedded
-PostgreSQL and Redis); the echo floor is a bare Channels consumer under uvicorn; the model is
+Servers, as ``./gaby run`` runs them: Gaby is ``python -m gaby_site.serve`` (``--web-workers`` uvicorn
+processes, one per core by default, as GABY_WEB_WORKERS sets them; embedded PostgreSQL and Redis); the echo
+floor is a bare Channels consumer under uvicorn; the model is
 bench/stream_llm.py, an OpenAI-compatible stream whose first token comes ``--first-token-ms`` after the request.
 
 Rows:
@@ -264,6 +265,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which they ask their question")
     parser.add_argument("--first-token-ms", type=float, default=300.0, help="the scripted model's first-token time")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge-only (no model) rows")
+    parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
+                        help="Gaby's web processes (GABY_WEB_WORKERS; default: one per core)")  # fmt: skip
     args = parser.parse_args()
     n = args.sessions
     files = _raise_open_files(n)
@@ -281,7 +284,8 @@ def main() -> None:
     allowance = str(4 * n)  # per minute, for 127.0.0.1: every simulated visitor shares it
     env = dict(os.environ, GABY_LOG_LEVEL="warning", GABY_KB_EMBEDDINGS="none",
                GABY_CHAT_IP_CONNECTIONS_PER_MINUTE=allowance, GABY_CHAT_IP_MESSAGES_PER_MINUTE=allowance,
-               DATABASE_URL=database_url(settings.DATABASES["default"]), REDIS_URL=settings.REDIS_URL)  # fmt: skip
+               DATABASE_URL=database_url(settings.DATABASES["default"]), REDIS_URL=settings.REDIS_URL,
+               GABY_WEB_WORKERS=str(args.web_workers))  # fmt: skip
     echo_port, gaby_port = free_port(), free_port()
     echo = _start("echo", [sys.executable, "-m", "uvicorn", "bench.echo_asgi:application", "--host", "127.0.0.1",
                            "--port", str(echo_port), "--log-level", "warning"], env)  # fmt: skip
@@ -294,7 +298,7 @@ def main() -> None:
         time.sleep(1)  # the echo server has no HTTP route to poll
         print(f"{n} widget sessions open at once (connected over {args.ramp:g} s, each asks once within the next "
               f"{args.window:g} s); scripted model's first token after {args.first_token_ms:g} ms; "
-              f"{os.cpu_count()} cores, open-files limit {files}")  # fmt: skip
+              f"{os.cpu_count()} cores, {args.web_workers} Gaby web process(es), open-files limit {files}")  # fmt: skip
         asyncio.run(_load(5, 0.1, 0.1, echo_session(echo_port)))  # warm-up
         echo_results, echo_failures = asyncio.run(_load(n, args.ramp, args.window, echo_session(echo_port)))
         _row("floor: bare Channels echo, frame round trip", [r["round_trip"] for r in echo_results])

@@ -8,6 +8,9 @@ the next consumer takes over the inbox and meets the same race, and under sustai
 the process goes down one after another. Here a late read counts as "nothing arrived yet": redis-py has
 already dropped the connection it timed out on, and the layer simply pops again on a fresh one.
 
+It also answers, from synchronous code, whether a group has anyone in it (``has_listeners``): rendering a
+live row for a thousand chat messages a minute is wasted when no operator has a page open.
+
 Raising redis-py's socket timeout instead is no fix. A consumer cancelled mid-pop (its socket closed) can
 lose the cancellation inside redis-py's read and go on popping an empty inbox for ever; the timeout error
 used to be what ended it. So a pop is never started by a task that is being cancelled: it is cancelled.
@@ -15,10 +18,14 @@ used to be what ended it. So a pop is never started by a task that is being canc
 
 from __future__ import annotations
 
-import logging
 import asyncio
+import logging
+import threading
+import time
 from typing import Any
 
+import redis
+from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,3 +44,25 @@ class RedisChannelLayer(BaseRedisChannelLayer):  # type: ignore[misc]
                 raise asyncio.CancelledError from None
             log.warning("channel layer inbox read came late; popping again", extra={"channel": channel})
             return None  # receive_single pops again while there is no message
+
+
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def has_listeners(group: str) -> bool:
+    """Whether any socket is in ``group`` (True when it cannot tell: then the event is simply sent)."""
+    layer = get_channel_layer()
+    if not isinstance(layer, RedisChannelLayer):
+        return True
+    host = layer.hosts[layer.consistent_hash(group)]
+    address = host.get("address")
+    if not isinstance(address, str):
+        return True
+    with _clients_lock:
+        client = _clients.get(address) or _clients.setdefault(address, redis.Redis.from_url(address))
+    try:
+        # Members are scored by when they joined; channels_redis ignores those older than group_expiry.
+        return bool(client.zcount(layer._group_key(group), int(time.time()) - layer.group_expiry, "+inf"))
+    except redis.RedisError:
+        return True

@@ -15,6 +15,8 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("GABY_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GABY_PORT", "8000")))
     parser.add_argument("--proxy-headers", action="store_true", help="Trust X-Forwarded-* from the proxy in front.")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GABY_WEB_WORKERS", "1")),
+                        help="Web processes sharing the port (one event loop, so about one core, each).")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
     import django
@@ -30,6 +32,9 @@ def main() -> None:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips="*" if args.proxy_headers else None,
         lifespan="off",
+        # Each process runs one event loop: past a few hundred busy widget sockets one process is CPU-bound.
+        # Processes share the port; sockets of one conversation meet through the Redis channel layer.
+        workers=max(1, args.workers),
     )
 
 

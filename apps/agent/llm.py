@@ -280,13 +280,24 @@ class LLMGateway:
         arguments.update(stream=True, stream_options={"include_usage": True})
         chunks = []
         pieces: list[str] = []
+        usage: Any = None
+        tool_call_deltas = False
         for chunk in litellm.completion(**arguments):
             chunks.append(chunk)
-            delta = chunk.choices[0].delta.content if chunk.choices else None
-            if delta:
-                pieces.append(delta)
+            usage = getattr(chunk, "usage", None) or usage
+            delta = chunk.choices[0].delta if chunk.choices else None
+            if delta is None:
+                continue
+            tool_call_deltas = tool_call_deltas or bool(getattr(delta, "tool_calls", None))
+            if delta.content:
+                pieces.append(delta.content)
                 if request.on_token is not None:
-                    request.on_token(delta)
+                    request.on_token(delta.content)
+        if usage is not None and not tool_call_deltas:
+            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
+            # would cost more CPU than the rest of a chat answer.
+            counted = _usage(_WithUsage(usage))
+            return "".join(pieces), [], counted, _cost_of_tokens(arguments["model"], counted)
         response: Any = litellm.stream_chunk_builder(chunks, messages=request.messages)
         message = response.choices[0].message
         tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
@@ -319,12 +330,38 @@ def _usage(response: Any) -> dict[str, int]:
     return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
 
 
+class _WithUsage:
+    def __init__(self, usage: Any) -> None:
+        self.usage = usage
+
+
+_UNPRICED: set[str] = set()  # models litellm has no price for: asking again scans its whole price list
+
+
 def _cost(response: Any) -> Decimal:
     """litellm's price for the call; models it has no price for (local ones) cost nothing."""
+    model = str(getattr(response, "model", "") or "")
+    if model in _UNPRICED:
+        return Decimal(0)
     try:
         return Decimal(str(litellm.completion_cost(completion_response=response)))
     except Exception:  # litellm raises plain exceptions for unknown models
+        _UNPRICED.add(model)
         return Decimal(0)
+
+
+def _cost_of_tokens(model: str, usage: dict[str, int]) -> Decimal:
+    """The same price from token counts (a streamed answer's usage), for ``provider/model``."""
+    if model in _UNPRICED:
+        return Decimal(0)
+    try:
+        prompt, completion = litellm.cost_per_token(
+            model=model, prompt_tokens=usage["input"], completion_tokens=usage["output"]
+        )
+    except Exception:  # litellm raises plain exceptions for unknown models
+        _UNPRICED.add(model)
+        return Decimal(0)
+    return Decimal(str(prompt)) + Decimal(str(completion))
 
 
 def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *, dimensions: int) -> list[list[float]]:

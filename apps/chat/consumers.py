@@ -54,6 +54,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()  # accepted first, so a refusal reaches the widget with its reason
+        self.loop = asyncio.get_running_loop()  # the answering threads hand Gaby's tokens back to it
         self.ip = client_ip(self.scope)
         self.origin = _header(self.scope, b"origin")
         self.stop_answer = threading.Event()
@@ -186,7 +187,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         conversation = Conversation.objects.select_related("widget").get(pk=conversation_id)
         schema, stream = self.scope["schema_name"], str(uuid.uuid4())
         stop = self.stop_answer
-        relay = TokenRelay(self.send_json, conversation_id=conversation_id, schema=schema, stream=stream)
+        relay = TokenRelay(self.send_json, loop=self.loop, conversation_id=conversation_id, schema=schema,
+                           stream=stream)  # fmt: skip
         self.own_streams.add(stream)
 
         def on_token(piece: str) -> None:

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 
 from apps.chat import inbox
 from apps.chat.models import ChatMessage, Conversation
+from gaby_site.channel_layer import has_listeners
 from tenants.channels import tenant_group
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,11 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
     """Insert or refresh the conversation's row on every open chat console and unified inbox of this client.
 
     In the inbox the row moves to the top (newest activity first): the old one is removed and the new one
-    inserted into the first page of every inbox whose filters take it (see apps/chat/inbox.py).
+    inserted into the first page of every inbox whose filters take it (see apps/chat/inbox.py). Nothing is
+    rendered while no page of the client's team is open.
     """
+    if not has_listeners(tenant_group(_schema(), "live")):
+        return
     conversation = inbox.annotated().filter(pk=conversation_id).first()
     if conversation is None:
         return

@@ -18,6 +18,7 @@ written do not cost a Redis round trip per word.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
@@ -35,6 +36,7 @@ from django_tenants.utils import tenant_context
 from apps.chat import live
 
 SHADOW_BATCH_SECONDS = 0.1
+FLUSH_TIMEOUT_SECONDS = 10.0
 CHAT_CONNECTION_MAX_AGE = 300.0  # seconds a chat thread keeps its idle PostgreSQL connection
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -75,32 +77,51 @@ def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 class TokenRelay:
     """``on_token`` for one answer: each piece to the visitor's socket now, batched copies to the conversation group.
 
-    ``send_own`` is the consumer's async ``send_json``; it is called from the answering thread (which
-    Channels started, so ``async_to_sync`` hands it to the server's event loop and waits: order kept).
+    ``send_own`` is the consumer's async ``send_json`` and ``loop`` the server's event loop it runs on. The
+    answering thread hands each piece to that loop and goes on without waiting for it to be written (waiting
+    per piece held a chat thread for a loop round trip per word, and under load the threads ran out); an
+    ``asyncio.Lock`` (first come, first served) keeps the pieces in order, and ``flush`` waits once, at the
+    end, so every piece is on the socket before the stored answer is announced.
     """
 
-    def __init__(self, send_own: Callable[[dict[str, Any]], Awaitable[None]], *, conversation_id: uuid.UUID,
-                 schema: str, stream: str) -> None:  # fmt: skip
-        self.send_own = async_to_sync(send_own)
+    def __init__(self, send_own: Callable[[dict[str, Any]], Awaitable[None]], *, loop: asyncio.AbstractEventLoop,
+                 conversation_id: uuid.UUID, schema: str, stream: str) -> None:  # fmt: skip
+        self.send_own, self.loop = send_own, loop
+        self.in_order = asyncio.Lock()
         self.conversation_id, self.schema, self.stream = conversation_id, schema, stream
         self.pending: list[str] = []
         self.sent_at = 0.0
         self.own_socket_open = True
 
-    def __call__(self, piece: str) -> None:
-        if self.own_socket_open:
+    async def _send_own(self, frame: dict[str, Any] | None) -> None:
+        async with self.in_order:
+            if frame is None or not self.own_socket_open:
+                return
             try:
-                self.send_own({"type": "token", "stream": self.stream, "text": piece})
+                await self.send_own(frame)
             except Exception:  # the visitor left: the answer is still written, stored and shown to operators
                 self.own_socket_open = False
                 log.info("chat visitor socket gone mid-answer", exc_info=True)
+
+    def __call__(self, piece: str) -> None:
+        if self.own_socket_open:
+            frame = {"type": "token", "stream": self.stream, "text": piece}
+            asyncio.run_coroutine_threadsafe(self._send_own(frame), self.loop)
         self.pending.append(piece)
         if time.monotonic() - self.sent_at >= SHADOW_BATCH_SECONDS:
-            self.flush()
+            self._send_to_group()
 
-    def flush(self) -> None:
-        """Send what the shadows have not seen yet (call before the answer's final message)."""
+    def _send_to_group(self) -> None:
         if self.pending:
             text, self.pending = "".join(self.pending), []
             live.send(self.conversation_id, {"type": "token", "stream": self.stream, "text": text}, schema=self.schema)
             self.sent_at = time.monotonic()
+
+    def flush(self) -> None:
+        """Wait until the visitor's socket has every piece, and send the shadows what they have not seen yet
+        (call before the answer's final message)."""
+        try:
+            asyncio.run_coroutine_threadsafe(self._send_own(None), self.loop).result(timeout=FLUSH_TIMEOUT_SECONDS)
+        except Exception:  # a stuck socket must not keep the answer from being stored
+            log.info("chat visitor socket slow to take the answer", exc_info=True)
+        self._send_to_group()
