@@ -84,8 +84,11 @@ def _fresh_channel_layer() -> Iterator[None]:
     """
     from channels.layers import channel_layers
 
+    from tenants import publisher
+
     channel_layers.backends = {}
     yield
+    publisher.flush()  # live events a test announced leave before the next test listens
     channel_layers.backends = {}
 
 

@@ -15,8 +15,9 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Max, Q
@@ -26,9 +27,13 @@ from apps.agent.investigations import settings_for
 from apps.agent.models import AgentSettings, Investigation, InvestigationStep, LLMCall
 from apps.connectors.models import Connector
 from apps.knowledge import retrieval
+from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets.models import Direction, MessageKind, Ticket
+
+if TYPE_CHECKING:
+    from apps.agent.llm import Budget
 
 MAX_TOOL_TEXT = 20000
 RAN = {ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.ROLLED_BACK}
@@ -122,6 +127,8 @@ class RunContext:
         self.tone = Tone(investigation.tone)
         self.source_autonomy = source_autonomy
         self.on_step = on_step
+        self.fresh = fresh
+        self.budget: Budget | None = None  # the LLM decider's, when it ran
         self.seen: dict[str, Citation] = {}  # every citation a decider was shown: what a verdict may cite
         self._occurrences: Counter[str] = Counter()
         last = None if fresh else investigation.steps.aggregate(last=Max("ordinal"))["last"]
@@ -131,6 +138,17 @@ class RunContext:
     def agent_settings(self) -> AgentSettings:
         """The client's investigation settings, read once for the whole run."""
         return settings_for()
+
+    def spent(self) -> tuple[int, Decimal] | None:
+        """Tokens and dollars of this run's model calls when this run made them all (a fresh run), else None."""
+        if not self.fresh:
+            return None  # an earlier attempt may have spent some: the caller reads the recorded calls
+        return self.budget.spent() if self.budget is not None else (0, Decimal(0))
+
+    @cached_property
+    def embedding_provider(self) -> EmbeddingProvider:
+        """The client's embedding model, looked up once for the whole run (playbook matching, knowledge search)."""
+        return get_provider()
 
     # --- InvestigationContext -----------------------------------------------------------------
     def record(
@@ -149,7 +167,7 @@ class RunContext:
         started = time.monotonic()
         query = query.strip()[:1000]
         try:
-            result = retrieval.search(query, limit=limit)
+            result = retrieval.search(query, limit=limit, provider=self.embedding_provider)
         except retrieval.QueryError as exc:
             self.record_step(StepKind.READ, system="knowledge", title="Knowledge search skipped", detail=str(exc))
             return []

@@ -39,6 +39,7 @@ from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModel
 from apps.agent.loop import LLMDecider
 from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
 from apps.agent.writeback import conclude, fail
+from tenants import publisher
 
 log = structlog.get_logger(__name__)
 PLAYBOOKS_MODULE = "apps.agent.playbooks"
@@ -74,6 +75,9 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
     if gateway.route(Workflow.VERDICT) is not None:  # the routes are read once, for the whole run
         investigation = context.investigation
         budget = Budget(str(investigation.pk), max_tokens=agent_settings.max_tokens, max_usd=agent_settings.max_usd)
+        if context.fresh:
+            budget.start_empty()  # the investigation's own key: only this run's calls can be under it
+        context.budget = budget
         try:
             return LLMDecider(context, client=gateway.client, budget=budget, gateway=gateway).investigate()
         except NoModelConfigured:
@@ -127,7 +131,11 @@ def _take_over(investigation_id: UUID | str, now: datetime) -> bool | str | Busy
 
 def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGateway | None = None) -> str:
     with structlog.contextvars.bound_contextvars(investigation=str(investigation.pk), attempt=investigation.attempts):
-        return _run(investigation, resumed=resumed, gateway=gateway)
+        try:
+            return _run(investigation, resumed=resumed, gateway=gateway)
+        finally:
+            # Live events leave without the run waiting for each; it ends once they have all been sent.
+            publisher.flush()
 
 
 def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | None) -> str:
@@ -155,23 +163,27 @@ def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | N
             log.exception("investigation_crashed")
             fail(investigation=investigation, attempt=attempt, reason=f"Unexpected error: {type(exc).__name__}: {exc}")
             return "failed"
-        context.record_step(
-            StepKind.VERDICT,
-            system=finding.decided_by or "gaby",
-            title=f"Verdict: {VerdictChoice(finding.verdict.value).label}",
-            detail=finding.summary,
-            data={
-                "verdict": finding.verdict.value,
-                "confidence": finding.confidence,
-                "is_infra": finding.is_infra,
-                "escalation_reason": finding.escalation_reason,
-                "decided_by": finding.decided_by,
-            },
-            citations=tuple(finding.citations),
-        )
+
+        def record_verdict() -> None:
+            context.record_step(
+                StepKind.VERDICT,
+                system=finding.decided_by or "gaby",
+                title=f"Verdict: {VerdictChoice(finding.verdict.value).label}",
+                detail=finding.summary,
+                data={
+                    "verdict": finding.verdict.value,
+                    "confidence": finding.confidence,
+                    "is_infra": finding.is_infra,
+                    "escalation_reason": finding.escalation_reason,
+                    "decided_by": finding.decided_by,
+                },
+                citations=tuple(finding.citations),
+            )
+
         concluded = conclude(
-            investigation=investigation, attempt=attempt, finding=finding, agent_settings=context.agent_settings
-        )
+            investigation=investigation, attempt=attempt, finding=finding, agent_settings=context.agent_settings,
+            record_verdict=record_verdict, spent=context.spent(),
+        )  # fmt: skip
         return "done" if concluded else "superseded"
     finally:
         heartbeat.stop()

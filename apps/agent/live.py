@@ -10,23 +10,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.template.loader import render_to_string
 
 from tenants.channels import tenant_group
+from tenants.publisher import group_send
 
 log = logging.getLogger(__name__)
 
 
 def _send(payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     try:
         group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
-        async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+        group_send(group, {"type": "live.event", "payload": payload})
     except Exception:  # a live update is a courtesy: the step is committed and the page shows it on reload
         log.warning("live investigation event not sent", exc_info=True)
 

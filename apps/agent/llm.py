@@ -91,6 +91,11 @@ class Budget:
             self._tally.extend([int(totals["tokens"] or 0), Decimal(totals["usd"] or 0)])
         return self._tally[0], self._tally[1]
 
+    def start_empty(self) -> None:
+        """Nothing was spent under this key yet (a fresh investigation's first run): no query to find that out."""
+        if not self._tally:
+            self._tally.extend([0, Decimal(0)])
+
     def add(self, tokens: int, usd: Decimal) -> None:
         """A call recorded under this key (before the first read there is nothing to add: the read counts it)."""
         if self._tally:
@@ -216,11 +221,13 @@ class LLMGateway:
 
     def _check_budget(self, request: _Request, target: _Target) -> None:
         tokens, usd = request.budget.spent()
-        needed = litellm.token_counter(model=target.model, messages=request.messages) + request.route.max_output_tokens
-        if request.budget.max_tokens is not None and tokens + needed > request.budget.max_tokens:
-            raise BudgetExceeded(
-                f"Token budget reached: {tokens} spent + up to {needed} for this call > {request.budget.max_tokens}."
-            )
+        limit = request.budget.max_tokens
+        # Counting tokens costs ~1 ms a call; a ceiling that can only over-count tells when it cannot matter.
+        if limit is not None and tokens + _token_ceiling(request.messages) + request.route.max_output_tokens > limit:
+            needed = litellm.token_counter(model=target.model, messages=request.messages)
+            needed += request.route.max_output_tokens
+            if tokens + needed > limit:
+                raise BudgetExceeded(f"Token budget reached: {tokens} spent + up to {needed} for this call > {limit}.")
         if request.budget.max_usd is not None and usd >= request.budget.max_usd:
             raise BudgetExceeded(f"Spend budget reached: ${usd} of ${request.budget.max_usd}.")
 
@@ -330,6 +337,12 @@ def _usage(response: Any) -> dict[str, int]:
     return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
 
 
+def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:
+    """At least what any tokenizer counts for these text messages: a token covers at least one byte of text,
+    and a message's framing (role, separators, a name) is a few tokens, with a few more to prime the reply."""
+    return 8 + sum(16 + len(str(message.get("content") or "").encode()) for message in messages)
+
+
 class _WithUsage:
     def __init__(self, usage: Any) -> None:
         self.usage = usage
@@ -340,6 +353,9 @@ _UNPRICED: set[str] = set()  # models litellm has no price for: asking again sca
 
 def _cost(response: Any) -> Decimal:
     """litellm's price for the call; models it has no price for (local ones) cost nothing."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:  # priced by litellm as it answered: not twice
+        return Decimal(str(hidden["response_cost"] or 0))
     model = str(getattr(response, "model", "") or "")
     if model in _UNPRICED:
         return Decimal(0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -41,17 +42,27 @@ ESCALATIONS = {Verdict.NEEDS_TECH, Verdict.NEEDS_L2, Verdict.FAILED}
 
 
 def conclude(
-    *, investigation: Investigation, attempt: int, finding: Finding, agent_settings: AgentSettings | None = None
+    *,
+    investigation: Investigation,
+    attempt: int,
+    finding: Finding,
+    agent_settings: AgentSettings | None = None,
+    record_verdict: Callable[[], object] | None = None,
+    spent: tuple[int, Decimal] | None = None,
 ) -> bool:
     """Store ``finding`` and write back; False when this run no longer owns the investigation.
 
-    ``agent_settings``: the run's settings when the caller has them (read once per run); ``investigation``
-    is brought up to date with what was stored."""
+    ``agent_settings``: the run's settings when the caller has them (read once per run); ``record_verdict``:
+    records the verdict step in the same transaction, so it is on the timeline exactly when the conclusion is
+    stored; ``spent``: the run's tokens and dollars when it tallied every call (else the calls are summed).
+    ``investigation`` is brought up to date with what was stored."""
     with transaction.atomic():
         locked = _owned(investigation, attempt, InvestigationStatus.RUNNING)
         if locked is None:
             return False
-        tokens, usd = Budget(str(locked.pk)).spent()
+        if record_verdict is not None:
+            record_verdict()
+        tokens, usd = spent if spent is not None else Budget(str(locked.pk)).spent()
         locked.status = InvestigationStatus.DONE
         locked.verdict = str(finding.verdict)
         locked.confidence = round(float(finding.confidence), 4)

@@ -14,25 +14,21 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.template.loader import render_to_string
 
 from tenants.channels import tenant_group
+from tenants.publisher import group_send
 
 log = logging.getLogger(__name__)
 NEW_TICKETS = '#inbox-rows[data-live~="ticket"]'
 
 
 def _send(payloads: Iterable[dict[str, Any]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
     try:
         for payload in payloads:
-            async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
+            group_send(group, {"type": "live.event", "payload": payload})
     except Exception:  # a live update is a courtesy: the write is committed and pages show it on reload
         log.warning("live inbox event not sent", exc_info=True)
 

@@ -10,6 +10,7 @@ from apps.agent.playbooks.library import catalog
 from apps.agent.playbooks.matching import Match, score_all
 from apps.agent.playbooks.runner import PlaybookRun
 from apps.connectors.models import Connector
+from apps.knowledge.embeddings import EmbeddingProvider
 
 log = structlog.get_logger(__name__)
 
@@ -20,24 +21,39 @@ def _connector_refs() -> set[str]:
     return {ref.lower() for row in rows for ref in row}
 
 
-def match(ticket: TicketView) -> list[Match]:
-    """Every active playbook scored; one whose connectors this client lacks is ruled out, with the reason."""
+def _scored(ticket: TicketView, provider: EmbeddingProvider | None) -> list[Match]:
     current = catalog()
     for problem in current.problems:
         log.warning("playbook.skipped_invalid", problem=str(problem))
-    matches = score_all(current.active, ticket)
-    available = _connector_refs()
+    return score_all(current.active, ticket, provider=provider)
+
+
+def _rule_out_lacking(matches: list[Match], available: set[str]) -> None:
     for result in matches:
         lacking = [ref for ref in result.playbook.connectors if ref.lower() not in available]
         if lacking:
             result.matched = False
             result.reasons.append(f"ruled out: no {', '.join(lacking)} connector")
+
+
+def _best_first(matches: list[Match]) -> None:
     matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+
+
+def match(ticket: TicketView, *, provider: EmbeddingProvider | None = None) -> list[Match]:
+    """Every active playbook scored; one whose connectors this client lacks is ruled out, with the reason."""
+    matches = _scored(ticket, provider)
+    _rule_out_lacking(matches, _connector_refs())
+    _best_first(matches)
     return matches
 
 
 def decide(context: InvestigationContext) -> Finding | None:
-    matches = match(context.ticket)
+    # Only a playbook that matched can run, so the client's connectors are read only when one did.
+    matches = _scored(context.ticket, getattr(context, "embedding_provider", None))
+    if any(result.matched for result in matches):
+        _rule_out_lacking([result for result in matches if result.matched], _connector_refs())
+        _best_first(matches)
     best = matches[0] if matches and matches[0].matched else None
     if best is None:
         return None
