@@ -9,12 +9,9 @@ group gets the conversation's rows (chat console, unified inbox) and the handoff
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.template.loader import render_to_string
 
@@ -22,8 +19,7 @@ from apps.chat import inbox
 from apps.chat.models import ChatMessage, Conversation
 from gaby_site.channel_layer import has_listeners
 from tenants.channels import tenant_group
-
-log = logging.getLogger(__name__)
+from tenants.publisher import group_send
 
 
 def conversation_group(schema: str, conversation_id: UUID | str) -> str:
@@ -49,15 +45,9 @@ def message_payload(message: ChatMessage, *, stream: str = "", offer: str = "") 
 
 
 def send(conversation_id: UUID | str, payload: dict[str, Any], *, schema: str | None = None) -> None:
-    """To the visitor's sockets and every operator watching; from synchronous code (services, answer threads)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    group = conversation_group(schema or _schema(), conversation_id)
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "chat.event", "payload": payload})
-    except Exception:  # a live event is a courtesy: the row is committed and shows on reload
-        log.warning("chat event not sent", exc_info=True)
+    """To the visitor's sockets and every operator watching; from synchronous code (services, answer threads).
+    Handed to the process's publisher (tenants/publisher.py): in order, without waiting for Redis."""
+    group_send(conversation_group(schema or _schema(), conversation_id), {"type": "chat.event", "payload": payload})
 
 
 def row_html(conversation: Conversation) -> str:
@@ -65,15 +55,9 @@ def row_html(conversation: Conversation) -> str:
 
 
 def _to_live_group(payloads: list[dict[str, Any]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     group = tenant_group(_schema(), "live")
-    try:
-        for payload in payloads:
-            async_to_sync(layer.group_send)(group, {"type": "live.event", "payload": payload})
-    except Exception:  # a live event is a courtesy: the row is committed and shows on reload
-        log.warning("chat live event not sent", exc_info=True)
+    for payload in payloads:
+        group_send(group, {"type": "live.event", "payload": payload})
 
 
 def announce_row(conversation_id: UUID, *, created: bool) -> None:
