@@ -32,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger(__name__)
 
 
-class RedisChannelLayer(BaseRedisChannelLayer):  # type: ignore[misc]
+class RedisChannelLayer(BaseRedisChannelLayer):
     async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
         task = asyncio.current_task()
         if task is not None and task.cancelling():
