@@ -11,9 +11,10 @@ already dropped the connection it timed out on, and the layer simply pops again 
 It also answers, from synchronous code, whether a group has anyone in it (``has_listeners``): rendering a
 live row for a thousand chat messages a minute is wasted when no operator has a page open.
 
-Raising redis-py's socket timeout instead is no fix. A consumer cancelled mid-pop (its socket closed) can
-lose the cancellation inside redis-py's read and go on popping an empty inbox for ever; the timeout error
-used to be what ended it. So a pop is never started by a task that is being cancelled: it is cancelled.
+Raising redis-py's socket timeout instead is no fix. A consumer cancelled just as its pop is being sent (its
+socket closed as it started reading) loses the cancellation inside redis-py and goes on popping an empty
+inbox for ever; the timeout error used to be what ended it. So a pop is never started, or retried, by a task
+that is being cancelled: it is cancelled.
 """
 
 from __future__ import annotations
