@@ -80,15 +80,19 @@ def _fresh_channel_layer() -> Iterator[None]:
 
     channels_redis binds receive state (a lock, a receiver count) to the event loop of the first consumer that
     receives; every async test runs on a new loop, so a consumer a failed or slow test left behind would break
-    every later websocket test. A server process has one loop and never meets this.
+    every later websocket test. A server process has one loop and never meets this. Groups and inboxes are
+    emptied afterwards too: a page a test "opened" (a group member) must not count as open in the next test.
     """
-    from channels.layers import channel_layers
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers, get_channel_layer
 
     from tenants import publisher
 
     channel_layers.backends = {}
     yield
     publisher.flush()  # live events a test announced leave before the next test listens
+    channel_layers.backends = {}
+    async_to_sync(get_channel_layer().flush)()  # a new instance: no pool bound to another test's loop
     channel_layers.backends = {}
 
 

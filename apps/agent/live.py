@@ -7,24 +7,11 @@ same partial the detail page uses; a status change replaces ``#investigation-<id
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.db import connection
 from django.template.loader import render_to_string
 
-from tenants.channels import tenant_group
-from tenants.publisher import group_send
-
-log = logging.getLogger(__name__)
-
-
-def _send(payload: dict[str, Any]) -> None:
-    try:
-        group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
-        group_send(group, {"type": "live.event", "payload": payload})
-    except Exception:  # a live update is a courtesy: the step is committed and the page shows it on reload
-        log.warning("live investigation event not sent", exc_info=True)
+from gaby_site.live import broadcast, pages_open
 
 
 def step_html(step: Any) -> str:
@@ -32,14 +19,9 @@ def step_html(step: Any) -> str:
 
 
 def announce_step(step: Any) -> None:
-    _send(
-        {
-            "type": "swap",
-            "target": f"#investigation-{step.investigation_id}-steps",
-            "swap": "beforeend",
-            "html": step_html(step),
-        }
-    )
+    if pages_open():
+        target = f"#investigation-{step.investigation_id}-steps"
+        broadcast([{"type": "swap", "target": target, "swap": "beforeend", "html": step_html(step)}])
 
 
 def status_html(investigation: Any) -> str:
@@ -48,11 +30,6 @@ def status_html(investigation: Any) -> str:
 
 def announce_investigation(investigation: Any) -> None:
     """``investigation`` as it now stands: the caller holds the row it just wrote, so nothing is read again."""
-    _send(
-        {
-            "type": "swap",
-            "target": f"#investigation-{investigation.pk}-status",
-            "swap": "outerHTML",
-            "html": status_html(investigation),
-        }
-    )
+    if pages_open():
+        target = f"#investigation-{investigation.pk}-status"
+        broadcast([{"type": "swap", "target": target, "swap": "outerHTML", "html": status_html(investigation)}])

@@ -303,7 +303,7 @@ class LLMGateway:
         if usage is not None and not tool_call_deltas:
             # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
             # would cost more CPU than the rest of a chat answer.
-            counted = _usage(_WithUsage(usage))
+            counted = _counted(usage)
             return "".join(pieces), [], counted, _cost_of_tokens(arguments["model"], counted)
         response: Any = litellm.stream_chunk_builder(chunks, messages=request.messages)
         message = response.choices[0].message
@@ -333,7 +333,11 @@ def _tool_call(call: Any) -> dict[str, Any]:
 
 
 def _usage(response: Any) -> dict[str, int]:
-    usage = getattr(response, "usage", None)
+    return _counted(getattr(response, "usage", None))
+
+
+def _counted(usage: Any) -> dict[str, int]:
+    """A litellm ``Usage`` (a response's, or a stream's last chunk's) as Gaby records it."""
     return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
 
 
@@ -341,11 +345,6 @@ def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:
     """At least what any tokenizer counts for these text messages: a token covers at least one byte of text,
     and a message's framing (role, separators, a name) is a few tokens, with a few more to prime the reply."""
     return 8 + sum(16 + len(str(message.get("content") or "").encode()) for message in messages)
-
-
-class _WithUsage:
-    def __init__(self, usage: Any) -> None:
-        self.usage = usage
 
 
 _UNPRICED: set[str] = set()  # models litellm has no price for: asking again scans its whole price list

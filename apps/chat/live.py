@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 
 from apps.chat import inbox
 from apps.chat.models import ChatMessage, Conversation
-from gaby_site.channel_layer import has_listeners
+from gaby_site.live import broadcast, pages_open
 from tenants.channels import tenant_group
 from tenants.publisher import group_send
 
@@ -54,12 +54,6 @@ def row_html(conversation: Conversation) -> str:
     return render_to_string("chat/console.html#row", {"conversation": conversation})
 
 
-def _to_live_group(payloads: list[dict[str, Any]]) -> None:
-    group = tenant_group(_schema(), "live")
-    for payload in payloads:
-        group_send(group, {"type": "live.event", "payload": payload})
-
-
 def announce_row(conversation_id: UUID, *, created: bool) -> None:
     """Insert or refresh the conversation's row on every open chat console and unified inbox of this client.
 
@@ -67,7 +61,7 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
     inserted into the first page of every inbox whose filters take it (see apps/chat/inbox.py). Nothing is
     rendered while no page of the client's team is open.
     """
-    if not has_listeners(tenant_group(_schema(), "live")):
+    if not pages_open():
         return
     conversation = inbox.annotated().filter(pk=conversation_id).first()
     if conversation is None:
@@ -85,14 +79,16 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
             {"type": "swap", "target": inbox.live_target(row), "swap": "afterbegin",
              "html": render_to_string(row.template, {"row": row})},
         ]  # fmt: skip
-    _to_live_group(payloads)
+    broadcast(payloads)
 
 
 def announce_handoff(conversation_id: UUID, *, reason: str) -> None:
     """A visitor asks for a person: a notice on every open page of this client's team (the shell's messages)."""
-    conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
+    conversation = (
+        Conversation.objects.select_related("widget").filter(pk=conversation_id).first() if pages_open() else None
+    )
     if conversation is None:
         return
     html = render_to_string("chat/inbox_row.html#toast", {"conversation": conversation, "reason": reason})
-    _to_live_group([{"type": "swap", "target": "#messages", "swap": "beforeend", "html": html, "event": "handoff",
+    broadcast([{"type": "swap", "target": "#messages", "swap": "beforeend", "html": html, "event": "handoff",
                      "conversation": str(conversation.pk)}])  # fmt: skip

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
 from apps.knowledge.models import KnowledgeSource
-from apps.knowledge.tenancy import current_schema
-from tenants.channels import tenant_group
-
-log = logging.getLogger(__name__)
+from gaby_site.live import broadcast, pages_open
 
 
 def status_html(source: KnowledgeSource) -> str:
@@ -21,18 +14,10 @@ def status_html(source: KnowledgeSource) -> str:
 
 def broadcast_source(source: KnowledgeSource) -> None:
     """Swap ``#source-status-<id>`` on every open page of this client; never fails the caller."""
-    broadcast_html(f"#source-status-{source.pk}", status_html(source))
+    if pages_open():
+        broadcast_html(f"#source-status-{source.pk}", status_html(source))
 
 
 def broadcast_html(target: str, html: str) -> None:
     """Swap ``target`` with ``html`` on every open page of this client; never fails the caller."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    payload = {"type": "swap", "target": target, "html": html}
-    try:
-        async_to_sync(layer.group_send)(
-            tenant_group(current_schema(), "live"), {"type": "live.event", "payload": payload}
-        )
-    except Exception:  # a missed progress update must never break a sync
-        log.warning("could not broadcast knowledge progress", exc_info=True)
+    broadcast([{"type": "swap", "target": target, "html": html}])

@@ -24,6 +24,7 @@ from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.live import broadcast_html
 from apps.knowledge.models import Chunk, EmbeddingSettings, SyncStatus
 from apps.knowledge.tenancy import current_schema
+from gaby_site.live import pages_open
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ def progress_html(row: EmbeddingSettings) -> str:
 
 
 def broadcast_progress() -> None:
+    if not pages_open():
+        return
     row = EmbeddingSettings.objects.filter(singleton=True).first()
     if row is not None:
         broadcast_html("#reembed-progress", progress_html(row))

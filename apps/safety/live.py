@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import connection
 from django.template.loader import render_to_string
 
 from apps.safety.models import ActionStatus, ToolAction
-from tenants.channels import tenant_group
+from gaby_site.live import broadcast, pages_open
 
 
 def queue_context() -> dict[str, object]:
@@ -23,9 +20,6 @@ def queue_context() -> dict[str, object]:
 
 
 def announce_queue_change(action: ToolAction) -> None:
-    html = render_to_string("safety/approvals.html#queue", {**queue_context(), "live": True})
-    schema = getattr(connection, "schema_name", "")
-    async_to_sync(get_channel_layer().group_send)(
-        tenant_group(schema, "live"),
-        {"type": "live.event", "payload": {"type": "swap", "target": "#approval-queue", "html": html}},
-    )
+    if pages_open():
+        html = render_to_string("safety/approvals.html#queue", {**queue_context(), "live": True})
+        broadcast([{"type": "swap", "target": "#approval-queue", "html": html}])

@@ -9,28 +9,14 @@ replaces ``#ticket-<id>``, a new message is appended to ``#thread-<ticket id>``.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
 from django.template.loader import render_to_string
 
-from tenants.channels import tenant_group
-from tenants.publisher import group_send
+from gaby_site.live import broadcast, pages_open
 
-log = logging.getLogger(__name__)
 NEW_TICKETS = '#inbox-rows[data-live~="ticket"]'
-
-
-def _send(payloads: Iterable[dict[str, Any]]) -> None:
-    group = tenant_group(connection.schema_name, "live")  # type: ignore[attr-defined]
-    try:
-        for payload in payloads:
-            group_send(group, {"type": "live.event", "payload": payload})
-    except Exception:  # a live update is a courtesy: the write is committed and pages show it on reload
-        log.warning("live inbox event not sent", exc_info=True)
 
 
 def row_html(ticket_id: UUID) -> str:
@@ -48,6 +34,8 @@ def message_html(message_id: UUID) -> str:
 
 
 def announce(*, ticket_id: UUID, created: bool, message_ids: list[UUID]) -> None:
+    if not pages_open():
+        return
     html = row_html(ticket_id)
     payloads: list[dict[str, Any]] = []
     if html:
@@ -59,18 +47,20 @@ def announce(*, ticket_id: UUID, created: bool, message_ids: list[UUID]) -> None
         payloads.append(
             {"type": "swap", "target": f"#thread-{ticket_id}", "swap": "beforeend", "html": message_html(message_id)}
         )
-    _send(payloads)
+    broadcast(payloads)
 
 
 def announce_message_update(*, ticket_id: UUID, message_id: UUID) -> None:
-    html = message_html(message_id)
+    html = message_html(message_id) if pages_open() else ""
     if html:
-        _send([{"type": "swap", "target": f"#message-{message_id}", "swap": "outerHTML", "html": html}])
+        broadcast([{"type": "swap", "target": f"#message-{message_id}", "swap": "outerHTML", "html": html}])
 
 
 def announce_quarantine() -> None:
     from apps.tickets.selectors import open_quarantine_count
 
+    if not pages_open():
+        return
     count = open_quarantine_count()
     html = render_to_string("tickets/inbox.html#quarantine-badge", {"quarantine_count": count})
-    _send([{"type": "swap", "target": "#quarantine-badge", "swap": "outerHTML", "html": html}])
+    broadcast([{"type": "swap", "target": "#quarantine-badge", "swap": "outerHTML", "html": html}])

@@ -66,6 +66,33 @@ def test_ingest_and_reply_broadcast_rendered_partials_to_the_clients_group_only(
     assert in_dearborn.collect(1, timeout=0.3) == []  # another client's pages never hear of it
 
 
+def test_nothing_is_rendered_while_no_page_of_the_client_is_open(
+    hartwell: Any, make_source: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.tickets import live
+    from gaby_site.live import pages_open
+
+    source = make_source(kind="webhook", name="CRM", secret="s")
+    normalized = NormalizedTicket("L-2", "Printer jammed", messages=(NormalizedMessage("m1", "paper stuck"),))
+    with tenant_context(hartwell), django_capture_on_commit_callbacks(execute=False):
+        ticket = services.ingest_ticket(source=source, normalized=normalized).ticket
+    with tenant_context(hartwell):
+        assert not pages_open()
+        with CaptureQueriesContext(connection) as nobody_open:
+            live.announce(ticket_id=ticket.pk, created=True, message_ids=[])
+        assert len(nobody_open) == 0  # neither the row read nor its render
+        in_hartwell = Listener("hartwell")  # a page opens
+        assert pages_open()
+        with CaptureQueriesContext(connection) as one_open:
+            live.announce(ticket_id=ticket.pk, created=True, message_ids=[])
+        assert len(one_open) > 0
+    [row] = in_hartwell.collect(1)
+    assert "Printer jammed" in row["html"]
+
+
 @pytest.fixture
 def eager_celery() -> Iterator[None]:
     """Tasks run in this thread (on this test's transaction) instead of through the broker."""
