@@ -9,6 +9,8 @@ Channels consumers, the live server). Never use ``transactional_db``: its flush 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +85,6 @@ def _fresh_channel_layer() -> Iterator[None]:
     every later websocket test. A server process has one loop and never meets this. Groups and inboxes are
     emptied afterwards too: a page a test "opened" (a group member) must not count as open in the next test.
     """
-    from asgiref.sync import async_to_sync
     from channels.layers import channel_layers, get_channel_layer
 
     from tenants import publisher
@@ -92,7 +93,11 @@ def _fresh_channel_layer() -> Iterator[None]:
     yield
     publisher.flush()  # live events a test announced leave before the next test listens
     channel_layers.backends = {}
-    async_to_sync(get_channel_layer().flush)()  # a new instance: no pool bound to another test's loop
+    layer = get_channel_layer()  # a new instance: no pool bound to another test's loop
+    # On a thread of its own: a browser test's Playwright keeps an event loop running in this one.
+    emptying = threading.Thread(target=lambda: asyncio.run(layer.flush()))
+    emptying.start()
+    emptying.join()
     channel_layers.backends = {}
 
 
