@@ -1,12 +1,14 @@
 """SAF-5: the append-only, hash-chained audit log, per client."""
 
+import threading
+import time
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, transaction
-from django_tenants.utils import tenant_context
+from django.db import DatabaseError, connection, connections, transaction
+from django_tenants.utils import schema_context, tenant_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +34,38 @@ def test_events_chain_in_order_and_verify(hartwell: Any) -> None:
         assert second.sequence == first.sequence + 1 and second.prev_hash == first.hash
         report = audit.verify()
         assert report.ok and report.checked == start + 2
+
+
+def test_concurrent_appenders_chain_one_after_another(dearborn: Any) -> None:
+    """Writers on their own connections, each holding its transaction open a moment after appending: a writer
+    that waited for the lock must chain onto the event committed while it waited, never onto the one before."""
+    writers, per_writer = 4, 6
+    start = threading.Barrier(writers)
+    failures: list[BaseException] = []
+
+    def append(writer: int) -> None:
+        try:
+            with schema_context(dearborn.schema_name):
+                start.wait()
+                for i in range(per_writer):
+                    with transaction.atomic():
+                        audit.record(event="test.concurrent", payload={"writer": writer, "i": i})
+                        time.sleep(0.005)  # the others queue on the lock meanwhile
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures
+    with tenant_context(dearborn):
+        written = AuditEvent.objects.filter(event="test.concurrent").values_list("sequence", flat=True)
+        assert len(set(written)) == len(written) >= writers * per_writer
+        assert audit.verify().ok
 
 
 def test_the_database_refuses_update_delete_and_truncate(hartwell: Any) -> None:

@@ -78,6 +78,25 @@ def compute_hash(*, sequence: int, occurred_at: datetime, actor_kind: str, actor
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HEAD = "SELECT sequence, hash FROM auditlog_auditevent ORDER BY sequence DESC LIMIT 1"
+
+
+def _lock_and_read_head() -> tuple[int, str]:
+    """Take the schema's append lock, then read the chain's last link: the next sequence and its prev_hash.
+
+    Both statements travel in one round trip (an audit event costs two, not three). They stay two
+    statements: PostgreSQL takes a fresh snapshot for each statement of a query string, so the read sees
+    every event committed before the lock was granted; one statement would read with a snapshot taken
+    before waiting for the lock, and two appenders could chain onto the same link.
+    """
+    key = f"gaby.audit.{getattr(connection, 'schema_name', 'public')}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock(hashtext(%s)); {_HEAD}", [key])
+        cursor.nextset()
+        last = cursor.fetchone()
+    return (last[0] + 1, last[1]) if last else (1, GENESIS)
+
+
 def record(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "",
            payload: dict[str, Any] | None = None) -> AuditEvent:  # fmt: skip
     """Append one event to the current schema's chain, inside the caller's transaction.
@@ -87,14 +106,7 @@ def record(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object =
     """
     clean = _normalise(payload or {})
     with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                [f"gaby.audit.{getattr(connection, 'schema_name', 'public')}"],
-            )
-        last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
-        sequence = last["sequence"] + 1 if last else 1
-        prev_hash = last["hash"] if last else GENESIS
+        sequence, prev_hash = _lock_and_read_head()
         occurred_at = timezone.now()
         actor = str(actor_id or "")
         digest = compute_hash(sequence=sequence, occurred_at=occurred_at, actor_kind=actor_kind, actor_id=actor,
