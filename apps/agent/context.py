@@ -25,7 +25,7 @@ from django.db.models import Max, Q
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
 from apps.agent.investigations import settings_for
 from apps.agent.models import AgentSettings, Investigation, InvestigationStep, LLMCall
-from apps.connectors.models import Connector
+from apps.connectors.models import Connector, ConnectorTool
 from apps.knowledge import retrieval
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.safety.enforcement import CallContext, run_tool
@@ -201,11 +201,16 @@ class RunContext:
         return passages
 
     def call_tool(
-        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, llm_call: LLMCall | None = None
-    ) -> ToolOutcome:
-        """``llm_call`` (engine-only): the model call that asked for it, linked on the step."""
+        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, llm_call: LLMCall | None = None,
+        loaded: ConnectorTool | None = None,
+    ) -> ToolOutcome:  # fmt: skip
+        """``llm_call`` (engine-only): the model call that asked for it, linked on the step. ``loaded``: the tool's
+        row with its connector, when the caller already read it (the model's tool list): neither is read again."""
         started = time.monotonic()
-        target = resolve_connector(connector)
+        if loaded is not None and loaded.name == tool and loaded.connector.name == connector:
+            target: Connector | None = loaded.connector
+        else:
+            target, loaded = resolve_connector(connector), None
         if target is None:
             ordinal = self.record_step(
                 StepKind.QUERY,
@@ -231,6 +236,7 @@ class RunContext:
         action = run_tool(
             connector=target,
             tool_name=tool,
+            tool=loaded,
             arguments=arguments,
             context=CallContext(
                 idempotency_key=key,

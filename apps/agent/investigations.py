@@ -70,33 +70,34 @@ def start_investigation(
     """Queue an investigation of ``ticket``; while one is queued or running, that one is returned."""
     client = current_client()
     agent_settings = settings_for()
-    with transaction.atomic():
-        active = Investigation.objects.filter(ticket=ticket, status__in=ACTIVE_STATUSES).first()
-        if active is not None:
-            return active
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent start for the same ticket may win
-                investigation = Investigation.objects.create(
-                    ticket=ticket,
-                    depth=depth or agent_settings.default_depth,
-                    tone=agent_settings.tone,
-                    autonomy=AutonomyChoice(effective_autonomy(client, ticket).value),
-                    triggered_by=triggered_by,
-                    triggered_by_user_id=getattr(actor, "pk", None),
-                )
-        except IntegrityError:
-            return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
-        _audit(
-            "investigation.queued",
-            actor,
-            investigation=investigation.pk,
-            ticket=ticket.pk,
-            triggered_by=triggered_by,
-            depth=investigation.depth,
-        )
-        investigation_id = investigation.pk
-        if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
-            transaction.on_commit(lambda: enqueue(investigation_id))
+    active = Investigation.objects.filter(ticket=ticket, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        return active
+    try:
+        # The database keeps one active investigation per ticket: a concurrent start that won since the
+        # check above makes this insert fail, and that one is returned.
+        with transaction.atomic():
+            investigation = Investigation.objects.create(
+                ticket=ticket,
+                depth=depth or agent_settings.default_depth,
+                tone=agent_settings.tone,
+                autonomy=AutonomyChoice(effective_autonomy(client, ticket).value),
+                triggered_by=triggered_by,
+                triggered_by_user_id=getattr(actor, "pk", None),
+            )
+            _audit(
+                "investigation.queued",
+                actor,
+                investigation=investigation.pk,
+                ticket=ticket.pk,
+                triggered_by=triggered_by,
+                depth=investigation.depth,
+            )
+            investigation_id = investigation.pk
+            if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
+                transaction.on_commit(lambda: enqueue(investigation_id))
+    except IntegrityError:
+        return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
     return investigation
 
 

@@ -52,6 +52,7 @@ class ToolSpec:
     tool: str
     schema: dict[str, Any]
     access: str = "unknown"  # the tool's classification (read / write / ...); unknown for a tool not offered
+    row: ConnectorTool | None = None  # as loaded for the model's tool list (with its connector): not read again
 
 
 @dataclass
@@ -102,7 +103,7 @@ def tool_specs() -> tuple[list[dict[str, Any]], dict[str, ToolSpec]]:
         functions.append(
             {"type": "function", "function": {"name": name, "description": description[:1000], "parameters": schema}}
         )
-        by_name[name] = ToolSpec(tool.connector.name, tool.name, schema, tool.access)
+        by_name[name] = ToolSpec(tool.connector.name, tool.name, schema, tool.access, row=tool)
         by_name.setdefault(_FUNCTION_NAME.sub("_", f"{tool.connector.name}__"), ToolSpec(tool.connector.name, "", {}))
     return functions, by_name
 
@@ -250,8 +251,9 @@ class LLMDecider:
             return
         arguments = _restored(arguments, self.vault)
         outcome = self.context.call_tool(
-            spec.connector, spec.tool, arguments, purpose=f"Investigation step: {spec.tool}", llm_call=result.call
-        )
+            spec.connector, spec.tool, arguments, purpose=f"Investigation step: {spec.tool}", llm_call=result.call,
+            loaded=spec.row,
+        )  # fmt: skip
         if not outcome.executed and outcome.status in STOPPED_BY_GATE and spec.access != "read":
             self.state.stopped.append(f"{spec.connector}.{spec.tool} ({outcome.status.replace('_', ' ')})")
         number = sum(1 for item in self.state.evidence if item.source.startswith("tool")) + 1

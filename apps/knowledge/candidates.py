@@ -35,7 +35,6 @@ def _clean(title: str, body: str) -> tuple[str, str]:
     return title, body
 
 
-@transaction.atomic
 def propose_candidate(
     *, title: str, body: str, origin_kind: str, origin_ref: str = "", origin_url: str = ""
 ) -> KBCandidate:

@@ -99,13 +99,17 @@ def build_action(client: Client, connector: Connector, tool: ConnectorTool | Non
     )  # fmt: skip
 
 
-def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], context: CallContext) -> ToolAction:
-    """Decide, record, and act on the decision. Returns the ``ToolAction`` (read its ``status``)."""
+def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], context: CallContext,
+             tool: ConnectorTool | None = None) -> ToolAction:  # fmt: skip
+    """Decide, record, and act on the decision. Returns the ``ToolAction`` (read its ``status``).
+
+    ``tool`` is the tool's row when the caller has already loaded it (else it is read here)."""
     existing = ToolAction.objects.filter(idempotency_key=context.idempotency_key).first()
     if existing is not None:
         return existing  # a retried caller: never decide or act twice
     client = _client()
-    tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
+    if tool is None or tool.name != tool_name or tool.connector_id != connector.pk:
+        tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
     action_facts = build_action(client, connector, tool, tool_name, arguments, context)
     decision = decide(action_facts, client_rules())
     status = {

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.django_db
 # Measured 2026-11-22; they include the savepoints of the test's own transaction and the helper's read-back.
 # 77 before a first attempt stopped summing its own model calls (twice), the embedding settings were read once
 # per run and playbook matching read the connectors only when a playbook matched.
-WHOLE_RUN = 73  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
-PER_TOOL_STEP = 18  # a plan call + a tool call: model call row, connector, gate (key, tool, rules, action, 2 audits)
+# 73 → 59 and 18 → 14 when an audit event took one round trip fewer, the tool's row came with the model's tool
+# list, a start, a reply and a KB candidate stopped opening savepoints, and a reply's events read the endpoints once.
+WHOLE_RUN = 59  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
+PER_TOOL_STEP = 14  # a plan call + a tool call: model call row, gate (key, rules, action, 2 audits)
 QUERIES = [
     {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",
                                                 "params": ["[EMAIL_1]"]}},

@@ -8,6 +8,7 @@ so a retry hours later sends exactly what happened then.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +46,15 @@ def message_snapshot(message: Message) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Event:
+    """One ticket event to emit: its type, and the message or the field changes it is about."""
+
+    type: str
+    message: Message | None = None
+    changes: dict[str, dict[str, Any]] | None = None
+
+
 def emit(
     event_type: str,
     *,
@@ -53,18 +63,28 @@ def emit(
     changes: dict[str, dict[str, Any]] | None = None,
 ) -> UUID | None:
     """Record one event for every enabled endpoint that wants it; returns the event id (None if nobody listens)."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(enabled=True) if e.wants(event_type)]
+    return emit_events(ticket, [Event(event_type, message, changes)])[0]
+
+
+def emit_events(ticket: Ticket, events: list[Event]) -> list[UUID | None]:
+    """Record the events of one change, in order (the endpoints are read once); each one's id, or None when no
+    endpoint wants it."""
+    enabled = list(WebhookEndpoint.objects.filter(enabled=True)) if events else []
+    return [_record(event, ticket, [e for e in enabled if e.wants(event.type)]) for event in events]
+
+
+def _record(wanted: Event, ticket: Ticket, endpoints: list[WebhookEndpoint]) -> UUID | None:
     if not endpoints:
         return None
-    event = WebhookEvent(type=event_type, ticket_id=ticket.pk, created_at=timezone.now())
+    event = WebhookEvent(type=wanted.type, ticket_id=ticket.pk, created_at=timezone.now())
     data: dict[str, Any] = {"ticket": ticket_snapshot(ticket)}
-    if message is not None:
-        data["message"] = message_snapshot(message)
-    if changes:
-        data["changes"] = changes
+    if wanted.message is not None:
+        data["message"] = message_snapshot(wanted.message)
+    if wanted.changes:
+        data["changes"] = wanted.changes
     envelope = {
         "id": event.pk,
-        "type": event_type,
+        "type": wanted.type,
         "client": connection.schema_name,  # type: ignore[attr-defined]
         "created_at": event.created_at,
         "data": data,
@@ -82,15 +102,14 @@ _EVENT_OF_FIELD = {"status": EventType.TICKET_STATUS_CHANGED, "deleted_at": Even
 
 def emit_ingest(ticket: Ticket, *, created: bool, diff: dict[str, dict[str, Any]], new_messages: list[Message]) -> None:
     """The events of one ingestion: created, or status changed / updated; then each new message."""
-    if created:
-        emit(EventType.TICKET_CREATED, ticket=ticket)
+    events = [Event(EventType.TICKET_CREATED)] if created else []
     status = diff.pop("status", None)
     if status is not None:
-        emit(EventType.TICKET_STATUS_CHANGED, ticket=ticket, changes={"status": status})
+        events.append(Event(EventType.TICKET_STATUS_CHANGED, changes={"status": status}))
     if diff:
-        emit(EventType.TICKET_UPDATED, ticket=ticket, changes=diff)
-    for message in new_messages:
-        emit(EventType.MESSAGE_CREATED, ticket=ticket, message=message)
+        events.append(Event(EventType.TICKET_UPDATED, changes=diff))
+    events += [Event(EventType.MESSAGE_CREATED, message=message) for message in new_messages]
+    emit_events(ticket, events)
 
 
 def emit_change(ticket: Ticket, changes: dict[str, dict[str, Any]]) -> None:
