@@ -154,6 +154,7 @@ class LLMGateway:
         self.backoff_seconds = backoff_seconds
         self.max_attempts = max_attempts
         self._routes: dict[str, ModelRoute] | None = None
+        self._provider_arguments: dict[tuple[Any, str], dict[str, Any]] = {}  # credentials unsealed once
 
     def route(self, workflow: str) -> ModelRoute | None:
         """The enabled route of ``workflow``. Routes are read once per gateway, and a gateway serves one
@@ -184,10 +185,12 @@ class LLMGateway:
             )
         vault = vault if vault is not None else Vault()
         redactor = self.profile.redactor
+        # Part by part: the ticket, passages and tool results come back call after call, and the vault
+        # remembers what each one redacted to.
         user_parts = [_label(item) for item in untrusted] + ([instruction] if instruction else [])
         messages = [
             {"role": "system", "content": redactor.redact(prompt.render(**variables), vault).text},
-            {"role": "user", "content": redactor.redact("\n\n".join(user_parts), vault).text},
+            {"role": "user", "content": "\n\n".join(redactor.redact(part, vault).text for part in user_parts)},
         ]
         request = _Request(workflow, prompt, messages, tools, budget, route, stream, on_token, self.max_attempts)
         tried = 0
@@ -264,7 +267,10 @@ class LLMGateway:
         return None
 
     def _call(self, request: _Request, target: _Target) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
-        arguments = litellm_arguments(self.client, target.provider, target.model)
+        key = (target.provider.pk, target.model)
+        if key not in self._provider_arguments:
+            self._provider_arguments[key] = litellm_arguments(self.client, target.provider, target.model)
+        arguments = dict(self._provider_arguments[key])
         arguments.update(
             messages=request.messages,
             max_tokens=request.route.max_output_tokens,

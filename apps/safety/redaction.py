@@ -128,6 +128,9 @@ class Vault:
     by_value: dict[tuple[str, str], str] = field(default_factory=dict)
     by_placeholder: dict[str, str] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    # Texts already redacted with this vault, by the redactor's patterns: the same text (a ticket, a passage, a
+    # prompt sent again on the next call) redacts to the same result, since its values keep their placeholders.
+    redacted: dict[tuple[tuple[str, ...], str], Redacted] = field(default_factory=dict, repr=False)
 
     def placeholder_for(self, kind: str, value: str) -> str:
         key = (kind, value)
@@ -155,11 +158,19 @@ class Redactor:
         if unknown:
             raise ValueError(f"Unknown redaction patterns: {', '.join(sorted(unknown))}; known: {', '.join(PATTERNS)}.")
         self.patterns = [PATTERNS[name] for name in PATTERNS if name in set(pattern_names)]
+        self.names = tuple(pattern.name for pattern in self.patterns)
 
     def redact(self, text: str, vault: Vault | None = None) -> Redacted:
         """Replace every match. Passes repeat until one finds nothing, so the result is a fixed point:
         redacting it again changes nothing (a match hidden behind an overlapping one surfaces in a later pass)."""
-        vault = vault if vault is not None else Vault()
+        if vault is None:
+            return self._redact(text, Vault())
+        key = (self.names, text)
+        if key not in vault.redacted:
+            vault.redacted[key] = self._redact(text, vault)
+        return vault.redacted[key]
+
+    def _redact(self, text: str, vault: Vault) -> Redacted:
         total: dict[str, int] = {}
         while True:
             text, found = self._one_pass(text, vault)
