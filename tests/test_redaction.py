@@ -109,3 +109,17 @@ def test_redaction_is_idempotent(text: str) -> None:
 def test_restore_inverts_redaction(text: str) -> None:
     vault = Vault()
     assert vault.restore(EVERYTHING.redact(text, vault).text) == text
+
+
+def test_a_text_sent_again_redacts_the_same_with_its_vault_and_per_profile() -> None:
+    """The gateway redacts the same ticket and passages on every model call of an investigation: the vault
+    remembers each text's result, which must be what redacting it afresh would give, profile by profile."""
+    vault = Vault()
+    ticket = "Jane (jane@example.com, +1 415 555 0134) asks about card 4111 1111 1111 1111."
+    first = EVERYTHING.redact(ticket, vault)
+    EVERYTHING.redact("Also bob@example.com", vault)
+    again = EVERYTHING.redact(ticket, vault)
+    assert again == first and again.text.count("[EMAIL_1]") == 1 and "[CARD_1]" in again.text
+    emails_only = Redactor(["email"]).redact(ticket, vault)
+    assert "[EMAIL_1]" in emails_only.text and "4111 1111 1111 1111" in emails_only.text
+    assert vault.restore(again.text) == ticket
