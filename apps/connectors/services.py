@@ -8,6 +8,8 @@ known and enabled, arguments valid against the tool's JSON schema); safety decis
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,13 +296,27 @@ def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: 
         raise ToolCallRefused(f"The tool {tool.name} of {connector.name} is turned off.")
     if not isinstance(arguments, dict):
         raise ToolCallRefused("Tool arguments must be a JSON object.")
-    try:
-        jsonschema.validate(arguments, tool.input_schema or {"type": "object"})
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(part) for part in exc.absolute_path) or "arguments"
-        raise ToolCallRefused(f"Invalid arguments for {tool.name} ({where}): {exc.message}") from None
-    except jsonschema.SchemaError:
+    validator = _validator(json.dumps(tool.input_schema or {"type": "object"}, sort_keys=True))
+    if validator is None:
         log.warning("connector_tool_schema_invalid", connector=str(connector.pk), tool=tool.name)
+        return
+    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))  # as jsonschema.validate picks it
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "arguments"
+        raise ToolCallRefused(f"Invalid arguments for {tool.name} ({where}): {error.message}")
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Any:
+    """A checked validator per tool schema (None for an invalid schema): checking a schema against its
+    metaschema costs more than validating the arguments, and a tool's schema changes only on a tool sync."""
+    schema = json.loads(schema_json)
+    validator_class = jsonschema.validators.validator_for(schema)
+    try:
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError:
+        return None
+    return validator_class(schema)
 
 
 def execute_tool_call(
