@@ -7,6 +7,7 @@ same partial the detail page uses; a status change replaces ``#investigation-<id
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -20,8 +21,34 @@ def step_html(step: Any) -> str:
 
 def announce_step(step: Any) -> None:
     if pages_open():
-        target = f"#investigation-{step.investigation_id}-steps"
-        broadcast([{"type": "swap", "target": target, "swap": "beforeend", "html": step_html(step)}])
+        _broadcast_step(step)
+
+
+def _broadcast_step(step: Any) -> None:
+    target = f"#investigation-{step.investigation_id}-steps"
+    broadcast([{"type": "swap", "target": target, "swap": "beforeend", "html": step_html(step)}])
+
+
+class StepAnnouncer:
+    """``announce_step`` for one run, asking whether a page is open at most once per ``RECHECK_SECONDS``.
+
+    A run records a step every few tens of milliseconds; asking Redis each time cost a round trip per step.
+    A page opened since the last answer misses at most that long of live steps, and the page's outcome poll
+    (every 2 s while the run is active) brings the whole timeline, so nothing stays missing.
+    """
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self.checked_at: float | None = None
+        self.open = False
+
+    def __call__(self, step: Any) -> None:
+        now = time.monotonic()
+        if self.checked_at is None or now - self.checked_at >= self.RECHECK_SECONDS:
+            self.open, self.checked_at = pages_open(), now
+        if self.open:
+            _broadcast_step(step)
 
 
 def status_html(investigation: Any) -> str:

@@ -57,8 +57,9 @@ def investigations(request: ClientRequest) -> HttpResponse:
 
 
 def _detail(request: ClientRequest, investigation: Investigation, *, partial: str = "", status: int = 200,
-            error: str = "") -> HttpResponse:  # fmt: skip
+            error: str = "", refresh_steps: bool = False) -> HttpResponse:  # fmt: skip
     context = {
+        "refresh_steps": refresh_steps,
         "investigation": investigation,
         "ticket": investigation.ticket,
         "steps": investigation.steps.select_related("action", "llm_call").order_by("ordinal"),
@@ -75,8 +76,10 @@ def detail(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
 
 
 def outcome(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
-    """The verdict, reply and summary section: polled by the page while the investigation runs."""
-    return _detail(request, get_investigation_for_client(request, investigation_id), partial="outcome")
+    """The verdict, reply and summary section: polled by the page while the investigation runs, with the
+    timeline swapped out of band (live events bring each step at once; the poll makes sure none is missing)."""
+    investigation = get_investigation_for_client(request, investigation_id)
+    return _detail(request, investigation, partial="outcome", refresh_steps=True)
 
 
 @require_POST

@@ -9,6 +9,12 @@
   status.dataset.testid = "live-status";
   status.textContent = "live";
   if (foot) foot.prepend(status);
+  function rootId(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const root = template.content.firstElementChild;
+    return root && root.id ? root.id : "";
+  }
   let delay = 1000;
   function connect() {
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + url);
@@ -17,7 +23,9 @@
       const data = JSON.parse(event.data);
       // Every page of the client hears every event; one whose target is not on this page is not for it.
       if (data.type === "swap" && data.target && window.htmx && document.querySelector(data.target)) {
-        htmx.swap(data.target, data.html, { swapStyle: data.swap || "outerHTML" });
+        const shown = data.swap === "beforeend" && document.getElementById(rootId(data.html));
+        if (shown) htmx.swap("#" + shown.id, data.html, { swapStyle: "outerHTML" });  // a poll already brought it
+        else htmx.swap(data.target, data.html, { swapStyle: data.swap || "outerHTML" });
       }
       document.body.dispatchEvent(new CustomEvent("gaby:live", { detail: data }));
     };
