@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from apps.knowledge.embeddings import EmbeddingProvider
 
 
 class Verdict(StrEnum):
@@ -125,6 +128,11 @@ class InvestigationContext(Protocol):
     ticket: TicketView
     depth: Depth
     tone: Tone
+
+    @property
+    def embedding_provider(self) -> EmbeddingProvider | None:
+        """The client's embedding model (playbook intents are matched with it); None: keywords only."""
+        ...
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]: ...
 

@@ -42,6 +42,7 @@ class GateContext:
     run_id: str = field(default_factory=lambda: uuid7().hex)
     timeline: list[Recorded] = field(default_factory=list)
     actions: list[ToolAction] = field(default_factory=list)
+    embedding_provider: None = None  # playbooks are matched by their keywords here
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
         return []

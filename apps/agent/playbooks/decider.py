@@ -50,7 +50,7 @@ def match(ticket: TicketView, *, provider: EmbeddingProvider | None = None) -> l
 
 def decide(context: InvestigationContext) -> Finding | None:
     # Only a playbook that matched can run, so the client's connectors are read only when one did.
-    matches = _scored(context.ticket, getattr(context, "embedding_provider", None))
+    matches = _scored(context.ticket, context.embedding_provider)
     if any(result.matched for result in matches):
         _rule_out_lacking([result for result in matches if result.matched], _connector_refs())
         _best_first(matches)
