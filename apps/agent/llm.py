@@ -15,9 +15,10 @@ knowledge-base answers and playbooks instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -138,9 +139,67 @@ class _Request:
     budget: Budget
     route: ModelRoute
     stream: bool
-    on_token: Callable[[str], None] | None
     max_attempts: int
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Call:
+    """The one step of ``complete`` that waits on the network: an attempt at one model, with its arguments
+    (credentials unsealed) ready. The gateway's other steps (route, redaction, budget, records) yield it
+    to a driver: ``complete`` calls the model in the same thread, ``acomplete`` on the caller's event loop."""
+
+    request: _Request
+    target: _Target
+    arguments: dict[str, Any]
+
+
+_Outcome = tuple[str, list[dict[str, Any]], dict[str, int], Decimal]  # text, tool calls, usage, cost
+_Steps = Generator[_Call, _Outcome, LLMResult]
+
+
+def _advance(steps: _Steps, outcome: _Outcome | Exception | None) -> _Call | LLMResult:
+    """The gateway's steps up to the next model call (or the result), given the last call's outcome."""
+    try:
+        if isinstance(outcome, Exception):
+            return steps.throw(outcome)  # raised where the call was yielded: the same handling as a direct call
+        return next(steps) if outcome is None else steps.send(outcome)
+    except StopIteration as done:
+        return done.value
+
+
+class _StreamReader:
+    """What a streamed answer adds up to, chunk by chunk: the same for a blocking and an asynchronous stream."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.pieces: list[str] = []
+        self.usage: Any = None
+        self.tool_call_deltas = False
+
+    def text_of(self, chunk: Any) -> str:
+        """The chunk's text (empty when it carries none)."""
+        self.chunks.append(chunk)
+        self.usage = getattr(chunk, "usage", None) or self.usage
+        delta = chunk.choices[0].delta if chunk.choices else None
+        if delta is None:
+            return ""
+        self.tool_call_deltas = self.tool_call_deltas or bool(getattr(delta, "tool_calls", None))
+        if delta.content:
+            self.pieces.append(delta.content)
+            return str(delta.content)
+        return ""
+
+    def outcome(self, call: _Call) -> _Outcome:
+        if self.usage is not None and not self.tool_call_deltas:
+            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
+            # would cost more CPU than the rest of a chat answer.
+            counted = _counted(self.usage)
+            return "".join(self.pieces), [], counted, _cost_of_tokens(call.arguments["model"], counted)
+        response: Any = litellm.stream_chunk_builder(self.chunks, messages=call.request.messages)
+        message = response.choices[0].message
+        tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
+        return "".join(self.pieces), tool_calls, _usage(response), _cost(response)
 
 
 def _label(item: Untrusted) -> str:
@@ -177,6 +236,51 @@ class LLMGateway:
         stream: bool = False,
         on_token: Callable[[str], None] | None = None,
     ) -> LLMResult:
+        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
+                            instruction=instruction, tools=tools, budget=budget, vault=vault,
+                            stream=stream)  # fmt: skip
+        outcome: _Outcome | Exception | None = None
+        while not isinstance(step := _advance(steps, outcome), LLMResult):
+            try:
+                outcome = self._call(step, on_token)
+            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
+                outcome = exc
+        return step
+
+    async def acomplete(
+        self,
+        *,
+        run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
+        workflow: str,
+        prompt: Prompt,
+        variables: dict[str, Any],
+        untrusted: Sequence[Untrusted] = (),
+        instruction: str = "",
+        budget: Budget,
+        vault: Vault | None = None,
+        on_token: Callable[[str], Awaitable[None]] | None = None,
+    ) -> LLMResult:
+        """``complete`` streaming on the caller's event loop: waiting for the model holds no thread.
+
+        The same steps as ``complete`` (route, compliance, redaction, budget, retries, fallbacks, a recorded
+        ``LLMCall`` per attempt); each stretch of them between model calls runs through ``run_sync``, which
+        must run a function where the database is usable (a thread, in the client's schema). Only the
+        model's stream is read here, and ``on_token`` is awaited for each piece of text.
+        """
+        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
+                            instruction=instruction, tools=None, budget=budget, vault=vault, stream=True)  # fmt: skip
+        outcome: _Outcome | Exception | None = None
+        while not isinstance(step := await run_sync(functools.partial(_advance, steps, outcome)), LLMResult):
+            try:
+                outcome = await self._acall(step, on_token)
+            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
+                outcome = exc
+        return step
+
+    def _steps(
+        self, *, workflow: str, prompt: Prompt, variables: dict[str, Any], untrusted: Sequence[Untrusted],
+        instruction: str, tools: Sequence[dict[str, Any]] | None, budget: Budget, vault: Vault | None, stream: bool,
+    ) -> _Steps:  # fmt: skip
         route = self.route(workflow)
         if route is None:
             raise NoModelConfigured(
@@ -189,7 +293,7 @@ class LLMGateway:
             {"role": "system", "content": redactor.redact(prompt.render(**variables), vault).text},
             {"role": "user", "content": redactor.redact("\n\n".join(user_parts), vault).text},
         ]
-        request = _Request(workflow, prompt, messages, tools, budget, route, stream, on_token, self.max_attempts)
+        request = _Request(workflow, prompt, messages, tools, budget, route, stream, self.max_attempts)
         tried = 0
         for target in self._targets(route):
             if not self.profile.allows_provider(target.provider.kind):
@@ -198,7 +302,7 @@ class LLMGateway:
                              error=f"The {self.profile.name} compliance profile does not allow {kind}.")  # fmt: skip
                 continue
             tried += 1
-            result = self._try_target(request, target, vault)
+            result = yield from self._try_target(request, target, vault)
             if result is not None:
                 return result
         if tried == 0:
@@ -231,16 +335,20 @@ class LLMGateway:
         if request.budget.max_usd is not None and usd >= request.budget.max_usd:
             raise BudgetExceeded(f"Spend budget reached: ${usd} of ${request.budget.max_usd}.")
 
-    def _try_target(self, request: _Request, target: _Target, vault: Vault) -> LLMResult | None:
+    def _try_target(
+        self, request: _Request, target: _Target, vault: Vault
+    ) -> Generator[_Call, _Outcome, LLMResult | None]:
+        arguments: dict[str, Any] | None = None
         for attempt in range(1, request.max_attempts + 1):
             try:
                 self._check_budget(request, target)
             except BudgetExceeded as exc:
                 self._record(request, target, status=CallStatus.BUDGET_STOPPED, error=str(exc), attempt=attempt)
                 raise
+            arguments = arguments or self._arguments(request, target)
             started = time.monotonic()
             try:
-                text, tool_calls, usage, cost = self._call(request, target)
+                text, tool_calls, usage, cost = yield _Call(request, target, dict(arguments))
             except TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
@@ -263,7 +371,7 @@ class LLMGateway:
             return LLMResult(text=text, tool_calls=tool_calls, call=call, vault=vault)
         return None
 
-    def _call(self, request: _Request, target: _Target) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
+    def _arguments(self, request: _Request, target: _Target) -> dict[str, Any]:
         arguments = litellm_arguments(self.client, target.provider, target.model)
         arguments.update(
             messages=request.messages,
@@ -275,40 +383,35 @@ class LLMGateway:
         if request.tools:
             arguments["tools"] = list(request.tools)
         if request.stream:
-            return self._call_streaming(arguments, request)
-        response = litellm.completion(**arguments)
-        message = response.choices[0].message
-        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
-        return message.content or "", tool_calls, _usage(response), _cost(response)
+            arguments.update(stream=True, stream_options={"include_usage": True})
+        return arguments
 
-    def _call_streaming(
-        self, arguments: dict[str, Any], request: _Request
-    ) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
-        arguments.update(stream=True, stream_options={"include_usage": True})
-        chunks = []
-        pieces: list[str] = []
-        usage: Any = None
-        tool_call_deltas = False
-        for chunk in litellm.completion(**arguments):
-            chunks.append(chunk)
-            usage = getattr(chunk, "usage", None) or usage
-            delta = chunk.choices[0].delta if chunk.choices else None
-            if delta is None:
-                continue
-            tool_call_deltas = tool_call_deltas or bool(getattr(delta, "tool_calls", None))
-            if delta.content:
-                pieces.append(delta.content)
-                if request.on_token is not None:
-                    request.on_token(delta.content)
-        if usage is not None and not tool_call_deltas:
-            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
-            # would cost more CPU than the rest of a chat answer.
-            counted = _counted(usage)
-            return "".join(pieces), [], counted, _cost_of_tokens(arguments["model"], counted)
-        response: Any = litellm.stream_chunk_builder(chunks, messages=request.messages)
-        message = response.choices[0].message
-        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
-        return "".join(pieces), tool_calls, _usage(response), _cost(response)
+    def _call(self, call: _Call, on_token: Callable[[str], None] | None) -> _Outcome:
+        if not call.request.stream:
+            response = litellm.completion(**call.arguments)
+            message = response.choices[0].message
+            tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
+            return message.content or "", tool_calls, _usage(response), _cost(response)
+        reader = _StreamReader()
+        for chunk in litellm.completion(**call.arguments):
+            piece = reader.text_of(chunk)
+            if piece and on_token is not None:
+                on_token(piece)
+        return reader.outcome(call)
+
+    async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> _Outcome:
+        reader = _StreamReader()
+        stream = await litellm.acompletion(**call.arguments)
+        try:
+            async for chunk in stream:
+                piece = reader.text_of(chunk)
+                if piece and on_token is not None:
+                    await on_token(piece)
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:  # an abandoned stream (the caller stopped it) lets go of its connection now
+                await close()
+        return reader.outcome(call)
 
     def _record(self, request: _Request, target: _Target, *, status: str, error: str = "", attempt: int = 1,
                 text: str = "", tool_calls: list[dict[str, Any]] | None = None, usage: dict[str, int] | None = None,

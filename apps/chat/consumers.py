@@ -24,7 +24,7 @@ from apps.accounts.models import Role
 from apps.chat import answering, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
-from apps.chat.workers import TokenRelay, in_tenant_pool
+from apps.chat.workers import TokenRelay, in_tenant_pool, tenant_runner
 from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
@@ -54,7 +54,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()  # accepted first, so a refusal reaches the widget with its reason
-        self.loop = asyncio.get_running_loop()  # the answering threads hand Gaby's tokens back to it
         self.ip = client_ip(self.scope)
         self.origin = _header(self.scope, b"origin")
         self.stop_answer = threading.Event()
@@ -180,39 +179,59 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.stop_answer.clear()
             await self._write_answer(conversation_id, question)
 
-    @in_tenant_pool
-    def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
-        if not services.gaby_may_answer(conversation_id):
+    async def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
+        """Gaby's answer, written on this event loop: the database stretches go to the chat's threads, the
+        model's stream is read here and each piece goes straight to this socket."""
+        start = await self._answer_start(conversation_id, question)
+        if start is None:
             return
-        conversation = Conversation.objects.select_related("widget").get(pk=conversation_id)
+        persona, history, hits = start
         schema, stream = self.scope["schema_name"], str(uuid.uuid4())
         stop = self.stop_answer
-        relay = TokenRelay(self.send_json, loop=self.loop, conversation_id=conversation_id, schema=schema,
-                           stream=stream)  # fmt: skip
+        relay = TokenRelay(self.send_json, conversation_id=conversation_id, schema=schema, stream=stream)
         self.own_streams.add(stream)
 
-        def on_token(piece: str) -> None:
+        async def on_token(piece: str) -> None:
             if stop.is_set():
                 raise answering.Stopped
-            relay(piece)
+            await relay(piece)
 
-        earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
-        history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
         try:
-            result = answering.answer(
+            result: answering.Answer | None = await answering.answer(
                 client=self.scope["tenant"], conversation_id=str(conversation_id), question=question,
-                history=history, persona=conversation.widget.persona_name, on_token=on_token,
+                history=history, persona=persona, on_token=on_token,
+                run_sync=tenant_runner(self.scope["tenant"]), hits=hits,
             )  # fmt: skip
         except answering.Stopped:
             result = None
         relay.flush()
-        if result is None or not services.gaby_may_answer(conversation_id):
+        if not await self._store_answer(conversation_id, result, stream):
             live.send(conversation_id, {"type": "stream_cancelled", "stream": stream}, schema=schema)
-            return
+
+    @in_tenant_pool
+    def _answer_start(
+        self, conversation_id: uuid.UUID, question: str
+    ) -> tuple[str, list[tuple[str, str]], list[Any]] | None:
+        """What Gaby answers with (persona, the conversation so far, the passages), in one database stretch;
+        None when a person has the conversation."""
+        conversation = services.conversation_for_gaby(conversation_id)
+        if conversation is None:
+            return None
+        earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
+        history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
+        return conversation.widget.persona_name, history, answering.retrieve(question)
+
+    @in_tenant_pool
+    def _store_answer(self, conversation_id: uuid.UUID, result: answering.Answer | None, stream: str) -> bool:
+        """Store the written answer, unless it was stopped or a person took the conversation meanwhile."""
+        conversation = services.conversation_for_gaby(conversation_id) if result is not None else None
+        if result is None or conversation is None:
+            return False
         services.post_gaby_message(
             conversation=conversation, body=result.text, citations=result.citations, confidence=result.confidence,
             mode=result.mode, stream=stream, offer="" if result.confident else "human",
         )  # fmt: skip
+        return True
 
     # --- handoff, ticket, end, rating ----------------------------------------------------------
     async def _run(self, action: Any, *args: Any) -> None:
