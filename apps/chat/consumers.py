@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -78,6 +79,16 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return CLOSE_FORBIDDEN, f"This chat is not enabled on {self.origin or 'this page'}."
         self.widget = widget
         return None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Each event straight to its handler. Channels first closes stale database connections of its one
+        thread for synchronous code, for every event (each question, each batch of a shadowed answer): this
+        consumer never uses that thread (its database work runs on the chat's pool, which checks its own
+        connections), so under load every event queued on that one thread for nothing."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
