@@ -177,7 +177,7 @@ def test_no_route_means_no_llm_mode(in_hartwell: Client) -> None:
 def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
     in_hartwell: Client, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``acomplete`` reads the stream on the caller's loop; retries, redaction and the record of every attempt are
+    """``streaming`` reads the stream on the caller's loop; retries, redaction and the record of every attempt are
     the same steps as ``complete``'s. An exception from ``on_token`` (the chat's take-over) ends the call."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the steps run inline, in this test's transaction
     set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="tiny")
@@ -197,12 +197,12 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
         tokens.append(piece)
 
     async def ask(on_token: Any) -> Any:
-        gateway = LLMGateway(in_hartwell, backoff_seconds=0.01)
-        return await gateway.acomplete(
-            run_sync=run_sync, workflow="reply", prompt=load_prompt("reply"),
+        model = LLMGateway(in_hartwell, backoff_seconds=0.01).streaming(
+            workflow="reply", prompt=load_prompt("reply"),
             variables={"client_name": in_hartwell.name, "tone": "friendly"},
-            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-async"), on_token=on_token,
+            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-async"),
         )  # fmt: skip
+        return await model.finish(run_sync=run_sync, on_token=on_token)
 
     result = asyncio.run(ask(on_token))
     assert tokens == ["Gaby ", "looked ", "at ", "your ", "invoice"] and result.text == "Gaby looked at your invoice"
@@ -211,6 +211,7 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
         ("error", 1, True), ("ok", 2, True),
     ]  # fmt: skip
     assert stretches == ["db", "db", "db"], "database work only between model calls: before, after the error, after"
+    # (a caller may run model.start() in a database stretch of its own: the chat does it with the visitor's message)
 
     class Stop(Exception):
         pass

@@ -1,6 +1,7 @@
 """The LLM gateway: the one module that talks to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
 
-Every model call in Gaby goes through ``LLMGateway.complete``, which, in order:
+Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
+read on an event loop), which, in order:
 
 1. picks the route for the workflow (classification, planning, verdict, reply) and its fallbacks (LLM-4);
 2. skips providers the client's compliance profile does not allow (MSP-7);
@@ -147,7 +148,7 @@ class _Request:
 class _Call:
     """The one step of ``complete`` that waits on the network: an attempt at one model, with its arguments
     (credentials unsealed) ready. The gateway's other steps (route, redaction, budget, records) yield it
-    to a driver: ``complete`` calls the model in the same thread, ``acomplete`` on the caller's event loop."""
+    to a driver: ``complete`` calls the model in the same thread, ``Streaming`` on the caller's event loop."""
 
     request: _Request
     target: _Target
@@ -247,10 +248,9 @@ class LLMGateway:
                 outcome = exc
         return step
 
-    async def acomplete(
+    def streaming(
         self,
         *,
-        run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
         workflow: str,
         prompt: Prompt,
         variables: dict[str, Any],
@@ -258,24 +258,13 @@ class LLMGateway:
         instruction: str = "",
         budget: Budget,
         vault: Vault | None = None,
-        on_token: Callable[[str], Awaitable[None]] | None = None,
-    ) -> LLMResult:
-        """``complete`` streaming on the caller's event loop: waiting for the model holds no thread.
-
-        The same steps as ``complete`` (route, compliance, redaction, budget, retries, fallbacks, a recorded
-        ``LLMCall`` per attempt); each stretch of them between model calls runs through ``run_sync``, which
-        must run a function where the database is usable (a thread, in the client's schema). Only the
-        model's stream is read here, and ``on_token`` is awaited for each piece of text.
-        """
+    ) -> Streaming:
+        """``complete(stream=True)`` with the stream read on the caller's event loop: waiting for the model
+        holds no thread. The same steps (route, compliance, redaction, budget, retries, fallbacks, a recorded
+        ``LLMCall`` per attempt) run where the database is usable; see ``Streaming``."""
         steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
                             instruction=instruction, tools=None, budget=budget, vault=vault, stream=True)  # fmt: skip
-        outcome: _Outcome | Exception | None = None
-        while not isinstance(step := await run_sync(functools.partial(_advance, steps, outcome)), LLMResult):
-            try:
-                outcome = await self._acall(step, on_token)
-            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
-                outcome = exc
-        return step
+        return Streaming(self, steps)
 
     def _steps(
         self, *, workflow: str, prompt: Prompt, variables: dict[str, Any], untrusted: Sequence[Untrusted],
@@ -429,6 +418,44 @@ class LLMGateway:
         log.info("llm_call", workflow=request.workflow, model=target.model, status=status, attempt=attempt,
                  tokens=call.input_tokens + call.output_tokens, cost_usd=str(cost))  # fmt: skip
         return call
+
+
+class Streaming:
+    """A streamed model call whose stream is read on an event loop (``LLMGateway.streaming``).
+
+    ``start()`` runs the gateway's steps up to the first model call, synchronously, where the database is
+    usable (in a thread, in the client's schema): it raises ``NoModelConfigured``, ``BudgetExceeded`` or
+    ``ProviderNotAllowed`` as ``complete`` would, before anything is sent. Then ``await finish(...)`` on
+    the loop reads the stream, awaiting ``on_token`` for each piece of text; every later stretch of steps
+    (the record of an attempt, a retry, a fallback) goes through ``run_sync``, which runs a function
+    where the database is usable. A caller may run ``start`` in a database stretch of its own, before the
+    model is needed, to save a trip to a thread.
+    """
+
+    def __init__(self, gateway: LLMGateway, steps: _Steps) -> None:
+        self.gateway, self.steps = gateway, steps
+        self.step: _Call | LLMResult | None = None
+
+    def start(self) -> None:
+        if self.step is None:
+            self.step = _advance(self.steps, None)
+
+    async def finish(
+        self, *, run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
+        on_token: Callable[[str], Awaitable[None]] | None = None,
+    ) -> LLMResult:  # fmt: skip
+        if self.step is None:
+            await run_sync(self.start)
+        step = self.step
+        while not isinstance(step, LLMResult):
+            assert step is not None
+            outcome: _Outcome | Exception
+            try:
+                outcome = await self.gateway._acall(step, on_token)
+            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
+                outcome = exc
+            step = await run_sync(functools.partial(_advance, self.steps, outcome))
+        return step
 
 
 def _tool_call(call: Any) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """The one seam between a chat conversation and whatever writes Gaby's answer.
 
-``answer`` runs on the server's event loop and awaits ``on_token`` for each piece of text as it is
-written, so the widget and every operator shadowing the conversation see it appear. Its database work
-(retrieval, the gateway's route, budget and records, citations) goes through ``run_sync``, which runs a
-function in a thread inside the client's schema; waiting for the model holds no thread.
+An answer is written in two parts. ``prepare`` runs synchronously inside the client's schema (in the
+caller's database stretch): retrieval, and the model call's steps up to sending. ``write`` runs on the
+server's event loop and awaits ``on_token`` for each piece of text as it is written, so the widget and
+every operator shadowing the conversation see it appear; its later database work (the call's record,
+citations) goes through ``run_sync``, and waiting for the model holds no thread.
 With no model configured it answers from the knowledge base: the best passage, cited, when the
 retrieval is confident enough (``CHAT_MIN_CONFIDENCE``), else it says so and offers a person. With
 a model, the ``reply`` route writes the answer over the retrieved passages through ``LLMGateway``
-(``acomplete``: streamed, redacted, budgeted, recorded). The investigation engine can replace this function later
+(``streaming``: redacted, budgeted, recorded). The investigation engine can replace these functions later
 without the consumer changing.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.agent.llm import Budget, LLMError, LLMGateway, NoModelConfigured, Untrusted
+from apps.agent.llm import Budget, LLMError, LLMGateway, Streaming, Untrusted
 from apps.agent.prompts import load_prompt
 from apps.knowledge.retrieval import Hit, QueryError, record_citations, search
 from tenants.models import Client
@@ -86,36 +87,49 @@ async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToke
     return Answer(text=text, citations=[_citation(1, best)], confidence=confidence, confident=True)
 
 
-def retrieve(question: str) -> list[Hit]:
-    """The knowledge an answer stands on (synchronous: run it in the client's schema)."""
+@dataclass
+class Draft:
+    """What an answer stands on, gathered in one database stretch: the passages, how sure retrieval is, and
+    the model call with its steps done up to sending (None: answer from the knowledge base)."""
+
+    hits: list[Hit]
+    confidence: float
+    model: Streaming | None
+
+
+def prepare(
+    *, client: Client, conversation_id: str, question: str, history: list[tuple[str, str]], persona: str
+) -> Draft:
+    """Synchronous, in the client's schema: retrieval, and the model call's route, redaction and budget check."""
     try:
-        return search(question, limit=PASSAGES).hits
+        hits = search(question, limit=PASSAGES).hits
     except QueryError:
-        return []
-
-
-async def answer(
-    *, client: Client, conversation_id: str, question: str, history: list[tuple[str, str]], persona: str,
-    on_token: OnToken, run_sync: RunSync, hits: list[Hit] | None = None,
-) -> Answer:  # fmt: skip
-    """Gaby's answer to ``question``; ``hits`` when the caller already retrieved them (``retrieve``) in its own
-    database stretch, saving a trip to a thread before the model is asked."""
-    if hits is None:
-        hits = await run_sync(functools.partial(retrieve, question))
+        hits = []
     confidence = confidence_of(hits[0]) if hits else 0.0
     passages = "\n\n".join(f"[{n}] {hit.citation.label}\n{_trim(hit.text)}" for n, hit in enumerate(hits, start=1))
     dialogue = "\n".join(f"{who}: {text}" for who, text in history[-10:])
+    model = LLMGateway(client).streaming(
+        workflow="reply", prompt=load_prompt("reply"),
+        variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
+        untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
+        instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
+        budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS),
+    )  # fmt: skip
     try:
-        result = await LLMGateway(client).acomplete(
-            run_sync=run_sync, workflow="reply", prompt=load_prompt("reply"),
-            variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
-            untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
-            instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
-            budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS), on_token=on_token,
-        )  # fmt: skip
-    except NoModelConfigured:
+        model.start()
+    except LLMError:  # no model configured, none allowed, or the budget is spent: the knowledge base answers
+        return Draft(hits, confidence, None)
+    return Draft(hits, confidence, model)
+
+
+async def write(draft: Draft, *, on_token: OnToken, run_sync: RunSync) -> Answer:
+    """Gaby's answer, written on the event loop from a ``prepare``d draft."""
+    hits, confidence = draft.hits, draft.confidence
+    if draft.model is None:
         return await _knowledge_answer(hits, confidence, on_token, run_sync)
-    except LLMError:  # every model failed or the budget is spent: the knowledge base still answers
+    try:
+        result = await draft.model.finish(run_sync=run_sync, on_token=on_token)
+    except LLMError:  # every model failed: the knowledge base still answers
         return await _knowledge_answer(hits, confidence, on_token, run_sync)
     text = result.restored()
     cited = [n for n in range(1, len(hits) + 1) if f"[{n}]" in text]

@@ -158,7 +158,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # --- a visitor's message, and Gaby's answer -------------------------------------------------
     async def _message(self, text: str) -> None:
-        outcome = await self._post(text)
+        prepare_now = not self.tasks  # nothing being answered here: prepare the answer in the message's stretch
+        if prepare_now:
+            self.stop_answer.clear()
+        outcome = await self._post(text, prepare_now)
         if isinstance(outcome, str):
             await self.send_json({"type": "error", "error": outcome})
         elif outcome is not None:
@@ -167,8 +170,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             task.add_done_callback(self.tasks.discard)
 
     @in_tenant_pool
-    def _post(self, text: str) -> str | tuple[uuid.UUID, str] | None:
-        """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do)."""
+    def _post(self, text: str, prepare_now: bool) -> str | tuple[ChatMessage, answering.Draft | None] | None:
+        """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do), with the answer's
+        draft when ``prepare_now``: one trip to a thread before the model is asked, not three."""
         if not limits.allow("session", str(self.conversation_id), limit=settings.CHAT_SESSION_MESSAGES_PER_MINUTE):
             return "You're sending messages too quickly; wait a moment."
         if not limits.allow("ip", self.ip, limit=settings.CHAT_IP_MESSAGES_PER_MINUTE):
@@ -183,20 +187,34 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if services.asks_for_person(message.body):
             services.request_handoff(client=self.scope["tenant"], conversation=conversation, reason="asked")
             return None
-        return conversation.pk, message.body
+        return message, self._prepare(conversation, message) if prepare_now else None
 
-    async def _answer(self, conversation_id: uuid.UUID, question: str) -> None:
+    def _prepare(self, conversation: Conversation, question: ChatMessage) -> answering.Draft:
+        # Everything said before and since (an answer stored after the question was asked included), but the question.
+        earlier = ChatMessage.objects.filter(conversation=conversation).exclude(pk=question.pk).order_by("-created_at")
+        history = [(m.author_label or m.role, m.body) for m in reversed(earlier[:10])]
+        return answering.prepare(
+            client=self.scope["tenant"], conversation_id=str(conversation.pk), question=question.body,
+            history=history, persona=conversation.widget.persona_name,
+        )  # fmt: skip
+
+    @in_tenant_pool
+    def _draft_later(self, question: ChatMessage) -> answering.Draft | None:
+        """The draft of an answer that waited for the one before it (None: a person has the conversation now)."""
+        conversation = services.conversation_for_gaby(question.conversation_id)
+        return self._prepare(conversation, question) if conversation is not None else None
+
+    async def _answer(self, question: ChatMessage, draft: answering.Draft | None) -> None:
         async with self.answer_lock:  # one answer at a time per socket, in the order asked
-            self.stop_answer.clear()
-            await self._write_answer(conversation_id, question)
+            if draft is None:
+                self.stop_answer.clear()
+                draft = await self._draft_later(question)
+            if draft is not None:
+                await self._write_answer(question.conversation_id, draft)
 
-    async def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
-        """Gaby's answer, written on this event loop: the database stretches go to the chat's threads, the
-        model's stream is read here and each piece goes straight to this socket."""
-        start = await self._answer_start(conversation_id, question)
-        if start is None:
-            return
-        persona, history, hits = start
+    async def _write_answer(self, conversation_id: uuid.UUID, draft: answering.Draft) -> None:
+        """Gaby's answer, written on this event loop: the model's stream is read here and each piece goes
+        straight to this socket; the database stretches after it go to the chat's threads."""
         schema, stream = self.scope["schema_name"], str(uuid.uuid4())
         stop = self.stop_answer
         relay = TokenRelay(self.send_json, conversation_id=conversation_id, schema=schema, stream=stream)
@@ -208,29 +226,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await relay(piece)
 
         try:
-            result: answering.Answer | None = await answering.answer(
-                client=self.scope["tenant"], conversation_id=str(conversation_id), question=question,
-                history=history, persona=persona, on_token=on_token,
-                run_sync=tenant_runner(self.scope["tenant"]), hits=hits,
-            )  # fmt: skip
+            result: answering.Answer | None = await answering.write(
+                draft, on_token=on_token, run_sync=tenant_runner(self.scope["tenant"])
+            )
         except answering.Stopped:
             result = None
         relay.flush()
         if not await self._store_answer(conversation_id, result, stream):
             live.send(conversation_id, {"type": "stream_cancelled", "stream": stream}, schema=schema)
-
-    @in_tenant_pool
-    def _answer_start(
-        self, conversation_id: uuid.UUID, question: str
-    ) -> tuple[str, list[tuple[str, str]], list[Any]] | None:
-        """What Gaby answers with (persona, the conversation so far, the passages), in one database stretch;
-        None when a person has the conversation."""
-        conversation = services.conversation_for_gaby(conversation_id)
-        if conversation is None:
-            return None
-        earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
-        history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
-        return conversation.widget.persona_name, history, answering.retrieve(question)
 
     @in_tenant_pool
     def _store_answer(self, conversation_id: uuid.UUID, result: answering.Answer | None, stream: str) -> bool:

@@ -10,7 +10,7 @@ opening a PostgreSQL connection for every visitor's hello, message and answer (a
 each time) cost more than the work itself under load. A connection with errors, or one left outside
 autocommit, is still checked and closed as Django does between requests.
 
-The model's stream is not read here but on the event loop (``LLMGateway.acomplete``): an answer waiting
+The model's stream is not read here but on the event loop (``LLMGateway.streaming``): an answer waiting
 for its model holds no thread, and the pool only runs the short stretches of database work around it
 (``tenant_runner``). Holding a thread per waiting answer meant dozens of threads contending for the GIL
 with the event loop, which then answered every socket late.

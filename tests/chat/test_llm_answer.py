@@ -192,3 +192,27 @@ async def test_a_take_over_stops_the_answer_the_model_is_writing(
         await visitor.disconnect()
     await database_sync_to_async(clear_conversations)(hartwell)
     await database_sync_to_async(connections.close_all)()
+
+
+async def test_a_question_asked_during_an_answer_is_answered_after_it_knowing_it(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    """The second question waits for the answer being written on its socket, and its prompt carries that answer."""
+    routed_llm.then(Slow(1.0, Reply("First answer.")), Reply("Second answer."))
+    asked_before = len(routed_llm.requests)
+    socket = widget_socket(chat_world.hartwell_key, ip="10.5.0.1")
+    await socket.connect()
+    await socket.send_json_to({"type": "hello"})
+    await socket.receive_json_from(timeout=30)
+    try:
+        await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+        await socket.send_json_to({"type": "message", "text": "And for an admin?"})
+        first = await events_until(socket, gaby_answer, timeout=30)
+        second = await events_until(socket, gaby_answer, timeout=30)
+        assert [first[-1]["body"], second[-1]["body"]] == ["First answer.", "Second answer."]
+        second_prompt = routed_llm.requests[asked_before + 1]["messages"][1]["content"]
+        assert "First answer." in second_prompt and "And for an admin?" in second_prompt
+    finally:
+        await socket.disconnect()
+    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
+    await database_sync_to_async(connections.close_all)()
