@@ -173,9 +173,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     def _post(self, text: str, prepare_now: bool) -> str | tuple[ChatMessage, answering.Draft | None] | None:
         """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do), with the answer's
         draft when ``prepare_now``: one trip to a thread before the model is asked, not three."""
-        if not limits.allow("session", str(self.conversation_id), limit=settings.CHAT_SESSION_MESSAGES_PER_MINUTE):
+        in_session, from_ip = limits.count(("session", str(self.conversation_id)), ("ip", self.ip))
+        if in_session > settings.CHAT_SESSION_MESSAGES_PER_MINUTE:
             return "You're sending messages too quickly; wait a moment."
-        if not limits.allow("ip", self.ip, limit=settings.CHAT_IP_MESSAGES_PER_MINUTE):
+        if from_ip > settings.CHAT_IP_MESSAGES_PER_MINUTE:
             return "Too many messages from your address; wait a moment."
         conversation = Conversation.objects.select_related("widget").get(pk=str(self.conversation_id))
         try:
