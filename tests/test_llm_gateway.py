@@ -1,11 +1,13 @@
 """LLM-2..6 through real litellm against a scripted OpenAI-compatible HTTP server."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connections
 from django_tenants.utils import tenant_context
 
 from apps.agent.llm import (
@@ -170,3 +172,53 @@ def test_timeouts_count_as_transient(in_hartwell: Client, llm: ScriptedLLM) -> N
 def test_no_route_means_no_llm_mode(in_hartwell: Client) -> None:
     with pytest.raises(NoModelConfigured, match="answers from knowledge and playbooks"):
         _ask(in_hartwell)
+
+
+def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
+    in_hartwell: Client, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``streaming`` reads the stream on the caller's loop; retries, redaction and the record of every attempt are
+    the same steps as ``complete``'s. An exception from ``on_token`` (the chat's take-over) ends the call."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the steps run inline, in this test's transaction
+    set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="tiny")
+    llm.then(Fail(503), Reply("Gaby looked at your invoice", usage=(40, 5)), Reply("never finished"))
+    tokens: list[str] = []
+    stretches: list[str] = []
+
+    test_connection = connections["default"]  # holds this test's transaction
+
+    async def run_sync(func: Any) -> Any:
+        stretches.append("db")
+        connections["default"] = test_connection  # a running loop gets a connection of its own otherwise
+        with tenant_context(in_hartwell):  # as the chat's runner does, in its thread
+            return func()
+
+    async def on_token(piece: str) -> None:
+        tokens.append(piece)
+
+    async def ask(on_token: Any) -> Any:
+        model = LLMGateway(in_hartwell, backoff_seconds=0.01).streaming(
+            workflow="reply", prompt=load_prompt("reply"),
+            variables={"client_name": in_hartwell.name, "tone": "friendly"},
+            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-async"),
+        )  # fmt: skip
+        return await model.finish(run_sync=run_sync, on_token=on_token)
+
+    result = asyncio.run(ask(on_token))
+    assert tokens == ["Gaby ", "looked ", "at ", "your ", "invoice"] and result.text == "Gaby looked at your invoice"
+    assert "jane.doe@example.com" not in json.dumps(llm.requests[0]["messages"]), "redacted as complete() does"
+    assert list(LLMCall.objects.order_by("created_at").values_list("status", "attempt", "streamed")) == [
+        ("error", 1, True), ("ok", 2, True),
+    ]  # fmt: skip
+    assert stretches == ["db", "db", "db"], "database work only between model calls: before, after the error, after"
+    # (a caller may run model.start() in a database stretch of its own: the chat does it with the visitor's message)
+
+    class Stop(Exception):
+        pass
+
+    async def stop_at_first(piece: str) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        asyncio.run(ask(stop_at_first))
+    assert LLMCall.objects.count() == 2, "an abandoned stream is not recorded as an answer"

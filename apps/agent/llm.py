@@ -1,6 +1,7 @@
 """The LLM gateway: the one module that talks to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
 
-Every model call in Gaby goes through ``LLMGateway.complete``, which, in order:
+Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
+read on an event loop), which, in order:
 
 1. picks the route for the workflow (classification, planning, verdict, reply) and its fallbacks (LLM-4);
 2. skips providers the client's compliance profile does not allow (MSP-7);
@@ -15,9 +16,10 @@ knowledge-base answers and playbooks instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -138,9 +140,67 @@ class _Request:
     budget: Budget
     route: ModelRoute
     stream: bool
-    on_token: Callable[[str], None] | None
     max_attempts: int
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Call:
+    """The one step of ``complete`` that waits on the network: an attempt at one model, with its arguments
+    (credentials unsealed) ready. The gateway's other steps (route, redaction, budget, records) yield it
+    to a driver: ``complete`` calls the model in the same thread, ``Streaming`` on the caller's event loop."""
+
+    request: _Request
+    target: _Target
+    arguments: dict[str, Any]
+
+
+_Outcome = tuple[str, list[dict[str, Any]], dict[str, int], Decimal]  # text, tool calls, usage, cost
+_Steps = Generator[_Call, _Outcome, LLMResult]
+
+
+def _advance(steps: _Steps, outcome: _Outcome | Exception | None) -> _Call | LLMResult:
+    """The gateway's steps up to the next model call (or the result), given the last call's outcome."""
+    try:
+        if isinstance(outcome, Exception):
+            return steps.throw(outcome)  # raised where the call was yielded: the same handling as a direct call
+        return next(steps) if outcome is None else steps.send(outcome)
+    except StopIteration as done:
+        return done.value
+
+
+class _StreamReader:
+    """What a streamed answer adds up to, chunk by chunk: the same for a blocking and an asynchronous stream."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.pieces: list[str] = []
+        self.usage: Any = None
+        self.tool_call_deltas = False
+
+    def text_of(self, chunk: Any) -> str:
+        """The chunk's text (empty when it carries none)."""
+        self.chunks.append(chunk)
+        self.usage = getattr(chunk, "usage", None) or self.usage
+        delta = chunk.choices[0].delta if chunk.choices else None
+        if delta is None:
+            return ""
+        self.tool_call_deltas = self.tool_call_deltas or bool(getattr(delta, "tool_calls", None))
+        if delta.content:
+            self.pieces.append(delta.content)
+            return str(delta.content)
+        return ""
+
+    def outcome(self, call: _Call) -> _Outcome:
+        if self.usage is not None and not self.tool_call_deltas:
+            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
+            # would cost more CPU than the rest of a chat answer.
+            counted = _counted(self.usage)
+            return "".join(self.pieces), [], counted, _cost_of_tokens(call.arguments["model"], counted)
+        response: Any = litellm.stream_chunk_builder(self.chunks, messages=call.request.messages)
+        message = response.choices[0].message
+        tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
+        return "".join(self.pieces), tool_calls, _usage(response), _cost(response)
 
 
 def _label(item: Untrusted) -> str:
@@ -178,6 +238,39 @@ class LLMGateway:
         stream: bool = False,
         on_token: Callable[[str], None] | None = None,
     ) -> LLMResult:
+        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
+                            instruction=instruction, tools=tools, budget=budget, vault=vault,
+                            stream=stream)  # fmt: skip
+        outcome: _Outcome | Exception | None = None
+        while not isinstance(step := _advance(steps, outcome), LLMResult):
+            try:
+                outcome = self._call(step, on_token)
+            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
+                outcome = exc
+        return step
+
+    def streaming(
+        self,
+        *,
+        workflow: str,
+        prompt: Prompt,
+        variables: dict[str, Any],
+        untrusted: Sequence[Untrusted] = (),
+        instruction: str = "",
+        budget: Budget,
+        vault: Vault | None = None,
+    ) -> Streaming:
+        """``complete(stream=True)`` with the stream read on the caller's event loop: waiting for the model
+        holds no thread. The same steps (route, compliance, redaction, budget, retries, fallbacks, a recorded
+        ``LLMCall`` per attempt) run where the database is usable; see ``Streaming``."""
+        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
+                            instruction=instruction, tools=None, budget=budget, vault=vault, stream=True)  # fmt: skip
+        return Streaming(self, steps)
+
+    def _steps(
+        self, *, workflow: str, prompt: Prompt, variables: dict[str, Any], untrusted: Sequence[Untrusted],
+        instruction: str, tools: Sequence[dict[str, Any]] | None, budget: Budget, vault: Vault | None, stream: bool,
+    ) -> _Steps:  # fmt: skip
         route = self.route(workflow)
         if route is None:
             raise NoModelConfigured(
@@ -192,7 +285,7 @@ class LLMGateway:
             {"role": "system", "content": redactor.redact(prompt.render(**variables), vault).text},
             {"role": "user", "content": "\n\n".join(redactor.redact(part, vault).text for part in user_parts)},
         ]
-        request = _Request(workflow, prompt, messages, tools, budget, route, stream, on_token, self.max_attempts)
+        request = _Request(workflow, prompt, messages, tools, budget, route, stream, self.max_attempts)
         tried = 0
         for target in self._targets(route):
             if not self.profile.allows_provider(target.provider.kind):
@@ -201,7 +294,7 @@ class LLMGateway:
                              error=f"The {self.profile.name} compliance profile does not allow {kind}.")  # fmt: skip
                 continue
             tried += 1
-            result = self._try_target(request, target, vault)
+            result = yield from self._try_target(request, target, vault)
             if result is not None:
                 return result
         if tried == 0:
@@ -234,16 +327,20 @@ class LLMGateway:
         if request.budget.max_usd is not None and usd >= request.budget.max_usd:
             raise BudgetExceeded(f"Spend budget reached: ${usd} of ${request.budget.max_usd}.")
 
-    def _try_target(self, request: _Request, target: _Target, vault: Vault) -> LLMResult | None:
+    def _try_target(
+        self, request: _Request, target: _Target, vault: Vault
+    ) -> Generator[_Call, _Outcome, LLMResult | None]:
+        arguments: dict[str, Any] | None = None
         for attempt in range(1, request.max_attempts + 1):
             try:
                 self._check_budget(request, target)
             except BudgetExceeded as exc:
                 self._record(request, target, status=CallStatus.BUDGET_STOPPED, error=str(exc), attempt=attempt)
                 raise
+            arguments = arguments or self._arguments(request, target)
             started = time.monotonic()
             try:
-                text, tool_calls, usage, cost = self._call(request, target)
+                text, tool_calls, usage, cost = yield _Call(request, target, dict(arguments))
             except TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
@@ -266,7 +363,7 @@ class LLMGateway:
             return LLMResult(text=text, tool_calls=tool_calls, call=call, vault=vault)
         return None
 
-    def _call(self, request: _Request, target: _Target) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
+    def _arguments(self, request: _Request, target: _Target) -> dict[str, Any]:
         key = (target.provider.pk, target.model)
         if key not in self._provider_arguments:
             self._provider_arguments[key] = litellm_arguments(self.client, target.provider, target.model)
@@ -281,40 +378,35 @@ class LLMGateway:
         if request.tools:
             arguments["tools"] = list(request.tools)
         if request.stream:
-            return self._call_streaming(arguments, request)
-        response = litellm.completion(**arguments)
-        message = response.choices[0].message
-        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
-        return message.content or "", tool_calls, _usage(response), _cost(response)
+            arguments.update(stream=True, stream_options={"include_usage": True})
+        return arguments
 
-    def _call_streaming(
-        self, arguments: dict[str, Any], request: _Request
-    ) -> tuple[str, list[dict[str, Any]], dict[str, int], Decimal]:
-        arguments.update(stream=True, stream_options={"include_usage": True})
-        chunks = []
-        pieces: list[str] = []
-        usage: Any = None
-        tool_call_deltas = False
-        for chunk in litellm.completion(**arguments):
-            chunks.append(chunk)
-            usage = getattr(chunk, "usage", None) or usage
-            delta = chunk.choices[0].delta if chunk.choices else None
-            if delta is None:
-                continue
-            tool_call_deltas = tool_call_deltas or bool(getattr(delta, "tool_calls", None))
-            if delta.content:
-                pieces.append(delta.content)
-                if request.on_token is not None:
-                    request.on_token(delta.content)
-        if usage is not None and not tool_call_deltas:
-            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
-            # would cost more CPU than the rest of a chat answer.
-            counted = _counted(usage)
-            return "".join(pieces), [], counted, _cost_of_tokens(arguments["model"], counted)
-        response: Any = litellm.stream_chunk_builder(chunks, messages=request.messages)
-        message = response.choices[0].message
-        tool_calls = [_tool_call(call) for call in (message.tool_calls or [])]
-        return "".join(pieces), tool_calls, _usage(response), _cost(response)
+    def _call(self, call: _Call, on_token: Callable[[str], None] | None) -> _Outcome:
+        if not call.request.stream:
+            response = litellm.completion(**call.arguments)
+            message = response.choices[0].message
+            tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
+            return message.content or "", tool_calls, _usage(response), _cost(response)
+        reader = _StreamReader()
+        for chunk in litellm.completion(**call.arguments):
+            piece = reader.text_of(chunk)
+            if piece and on_token is not None:
+                on_token(piece)
+        return reader.outcome(call)
+
+    async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> _Outcome:
+        reader = _StreamReader()
+        stream = await litellm.acompletion(**call.arguments)
+        try:
+            async for chunk in stream:
+                piece = reader.text_of(chunk)
+                if piece and on_token is not None:
+                    await on_token(piece)
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:  # an abandoned stream (the caller stopped it) lets go of its connection now
+                await close()
+        return reader.outcome(call)
 
     def _record(self, request: _Request, target: _Target, *, status: str, error: str = "", attempt: int = 1,
                 text: str = "", tool_calls: list[dict[str, Any]] | None = None, usage: dict[str, int] | None = None,
@@ -332,6 +424,44 @@ class LLMGateway:
         log.info("llm_call", workflow=request.workflow, model=target.model, status=status, attempt=attempt,
                  tokens=call.input_tokens + call.output_tokens, cost_usd=str(cost))  # fmt: skip
         return call
+
+
+class Streaming:
+    """A streamed model call whose stream is read on an event loop (``LLMGateway.streaming``).
+
+    ``start()`` runs the gateway's steps up to the first model call, synchronously, where the database is
+    usable (in a thread, in the client's schema): it raises ``NoModelConfigured``, ``BudgetExceeded`` or
+    ``ProviderNotAllowed`` as ``complete`` would, before anything is sent. Then ``await finish(...)`` on
+    the loop reads the stream, awaiting ``on_token`` for each piece of text; every later stretch of steps
+    (the record of an attempt, a retry, a fallback) goes through ``run_sync``, which runs a function
+    where the database is usable. A caller may run ``start`` in a database stretch of its own, before the
+    model is needed, to save a trip to a thread.
+    """
+
+    def __init__(self, gateway: LLMGateway, steps: _Steps) -> None:
+        self.gateway, self.steps = gateway, steps
+        self.step: _Call | LLMResult | None = None
+
+    def start(self) -> None:
+        if self.step is None:
+            self.step = _advance(self.steps, None)
+
+    async def finish(
+        self, *, run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
+        on_token: Callable[[str], Awaitable[None]] | None = None,
+    ) -> LLMResult:  # fmt: skip
+        if self.step is None:
+            await run_sync(self.start)
+        step = self.step
+        while not isinstance(step, LLMResult):
+            assert step is not None
+            outcome: _Outcome | Exception
+            try:
+                outcome = await self.gateway._acall(step, on_token)
+            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
+                outcome = exc
+            step = await run_sync(functools.partial(_advance, self.steps, outcome))
+        return step
 
 
 def _tool_call(call: Any) -> dict[str, Any]:

@@ -1,23 +1,27 @@
 """The one seam between a chat conversation and whatever writes Gaby's answer.
 
-``answer`` runs synchronously inside the client's schema and calls ``on_token`` for each piece of
-text as it is written, so the widget and every operator shadowing the conversation see it appear.
+An answer is written in two parts. ``prepare`` runs synchronously inside the client's schema (in the
+caller's database stretch): retrieval, and the model call's steps up to sending. ``write`` runs on the
+server's event loop and awaits ``on_token`` for each piece of text as it is written, so the widget and
+every operator shadowing the conversation see it appear; its later database work (the call's record,
+citations) goes through ``run_sync``, and waiting for the model holds no thread.
 With no model configured it answers from the knowledge base: the best passage, cited, when the
 retrieval is confident enough (``CHAT_MIN_CONFIDENCE``), else it says so and offers a person. With
 a model, the ``reply`` route writes the answer over the retrieved passages through ``LLMGateway``
-(streamed, redacted, budgeted, recorded). The investigation engine can replace this function later
+(``streaming``: redacted, budgeted, recorded). The investigation engine can replace these functions later
 without the consumer changing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
-from apps.agent.llm import Budget, LLMError, LLMGateway, NoModelConfigured, Untrusted
+from apps.agent.llm import Budget, LLMError, LLMGateway, Streaming, Untrusted
 from apps.agent.prompts import load_prompt
 from apps.knowledge.retrieval import Hit, QueryError, record_citations, search
 from tenants.models import Client
@@ -61,28 +65,42 @@ def _trim(text: str) -> str:
     return text if len(text) <= MAX_PASSAGE_CHARS else text[:MAX_PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
-def _stream(text: str, on_token: Callable[[str], None]) -> None:
+OnToken = Callable[[str], Awaitable[None]]
+RunSync = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+async def _stream(text: str, on_token: OnToken) -> None:
     words = text.split(" ")
     for i, word in enumerate(words):
-        on_token(word + (" " if i < len(words) - 1 else ""))
+        await on_token(word + (" " if i < len(words) - 1 else ""))
 
 
-def _knowledge_answer(hits: list[Hit], confidence: float, persona: str, on_token: Callable[[str], None]) -> Answer:
+async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToken, run_sync: RunSync) -> Answer:
     if not hits or confidence < settings.CHAT_MIN_CONFIDENCE:
         text = "I couldn't find a confident answer to that in our knowledge base. Would you like to talk to a person?"
-        _stream(text, on_token)
+        await _stream(text, on_token)
         return Answer(text=text, confidence=confidence, confident=False)
     best = hits[0]
     text = f"Here's what I found in {best.citation.document_title} [1]:\n\n{_trim(best.text)}"
-    _stream(text, on_token)
-    record_citations(document_ids=[best.citation.document_id])
+    await _stream(text, on_token)
+    await run_sync(functools.partial(record_citations, document_ids=[best.citation.document_id]))
     return Answer(text=text, citations=[_citation(1, best)], confidence=confidence, confident=True)
 
 
-def answer(
-    *, client: Client, conversation_id: str, question: str, history: list[tuple[str, str]], persona: str,
-    on_token: Callable[[str], None],
-) -> Answer:  # fmt: skip
+@dataclass
+class Draft:
+    """What an answer stands on, gathered in one database stretch: the passages, how sure retrieval is, and
+    the model call with its steps done up to sending (None: answer from the knowledge base)."""
+
+    hits: list[Hit]
+    confidence: float
+    model: Streaming | None
+
+
+def prepare(
+    *, client: Client, conversation_id: str, question: str, history: list[tuple[str, str]], persona: str
+) -> Draft:
+    """Synchronous, in the client's schema: retrieval, and the model call's route, redaction and budget check."""
     try:
         hits = search(question, limit=PASSAGES).hits
     except QueryError:
@@ -90,22 +108,34 @@ def answer(
     confidence = confidence_of(hits[0]) if hits else 0.0
     passages = "\n\n".join(f"[{n}] {hit.citation.label}\n{_trim(hit.text)}" for n, hit in enumerate(hits, start=1))
     dialogue = "\n".join(f"{who}: {text}" for who, text in history[-10:])
+    model = LLMGateway(client).streaming(
+        workflow="reply", prompt=load_prompt("reply"),
+        variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
+        untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
+        instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
+        budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS),
+    )  # fmt: skip
     try:
-        result = LLMGateway(client).complete(
-            workflow="reply", prompt=load_prompt("reply"),
-            variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
-            untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
-            instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
-            budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS), stream=True, on_token=on_token,
-        )  # fmt: skip
-    except NoModelConfigured:
-        return _knowledge_answer(hits, confidence, persona, on_token)
-    except LLMError:  # every model failed or the budget is spent: the knowledge base still answers
-        return _knowledge_answer(hits, confidence, persona, on_token)
+        model.start()
+    except LLMError:  # no model configured, none allowed, or the budget is spent: the knowledge base answers
+        return Draft(hits, confidence, None)
+    return Draft(hits, confidence, model)
+
+
+async def write(draft: Draft, *, on_token: OnToken, run_sync: RunSync) -> Answer:
+    """Gaby's answer, written on the event loop from a ``prepare``d draft."""
+    hits, confidence = draft.hits, draft.confidence
+    if draft.model is None:
+        return await _knowledge_answer(hits, confidence, on_token, run_sync)
+    try:
+        result = await draft.model.finish(run_sync=run_sync, on_token=on_token)
+    except LLMError:  # every model failed: the knowledge base still answers
+        return await _knowledge_answer(hits, confidence, on_token, run_sync)
     text = result.restored()
     cited = [n for n in range(1, len(hits) + 1) if f"[{n}]" in text]
     if cited:
-        record_citations(document_ids=[hits[n - 1].citation.document_id for n in cited])
+        document_ids = [hits[n - 1].citation.document_id for n in cited]
+        await run_sync(functools.partial(record_citations, document_ids=document_ids))
     return Answer(
         text=text, citations=[_citation(n, hits[n - 1]) for n in cited], confidence=confidence,
         confident=bool(hits) and confidence >= settings.CHAT_MIN_CONFIDENCE, mode="llm",

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -24,7 +25,7 @@ from apps.accounts.models import Role
 from apps.chat import answering, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
-from apps.chat.workers import TokenRelay, in_tenant_pool
+from apps.chat.workers import TokenRelay, in_tenant_pool, tenant_runner
 from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
@@ -54,7 +55,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()  # accepted first, so a refusal reaches the widget with its reason
-        self.loop = asyncio.get_running_loop()  # the answering threads hand Gaby's tokens back to it
         self.ip = client_ip(self.scope)
         self.origin = _header(self.scope, b"origin")
         self.stop_answer = threading.Event()
@@ -79,6 +79,16 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return CLOSE_FORBIDDEN, f"This chat is not enabled on {self.origin or 'this page'}."
         self.widget = widget
         return None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Each event straight to its handler. Channels first closes stale database connections of its one
+        thread for synchronous code, for every event (each question, each batch of a shadowed answer): this
+        consumer never uses that thread (its database work runs on the chat's pool, which checks its own
+        connections), so under load every event queued on that one thread for nothing."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -148,7 +158,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # --- a visitor's message, and Gaby's answer -------------------------------------------------
     async def _message(self, text: str) -> None:
-        outcome = await self._post(text)
+        prepare_now = not self.tasks  # nothing being answered here: prepare the answer in the message's stretch
+        if prepare_now:
+            self.stop_answer.clear()
+        outcome = await self._post(text, prepare_now)
         if isinstance(outcome, str):
             await self.send_json({"type": "error", "error": outcome})
         elif outcome is not None:
@@ -157,11 +170,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             task.add_done_callback(self.tasks.discard)
 
     @in_tenant_pool
-    def _post(self, text: str) -> str | tuple[uuid.UUID, str] | None:
-        """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do)."""
-        if not limits.allow("session", str(self.conversation_id), limit=settings.CHAT_SESSION_MESSAGES_PER_MINUTE):
+    def _post(self, text: str, prepare_now: bool) -> str | tuple[ChatMessage, answering.Draft | None] | None:
+        """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do), with the answer's
+        draft when ``prepare_now``: one trip to a thread before the model is asked, not three."""
+        in_session, from_ip = limits.count(("session", str(self.conversation_id)), ("ip", self.ip))
+        if in_session > settings.CHAT_SESSION_MESSAGES_PER_MINUTE:
             return "You're sending messages too quickly; wait a moment."
-        if not limits.allow("ip", self.ip, limit=settings.CHAT_IP_MESSAGES_PER_MINUTE):
+        if from_ip > settings.CHAT_IP_MESSAGES_PER_MINUTE:
             return "Too many messages from your address; wait a moment."
         conversation = Conversation.objects.select_related("widget").get(pk=str(self.conversation_id))
         try:
@@ -173,46 +188,65 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if services.asks_for_person(message.body):
             services.request_handoff(client=self.scope["tenant"], conversation=conversation, reason="asked")
             return None
-        return conversation.pk, message.body
+        return message, self._prepare(conversation, message) if prepare_now else None
 
-    async def _answer(self, conversation_id: uuid.UUID, question: str) -> None:
-        async with self.answer_lock:  # one answer at a time per socket, in the order asked
-            self.stop_answer.clear()
-            await self._write_answer(conversation_id, question)
+    def _prepare(self, conversation: Conversation, question: ChatMessage) -> answering.Draft:
+        # Everything said before and since (an answer stored after the question was asked included), but the question.
+        earlier = ChatMessage.objects.filter(conversation=conversation).exclude(pk=question.pk).order_by("-created_at")
+        history = [(m.author_label or m.role, m.body) for m in reversed(earlier[:10])]
+        return answering.prepare(
+            client=self.scope["tenant"], conversation_id=str(conversation.pk), question=question.body,
+            history=history, persona=conversation.widget.persona_name,
+        )  # fmt: skip
 
     @in_tenant_pool
-    def _write_answer(self, conversation_id: uuid.UUID, question: str) -> None:
-        if not services.gaby_may_answer(conversation_id):
-            return
-        conversation = Conversation.objects.select_related("widget").get(pk=conversation_id)
+    def _draft_later(self, question: ChatMessage) -> answering.Draft | None:
+        """The draft of an answer that waited for the one before it (None: a person has the conversation now)."""
+        conversation = services.conversation_for_gaby(question.conversation_id)
+        return self._prepare(conversation, question) if conversation is not None else None
+
+    async def _answer(self, question: ChatMessage, draft: answering.Draft | None) -> None:
+        async with self.answer_lock:  # one answer at a time per socket, in the order asked
+            if draft is None:
+                self.stop_answer.clear()
+                draft = await self._draft_later(question)
+            if draft is not None:
+                await self._write_answer(question.conversation_id, draft)
+
+    async def _write_answer(self, conversation_id: uuid.UUID, draft: answering.Draft) -> None:
+        """Gaby's answer, written on this event loop: the model's stream is read here and each piece goes
+        straight to this socket; the database stretches after it go to the chat's threads."""
         schema, stream = self.scope["schema_name"], str(uuid.uuid4())
         stop = self.stop_answer
-        relay = TokenRelay(self.send_json, loop=self.loop, conversation_id=conversation_id, schema=schema,
-                           stream=stream)  # fmt: skip
+        relay = TokenRelay(self.send_json, conversation_id=conversation_id, schema=schema, stream=stream)
         self.own_streams.add(stream)
 
-        def on_token(piece: str) -> None:
+        async def on_token(piece: str) -> None:
             if stop.is_set():
                 raise answering.Stopped
-            relay(piece)
+            await relay(piece)
 
-        earlier = ChatMessage.objects.filter(conversation=conversation).order_by("-created_at")[:11]
-        history = [(m.author_label or m.role, m.body) for m in reversed(earlier)][:-1]
         try:
-            result = answering.answer(
-                client=self.scope["tenant"], conversation_id=str(conversation_id), question=question,
-                history=history, persona=conversation.widget.persona_name, on_token=on_token,
-            )  # fmt: skip
+            result: answering.Answer | None = await answering.write(
+                draft, on_token=on_token, run_sync=tenant_runner(self.scope["tenant"])
+            )
         except answering.Stopped:
             result = None
         relay.flush()
-        if result is None or not services.gaby_may_answer(conversation_id):
+        if not await self._store_answer(conversation_id, result, stream):
             live.send(conversation_id, {"type": "stream_cancelled", "stream": stream}, schema=schema)
-            return
+
+    @in_tenant_pool
+    def _store_answer(self, conversation_id: uuid.UUID, result: answering.Answer | None, stream: str) -> bool:
+        """Store the written answer, unless it was stopped or a person took the conversation meanwhile."""
+        conversation = services.conversation_for_gaby(conversation_id) if result is not None else None
+        if result is None or conversation is None:
+            return False
         services.post_gaby_message(
             conversation=conversation, body=result.text, citations=result.citations, confidence=result.confidence,
             mode=result.mode, stream=stream, offer="" if result.confident else "human",
         )  # fmt: skip
+        return True
 
     # --- handoff, ticket, end, rating ----------------------------------------------------------
     async def _run(self, action: Any, *args: Any) -> None:

@@ -133,9 +133,9 @@ def post_gaby_message(
     return message
 
 
-def gaby_may_answer(conversation_id: UUID) -> bool:
-    """Gaby answers only while no person has the conversation (read fresh: an operator may just have taken over)."""
-    return Conversation.objects.filter(pk=conversation_id, state=ConversationState.BOT).exists()
+def conversation_for_gaby(conversation_id: UUID) -> Conversation | None:
+    """The conversation with its widget while Gaby may answer it (read fresh: an operator may just have taken over)."""
+    return Conversation.objects.select_related("widget").filter(pk=conversation_id, state=ConversationState.BOT).first()
 
 
 # --- handoff (§8.1) ---------------------------------------------------------------------------------

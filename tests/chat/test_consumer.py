@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connections
 from django_tenants.utils import tenant_context
@@ -173,3 +176,20 @@ async def test_asking_for_a_person_with_nobody_online_offers_a_ticket(
     state, roles = await _stored(ready["conversation"], world.clients["hartwell"])
     assert state == "bot" and roles == ["visitor", "system", "system"]
     await socket.disconnect()
+
+
+async def test_the_widget_does_not_wait_for_channels_thread_for_synchronous_code(
+    chat_world: ChatWorld, lexical_only: None
+) -> None:
+    """Channels closes stale connections on its one thread for synchronous code before every event; the widget's
+    database work runs elsewhere, so a busy thread there (another app's slow sync code) must not delay it."""
+    visitor = widget_socket(chat_world.hartwell_key)
+    await _hello(visitor)
+    busy = asyncio.ensure_future(sync_to_async(time.sleep)(3))  # holds that one thread for 3 s
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await visitor.send_json_to({"type": "ping"})
+    assert (await visitor.receive_json_from(timeout=10))["type"] == "pong"
+    assert time.monotonic() - started < 1.5, "the ping waited for Channels' thread"
+    await busy
+    await visitor.disconnect()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -86,6 +87,132 @@ async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
     first_tokens = await asyncio.gather(*(ask(socket) for socket in sockets))
     assert max(first_tokens) - min(first_tokens) < model_seconds, "answers were written one after another"
     for socket in sockets:
+        await socket.disconnect()
+    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
+    await database_sync_to_async(connections.close_all)()
+
+
+@database_sync_to_async
+def streamed_calls(world: Any) -> int:
+    from apps.agent.models import CallStatus, LLMCall
+
+    with tenant_context(world.clients["hartwell"]):
+        return LLMCall.objects.filter(budget_key__startswith="chat:", status=CallStatus.OK, streamed=True).count()
+
+
+@pytest.fixture
+def two_chat_threads(settings: Any) -> Iterator[None]:
+    """The chat's pool shrunk to two threads for one test (its threads' connections closed afterwards)."""
+    from apps.chat import workers
+
+    settings.CHAT_THREADS = 2
+    saved, workers._pool = workers._pool, None
+    yield
+    small, workers._pool = workers._pool, saved
+    if small is not None:
+        barrier = threading.Barrier(2)  # one closing task per thread: each waits for the other
+
+        def close_connections() -> None:
+            connections.close_all()
+            barrier.wait(timeout=10)
+
+        for done in [small.submit(close_connections) for _ in range(2)]:
+            done.result(timeout=30)
+        small.shutdown()
+
+
+async def test_a_waiting_answer_holds_no_thread(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any, two_chat_threads: None
+) -> None:
+    """Six visitors ask at once on a chat pool of two threads, and the model takes 2 s to start each answer. The
+    model is awaited on the event loop, so the six waits overlap; a thread held per waiting answer would have
+    written them in three rounds, 2 s apart."""
+    sessions, model_seconds = 6, 2.0
+    calls_before = await streamed_calls(world)
+    routed_llm.then(*[Slow(model_seconds, Reply(f"Answer number {i}.")) for i in range(sessions)])
+    sockets = [widget_socket(chat_world.hartwell_key, ip=f"10.3.0.{i}") for i in range(sessions)]
+    for socket in sockets:
+        await socket.connect()
+        await socket.send_json_to({"type": "hello"})
+        assert (await socket.receive_json_from(timeout=30))["type"] == "ready"
+
+    async def ask(socket: Any) -> float:
+        await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+        await events_until(socket, lambda e: e.get("type") == "token", timeout=60)
+        first_token_at = time.monotonic()
+        assert (await events_until(socket, gaby_answer, timeout=60))[-1]["body"].startswith("Answer number")
+        return first_token_at
+
+    first_tokens = await asyncio.gather(*(ask(socket) for socket in sockets))
+    assert max(first_tokens) - min(first_tokens) < model_seconds, "each waiting answer held one of the two threads"
+
+    assert await streamed_calls(world) - calls_before == sessions, "every answer's model call is recorded"
+    for socket in sockets:
+        await socket.disconnect()
+    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
+    await database_sync_to_async(connections.close_all)()
+
+
+async def test_a_take_over_stops_the_answer_the_model_is_writing(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    """An operator takes over while the model is still writing Gaby's answer: not a word of it reaches the
+    visitor, nothing is stored as Gaby's, and the visitor's widget is told the answer was dropped."""
+    hartwell, bob = world.clients["hartwell"], world.people["bob"]
+    routed_llm.then(Slow(1.5, Reply("An answer nobody should see.")))
+    visitor = widget_socket(chat_world.hartwell_key, ip="10.4.0.1")
+    await visitor.connect()
+    await visitor.send_json_to({"type": "hello"})
+    conversation_id = (await visitor.receive_json_from(timeout=30))["conversation"]
+
+    @database_sync_to_async
+    def take_over() -> None:
+        from apps.chat import services
+        from apps.chat.models import Conversation
+
+        with tenant_context(hartwell):
+            services.take_over(conversation=Conversation.objects.get(pk=conversation_id), user=bob)
+
+    @database_sync_to_async
+    def gaby_messages() -> int:
+        from apps.chat.models import ChatMessage, Role
+
+        with tenant_context(hartwell):
+            return ChatMessage.objects.filter(conversation_id=conversation_id, role=Role.GABY).count()
+
+    try:
+        await visitor.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+        await asyncio.sleep(0.5)  # the model is still thinking
+        await take_over()
+        events = await events_until(visitor, lambda e: e.get("type") == "stream_cancelled", timeout=30)
+        assert {"type": "state", "state": "human", "operator": bob.display_name} in events
+        assert not [e for e in events if e["type"] == "token"], "Gaby stopped before writing a word"
+        assert await gaby_messages() == 0
+    finally:
+        await visitor.disconnect()
+    await database_sync_to_async(clear_conversations)(hartwell)
+    await database_sync_to_async(connections.close_all)()
+
+
+async def test_a_question_asked_during_an_answer_is_answered_after_it_knowing_it(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    """The second question waits for the answer being written on its socket, and its prompt carries that answer."""
+    routed_llm.then(Slow(1.0, Reply("First answer.")), Reply("Second answer."))
+    asked_before = len(routed_llm.requests)
+    socket = widget_socket(chat_world.hartwell_key, ip="10.5.0.1")
+    await socket.connect()
+    await socket.send_json_to({"type": "hello"})
+    await socket.receive_json_from(timeout=30)
+    try:
+        await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
+        await socket.send_json_to({"type": "message", "text": "And for an admin?"})
+        first = await events_until(socket, gaby_answer, timeout=30)
+        second = await events_until(socket, gaby_answer, timeout=30)
+        assert [first[-1]["body"], second[-1]["body"]] == ["First answer.", "Second answer."]
+        second_prompt = routed_llm.requests[asked_before + 1]["messages"][1]["content"]
+        assert "First answer." in second_prompt and "And for an admin?" in second_prompt
+    finally:
         await socket.disconnect()
     await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
     await database_sync_to_async(connections.close_all)()
