@@ -222,3 +222,21 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
     with pytest.raises(Stop):
         asyncio.run(ask(stop_at_first))
     assert LLMCall.objects.count() == 2, "an abandoned stream is not recorded as an answer"
+
+
+def test_litellm_logging_is_not_fed_by_blocking_calls(in_hartwell: Client, llm: ScriptedLLM) -> None:
+    """litellm would build a logging payload for each result on a thread of its own; Gaby records its calls
+    itself, so litellm's success callbacks never run for them (the cost is still known)."""
+    import litellm
+
+    fed: list[Any] = []
+    set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="gpt-4o-mini")
+    llm.then(Reply("Checked: it was charged once."))
+    litellm.success_callback.append(lambda *args, **kwargs: fed.append(args))
+    try:
+        result = _ask(in_hartwell)
+        litellm.utils.executor.submit(lambda: None).result(timeout=5)  # anything handed to litellm's logging thread ran
+    finally:
+        litellm.success_callback.pop()
+    assert result.text == "Checked: it was charged once." and result.call.cost_usd > 0
+    assert fed == []
