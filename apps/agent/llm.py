@@ -34,6 +34,7 @@ from django.db.models import Sum
 from litellm import exceptions as llm_errors
 from litellm._internal_context import is_internal_call
 
+from apps.agent.llm_responses import Outcome, StreamReader, cost_of, tool_call, usage_of
 from apps.agent.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.agent.prompts import Prompt
 from apps.agent.providers import litellm_arguments
@@ -171,11 +172,10 @@ class _Call:
     arguments: dict[str, Any]
 
 
-_Outcome = tuple[str, list[dict[str, Any]], dict[str, int], Decimal]  # text, tool calls, usage, cost
-_Steps = Generator[_Call, _Outcome, LLMResult]
+_Steps = Generator[_Call, Outcome, LLMResult]
 
 
-def _advance(steps: _Steps, outcome: _Outcome | Exception | None) -> _Call | LLMResult:
+def _advance(steps: _Steps, outcome: Outcome | Exception | None) -> _Call | LLMResult:
     """The gateway's steps up to the next model call (or the result), given the last call's outcome."""
     try:
         if isinstance(outcome, Exception):
@@ -183,40 +183,6 @@ def _advance(steps: _Steps, outcome: _Outcome | Exception | None) -> _Call | LLM
         return next(steps) if outcome is None else steps.send(outcome)
     except StopIteration as done:
         return done.value
-
-
-class _StreamReader:
-    """What a streamed answer adds up to, chunk by chunk: the same for a blocking and an asynchronous stream."""
-
-    def __init__(self) -> None:
-        self.chunks: list[Any] = []
-        self.pieces: list[str] = []
-        self.usage: Any = None
-        self.tool_call_deltas = False
-
-    def text_of(self, chunk: Any) -> str:
-        """The chunk's text (empty when it carries none)."""
-        self.chunks.append(chunk)
-        self.usage = getattr(chunk, "usage", None) or self.usage
-        delta = chunk.choices[0].delta if chunk.choices else None
-        if delta is None:
-            return ""
-        self.tool_call_deltas = self.tool_call_deltas or bool(getattr(delta, "tool_calls", None))
-        if delta.content:
-            self.pieces.append(delta.content)
-            return str(delta.content)
-        return ""
-
-    def outcome(self, call: _Call) -> _Outcome:
-        if self.usage is not None and not self.tool_call_deltas:
-            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
-            # would cost more CPU than the rest of a chat answer.
-            counted = _counted(self.usage)
-            return "".join(self.pieces), [], counted, _cost_of_tokens(call.arguments["model"], counted)
-        response: Any = litellm.stream_chunk_builder(self.chunks, messages=call.request.messages)
-        message = response.choices[0].message
-        tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
-        return "".join(self.pieces), tool_calls, _usage(response), _cost(response)
 
 
 def _label(item: Untrusted) -> str:
@@ -257,7 +223,7 @@ class LLMGateway:
         steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
                             instruction=instruction, tools=tools, budget=budget, vault=vault,
                             stream=stream)  # fmt: skip
-        outcome: _Outcome | Exception | None = None
+        outcome: Outcome | Exception | None = None
         while not isinstance(step := _advance(steps, outcome), LLMResult):
             try:
                 outcome = self._call(step, on_token)
@@ -345,7 +311,7 @@ class LLMGateway:
 
     def _try_target(
         self, request: _Request, target: _Target, vault: Vault
-    ) -> Generator[_Call, _Outcome, LLMResult | None]:
+    ) -> Generator[_Call, Outcome, LLMResult | None]:
         arguments: dict[str, Any] | None = None
         for attempt in range(1, request.max_attempts + 1):
             try:
@@ -397,22 +363,22 @@ class LLMGateway:
             arguments.update(stream=True, stream_options={"include_usage": True})
         return arguments
 
-    def _call(self, call: _Call, on_token: Callable[[str], None] | None) -> _Outcome:
+    def _call(self, call: _Call, on_token: Callable[[str], None] | None) -> Outcome:
         if not call.request.stream:
             with _without_litellm_logging():
                 response = litellm.completion(**call.arguments)
             message = response.choices[0].message
-            tool_calls = [_tool_call(tool_call) for tool_call in (message.tool_calls or [])]
-            return message.content or "", tool_calls, _usage(response), _cost(response)
-        reader = _StreamReader()
+            tool_calls = [tool_call(asked) for asked in (message.tool_calls or [])]
+            return message.content or "", tool_calls, usage_of(response), cost_of(response)
+        reader = StreamReader()
         for chunk in litellm.completion(**call.arguments):
             piece = reader.text_of(chunk)
             if piece and on_token is not None:
                 on_token(piece)
-        return reader.outcome(call)
+        return reader.outcome(call.arguments["model"], call.request.messages)
 
-    async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> _Outcome:
-        reader = _StreamReader()
+    async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> Outcome:
+        reader = StreamReader()
         stream = await litellm.acompletion(**call.arguments)
         try:
             async for chunk in stream:
@@ -423,7 +389,7 @@ class LLMGateway:
             close = getattr(stream, "aclose", None)
             if close is not None:  # an abandoned stream (the caller stopped it) lets go of its connection now
                 await close()
-        return reader.outcome(call)
+        return reader.outcome(call.arguments["model"], call.request.messages)
 
     def _record(self, request: _Request, target: _Target, *, status: str, error: str = "", attempt: int = 1,
                 text: str = "", tool_calls: list[dict[str, Any]] | None = None, usage: dict[str, int] | None = None,
@@ -472,7 +438,7 @@ class Streaming:
         step = self.step
         while not isinstance(step, LLMResult):
             assert step is not None
-            outcome: _Outcome | Exception
+            outcome: Outcome | Exception
             try:
                 outcome = await self.gateway._acall(step, on_token)
             except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
@@ -481,55 +447,10 @@ class Streaming:
         return step
 
 
-def _tool_call(call: Any) -> dict[str, Any]:
-    return {"id": call.id, "name": call.function.name, "arguments": call.function.arguments}
-
-
-def _usage(response: Any) -> dict[str, int]:
-    return _counted(getattr(response, "usage", None))
-
-
-def _counted(usage: Any) -> dict[str, int]:
-    """A litellm ``Usage`` (a response's, or a stream's last chunk's) as Gaby records it."""
-    return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
-
-
 def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:
     """At least what any tokenizer counts for these text messages: a token covers at least one byte of text,
     and a message's framing (role, separators, a name) is a few tokens, with a few more to prime the reply."""
     return 8 + sum(16 + len(str(message.get("content") or "").encode()) for message in messages)
-
-
-_UNPRICED: set[str] = set()  # models litellm has no price for: asking again scans its whole price list
-
-
-def _cost(response: Any) -> Decimal:
-    """litellm's price for the call; models it has no price for (local ones) cost nothing."""
-    hidden = getattr(response, "_hidden_params", None)
-    if isinstance(hidden, dict) and "response_cost" in hidden:  # priced by litellm as it answered: not twice
-        return Decimal(str(hidden["response_cost"] or 0))
-    model = str(getattr(response, "model", "") or "")
-    if model in _UNPRICED:
-        return Decimal(0)
-    try:
-        return Decimal(str(litellm.completion_cost(completion_response=response)))
-    except Exception:  # litellm raises plain exceptions for unknown models
-        _UNPRICED.add(model)
-        return Decimal(0)
-
-
-def _cost_of_tokens(model: str, usage: dict[str, int]) -> Decimal:
-    """The same price from token counts (a streamed answer's usage), for ``provider/model``."""
-    if model in _UNPRICED:
-        return Decimal(0)
-    try:
-        prompt, completion = litellm.cost_per_token(
-            model=model, prompt_tokens=usage["input"], completion_tokens=usage["output"]
-        )
-    except Exception:  # litellm raises plain exceptions for unknown models
-        _UNPRICED.add(model)
-        return Decimal(0)
-    return Decimal(str(prompt)) + Decimal(str(completion))
 
 
 def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *, dimensions: int) -> list[list[float]]:
