@@ -32,6 +32,9 @@ def main() -> None:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips="*" if args.proxy_headers else None,
         lifespan="off",
+        # Chat frames are a few words each: compressing them costs more CPU per frame than it saves on the wire,
+        # and each compressed socket holds its own zlib state.
+        ws_per_message_deflate=False,
         # Each process runs one event loop: past a few hundred busy widget sockets one process is CPU-bound.
         # Processes share the port; sockets of one conversation meet through the Redis channel layer.
         workers=max(1, args.workers),
