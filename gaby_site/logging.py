@@ -19,12 +19,24 @@ from django.http import HttpRequest, HttpResponse
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+# Attributes libraries stamp on every log record for their own bookkeeping, not a fact about the event:
+# litellm marks each record it has scrubbed of secrets with an opaque object.
+_LIBRARY_MARKERS = ("litellm_redacted",)
+
+
+def _drop_library_markers(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    for name in _LIBRARY_MARKERS:
+        event.pop(name, None)
+    return event
+
+
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.stdlib.ExtraAdder(),
+    _drop_library_markers,
 ]
 
 

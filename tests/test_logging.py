@@ -27,3 +27,11 @@ def test_request_line_carries_request_id_and_client(as_user: Any, caplog: pytest
 def test_untrusted_request_ids_are_replaced(as_user: Any) -> None:
     response = as_user("alice", "hartwell").get("/inbox/", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert response["X-Request-ID"] != "bad id\nwith newline" and len(response["X-Request-ID"]) == 32
+
+
+def test_a_library_record_is_rendered_without_its_bookkeeping_markers() -> None:
+    """litellm stamps every record it scrubbed with an opaque object; a log line carries the event, not that."""
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Uvicorn running on %s", ("x",), None)
+    record.litellm_redacted = object()  # as litellm's record filter leaves it
+    line = _render(record)
+    assert line["event"] == "Uvicorn running on x" and "litellm_redacted" not in line
