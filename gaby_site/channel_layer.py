@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Any
 
@@ -29,6 +28,8 @@ import redis
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gaby_site.redis_clients import shared_client
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,6 @@ class RedisChannelLayer(BaseRedisChannelLayer):
             return None  # receive_single pops again while there is no message
 
 
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
-
-
 def has_listeners(group: str) -> bool:
     """Whether any socket is in ``group`` (True when it cannot tell: then the event is simply sent)."""
     layer = get_channel_layer()
@@ -60,8 +57,7 @@ def has_listeners(group: str) -> bool:
     address = host.get("address")
     if not isinstance(address, str):
         return True
-    with _clients_lock:
-        client = _clients.get(address) or _clients.setdefault(address, redis.Redis.from_url(address))
+    client = shared_client(address)
     try:
         # Members are scored by when they joined; channels_redis ignores those older than group_expiry.
         return bool(client.zcount(layer._group_key(group), int(time.time()) - layer.group_expiry, "+inf"))
