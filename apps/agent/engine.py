@@ -34,7 +34,7 @@ from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, InvestigationContext, StepKind
 from apps.agent.investigations import current_client
 from apps.agent.knowledge_answer import answer_from_knowledge
-from apps.agent.live import StepAnnouncer, announce_investigation
+from apps.agent.live import RunAnnouncer
 from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
 from apps.agent.loop import LLMDecider
 from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
@@ -140,8 +140,9 @@ def run(investigation: Investigation, *, resumed: bool = False, gateway: LLMGate
 
 def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | None) -> str:
     attempt = investigation.attempts
-    context = RunContext(investigation, on_step=StepAnnouncer(), fresh=not resumed)
-    announce_investigation(investigation)
+    announcer = RunAnnouncer()
+    context = RunContext(investigation, on_step=announcer, fresh=not resumed)
+    announcer.status(investigation)
     heartbeat = Heartbeat(investigation.pk, attempt, connection.schema_name)  # type: ignore[attr-defined]
     heartbeat.start()
     try:

@@ -19,18 +19,9 @@ def step_html(step: Any) -> str:
     return render_to_string("agent/_step.html", {"step": step})
 
 
-def announce_step(step: Any) -> None:
-    if pages_open():
-        _broadcast_step(step)
-
-
-def _broadcast_step(step: Any) -> None:
-    target = f"#investigation-{step.investigation_id}-steps"
-    broadcast([{"type": "swap", "target": target, "swap": "beforeend", "html": step_html(step)}])
-
-
-class StepAnnouncer:
-    """``announce_step`` for one run, asking whether a page is open at most once per ``RECHECK_SECONDS``.
+class RunAnnouncer:
+    """The live events of one run (its status, each new step), asking whether a page is open at most once per
+    ``RECHECK_SECONDS``.
 
     A run records a step every few tens of milliseconds; asking Redis each time cost a round trip per step.
     A page opened since the last answer misses at most that long of live steps, and the page's outcome poll
@@ -43,12 +34,21 @@ class StepAnnouncer:
         self.checked_at: float | None = None
         self.open = False
 
-    def __call__(self, step: Any) -> None:
+    def _pages_open(self) -> bool:
         now = time.monotonic()
         if self.checked_at is None or now - self.checked_at >= self.RECHECK_SECONDS:
             self.open, self.checked_at = pages_open(), now
-        if self.open:
-            _broadcast_step(step)
+        return self.open
+
+    def __call__(self, step: Any) -> None:
+        """A new step: appended to the run's timeline on every open page (``RunContext(on_step=...)``)."""
+        if self._pages_open():
+            target = f"#investigation-{step.investigation_id}-steps"
+            broadcast([{"type": "swap", "target": target, "swap": "beforeend", "html": step_html(step)}])
+
+    def status(self, investigation: Any) -> None:
+        if self._pages_open():
+            _broadcast_status(investigation)
 
 
 def status_html(investigation: Any) -> str:
@@ -58,5 +58,9 @@ def status_html(investigation: Any) -> str:
 def announce_investigation(investigation: Any) -> None:
     """``investigation`` as it now stands: the caller holds the row it just wrote, so nothing is read again."""
     if pages_open():
-        target = f"#investigation-{investigation.pk}-status"
-        broadcast([{"type": "swap", "target": target, "swap": "outerHTML", "html": status_html(investigation)}])
+        _broadcast_status(investigation)
+
+
+def _broadcast_status(investigation: Any) -> None:
+    target = f"#investigation-{investigation.pk}-status"
+    broadcast([{"type": "swap", "target": target, "swap": "outerHTML", "html": status_html(investigation)}])

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from apps.agent.context import RunContext
 from apps.agent.contracts import Citation, StepKind
 from apps.agent.investigations import start_investigation
-from apps.agent.live import StepAnnouncer
+from apps.agent.live import RunAnnouncer
 from tenants.channels import tenant_group
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_a_step_is_swapped_into_the_clients_pages_only(
     async_to_sync(layer.group_add)(tenant_group("dearborn", "live"), dearborn)
     try:
         investigation = start_investigation(ticket=make_ticket())
-        context = RunContext(investigation, source_autonomy=None, on_step=StepAnnouncer())
+        context = RunContext(investigation, source_autonomy=None, on_step=RunAnnouncer())
         citation = Citation(kind="knowledge", ref="c1", label="VPN runbook § Reset", url="https://kb.example/vpn")
         with django_capture_on_commit_callbacks(execute=True):
             context.record_step(StepKind.READ, system="knowledge", title="Searched <knowledge>",
@@ -57,7 +57,7 @@ def test_a_step_announced_while_no_page_was_open_arrives_with_the_outcome_poll(
     event, and its outcome poll (every 2 s while the run is active) brings the whole timeline out of band."""
     layer = get_channel_layer()
     investigation = start_investigation(ticket=make_ticket())
-    context = RunContext(investigation, source_autonomy=None, on_step=StepAnnouncer())
+    context = RunContext(investigation, source_autonomy=None, on_step=RunAnnouncer())
     with django_capture_on_commit_callbacks(execute=True):
         context.record_step(StepKind.READ, system="gaby", title="Read the ticket")
     page = async_to_sync(layer.new_channel)()
