@@ -1,4 +1,5 @@
-"""The LLM gateway: the one module that talks to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
+"""The LLM gateway: with ``llm_responses`` (how a response is read), the one seam to litellm (LLM-2..LLM-6,
+GOV-4, MSP-7).
 
 Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
 read on an event loop), which, in order:

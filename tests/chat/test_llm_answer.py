@@ -64,14 +64,13 @@ async def test_the_llm_answer_streams_over_retrieved_passages(
     await database_sync_to_async(connections.close_all)()
 
 
-async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
-    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
-) -> None:
-    """Eight visitors ask at once and the model takes 3 s to start each answer: the answers are written side by
-    side (first tokens within 3 s of each other), not queued on one thread or on asyncio's few default ones."""
-    sessions, model_seconds = 8, 3.0
-    routed_llm.then(*[Slow(model_seconds, Reply(f"Answer number {i}.")) for i in range(sessions)])
-    sockets = [widget_socket(chat_world.hartwell_key, ip=f"10.2.0.{i}") for i in range(sessions)]
+async def _first_tokens_of_visitors_asking_at_once(
+    chat_world: ChatWorld, llm: ScriptedLLM, sessions: int, model_seconds: float, ip_prefix: str
+) -> list[float]:
+    """``sessions`` visitors (one address each) ask at once, the model taking ``model_seconds`` to start each
+    answer; when each got its first token (every answer is checked to arrive whole; the sockets are closed)."""
+    llm.then(*[Slow(model_seconds, Reply(f"Answer number {i}.")) for i in range(sessions)])
+    sockets = [widget_socket(chat_world.hartwell_key, ip=f"{ip_prefix}.{i}") for i in range(sessions)]
     for socket in sockets:
         await socket.connect()
         await socket.send_json_to({"type": "hello"})
@@ -84,10 +83,22 @@ async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
         assert (await events_until(socket, gaby_answer, timeout=60))[-1]["body"].startswith("Answer number")
         return first_token_at
 
-    first_tokens = await asyncio.gather(*(ask(socket) for socket in sockets))
-    assert max(first_tokens) - min(first_tokens) < model_seconds, "answers were written one after another"
+    first_tokens = list(await asyncio.gather(*(ask(socket) for socket in sockets)))
     for socket in sockets:
         await socket.disconnect()
+    return first_tokens
+
+
+async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
+    chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
+) -> None:
+    """Eight visitors ask at once and the model takes 3 s to start each answer: the answers are written side by
+    side (first tokens within 3 s of each other), not queued on one thread or on asyncio's few default ones."""
+    sessions, model_seconds = 8, 3.0
+    first_tokens = await _first_tokens_of_visitors_asking_at_once(
+        chat_world, routed_llm, sessions, model_seconds, "10.2.0"
+    )
+    assert max(first_tokens) - min(first_tokens) < model_seconds, "answers were written one after another"
     await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
     await database_sync_to_async(connections.close_all)()
 
@@ -129,26 +140,12 @@ async def test_a_waiting_answer_holds_no_thread(
     written them in three rounds, 2 s apart."""
     sessions, model_seconds = 6, 2.0
     calls_before = await streamed_calls(world)
-    routed_llm.then(*[Slow(model_seconds, Reply(f"Answer number {i}.")) for i in range(sessions)])
-    sockets = [widget_socket(chat_world.hartwell_key, ip=f"10.3.0.{i}") for i in range(sessions)]
-    for socket in sockets:
-        await socket.connect()
-        await socket.send_json_to({"type": "hello"})
-        assert (await socket.receive_json_from(timeout=30))["type"] == "ready"
-
-    async def ask(socket: Any) -> float:
-        await socket.send_json_to({"type": "message", "text": "How do I reset a user's VPN password?"})
-        await events_until(socket, lambda e: e.get("type") == "token", timeout=60)
-        first_token_at = time.monotonic()
-        assert (await events_until(socket, gaby_answer, timeout=60))[-1]["body"].startswith("Answer number")
-        return first_token_at
-
-    first_tokens = await asyncio.gather(*(ask(socket) for socket in sockets))
+    first_tokens = await _first_tokens_of_visitors_asking_at_once(
+        chat_world, routed_llm, sessions, model_seconds, "10.3.0"
+    )
     assert max(first_tokens) - min(first_tokens) < model_seconds, "each waiting answer held one of the two threads"
 
     assert await streamed_calls(world) - calls_before == sessions, "every answer's model call is recorded"
-    for socket in sockets:
-        await socket.disconnect()
     await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
     await database_sync_to_async(connections.close_all)()
 
