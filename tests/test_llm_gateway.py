@@ -240,3 +240,49 @@ def test_litellm_logging_is_not_fed_by_blocking_calls(in_hartwell: Client, llm: 
         litellm.success_callback.pop()
     assert result.text == "Checked: it was charged once." and result.call.cost_usd > 0
     assert fed == []
+
+
+def test_streams_end_at_the_finish_with_the_providers_usage(
+    in_hartwell: Client, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream is read up to its finish and then only for the provider's usage report: litellm's end of stream
+    (rebuilding, pricing and logging the whole response) never runs, blocking or on an event loop, and the
+    recorded tokens are the provider's, not a count of Gaby's own."""
+    import litellm
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the steps run inline, in this test's transaction
+    fed: list[Any] = []
+    set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="gpt-4o-mini")
+    llm.then(Reply("Checked: it was charged once.", usage=(321, 7)), Reply("Refunded the second one.", usage=(333, 9)))
+    test_connection = connections["default"]
+
+    async def run_sync(func: Any) -> Any:
+        connections["default"] = test_connection
+        with tenant_context(in_hartwell):
+            return func()
+
+    async def on_token(piece: str) -> None:
+        pass
+
+    async def ask_on_a_loop() -> Any:
+        model = LLMGateway(in_hartwell).streaming(
+            workflow="reply", prompt=load_prompt("reply"),
+            variables={"client_name": in_hartwell.name, "tone": "friendly"},
+            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-usage"),
+        )  # fmt: skip
+        result = await model.finish(run_sync=run_sync, on_token=on_token)
+        await asyncio.sleep(0.2)  # litellm hands its end of stream to tasks on this loop
+        return result
+
+    litellm.success_callback.append(lambda *args, **kwargs: fed.append(args))
+    try:
+        blocking = _ask(in_hartwell, stream=True, on_token=lambda piece: None)
+        on_a_loop = asyncio.run(ask_on_a_loop())
+        litellm.utils.executor.submit(lambda: None).result(timeout=5)  # anything handed to litellm's logging thread ran
+    finally:
+        litellm.success_callback.pop()
+    assert (blocking.text, on_a_loop.text) == ("Checked: it was charged once.", "Refunded the second one.")
+    calls = list(LLMCall.objects.order_by("created_at").values_list("input_tokens", "output_tokens", "streamed"))
+    assert calls == [(321, 7, True), (333, 9, True)]
+    assert on_a_loop.call.cost_usd > 0, "priced from those counts"
+    assert fed == []

@@ -372,10 +372,14 @@ class LLMGateway:
             tool_calls = [tool_call(asked) for asked in (message.tool_calls or [])]
             return message.content or "", tool_calls, usage_of(response), cost_of(response)
         reader = StreamReader()
-        for chunk in litellm.completion(**call.arguments):
+        stream = litellm.completion(**call.arguments)
+        for chunk in stream:
             piece = reader.text_of(chunk)
             if piece and on_token is not None:
                 on_token(piece)
+            if reader.finished:  # the answer is complete: only the usage report is left (StreamReader)
+                reader.read_rest(stream)
+                break
         return reader.outcome(call.arguments["model"], call.request.messages)
 
     async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> Outcome:
@@ -386,6 +390,9 @@ class LLMGateway:
                 piece = reader.text_of(chunk)
                 if piece and on_token is not None:
                     await on_token(piece)
+                if reader.finished:  # the answer is complete: only the usage report is left (StreamReader)
+                    await reader.aread_rest(stream)
+                    break
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:  # an abandoned stream (the caller stopped it) lets go of its connection now

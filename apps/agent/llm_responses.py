@@ -15,19 +15,32 @@ Outcome = tuple[str, list[dict[str, Any]], dict[str, int], Decimal]  # text, too
 
 
 class StreamReader:
-    """What a streamed answer adds up to, chunk by chunk: the same for a blocking and an asynchronous stream."""
+    """What a streamed answer adds up to, chunk by chunk: the same for a blocking and an asynchronous stream.
+
+    Once a chunk carries the finish reason the answer is complete, and the caller stops iterating litellm's
+    stream: its end of stream rebuilds the whole response, prices it and feeds litellm's logging (on a thread
+    of its own for an asynchronous stream), together more CPU than the rest of a chat answer, for callbacks
+    Gaby does not use. What is left then is the provider's usage report, which ``read_rest`` takes from the
+    provider's own stream (and from the chunks litellm set aside for it). A provider that reports no usage is
+    counted the way litellm counts it (``outcome``).
+    """
 
     def __init__(self) -> None:
         self.chunks: list[Any] = []
         self.pieces: list[str] = []
-        self.usage: Any = None
+        self.usage: dict[str, int] | None = None
         self.tool_call_deltas = False
+        self.finished = False
 
     def text_of(self, chunk: Any) -> str:
         """The chunk's text (empty when it carries none)."""
         self.chunks.append(chunk)
-        self.usage = getattr(chunk, "usage", None) or self.usage
-        delta = chunk.choices[0].delta if chunk.choices else None
+        self._note_usage(chunk)
+        choice = chunk.choices[0] if chunk.choices else None
+        if choice is None:
+            return ""
+        self.finished = self.finished or bool(getattr(choice, "finish_reason", None))
+        delta = choice.delta
         if delta is None:
             return ""
         self.tool_call_deltas = self.tool_call_deltas or bool(getattr(delta, "tool_calls", None))
@@ -36,17 +49,51 @@ class StreamReader:
             return str(delta.content)
         return ""
 
+    def read_rest(self, stream: Any) -> None:
+        """After the finish: the usage still to come in a blocking stream's provider events."""
+        self._note_set_aside(stream)
+        rest = getattr(stream, "completion_stream", None)
+        if rest is not None and not hasattr(rest, "__aiter__"):
+            for event in rest:
+                self._note_usage(event)
+
+    async def aread_rest(self, stream: Any) -> None:
+        """After the finish: the usage still to come in an asynchronous stream's provider events."""
+        self._note_set_aside(stream)
+        rest = getattr(stream, "completion_stream", None)
+        if rest is not None and hasattr(rest, "__aiter__"):
+            async for event in rest:
+                self._note_usage(event)
+
+    def _note_set_aside(self, stream: Any) -> None:
+        # litellm takes the usage off the chunks it passes on and keeps them for its end of stream
+        for chunk in getattr(stream, "chunks", None) or []:
+            self._note_usage(chunk)
+
+    def _note_usage(self, event: Any) -> None:
+        """The latest report of each count wins, as in litellm: a provider reports its running totals."""
+        usage = event.get("usage") if isinstance(event, dict) else getattr(event, "usage", None)
+        if not usage:
+            return
+        counts = self.usage or {"input": 0, "output": 0}
+        for ours, theirs in (("input", "prompt_tokens"), ("output", "completion_tokens")):
+            value = usage.get(theirs) if isinstance(usage, dict) else getattr(usage, theirs, None)
+            if value is not None:
+                counts[ours] = int(value)
+        self.usage = counts
+
     def outcome(self, model: str, messages: list[dict[str, Any]]) -> Outcome:
         """The answer's text, tool calls, usage and cost (``model`` as litellm names it: ``provider/model``)."""
+        text = "".join(self.pieces)
         if self.usage is not None and not self.tool_call_deltas:
-            # Text only, with the usage the stream reported: rebuilding the whole response (stream_chunk_builder)
-            # would cost more CPU than the rest of a chat answer.
-            usage = counted(self.usage)
-            return "".join(self.pieces), [], usage, cost_of_tokens(model, usage)
-        response: Any = litellm.stream_chunk_builder(self.chunks, messages=messages)
+            # Text only, with the usage the provider reported: nothing to rebuild.
+            return text, [], self.usage, cost_of_tokens(model, self.usage)
+        response: Any = litellm.stream_chunk_builder(self.chunks, messages=messages)  # tool calls; or counts tokens
         message = response.choices[0].message
         tool_calls = [tool_call(asked) for asked in (message.tool_calls or [])]
-        return "".join(self.pieces), tool_calls, usage_of(response), cost_of(response)
+        if self.usage is not None:
+            return text, tool_calls, self.usage, cost_of_tokens(model, self.usage)
+        return text, tool_calls, usage_of(response), cost_of(response)
 
 
 def tool_call(call: Any) -> dict[str, Any]:
