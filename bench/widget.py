@@ -6,7 +6,7 @@ each asks its question at a random moment of the following ``--window`` seconds 
 is refused, gets no answer, or its socket is no longer alive once everyone has been answered.
 
 Servers, as ``./gaby run`` runs them: Gaby is ``python -m gaby_site.serve`` (``--web-workers`` uvicorn
-processes, one per core by default, as GABY_WEB_WORKERS sets them; embedded PostgreSQL and Redis); the echo
+processes, two per core by default, as GABY_WEB_WORKERS sets them; embedded PostgreSQL and Redis); the echo
 floor is a bare Channels consumer under uvicorn; the model is
 bench/stream_llm.py, an OpenAI-compatible stream whose first token comes ``--first-token-ms`` after the request.
 
@@ -265,8 +265,9 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which they ask their question")
     parser.add_argument("--first-token-ms", type=float, default=300.0, help="the scripted model's first-token time")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge-only (no model) rows")
-    parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
-                        help="Gaby's web processes (GABY_WEB_WORKERS; default: one per core)")  # fmt: skip
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1),
+                        help="Gaby's web processes (GABY_WEB_WORKERS; default: two per core, as docs/guides/chat.md "
+                             "recommends for many widgets)")  # fmt: skip
     args = parser.parse_args()
     n = args.sessions
     files = _raise_open_files(n)
