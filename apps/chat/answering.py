@@ -3,8 +3,9 @@
 An answer is written in two parts. ``prepare`` runs synchronously inside the client's schema (in the
 caller's database stretch): retrieval, and the model call's steps up to sending. ``write`` runs on the
 server's event loop and awaits ``on_token`` for each piece of text as it is written, so the widget and
-every operator shadowing the conversation see it appear; its later database work (the call's record,
-citations) goes through ``run_sync``, and waiting for the model holds no thread.
+every operator shadowing the conversation see it appear; its later database work (the model call's record)
+goes through ``run_sync``, and waiting for the model holds no thread. The passages an answer cited are counted
+by ``count_citations`` in the stretch that stores the answer (one trip to a thread fewer per answer).
 With no model configured it answers from the knowledge base: the best passage, cited, when the
 retrieval is confident enough (``CHAT_MIN_CONFIDENCE``), else it says so and offers a person. With
 a model, the ``reply`` route writes the answer over the retrieved passages through ``LLMGateway``
@@ -14,7 +15,6 @@ without the consumer changing.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +42,7 @@ class Answer:
     confidence: float = 0.0
     confident: bool = False
     mode: str = "knowledge"  # knowledge | llm
+    cited_documents: list[Any] = field(default_factory=list)  # ids; counted (record_citations) when it is stored
 
 
 def confidence_of(hit: Hit) -> float:
@@ -75,7 +76,7 @@ async def _stream(text: str, on_token: OnToken) -> None:
         await on_token(word + (" " if i < len(words) - 1 else ""))
 
 
-async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToken, run_sync: RunSync) -> Answer:
+async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToken) -> Answer:
     if not hits or confidence < settings.CHAT_MIN_CONFIDENCE:
         text = "I couldn't find a confident answer to that in our knowledge base. Would you like to talk to a person?"
         await _stream(text, on_token)
@@ -83,8 +84,10 @@ async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToke
     best = hits[0]
     text = f"Here's what I found in {best.citation.document_title} [1]:\n\n{_trim(best.text)}"
     await _stream(text, on_token)
-    await run_sync(functools.partial(record_citations, document_ids=[best.citation.document_id]))
-    return Answer(text=text, citations=[_citation(1, best)], confidence=confidence, confident=True)
+    return Answer(
+        text=text, citations=[_citation(1, best)], confidence=confidence, confident=True,
+        cited_documents=[best.citation.document_id],
+    )  # fmt: skip
 
 
 @dataclass
@@ -126,17 +129,21 @@ async def write(draft: Draft, *, on_token: OnToken, run_sync: RunSync) -> Answer
     """Gaby's answer, written on the event loop from a ``prepare``d draft."""
     hits, confidence = draft.hits, draft.confidence
     if draft.model is None:
-        return await _knowledge_answer(hits, confidence, on_token, run_sync)
+        return await _knowledge_answer(hits, confidence, on_token)
     try:
         result = await draft.model.finish(run_sync=run_sync, on_token=on_token)
     except LLMError:  # every model failed: the knowledge base still answers
-        return await _knowledge_answer(hits, confidence, on_token, run_sync)
+        return await _knowledge_answer(hits, confidence, on_token)
     text = result.restored()
     cited = [n for n in range(1, len(hits) + 1) if f"[{n}]" in text]
-    if cited:
-        document_ids = [hits[n - 1].citation.document_id for n in cited]
-        await run_sync(functools.partial(record_citations, document_ids=document_ids))
     return Answer(
         text=text, citations=[_citation(n, hits[n - 1]) for n in cited], confidence=confidence,
         confident=bool(hits) and confidence >= settings.CHAT_MIN_CONFIDENCE, mode="llm",
+        cited_documents=[hits[n - 1].citation.document_id for n in cited],
     )  # fmt: skip
+
+
+def count_citations(answer: Answer) -> None:
+    """Synchronous, in the client's schema, with the stored answer: its passages were cited once more (KB-6)."""
+    if answer.cited_documents:
+        record_citations(document_ids=answer.cited_documents)

@@ -246,6 +246,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             conversation=conversation, body=result.text, citations=result.citations, confidence=result.confidence,
             mode=result.mode, stream=stream, offer="" if result.confident else "human",
         )  # fmt: skip
+        answering.count_citations(result)
         return True
 
     # --- handoff, ticket, end, rating ----------------------------------------------------------

@@ -43,6 +43,14 @@ async def test_the_llm_answer_streams_over_retrieved_passages(
     chat_world: ChatWorld, routed_llm: ScriptedLLM, lexical_only: None, world: Any
 ) -> None:
     routed_llm.then(Reply("Open the OpenVPN admin portal and choose Reset credentials [1]."))
+
+    def times_cited() -> int:
+        from apps.knowledge.models import Document
+
+        with tenant_context(world.clients["hartwell"]):
+            return Document.objects.get(title="VPN runbook").cited_count
+
+    cited_before = await database_sync_to_async(times_cited)()
     socket = widget_socket(chat_world.hartwell_key)
     await socket.connect()
     await socket.send_json_to({"type": "hello"})
@@ -59,6 +67,7 @@ async def test_the_llm_answer_streams_over_retrieved_passages(
     user_turn = sent["messages"][1]["content"]
     assert '<untrusted source="knowledge">' in user_turn and "Reset credentials" in user_turn
     assert '<untrusted source="chat">' in user_turn
+    assert await database_sync_to_async(times_cited)() == cited_before + 1, "the stored answer's citation is counted"
     await socket.disconnect()
     await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
     await database_sync_to_async(connections.close_all)()
