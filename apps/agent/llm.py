@@ -313,17 +313,15 @@ class LLMGateway:
     def _try_target(
         self, request: _Request, target: _Target, vault: Vault
     ) -> Generator[_Call, Outcome, LLMResult | None]:
-        arguments: dict[str, Any] | None = None
         for attempt in range(1, request.max_attempts + 1):
             try:
                 self._check_budget(request, target)
             except BudgetExceeded as exc:
                 self._record(request, target, status=CallStatus.BUDGET_STOPPED, error=str(exc), attempt=attempt)
                 raise
-            arguments = arguments or self._arguments(request, target)
             started = time.monotonic()
             try:
-                text, tool_calls, usage, cost = yield _Call(request, target, dict(arguments))
+                text, tool_calls, usage, cost = yield _Call(request, target, self._arguments(request, target))
             except TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,

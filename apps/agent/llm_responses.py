@@ -72,12 +72,12 @@ class StreamReader:
 
     def _note_usage(self, event: Any) -> None:
         """The latest report of each count wins, as in litellm: a provider reports its running totals."""
-        usage = event.get("usage") if isinstance(event, dict) else getattr(event, "usage", None)
+        usage = _field(event, "usage")
         if not usage:
             return
         counts = self.usage or {"input": 0, "output": 0}
-        for ours, theirs in (("input", "prompt_tokens"), ("output", "completion_tokens")):
-            value = usage.get(theirs) if isinstance(usage, dict) else getattr(usage, theirs, None)
+        for ours, theirs in _COUNTS:
+            value = _field(usage, theirs)
             if value is not None:
                 counts[ours] = int(value)
         self.usage = counts
@@ -100,13 +100,18 @@ def tool_call(call: Any) -> dict[str, Any]:
     return {"id": call.id, "name": call.function.name, "arguments": call.function.arguments}
 
 
+_COUNTS = (("input", "prompt_tokens"), ("output", "completion_tokens"))  # Gaby's name, the provider's
+
+
+def _field(item: Any, name: str) -> Any:
+    """``name`` of a litellm object, or of a provider's raw event (a dict for some of them)."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 def usage_of(response: Any) -> dict[str, int]:
-    return counted(getattr(response, "usage", None))
-
-
-def counted(usage: Any) -> dict[str, int]:
-    """A litellm ``Usage`` (a response's, or a stream's last chunk's) as Gaby records it."""
-    return {"input": getattr(usage, "prompt_tokens", 0) or 0, "output": getattr(usage, "completion_tokens", 0) or 0}
+    """A litellm response's ``Usage`` as Gaby records it."""
+    usage = _field(response, "usage")
+    return {ours: int(_field(usage, theirs) or 0) for ours, theirs in _COUNTS}
 
 
 _UNPRICED: set[str] = set()  # models litellm has no price for: asking again scans its whole price list
