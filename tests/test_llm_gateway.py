@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -174,6 +175,44 @@ def test_no_route_means_no_llm_mode(in_hartwell: Client) -> None:
         _ask(in_hartwell)
 
 
+def _stream_on_a_loop(client: Client, on_token: Any, *, budget: str, stretches: list[str] | None = None) -> Any:
+    """``LLMGateway.streaming`` driven as the chat drives it, its database stretches run inline in this test's
+    transaction (each one noted in ``stretches``)."""
+    test_connection = connections["default"]  # holds this test's transaction
+
+    async def run_sync(func: Any) -> Any:
+        if stretches is not None:
+            stretches.append("db")
+        connections["default"] = test_connection  # a running loop gets a connection of its own otherwise
+        with tenant_context(client):  # as the chat's runner does, in its thread
+            return func()
+
+    async def ask() -> Any:
+        model = LLMGateway(client, backoff_seconds=0.01).streaming(
+            workflow="reply", prompt=load_prompt("reply"), variables={"client_name": client.name, "tone": "friendly"},
+            untrusted=[Untrusted("ticket", TICKET)], budget=Budget(budget),
+        )  # fmt: skip
+        result = await model.finish(run_sync=run_sync, on_token=on_token)
+        await asyncio.sleep(0.2)  # whatever litellm handed to tasks on this loop at the end of the stream runs
+        return result
+
+    return asyncio.run(ask())
+
+
+@contextmanager
+def _litellm_success_callbacks() -> Iterator[list[Any]]:
+    """What litellm's success logging is fed meanwhile (anything handed to its logging thread has run)."""
+    import litellm
+
+    fed: list[Any] = []
+    litellm.success_callback.append(lambda *args, **kwargs: fed.append(args))
+    try:
+        yield fed
+        litellm.utils.executor.submit(lambda: None).result(timeout=5)
+    finally:
+        litellm.success_callback.pop()
+
+
 def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
     in_hartwell: Client, llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,26 +224,10 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
     tokens: list[str] = []
     stretches: list[str] = []
 
-    test_connection = connections["default"]  # holds this test's transaction
-
-    async def run_sync(func: Any) -> Any:
-        stretches.append("db")
-        connections["default"] = test_connection  # a running loop gets a connection of its own otherwise
-        with tenant_context(in_hartwell):  # as the chat's runner does, in its thread
-            return func()
-
     async def on_token(piece: str) -> None:
         tokens.append(piece)
 
-    async def ask(on_token: Any) -> Any:
-        model = LLMGateway(in_hartwell, backoff_seconds=0.01).streaming(
-            workflow="reply", prompt=load_prompt("reply"),
-            variables={"client_name": in_hartwell.name, "tone": "friendly"},
-            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-async"),
-        )  # fmt: skip
-        return await model.finish(run_sync=run_sync, on_token=on_token)
-
-    result = asyncio.run(ask(on_token))
+    result = _stream_on_a_loop(in_hartwell, on_token, budget="inv-async", stretches=stretches)
     assert tokens == ["Gaby ", "looked ", "at ", "your ", "invoice"] and result.text == "Gaby looked at your invoice"
     assert "jane.doe@example.com" not in json.dumps(llm.requests[0]["messages"]), "redacted as complete() does"
     assert list(LLMCall.objects.order_by("created_at").values_list("status", "attempt", "streamed")) == [
@@ -220,24 +243,17 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
         raise Stop
 
     with pytest.raises(Stop):
-        asyncio.run(ask(stop_at_first))
+        _stream_on_a_loop(in_hartwell, stop_at_first, budget="inv-async")
     assert LLMCall.objects.count() == 2, "an abandoned stream is not recorded as an answer"
 
 
 def test_litellm_logging_is_not_fed_by_blocking_calls(in_hartwell: Client, llm: ScriptedLLM) -> None:
     """litellm would build a logging payload for each result on a thread of its own; Gaby records its calls
     itself, so litellm's success callbacks never run for them (the cost is still known)."""
-    import litellm
-
-    fed: list[Any] = []
     set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="gpt-4o-mini")
     llm.then(Reply("Checked: it was charged once."))
-    litellm.success_callback.append(lambda *args, **kwargs: fed.append(args))
-    try:
+    with _litellm_success_callbacks() as fed:
         result = _ask(in_hartwell)
-        litellm.utils.executor.submit(lambda: None).result(timeout=5)  # anything handed to litellm's logging thread ran
-    finally:
-        litellm.success_callback.pop()
     assert result.text == "Checked: it was charged once." and result.call.cost_usd > 0
     assert fed == []
 
@@ -248,39 +264,16 @@ def test_streams_end_at_the_finish_with_the_providers_usage(
     """A stream is read up to its finish and then only for the provider's usage report: litellm's end of stream
     (rebuilding, pricing and logging the whole response) never runs, blocking or on an event loop, and the
     recorded tokens are the provider's, not a count of Gaby's own."""
-    import litellm
-
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the steps run inline, in this test's transaction
-    fed: list[Any] = []
     set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="gpt-4o-mini")
     llm.then(Reply("Checked: it was charged once.", usage=(321, 7)), Reply("Refunded the second one.", usage=(333, 9)))
-    test_connection = connections["default"]
-
-    async def run_sync(func: Any) -> Any:
-        connections["default"] = test_connection
-        with tenant_context(in_hartwell):
-            return func()
 
     async def on_token(piece: str) -> None:
         pass
 
-    async def ask_on_a_loop() -> Any:
-        model = LLMGateway(in_hartwell).streaming(
-            workflow="reply", prompt=load_prompt("reply"),
-            variables={"client_name": in_hartwell.name, "tone": "friendly"},
-            untrusted=[Untrusted("ticket", TICKET)], budget=Budget("inv-usage"),
-        )  # fmt: skip
-        result = await model.finish(run_sync=run_sync, on_token=on_token)
-        await asyncio.sleep(0.2)  # litellm hands its end of stream to tasks on this loop
-        return result
-
-    litellm.success_callback.append(lambda *args, **kwargs: fed.append(args))
-    try:
+    with _litellm_success_callbacks() as fed:
         blocking = _ask(in_hartwell, stream=True, on_token=lambda piece: None)
-        on_a_loop = asyncio.run(ask_on_a_loop())
-        litellm.utils.executor.submit(lambda: None).result(timeout=5)  # anything handed to litellm's logging thread ran
-    finally:
-        litellm.success_callback.pop()
+        on_a_loop = _stream_on_a_loop(in_hartwell, on_token, budget="inv-usage")
     assert (blocking.text, on_a_loop.text) == ("Checked: it was charged once.", "Refunded the second one.")
     calls = list(LLMCall.objects.order_by("created_at").values_list("input_tokens", "output_tokens", "streamed"))
     assert calls == [(321, 7, True), (333, 9, True)]
