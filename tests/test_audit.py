@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, tenant_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,6 +35,21 @@ def test_events_chain_in_order_and_verify(hartwell: Any) -> None:
         assert second.sequence == first.sequence + 1 and second.prev_hash == first.hash
         report = audit.verify()
         assert report.ok and report.checked == start + 2
+
+
+def test_an_event_takes_one_round_trip_and_postgresql_hashes_it_as_verify_does(hartwell: Any) -> None:
+    with tenant_context(hartwell), transaction.atomic():
+        AuditEvent.objects.exists()  # the schema's search_path is set before counting
+        payload = {"quote": 'say "hi"', "unicode": "café ✓", "nested": {"z": [1, 2.5, None], "a": True}}
+        with CaptureQueriesContext(connection) as sent:
+            event = audit.record(event="test.one-trip", actor_kind="user", actor_id="u-1", payload=payload)
+        assert len(sent.captured_queries) == 1
+        stored = AuditEvent.objects.get(pk=event.pk)
+        assert (stored.sequence, stored.prev_hash, stored.hash) == (event.sequence, event.prev_hash, event.hash)
+        assert stored.hash == audit.compute_hash(
+            sequence=stored.sequence, occurred_at=stored.occurred_at, actor_kind="user", actor_id="u-1",
+            event="test.one-trip", payload=payload, prev_hash=stored.prev_hash,
+        )  # fmt: skip
 
 
 def test_concurrent_appenders_chain_one_after_another(dearborn: Any) -> None:

@@ -25,10 +25,12 @@ from apps.agent.models import (
     VerdictChoice,
 )
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record
+from apps.safety.audit import append, record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import MessageKind, Status, Ticket
+from gaby_site import sql_batch
+from gaby_site.sql_batch import run_together
 from tenants.models import Client
 
 
@@ -57,11 +59,14 @@ def effective_autonomy(client: Client, ticket: Ticket) -> Autonomy:
     return min(levels, key=lambda level: level.rank)
 
 
-def _audit(event: str, actor: Any, **payload: Any) -> None:
+def _actor(actor: Any) -> dict[str, Any]:
+    """Who an audit event names: the user who asked, else Gaby."""
     user_id = getattr(actor, "pk", None)
-    record(
-        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.AGENT, actor_id=user_id or "", payload=payload
-    )
+    return {"actor_kind": ActorKind.USER if user_id else ActorKind.AGENT, "actor_id": user_id or ""}
+
+
+def _audit(event: str, actor: Any, **payload: Any) -> None:
+    record(event=event, payload=payload, **_actor(actor))
 
 
 def start_investigation(
@@ -70,34 +75,33 @@ def start_investigation(
     """Queue an investigation of ``ticket``; while one is queued or running, that one is returned."""
     client = current_client()
     agent_settings = settings_for()
-    active = Investigation.objects.filter(ticket=ticket, status__in=ACTIVE_STATUSES).first()
-    if active is not None:
-        return active
+    active = Investigation.objects.filter(ticket=ticket, status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
+    if active_id := active.first():
+        return Investigation.objects.get(pk=active_id)
+    investigation = Investigation(
+        ticket=ticket,
+        depth=depth or agent_settings.default_depth,
+        tone=agent_settings.tone,
+        autonomy=AutonomyChoice(effective_autonomy(client, ticket).value),
+        triggered_by=triggered_by,
+        triggered_by_user_id=getattr(actor, "pk", None),
+    )
+    queued = append(
+        event="investigation.queued",
+        payload={"investigation": investigation.pk, "ticket": ticket.pk, "triggered_by": triggered_by,
+                 "depth": investigation.depth},
+        **_actor(actor),
+    )  # fmt: skip
     try:
         # The database keeps one active investigation per ticket: a concurrent start that won since the
-        # check above makes this insert fail, and that one is returned.
-        with transaction.atomic():
-            investigation = Investigation.objects.create(
-                ticket=ticket,
-                depth=depth or agent_settings.default_depth,
-                tone=agent_settings.tone,
-                autonomy=AutonomyChoice(effective_autonomy(client, ticket).value),
-                triggered_by=triggered_by,
-                triggered_by_user_id=getattr(actor, "pk", None),
-            )
-            _audit(
-                "investigation.queued",
-                actor,
-                investigation=investigation.pk,
-                ticket=ticket.pk,
-                triggered_by=triggered_by,
-                depth=investigation.depth,
-            )
-            investigation_id = investigation.pk
-            if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
-                transaction.on_commit(lambda: enqueue(investigation_id))
+        # check above makes this insert fail, and that one is returned. The row and its event: one round trip.
+        run_together(sql_batch.insert(investigation), *queued.statements)
     except IntegrityError:
         return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
+    sql_batch.saved(investigation)
+    investigation_id = investigation.pk
+    if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
+        transaction.on_commit(lambda: enqueue(investigation_id))
     return investigation
 
 

@@ -91,16 +91,7 @@ def conclude(
             },
         )
         transaction.on_commit(lambda: announce_investigation(locked))
-    _copy_fields(locked, investigation)
     return True
-
-
-def _copy_fields(stored: Investigation, into: Investigation) -> None:
-    """``into`` as ``stored`` was just saved, without reading it back."""
-    if into is stored:
-        return
-    for model_field in Investigation._meta.concrete_fields:
-        setattr(into, model_field.attname, getattr(stored, model_field.attname))
 
 
 def fail(
@@ -130,22 +121,24 @@ def fail(
             payload={"investigation": str(locked.pk), "reason": reason[:2000]},
         )
         transaction.on_commit(lambda: announce_investigation(locked))
-    _copy_fields(locked, investigation)
     return True
 
 
 def _owned(investigation: Investigation, attempt: int, status: str) -> Investigation | None:
-    locked = Investigation.objects.select_for_update().select_related("ticket__source").get(pk=investigation.pk)
-    if locked.status != status or locked.attempts != attempt:
+    """``investigation``, its row locked until the transaction ends, when it still has ``status`` and this run's
+    ``attempt``; else None. Only the two fields are read: the caller's copy is the one written back."""
+    found = Investigation.objects.select_for_update().filter(pk=investigation.pk).values_list("status", "attempts")
+    current = found.first()
+    if current is None:
+        raise Investigation.DoesNotExist(f"Investigation {investigation.pk} is gone.")
+    if current != (status, attempt):
         log.info(
-            "investigation_not_owned",
-            investigation=str(locked.pk),
-            status=locked.status,
-            attempts=locked.attempts,
+            "investigation_not_owned", investigation=str(investigation.pk), status=current[0], attempts=current[1],
             attempt=attempt,
-        )
+        )  # fmt: skip
         return None
-    return locked
+    investigation.status, investigation.attempts = current
+    return investigation
 
 
 def _write_back(investigation: Investigation, finding: Finding, agent_settings: AgentSettings) -> None:

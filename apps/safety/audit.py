@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from apps.auditlog.models import ActorKind, AuditEvent
 from apps.safety.compliance import profile_for
+from gaby_site.sql_batch import Statement, run_together, saved
 
 GENESIS = "0" * 64
 
@@ -78,43 +79,79 @@ def compute_hash(*, sequence: int, occurred_at: datetime, actor_kind: str, actor
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-_HEAD = "SELECT sequence, hash FROM auditlog_auditevent ORDER BY sequence DESC LIMIT 1"
+# The link appended after the chain's head (or GENESIS), hashed by PostgreSQL: the body is the canonical JSON of
+# every other field, and its keys sort so that the two it learns from the head come last (prev_hash, sequence).
+_APPEND = """
+INSERT INTO auditlog_auditevent (id, sequence, occurred_at, actor_kind, actor_id, event, payload, prev_hash, hash)
+SELECT %s, head.sequence + 1, %s, %s, %s, %s, %s, head.hash,
+       encode(sha256(convert_to(%s || head.hash || '","sequence":' || (head.sequence + 1) || '}', 'UTF8')), 'hex')
+FROM (
+    (SELECT sequence, hash FROM auditlog_auditevent ORDER BY sequence DESC LIMIT 1)
+    UNION ALL SELECT 0, repeat('0', 64) ORDER BY sequence DESC LIMIT 1
+) AS head
+RETURNING sequence, prev_hash, hash"""
 
 
-def _lock_and_read_head() -> tuple[int, str]:
-    """Take the schema's append lock, then read the chain's last link: the next sequence and its prev_hash.
+def _body_before_head(*, occurred_at: datetime, actor_kind: str, actor_id: str, event: str,
+                      payload: dict[str, Any]) -> str:  # fmt: skip
+    """``compute_hash``'s body up to the head's hash: what it hashes, minus ``<prev_hash>","sequence":<n>}``."""
+    body = canonical_json(
+        {"actor_id": actor_id, "actor_kind": actor_kind, "event": event, "occurred_at": _timestamp(occurred_at),
+         "payload": payload}
+    )  # fmt: skip
+    return body[:-1] + ',"prev_hash":"'
 
-    Both statements travel in one round trip (an audit event costs two, not three). They stay two
-    statements: PostgreSQL takes a fresh snapshot for each statement of a query string, so the read sees
-    every event committed before the lock was granted; one statement would read with a snapshot taken
-    before waiting for the lock, and two appenders could chain onto the same link.
+
+@dataclass(frozen=True)
+class Appended:
+    """One event on its way into the chain: its row (``sequence``, ``prev_hash`` and ``hash`` come from the
+    database) and the statements that append it, for ``sql_batch.run_together``."""
+
+    event: AuditEvent
+    statements: tuple[Statement, ...]
+
+    def stored(self, returned: tuple[Any, ...]) -> AuditEvent:
+        """The event as stored, from what the last statement returned."""
+        self.event.sequence, self.event.prev_hash, self.event.hash = returned
+        saved(self.event)
+        return self.event
+
+
+def append(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "",
+           payload: dict[str, Any] | None = None) -> Appended:  # fmt: skip
+    """Append one event to the current schema's chain in two statements, sent with the writes it describes.
+
+    The schema's append lock, then the INSERT that reads the chain's head. PostgreSQL takes a fresh snapshot for
+    each statement of a query string, so the INSERT sees every event committed before the lock was granted; one
+    statement would read with a snapshot taken before waiting for the lock, and two appenders could chain onto
+    the same link. The lock is the transaction's: held until the writes it guards commit.
     """
+    row = AuditEvent(occurred_at=timezone.now(), actor_kind=actor_kind, actor_id=str(actor_id or ""), event=event,
+                     payload=_normalise(payload or {}))  # fmt: skip
+    payload_value = AuditEvent._meta.get_field("payload").get_db_prep_save(row.payload, connection)
+    before_head = _body_before_head(occurred_at=row.occurred_at, actor_kind=row.actor_kind, actor_id=row.actor_id,
+                                    event=row.event, payload=row.payload)  # fmt: skip
     key = f"gaby.audit.{getattr(connection, 'schema_name', 'public')}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_advisory_xact_lock(hashtext(%s)); {_HEAD}", [key])
-        cursor.nextset()
-        last = cursor.fetchone()
-    return (last[0] + 1, last[1]) if last else (1, GENESIS)
+    return Appended(
+        row,
+        (
+            Statement("SELECT pg_advisory_xact_lock(hashtext(%s))", [key]),
+            Statement(_APPEND, [row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value,
+                                before_head]),
+        ),
+    )  # fmt: skip
 
 
 def record(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "",
            payload: dict[str, Any] | None = None) -> AuditEvent:  # fmt: skip
-    """Append one event to the current schema's chain, inside the caller's transaction.
+    """Append one event to the current schema's chain, inside the caller's transaction: one round trip.
 
-    No savepoint of its own (two statements fewer per event): an audit row that fails to insert fails the
-    caller's whole transaction, so the change it describes can never be committed without it.
+    No savepoint of its own: an audit row that fails to insert fails the caller's whole transaction, so the change
+    it describes can never be committed without it. Outside a transaction, the lock and the row are one.
     """
-    clean = _normalise(payload or {})
-    with transaction.atomic(savepoint=False):
-        sequence, prev_hash = _lock_and_read_head()
-        occurred_at = timezone.now()
-        actor = str(actor_id or "")
-        digest = compute_hash(sequence=sequence, occurred_at=occurred_at, actor_kind=actor_kind, actor_id=actor,
-                              event=event, payload=clean, prev_hash=prev_hash)  # fmt: skip
-        return AuditEvent.objects.create(
-            sequence=sequence, occurred_at=occurred_at, actor_kind=actor_kind, actor_id=actor, event=event,
-            payload=clean, prev_hash=prev_hash, hash=digest,
-        )  # fmt: skip
+    appended = append(event=event, actor_kind=actor_kind, actor_id=actor_id, payload=payload)
+    (returned,) = run_together(*appended.statements, savepoint=False)
+    return appended.stored(returned)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from apps.safety.client_settings import approval_ttl
 from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
+from gaby_site import sql_batch
+from gaby_site.sql_batch import run_together
 from tenants.models import Client
 
 if TYPE_CHECKING:
@@ -118,18 +120,19 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         Outcome.ALLOW: ActionStatus.RUNNING,
         Outcome.DRY_RUN: ActionStatus.RUNNING,
     }[decision.outcome]
-    with transaction.atomic():
-        action = ToolAction.objects.create(
-            idempotency_key=context.idempotency_key, connector=connector, tool_name=tool_name, arguments=arguments,
-            access=str(action_facts.tool_class), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
-            actor_id=str(context.actor.pk) if context.actor else "", purpose=context.purpose,
-            outcome=decision.outcome, reason=decision.reason, risk=decision.risk, status=status,
-            expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
-        )  # fmt: skip
-        _audit_decision(action, decision)
-        if status == ActionStatus.AWAITING_APPROVAL:
-            transaction.on_commit(lambda: _announce(action))
-            transaction.on_commit(lambda: _notify(action))
+    action = ToolAction(
+        idempotency_key=context.idempotency_key, connector=connector, tool_name=tool_name, arguments=arguments,
+        access=str(action_facts.tool_class), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
+        actor_id=str(context.actor.pk) if context.actor else "", purpose=context.purpose,
+        outcome=decision.outcome, reason=decision.reason, risk=decision.risk, status=status,
+        expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
+    )  # fmt: skip
+    # The action and its audit event are stored together, in one round trip, before anything is sent.
+    run_together(sql_batch.insert(action), *_decision_event(action, decision).statements)
+    sql_batch.saved(action)
+    if status == ActionStatus.AWAITING_APPROVAL:
+        transaction.on_commit(lambda: _announce(action))
+        transaction.on_commit(lambda: _notify(action))
     if decision.outcome is Outcome.ALLOW:
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
@@ -137,8 +140,8 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
     return action  # as stored: created above, and its result set by _finish (no read back)
 
 
-def _audit_decision(action: ToolAction, decision: Decision) -> None:
-    audit.record(
+def _decision_event(action: ToolAction, decision: Decision) -> audit.Appended:
+    return audit.append(
         event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id,
         payload={"action": str(action.pk), "connector": action.connector.name, "tool": action.tool_name,
                  "arguments": action.arguments, "reason": decision.reason, "risk": decision.risk,
@@ -192,15 +195,14 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
     """Store the result, on the row and on ``action`` (the caller's copy stays what the database holds)."""
     result = {"status": status, "result_text": text[:20000], "result_is_error": is_error, "inverse": inverse,
               "executed_at": timezone.now()}  # fmt: skip
-    with transaction.atomic():
-        ToolAction.objects.filter(pk=action.pk).update(**result)
-        for name, value in result.items():
-            setattr(action, name, value)
-        audit.record(
-            event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
-            actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name,
-                                                 "status": status, "is_error": is_error, "result": text[:2000]},
-        )  # fmt: skip
+    event = audit.append(
+        event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
+        actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name, "status": status,
+                                             "is_error": is_error, "result": text[:2000]},
+    )  # fmt: skip
+    run_together(sql_batch.update(ToolAction.objects.filter(pk=action.pk), **result), *event.statements)
+    for name, value in result.items():
+        setattr(action, name, value)
 
 
 def _announce(action: ToolAction) -> None:

@@ -28,8 +28,11 @@ pytestmark = pytest.mark.django_db
 # per run and playbook matching read the connectors only when a playbook matched.
 # 73 → 59 and 18 → 14 when an audit event took one round trip fewer, the tool's row came with the model's tool
 # list, a start, a reply and a KB candidate stopped opening savepoints, and a reply's events read the endpoints once.
-WHOLE_RUN = 59  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
-PER_TOOL_STEP = 14  # a plan call + a tool call: model call row, gate (key, rules, action, 2 audits)
+# 59 → 51 and 14 → 9.5 when writes went together (gaby_site/sql_batch.py): an audit event in one round trip, the
+# gate's action with its event and its result with its event in one each, a start's row with its event, and the
+# conclusion checking ownership without reading the investigation again.
+WHOLE_RUN = 51  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
+PER_TOOL_STEP = 9.5  # a plan call + a tool call: model call row, gate (key, rules, action + audit, result + audit)
 QUERIES = [
     {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",
                                                 "params": ["[EMAIL_1]"]}},
