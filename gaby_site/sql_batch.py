@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -48,6 +48,18 @@ def update(queryset: QuerySet[Any], **values: Any) -> Statement:
     query.add_update_values(values)
     if query.get_related_updates():
         raise ValueError("Only a model's own fields can be updated in a batch.")
+    sql, params = query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()
+    return Statement(sql, params)
+
+
+def update_row(obj: Model) -> Statement:
+    """The UPDATE ``obj.save()`` would send for a stored row (every field, ``auto_now`` applied), without sending it."""
+    meta = obj._meta
+    query = UpdateQuery(type(obj))
+    query.add_update_fields(
+        [(f, None, f.pre_save(obj, False)) for f in meta.local_concrete_fields if not (f.primary_key or f.generated)]
+    )
+    query.add_q(Q(pk=obj.pk))
     sql, params = query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()
     return Statement(sql, params)
 

@@ -82,7 +82,7 @@ def test_a_batched_insert_and_update_write_what_the_orm_would(hartwell: Any) -> 
             title="Reset a password", body="Use the portal.", origin_kind="ticket", expires_at=expires
         )
         assert candidate.created_at is None
-        KBCandidate.objects.exists()  # the schema's search_path is set before counting
+        before = KBCandidate.objects.count()  # (and the schema's search_path is set before counting)
         with CaptureQueriesContext(connection) as sent:
             run_together(
                 sql_batch.insert(candidate),
@@ -99,6 +99,11 @@ def test_a_batched_insert_and_update_write_what_the_orm_would(hartwell: Any) -> 
         candidate.title = "Reset a password (portal)"
         candidate.save()  # marked stored: an UPDATE, not a second INSERT
         assert KBCandidate.objects.filter(pk=candidate.pk).values_list("title", flat=True).get() == candidate.title
+        candidate.body, candidate.status = "Use the self-service portal.", "accepted"
+        run_together(sql_batch.update_row(candidate))  # what save() would send, every field
+        stored = KBCandidate.objects.get(pk=candidate.pk)
+        assert (stored.title, stored.body, stored.status) == (candidate.title, candidate.body, "accepted")
+        assert KBCandidate.objects.count() == before + 1
 
 
 def test_a_row_without_its_key_is_refused(hartwell: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import connection
 
 from apps.agent.models import Investigation, VerdictChoice
-from apps.knowledge.candidates import propose_candidate
+from apps.knowledge.candidates import new_candidate, propose_candidate
 from apps.knowledge.models import CandidateOrigin, KBCandidate
 from apps.safety.compliance import profile_for
 
@@ -25,13 +25,14 @@ def _body(investigation: Investigation, reply: str) -> str:
     return redacted
 
 
-def propose_from_resolution(investigation: Investigation) -> KBCandidate | None:
-    """A resolved, model-written answer: worth keeping if a reviewer agrees."""
+def resolution_candidate(investigation: Investigation) -> KBCandidate | None:
+    """A resolved, model-written answer, worth keeping if a reviewer agrees: the candidate, for the caller to store
+    with the conclusion."""
     if investigation.verdict != VerdictChoice.AUTO_RESOLVED or investigation.decided_by != "llm":
         return None
     if not investigation.reply.strip():
         return None
-    return propose_candidate(
+    return new_candidate(
         title=investigation.ticket.title, body=_body(investigation, investigation.reply),
         origin_kind=CandidateOrigin.INVESTIGATION, origin_ref=str(investigation.pk),
         origin_url=f"/investigations/{investigation.pk}/",

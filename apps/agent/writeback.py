@@ -26,15 +26,17 @@ from django.utils import timezone
 
 from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.investigations import _try_status, settings_for
-from apps.agent.learning import propose_from_resolution
+from apps.agent.learning import resolution_candidate
 from apps.agent.live import announce_investigation
 from apps.agent.llm import Budget
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record
+from apps.safety.audit import append, record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import Attachment, MessageKind, Status
+from gaby_site import sql_batch
+from gaby_site.sql_batch import run_together
 
 log = structlog.get_logger(__name__)
 GABY = "Gaby"
@@ -76,9 +78,7 @@ def conclude(
         locked.tokens, locked.cost_usd = tokens, usd
         locked.finished_at = timezone.now()
         _write_back(locked, finding, agent_settings or settings_for())
-        locked.save()
-        propose_from_resolution(locked)
-        record(
+        concluded = append(
             event="investigation.concluded",
             actor_kind=ActorKind.AGENT,
             payload={
@@ -90,6 +90,10 @@ def conclude(
                 "cost_usd": str(usd),
             },
         )
+        candidate = resolution_candidate(locked)
+        # The conclusion, what it teaches and its audit event: one round trip.
+        learned = [sql_batch.insert(candidate)] if candidate is not None else []
+        run_together(sql_batch.update_row(locked), *learned, *concluded.statements, savepoint=False)
         transaction.on_commit(lambda: announce_investigation(locked))
     return True
 

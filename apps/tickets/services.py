@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record
+from apps.safety.audit import append, record
 from apps.tickets import attachments, live, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
@@ -35,6 +35,8 @@ from apps.tickets.normalized import NormalizedContact, NormalizedMessage, Normal
 from apps.tickets.outbound import events as outbound
 from apps.tickets.outbound.models import EventType
 from apps.tickets.sources.base import PayloadError
+from gaby_site import sql_batch
+from gaby_site.sql_batch import run_together
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
 
@@ -42,12 +44,17 @@ MAX_TAGS = 30
 REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
 
 
-def _audit(event: str, actor: Any, **payload: Any) -> None:
-    """One row in the client's audit chain, in the caller's transaction; without a user it is Gaby's own work."""
+def _actor(actor: Any) -> dict[str, Any]:
+    """Who an audit event names; without a user it is Gaby's own work."""
     identity = getattr(actor, "audit_identity", None)  # an API key says who it is itself
     user_id = getattr(actor, "pk", None)
     kind, actor_id = identity or (ActorKind.USER if user_id else ActorKind.SYSTEM, user_id or "")
-    record(event=event, actor_kind=kind, actor_id=actor_id, payload=payload)
+    return {"actor_kind": kind, "actor_id": actor_id}
+
+
+def _audit(event: str, actor: Any, **payload: Any) -> None:
+    """One row in the client's audit chain, in the caller's transaction."""
+    record(event=event, payload=payload, **_actor(actor))
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -253,7 +260,7 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
     # No savepoint inside a caller's transaction (a conclusion writing its reply): nobody goes on after a
     # failed reply, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
-        message = Message.objects.create(
+        message = Message(
             ticket=ticket,
             direction=Direction.OUTBOUND,
             kind=kind,
@@ -265,7 +272,12 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         update: dict[str, Any] = {"updated_at": timezone.now()}
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
-        Ticket.objects.filter(pk=ticket.pk).update(**update)
+        replied = append(event="ticket.replied", payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
+                         **_actor(author))  # not the body: PII  # fmt: skip
+        # The message, the ticket's update and the audit event: one round trip.
+        run_together(sql_batch.insert(message), sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update),
+                     *replied.statements, savepoint=False)  # fmt: skip
+        sql_batch.saved(message)
         old_status = ticket.status
         for name, value in update.items():
             setattr(ticket, name, value)
@@ -274,7 +286,6 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
             changes = {"status": {"from": old_status, "to": ticket.status}}
             events.append(outbound.Event(EventType.TICKET_STATUS_CHANGED, changes=changes))
         outbound.emit_events(ticket, events)
-        _audit("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
             transaction.on_commit(lambda: _enqueue_delivery(message_id))
