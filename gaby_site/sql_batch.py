@@ -26,6 +26,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 class Statement:
     sql: str
     params: Sequence[Any] = field(default_factory=tuple)
+    inserts: Model | None = None  # the new row it stores: marked stored once the statements have run
 
 
 def insert(obj: Model) -> Statement:
@@ -38,7 +39,7 @@ def insert(obj: Model) -> Statement:
     query = InsertQuery(type(obj))
     query.insert_values([f for f in meta.local_concrete_fields if not f.generated], [obj])
     ((sql, params),) = query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()
-    return Statement(sql, params)
+    return Statement(sql, params, inserts=obj)
 
 
 def update(queryset: QuerySet[Any], **values: Any) -> Statement:
@@ -64,14 +65,9 @@ def update_row(obj: Model) -> Statement:
     return Statement(sql, params)
 
 
-def saved(*objs: Model) -> None:
-    """Mark rows batched with ``insert`` as stored (a later ``save()`` updates them instead of inserting)."""
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
-
-
 def run_together(*statements: Statement, savepoint: bool = True) -> list[tuple[Any, ...]]:
-    """Send ``statements`` in one round trip; the rows of the last one (when it returns any).
+    """Send ``statements`` in one round trip; the rows of the last one (when it returns any). The rows they insert
+    are then marked stored, as ``save()`` would mark them (a later ``save()`` updates instead of inserting).
 
     ``savepoint=False``: inside the caller's transaction, a failure fails that whole transaction (no savepoint
     round trips), as a plain ORM statement would."""
@@ -86,4 +82,8 @@ def run_together(*statements: Statement, savepoint: bool = True) -> list[tuple[A
         cursor.execute(sql, params)
         for _ in statements[1:]:
             cursor.nextset()
-        return list(cursor.fetchall()) if cursor.description else []
+        returned = list(cursor.fetchall()) if cursor.description else []
+    for row in (statement.inserts for statement in statements):
+        if row is not None:
+            row._state.adding, row._state.db = False, DEFAULT_DB_ALIAS
+    return returned

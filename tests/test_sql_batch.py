@@ -89,7 +89,6 @@ def test_a_batched_insert_and_update_write_what_the_orm_would(hartwell: Any) -> 
                 sql_batch.update(KBCandidate.objects.filter(pk=candidate.pk), origin_ref="T-1"),
                 savepoint=False,  # (inside the test's transaction a savepoint would add two round trips)
             )
-        sql_batch.saved(candidate)
         assert len(sent.captured_queries) == 1
         stored = KBCandidate.objects.get(pk=candidate.pk)
         assert (stored.title, stored.body, stored.status, stored.origin_ref) == (
@@ -97,7 +96,7 @@ def test_a_batched_insert_and_update_write_what_the_orm_would(hartwell: Any) -> 
         )  # fmt: skip
         assert stored.expires_at == expires and stored.created_at == candidate.created_at is not None
         candidate.title = "Reset a password (portal)"
-        candidate.save()  # marked stored: an UPDATE, not a second INSERT
+        candidate.save()  # marked stored by run_together: an UPDATE, not a second INSERT
         assert KBCandidate.objects.filter(pk=candidate.pk).values_list("title", flat=True).get() == candidate.title
         candidate.body, candidate.status = "Use the self-service portal.", "accepted"
         run_together(sql_batch.update_row(candidate))  # what save() would send, every field

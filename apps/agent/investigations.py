@@ -30,7 +30,6 @@ from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import MessageKind, Status, Ticket
 from gaby_site import sql_batch
-from gaby_site.sql_batch import run_together
 from tenants.models import Client
 
 
@@ -95,10 +94,9 @@ def start_investigation(
     try:
         # The database keeps one active investigation per ticket: a concurrent start that won since the
         # check above makes this insert fail, and that one is returned. The row and its event: one round trip.
-        run_together(sql_batch.insert(investigation), *queued.statements)
+        sql_batch.run_together(sql_batch.insert(investigation), *queued.statements)
     except IntegrityError:
         return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
-    sql_batch.saved(investigation)
     investigation_id = investigation.pk
     if queue:  # False: the caller runs it in-process (evals, benchmarks) with engine.execute
         transaction.on_commit(lambda: enqueue(investigation_id))

@@ -36,7 +36,6 @@ from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import Attachment, MessageKind, Status
 from gaby_site import sql_batch
-from gaby_site.sql_batch import run_together
 
 log = structlog.get_logger(__name__)
 GABY = "Gaby"
@@ -93,7 +92,7 @@ def conclude(
         candidate = resolution_candidate(locked)
         # The conclusion, what it teaches and its audit event: one round trip.
         learned = [sql_batch.insert(candidate)] if candidate is not None else []
-        run_together(sql_batch.update_row(locked), *learned, *concluded.statements, savepoint=False)
+        sql_batch.run_together(sql_batch.update_row(locked), *learned, *concluded.statements, savepoint=False)
         transaction.on_commit(lambda: announce_investigation(locked))
     return True
 

@@ -21,7 +21,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from apps.auditlog.models import ActorKind, AuditEvent
 from apps.safety.compliance import profile_for
-from gaby_site.sql_batch import Statement, run_together, saved
+from gaby_site.sql_batch import Statement, run_together
 
 GENESIS = "0" * 64
 
@@ -113,7 +113,6 @@ class Appended:
     def stored(self, returned: tuple[Any, ...]) -> AuditEvent:
         """The event as stored, from what the last statement returned."""
         self.event.sequence, self.event.prev_hash, self.event.hash = returned
-        saved(self.event)
         return self.event
 
 
@@ -137,7 +136,7 @@ def append(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object =
         (
             Statement("SELECT pg_advisory_xact_lock(hashtext(%s))", [key]),
             Statement(_APPEND, [row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value,
-                                before_head]),
+                                before_head], inserts=row),
         ),
     )  # fmt: skip
 

@@ -38,7 +38,6 @@ from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from gaby_site import sql_batch
-from gaby_site.sql_batch import run_together
 from tenants.models import Client
 
 if TYPE_CHECKING:
@@ -128,8 +127,7 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
     )  # fmt: skip
     # The action and its audit event are stored together, in one round trip, before anything is sent.
-    run_together(sql_batch.insert(action), *_decision_event(action, decision).statements)
-    sql_batch.saved(action)
+    sql_batch.run_together(sql_batch.insert(action), *_decision_event(action, decision).statements)
     if status == ActionStatus.AWAITING_APPROVAL:
         transaction.on_commit(lambda: _announce(action))
         transaction.on_commit(lambda: _notify(action))
@@ -200,7 +198,7 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
         actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name, "status": status,
                                              "is_error": is_error, "result": text[:2000]},
     )  # fmt: skip
-    run_together(sql_batch.update(ToolAction.objects.filter(pk=action.pk), **result), *event.statements)
+    sql_batch.run_together(sql_batch.update(ToolAction.objects.filter(pk=action.pk), **result), *event.statements)
     for name, value in result.items():
         setattr(action, name, value)
 

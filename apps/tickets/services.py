@@ -36,7 +36,6 @@ from apps.tickets.outbound import events as outbound
 from apps.tickets.outbound.models import EventType
 from apps.tickets.sources.base import PayloadError
 from gaby_site import sql_batch
-from gaby_site.sql_batch import run_together
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
 
@@ -275,9 +274,8 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         replied = append(event="ticket.replied", payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
                          **_actor(author))  # not the body: PII  # fmt: skip
         # The message, the ticket's update and the audit event: one round trip.
-        run_together(sql_batch.insert(message), sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update),
-                     *replied.statements, savepoint=False)  # fmt: skip
-        sql_batch.saved(message)
+        touched = sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update)
+        sql_batch.run_together(sql_batch.insert(message), touched, *replied.statements, savepoint=False)
         old_status = ticket.status
         for name, value in update.items():
             setattr(ticket, name, value)
