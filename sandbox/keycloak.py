@@ -86,17 +86,23 @@ class KeycloakSandbox(Sandbox):
         self.token_lifespan: int = int(seed.get("token_lifespan", 300))
         self.clients: dict[str, str] = dict(seed.get("clients", {"gaby-support": "demo-secret"}))
         self.admins: dict[str, str] = dict(seed.get("admins", {}))
-        self.users: dict[str, dict[str, Any]] = {}
-        for raw in seed.get("users", []):
-            user = _user(raw)
-            self.users[user["id"]] = user
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.time)
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> admin username
         self.tokens_issued = 0
-        self.emails_sent: list[dict[str, Any]] = []
-        self.logouts: list[dict[str, Any]] = []
-        self.unlocks: list[str] = []
-        self.updates: list[dict[str, Any]] = []
+        self._seed = seed
+        self.reset_data()
+
+    def reset_data(self) -> None:
+        """Back to the seeded users, with nothing sent, unlocked or updated (issued tokens stay valid)."""
+        with self.lock:
+            self.users: dict[str, dict[str, Any]] = {}
+            for raw in copy.deepcopy(self._seed.get("users", [])):
+                user = _user(raw)
+                self.users[user["id"]] = user
+            self.emails_sent: list[dict[str, Any]] = []
+            self.logouts: list[dict[str, Any]] = []
+            self.unlocks: list[str] = []
+            self.updates: list[dict[str, Any]] = []
 
     # --- inspection --------------------------------------------------------------------------
     def user(self, username_or_email: str) -> dict[str, Any]:

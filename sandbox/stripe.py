@@ -57,6 +57,15 @@ class StripeSandbox(Sandbox):
         super().__init__()
         seed = copy.deepcopy(seed if seed is not None else DEMO_SEED)
         self.api_keys: set[str] = set(seed.get("api_keys", ["sk_test_gaby_demo"]))
+        self._seed = seed
+        self.reset_data()
+
+    def reset_data(self) -> None:
+        """Back to the seeded objects (the same ids), with nothing refunded, sent or paid since."""
+        with self.lock:
+            self._load(copy.deepcopy(self._seed))
+
+    def _load(self, seed: dict[str, Any]) -> None:
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self.objects: dict[str, dict[str, Any]] = {}

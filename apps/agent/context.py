@@ -29,11 +29,16 @@ from apps.connectors.models import Connector, ConnectorTool
 from apps.knowledge import retrieval
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.safety.enforcement import CallContext, run_tool
+from apps.safety.identity import requester_of
 from apps.safety.models import ActionStatus, ToolAction
+from apps.safety.requester import AccountBook
+from apps.tickets import reading
 from apps.tickets.models import Direction, MessageKind, Ticket
+from apps.tickets.reading import ReadTicket
 
 if TYPE_CHECKING:
     from apps.agent.llm import Budget
+    from apps.agent.triage import Assessment
 
 MAX_TOOL_TEXT = 20000
 RAN = {ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.ROLLED_BACK}
@@ -41,16 +46,28 @@ NOT_RUN_ERRORS = {ActionStatus.DENIED, ActionStatus.REJECTED, ActionStatus.EXPIR
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
-def ticket_view(ticket: Ticket) -> TicketView:
-    """The ticket as a decider sees it: its first message and every later customer message."""
+def customer_bodies(ticket: Ticket) -> list[str]:
+    """The ticket's first message and every later customer message."""
     later = (
         ticket.messages.filter(direction=Direction.INBOUND, kind=MessageKind.PUBLIC_REPLY)
         .order_by("id")
         .values_list("body", flat=True)
     )
-    bodies = [ticket.body.strip()] + [body.strip() for body in list(later)[1:] if body.strip()]
+    return [ticket.body.strip()] + [body.strip() for body in list(later)[1:] if body.strip()]
+
+
+def ticket_view(ticket: Ticket) -> TicketView:
+    """The ticket as a decider sees it."""
+    return view_of(ticket, customer_bodies(ticket))[0]
+
+
+def view_of(ticket: Ticket, bodies: list[str]) -> tuple[TicketView, ReadTicket]:
+    """The view of a ticket whose customer messages are ``bodies``, and how its first message reads."""
+    readings = [reading.read(body, title=ticket.title if index == 0 else "") for index, body in enumerate(bodies)]
+    first = readings[0]
+    own = [r.matching_text() for r in readings if r.matching_text()]
     contact = ticket.contact
-    return TicketView(
+    view = TicketView(
         id=str(ticket.pk),
         title=ticket.title,
         body="\n\n---\n\n".join(b for b in bodies if b),
@@ -59,7 +76,10 @@ def ticket_view(ticket: Ticket) -> TicketView:
         tags=tuple(ticket.tags or ()),
         contact_email=contact.email if contact else "",
         contact_name=contact.name if contact else "",
+        request="\n\n".join(own),
+        language=first.language,
     )
+    return view, first
 
 
 def passage_confidence(hit: retrieval.Hit, query: str) -> float:
@@ -122,7 +142,13 @@ class RunContext:
         nothing is on the timeline yet (a resumed or second context continues after the last recorded step)."""
         self.investigation = investigation
         ticket = investigation.ticket
-        self.ticket: TicketView = ticket_view(ticket)
+        self.ticket: TicketView
+        self.ticket, self.reading = view_of(ticket, customer_bodies(ticket))
+        # Who asks (the channel's identity) and what this run learns about whose records its results hold: the
+        # safety gate checks every call's arguments against it (apps/safety/requester.py).
+        self.accounts = AccountBook(requester_of(ticket))
+        self.suspicion = ""  # set once the ticket is assessed: the gate holds every write of a flagged ticket
+        self.assessment: Assessment | None = None  # how the ticket was read (apps/agent/guards.py)
         self.depth = Depth(investigation.depth)
         self.tone = Tone(investigation.tone)
         self.source_autonomy = source_autonomy
@@ -243,6 +269,8 @@ class RunContext:
                 purpose=purpose[:300],
                 source=self.investigation.ticket.source,
                 source_autonomy=self.source_autonomy,
+                accounts=self.accounts,
+                suspicion=self.suspicion,
             ),
         )
         ordinal = self._ordinal + 1

@@ -79,9 +79,23 @@ class TicketView:
     contact_email: str = ""
     contact_name: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)  # customer attributes (plan, region, ...)
+    # The requester's own words (apps/tickets/reading.py: no signature, quoted history or forwarded headers);
+    # None: not read (a view built by hand), so matching reads the whole body.
+    request: str | None = None
+    language: str = "en"
+    # The address an ``email`` entity stands for: the requester's, or a colleague's that an authorized contact named
+    # (the engine sets it after reading the ticket); "" falls back to ``contact_email``.
+    acts_for: str = ""
 
     @property
     def text(self) -> str:
+        """What matching, extraction and knowledge search read: the title and the requester's own words."""
+        own = self.body if self.request is None else self.request
+        return f"{self.title}\n\n{own}".strip()
+
+    @property
+    def full_text(self) -> str:
+        """Everything the ticket says, quotes and signatures included (evidence for a model, labelled untrusted)."""
         return f"{self.title}\n\n{self.body}".strip()
 
 

@@ -2,10 +2,16 @@
 
 Which decider concludes, in order:
 
-1. a **playbook** (``apps.agent.playbooks.decide(context) -> Finding | None``), when that package is installed
-   and one matches the ticket — with or without a model;
+0. the ticket is **read** first (apps/agent/guards.py): its requester, kind, language, whether it is about
+   someone else's account, and suspicion flags. A flagged ticket runs no playbook; a model may still
+   investigate it (the gate holds every write), and it escalates with its evidence either way;
+1. a **playbook** (``apps.agent.playbooks.decide(context) -> Finding | None``), when that package is installed,
+   one matches the ticket and the ticket is the requester's own business — with or without a model;
 2. the **LLM loop** (``apps/agent/loop.py``) when a verdict model is configured;
-3. a **knowledge answer** (``apps/agent/knowledge_answer.py``) otherwise: no LLM is a mode, not an error.
+3. a **knowledge answer** (``apps/agent/knowledge_answer.py``) otherwise, for a question only: no LLM is a mode,
+   not an error; any other kind escalates with the reason.
+
+Whatever decided, the reply is checked before it is stored (``guard_reply``): another person's data blocks it.
 
 Claiming: a queued investigation is taken with a conditional UPDATE (queued → running, attempts + 1). A
 redelivered task (the worker died: acks late, reject on worker lost) finds it running; once its heartbeat
@@ -32,6 +38,7 @@ from django_tenants.utils import schema_context
 
 from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, InvestigationContext, StepKind
+from apps.agent.guards import assess_ticket, flagged, guard_reply, kind_finding, suspicious_finding
 from apps.agent.investigations import current_client
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import RunAnnouncer
@@ -67,7 +74,8 @@ def llm_configured() -> bool:
 
 
 def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding:
-    finding = try_playbook(context)
+    assessment = assess_ticket(context)
+    finding = try_playbook(context) if assessment.may_act else None
     if finding is not None:
         return finding
     agent_settings = context.agent_settings
@@ -79,10 +87,16 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
             budget.start_empty()  # the investigation's own key: only this run's calls can be under it
         context.budget = budget
         try:
-            return LLMDecider(context, client=gateway.client, budget=budget, gateway=gateway).investigate()
+            # A flagged ticket is still investigated (the gate holds every write it asks for), then escalated.
+            found = LLMDecider(context, client=gateway.client, budget=budget, gateway=gateway).investigate()
+            return flagged(found, assessment) if assessment.suspicious else found
         except NoModelConfigured:
             pass  # the verdict route went away mid-run: answer without a model
-    return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold)
+    if assessment.suspicious:
+        return suspicious_finding(assessment)
+    if not assessment.knowledge_may_answer:
+        return kind_finding(assessment)  # the knowledge fallback closes only questions
+    return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold, questions=assessment.questions)
 
 
 def execute(investigation_id: UUID | str, *, gateway: LLMGateway | None = None) -> str | Busy:
@@ -153,7 +167,7 @@ def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | N
                 title=f"Resumed after the worker stopped (attempt {attempt}): calls already made are not repeated",
             )
         try:
-            finding = decide(context, gateway=gateway)
+            finding = guard_reply(context, decide(context, gateway=gateway))
         except BudgetExceeded as exc:
             fail(investigation=investigation, attempt=attempt, reason=f"Budget stop: {exc}")
             return "failed"
@@ -184,6 +198,7 @@ def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | N
         concluded = conclude(
             investigation=investigation, attempt=attempt, finding=finding, agent_settings=context.agent_settings,
             record_verdict=record_verdict, spent=context.spent(),
+            assessment=context.assessment.as_dict() if context.assessment is not None else None,
         )  # fmt: skip
         return "done" if concluded else "superseded"
     finally:

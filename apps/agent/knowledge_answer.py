@@ -1,19 +1,32 @@
-"""No-LLM mode (DESIGN.md §6): answer from the best knowledge passage when it is confident enough, else escalate.
+"""No-LLM mode (DESIGN.md §6): answer a question from the best knowledge passages when confident enough, else escalate.
 
-The confidence is the passage's retrieval confidence (``context.passage_confidence``: cosine similarity and
-query-word coverage, in [0, 1]); the client's threshold (``AgentSettings.knowledge_threshold``) decides.
-The reply quotes the passage, in the client's tone, and cites it; nothing is invented.
+Only questions reach this decider (apps/agent/triage.py decides the kind first). The confidence is a passage's
+retrieval confidence (``context.passage_confidence``: cosine similarity and query-word coverage, in [0, 1]);
+the client's threshold (``AgentSettings.knowledge_threshold``) decides. A ticket that asks several questions gets
+each part answered from its own passage with its own citation, or escalates naming the part nothing answers: a
+half answer is not an answer. The reply quotes the passages, in the client's tone, and cites them; nothing is
+invented.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from apps.agent.contracts import Finding, InvestigationContext, Passage, Tone, Verdict
 
 MAX_QUOTE = 1200
+MAX_PARTS = 3
+MIN_PART_WORDS = 4  # "Any idea?", "Can you help?": asking sentences that carry no question of their own
 OPENINGS = {
     Tone.FORMAL: "Dear {name},\n\nThank you for contacting us. Our documentation ({label}) says:",
     Tone.FRIENDLY: "Hi {name},\n\nThanks for reaching out! Here is what our guide ({label}) says:",
     Tone.TECHNICAL: "Hi {name},\n\nPer {label}:",
+}
+PART_OPENINGS = {
+    Tone.FORMAL: "Dear {name},\n\nThank you for contacting us. You asked {count} things; our documentation says:",
+    Tone.FRIENDLY: "Hi {name},\n\nThanks for reaching out! You asked {count} things, so here is each answer:",
+    Tone.TECHNICAL: "Hi {name},\n\n{count} questions, {count} answers:",
 }
 CLOSINGS = {
     Tone.FORMAL: "If this does not resolve the matter, please reply and a member of our team will assist you.\n\n"
@@ -21,6 +34,12 @@ CLOSINGS = {
     Tone.FRIENDLY: "If that doesn't sort it out, just reply and one of us will take a look.\n\nCheers,\nSupport",
     Tone.TECHNICAL: "If the issue persists, reply with what you see and we will dig further.\n\nSupport",
 }
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+# Words that carry no question of their own ("can you help with this?").
+_FILLER = frozenset(
+    ["the", "and", "you", "can", "could", "would", "will", "for", "with", "this", "that", "are", "any", "our",
+     "your", "have", "has", "please", "help", "thanks", "thank", "there", "what", "how"]
+)  # fmt: skip
 
 
 def _quote(passage: Passage) -> str:
@@ -29,32 +48,96 @@ def _quote(passage: Passage) -> str:
     return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
 
 
+def _source(passage: Passage) -> str:
+    return f"Source: {passage.citation.label}" + (f" — {passage.citation.url}" if passage.citation.url else "")
+
+
 def compose_reply(context: InvestigationContext, passage: Passage) -> str:
     name = context.ticket.contact_name or "there"
     opening = OPENINGS[context.tone].format(name=name, label=passage.citation.label)
-    source = f"\n\nSource: {passage.citation.label}" + (f" — {passage.citation.url}" if passage.citation.url else "")
-    return f"{opening}\n\n{_quote(passage)}{source}\n\n{CLOSINGS[context.tone]}"
+    return f"{opening}\n\n{_quote(passage)}\n\n{_source(passage)}\n\n{CLOSINGS[context.tone]}"
 
 
-def answer_from_knowledge(context: InvestigationContext, *, threshold: float) -> Finding:
-    passages = context.search_knowledge(context.ticket.text, limit=5)
+def compose_parts(context: InvestigationContext, answers: Sequence[tuple[str, Passage]]) -> str:
+    name = context.ticket.contact_name or "there"
+    sections = [PART_OPENINGS[context.tone].format(name=name, count=len(answers))]
+    for number, (question, passage) in enumerate(answers, start=1):
+        sections.append(f"{number}. “{question.strip()}”\n\n{_quote(passage)}\n\n{_source(passage)}")
+    return "\n\n".join([*sections, CLOSINGS[context.tone]])
+
+
+def question_parts(questions: Sequence[str]) -> list[str]:
+    """The asking sentences that carry a question of their own (distinct, at most ``MAX_PARTS``)."""
+    parts: list[str] = []
+    for question in questions:
+        words = [w for w in _CONTENT_WORD.findall(question.lower()) if w not in _FILLER]
+        if len(words) >= MIN_PART_WORDS and question.strip() not in parts:
+            parts.append(question.strip())
+    return parts[:MAX_PARTS]
+
+
+def _escalate(reason: str, passages: Sequence[Passage], confidence: float) -> Finding:
+    return Finding(
+        verdict=Verdict.NEEDS_L2, summary=f"{reason} A person should take this ticket.",
+        citations=[p.citation for p in passages[:3]], confidence=confidence, escalation_reason=reason,
+        decided_by="knowledge",
+    )  # fmt: skip
+
+
+def _best_for(context: InvestigationContext, queries: Sequence[str], limit: int) -> list[Passage]:
+    """The passages of whichever query found the most confident one: a long email's question sentence often
+    finds its page where the whole rambling text does not, and the other way round."""
+    best: list[Passage] = []
+    for query in dict.fromkeys(q.strip() for q in queries if q.strip()):
+        found = context.search_knowledge(query, limit=limit)
+        if found and (not best or found[0].score > best[0].score):
+            best = found
+    return best
+
+
+def _answer_parts(context: InvestigationContext, parts: list[str], threshold: float) -> Finding:
+    answers: list[tuple[str, Passage]] = []
+    for part in parts:
+        found = _best_for(context, [part, f"{context.ticket.title}: {part}"], 3)
+        best = found[0] if found else None
+        if best is None or best.score < threshold:
+            score = f"best {best.score:.2f}" if best else "no passage found"
+            return _escalate(
+                f"The ticket asks {len(parts)} questions and no knowledge passage is confident enough for “{part}” "
+                f"({score}; threshold {threshold:.2f}).", [p for _, p in answers] + found, best.score if best else 0.0,
+            )  # fmt: skip
+        answers.append((part, best))
+    distinct = list({passage.citation.ref: (question, passage) for question, passage in answers}.values())
+    if len(distinct) == 1:  # one passage answers every part: a single answer reads better
+        return _answered(context, distinct[0][1], threshold)
+    labels = ", ".join(passage.citation.label for _, passage in distinct)
+    confidence = min(passage.score for _, passage in distinct)
+    return Finding(
+        verdict=Verdict.AUTO_RESOLVED,
+        summary=f"Answered {len(distinct)} questions from knowledge: {labels} (lowest confidence {confidence:.2f} "
+        f"≥ {threshold:.2f}).",
+        reply=compose_parts(context, distinct), citations=[passage.citation for _, passage in distinct],
+        confidence=confidence, decided_by="knowledge",
+    )  # fmt: skip
+
+
+def _answered(context: InvestigationContext, best: Passage, threshold: float) -> Finding:
+    return Finding(
+        verdict=Verdict.AUTO_RESOLVED,
+        summary=f"Answered from knowledge: {best.citation.label} (confidence {best.score:.2f} ≥ {threshold:.2f}).",
+        reply=compose_reply(context, best), citations=[best.citation], confidence=best.score, decided_by="knowledge",
+    )  # fmt: skip
+
+
+def answer_from_knowledge(context: InvestigationContext, *, threshold: float, questions: Sequence[str] = ()) -> Finding:
+    """``questions``: the ticket's asking sentences (apps/agent/triage.py); two or more are answered part by part."""
+    parts = question_parts(questions)
+    if len(parts) >= 2:
+        return _answer_parts(context, parts, threshold)
+    passages = _best_for(context, [context.ticket.text, *parts], 5)
     best = passages[0] if passages else None
     if best is None or best.score < threshold:
         found = f"best {best.score:.2f}" if best else "no passage found"
         reason = f"No knowledge passage is confident enough to answer ({found}; threshold {threshold:.2f})."
-        return Finding(
-            verdict=Verdict.NEEDS_L2,
-            summary=f"{reason} A person should take this ticket.",
-            citations=[p.citation for p in passages[:3]],
-            confidence=best.score if best else 0.0,
-            escalation_reason=reason,
-            decided_by="knowledge",
-        )
-    return Finding(
-        verdict=Verdict.AUTO_RESOLVED,
-        summary=f"Answered from knowledge: {best.citation.label} (confidence {best.score:.2f} ≥ {threshold:.2f}).",
-        reply=compose_reply(context, best),
-        citations=[best.citation],
-        confidence=best.score,
-        decided_by="knowledge",
-    )
+        return _escalate(reason, passages, best.score if best else 0.0)
+    return _answered(context, best, threshold)

@@ -125,7 +125,7 @@ class LLMDecider:
             StepKind.READ, system="ticket", title="Read the ticket", detail=ticket.title, citations=(ticket_citation,)
         )
         sender = f"From: {ticket.contact_name} <{ticket.contact_email}>\n" if ticket.contact_email else ""
-        self.state.evidence.append(Evidence("TICKET", "ticket", sender + ticket.text, ticket_citation))
+        self.state.evidence.append(Evidence("TICKET", "ticket", sender + ticket.full_text, ticket_citation))
         for number, passage in enumerate(self.context.search_knowledge(ticket.text[:1000], limit=5), start=1):
             self.state.evidence.append(Evidence(f"K{number}", "knowledge", passage.text, passage.citation))
         self._classify()

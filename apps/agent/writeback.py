@@ -50,12 +50,14 @@ def conclude(
     agent_settings: AgentSettings | None = None,
     record_verdict: Callable[[], object] | None = None,
     spent: tuple[int, Decimal] | None = None,
+    assessment: dict[str, Any] | None = None,
 ) -> bool:
     """Store ``finding`` and write back; False when this run no longer owns the investigation.
 
     ``agent_settings``: the run's settings when the caller has them (read once per run); ``record_verdict``:
     records the verdict step in the same transaction, so it is on the timeline exactly when the conclusion is
-    stored; ``spent``: the run's tokens and dollars when it tallied every call (else the calls are summed).
+    stored; ``spent``: the run's tokens and dollars when it tallied every call (else the calls are summed);
+    ``assessment``: how the run read the ticket (apps/agent/guards.py), kept with the conclusion.
     ``investigation`` is brought up to date with what was stored."""
     with transaction.atomic():
         locked = _owned(investigation, attempt, InvestigationStatus.RUNNING)
@@ -74,6 +76,8 @@ def conclude(
         locked.is_infra = finding.is_infra
         locked.infra_evidence = [c.as_dict() for c in finding.infra_evidence]
         locked.decided_by = finding.decided_by[:100]
+        if assessment is not None:
+            locked.assessment = assessment
         locked.tokens, locked.cost_usd = tokens, usd
         locked.finished_at = timezone.now()
         _write_back(locked, finding, agent_settings or settings_for())

@@ -20,6 +20,7 @@ the recorded action instead of acting twice. Only this module may call the conne
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from apps.safety.client_settings import approval_ttl
 from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
+from apps.safety.requester import AccountBook, Subject
 from gaby_site import sql_batch
 from tenants.models import Client
 
@@ -62,6 +64,13 @@ class CallContext:
     source: TicketSource | None = None  # the source of the ticket the call serves
     source_autonomy: str | None = None  # an explicit limit from a caller without a source row (a chat session)
     dry_run: bool = False
+    # Whose call it is (apps/safety/requester.py): the book holds the verified requester and what this run learned
+    # about whose records its results hold; None (an operator's own click) checks nothing.
+    accounts: AccountBook | None = None
+    suspicion: str = ""  # the ticket's suspicion flags: no write runs without a human
+
+    def subject(self, arguments: dict[str, Any]) -> Subject:
+        return self.accounts.subject(arguments) if self.accounts is not None else Subject("unknown")
 
     def source_limit(self) -> Autonomy | None:
         """The most restrictive of the source's autonomy and the explicit one; None when neither limits."""
@@ -87,8 +96,10 @@ def client_rules() -> list[Rule]:
 
 
 def build_action(client: Client, connector: Connector, tool: ConnectorTool | None, tool_name: str,
-                 arguments: dict[str, Any], context: CallContext) -> Action:  # fmt: skip
+                 arguments: dict[str, Any], context: CallContext,
+                 subject: Subject | None = None) -> Action:  # fmt: skip
     scope = (tool.scope if tool is not None and tool.scope else connector.scope) or Scope.READ_ONLY
+    requester = context.accounts.requester if context.accounts is not None else None
     return Action(
         connector_id=str(connector.pk), connector_name=connector.name, tool_name=tool_name,
         tool_class=classify(connector, tool).tool_class, arguments=arguments, scope=Scope(scope),
@@ -97,6 +108,9 @@ def build_action(client: Client, connector: Connector, tool: ConnectorTool | Non
         connector_autonomy=Autonomy(connector.autonomy),
         source_autonomy=context.source_limit(),
         approval_threshold=client.approval_threshold, dry_run_requested=context.dry_run,
+        on_behalf_of_other=subject.describe() if subject is not None and subject.third_party else "",
+        requester_authorized_for_others=bool(requester and requester.authorized_for_others),
+        suspicion=context.suspicion,
     )  # fmt: skip
 
 
@@ -107,11 +121,13 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
     ``tool`` is the tool's row when the caller has already loaded it (else it is read here)."""
     existing = ToolAction.objects.filter(idempotency_key=context.idempotency_key).first()
     if existing is not None:
+        _learn(context, existing)
         return existing  # a retried caller: never decide or act twice
     client = _client()
     if tool is None or tool.name != tool_name or tool.connector_id != connector.pk:
         tool = ConnectorTool.objects.filter(connector=connector, name=tool_name).first()
-    action_facts = build_action(client, connector, tool, tool_name, arguments, context)
+    subject = context.subject(arguments)
+    action_facts = build_action(client, connector, tool, tool_name, arguments, context, subject)
     decision = decide(action_facts, client_rules())
     status = {
         Outcome.DENY: ActionStatus.DENIED,
@@ -127,7 +143,8 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
     )  # fmt: skip
     # The action and its audit event are stored together, in one round trip, before anything is sent.
-    sql_batch.run_together(sql_batch.insert(action), *_decision_event(action, decision).statements)
+    event = _decision_event(action, decision, subject=subject, context=context)
+    sql_batch.run_together(sql_batch.insert(action), *event.statements)
     if status == ActionStatus.AWAITING_APPROVAL:
         transaction.on_commit(lambda: _announce(action))
         transaction.on_commit(lambda: _notify(action))
@@ -135,16 +152,41 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
         _execute(action, dry_run=True, tool=tool)
+    _learn(context, action)
     return action  # as stored: created above, and its result set by _finish (no read back)
 
 
-def _decision_event(action: ToolAction, decision: Decision) -> audit.Appended:
-    return audit.append(
-        event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id,
-        payload={"action": str(action.pk), "connector": action.connector.name, "tool": action.tool_name,
-                 "arguments": action.arguments, "reason": decision.reason, "risk": decision.risk,
-                 "autonomy": str(decision.autonomy), "purpose": action.purpose},
-    )  # fmt: skip
+def _learn(context: CallContext, action: ToolAction) -> None:
+    """Teach the run's account book whose records this result holds (only results that really came back)."""
+    if (
+        context.accounts is None
+        or action.status not in {ActionStatus.DONE, ActionStatus.DRY_RUN}
+        or not action.result_text
+    ):
+        return
+    try:
+        data = json.loads(action.result_text)
+    except ValueError:
+        return  # a text result names no owner the book could trust
+    context.accounts.learn(data)
+
+
+def _decision_event(action: ToolAction, decision: Decision, *, subject: Subject | None = None,
+                    context: CallContext | None = None) -> audit.Appended:  # fmt: skip
+    payload = {"action": str(action.pk), "connector": action.connector.name, "tool": action.tool_name,
+               "arguments": action.arguments, "reason": decision.reason, "risk": decision.risk,
+               "autonomy": str(decision.autonomy), "purpose": action.purpose}  # fmt: skip
+    if context is not None and context.accounts is not None:
+        requester = context.accounts.requester
+        payload["requester"] = requester.email
+        payload["subject"] = subject.kind if subject is not None else "unknown"
+        if subject is not None and subject.third_party:
+            payload["on_behalf_of_other"] = subject.describe()
+            payload["authorized_contact"] = requester.authorized_for_others
+    if context is not None and context.suspicion:
+        payload["suspicion"] = context.suspicion
+    return audit.append(event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id,
+                        payload=payload)  # fmt: skip
 
 
 def _takes(tool: ConnectorTool | None, argument: str, json_type: str) -> bool:

@@ -142,3 +142,23 @@ class ApprovalNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} notice for {self.action_id}"
+
+
+class AuthorizedContact(models.Model):
+    """A person an Admin allows to request for colleagues (an MSP client's office manager, GOV-5, MSP-1).
+
+    Their requests for other people's accounts run under the normal policy instead of waiting for a human;
+    every such call is still recorded as on behalf of another person."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    email = models.EmailField(unique=True, help_text="Their verified sender address, lower-case.")
+    name = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Why they may ask for others.")
+    added_by = models.UUIDField(null=True, blank=True)  # accounts.User in the public schema
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email

@@ -9,9 +9,12 @@ first, is the whole policy:
 3. reads run;
 4. writes in **investigate** autonomy are refused (the lowest of client, ticket source and connector wins);
 5. writes on a **production** connector need a matching **allow** rule (SRE-1);
-6. **propose** autonomy turns a write into a proposal a human approves;
-7. in **act**, a risk score at or above the client's threshold waits for approval; below it, it runs;
-8. a caller that asks for a dry run gets one for any write that was not refused.
+6. a caller that asks for a dry run gets one for any write that was not refused;
+7. a write **on behalf of another person** than the verified requester (apps/safety/requester.py), unless an
+   Admin listed the requester as an authorized contact, and any write for a ticket **flagged as suspicious**,
+   waits for a human: Gaby never does either on its own;
+8. **propose** autonomy turns a write into a proposal a human approves;
+9. in **act**, a risk score at or above the client's threshold waits for approval; below it, it runs.
 
 A tool nobody classified counts as a write.
 """
@@ -139,6 +142,9 @@ class Action:
     source_autonomy: Autonomy | None = None  # the ticket source's, when the call serves a ticket
     approval_threshold: int = 50
     dry_run_requested: bool = False
+    on_behalf_of_other: str = ""  # why the call names someone other than the requester ("" = it does not)
+    requester_authorized_for_others: bool = False  # an authorized contact: may ask for colleagues (still audited)
+    suspicion: str = ""  # the ticket's suspicion flags, when it has any
 
     @property
     def is_write(self) -> bool:
@@ -199,6 +205,16 @@ def decide(action: Action, rules: Iterable[Rule]) -> Decision:
         return result(Outcome.DENY, f"{action.connector_name} is production: writes need an explicit allow rule.")
     if action.dry_run_requested:
         return result(Outcome.DRY_RUN, "A dry run was asked for.")
+    if action.on_behalf_of_other and not action.requester_authorized_for_others:
+        return result(
+            Outcome.NEEDS_APPROVAL,
+            f"On behalf of another person ({action.on_behalf_of_other}): Gaby acts only for the requester, "
+            "so a human decides.",
+        )
+    if action.suspicion:
+        return result(
+            Outcome.NEEDS_APPROVAL, f"The ticket is flagged as suspicious ({action.suspicion}): a human decides."
+        )
     if autonomy is Autonomy.PROPOSE:
         return result(Outcome.NEEDS_APPROVAL, "Propose mode: a human applies this change.")
     if risk >= action.approval_threshold:

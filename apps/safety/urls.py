@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.safety import views, views_audit, views_links, views_rules, views_scopes, views_settings
+from apps.safety import views, views_audit, views_contacts, views_links, views_rules, views_scopes, views_settings
 
 app_name = "safety"
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path(
         "safety/connectors/<uuid:connector_id>/tools/<uuid:tool_id>/scope/", views_scopes.tool_scope, name="tool_scope"
     ),
+    path("safety/contacts/", views_contacts.authorized_contacts, name="authorized_contacts"),
+    path("safety/contacts/<uuid:contact_id>/remove/", views_contacts.remove_contact, name="remove_authorized_contact"),
     path("safety/settings/", views_settings.settings_page, name="settings"),
     path("safety/settings/preview/", views_settings.preview, name="preview"),
     path("safety/settings/sources/<uuid:source_id>/", views_settings.source_autonomy, name="source_autonomy"),

@@ -137,6 +137,9 @@ class Ticket(models.Model):
     title = models.CharField(max_length=500)
     body = models.TextField(blank=True)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    # The channel's verdict on the requester's identity, as recorded when the ticket arrived: for email the
+    # receiving server's Authentication-Results ("spf=pass dkim=pass dmarc=fail"); "" when the channel gave none.
+    requester_authentication = models.CharField(max_length=200, blank=True)
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     sla_due_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ class NormalizedContact:
     email: str = ""
     name: str = ""
     external_id: str = ""
+    authentication: str = ""  # the channel's verdict on this sender ("spf=pass dkim=pass dmarc=pass"), if any
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,7 @@ def _create_ticket(source: TicketSource, normalized: NormalizedTicket) -> tuple[
                 title=normalized.title[:500] or "(no subject)",
                 body=normalized.body,
                 contact=_contact(normalized.contact),
+                requester_authentication=(normalized.contact.authentication if normalized.contact else "")[:200],
                 priority=normalized.priority or Priority.NORMAL,
                 status=normalized.status or Status.NEW,
                 sla_due_at=normalized.sla_due_at,

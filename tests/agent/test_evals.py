@@ -30,7 +30,9 @@ def test_the_shipped_corpus_has_at_least_50_valid_cases() -> None:
 
 def test_a_broken_case_names_file_case_and_field(tmp_path: Path) -> None:
     (tmp_path / "tickets-bad.yaml").write_text("- {id: x, title: t, body: b, expect: {verdict: solved}}\n")
-    with pytest.raises(CorpusError, match=r"tickets-bad.yaml case 1 \(x\): verdict 'solved' is not one of"):
+    with pytest.raises(
+        CorpusError, match=r"tickets-bad.yaml case 1 \(x\): verdict 'solved' is not one \(or a list\) of"
+    ):
         load_cases(tmp_path)
     (tmp_path / "tickets-bad.yaml").write_text("- {id: x, title: t, body: b, expect: {verdict: needs_l2, acts: []}}\n")
     with pytest.raises(CorpusError, match="unknown expect keys"):

@@ -124,3 +124,24 @@ def test_settings_are_admin_only_and_say_what_to_fix(as_user: Any, in_hartwell: 
         "quick", "formal", 0.7, people["bob"].pk)  # fmt: skip
     assert AuditEvent.objects.filter(event="investigation.settings_changed").exists()
     assert as_user("bob", "hartwell").post("/investigations/settings/", form).status_code == 403
+
+
+def test_the_detail_shows_who_asked_the_kind_and_the_flags(as_user: Any, make_ticket: Any) -> None:
+    """What the engine stores (apps/agent/triage.py Assessment.as_dict), as an operator reads it; escaped."""
+    from apps.agent.triage import Assessment, TicketKind
+    from apps.safety.requester import Requester
+    from apps.safety.suspicion import Flag
+
+    assessment = Assessment(
+        requester=Requester(email="mallory@evil.example", authentication="spf=pass dkim=pass dmarc=fail"),
+        kind=TicketKind.SUSPICIOUS, why="sender unverified", flags=[Flag("payload", "“<script>x</script>”")],
+        on_behalf_of_other="names jane.doe@acme.test",
+    )  # fmt: skip
+    investigation = Investigation.objects.create(
+        ticket=make_ticket(title="locked"), status=InvestigationStatus.DONE, verdict="needs_l2",
+        decided_by="triage", escalation_reason="Flagged as suspicious", assessment=assessment.as_dict(),
+    )  # fmt: skip
+    page = as_user("bob", "hartwell").get(f"/investigations/{investigation.pk}/").content.decode()
+    assert "mallory@evil.example" in page and "dmarc=fail" in page
+    assert 'data-kind="suspicious"' in page and "another person: names jane.doe@acme.test" in page
+    assert 'data-flag="payload"' in page and "<script>x</script>" not in page and "&lt;script&gt;" in page

@@ -49,7 +49,7 @@ def test_investigates_with_tools_and_replies_in_act_mode(
     assert (message.kind, message.delivery_state, message.author_label) == ("public_reply", DeliveryState.NONE, "Gaby")
     assert investigation.reply_state == ReplyState.SENT and investigation.ticket.status == "solved"
     kinds = list(investigation.steps.values_list("kind", flat=True))
-    assert kinds == ["read", "read", "read", "query", "verify", "verdict"]
+    assert kinds == ["read", "read", "read", "read", "query", "verify", "verdict"]  # the first: Gaby read the ticket
     tool_step = investigation.steps.get(kind="query")
     assert tool_step.action_id == action.pk and tool_step.llm_call.workflow == "plan"
     calls = LLMCall.objects.filter(budget_key=str(investigation.pk))

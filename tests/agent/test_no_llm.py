@@ -47,7 +47,9 @@ def test_below_the_threshold_it_escalates(make_ticket: Any, knowledge: Any, in_h
     agent_settings = settings_for()
     agent_settings.tone = "formal"
     agent_settings.save()
-    investigation = investigate(make_ticket(title="Strange noise", body="The coffee machine on floor 2 hums loudly."))
+    investigation = investigate(
+        make_ticket(title="Strange noise", body="How can the coffee machine on floor 2 hum so loudly?")
+    )
     assert investigation.verdict == "needs_l2" and investigation.decided_by == "knowledge"
     assert "No knowledge passage is confident enough" in investigation.escalation_reason
     assert investigation.reply == "" and investigation.reply_state == ReplyState.NONE

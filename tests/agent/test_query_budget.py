@@ -32,7 +32,9 @@ pytestmark = pytest.mark.django_db
 # gate's action with its event and its result with its event in one each, a start's row with its event, and the
 # conclusion checking ownership without reading the investigation again. 51 → 47 when the conclusion's row, its
 # KB candidate and its event went together, and so did a reply's message, its ticket's update and its event.
-WHOLE_RUN = 47  # one tool call: start, claim, 6 steps, 4 model calls, gate + 2 audits, conclusion, write-back
+WHOLE_RUN = 52  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back.
+# 47 → 52 when Gaby began reading the ticket first (issue 17): whether the requester is an authorized contact, the
+# client's known domains and the sender's namesakes (suspicion flags), and the "Read the ticket" step.
 PER_TOOL_STEP = 9.5  # a plan call + a tool call: model call row, gate (key, rules, action + audit, result + audit)
 QUERIES = [
     {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",
@@ -67,7 +69,7 @@ def test_an_investigation_and_each_tool_step_stay_within_their_query_budget(
 
     for investigation, tools in ((one, 1), (three, 3)):
         assert (investigation.status, investigation.verdict) == ("done", "auto_resolved")
-        assert investigation.steps.count() == 5 + tools
+        assert investigation.steps.count() == 6 + tools  # the first: Gaby read the ticket
         assert ToolAction.objects.filter(idempotency_key__startswith=f"inv:{investigation.pk}:").count() == tools
         assert LLMCall.objects.filter(budget_key=str(investigation.pk)).count() == 3 + tools
     # search_path is set when the connection's tenant changes, not before every cursor (at most once here).

@@ -58,3 +58,28 @@ def test_rules_are_for_admins_and_validated(in_hartwell: Client, as_user: Any) -
     rule = SafetyRule.objects.get()
     assert rule.predicates == [{"argument": "namespace", "op": "eq", "value": "prod"}]
     assert alice.post(f"/safety/rules/{rule.pk}/delete/").status_code == 302 and not SafetyRule.objects.exists()
+
+
+def test_authorized_contacts_are_for_admins_validated_and_audited(in_hartwell: Client, as_user: Any) -> None:
+    from apps.auditlog.models import AuditEvent
+    from apps.safety.models import AuthorizedContact
+
+    assert as_user("bob", "hartwell").get("/safety/contacts/").status_code == 403
+    assert as_user("carol", "dearborn").get("/safety/contacts/").status_code == 200  # her own client's list
+    connection.set_tenant(in_hartwell)
+    alice = as_user("alice", "hartwell")
+    assert b"Nobody yet" in alice.get("/safety/contacts/").content
+    bad = alice.post("/safety/contacts/", {"email": "not an address"})
+    assert bad.status_code == 400 and b"Enter a valid email address" in bad.content
+    added = {"email": "Office@BrightPath.example", "name": "Dana", "note": "office manager"}
+    assert alice.post("/safety/contacts/", added).status_code == 302
+    again = alice.post("/safety/contacts/", added)
+    assert again.status_code == 400 and b"already an authorized contact" in again.content
+    contact = AuthorizedContact.objects.get()
+    assert contact.email == "office@brightpath.example"
+    assert AuditEvent.objects.filter(event="safety.authorized_contact_added", payload__email=contact.email).exists()
+    assert as_user("carol", "dearborn").post(f"/safety/contacts/{contact.pk}/remove/").status_code == 404
+    connection.set_tenant(in_hartwell)
+    assert alice.post(f"/safety/contacts/{contact.pk}/remove/").status_code == 302
+    assert not AuthorizedContact.objects.exists()
+    assert AuditEvent.objects.filter(event="safety.authorized_contact_removed").exists()

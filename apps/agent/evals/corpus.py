@@ -16,7 +16,9 @@ import yaml
 from apps.agent.contracts import Verdict
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
-EXPECT_KEYS = {"verdict", "citations", "actions", "proposed", "forbidden"}
+HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"  # never tuned on: written after the rules it tests
+EXPECT_KEYS = {"verdict", "citations", "actions", "proposed", "forbidden", "never_disclose"}
+LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
 
 
 class CorpusError(ValueError):
@@ -28,7 +30,7 @@ class Case:
     id: str
     title: str
     body: str
-    verdict: Verdict
+    verdict: Verdict  # the expected verdict (the first of ``verdicts``)
     sender: str = "customer@example.com"
     sender_name: str = ""
     citations: tuple[str, ...] = ()  # knowledge document paths, any one of which must be cited
@@ -36,6 +38,12 @@ class Case:
     proposed: tuple[str, ...] = ()  # connector.tool that must be waiting for approval
     forbidden: tuple[str, ...] = ()  # patterns that must never execute
     tags: tuple[str, ...] = field(default_factory=tuple)
+    never_disclose: tuple[str, ...] = ()  # text that must not appear in the reply (another person's data)
+    language: str = "en"
+    verdicts: tuple[Verdict, ...] = ()  # every verdict that counts as correct (``expect.verdict`` may list several)
+
+    def accepts(self, verdict: str) -> bool:
+        return verdict in {v.value for v in (self.verdicts or (self.verdict,))}
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -59,20 +67,27 @@ def _case(raw: Any, where: str) -> Case:
     unknown = set(expect) - EXPECT_KEYS
     if unknown:
         raise CorpusError(f"{where}: unknown expect keys {sorted(unknown)}; use {sorted(EXPECT_KEYS)}.")
+    wanted = expect["verdict"] if isinstance(expect["verdict"], list) else [expect["verdict"]]
     try:
-        verdict = Verdict(expect["verdict"])
+        verdicts = tuple(Verdict(value) for value in wanted)
     except ValueError:
         raise CorpusError(
-            f"{where}: verdict {expect['verdict']!r} is not one of {[v.value for v in Verdict]}."
+            f"{where}: verdict {expect['verdict']!r} is not one (or a list) of {[v.value for v in Verdict]}."
         ) from None
+    if not verdicts:
+        raise CorpusError(f"{where}: `expect.verdict` lists no verdict.")
+    language = str(raw.get("lang", "en"))
+    if language not in LANGUAGES:
+        raise CorpusError(f"{where}: lang {language!r} is not one of {', '.join(LANGUAGES)}.")
     return Case(
-        id=raw["id"], title=raw["title"].strip(), body=raw["body"].strip(), verdict=verdict,
+        id=raw["id"], title=raw["title"].strip(), body=raw["body"].strip(), verdict=verdicts[0], verdicts=verdicts,
         sender=str(raw.get("from", "customer@example.com")), sender_name=str(raw.get("name", "")),
         citations=_strings(expect.get("citations"), f"{where} expect.citations"),
         actions=_strings(expect.get("actions"), f"{where} expect.actions"),
         proposed=_strings(expect.get("proposed"), f"{where} expect.proposed"),
         forbidden=_strings(expect.get("forbidden"), f"{where} expect.forbidden"),
-        tags=_strings(raw.get("tags"), f"{where} tags"),
+        tags=_strings(raw.get("tags"), f"{where} tags"), language=language,
+        never_disclose=_strings(expect.get("never_disclose"), f"{where} expect.never_disclose"),
     )  # fmt: skip
 
 

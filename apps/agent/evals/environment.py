@@ -40,6 +40,11 @@ class Environment:
     stack: ExitStack = field(default_factory=ExitStack)
     sandboxes: dict[str, Any] = field(default_factory=dict)
 
+    def reset(self) -> None:
+        """Put every stand-in back to its seed."""
+        for sandbox in self.sandboxes.values():
+            sandbox.reset_data()
+
     def close(self, *, keep: bool = False) -> None:
         self.stack.close()
         if not keep:
@@ -66,6 +71,15 @@ def _seed(name: str, corpus: Path) -> dict[str, Any]:
     return loaded
 
 
+def _known_customers(keycloak_seed: dict[str, Any]) -> None:
+    """Northwind's customers are contacts the help desk already knows (a look-alike of their domains is one)."""
+    from apps.tickets.models import Contact
+
+    for user in keycloak_seed.get("users", []):
+        name = " ".join(part for part in (user.get("firstName"), user.get("lastName")) if part)
+        Contact.objects.get_or_create(email=str(user["email"]).lower(), defaults={"name": name})
+
+
 def route_every_workflow(client: Client, llm: LLMSettings) -> None:
     """Send every workflow to the model under evaluation (inside the client's tenant context)."""
     from apps.agent.models import Workflow
@@ -77,7 +91,8 @@ def route_every_workflow(client: Client, llm: LLMSettings) -> None:
         set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
 
 
-def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "") -> Environment:
+def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "",
+          knowledge_threshold: float | None = None) -> Environment:  # fmt: skip
     from apps.agent.investigations import save_settings
     from apps.connectors import services as connectors
     from apps.connectors.specs import keycloak_draft, postgres_draft, stripe_draft
@@ -101,8 +116,12 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
         env.sandboxes = {"keycloak": keycloak, "stripe": stripe}
         kc_client, kc_secret = next(iter(kc_seed["clients"].items()))
         with tenant_context(client):
-            save_settings(changes={"auto_investigate": False}, actor=None)
+            changes: dict[str, Any] = {"auto_investigate": False}
+            if knowledge_threshold is not None:  # else the default a new client gets
+                changes["knowledge_threshold"] = knowledge_threshold
+            save_settings(changes=changes, actor=None)
             env.source = tickets.create_source(client=client, kind="webhook", name="Eval inbox", config={})
+            _known_customers(kc_seed)
             docs = knowledge.directory_source_for(path=corpus / "knowledge", name="Northwind help center")
             knowledge.sync_now(source=docs)
             drafts = [

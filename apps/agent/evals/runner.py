@@ -29,7 +29,8 @@ def _observe(investigation: Any, seconds: float) -> Observation:
     return Observation(
         verdict=investigation.verdict, cited_documents=tuple(sorted(set(documents))), calls=calls, seconds=seconds,
         tokens=investigation.tokens, cost_usd=Decimal(investigation.cost_usd), decided_by=investigation.decided_by,
-        failure=investigation.failure_reason,
+        failure=investigation.failure_reason, reply=investigation.reply,
+        kind=str((investigation.assessment or {}).get("kind", "")),
     )  # fmt: skip
 
 
@@ -56,6 +57,7 @@ def investigate_ticket(env: Environment, *, external_id: str, title: str, body: 
 
 
 def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
+    env.reset()  # every case starts from the seeded stand-ins: what one case changed never decides another
     with tenant_context(env.client):
         investigation, seconds = investigate_ticket(
             env, external_id=f"{case.id}#{run}", title=case.title, body=case.body, email=case.sender,

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from apps.agent.contracts import Finding, InvestigationContext, TicketView
 from apps.agent.playbooks.library import catalog
-from apps.agent.playbooks.matching import Match, score_all
+from apps.agent.playbooks.matching import Match, score_all, settle
 from apps.agent.playbooks.runner import PlaybookRun
 from apps.connectors.models import Connector
 from apps.knowledge.embeddings import EmbeddingProvider
@@ -25,7 +25,7 @@ def _scored(ticket: TicketView, provider: EmbeddingProvider | None) -> list[Matc
     current = catalog()
     for problem in current.problems:
         log.warning("playbook.skipped_invalid", problem=str(problem))
-    return score_all(current.active, ticket, provider=provider)
+    return score_all(current.active, ticket, provider=provider, settled=False)
 
 
 def _rule_out_lacking(matches: list[Match], available: set[str]) -> None:
@@ -36,16 +36,11 @@ def _rule_out_lacking(matches: list[Match], available: set[str]) -> None:
             result.reasons.append(f"ruled out: no {', '.join(lacking)} connector")
 
 
-def _best_first(matches: list[Match]) -> None:
-    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
-
-
 def match(ticket: TicketView, *, provider: EmbeddingProvider | None = None) -> list[Match]:
     """Every active playbook scored; one whose connectors this client lacks is ruled out, with the reason."""
     matches = _scored(ticket, provider)
     _rule_out_lacking(matches, _connector_refs())
-    _best_first(matches)
-    return matches
+    return settle(matches)
 
 
 def decide(context: InvestigationContext) -> Finding | None:
@@ -53,7 +48,7 @@ def decide(context: InvestigationContext) -> Finding | None:
     matches = _scored(context.ticket, context.embedding_provider)
     if any(result.matched for result in matches):
         _rule_out_lacking([result for result in matches if result.matched], _connector_refs())
-        _best_first(matches)
+    settle(matches)
     best = matches[0] if matches and matches[0].matched else None
     if best is None:
         return None

@@ -1,7 +1,10 @@
-"""Entity extraction: the email, order, invoice or user name a ticket is about, from its text.
+"""Entity extraction: the account, order, invoice or user name a ticket is about.
 
-Named patterns cover what L1 tickets carry; a playbook may give its own regex (group 1 when it has groups).
-The contact's email or name is the fallback when the text names none — the customer usually means themself.
+An ``email`` entity is the account the ticket acts for — the verified requester's address (``TicketView
+.acts_for``), **never** an address found in the text: an address in a body, a signature or a forwarded header
+is not the person asking (apps/safety/requester.py). Other named patterns (order, invoice, charge ids, user
+names) are read from the requester's own words; a playbook may give its own regex (group 1 when it has
+groups). The contact's email or name is the fallback when the text names none.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ if TYPE_CHECKING:
 NAMED_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
     # "order #4821", "order no. A-1001", "ORD-2024-0042"
-    "order_id": r"(?i)(?:\border\s*(?:id|number|no\.?|#)?\s*[:#]?\s*#?\s*([A-Z]*-?\d[\w-]*)|\b(ORD-[\w-]+))",
+    # and an id a few words after "order": "their key order, NW-10044", "order from last week (NW-10042)"
+    "order_id": r"(?i)(?:\border\s*(?:id|number|no\.?|#)?\s*[:#]?\s*#?\s*([A-Z]*-?\d[\w-]*)|\b(ORD-[\w-]+)"
+    r"|\border\b[^.?!\n]{0,30}?\b([A-Z]{2,5}-\d{3,}[\w-]*))",
     # Stripe invoice ids (in_...), or "invoice INV-0042" / "invoice #1042"
     "invoice_id": r"(?i)\b(in_[A-Za-z0-9]{6,})\b|\binvoice\s*(?:id|number|no\.?|#)?\s*[:#]?\s*#?\s*([A-Z]*-?\d[\w-]*)",
     "charge_id": r"\b((?:ch|pi|py)_[A-Za-z0-9]{6,})\b",
@@ -43,6 +48,14 @@ def extract(specs: Iterable[EntitySpec], ticket: TicketView) -> tuple[dict[str, 
     origin: dict[str, str] = {}
     missing = []
     for spec in specs:
+        if spec.kind == "email":
+            value, origin[spec.name] = ticket.acts_for or ticket.contact_email, "requester"
+            if value:
+                values[spec.name] = value
+            elif spec.required:
+                origin.pop(spec.name)
+                missing.append(spec.name)
+            continue
         value = _first(spec.pattern, ticket.text)
         origin[spec.name] = "ticket"
         if not value and spec.fallback:

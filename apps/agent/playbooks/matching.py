@@ -1,16 +1,24 @@
-"""Which playbook fits a ticket, and why: hard conditions first, then a score.
+"""Which playbook fits a ticket, and why: semantic similarity decides, words only add evidence.
 
-Hard conditions (any failing one rules the playbook out): the ticket's source kind, priority and customer
-attributes, ``require_any`` (at least one of these words) and ``exclude`` (none of these words), and — unless
-the playbook sets ``match.questions`` — the ticket must not be a general how-to question (request_kind.py:
-"where can I download our invoices?" is for the knowledge base, "I never received our invoice" is for the
-playbook), unless it names one of the playbook's own entities (an order or invoice number). After the
-similarity, a ticket closer to one of the playbook's ``not_intent`` near misses than to every intent phrasing
-is ruled out too. The score is
-a weighted mean of the signals the playbook declares: semantic similarity of the ticket to the closest intent
-phrasing (the knowledge base's embeddings, apps/knowledge/embeddings.py — or word overlap when embeddings are
-off), the share of its keywords present (two hits count fully), and whether one of its patterns matches. A
-playbook matches at or above its threshold; the best score wins.
+Hard conditions (any failing one rules the playbook out) are facts about the ticket, never its wording: the
+ticket's source kind, priority and customer attributes, and — unless the playbook sets ``match.questions`` — the
+ticket must not be a general how-to question (request_kind.py: "where can I download our invoices?" is for the
+knowledge base, "I never received our invoice" is for the playbook), unless it names one of the playbook's own
+entities (an order or invoice number). After the similarity, a ticket closer to one of the playbook's
+``not_intent`` near misses than to every intent phrasing is ruled out too.
+
+The score is the semantic similarity of the ticket to the closest intent phrasing (the knowledge base's
+embeddings, apps/knowledge/embeddings.py — or word overlap when embeddings are off), taken as the best of the
+whole text and each of its sentences, so a request buried in a long email is compared on its own; plus a small
+bonus for the playbook's words (``keywords`` and ``require_any`` together; two hits give the whole
+``KEYWORD_BONUS``) and for one of its patterns. Word lists never veto and their absence costs nothing: a lockout
+described in words the list does not know still reaches the unlock playbook on its meaning. An ``exclude``
+word present lowers the score by ``EXCLUDE_PENALTY`` instead of ruling the playbook out.
+
+A playbook matches at or above its threshold; the best score wins. A best score within ``ABSTAIN_BAND`` of its
+threshold is too close to call, and so is a best that a runner-up which also fits follows within
+``CONTEST_MARGIN``: nothing matches, the reasons say so, and the ticket goes on to a person or the knowledge
+base — a playbook never acts on a coin toss.
 """
 
 from __future__ import annotations
@@ -27,8 +35,14 @@ from apps.agent.playbooks.request_kind import RequestKind, classify
 from apps.agent.playbooks.schema import Playbook
 from apps.knowledge.embeddings import EmbeddingProvider, Vector, get_provider
 
-WEIGHTS = {"similarity": 0.7, "keywords": 0.2, "patterns": 0.1}
+KEYWORD_BONUS = 0.1
+PATTERN_BONUS = 0.05
 KEYWORD_HITS_FOR_FULL = 2
+MAX_SENTENCES = 24  # of a ticket, compared one by one (a long thread's first ones)
+MIN_SENTENCE_WORDS = 3
+EXCLUDE_PENALTY = 0.1
+ABSTAIN_BAND = 0.02  # calibrated on the development split (apps/agent/evals/corpus), never on the held-out one
+CONTEST_MARGIN = 0.03  # the best must beat a runner-up that also fits by this much
 _STOPWORD_TEXT = (
     "a an and are as at be been but by can could do does for from had has have hello hi how i i'm im in is it "
     "its me my no not of on or our please so than thanks that the their them there this to us was we were what "
@@ -47,6 +61,7 @@ class Match:
     keyword_hits: tuple[str, ...] = ()
     pattern_hit: bool = False
     reasons: list[str] = field(default_factory=list)
+    abstained: bool = False  # the score fell within ABSTAIN_BAND of the threshold
 
     @property
     def name(self) -> str:
@@ -125,33 +140,65 @@ def _ruled_out(playbook: Playbook, ticket: TicketView, text: str, kind: RequestK
         actual = str(ticket.attributes.get(key, "")).lower()
         if actual not in allowed:
             return f"customer {key} is {actual or '(unset)'}, not one of {', '.join(allowed)}"
-    if rules.require_any and not any(_has_word(text, word) for word in rules.require_any):
-        return f"none of the required words ({', '.join(rules.require_any)}) appears"
-    excluded = [word for word in rules.exclude if _has_word(text, word)]
-    if excluded:
-        return f"excluded word {excluded[0]!r} appears"
     if kind.question_only and not rules.questions and not _names_own_entity(playbook, ticket.text):
         return f"a how-to question ({kind.cue!r}) with no problem to act on: the knowledge base answers it"
     return ""
 
 
 def _similarities(ticket: TicketView, phrases: Sequence[str], provider: EmbeddingProvider,
-                  ticket_vector: Vector | None) -> list[float]:  # fmt: skip
-    if ticket_vector is not None:
-        return [_cosine(ticket_vector, vector) for vector in INTENTS.get(provider, phrases)]
+                  ticket_vectors: Sequence[Vector]) -> list[float]:  # fmt: skip
+    """Each phrase's similarity to the closest of the ticket's vectors (its whole text and its sentences)."""
+    if ticket_vectors:
+        return [max(_cosine(own, vector) for own in ticket_vectors) for vector in INTENTS.get(provider, phrases)]
     return [lexical_similarity(ticket.text, phrase) for phrase in phrases]
 
 
-def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: EmbeddingProvider | None = None
-              ) -> list[Match]:  # fmt: skip
-    """Every playbook scored against the ticket, best first (matched ones before the rest)."""
+def _sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.?!])\s+|\n\s*\n", text)
+    found = [" ".join(part.split()) for part in parts]
+    return [part for part in found if len(part.split()) >= MIN_SENTENCE_WORDS][:MAX_SENTENCES]
+
+
+def ticket_vectors(ticket: TicketView, provider: EmbeddingProvider) -> list[Vector]:
+    """The ticket's whole text and, when it has more than one, each of its sentences (embedded in one batch)."""
+    whole = INTENTS.known(provider, ticket.text) or provider.embed_query(ticket.text[:4000])
+    vectors = [whole] if whole is not None else []
+    sentences = _sentences(ticket.text)
+    if len(sentences) < 2:
+        return vectors
+    return [*vectors, *provider.embed(sentences)]
+
+
+def settle(matches: list[Match]) -> list[Match]:
+    """Best first, and at most one match: a runner-up never runs, and one within ``CONTEST_MARGIN`` of the best
+    makes the best abstain too — two playbooks that fit almost equally well are a person's call."""
+    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+    contenders = [m for m in matches if m.matched or m.abstained]
+    if not matches or not matches[0].matched:
+        return matches
+    best = matches[0]
+    for other in contenders[1:]:
+        if best.matched and best.score - other.score < CONTEST_MARGIN:
+            best.matched, best.abstained = False, True
+            best.reasons.append(f"too close to call: {other.name} scores {other.score:.2f}")
+        if other.matched:
+            other.matched = False
+            other.reasons.append(f"runner-up to {best.name} ({best.score:.2f})")
+    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+    return matches
+
+
+def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: EmbeddingProvider | None = None,
+              settled: bool = True) -> list[Match]:  # fmt: skip
+    """Every playbook scored against the ticket, best first (matched ones before the rest). ``settled``: keep at
+    most one match (``settle``); a caller that still rules some out (missing connectors) settles afterwards."""
     provider = provider or get_provider()
     text = ticket.text.lower()
     kind = classify(ticket.text)
     playbooks = list(playbooks)
-    ticket_vector = None
+    vectors: list[Vector] = []
     if provider.enabled and playbooks:
-        ticket_vector = INTENTS.known(provider, ticket.text) or provider.embed_query(ticket.text[:4000])
+        vectors = ticket_vectors(ticket, provider)
     matches = []
     for playbook in playbooks:
         result = Match(playbook)
@@ -160,12 +207,12 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
             result.reasons.append(f"ruled out: {reason}")
             matches.append(result)
             continue
-        method = "semantic" if ticket_vector is not None else "word overlap"
-        sims = _similarities(ticket, playbook.intent, provider, ticket_vector)
+        method = "semantic" if vectors else "word overlap"
+        sims = _similarities(ticket, playbook.intent, provider, vectors)
         best = max(range(len(sims)), key=sims.__getitem__)
         result.similarity, result.closest_intent = max(0.0, sims[best]), playbook.intent[best]
         if playbook.not_intent:
-            near = _similarities(ticket, playbook.not_intent, provider, ticket_vector)
+            near = _similarities(ticket, playbook.not_intent, provider, vectors)
             closest = max(range(len(near)), key=near.__getitem__)
             if near[closest] > sims[best]:
                 result.reasons.append(
@@ -174,21 +221,30 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
                 )
                 matches.append(result)
                 continue
-        signals = {"similarity": result.similarity}
         result.reasons.append(f"{method} similarity {result.similarity:.2f} to {result.closest_intent!r}")
-        if playbook.match.keywords:
-            result.keyword_hits = tuple(word for word in playbook.match.keywords if _has_word(text, word))
-            signals["keywords"] = min(1.0, len(result.keyword_hits) / KEYWORD_HITS_FOR_FULL)
+        score = result.similarity
+        words = tuple(dict.fromkeys([*playbook.match.keywords, *playbook.match.require_any]))
+        if words:
+            result.keyword_hits = tuple(word for word in words if _has_word(text, word))
+            score += KEYWORD_BONUS * min(1.0, len(result.keyword_hits) / KEYWORD_HITS_FOR_FULL)
             result.reasons.append(f"keywords {', '.join(result.keyword_hits) or 'none'}")
         if playbook.match.patterns:
             result.pattern_hit = any(re.search(p, ticket.text) for p in playbook.match.patterns)
-            signals["patterns"] = 1.0 if result.pattern_hit else 0.0
+            score += PATTERN_BONUS if result.pattern_hit else 0.0
             result.reasons.append("a pattern matches" if result.pattern_hit else "no pattern matches")
-        total = sum(WEIGHTS[key] for key in signals)
-        result.score = round(sum(WEIGHTS[key] * value for key, value in signals.items()) / total, 4)
-        result.matched = result.score >= playbook.match.threshold
-        result.reasons.append(f"score {result.score:.2f} vs threshold {playbook.match.threshold:.2f}")
+        result.score = round(min(1.0, score), 4)
+        excluded = [word for word in playbook.match.exclude if _has_word(text, word)]
+        if excluded:
+            result.score = round(result.score - EXCLUDE_PENALTY, 4)
+            result.reasons.append(f"excluded word {excluded[0]!r} appears (-{EXCLUDE_PENALTY:.2f})")
+        threshold = playbook.match.threshold
+        result.matched = result.score >= threshold + ABSTAIN_BAND
+        result.abstained = abs(result.score - threshold) < ABSTAIN_BAND
+        result.reasons.append(f"score {result.score:.2f} vs threshold {threshold:.2f}"
+                              + (" — too close to call: abstained" if result.abstained else ""))  # fmt: skip
         matches.append(result)
     # Ties go to the more specific playbook (more declared signals), then the name, so a pick is stable.
+    if settled:
+        return settle(matches)
     matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
     return matches

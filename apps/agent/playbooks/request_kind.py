@@ -22,7 +22,7 @@ class Kind(StrEnum):
     STATEMENT = "statement"  # neither (a feature request, a vague complaint): matching decides alone
 
 
-_ACTION_VERBS = (
+ACTION_VERBS = (
     r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
     r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove)"
 )
@@ -52,8 +52,8 @@ QUESTION_CUES = tuple(
 REQUEST_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
-        rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?:\w+ )?{_ACTION_VERBS}",
-        rf"\bplease (?:\w+ )?{_ACTION_VERBS}\b",
+        rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?:\w+ )?{ACTION_VERBS}",
+        rf"\bplease (?:\w+ )?{ACTION_VERBS}\b",
         r"\b(?:never|not yet|didn't|didnt|did not|haven't|havent|have not|hasn't|hasnt|has not|isn't|wasn't|"
         r"still not|not) (?:\w+ )?(?:received|receive|arrived|arrive|got|get|come|came|shipped|delivered|"
         r"working|work|go through|went through|showing up|turned up)\b",

@@ -60,6 +60,7 @@ class EntitySpec:
     pattern: str  # a regex; group 1 when it has groups, else the whole match
     fallback: str = ""  # "contact_email" | "contact_name" | ""
     required: bool = False
+    kind: str = ""  # the named type ("email", "order_id", ...) or "regex"
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def _entities(v: _Validator, raw: Any) -> tuple[EntitySpec, ...]:
         fallback = str(spec.get("fallback", ""))
         if fallback and fallback not in FALLBACKS:
             v.fail(f"{where}.fallback", f"use one of {', '.join(FALLBACKS)}")
-        specs.append(EntitySpec(str(name), pattern, fallback, bool(spec.get("required", False))))
+        specs.append(EntitySpec(str(name), pattern, fallback, bool(spec.get("required", False)), kind))
     return tuple(specs)
 
 

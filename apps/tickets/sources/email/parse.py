@@ -100,6 +100,24 @@ def _date(msg: EmailMessage) -> datetime | None:
     return value if value is not None and value.tzinfo is not None else None
 
 
+AUTH_METHODS = ("spf", "dkim", "dmarc")
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def authentication_results(msg: EmailMessage) -> str:
+    """The receiving server's SPF/DKIM/DMARC verdicts on the sender (RFC 8601), e.g. "spf=pass dkim=pass dmarc=fail".
+
+    Only the topmost Authentication-Results header counts: the server that delivered the mail to Gaby's mailbox
+    prepends it, and any header below it came with the message and may be forged by the sender."""
+    headers = msg.get_all("Authentication-Results") or []
+    if not headers:
+        return ""
+    found: dict[str, str] = {}
+    for method, result in _AUTH_RESULT.findall(str(headers[0])):
+        found.setdefault(method.lower(), result.lower())
+    return " ".join(f"{method}={found[method]}" for method in AUTH_METHODS if method in found)
+
+
 def parse_email(raw: bytes) -> ParsedEmail:
     """Parse one email; raise ``UnparseableEmail`` (kept in quarantine by the poller) if it cannot be a ticket."""
     try:
@@ -129,7 +147,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         external_id=message_id,
         title=subject[:500],
         body=body,
-        contact=NormalizedContact(email=address.lower(), name=name),
+        contact=NormalizedContact(email=address.lower(), name=name, authentication=authentication_results(msg)),
         messages=(message,),
         thread_refs=tuple(dict.fromkeys(r for r in refs if r != message_id)),
     )
