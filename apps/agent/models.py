@@ -242,9 +242,11 @@ class AgentSettings(models.Model):
     auto_investigate = models.BooleanField(default=True, help_text="Investigate every new inbound ticket.")
     default_depth = models.CharField(max_length=16, choices=labelled(Depth), default=Depth.STANDARD)
     tone = models.CharField(max_length=16, choices=labelled(Tone), default=Tone.FRIENDLY)
-    # 0.45: on the eval corpus, MiniLM scores answerable questions 0.45-0.8 and unanswerable ones below 0.35.
+    # 0.38: calibrated on the development split of the eval (strangers' voices, apps/agent/evals/corpus) once only
+    # questions reach the knowledge answer (apps/agent/triage.py): 0.38 / 0.40 / 0.42 / 0.45 resolved 78 / 77 / 75 /
+    # 72% of it, with no unanswerable question answered at 0.38. Never tuned on the held-out split.
     knowledge_threshold = models.FloatField(
-        default=0.45, help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer."
+        default=0.38, help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer."
     )
     max_tokens = models.PositiveIntegerField(default=60000, help_text="LLM-5: tokens per investigation.")
     max_usd = models.DecimalField(max_digits=8, decimal_places=4, default=0.5, help_text="LLM-5: dollars each.")

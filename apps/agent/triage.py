@@ -97,7 +97,8 @@ MALFUNCTION_CUES = _cues(
     r"(?:does ?n[o']?t|doesnt|do not|dont|won't|wont|isn't|is not|stopped|stops?) (?:work|load|open|save|sync|"
     r"show|display|export|import|respond)(?:ing|s)?|not working|no longer (?:work|load|open|sync|validat|show|"
     r"arriv|send)\w*|(?<!payment )(?<!card )(?<!charge )(?:fails|failing)|keeps? (?:failing|crashing|"
-    r"spinning|loading)|random order|out of order|disappear(?:s|ed)?|missing from|wrong (?:result|total|data|"
+    r"spinning|loading)|something went wrong|random order|out of order|disappear(?:s|ed)?|missing from|"
+    r"wrong (?:result|total|data|"
     r"number)s?|500|502|504)\b",
     r"\b(?:stürzt|absturz|fehlermeldung|funktioniert nicht|geht nicht|lädt nicht|plante|ne fonctionne pas|"
     r"ne marche pas|erreur|no funciona|se bloquea|se cuelga|falla)\b",
@@ -155,8 +156,12 @@ THIRD_PERSON = re.compile(
     r"\b(?:he|she|him|her|his|hers|they|them|their|er|sie|ihm|ihr|il|elle|lui|él|ella)\b", re.IGNORECASE
 )
 # In the asking sentence itself these make a "why" question a bug report: "why does the export crash?".
-BUG_WORDS = re.compile(r"\b(?:crash\w*|freez\w*|froze|hang\w*|exception|error\w*|bug\w*|broken|blank)\b", re.IGNORECASE)
-WHY = re.compile(r"(?i)\s*(?:why|how come|warum|pourquoi|por qué)\b")
+BUG_WORDS = re.compile(
+    r"\b(?:crash\w*|freez\w*|froze|hang\w*|exception|error\w*|bug\w*|broken|blank|dies|die|died|went wrong|"
+    r"stuck|times? out|timed out)\b",
+    re.IGNORECASE,
+)
+WHY = re.compile(r"(?i)\s*(?:(?:hi|hello|hey|hallo|bonjour|hola|ok|so)[,!.]?\s+)?(?:why|how come|warum|pourquoi|por qué)\b")
 MIN_QUESTION_WORDS = 4
 
 
