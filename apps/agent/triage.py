@@ -161,7 +161,9 @@ BUG_WORDS = re.compile(
     r"stuck|times? out|timed out)\b",
     re.IGNORECASE,
 )
-WHY = re.compile(r"(?i)\s*(?:(?:hi|hello|hey|hallo|bonjour|hola|ok|so)[,!.]?\s+)?(?:why|how come|warum|pourquoi|por qué)\b")
+WHY = re.compile(
+    r"(?i)\s*(?:(?:hi|hello|hey|hallo|bonjour|hola|ok|so)[,!.]?\s+)?(?:why|how come|warum|pourquoi|por qué)\b"
+)
 MIN_QUESTION_WORDS = 4
 
 

@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agent', '0005_investigation_assessment'),
+        ("agent", "0005_investigation_assessment"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='agentsettings',
-            name='knowledge_threshold',
-            field=models.FloatField(default=0.38, help_text='No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer.'),
+            model_name="agentsettings",
+            name="knowledge_threshold",
+            field=models.FloatField(
+                default=0.38,
+                help_text="No-LLM mode: the least confidence (0-1) of a knowledge answer sent to a customer.",
+            ),
         ),
     ]
