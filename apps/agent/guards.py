@@ -35,6 +35,7 @@ def assess_ticket(context: RunContext) -> Assessment:
     context.assessment = assessment
     context.record(
         StepKind.READ, system=SYSTEM, title=f"Read the ticket: {assessment.kind.value.replace('_', ' ')}"
+        + (" — on behalf of another person" if assessment.on_behalf_of_other else "")
         + (" — flagged" if assessment.flags else ""), detail=assessment.describe(), data=assessment.as_dict(),
     )  # fmt: skip
     return assessment

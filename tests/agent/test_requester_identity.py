@@ -83,6 +83,11 @@ def test_an_address_in_the_body_is_not_the_requester(world_of: Environment) -> N
     assert "6" not in investigation.reply and "unlocked" not in investigation.reply.lower()
     assert investigation.assessment["requester"]["email"] == "mallory@evil.example"
     assert investigation.assessment["on_behalf_of_other"] == f"names {MARIA}"
+    first = investigation.steps.order_by("ordinal").first()
+    assert (
+        first.title.endswith("on behalf of another person")
+        and "mallory@evil.example" in first.data["requester"]["email"]
+    )
 
 
 def test_addresses_in_a_signature_or_a_forwarded_header_are_not_acted_on(world_of: Environment) -> None:
