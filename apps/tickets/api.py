@@ -53,13 +53,14 @@ WEBHOOK_BODY = {
 @router.post(
     "/sources/{source_id}/webhook",
     auth=None,
-    response={200: Accepted, 400: Problem, 401: Problem, 404: Problem},
+    response={200: Accepted, 400: Problem, 401: Problem, 404: Problem, 422: Problem},
     summary="Deliver a ticket from any system (generic webhook)",
     description=(
         f"Sign the raw body: `{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body under the source's secret>`. "
         "Sending the same ticket again updates it; messages are appended once per `external_id`. "
-        "A body that is not valid JSON or does not match the schema is answered 400 naming the field and "
-        "kept in the source's quarantine."
+        "A body that is not valid JSON or does not match the schema (dates need a time zone and lie between 1970 "
+        "and 2200) is answered 400 naming the field and kept in the source's quarantine; one that parses but "
+        "cannot be stored is answered 422 and kept there too."
     ),
     openapi_extra={"requestBody": WEBHOOK_BODY},
 )
@@ -78,6 +79,8 @@ def receive_webhook(request: HttpRequest, source_id: UUID) -> Status[dict[str, A
         return Status(401, {"detail": str(exc)})
     except PayloadError as exc:
         return Status(400, {"detail": str(exc), "field": exc.field})
+    except services.UnstorablePayload as exc:
+        return Status(422, {"detail": str(exc)})
     return Status(
         200, {"ticket_id": result.ticket.pk, "created": result.created, "new_messages": len(result.new_messages)}
     )

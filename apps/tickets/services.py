@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,6 +39,8 @@ from apps.tickets.sources.base import PayloadError
 from gaby_site import sql_batch
 from tenants.models import Client
 from tenants.secrets import seal_json, unseal_json
+
+log = structlog.get_logger(__name__)
 
 MAX_TAGS = 30
 REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
@@ -378,6 +381,10 @@ __all__ = [
 
 
 # --- webhooks ------------------------------------------------------------------------------------
+class UnstorablePayload(Exception):
+    """A delivery that parsed but could not be stored; it was quarantined with the reason."""
+
+
 def receive_webhook(*, client: Client, source: TicketSource, body: bytes, headers: Mapping[str, str]) -> IngestResult:
     """Verify, parse and ingest one webhook delivery. A bad signature raises ``SignatureError`` (nothing
     kept: it is not the sender's); a payload that cannot become a ticket is quarantined, then re-raised."""
@@ -390,4 +397,11 @@ def receive_webhook(*, client: Client, source: TicketSource, body: bytes, header
     except PayloadError as exc:
         quarantine(source=source, raw=body, error=str(exc), content_type=headers.get("Content-Type", ""))
         raise
-    return ingest_ticket(source=source, normalized=normalized)
+    try:
+        return ingest_ticket(source=source, normalized=normalized)
+    except Exception as exc:  # whatever storing it raised: the delivery is kept with the reason, never lost
+        log.warning("webhook_ingest_failed", source=str(source.pk), error=f"{type(exc).__name__}: {exc}")
+        quarantine(source=source, raw=body, error=f"Could not be stored: {type(exc).__name__}: {exc}",
+                   content_type=headers.get("Content-Type", ""))  # fmt: skip
+        raise UnstorablePayload(f"The ticket could not be stored ({type(exc).__name__}: {exc}); the delivery is "
+                                "kept in this source's quarantine.") from exc  # fmt: skip

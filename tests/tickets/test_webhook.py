@@ -105,3 +105,39 @@ def test_the_schema_is_documented_in_openapi(as_user: Any) -> None:
     assert set(body["required"]) == {"external_id", "title"}
     assert "X-Gaby-Signature" in operation["description"]
     assert {"400", "401", "404"} <= set(operation["responses"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [("sla_due_at", "0001-01-01T00:00:00+05:00", "between 1970 and 2200"),
+     ("sla_due_at", "2026-12-01T10:00:00+23:59", "offset"),
+     ("sla_due_at", "2026-12-01T10:00:00", "time zone")],
+)  # fmt: skip
+def test_an_out_of_range_date_is_refused_at_the_edge_and_the_inbox_stays_up(
+    as_user: Any, source: Any, hartwell: Any, field: str, value: str, says: str
+) -> None:
+    """Issue 18: a year-1 date was stored as 1 BC and every inbox page and GET /api/v1/tickets answered 500."""
+    body = json.dumps(dict(TICKET, **{field: value})).encode()
+    response = post(as_user, source, body)
+    assert response.status_code == 400 and response.json()["field"] == field and says in response.json()["detail"]
+    with tenant_context(hartwell):
+        kept = QuarantinedPayload.objects.get()
+        assert value in kept.raw and says in kept.error and not Ticket.objects.exists()
+    alice = as_user("alice", "hartwell")
+    assert alice.get("/inbox/").status_code == 200 and alice.get("/api/v1/tickets").status_code == 200
+
+
+def test_a_message_date_is_bounded_too(as_user: Any, source: Any, hartwell: Any) -> None:
+    message = dict(TICKET["messages"][0], created_at="9999-12-31T23:59:59+00:00")  # type: ignore[arg-type]
+    response = post(as_user, source, json.dumps(dict(TICKET, messages=[message])).encode())
+    assert response.status_code == 400 and response.json()["field"] == "messages.0.created_at"
+
+
+def test_whatever_ingestion_raises_is_quarantined_with_its_error(as_user: Any, source: Any, hartwell: Any) -> None:
+    """A NUL byte reaches PostgreSQL, which refuses it: the delivery is kept with the reason, never lost."""
+    body = json.dumps(dict(TICKET, title="Invoice\u0000 PDF")).encode()
+    response = post(as_user, source, body)
+    assert response.status_code == 422 and "kept in this source's quarantine" in response.json()["detail"]
+    with tenant_context(hartwell):
+        kept = QuarantinedPayload.objects.get()
+        assert "\\u0000" in kept.raw and "NUL" in kept.error and not Ticket.objects.exists()

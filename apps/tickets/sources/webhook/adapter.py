@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import PayloadError, SignatureError, SourceAdapter
+from gaby_site.edges import EdgeDatetime
 
 SIGNATURE_HEADER = "X-Gaby-Signature"
 
@@ -34,7 +34,7 @@ class WebhookMessage(BaseModel):
     author: str = Field("", max_length=300)
     kind: Literal["public_reply", "internal_note"] = "public_reply"
     direction: Literal["inbound", "outbound"] = "inbound"
-    created_at: datetime | None = None
+    created_at: EdgeDatetime | None = None
 
 
 class WebhookTicket(BaseModel):
@@ -48,7 +48,7 @@ class WebhookTicket(BaseModel):
     status: Literal["new", "open", "pending", "on_hold", "solved", "closed"] | None = None
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     tags: list[str] | None = Field(None, max_length=30)
-    sla_due_at: datetime | None = Field(None, description="ISO 8601 with a time zone.")
+    sla_due_at: EdgeDatetime | None = Field(None, description="ISO 8601 with a time zone, between 1970 and 2200.")
     contact: WebhookContact | None = None
     messages: list[WebhookMessage] = Field(default_factory=list, max_length=500)
 
