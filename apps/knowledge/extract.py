@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
@@ -67,6 +67,17 @@ def _title_from_name(name: str) -> str:
     return re.sub(r"[-_]+", " ", stem).strip().capitalize() or name
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: ~500 bytes of nested aliases expand to gigabytes once the tags are
+    turned into text (a "billion laughs"), and front matter never needs them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in front matter", event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
 MAX_TAGS = 20
 
@@ -78,9 +89,9 @@ def front_matter_tags(text: str) -> tuple[tuple[str, ...], str]:
     if not match:
         return (), text
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.load(match.group(1), Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader that refuses aliases)
     except yaml.YAMLError:
-        return (), text  # not front matter after all: index the text as written
+        return (), text  # not front matter after all (or an alias bomb): index the text as written
     raw = meta.get("tags") if isinstance(meta, dict) else None
     items = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else []
     tags = tuple(dict.fromkeys(t for t in (str(i).strip().lower()[:100] for i in items if i is not None) if t))
@@ -89,6 +100,16 @@ def front_matter_tags(text: str) -> tuple[tuple[str, ...], str]:
 
 
 def extract(name: str, data: bytes, *, content_type: str = "") -> Extracted:
+    """The file's title and text; NUL characters are dropped (PostgreSQL text cannot hold them)."""
+    extracted = _extract(name, data, content_type=content_type)
+    if "\x00" in extracted.title or "\x00" in extracted.text:
+        extracted = replace(
+            extracted, title=extracted.title.replace("\x00", ""), text=extracted.text.replace("\x00", "")
+        )
+    return extracted
+
+
+def _extract(name: str, data: bytes, *, content_type: str = "") -> Extracted:
     kind = format_for(name, content_type)
     if kind is None:
         raise ExtractionError(f"{name}: unsupported file type (use Markdown, plain text, HTML or PDF).")
@@ -218,14 +239,20 @@ def _extract_html(name: str, html: str) -> Extracted:
 
 def _extract_pdf(name: str, data: bytes) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         metadata_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except LimitReachedError as exc:
+        raise ExtractionError(f"{name}: refused, its content decompresses past pypdf's limit (a possible "
+                              f"decompression bomb): {exc}") from exc  # fmt: skip
+    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ExtractionError(f"{name}: not a readable PDF ({exc}).") from exc
+    if not any(page.strip() for page in pages):
+        raise ExtractionError(f"{name}: no extractable text (a scanned image, or content pypdf refused to "
+                              "decompress, such as a decompression bomb).")  # fmt: skip
     parts = []
     for number, page in enumerate(pages, start=1):
         body = page.strip()

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -26,6 +27,8 @@ from apps.knowledge.embeddings import EmbeddingProvider, Vector, get_provider
 from apps.knowledge.extract import ExtractionError, extract
 from apps.knowledge.models import Chunk, Document, KnowledgeSource
 from apps.knowledge.readers import Entry, reader_for
+
+log = structlog.get_logger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (documents done, documents total)
 
@@ -70,7 +73,13 @@ def sync_source(
         seen.add(entry.uri)
         document = existing.get(entry.uri)
         force = document is not None and document.pk in needs_vectors
-        index_entry(source, entry, document, provider=provider, report=report, force=force)
+        try:
+            index_entry(source, entry, document, provider=provider, report=report, force=force)
+        except Exception as exc:  # one poisoned file never fails its source: it is kept with its error
+            log.warning("knowledge_entry_failed", source=str(source.pk), uri=entry.uri, error=repr(exc)[:500])
+            report.failed += 1
+            _quarantine(source, entry, document, content_hash="", error=f"Could not index it: {type(exc).__name__}: "
+                        f"{str(exc).replace(chr(0), '')}")  # fmt: skip
         if on_progress:
             on_progress(done, len(entries))
     gone = [doc.pk for uri, doc in existing.items() if uri not in seen and doc.deleted_at is None]

@@ -165,3 +165,46 @@ def test_a_sync_whose_worker_died_is_failed_and_can_be_started_again(
     assert source.status == SyncStatus.FAILED and "stopped making progress" in source.last_error
     with django_capture_on_commit_callbacks(execute=False):
         assert request_sync(source=source) is True
+
+
+def _bomb_pdf() -> bytes:
+    """~100 KB on disk, 100 MB of page content once decompressed (past pypdf's limit)."""
+    import io
+    import zlib
+
+    stream = zlib.compress(b"BT /F1 12 Tf 10 10 Td (" + b"A" * 100_000_000 + b") Tj ET", 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]  # fmt: skip
+    out, offsets = io.BytesIO(b"%PDF-1.4\n"), []
+    out.seek(0, io.SEEK_END)
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def test_poisoned_files_are_kept_with_their_error_and_the_sync_goes_on(in_hartwell: Any, runbooks: Path) -> None:
+    """Issue 18: a decompression bomb, a NUL byte and a YAML alias bomb each broke the whole source or the worker."""
+    (runbooks / "bomb.pdf").write_bytes(_bomb_pdf())
+    (runbooks / "nul.md").write_bytes(b"# VPN\x00 notes\n\nReset the token\x00 from the portal.\n")
+    aliases = "".join(f"l{n}: &l{n} [*l{n - 1}, *l{n - 1}, *l{n - 1}, *l{n - 1}, *l{n - 1}]\n" for n in range(1, 12))
+    (runbooks / "laughs.md").write_text(f"---\nl0: &l0 [x]\n{aliases}tags: *l11\n---\n# Laughs\n\nStill text.\n")
+    report = sync_now(source=_source(runbooks))
+    assert report.failed == 1 and report.added == 6  # the four runbooks, the NUL file and the alias file
+    bomb = Document.objects.get(uri="bomb.pdf")
+    assert "no extractable text" in bomb.error and not bomb.chunks.exists()
+    nul = Document.objects.get(uri="nul.md")
+    assert (
+        nul.error == ""
+        and nul.title == "VPN notes"
+        and "\x00" not in "".join(nul.chunks.values_list("text", flat=True))
+    )
+    laughs = Document.objects.get(uri="laughs.md")
+    assert laughs.error == "" and list(laughs.tags) == [] and laughs.chunks.exists()  # indexed as written, no tags
