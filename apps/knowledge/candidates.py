@@ -9,6 +9,7 @@ searchable, citing their origin.
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.utils import timezone
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, KBCandidate, KnowledgeSource, SourceKind
 
 CURATED_SOURCE_NAME = "Accepted KB candidates"
+MAX_ORIGIN_URL = 1000  # KBCandidate.origin_url
 
 
 def _clean(title: str, body: str) -> tuple[str, str]:
@@ -33,6 +35,18 @@ def _clean(title: str, body: str) -> tuple[str, str]:
     if errors:
         raise ValidationError(errors)
     return title, body
+
+
+def _web_address(url: str) -> str:
+    """An http(s) address, or a clear error: the page renders it as a link, so ``javascript:`` would run."""
+    url = url.strip()
+    if not url:
+        return ""
+    if urlsplit(url).scheme.lower() not in {"http", "https"} or not urlsplit(url).netloc:
+        raise ValidationError({"origin_url": "Give an http:// or https:// address (or leave it empty)."})
+    if len(url) > MAX_ORIGIN_URL:
+        raise ValidationError({"origin_url": f"Keep the address under {MAX_ORIGIN_URL} characters."})
+    return url
 
 
 def propose_candidate(
@@ -56,7 +70,7 @@ def new_candidate(
         body=body,
         origin_kind=origin_kind,
         origin_ref=origin_ref[:300],
-        origin_url=origin_url,
+        origin_url=_web_address(origin_url),
         expires_at=timezone.now() + timedelta(days=settings.KNOWLEDGE_CANDIDATE_DAYS),
     )
 

@@ -148,3 +148,19 @@ def test_writes_need_the_csrf_token_with_a_session(hartwell: Any, kb: Any, peopl
     strict.force_login(people["bob"], backend="django.contrib.auth.backends.ModelBackend")
     response = strict.post(f"/api/v1/knowledge/candidates/{kb['candidate'].pk}/reject")
     assert response.status_code == 403
+
+
+def test_a_candidates_origin_must_be_a_web_address(as_user: Any, hartwell: Any, kb: Any) -> None:
+    """Issue 18: a javascript: origin_url was stored and rendered as a link on the candidates page (stored XSS)."""
+    bob = as_user("bob", "hartwell")
+    for url in ["javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>", "//evil"]:
+        refused = bob.post("/api/v1/knowledge/candidates", {"title": "x", "body": "y", "origin_url": url},
+                           content_type="application/json")  # fmt: skip
+        assert refused.status_code == 400 and "http:// or https://" in refused.content.decode(), url
+    ok = bob.post("/api/v1/knowledge/candidates", {"title": "Wi-Fi", "body": "Guest SSID.",
+                  "origin_url": "https://wiki.example/wifi"}, content_type="application/json")  # fmt: skip
+    assert ok.status_code == 201 and ok.json()["origin_url"] == "https://wiki.example/wifi"
+    with tenant_context(hartwell):
+        KBCandidate.objects.filter(pk=ok.json()["id"]).update(origin_url="javascript:alert(1)")  # an old row
+    page = as_user("alice", "hartwell").get("/knowledge/candidates/").content.decode()
+    assert "Wi-Fi" in page and "javascript:" not in page
