@@ -18,6 +18,12 @@ def safety_settings() -> SafetySettings:
     return row
 
 
+def admin_approval_risk() -> int:
+    """The risk from which only an Admin may approve (issue 18: any Agent approved a risk-65 production write)."""
+    row = SafetySettings.objects.filter(key=SafetySettings.SINGLETON).only("admin_approval_risk").first()
+    return row.admin_approval_risk if row else SafetySettings._meta.get_field("admin_approval_risk").get_default()
+
+
 def approval_ttl() -> timedelta:
     row = SafetySettings.objects.filter(key=SafetySettings.SINGLETON).only("approval_ttl_hours").first()
     return timedelta(hours=row.approval_ttl_hours if row else 24)

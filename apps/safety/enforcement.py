@@ -34,7 +34,7 @@ from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool
 from apps.safety import audit
 from apps.safety.classification import classify
-from apps.safety.client_settings import approval_ttl
+from apps.safety.client_settings import admin_approval_risk, approval_ttl
 from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
@@ -262,6 +262,7 @@ def approve(*, action: ToolAction, actor: User, note: str = "", via: str = "web"
     an emailed link, a Slack button, a Teams card's link) ends here; ``via`` names the path."""
     from apps.safety.tasks import execute_approved
 
+    _check_approver(action, actor)
     with transaction.atomic():
         claimed = ToolAction.objects.filter(
             pk=action.pk, status=ActionStatus.AWAITING_APPROVAL, expires_at__gt=timezone.now()
@@ -276,6 +277,19 @@ def approve(*, action: ToolAction, actor: User, note: str = "", via: str = "web"
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
     return action
+
+
+def _check_approver(action: ToolAction, actor: User) -> None:
+    """Risky actions need an Admin of this client, whichever path the approval came by (web, link, Slack, Teams)."""
+    from apps.accounts.access import membership_for
+    from apps.accounts.models import Role
+
+    required = admin_approval_risk()
+    if action.risk < required:
+        return
+    membership = membership_for(actor, _client())
+    if membership is None or membership.role != Role.ADMIN:
+        raise ActionError(f"Risk {action.risk} is at or above {required}: only an Admin of this client may approve it.")
 
 
 def reject(*, action: ToolAction, actor: User, note: str, via: str = "web") -> ToolAction:

@@ -26,6 +26,10 @@ class SafetySettingsForm(TestIdForm):
     autonomy = forms.ChoiceField(choices=Autonomy.choices, label="Client autonomy")
     approval_threshold = forms.IntegerField(min_value=0, max_value=100, help_text="Risk 0-100 at which writes wait.")
     approval_ttl_hours = forms.IntegerField(min_value=1, max_value=720, label="Approval expiry (hours)")
+    admin_approval_risk = forms.IntegerField(
+        min_value=0, max_value=101, required=False, label="Admin approval from risk",
+        help_text="Actions at or above this risk are approved by an Admin only (101: any Agent may approve).",
+    )  # fmt: skip
     compliance_profile = forms.ChoiceField(choices=ProfileName.choices)
     notify_email = forms.BooleanField(required=False, label="Email approvers a signed approve/reject link")
 

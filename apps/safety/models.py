@@ -99,6 +99,10 @@ class SafetySettings(models.Model):
         default=24, help_text="SAF-3: hours an action waits for a decision before it expires (1-720)."
     )
     notify_email = models.BooleanField(default=True, help_text="Email approvers a signed approve/reject link.")
+    admin_approval_risk = models.PositiveSmallIntegerField(
+        default=60,
+        help_text="An action at or above this risk (0-100) is approved by an Admin of this client only; 101: anyone.",
+    )
     sealed_channels = models.TextField(blank=True, editable=False)
     channel_names = models.JSONField(default=list, blank=True, editable=False, help_text="Names of sealed settings.")
     updated_at = models.DateTimeField(auto_now=True)

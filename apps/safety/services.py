@@ -101,7 +101,8 @@ def set_tool_scope(*, tool: ConnectorTool, scope: str, actor: User) -> bool:
 
 @transaction.atomic
 def update_safety_settings(*, client: Client, autonomy: str, approval_threshold: int, approval_ttl_hours: int,
-                           compliance_profile: str, notify_email: bool, actor: User) -> Client:  # fmt: skip
+                           compliance_profile: str, notify_email: bool, actor: User,
+                           admin_approval_risk: int | None = None) -> Client:  # fmt: skip
     """The client's autonomy, threshold and profile (audited by tenants.services) and this schema's approval
     expiry and email notices (audited here)."""
     client = update_client_settings(
@@ -110,10 +111,12 @@ def update_safety_settings(*, client: Client, autonomy: str, approval_threshold:
                  "compliance_profile": compliance_profile},
     )  # fmt: skip
     row = safety_settings()
-    diff = _diff(row, {"approval_ttl_hours": approval_ttl_hours, "notify_email": notify_email})
+    values: dict[str, Any] = {"approval_ttl_hours": approval_ttl_hours, "notify_email": notify_email}
+    if admin_approval_risk is not None:
+        values["admin_approval_risk"] = admin_approval_risk
+    diff = _diff(row, values)
     if diff:
-        SafetySettings.objects.filter(pk=row.pk).update(approval_ttl_hours=approval_ttl_hours,
-                                                        notify_email=notify_email)  # fmt: skip
+        SafetySettings.objects.filter(pk=row.pk).update(**values)
         audit.record(event="safety.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
                      payload={"changes": diff})  # fmt: skip
     return client

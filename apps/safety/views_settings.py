@@ -32,6 +32,7 @@ def _initial(request: ClientRequest) -> dict[str, object]:
     client = request.tenant
     return {"autonomy": client.autonomy, "approval_threshold": client.approval_threshold,
             "approval_ttl_hours": row.approval_ttl_hours, "compliance_profile": client.compliance_profile,
+            "admin_approval_risk": row.admin_approval_risk,
             "notify_email": row.notify_email}  # fmt: skip
 
 

@@ -83,3 +83,40 @@ def test_authorized_contacts_are_for_admins_validated_and_audited(in_hartwell: C
     assert alice.post(f"/safety/contacts/{contact.pk}/remove/").status_code == 302
     assert not AuthorizedContact.objects.exists()
     assert AuditEvent.objects.filter(event="safety.authorized_contact_removed").exists()
+
+
+def test_a_risky_action_is_approved_by_an_admin_only(ledger: Any, in_hartwell: Client, as_user: Any) -> None:
+    """Issue 18: any Agent could approve a risk-65 production action. Checked at the one approval point, so the
+    emailed link, Slack and Teams paths refuse it too."""
+    from apps.auditlog.models import AuditEvent
+    from apps.safety.client_settings import safety_settings
+    from apps.safety.models import SafetySettings
+
+    action = _waiting(ledger, in_hartwell)
+    SafetySettings.objects.filter(pk=safety_settings().pk).update(admin_approval_risk=action.risk)
+    response = as_user("bob", "hartwell").post(
+        f"/approvals/{action.pk}/approve/", {"note": "ok"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and b"only an Admin of this client may approve it" in response.content
+    connection.set_tenant(in_hartwell)
+    action.refresh_from_db()
+    assert action.status == ActionStatus.AWAITING_APPROVAL
+    assert not AuditEvent.objects.filter(event="approval.approved", payload__action=str(action.pk)).exists()
+    as_user("alice", "hartwell").post(f"/approvals/{action.pk}/approve/", {"note": "ok"}, HTTP_HX_REQUEST="true")
+    connection.set_tenant(in_hartwell)
+    action.refresh_from_db()
+    assert action.status in {ActionStatus.APPROVED, ActionStatus.RUNNING, ActionStatus.DONE}
+
+
+def test_the_admin_approval_risk_is_a_safety_setting(in_hartwell: Client, as_user: Any) -> None:
+    from apps.safety.client_settings import admin_approval_risk
+
+    assert admin_approval_risk() == 60
+    alice = as_user("alice", "hartwell")
+    form = {"autonomy": "review", "approval_threshold": 50, "approval_ttl_hours": 24, "compliance_profile": "standard",
+            "notify_email": "on", "admin_approval_risk": 101}  # fmt: skip
+    assert alice.post("/safety/settings/", form).status_code == 302
+    connection.set_tenant(in_hartwell)
+    assert admin_approval_risk() == 101
+    bad = alice.post("/safety/settings/", dict(form, admin_approval_risk=102))
+    assert bad.status_code == 400 and b"less than or equal to 101" in bad.content
