@@ -38,11 +38,14 @@ def _clean(title: str, body: str) -> tuple[str, str]:
 
 
 def _web_address(url: str) -> str:
-    """An http(s) address, or a clear error: the page renders it as a link, so ``javascript:`` would run."""
+    """An http(s) address or a path on this site (Gaby's own "/investigations/<id>/"), or a clear error: the page
+    renders it as a link, so ``javascript:`` would run."""
     url = url.strip()
     if not url:
         return ""
-    if urlsplit(url).scheme.lower() not in {"http", "https"} or not urlsplit(url).netloc:
+    parts = urlsplit(url)
+    on_this_site = url.startswith("/") and not url.startswith("//") and not parts.scheme and not parts.netloc
+    if not on_this_site and (parts.scheme.lower() not in {"http", "https"} or not parts.netloc):
         raise ValidationError({"origin_url": "Give an http:// or https:// address (or leave it empty)."})
     if len(url) > MAX_ORIGIN_URL:
         raise ValidationError({"origin_url": f"Keep the address under {MAX_ORIGIN_URL} characters."})

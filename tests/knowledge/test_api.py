@@ -160,6 +160,10 @@ def test_a_candidates_origin_must_be_a_web_address(as_user: Any, hartwell: Any, 
     ok = bob.post("/api/v1/knowledge/candidates", {"title": "Wi-Fi", "body": "Guest SSID.",
                   "origin_url": "https://wiki.example/wifi"}, content_type="application/json")  # fmt: skip
     assert ok.status_code == 201 and ok.json()["origin_url"] == "https://wiki.example/wifi"
+    with tenant_context(hartwell):  # Gaby's own pages are a path on this site
+        own = propose_candidate(title="From an investigation", body="b", origin_kind="investigation",
+                                origin_url="/investigations/1/")  # fmt: skip
+        assert own.origin_url == "/investigations/1/"
     with tenant_context(hartwell):
         KBCandidate.objects.filter(pk=ok.json()["id"]).update(origin_url="javascript:alert(1)")  # an old row
     page = as_user("alice", "hartwell").get("/knowledge/candidates/").content.decode()
