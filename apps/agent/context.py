@@ -56,11 +56,6 @@ def customer_bodies(ticket: Ticket) -> list[str]:
     return [ticket.body.strip()] + [body.strip() for body in list(later)[1:] if body.strip()]
 
 
-def ticket_view(ticket: Ticket) -> TicketView:
-    """The ticket as a decider sees it."""
-    return view_of(ticket, customer_bodies(ticket))[0]
-
-
 def view_of(ticket: Ticket, bodies: list[str]) -> tuple[TicketView, ReadTicket]:
     """The view of a ticket whose customer messages are ``bodies``, and how its first message reads."""
     readings = [reading.read(body, title=ticket.title if index == 0 else "") for index, body in enumerate(bodies)]

@@ -19,7 +19,8 @@ MAX_KNOWN_DOMAINS = 5000
 
 
 def is_authorized_contact(email: str) -> bool:
-    return bool(email) and AuthorizedContact.objects.filter(email__iexact=email.strip()).exists()
+    # Stored lower-case (apps/safety/contacts.py), so an exact match can use the unique index.
+    return bool(email) and AuthorizedContact.objects.filter(email=email.strip().lower()).exists()
 
 
 def requester_of(ticket: Ticket) -> Requester:
@@ -28,8 +29,7 @@ def requester_of(ticket: Ticket) -> Requester:
     authentication = ticket.requester_authentication
     return Requester(
         email=email, name=contact.name if contact else "", channel=ticket.source.kind,
-        verified=not suspicion.authentication_failed(authentication), authentication=authentication,
-        authorized_for_others=is_authorized_contact(email),
+        authentication=authentication, authorized_for_others=is_authorized_contact(email),
     )  # fmt: skip
 
 

@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.safety.suspicion import authentication_failed
+
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Fields whose value is the address that owns the record they are in.
 OWNER_FIELDS = ("email", "customer_email", "user_email", "billing_email", "receipt_email", "contact_email")
@@ -44,12 +46,16 @@ class Requester:
     email: str = ""  # lower-cased; "" when the channel has no address (then nothing can be bound to them)
     name: str = ""
     channel: str = ""  # "email", "zendesk", "widget", ...
-    verified: bool = True  # False: the channel reported the sender failed authentication (DMARC/SPF/DKIM fail)
     authentication: str = ""  # the recorded verdict, e.g. "spf=pass dkim=pass dmarc=pass"
     authorized_for_others: bool = False  # an Admin listed this address as an authorized contact
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", self.email.strip().lower())
+
+    @property
+    def verified(self) -> bool:
+        """False when the channel reported that the sender failed authentication (DMARC, or SPF without DKIM)."""
+        return not authentication_failed(self.authentication)
 
     def is_me(self, address: str) -> bool:
         return bool(self.email) and address.strip().lower() == self.email
@@ -71,7 +77,7 @@ class Subject:
 
 
 def _identifier_like(value: str) -> bool:
-    return len(value) >= MIN_IDENTIFIER and any(ch.isdigit() or ch in "@_-" for ch in value)
+    return len(value) >= MIN_IDENTIFIER and any(ch.isdigit() or ch in "@_-." for ch in value)
 
 
 def _scalars(value: Any, depth: int = 0) -> Iterator[str]:
@@ -151,7 +157,8 @@ class AccountBook:
                     mine = True
                 else:
                     evidence.append(f"names {address.lower()}, not the requester")
-            owners = self.owners.get(text.strip().lower())
+            key = text.strip().lower()
+            owners = self.owners.get(key) or self.names.get(key)
             if owners:
                 if self.requester.email in owners:
                     mine = True

@@ -73,6 +73,8 @@ def test_authorized_contacts_are_for_admins_validated_and_audited(in_hartwell: C
     assert bad.status_code == 400 and b"Enter a valid email address" in bad.content
     added = {"email": "Office@BrightPath.example", "name": "Dana", "note": "office manager"}
     assert alice.post("/safety/contacts/", added).status_code == 302
+    too_long = alice.post("/safety/contacts/", dict(added, name="x" * 201))
+    assert too_long.status_code == 400 and b"at most 200 characters" in too_long.content  # the error is shown
     again = alice.post("/safety/contacts/", added)
     assert again.status_code == 400 and b"already an authorized contact" in again.content
     contact = AuthorizedContact.objects.get()

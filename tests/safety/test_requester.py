@@ -34,6 +34,8 @@ def test_identifiers_learned_from_results_belong_to_their_records_owner() -> Non
     other = book.subject({"user_id": "u-2222"})
     assert other.third_party and "jane.doe@acme.test" in other.describe()
     assert book.subject({"params": ["NW-10044"]}).third_party  # a table row's id, from a {"columns", "rows"} result
+    assert book.subject({"username": "jane.doe"}).third_party  # a username with a dot is an identifier too
+    assert book.subject({"username": "maria.lopez"}).kind == "requester"
 
 
 def test_a_reply_with_another_persons_data_is_a_disclosure_and_the_requesters_own_is_not() -> None:

@@ -169,10 +169,15 @@ def ticket_vectors(ticket: TicketView, provider: EmbeddingProvider) -> list[Vect
     return [*vectors, *provider.embed(sentences)]
 
 
+def _rank(match: Match) -> tuple[bool, float, int, str]:
+    """Matched first, then by score; ties go to the more specific playbook (more keywords), then the name."""
+    return (not match.matched, -match.score, -len(match.playbook.match.keywords), match.name)
+
+
 def settle(matches: list[Match]) -> list[Match]:
     """Best first, and at most one match: a runner-up never runs, and one within ``CONTEST_MARGIN`` of the best
     makes the best abstain too — two playbooks that fit almost equally well are a person's call."""
-    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+    matches.sort(key=_rank)
     contenders = [m for m in matches if m.matched or m.abstained]
     if not matches or not matches[0].matched:
         return matches
@@ -184,7 +189,7 @@ def settle(matches: list[Match]) -> list[Match]:
         if other.matched:
             other.matched = False
             other.reasons.append(f"runner-up to {best.name} ({best.score:.2f})")
-    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+    matches.sort(key=_rank)
     return matches
 
 
@@ -243,8 +248,7 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
         result.reasons.append(f"score {result.score:.2f} vs threshold {threshold:.2f}"
                               + (" — too close to call: abstained" if result.abstained else ""))  # fmt: skip
         matches.append(result)
-    # Ties go to the more specific playbook (more declared signals), then the name, so a pick is stable.
     if settled:
         return settle(matches)
-    matches.sort(key=lambda m: (not m.matched, -m.score, -len(m.playbook.match.keywords), m.name))
+    matches.sort(key=_rank)
     return matches
