@@ -33,6 +33,7 @@ from apps.safety.identity import requester_of
 from apps.safety.models import ActionStatus, ToolAction
 from apps.safety.requester import AccountBook
 from apps.tickets import reading
+from apps.tickets.gloss import to_english
 from apps.tickets.models import Direction, MessageKind, Ticket
 from apps.tickets.reading import ReadTicket
 
@@ -186,7 +187,8 @@ class RunContext:
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
         started = time.monotonic()
-        query = query.strip()[:1000]
+        # The knowledge base is English: a German, French or Spanish query is searched by its English gloss.
+        query = to_english(query.strip(), self.ticket.language)[:1000]
         try:
             result = retrieval.search(query, limit=limit, provider=self.embedding_provider)
         except retrieval.QueryError as exc:

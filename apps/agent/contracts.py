@@ -10,9 +10,12 @@ chat widget reuse the same engine without knowing how steps are stored.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from apps.tickets.gloss import to_english
 
 if TYPE_CHECKING:
     from apps.knowledge.embeddings import EmbeddingProvider
@@ -92,6 +95,12 @@ class TicketView:
         """What matching, extraction and knowledge search read: the title and the requester's own words."""
         own = self.body if self.request is None else self.request
         return f"{self.title}\n\n{own}".strip()
+
+    @functools.cached_property
+    def english(self) -> str:
+        """``text`` as playbook intents and the English knowledge base read it: the text itself, or its word-for-word
+        English gloss when the ticket is written in a language Gaby has a lexicon for (apps/tickets/gloss.py)."""
+        return to_english(self.text, self.language)
 
     @property
     def full_text(self) -> str:

@@ -66,3 +66,21 @@ def test_tone_follows_the_clients_setting(make_ticket: Any, knowledge: Any, in_h
     investigation = investigate(make_ticket(**VPN))
     assert investigation.tone == "formal" and investigation.reply.startswith("Dear Dana,")
     assert investigation.reply_state == ReplyState.NOTED  # Hartwell investigates only: an internal note
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("VPN Passwort", "Wie kann ich mein VPN Passwort zurücksetzen? Ich habe es vergessen."),
+        ("Mot de passe VPN", "Comment réinitialiser mon mot de passe VPN ? Je l'ai oublié."),
+        ("Contraseña VPN", "¿Cómo puedo restablecer mi contraseña del VPN? La olvidé."),
+    ],
+)
+def test_a_question_in_german_french_or_spanish_is_answered_from_the_english_runbook(
+    make_ticket: Any, knowledge: Any, in_hartwell: Any, title: str, body: str
+) -> None:
+    investigation = investigate(make_ticket(title=title, body=body))
+    assert (investigation.verdict, investigation.decided_by) == ("auto_resolved", "knowledge")
+    assert investigation.citations[0]["label"].startswith("VPN runbook") and "self-service" in investigation.reply
+    queries = [s.data["query"] for s in investigation.steps.filter(title__startswith="Searched knowledge")]
+    assert any("password" in q and "reset" in q for q in queries), queries  # searched by its English gloss

@@ -150,7 +150,7 @@ def _similarities(ticket: TicketView, phrases: Sequence[str], provider: Embeddin
     """Each phrase's similarity to the closest of the ticket's vectors (its whole text and its sentences)."""
     if ticket_vectors:
         return [max(_cosine(own, vector) for own in ticket_vectors) for vector in INTENTS.get(provider, phrases)]
-    return [lexical_similarity(ticket.text, phrase) for phrase in phrases]
+    return [lexical_similarity(ticket.english, phrase) for phrase in phrases]
 
 
 def _sentences(text: str) -> list[str]:
@@ -161,9 +161,9 @@ def _sentences(text: str) -> list[str]:
 
 def ticket_vectors(ticket: TicketView, provider: EmbeddingProvider) -> list[Vector]:
     """The ticket's whole text and, when it has more than one, each of its sentences (embedded in one batch)."""
-    whole = INTENTS.known(provider, ticket.text) or provider.embed_query(ticket.text[:4000])
+    whole = INTENTS.known(provider, ticket.english) or provider.embed_query(ticket.english[:4000])
     vectors = [whole] if whole is not None else []
-    sentences = _sentences(ticket.text)
+    sentences = _sentences(ticket.english)
     if len(sentences) < 2:
         return vectors
     return [*vectors, *provider.embed(sentences)]
@@ -198,8 +198,8 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
     """Every playbook scored against the ticket, best first (matched ones before the rest). ``settled``: keep at
     most one match (``settle``); a caller that still rules some out (missing connectors) settles afterwards."""
     provider = provider or get_provider()
-    text = ticket.text.lower()
-    kind = classify(ticket.text)
+    text = ticket.english.lower()  # intents and keywords are English
+    kind = classify(ticket.english)
     playbooks = list(playbooks)
     vectors: list[Vector] = []
     if provider.enabled and playbooks:
