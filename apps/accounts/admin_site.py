@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 class GabyAdminSite(admin.AdminSite):
@@ -25,6 +28,19 @@ class GabyAdminSite(admin.AdminSite):
             return bool(user.is_staff)
         membership = membership_for(user, tenant)
         return membership is not None and membership.role == Role.ADMIN
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Never Django's own form, which has no failed-attempt limit and knows nothing of two-factor: an anonymous
+        visitor is sent to allauth's sign-in (limits, TOTP) and comes back; a signed-in user who may not use this
+        admin gets 403. allauth's ``secure_admin_login`` does the redirect; who may enter is ``has_permission``
+        (a client's Admins are not Django staff)."""
+        from allauth.account.decorators import secure_admin_login  # imports models: not at app-loading time
+
+        if request.user.is_authenticated and not self.has_permission(request):
+            raise PermissionDenied("This admin is for the client's Admins (on the portal: MSP staff).")
+        if request.user.is_authenticated:
+            return super().login(request, extra_context)
+        return secure_admin_login(super().login)(request, extra_context)  # type: ignore[no-any-return]
 
 
 class GabyAdminConfig(AdminConfig):
