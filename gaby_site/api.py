@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import SessionAuth
 
 from apps.accounts.access import SAFE_METHODS, membership_for
 from apps.accounts.models import Role
 from apps.apikeys.auth import ApiKeyAuth
+from gaby_site.edges import EdgeError, load_json
 
 
 class MemberSessionAuth(SessionAuth):
@@ -60,7 +62,43 @@ def require_api_role(request: HttpRequest, role: str) -> None:
         raise HttpError(403, f"This needs the {Role(role).label} role.")
 
 
-api = NinjaAPI(
+class EdgeParser(Parser):
+    """JSON bodies parsed within the edge's bounds (gaby_site/edges.py: depth, UTF-8, no NUL)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return cast(dict[str, Any], load_json(request.body))
+
+
+# Answers every operation can give, whatever it does: the edge refuses a value (400), no or a bad credential (401),
+# a role that is not enough (403), a body or parameter that does not match the schema (422). Operations with a
+# path parameter also answer 404 (another client's or no such object). Documented once here so the schema lists
+# every status the API really sends; an operation's own answers (409, 502, …) are declared on the operation.
+COMMON_ANSWERS = {
+    "400": "A value Gaby refuses at its edge (a NUL character, JSON nested too deep) or that the operation rejects.",
+    "401": "No credential, or one this client does not know.",
+    "403": "The member or API key lacks the role this needs.",
+    "422": "The body or a parameter does not match the schema; `detail` names each field.",
+}
+NOT_FOUND = "No such object in this client."
+ERROR_BODY = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+
+
+class GabyAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                extra = {**COMMON_ANSWERS, **({"404": NOT_FOUND} if "{" in path else {})}
+                for code, description in extra.items():
+                    if code not in answers and int(code) not in answers:
+                        answers[code] = {
+                            "description": description, "content": {"application/json": {"schema": ERROR_BODY}},
+                        }  # fmt: skip
+        return schema
+
+
+api = GabyAPI(
     title="Gaby API",
     version="1",
     description="Per-client API of Gaby. Every path is served on the client's own domain.",
@@ -68,6 +106,7 @@ api = NinjaAPI(
     auth=[ApiKeyAuth(), MemberSessionAuth()],
     docs_decorator=members_only,
     urls_namespace="api-v1",
+    parser=EdgeParser(),
 )
 api.add_router("/", "apps.tickets.api.router")
 api.add_router("/knowledge/", "apps.knowledge.api.router")
@@ -81,6 +120,14 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     else:
         detail = " ".join(exc.messages)
     return api.create_response(request, {"detail": detail}, status=400)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja answers an unparseable body "Cannot parse request body"; when the edge refused it, say why."""
+    cause = exc.__cause__
+    detail = str(cause) if isinstance(cause, EdgeError) else exc.message
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 def api_urls() -> tuple[list[URLPattern | URLResolver], str, str]:

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "gaby_site.health.HealthMiddleware",  # answers probes before host checks
     "gaby_site.logging.RequestContextMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    "gaby_site.edges.EdgeMiddleware",  # a NUL in the URL is refused before any view reads it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -40,7 +40,7 @@ class GabyAdminSite(admin.AdminSite):
             raise PermissionDenied("This admin is for the client's Admins (on the portal: MSP staff).")
         if request.user.is_authenticated:
             return super().login(request, extra_context)
-        return secure_admin_login(super().login)(request, extra_context)  # type: ignore[no-any-return]
+        return secure_admin_login(super().login)(request, extra_context)
 
 
 class GabyAdminConfig(AdminConfig):

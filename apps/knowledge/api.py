@@ -20,9 +20,15 @@ from apps.knowledge.accessors import get_candidate_for_client, get_document_for_
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, Document, KBCandidate, KnowledgeSource, SourceKind
 from apps.knowledge.retrieval import Filters, QueryError, record_citations, search
 from gaby_site.api import require_api_role
+from gaby_site.edges import EdgeDatetime
 from gaby_site.http import GabyRequest
 
 router = Router(tags=["knowledge"])
+
+
+def _who(request: HttpRequest) -> Any:
+    """Who is calling: the signed-in user, or the API key's principal (ninja's ``request.auth``)."""
+    return getattr(request, "auth", None)
 
 
 def _gaby(request: HttpRequest) -> GabyRequest:
@@ -69,7 +75,7 @@ class SearchParams(Schema):
     q: str = Field(..., description="The question or keywords.")
     limit: int = Field(8, ge=1, le=50)
     source: list[UUID] | None = Field(None, description="Only these sources.")
-    modified_after: datetime | None = Field(None, description="Only documents modified since.")
+    modified_after: EdgeDatetime | None = Field(None, description="Only documents modified since (with a time zone).")
     tag: list[str] | None = Field(None, description="Only documents with any of these tags (front matter).")
     mode: Literal["hybrid", "lexical", "semantic"] = Field("hybrid", description="Full text, vectors, or both.")
 
@@ -141,7 +147,8 @@ class CandidateOut(Schema):
     origin_url: str
     status: str
     expires_at: datetime
-    reviewer: UUID | None
+    reviewer: UUID | None = Field(description="The member who decided (null when an API key did).")
+    reviewed_by: str = Field(description="Who decided, as people read it: a member's name or “API key <name>”.")
     reviewed_at: datetime | None
 
 
@@ -203,7 +210,8 @@ def create_source(request: HttpRequest, payload: SourceIn) -> Any:
         name=payload.name,
         config=config,
         schedule_minutes=payload.schedule_minutes,
-        server_paths=_gaby(request).user.is_msp_staff,
+        # A path on the Gaby server is for MSP staff; an API key is never staff.
+        server_paths=bool(getattr(request.user, "is_msp_staff", False)),
     )
     services.request_sync(source=source)
     source.refresh_from_db()
@@ -225,7 +233,10 @@ def sync_source(request: HttpRequest, source_id: UUID) -> Any:
 
 @router.get("/documents", response=list[DocumentOut])
 def list_documents(
-    request: HttpRequest, source: UUID | None = None, limit: int = Query(100, ge=1, le=500), offset: int = 0
+    request: HttpRequest,
+    source: UUID | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> Any:
     queryset = Document.objects.filter(deleted_at__isnull=True).order_by("source__name", "uri")
     if source is not None:
@@ -255,11 +266,11 @@ def accept(request: HttpRequest, candidate_id: UUID, payload: CandidateEdit | No
     candidate = get_candidate_for_client(_gaby(request), candidate_id)
     edits = payload or CandidateEdit()
     return candidate_service.accept_candidate(
-        candidate=candidate, reviewer=_gaby(request).user.pk, title=edits.title, body=edits.body
+        candidate=candidate, reviewer=_who(request), title=edits.title, body=edits.body
     )
 
 
 @router.post("/candidates/{candidate_id}/reject", response=CandidateOut)
 def reject(request: HttpRequest, candidate_id: UUID) -> Any:
     candidate = get_candidate_for_client(_gaby(request), candidate_id)
-    return candidate_service.reject_candidate(candidate=candidate, reviewer=_gaby(request).user.pk)
+    return candidate_service.reject_candidate(candidate=candidate, reviewer=_who(request))

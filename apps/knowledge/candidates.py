@@ -9,6 +9,7 @@ searchable, citing their origin.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -102,8 +103,15 @@ def curated_source() -> KnowledgeSource:
     return source
 
 
+def _decided_by(candidate: KBCandidate, reviewer: Any) -> None:
+    """``reviewer``: the signed-in user, or the API key's principal (not a user: its name is what is kept)."""
+    candidate.reviewer = reviewer.pk if isinstance(getattr(reviewer, "pk", None), UUID) else None
+    candidate.reviewed_by = str(reviewer)[:200]
+    candidate.reviewed_at = timezone.now()
+
+
 def accept_candidate(
-    *, candidate: KBCandidate, reviewer: UUID, title: str | None = None, body: str | None = None
+    *, candidate: KBCandidate, reviewer: Any, title: str | None = None, body: str | None = None
 ) -> KBCandidate:
     """Accept (optionally with the reviewer's edits) and queue its indexing."""
     from apps.knowledge.services import request_sync
@@ -113,8 +121,7 @@ def accept_candidate(
         if title is not None or body is not None:
             locked.title, locked.body = _clean(title or locked.title, body or locked.body)
         locked.status = CandidateStatus.ACCEPTED
-        locked.reviewer = reviewer
-        locked.reviewed_at = timezone.now()
+        _decided_by(locked, reviewer)
         locked.save()
         source = curated_source()
     request_sync(source=source)
@@ -122,12 +129,11 @@ def accept_candidate(
 
 
 @transaction.atomic
-def reject_candidate(*, candidate: KBCandidate, reviewer: UUID) -> KBCandidate:
+def reject_candidate(*, candidate: KBCandidate, reviewer: Any) -> KBCandidate:
     locked = _open(candidate)
     locked.status = CandidateStatus.REJECTED
-    locked.reviewer = reviewer
-    locked.reviewed_at = timezone.now()
-    locked.save(update_fields=["status", "reviewer", "reviewed_at"])
+    _decided_by(locked, reviewer)
+    locked.save(update_fields=["status", "reviewer", "reviewed_by", "reviewed_at"])
     return locked
 
 

@@ -181,6 +181,9 @@ class KBCandidate(models.Model):
     status = models.CharField(max_length=16, choices=CandidateStatus.choices, default=CandidateStatus.PROPOSED)
     expires_at = models.DateTimeField()
     reviewer = models.UUIDField(null=True, blank=True, help_text="The accounts.User who decided.")
+    reviewed_by = models.CharField(
+        max_length=200, blank=True, help_text="Who decided, as people read it: a member's name or an API key's."
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -67,7 +67,7 @@ def decide(request: ClientRequest, candidate_id: UUID, action: str) -> HttpRespo
     form = CandidateForm(request.POST)
     try:
         if action == "reject":
-            service.reject_candidate(candidate=candidate, reviewer=request.user.pk)
+            service.reject_candidate(candidate=candidate, reviewer=request.user)
             messages.success(request, f"Rejected {candidate.title!r}.")
         elif not form.is_valid():
             raise ValidationError("Give the entry a title and a text.")
@@ -79,7 +79,7 @@ def decide(request: ClientRequest, candidate_id: UUID, action: str) -> HttpRespo
         else:
             service.accept_candidate(
                 candidate=candidate,
-                reviewer=request.user.pk,
+                reviewer=request.user,
                 title=form.cleaned_data["title"],
                 body=form.cleaned_data["body"],
             )

@@ -9,14 +9,14 @@ from django.shortcuts import render
 from apps.knowledge.accessors import open_candidate_count
 from apps.knowledge.health import near_duplicates, stale_documents
 from apps.knowledge.models import Document
+from gaby_site.edges import int_param
 from gaby_site.http import ClientRequest
+
+MAX_STALE_DAYS = 3650
 
 
 def health(request: ClientRequest) -> HttpResponse:
-    try:
-        days = max(1, int(request.GET.get("days") or settings.KNOWLEDGE_STALE_DAYS))
-    except ValueError:
-        days = settings.KNOWLEDGE_STALE_DAYS
+    days = int_param(request.GET, "days", default=settings.KNOWLEDGE_STALE_DAYS, low=1, high=MAX_STALE_DAYS)
     context = {
         "tab": "health",
         "days": days,

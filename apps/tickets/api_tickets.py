@@ -9,7 +9,7 @@ as the inbox.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.db import transaction
@@ -77,20 +77,20 @@ class TicketFilters(Schema):
     status: str = Field("active", description="A status, `active` (not solved or closed) or empty for all.")
     source: UUID | None = None
     priority: str = ""
-    assignee: str = Field("", description="`none`, or a user id.")
-    q: str = Field("", description="Full-text search (web search syntax) over title and body.")
-    after: str = ""
+    assignee: str = Field("", max_length=64, description="`none`, or a user id.")
+    q: str = Field("", max_length=1000, description="Full-text search (web search syntax) over title and body.")
+    after: str = Field("", max_length=200, description="The `next_cursor` of the previous page.")
     limit: int = Field(50, ge=1, le=200)
 
 
 class TicketIn(Schema):
     source_id: UUID = Field(description="The source the ticket belongs to (see GET /sources in the UI).")
     title: str = Field(min_length=1, max_length=500)
-    body: str = ""
-    contact_email: str = ""
-    contact_name: str = ""
+    body: str = Field("", max_length=500_000)
+    contact_email: str = Field("", max_length=254)
+    contact_name: str = Field("", max_length=200)
     priority: PriorityName | None = None
-    tags: list[str] = []
+    tags: list[Annotated[str, Field(max_length=100)]] = Field([], max_length=50)
     external_id: str = Field(
         "", max_length=300, description="Your id for it; sending it again updates, never duplicates."
     )
@@ -104,7 +104,7 @@ class ReplyIn(Schema):
 class TicketPatch(Schema):
     status: StatusName | None = None
     priority: PriorityName | None = None
-    tags: list[str] | None = None
+    tags: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=50)
     assignee_id: UUID | None = Field(None, description="null unassigns (when sent explicitly).")
 
 

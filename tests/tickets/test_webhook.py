@@ -133,11 +133,29 @@ def test_a_message_date_is_bounded_too(as_user: Any, source: Any, hartwell: Any)
     assert response.status_code == 400 and response.json()["field"] == "messages.0.created_at"
 
 
-def test_whatever_ingestion_raises_is_quarantined_with_its_error(as_user: Any, source: Any, hartwell: Any) -> None:
-    """A NUL byte reaches PostgreSQL, which refuses it: the delivery is kept with the reason, never lost."""
-    body = json.dumps(dict(TICKET, title="Invoice\u0000 PDF")).encode()
+def test_whatever_ingestion_raises_is_quarantined_with_its_error(
+    as_user: Any, source: Any, hartwell: Any, monkeypatch: Any
+) -> None:
+    """Storing fails for a reason nobody foresaw (here: the database refuses the row): the delivery is kept with
+    the reason, never lost. (A NUL, the first such reason found, is now stripped at the edge.)"""
+    from django.db import DataError
+
+    from apps.tickets import services
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise DataError("value too long for type character varying(500)")
+
+    monkeypatch.setattr(services, "_create_ticket", refuse)
+    body = json.dumps(TICKET).encode()
     response = post(as_user, source, body)
     assert response.status_code == 422 and "kept in this source's quarantine" in response.json()["detail"]
     with tenant_context(hartwell):
         kept = QuarantinedPayload.objects.get()
-        assert "\\u0000" in kept.raw and "NUL" in kept.error and not Ticket.objects.exists()
+        assert "CRM-42" in kept.raw and "value too long" in kept.error and not Ticket.objects.exists()
+
+
+def test_a_nul_in_a_webhook_delivery_is_stripped_and_the_ticket_kept(as_user: Any, source: Any, hartwell: Any) -> None:
+    body = json.dumps(dict(TICKET, title="Invoice\u0000 PDF")).encode()
+    assert post(as_user, source, body).status_code == 200
+    with tenant_context(hartwell):
+        assert Ticket.objects.get().title == "Invoice PDF"

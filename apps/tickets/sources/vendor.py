@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from apps.tickets.normalized import NormalizedAttachment
 from apps.tickets.sources.base import PayloadError, Rejected, SignatureError, SourceAdapter, SourceError
 from apps.tickets.sources.http import SourceHttp
+from gaby_site.edges import EdgeError
+from gaby_site.edges import load_json as edge_json
 
 
 class IgnoredDelivery(Exception):
@@ -121,9 +123,9 @@ def later(current: str, candidate: datetime | None) -> str:
 
 def load_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"The body is not valid JSON: {exc}", field="(body)") from exc
+        return edge_json(body, nul="strip")  # a vendor's NUL cannot be corrected by anyone: dropped
+    except EdgeError as exc:
+        raise PayloadError(str(exc), field="(body)") from exc
 
 
 def hmac_sha256(secret: str, message: bytes) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import PayloadError, SignatureError, SourceAdapter
-from gaby_site.edges import EdgeDatetime
+from gaby_site.edges import EdgeDatetime, EdgeError, load_json
 
 SIGNATURE_HEADER = "X-Gaby-Signature"
 
@@ -81,9 +80,9 @@ class WebhookAdapter(SourceAdapter):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> NormalizedTicket:
         try:
-            data: Any = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(f"The body is not valid JSON: {exc}", field="(body)") from exc
+            data: Any = load_json(body, nul="strip")
+        except EdgeError as exc:
+            raise PayloadError(str(exc), field="(body)") from exc
         try:
             payload = WebhookTicket.model_validate(data)
         except ValidationError as exc:
