@@ -30,6 +30,35 @@ def _drop_library_markers(logger: Any, method: str, event: dict[str, Any]) -> di
     return event
 
 
+# PostgreSQL repeats the values it refused: "Failing row contains (…ticket text…)", "Key (email)=(jane@…)", the
+# statement with its literals ("LINE 1: SELECT 'secret'…" and the caret under it), "invalid input syntax for type
+# uuid: "…"". Logs are read by more people than the data: the value becomes [redacted], the reason stays.
+_DATABASE_VALUES = [
+    (re.compile(r"(DETAIL:\s+Failing row contains )\(.*?\)(\.?)(?=\\n|\n|$)", re.DOTALL), r"\1([redacted])\2"),
+    (
+        re.compile(r"(DETAIL:\s+Key \([^)]*\)=)\(.*?\)( (?:already exists|is not present|conflicts))"),
+        r"\1([redacted])\2",
+    ),
+    (re.compile(r"(LINE \d+: ).*?(?=\\n|\n|$)"), r"\1[statement redacted]"),
+    (re.compile(r"(?m)^\s*\^\s*$"), ""),
+    (
+        re.compile(r'((?:invalid input (?:syntax|value) for (?:type )?[\w ]+|value out of range[\w ]*): )".*?"'),
+        r'\1"[redacted]"',
+    ),
+]
+
+
+def _redact_database_values(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in ("event", "exception"):
+        text = event.get(key)
+        if isinstance(text, str) and ("DETAIL:" in text or "LINE " in text or "invalid input" in text
+                                      or "out of range" in text):  # fmt: skip
+            for pattern, replacement in _DATABASE_VALUES:
+                text = pattern.sub(replacement, text)
+            event[key] = text
+    return event
+
+
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -61,6 +90,7 @@ def build_logging_config(level: str, fmt: str) -> dict[str, Any]:
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
+                    _redact_database_values,
                     renderer,
                 ],
             }

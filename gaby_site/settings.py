@@ -342,6 +342,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# Attachments and uploads hold customers' documents: readable by Gaby's own user only, not by every local account.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 if not IS_PRODUCTION:

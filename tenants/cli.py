@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +29,11 @@ def register(subparsers: Any, command: BaseCommand) -> None:
         help="With --demo: give each demo client an email source on the demo mail server (./gaby run starts it).",
     )
     boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
+    boot.add_argument(
+        "--print-password", action="store_true",
+        help="Print the first admin's password instead of writing it to a file only this user can read "
+        "(output often ends up in logs).",
+    )  # fmt: skip
     boot.set_defaults(handler=bootstrap)
 
     new = subparsers.add_parser("create-client", help="Onboard a client: schema, migrations, subdomain.")
@@ -42,6 +49,9 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     member.set_defaults(handler=add_member)
 
     register_demo_mail(subparsers, command)
+
+
+FIRST_ADMIN_FILE = "bootstrap/first-admin-password"  # docker/compose.yaml keeps bootstrap/ in a volume
 
 
 def _port_suffix() -> str:
@@ -67,9 +77,22 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
         for line in demo_mail_banner(mail, clients):
             out.write(line)
     out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
-    if minted:
+    if minted and options.get("print_password"):
         out.write(command.style.WARNING("First run: the install's admin was created. This password is shown once:"))
         out.write(f"  {minted.email}  {minted.password}")
+    elif minted:
+        # Not to stdout: a container's or a service manager's output is kept in logs that many people can read.
+        path = Path(settings.DATA_DIR) / FIRST_ADMIN_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"{minted.email}\n{minted.password}\n")
+        notice = (
+            f"First run: the install's admin {minted.email} was created. Its password is in {path} (readable by this "
+            "user only): sign in, change it, delete the file."
+        )
+        out.write(command.style.WARNING(notice))
 
 
 def create_client_command(command: BaseCommand, options: dict[str, Any]) -> None:

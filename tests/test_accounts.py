@@ -118,11 +118,26 @@ def test_first_admin_is_minted_once(world: Any, db: None) -> None:
     assert mint_first_admin(email="other@msp.example") is None
 
 
-def test_bootstrap_prints_the_admin_password_only_on_the_first_run(world: Any, db: None) -> None:
+def test_bootstrap_keeps_the_admin_password_out_of_its_output(
+    world: Any, db: None, settings: Any, tmp_path: Any
+) -> None:
+    """Bootstrap output ends up in container and service logs: the password goes to a file only this user reads."""
+    settings.DATA_DIR = tmp_path
     _no_users_at_all(world)
     first, second = StringIO(), StringIO()
     call_command("gaby", "bootstrap", "--admin-email", "owner@msp.example", stdout=first)
     call_command("gaby", "bootstrap", "--admin-email", "owner@msp.example", stdout=second)
-    password = re.search(r"owner@msp\.example\s+(\S+)", first.getvalue())
+    kept = tmp_path / "bootstrap" / "first-admin-password"
+    email, password = kept.read_text().split()
+    assert email == "owner@msp.example" and User.objects.get(email=email).check_password(password)
+    assert password not in first.getvalue() and str(kept) in first.getvalue()
+    assert kept.stat().st_mode & 0o777 == 0o600 and "owner@msp.example" not in second.getvalue()
+
+
+def test_bootstrap_prints_the_admin_password_when_asked(world: Any, db: None) -> None:
+    _no_users_at_all(world)
+    out = StringIO()
+    call_command("gaby", "bootstrap", "--admin-email", "owner@msp.example", "--print-password", stdout=out)
+    password = re.search(r"owner@msp\.example\s+(\S+)", out.getvalue())
     assert password and User.objects.get(email="owner@msp.example").check_password(password.group(1))
-    assert "shown once" in first.getvalue() and "owner@msp.example" not in second.getvalue()
+    assert "shown once" in out.getvalue()

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 from typing import Any
 
 import pytest
@@ -35,3 +36,21 @@ def test_a_library_record_is_rendered_without_its_bookkeeping_markers() -> None:
     record.litellm_redacted = object()  # as litellm's record filter leaves it
     line = _render(record)
     assert line["event"] == "Uvicorn running on x" and "litellm_redacted" not in line
+
+
+def test_a_database_error_is_logged_without_the_values_it_refused(db: None) -> None:
+    """PostgreSQL quotes the refused value and the statement in its error; logs must not carry ticket text."""
+    from django.db import DataError, connection, transaction
+
+    secret = "Jane's salary is 91,000 and her SSN is 078-05-1120"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT %s::uuid", [secret])
+    except DataError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error", None,
+                                   sys.exc_info())  # fmt: skip
+    formatter = logging.getLogger().handlers[0].formatter
+    assert formatter is not None
+    line = formatter.format(record)
+    assert "invalid input syntax for type uuid" in line and "DataError" in line  # the reason stays
+    assert "salary" not in line and "078-05-1120" not in line and "[redacted]" in line

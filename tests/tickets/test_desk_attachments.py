@@ -1,6 +1,7 @@
 """Help-desk attachments are downloaded into the same storage as email attachments: within the size limit,
 content type kept, never twice, and a failed download keeps its message and shows why (recorded exchanges)."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,9 @@ def test_zendesk_comment_attachments_are_stored_once_and_a_failed_one_is_fetched
             capture = _files(Message.objects.get(external_id="5002"))["capture.pcap"]
             assert capture[2].startswith("Not downloaded: 734003200 bytes is over")
             stored_log = opening.attachments.get(external_id="7001").file.name
+            # Customers' documents are readable by Gaby's own user only (issue 18, item 12).
+            on_disk = Path(opening.attachments.get(external_id="7001").file.path)
+            assert on_disk.stat().st_mode & 0o777 == 0o600 and on_disk.parent.stat().st_mode & 0o777 == 0o700
 
             TicketSource.objects.filter(pk=source.pk).update(next_poll_at=None)
             again = polling.poll(source.pk)
