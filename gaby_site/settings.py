@@ -256,6 +256,7 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "apps.accounts.mfa_adapter.MFAAdapter"  # TOTP secrets and recovery seeds sealed at rest
 MFA_TOTP_ISSUER = "Gaby"
 
 

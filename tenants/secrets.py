@@ -154,3 +154,31 @@ def unseal_json(client: Client, token: str, *, purpose: str) -> dict[str, Any]:
 def forget_cached_keys() -> None:
     """Drop unwrapped data keys from memory (tests; key rotation)."""
     _data_keys.clear()
+
+
+# Secrets that belong to the install, not to a client (the people's TOTP secrets and recovery-code seeds live in
+# the public schema): sealed under a key derived from the master key for that use alone, bound to a purpose.
+INSTALL_PREFIX = "gi1:"
+
+
+def _install_key() -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gaby-install-secrets").derive(_master_key())
+
+
+def seal_install(plaintext: str, *, purpose: str) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(_install_key()).encrypt(nonce, plaintext.encode(), purpose.encode())
+    return INSTALL_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal_install(token: str, *, purpose: str) -> str:
+    if not token.startswith(INSTALL_PREFIX):
+        raise SecretError("Not a value sealed by this install.")
+    try:
+        raw = base64.urlsafe_b64decode(token[len(INSTALL_PREFIX) :])
+        return AESGCM(_install_key()).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], purpose.encode()).decode()
+    except (InvalidTag, ValueError):
+        raise SecretError(f"This {purpose} secret was altered, or GABY_MASTER_KEY changed.") from None

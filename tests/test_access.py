@@ -153,3 +153,34 @@ def test_writes_need_at_least_agent_even_on_views_that_declare_nothing() -> None
     assert required_role(plain_view, "DELETE") == Role.AGENT
     plain_view.gaby_required_role = Role.ADMIN  # type: ignore[attr-defined]
     assert required_role(plain_view, "GET") == Role.ADMIN
+
+
+def test_an_invited_member_can_turn_on_two_factor(
+    as_user: Any, hartwell: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """The invite's password link proves the address: the new member is not refused 2FA as unverified."""
+    import re
+    import time
+
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from django.test import Client as HttpClient
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_user("alice", "hartwell").post("/settings/members/", {"email": "eve@hartwell.example", "role": "agent"})
+    link = re.search(r"http://hartwell\.localhost(/accounts/password/reset/key/\S+)", mailoutbox[0].body)
+    assert link
+    eve = HttpClient(HTTP_HOST="hartwell.localhost")
+    form = eve.get(link.group(1), follow=True)
+    action = form.redirect_chain[-1][0] if form.redirect_chain else link.group(1)
+    passphrase = "eve-chooses-a-long-passphrase"
+    assert eve.post(action, {"password1": passphrase, "password2": passphrase}).status_code == 302
+    assert eve.post("/accounts/login/", {"login": "eve@hartwell.example", "password": passphrase}).status_code == 302
+    assert eve.post("/accounts/reauthenticate/", {"password": passphrase}).status_code == 302
+    page = eve.get("/accounts/2fa/totp/activate/")
+    assert page.status_code == 200
+    secret = page.context["form"].secret
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    done = eve.post("/accounts/2fa/totp/activate/", {"code": code})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    assert Authenticator.objects.filter(user__email="eve@hartwell.example", type="totp").exists()

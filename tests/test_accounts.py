@@ -141,3 +141,32 @@ def test_bootstrap_prints_the_admin_password_when_asked(world: Any, db: None) ->
     password = re.search(r"owner@msp\.example\s+(\S+)", out.getvalue())
     assert password and User.objects.get(email="owner@msp.example").check_password(password.group(1))
     assert "shown once" in out.getvalue()
+
+
+def test_two_factor_secrets_are_sealed_at_rest(people: dict[str, Any]) -> None:
+    """A copy of the database alone must not mint anyone's codes (issue 18, item 8)."""
+    import importlib
+
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from django.apps import apps
+
+    from apps.accounts.mfa_adapter import MFAAdapter
+
+    carol = people["carol"]
+    secret = generate_totp_secret()
+    TOTP.activate(carol, secret)
+    stored = Authenticator.objects.get(user=carol, type="totp").data["secret"]
+    assert stored.startswith("gi1:") and secret not in stored
+    browser = HttpClient(HTTP_HOST="dearborn.localhost")
+    _login(browser, "carol@dearborn.example", PASSWORD)
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    assert browser.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302  # it still opens
+    recovery = RecoveryCodes.activate(carol)
+    assert Authenticator.objects.get(user=carol, type="recovery_codes").data["seed"].startswith("gi1:")
+    assert recovery.validate_code(recovery.get_unused_codes()[0])
+    # A secret stored in the clear before this change is sealed by the migration and still works.
+    Authenticator.objects.filter(user=carol, type="totp").update(data={"secret": secret})
+    importlib.import_module("apps.accounts.migrations.0002_seal_mfa_secrets").seal_existing(apps, None)
+    resealed = Authenticator.objects.get(user=carol, type="totp").data["secret"]
+    assert resealed.startswith("gi1:") and MFAAdapter().decrypt(resealed) == secret
