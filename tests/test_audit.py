@@ -1,5 +1,6 @@
 """SAF-5: the append-only, hash-chained audit log, per client."""
 
+import json
 import threading
 import time
 from io import StringIO
@@ -210,3 +211,58 @@ def test_audit_page_is_for_admins_and_filters(as_user: Any, hartwell: Any) -> No
     assert b'"event":"auth.login"' in b"".join(export.streaming_content)
     assert as_user("bob", "hartwell").get("/audit/").status_code == 403  # Agents do not read the audit log
     assert as_user("carol", "hartwell").get("/audit/export.jsonl").status_code == 403
+
+
+def _anchor(slug: str) -> str:
+    out = StringIO()
+    call_command("gaby", "audit", "anchor", "--client", slug, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_deleting_the_newest_events_passes_the_chain_but_not_its_anchor(hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        events = [audit.record(event="test.step", payload={"i": i}) for i in range(3)]
+    token = _anchor("hartwell")
+    assert token.startswith(f"ga1.hartwell.{events[-1].sequence}.")
+    out = StringIO()
+    call_command("gaby", "audit", "verify", "--client", "hartwell", "--anchor", token, stdout=out)
+    assert "holds its anchor" in out.getvalue()
+    with tenant_context(hartwell):
+        _tamper("DELETE FROM auditlog_auditevent WHERE sequence >= %s", [events[1].sequence])
+        assert audit.verify().ok  # the chain alone cannot tell
+    with pytest.raises(CommandError, match=rf"event #{events[-1].sequence}, anchored, is gone"):
+        call_command("gaby", "audit", "verify", "--client", "hartwell", "--anchor", token)
+
+
+def test_a_rechained_tail_passes_the_chain_but_not_its_anchor(hartwell: Any) -> None:
+    """An attacker with the table rewrites an event and recomputes every hash after it."""
+    with tenant_context(hartwell):
+        events = [audit.record(event="test.step", payload={"i": i}) for i in range(3)]
+    token = _anchor("hartwell")
+    with tenant_context(hartwell):
+        rows = list(AuditEvent.objects.filter(sequence__gte=events[0].sequence).order_by("sequence"))
+        prev = rows[0].prev_hash
+        for row in rows:
+            payload = {"i": 99} if row.pk == events[0].pk else row.payload
+            digest = audit.compute_hash(
+                sequence=row.sequence, occurred_at=row.occurred_at, actor_kind=row.actor_kind,
+                actor_id=row.actor_id, event=row.event, payload=payload, prev_hash=prev,
+            )  # fmt: skip
+            _tamper(
+                "UPDATE auditlog_auditevent SET payload = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                [json.dumps(payload), prev, digest, row.pk],
+            )
+            prev = digest
+        assert audit.verify().ok  # the rewritten chain is consistent
+    with pytest.raises(CommandError, match="is not the one anchored: the chain was rewritten"):
+        call_command("gaby", "audit", "verify", "--client", "hartwell", "--anchor", token)
+
+
+def test_a_forged_or_foreign_anchor_is_refused(hartwell: Any, dearborn: Any) -> None:
+    token = _anchor("hartwell")
+    parts = token.split(".")
+    forged = ".".join([*parts[:2], str(int(parts[2]) + 5), *parts[3:]])
+    with pytest.raises(CommandError, match="signature does not hold"):
+        call_command("gaby", "audit", "verify", "--client", "hartwell", "--anchor", forged)
+    with pytest.raises(CommandError, match="is of 'hartwell', not of this log"):
+        call_command("gaby", "audit", "verify", "--client", "dearborn", "--anchor", token)

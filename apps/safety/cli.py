@@ -1,4 +1,5 @@
-"""``gaby audit verify --client SLUG`` and ``gaby audit export --client SLUG [--output FILE]``."""
+"""``gaby audit verify --client SLUG [--anchor TOKEN]``, ``gaby audit anchor --client SLUG`` and
+``gaby audit export --client SLUG [--output FILE]``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from apps.safety import audit
+from apps.safety import audit, audit_anchor
 from tenants.models import Client
 
 PORTAL = "portal"
@@ -20,7 +21,11 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     actions = parser.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="Recompute the chain and name the first broken link.")
     verify.add_argument("--client", required=True, help=f"The client's slug, or {PORTAL!r} for the install-level log.")
+    verify.add_argument("--anchor", help="An anchor `gaby audit anchor` printed earlier: the log must still hold it.")
     verify.set_defaults(handler=verify_command)
+    anchor = actions.add_parser("anchor", help="Print a signed anchor of the chain's head, to keep outside Gaby.")
+    anchor.add_argument("--client", required=True, help=f"The client's slug, or {PORTAL!r}.")
+    anchor.set_defaults(handler=anchor_command)
     export = actions.add_parser("export", help="Write the log as JSON lines (oldest first).")
     export.add_argument("--client", required=True, help=f"The client's slug, or {PORTAL!r}.")
     export.add_argument("--output", help="File to write; standard output when left out.")
@@ -41,12 +46,21 @@ def _schema(slug: str) -> str:
 def verify_command(command: BaseCommand, options: dict[str, Any]) -> None:
     with schema_context(_schema(options["client"])):
         report = audit.verify()
+        against = audit_anchor.check(options["anchor"]) if options.get("anchor") else ""
     if not report.ok:
         raise CommandError(
             f"Audit chain of {options['client']} is BROKEN at event #{report.broken_at}: {report.reason} "
             f"({report.checked} events before it verified)."
         )
-    command.stdout.write(f"Audit chain of {options['client']} verified: {report.checked} events, no break.")
+    if against:
+        raise CommandError(f"Audit chain of {options['client']} does NOT hold its anchor: {against}.")
+    anchored = " and holds its anchor" if options.get("anchor") else ""
+    command.stdout.write(f"Audit chain of {options['client']} verified: {report.checked} events, no break{anchored}.")
+
+
+def anchor_command(command: BaseCommand, options: dict[str, Any]) -> None:
+    with schema_context(_schema(options["client"])):
+        command.stdout.write(audit_anchor.sign_head())
 
 
 def export_command(command: BaseCommand, options: dict[str, Any]) -> None:
