@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import schemathesis
-from schemathesis import GenerationMode
 import requests
+import schemathesis
 from django.db import transaction
 from django.test import Client as HttpClient
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, status_code_conformance
 
 from apps.apikeys import services as keys

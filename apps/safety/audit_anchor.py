@@ -32,6 +32,10 @@ class Anchor:
         return f"{PREFIX}|{self.schema}|{self.sequence}|{self.hash}".encode()
 
 
+def _schema() -> str:
+    return str(getattr(connection, "schema_name", ""))  # django-tenants' connection knows its schema
+
+
 def _key() -> bytes:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -48,7 +52,7 @@ def _signature(anchor: Anchor) -> str:
 def sign_head() -> str:
     """An anchor of the current schema's head, as one line to keep outside Gaby."""
     head = AuditEvent.objects.order_by("-sequence").only("sequence", "hash").first()
-    anchor = Anchor(connection.schema_name, head.sequence if head else GENESIS_SEQUENCE, head.hash if head else "")
+    anchor = Anchor(_schema(), head.sequence if head else GENESIS_SEQUENCE, head.hash if head else "")
     return f"{PREFIX}.{anchor.schema}.{anchor.sequence}.{anchor.hash}.{_signature(anchor)}"
 
 
@@ -60,8 +64,8 @@ def check(token: str) -> str:
     anchor = Anchor(parts[1], int(parts[2]), parts[3])
     if not hmac.compare_digest(parts[4], _signature(anchor)):
         return "the anchor's signature does not hold: it was altered, or GABY_MASTER_KEY changed"
-    if anchor.schema != connection.schema_name:
-        return f"the anchor is of {anchor.schema!r}, not of this log ({connection.schema_name!r})"
+    if anchor.schema != _schema():
+        return f"the anchor is of {anchor.schema!r}, not of this log ({_schema()!r})"
     if anchor.sequence == GENESIS_SEQUENCE:
         return ""
     event = AuditEvent.objects.filter(sequence=anchor.sequence).only("hash").first()
