@@ -14,6 +14,7 @@ import csp.constants as csp
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.outbound import allow_list_setting
 from gaby_site import embedded
 from gaby_site.env import (
     celery_broker_url,
@@ -378,6 +379,14 @@ CONNECTOR_RESTART_BACKOFF_MAX = env_int("GABY_CONNECTOR_BACKOFF_MAX_S", 60, mini
 # name); MSP staff may start any command. Everything else needs an MSP staff member to add it.
 CONNECTOR_STDIO_COMMANDS = env_list("GABY_CONNECTOR_STDIO_COMMANDS", ["mcp-server-*"])
 # (The health checks' interval, GABY_CONNECTOR_HEALTH_INTERVAL_S, is read with the beat schedule above.)
+# --- Outbound URLs (apps/core/outbound.py, docs/safety/outbound-urls.md) ---------------------------------
+# Crawls, git remotes, webhooks, the OpenAPI connector and LLM base URLs never reach loopback, link-local, private
+# or metadata addresses, except the ranges and host names listed here by the install's operators. Development and
+# tests add loopback (the demo's and the tests' local servers); production adds nothing.
+try:
+    OUTBOUND_ALLOW = allow_list_setting(env_list("GABY_OUTBOUND_ALLOW"), loopback=GABY_ENV != "production")
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 # --- Outbound webhooks and API keys (apps.tickets) -----------------------------------------------
 # A failed delivery is retried after base, 2*base, 4*base ... seconds (at most 6 h apart), up to the max attempts.
 TICKETS_WEBHOOK_RETRY_BASE_SECONDS = env_int("GABY_WEBHOOK_RETRY_BASE_S", 30, minimum=0)

@@ -39,6 +39,7 @@ from apps.agent.llm_responses import Outcome, StreamReader, cost_of, tool_call, 
 from apps.agent.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.agent.prompts import Prompt
 from apps.agent.providers import litellm_arguments
+from apps.core.outbound import OutboundRefused, check_url
 from apps.safety.compliance import profile_for
 from apps.safety.redaction import Vault
 from tenants.models import Client
@@ -322,6 +323,10 @@ class LLMGateway:
             started = time.monotonic()
             try:
                 text, tool_calls, usage, cost = yield _Call(request, target, self._arguments(request, target))
+            except OutboundRefused as exc:  # the base URL resolves inside now: not this provider, not retried
+                self._record(request, target, status=CallStatus.ERROR, error=str(exc), attempt=attempt)
+                request.notes.append(f"{target.provider.name}/{target.model}: {exc}")
+                return None
             except TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
@@ -345,6 +350,8 @@ class LLMGateway:
         return None
 
     def _arguments(self, request: _Request, target: _Target) -> dict[str, Any]:
+        if target.provider.api_base:  # checked when saved; again before each call, as litellm connects by name
+            check_url(target.provider.api_base)
         key = (target.provider.pk, target.model)
         if key not in self._provider_arguments:
             self._provider_arguments[key] = litellm_arguments(self.client, target.provider, target.model)
@@ -467,6 +474,11 @@ def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *
         raise ProviderNotAllowed(
             f"{client.name}'s {profile.name} compliance profile does not allow {provider.get_kind_display()}."
         )
+    if provider.api_base:
+        try:
+            check_url(provider.api_base)
+        except OutboundRefused as exc:
+            raise LLMError(f"Embedding with {provider.name} / {model} refused: {exc}") from None
     arguments = litellm_arguments(client, provider, model)
     if provider.kind == "ollama":
         arguments["model"] = f"ollama/{model}"  # embeddings use the plain prefix, chat uses ollama_chat

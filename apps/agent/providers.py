@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from apps.agent.models import LLMProvider, ProviderKind
+from apps.core.outbound import OutboundRefused, check_url
 from tenants.models import Client
 from tenants.secrets import unseal_json
 
@@ -30,6 +33,18 @@ CREDENTIAL_FIELDS = {
     ProviderKind.BEDROCK: ("aws_access_key_id", "aws_secret_access_key"),
     ProviderKind.VERTEX: ("vertex_credentials",),
 }
+
+
+def check_api_base(api_base: str) -> None:
+    """The outbound-URL policy (apps/core/outbound.py) when a provider is saved: a base URL that resolves to
+    loopback, a private or a metadata address is refused unless the operator allowed it. litellm does the
+    connecting, so the gateway checks again before every call (``apps.agent.llm``)."""
+    if not api_base:
+        return
+    try:
+        check_url(api_base)
+    except OutboundRefused as exc:
+        raise ValidationError({"api_base": str(exc)}) from None
 
 
 def credentials_purpose(provider: LLMProvider) -> str:

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.agent.models import LLMProvider, ModelRoute, ProviderKind, Workflow
-from apps.agent.providers import NEEDS_BASE, credentials_purpose
+from apps.agent.providers import NEEDS_BASE, check_api_base, credentials_purpose
 from apps.auditlog.models import ActorKind
 from apps.safety.audit import record
 from tenants.models import Client
@@ -29,6 +29,7 @@ def save_provider(
         raise ValidationError(
             {"api_base": f"{ProviderKind(kind).label} needs its base URL, e.g. http://localhost:11434."}
         )
+    check_api_base(api_base)
     provider = provider or LLMProvider()
     provider.name, provider.kind, provider.api_base, provider.options = name.strip(), kind, api_base, options or {}
     provider.save()

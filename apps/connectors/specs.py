@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 
 from apps.connectors.host import ServerSpec
 from apps.connectors.models import Kind, Transport
+from apps.core.outbound import ENV_NAME as OUTBOUND_ALLOW_ENV
+from apps.core.outbound import OutboundRefused, check_url
 
 
 @dataclass
@@ -211,6 +213,12 @@ def check_openapi_settings(opts: dict[str, Any], *, trusted: bool) -> None:
     base = str(opts.get("base_url", "")).strip()
     if base and not base.startswith(("http://", "https://")):
         raise ValidationError({"base_url": "Enter the API's base URL with http:// or https://, or leave it empty."})
+    for name, url in (("spec", spec), ("base_url", base)):
+        if url.startswith(("http://", "https://")):
+            try:
+                check_url(url)  # the outbound-URL policy; the server checks every request again
+            except OutboundRefused as exc:
+                raise ValidationError({name: str(exc)}) from None
     auth = str(opts.get("auth", "none"))
     if auth not in AUTH_KINDS:
         raise ValidationError({"auth": f"Pick one of: {', '.join(AUTH_KINDS)}."})
@@ -249,6 +257,7 @@ def _openapi_env(opts: dict[str, Any]) -> dict[str, str]:
         "GABY_OPENAPI_READ_OPS": ",".join(opts.get("read_ops", [])),
         "GABY_OPENAPI_WRITE_OPS": ",".join(opts.get("write_ops", [])),
         "GABY_OPENAPI_TIMEOUT_S": str(settings.CONNECTOR_CALL_TIMEOUT),
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
     }
 
 

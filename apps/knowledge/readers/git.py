@@ -3,6 +3,11 @@
 The first sync clones into the data directory (one checkout per client and source); later syncs
 fetch and reset to the remote branch, so a re-sync sees exactly what the repository holds now.
 Each file's last-modified time is its last commit's date, read in one ``git log`` pass.
+
+A remote's host goes through the outbound-URL policy (apps/core/outbound.py) when the source is saved and
+before every clone or fetch. Over http(s) git connects to the addresses checked (``http.curloptResolve``) and
+follows no redirect; every run allows git only the remote's own protocol, so no ``ext::`` or ``file://``
+sneaks in. A path on the Gaby server is for MSP staff only (apps/knowledge/services.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from apps.core.outbound import OutboundRefused, Unresolvable, VettedURL, check_url
 from apps.knowledge.models import KnowledgeSource
 from apps.knowledge.readers.base import Entry, ReaderError
 from apps.knowledge.readers.directory import DirectoryReader
@@ -37,7 +43,38 @@ def validate_repository_url(url: str) -> str:
         raise ReaderError("Use an https://, ssh://, git:// or file:// URL, or an absolute path.")
     if parts.password or (parts.username and parts.scheme in {"https", "http"}):
         raise ReaderError("Leave credentials out of the URL: private repositories over HTTPS are not supported yet.")
+    if parts.scheme != "file":
+        _check_remote(url)  # a name that does not resolve now is kept: every clone and fetch checks again
     return url
+
+
+def _check_remote(url: str, *, require_address: bool = False) -> VettedURL:
+    try:
+        return check_url(url, schemes=("https", "http", "ssh", "git"), require_address=require_address)
+    except OutboundRefused as exc:
+        raise ReaderError(str(exc)) from None
+    except Unresolvable as exc:
+        raise ReaderError(f"Cannot reach the repository: {exc}") from None
+
+
+def network_options(remote: str) -> tuple[str, list[str]]:
+    """``remote`` with its host spelled as checked, and ``git -c`` settings to clone or fetch it (DESIGN.md §8).
+
+    Only the remote's own protocol is allowed. Over http(s) curl is told the checked addresses of the host (so a
+    DNS answer changed since the check is never used) and follows no redirect (another host would be looked up
+    unchecked). ssh:// and git:// remotes are checked here, just before git connects by name.
+    """
+    scheme = urlsplit(remote).scheme
+    options = ["protocol.allow=never", f"protocol.{scheme}.allow=always"]
+    if scheme == "file":
+        return remote, options
+    vetted = _check_remote(remote, require_address=True)
+    if scheme in {"http", "https"}:
+        options.append("http.followRedirects=false")
+        if vetted.addresses != (vetted.host,):  # a name, not an address: curl must not look it up again
+            addresses = ",".join(f"[{a}]" if ":" in a else a for a in vetted.addresses)
+            options.append(f"http.curloptResolve={vetted.host}:{vetted.port}:{addresses}")
+    return vetted.normalized(), options  # curl matches the pinned host as spelled here
 
 
 def validate_branch(branch: str) -> str:
@@ -75,11 +112,12 @@ class GitReader:
             subdir=str(config.get("subdir") or ""),
         )
 
-    def _git(self, *args: str, cwd: Path | None = None) -> str:
+    def _git(self, *args: str, cwd: Path | None = None, config: list[str] | None = None) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+        options = [part for setting in config or [] for part in ("-c", setting)]
         try:
             result = subprocess.run(
-                ["git", *args],
+                ["git", *options, *args],
                 cwd=cwd,
                 env=env,
                 capture_output=True,
@@ -98,14 +136,15 @@ class GitReader:
 
     def update(self) -> None:
         """Clone on the first sync; fetch and hard-reset to the remote branch afterwards."""
-        remote = f"file://{self.url}" if self.url.startswith("/") else self.url
+        remote, network = network_options(f"file://{self.url}" if self.url.startswith("/") else self.url)
         if not (self.checkout / ".git").exists():
             self.checkout.parent.mkdir(parents=True, exist_ok=True)
             branch_args = ["--branch", self.branch] if self.branch else []
-            self._git("clone", "--quiet", "--no-tags", *branch_args, remote, str(self.checkout))
+            self._git("clone", "--quiet", "--no-tags", *branch_args, remote, str(self.checkout), config=network)
         else:
             self._git("remote", "set-url", "origin", remote, cwd=self.checkout)
-            self._git("fetch", "--quiet", "--no-tags", "origin", self.branch or "HEAD", cwd=self.checkout)
+            fetch = ("fetch", "--quiet", "--no-tags", "origin", self.branch or "HEAD")
+            self._git(*fetch, cwd=self.checkout, config=network)
             self._git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=self.checkout)
         self.commit = self._git("rev-parse", "HEAD", cwd=self.checkout).strip()
 

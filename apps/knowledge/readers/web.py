@@ -1,8 +1,10 @@
 """A website crawl (KB-1): same site only, depth and page limits, robots.txt respected.
 
-``WebClient`` is this integration's one outbound HTTP seam (requests): tests point it at a real
-local HTTP server. It retries 429 (honouring Retry-After, capped) and 5xx with backoff; a page that
-still fails is yielded with its error, so the sync keeps it visible instead of dropping it.
+``WebClient`` is this integration's one outbound HTTP seam (httpx through the outbound-URL policy,
+apps/core/outbound_http.py): every page, robots.txt and each redirect hop is checked and connected to at the
+address checked, so a crawl never reaches loopback, metadata or private addresses. Tests point it at a real
+local HTTP server. It retries 429 (honouring Retry-After, capped) and 5xx with backoff; a page that still fails,
+or is refused by the policy, is yielded with its error, so the sync keeps it visible instead of dropping it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
-import requests
+import httpx
 
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused, check_url
 from apps.knowledge.extract import format_for
 from apps.knowledge.readers.base import Entry, ReaderError
 
@@ -46,40 +50,40 @@ class WebClient:
     """GETs with retries on 429/5xx; the only place the crawler talks HTTP."""
 
     def __init__(self, *, timeout: float = 20.0, retries: int = 2, backoff: float = 0.5) -> None:
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.http = outbound_http.client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
 
+    def close(self) -> None:
+        self.http.close()
+
     def get(self, url: str) -> Page:
         for attempt in range(self.retries + 1):
             try:
-                response = self.session.get(url, timeout=self.timeout, stream=True, allow_redirects=True)
-            except requests.RequestException as exc:
+                with self.http.stream("GET", url) as response:
+                    if response.status_code == 429 or response.status_code >= 500:
+                        if attempt == self.retries:
+                            raise FetchError(f"{url} answered {response.status_code} after {attempt + 1} tries.")
+                        time.sleep(self._retry_after(response, attempt))
+                        continue
+                    return Page(
+                        url=str(response.url),
+                        status=response.status_code,
+                        content_type=response.headers.get("Content-Type", ""),
+                        body=_capped_body(url, response),
+                        last_modified=_http_date(response.headers.get("Last-Modified")),
+                    )
+            except OutboundRefused as exc:
+                hop = "" if exc.url == url else f"{url} redirects to a refused address: "
+                raise FetchError(f"{hop}{exc}") from None  # kept on the document
+            except httpx.HTTPError as exc:
                 if attempt == self.retries:
                     raise FetchError(f"{url}: {exc.__class__.__name__}") from exc
                 time.sleep(self.backoff * 2**attempt)
-                continue
-            with response:
-                if response.status_code == 429 or response.status_code >= 500:
-                    if attempt == self.retries:
-                        raise FetchError(f"{url} answered {response.status_code} after {attempt + 1} tries.")
-                    time.sleep(self._retry_after(response, attempt))
-                    continue
-                body = response.raw.read(MAX_BYTES + 1, decode_content=True)
-                if len(body) > MAX_BYTES:
-                    raise FetchError(f"{url} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
-                return Page(
-                    url=response.url,
-                    status=response.status_code,
-                    content_type=response.headers.get("Content-Type", ""),
-                    body=body,
-                    last_modified=_http_date(response.headers.get("Last-Modified")),
-                )
         raise FetchError(f"{url}: no answer")  # unreachable: the loop returns or raises
 
-    def _retry_after(self, response: requests.Response, attempt: int) -> float:
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
         value = response.headers.get("Retry-After", "")
         try:
             return min(MAX_RETRY_AFTER, max(0.0, float(value)))
@@ -88,6 +92,15 @@ class WebClient:
             if when is not None:
                 return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
         return float(self.backoff * 2**attempt)
+
+
+def _capped_body(url: str, response: httpx.Response) -> bytes:
+    body = bytearray()
+    for piece in response.iter_bytes():
+        body += piece
+        if len(body) > MAX_BYTES:
+            raise FetchError(f"{url} is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+    return bytes(body)
 
 
 def _http_date(value: str | None) -> datetime | None:
@@ -120,6 +133,10 @@ def validate_start_url(url: str) -> str:
         raise ReaderError("Give the site's address, starting with https:// (or http://).")
     if parts.username or parts.password:
         raise ReaderError("Leave credentials out of the URL.")
+    try:
+        check_url(url)  # a name that does not resolve now is kept: every fetch checks again
+    except OutboundRefused as exc:
+        raise ReaderError(str(exc)) from None
     return urldefrag(url)[0]
 
 
@@ -164,6 +181,16 @@ class CrawlReader:
         return robots
 
     def entries(self) -> Iterator[Entry]:
+        try:
+            yield from self._crawl()
+        finally:
+            self.client.close()
+
+    def _crawl(self) -> Iterator[Entry]:
+        try:  # the site itself refused now (its name resolves inside since it was saved): nothing to crawl
+            check_url(self.start_url)
+        except OutboundRefused as exc:
+            raise ReaderError(str(exc)) from None
         robots = self._robots()
         if not robots.can_fetch(USER_AGENT, self.start_url):
             raise ReaderError(f"{self.start_url} is disallowed for crawlers by the site's robots.txt.")

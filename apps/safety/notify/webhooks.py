@@ -1,10 +1,17 @@
-"""The one outbound HTTP seam of approval notices: Slack and Teams incoming webhooks, Slack response URLs."""
+"""The one outbound HTTP seam of approval notices: Slack and Teams incoming webhooks, Slack response URLs.
+
+Every URL obeys the outbound-URL policy (apps/core/outbound.py): one that resolves to loopback, a private or a
+metadata address is refused for good (``WebhookError``) without being contacted.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -23,13 +30,20 @@ class TransientWebhookError(Exception):
 
 class WebhookClient:
     def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._transport = transport
+        self._transport = transport  # tests only: a given transport replaces the policy's pinned one
+
+    def _http(self) -> httpx.Client:
+        if self._transport is not None:
+            return httpx.Client(timeout=TIMEOUT, transport=self._transport, follow_redirects=False)
+        return outbound_http.client(timeout=TIMEOUT, follow_redirects=False)
 
     def post_json(self, url: str, payload: dict[str, Any]) -> str:
         """POST ``payload``; return the body on 2xx. Slack answers ``ok``; Teams ``1`` or an empty 202."""
         try:
-            with httpx.Client(timeout=TIMEOUT, transport=self._transport, follow_redirects=False) as http:
+            with self._http() as http:
                 response = http.post(url, json=payload, headers={"User-Agent": "Gaby approvals"})
+        except OutboundRefused as exc:
+            raise WebhookError(str(exc)) from None
         except httpx.HTTPError as exc:
             raise TransientWebhookError(f"Could not reach the webhook: {exc.__class__.__name__}") from None
         body = response.text[:500]

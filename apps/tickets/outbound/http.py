@@ -1,4 +1,8 @@
-"""The one outbound HTTP seam of webhooks: POST a signed body, report what came back, never raise on HTTP errors."""
+"""The one outbound HTTP seam of webhooks: POST a signed body, report what came back, never raise on HTTP errors.
+
+The receiver's URL obeys the outbound-URL policy (apps/core/outbound.py): a URL that resolves to loopback, a
+private or a metadata address is not contacted, and the attempt records why, with no response.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import time
 from dataclasses import dataclass
 
 import httpx
+
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused
 
 
 @dataclass(frozen=True)
@@ -27,8 +34,10 @@ class WebhookHttp:
     def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> PostResult:
         started = time.monotonic()
         try:
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+            with outbound_http.client(timeout=self.timeout, follow_redirects=False) as client:
                 response = client.post(url, content=body, headers=headers)
+        except OutboundRefused as exc:
+            return PostResult(None, str(exc)[:2000], "", int((time.monotonic() - started) * 1000))
         except httpx.HTTPError as exc:
             elapsed = int((time.monotonic() - started) * 1000)
             return PostResult(None, f"{exc.__class__.__name__}: {exc}"[:2000], "", elapsed)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.outbound import OutboundRefused, check_url
 from apps.tickets.outbound import events, signing
 from apps.tickets.outbound.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 from apps.tickets.services import _audit
@@ -21,6 +22,10 @@ def _clean(url: str, event_types: list[str]) -> tuple[str, list[str]]:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValidationError({"url": ["Give a full http:// or https:// URL, e.g. https://example.com/hooks/gaby."]})
+    try:
+        check_url(url)  # the outbound-URL policy; every delivery checks again (apps/tickets/outbound/http.py)
+    except OutboundRefused as exc:
+        raise ValidationError({"url": [str(exc)]}) from None
     unknown = sorted(set(event_types) - set(EventType.values))
     if unknown:
         raise ValidationError(

@@ -4,6 +4,10 @@ Authentication (bearer token, API key in a header or the query, HTTP basic) is a
 settings; a rendered request shows the secret as ``•••``, so a dry run can be stored and shown safely.
 Reads are retried on 429 (honouring Retry-After, capped) and 502/503/504; a write is retried only on 429,
 the one answer that says the request was not processed.
+
+The document and every call obey the outbound-URL policy (apps/core/outbound.py; the host passes the install's
+allow-list as GABY_OUTBOUND_ALLOW): a URL, a redirect or a document's ``servers`` entry that resolves to loopback,
+a private or a metadata address is refused without being contacted.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused
 
 SECRET_MASK = "•••"
 MAX_BODY_CHARS = 50_000
@@ -78,7 +85,10 @@ class ApiClient:
 
     def fetch_document(self, url: str) -> str:
         try:
-            response = httpx.get(url, timeout=self.timeout, follow_redirects=True)
+            with outbound_http.client(timeout=self.timeout, follow_redirects=True) as http:
+                response = http.get(url)
+        except OutboundRefused as exc:
+            raise ConnectionError(f"Cannot fetch the OpenAPI document: {exc}") from None
         except httpx.HTTPError as exc:
             raise ConnectionError(f"Could not fetch the OpenAPI document from {url}: {exc}") from None
         if response.status_code != 200:
@@ -104,7 +114,7 @@ class ApiClient:
     async def send(self, prepared: Prepared, *, writes: bool) -> tuple[int, str, Any]:
         """(status, reason, body) — the body parsed as JSON when it is JSON, else its text (capped)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+            self._client = outbound_http.async_client(timeout=self.timeout, follow_redirects=False)
         query, headers = self._secret_parts(prepared)
         content = None
         if prepared.body is not None:
@@ -117,6 +127,8 @@ class ApiClient:
                 response = await self._client.request(
                     prepared.method.upper(), prepared.url, params=query, headers=headers, content=content
                 )
+            except OutboundRefused as exc:
+                raise ConnectionError(f"{prepared.method.upper()} {prepared.url} was not sent: {exc}") from None
             except httpx.TimeoutException:
                 raise ConnectionError(
                     f"{prepared.method.upper()} {prepared.url} timed out after {self.timeout:g}s."
