@@ -18,7 +18,8 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WebsocketSplit(
-            public=TenantWebsocketMiddleware(URLRouter(public_websocket_urlpatterns)),
+            # The widget is embedded on customers' sites: its consumer checks the widget's allowed origins.
+            public=TenantWebsocketMiddleware(URLRouter(public_websocket_urlpatterns), own_origin=False),
             members=AllowedHostsOriginValidator(
                 TenantWebsocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),

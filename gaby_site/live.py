@@ -55,6 +55,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json({"type": "hello", "client": self.scope["schema_name"], "role": role})
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Pages only listen on this socket: what they send is ignored, never decoded (a malformed frame used to
+        raise in the JSON decoding and drop the socket)."""
+
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)

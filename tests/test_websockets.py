@@ -68,3 +68,15 @@ async def test_foreign_origin_is_rejected(world: Any) -> None:
     communicator = _communicator("hartwell.localhost", world.sessions["alice"], origin="http://evil.example")
     connected, _ = await communicator.connect()
     assert not connected
+
+
+@pytest.mark.django_db
+async def test_a_malformed_frame_leaves_the_live_socket_open(world: Any) -> None:
+    communicator = _communicator("hartwell.localhost", world.sessions["alice"])
+    connected, _ = await communicator.connect()
+    assert connected and (await communicator.receive_json_from())["type"] == "hello"
+    await communicator.send_to(text_data="{not json\x00")
+    await communicator.send_to(bytes_data=b"\x00\xff")
+    await get_channel_layer().group_send(tenant_group("hartwell", "live"), {"type": "live.event", "payload": {"n": 1}})
+    assert await communicator.receive_json_from(timeout=3) == {"n": 1}  # still open, still delivering
+    await communicator.disconnect()

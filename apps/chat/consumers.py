@@ -4,8 +4,12 @@ The widget's socket, ``/ws/widget/?key=PUBLIC_KEY``, is the one public entry to 
 Host picks the client (tenants/channels.py), the key must name an enabled widget in that client's
 schema, and the browser's Origin must be on that widget's allowlist. Refusals are sent as an
 ``error`` event, then the socket is closed with 4404 (unknown key), 4403 (origin or identity) or
-4429 (too many connections). The conversation lives in the database; the browser keeps only a
-resume secret, so a reload or a reconnect picks the conversation up where it was.
+4429 (too many connections from one address to this client). A frame that cannot be read (binary,
+not JSON, NUL: ``frames``) is answered with an ``error`` event and the socket stays open. The
+conversation lives in the database; the browser keeps only a resume secret, so a reload or a
+reconnect picks the conversation up where it was, and a socket holds one conversation: a repeated
+``hello`` resumes it. The operator console's socket is for members, from the client's own domains
+(``tenants.channels``).
 """
 
 from __future__ import annotations
@@ -22,14 +26,13 @@ from django.conf import settings
 
 from apps.accounts.access import membership_for
 from apps.accounts.models import Role
-from apps.chat import answering, limits, live, services
+from apps.chat import answering, frames, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
 from apps.chat.workers import TokenRelay, in_tenant_pool, tenant_runner
 from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
-MAX_FRAME_CHARS = 16_000
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -37,6 +40,15 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key == name:
             return str(value.decode("latin-1"))
     return ""
+
+
+async def read_frame(consumer: AsyncJsonWebsocketConsumer, text_data: str | None, bytes_data: bytes | None) -> Any:
+    """The frame's JSON object, or None once the sender was told what was wrong with it."""
+    try:
+        return frames.read(text_data, bytes_data)
+    except frames.BadFrame as exc:
+        await consumer.send_json({"type": "error", "error": str(exc)})
+        return None
 
 
 def client_ip(scope: dict[str, Any]) -> str:
@@ -51,6 +63,7 @@ def client_ip(scope: dict[str, Any]) -> str:
 class WidgetConsumer(AsyncJsonWebsocketConsumer):
     widget: Widget | None = None
     conversation_id: uuid.UUID | None = None
+    resume_token = ""  # the secret of this socket's conversation, given again to a repeated hello
     group: str | None = None
 
     async def connect(self) -> None:
@@ -70,7 +83,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     @in_tenant_pool
     def _open(self, key: str) -> tuple[int, str] | None:
-        if not limits.allow("connect", self.ip, limit=settings.CHAT_IP_CONNECTIONS_PER_MINUTE):
+        # Per client and address: a visitor who opens many sockets to one client never locks out another's.
+        if not limits.allow("connect", self._bucket, limit=settings.CHAT_IP_CONNECTIONS_PER_MINUTE):
             return CLOSE_RATE_LIMITED, "Too many connections from your address; try again in a minute."
         widget = widget_for_key(key)
         if widget is None:
@@ -94,13 +108,16 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    @property
+    def _bucket(self) -> str:
+        return f"{self.scope['schema_name']}:{self.ip}"
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.widget is None:
             return
-        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self.send_json({"type": "error", "error": "That message is too large."})
-            return
-        await super().receive(text_data=text_data, **kwargs)
+        content = await read_frame(self, text_data, bytes_data)
+        if content is not None:
+            await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -140,6 +157,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     @in_tenant_pool
     def _start(self, resume: str, identity_token: str | None) -> dict[str, Any] | None:
         assert self.widget is not None
+        if self.conversation_id is not None:  # one conversation per socket: hello again resumes it
+            conversation = Conversation.objects.filter(pk=str(self.conversation_id)).first()
+            if conversation is not None:
+                return self._ready(conversation, self.resume_token, resumed=True)
         identity = verify_identity(client=self.scope["tenant"], widget=self.widget, token=identity_token)
         if identity is None:
             return None
@@ -149,7 +170,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             conversation, resume = services.start_conversation(
                 widget=self.widget, identity=identity, origin=self.origin
             )
-        self.conversation_id = conversation.pk
+        self.conversation_id, self.resume_token = conversation.pk, resume
+        return self._ready(conversation, resume, resumed=resumed)
+
+    def _ready(self, conversation: Conversation, resume: str, *, resumed: bool) -> dict[str, Any]:
+        assert self.widget is not None
         return {
             "type": "ready", "conversation": str(conversation.pk), "resume": resume, "resumed": resumed,
             "state": conversation.state, "config": public_config(self.widget),
@@ -173,7 +198,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     def _post(self, text: str, prepare_now: bool) -> str | tuple[ChatMessage, answering.Draft | None] | None:
         """An error for the visitor, or what Gaby should answer (None: nothing for Gaby to do), with the answer's
         draft when ``prepare_now``: one trip to a thread before the model is asked, not three."""
-        in_session, from_ip = limits.count(("session", str(self.conversation_id)), ("ip", self.ip))
+        in_session, from_ip = limits.count(("session", str(self.conversation_id)), ("ip", self._bucket))
         if in_session > settings.CHAT_SESSION_MESSAGES_PER_MINUTE:
             return "You're sending messages too quickly; wait a moment."
         if from_ip > settings.CHAT_IP_MESSAGES_PER_MINUTE:
@@ -338,6 +363,13 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.role:
             await self._gone()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if self.role is None:
+            return
+        content = await read_frame(self, text_data, bytes_data)
+        if content is not None:
+            await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None

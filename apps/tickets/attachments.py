@@ -4,12 +4,13 @@ A help-desk attachment is downloaded only when its message is stored (``Normaliz
 within the size limit (``TICKETS_ATTACHMENT_MAX_BYTES``). A download that fails keeps the message and
 stores the attachment's name with the error, never the message's loss; the next pull of the same
 ticket tries that file again and fills it in. The vendor's attachment id makes a re-pull idempotent.
+A name too long for a file system is cut on disk (extension kept); the sender's name is what people see.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,6 +19,9 @@ from django.core.files.base import ContentFile
 
 from apps.tickets.models import Attachment, Message
 from apps.tickets.normalized import NormalizedAttachment, NormalizedMessage
+
+MAX_DISPLAY_NAME = 300  # Attachment.filename's length
+MAX_STORED_NAME_BYTES = 200
 
 
 def _download(item: NormalizedAttachment) -> tuple[bytes, str, str]:
@@ -34,16 +38,42 @@ def _download(item: NormalizedAttachment) -> tuple[bytes, str, str]:
     return content, item.content_type or served_type, ""
 
 
+def _shorten(name: str, limit: int, size: Callable[[str], int]) -> str:
+    """``name`` within ``limit`` as measured by ``size``, its extension kept (when it is a short one)."""
+    if size(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or size(extension) > 16:
+        stem, dot, extension = name, "", ""
+    room = limit - size(dot + extension)
+    while stem and size(stem) > room:
+        stem = stem[: len(stem) * room // size(stem)]  # in proportion: one cut for ASCII, a few for wide text
+    return stem.rstrip(" .") + dot + extension
+
+
+def display_name(filename: str) -> str:
+    """The sender's name for the file, without folders or control characters, within the column."""
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return _shorten(name, MAX_DISPLAY_NAME, len) or "attachment"
+
+
+def storage_name(filename: str) -> str:
+    """The name the file gets on disk: file systems take 255 bytes per name (Django may add 8 to make it
+    unique), so a longer one is cut, keeping its extension; the full name stays in ``Attachment.filename``."""
+    return _shorten(filename, MAX_STORED_NAME_BYTES, lambda text: len(text.encode("utf-8")))
+
+
 def store(message: Message, item: NormalizedAttachment, *, replacing: Attachment | None = None) -> Attachment:
     content, content_type, error = _download(item)
     attachment = replacing or Attachment(message=message, external_id=item.external_id[:200])
-    attachment.filename = PurePosixPath(item.filename.replace("\\", "/")).name[:300] or "attachment"
+    attachment.filename = display_name(item.filename)
     attachment.content_type = (content_type or "application/octet-stream")[:200]
     attachment.error = error
     attachment.size = len(content) if not error else (item.size or 0)
     attachment.sha256 = hashlib.sha256(content).hexdigest() if not error else ""
     if not error:
-        attachment.file.save(attachment.filename, ContentFile(content), save=False)
+        attachment.file.save(storage_name(attachment.filename), ContentFile(content), save=False)
     attachment.save()
     return attachment
 

@@ -1,9 +1,11 @@
 """Polling a source: which sources are due, one poll at a time per source, and recovery from failure.
 
 A poll claims its source with a lease (``polling_since``) by conditional UPDATE, pulls pages from the
-cursor, ingests each ticket, stores the cursor after every page (so a crash resumes, and re-ingesting
-is harmless because ingestion is idempotent), then schedules the next poll. A failing source keeps
-its error and backs off exponentially (capped), and is polled again by itself until it recovers.
+cursor and ingests each ticket; one that cannot be stored is quarantined, never a reason to stop. It
+stores the cursor after every item when the source says where each ends (email: a message's UID) and
+after every page (so a crash resumes, and re-ingesting is harmless because ingestion is idempotent),
+then schedules the next poll. A failing source keeps its error and backs off exponentially (capped),
+and is polled again by itself until it recovers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from django.utils import timezone
 
 from apps.tickets import services
 from apps.tickets.models import TicketSource
-from apps.tickets.sources.base import UnsupportedOperation
+from apps.tickets.normalized import NormalizedTicket
+from apps.tickets.sources.base import Page, Rejected, Step, UnsupportedOperation
 from apps.tickets.sources.registry import adapter_for
 
 LEASE = timedelta(minutes=10)
@@ -76,6 +79,38 @@ def _raw_of(ticket: Any) -> str:
     return json.dumps(data, default=str, indent=2)
 
 
+def _steps_of(page: Page) -> list[Step]:
+    """The items of a page that gives no place per item: each is kept in turn, the page's cursor after all."""
+    items: list[NormalizedTicket | Rejected] = [*page.tickets, *page.rejected]
+    return [Step(item, {}) for item in items]
+
+
+def _take(source: TicketSource, step: Step, result: PollResult) -> None:
+    """Store one item of a pull, or keep it in quarantine with the reason. Raises only when neither can be
+    written (the database went away): the poll then stops before this item and reads it again next time."""
+    item = step.item
+    if isinstance(item, str):
+        result.skipped[item] = result.skipped.get(item, 0) + 1
+        return
+    if isinstance(item, Rejected):
+        services.quarantine(source=source, raw=item.raw, error=item.error, content_type=item.content_type)
+        result.quarantined += 1
+        return
+    try:
+        ingested = services.ingest_ticket(source=source, normalized=item)
+    except Exception as exc:  # a ticket that cannot be stored is kept, as the source sent it when we have that
+        error = f"could not store: {exc.__class__.__name__}: {exc}"
+        if step.raw:
+            services.quarantine(source=source, raw=step.raw, error=error, content_type=step.raw_type)
+        else:
+            services.quarantine(source=source, raw=_raw_of(item), error=error, content_type="application/json")
+        result.quarantined += 1
+        return
+    result.created += int(ingested.created)
+    result.updated += int(not ingested.created and bool(ingested.new_messages))
+    result.new_messages += len(ingested.new_messages)
+
+
 def poll(source_id: UUID | str) -> PollResult:
     now = timezone.now()
     source = TicketSource.objects.filter(pk=source_id).first()
@@ -91,21 +126,10 @@ def poll(source_id: UUID | str) -> PollResult:
         cursor: dict[str, Any] = dict(source.cursor or {})
         for _ in range(MAX_PAGES_PER_POLL):
             page = adapter.pull_since(cursor)
-            for ticket in page.tickets:
-                try:
-                    ingested = services.ingest_ticket(source=source, normalized=ticket)
-                except Exception as exc:  # a ticket that cannot be stored is kept, and the poll goes on
-                    services.quarantine(source=source, raw=_raw_of(ticket), error=f"could not store: {exc}")
-                    result.quarantined += 1
-                    continue
-                result.created += int(ingested.created)
-                result.updated += int(not ingested.created and bool(ingested.new_messages))
-                result.new_messages += len(ingested.new_messages)
-            for rejected in page.rejected:
-                services.quarantine(
-                    source=source, raw=rejected.raw, error=rejected.error, content_type=rejected.content_type
-                )
-                result.quarantined += 1
+            for step in page.steps or _steps_of(page):
+                _take(source, step, result)
+                if step.cursor:  # this item is stored or kept: a later failure never reads it again
+                    TicketSource.objects.filter(pk=source.pk).update(cursor=step.cursor)
             for kind, count in page.skipped.items():
                 result.skipped[kind] = result.skipped.get(kind, 0) + count
             cursor = page.cursor

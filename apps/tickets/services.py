@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.auditlog.models import ActorKind
 from apps.safety.audit import append, record
-from apps.tickets import attachments, live, writeback
+from apps.tickets import attachments, live, rawtext, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
     Contact,
@@ -235,12 +235,15 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
 
 
 def quarantine(*, source: TicketSource, raw: str | bytes, error: str, content_type: str = "") -> QuarantinedPayload:
-    """Keep a payload that cannot become a ticket, with the reason, for an operator to see."""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    """Keep a payload that cannot become a ticket, with the reason, for an operator to see and to process again
+    (``rawtext.payload_bytes``): whatever its bytes, NUL included, it is stored losslessly."""
+    text, escaped = rawtext.as_text(raw)
+    content_type = rawtext.clean_text(content_type, 200)
     with transaction.atomic():
         payload = QuarantinedPayload.objects.create(
-            source=source, raw=text, error=error[:5000], content_type=content_type[:200]
-        )
+            source=source, raw=text, error=rawtext.clean_text(error, 5000),
+            content_type=rawtext.mark_escaped(content_type, 200) if escaped else content_type,
+        )  # fmt: skip
         transaction.on_commit(live.announce_quarantine)
     return payload
 

@@ -53,14 +53,29 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One item of a page in the source's order, with the cursor that resumes right after it."""
+
+    item: NormalizedTicket | Rejected | str  # a ticket, a payload to quarantine, or the kind of a skipped item
+    cursor: dict[str, Any]
+    raw: bytes = b""  # what the source sent, kept in quarantine if the ticket cannot be stored
+    raw_type: str = ""  # its content type
+
+
+@dataclass(frozen=True)
 class Page:
-    """One page of a pull: the tickets it holds and the cursor to resume from after storing them."""
+    """One page of a pull: the tickets it holds and the cursor to resume from after storing them.
+
+    A source that knows where each item ends (email: its UID) gives ``steps`` instead of ``tickets``,
+    ``skipped`` and ``rejected``: the poll then keeps its place item by item, so an item that fails holds
+    back none after it and a poll that stops repeats none before it."""
 
     tickets: list[NormalizedTicket]
     cursor: dict[str, Any]
     has_more: bool = False
     skipped: dict[str, int] = field(default_factory=dict)  # e.g. {"auto-reply": 1, "bounce": 2}
     rejected: list[Rejected] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

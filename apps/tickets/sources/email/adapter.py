@@ -5,7 +5,8 @@ Configuration (sealed): ``imap_host``, ``imap_port``, ``imap_security`` (ssl | s
 (ssl | starttls | none), ``smtp_user``, ``smtp_password``, ``from_address``, ``batch_size`` (50).
 
 The cursor is ``{"uidvalidity": V, "last_uid": N}``: messages are fetched with BODY.PEEK (the mailbox's
-\\Seen flags are left alone) in UID order; if the server's UIDVALIDITY changes the mailbox is read
+\\Seen flags are left alone) in UID order, and each is a ``Step`` carrying the cursor just past it, so the
+poll stores its place message by message; if the server's UIDVALIDITY changes the mailbox is read
 again from the start, which is harmless because ingestion deduplicates by Message-ID.
 """
 
@@ -28,6 +29,7 @@ from apps.tickets.sources.base import (
     Rejected,
     SourceAdapter,
     SourceError,
+    Step,
     TransientSourceError,
 )
 from apps.tickets.sources.email.parse import UnparseableEmail, parse_email
@@ -102,24 +104,30 @@ class EmailAdapter(SourceAdapter):
                 conn.logout()
 
     def _fetch_into(self, conn: imaplib.IMAP4, uids: list[int], page: Page) -> None:
+        """Each fetched message as a step of ``page``, in UID order, with the cursor just past it."""
         typ, data = conn.uid("FETCH", ",".join(str(u) for u in uids), "(UID BODY.PEEK[])")
         if typ != "OK":
             raise SourceError(f"IMAP fetch failed: {data!r}")
+        fetched: list[tuple[int, bytes]] = []
         for item in data:
-            if not isinstance(item, tuple):
-                continue
-            raw = item[1]
+            if isinstance(item, tuple):
+                found = FETCH_UID.search(item[0])
+                fetched.append((int(found.group(1)) if found else 0, item[1]))
+        fetched.sort(key=lambda pair: pair[0])
+        # A server that leaves a UID out gets no place per message: the page's cursor moves after all of them.
+        per_message = all(uid for uid, _ in fetched)
+        validity = page.cursor["uidvalidity"]
+        for uid, raw in fetched:
+            position = {"uidvalidity": validity, "last_uid": uid} if per_message else {}
             try:
                 parsed = parse_email(raw)
             except UnparseableEmail as exc:
-                uid = FETCH_UID.search(item[0])
-                where = f"IMAP UID {uid.group(1).decode()}" if uid else "IMAP message"
-                page.rejected.append(Rejected(raw=raw, error=f"{where}: {exc}", content_type="message/rfc822"))
+                where = f"IMAP UID {uid}" if uid else "IMAP message"
+                rejected = Rejected(raw=raw, error=f"{where}: {exc}", content_type="message/rfc822")
+                page.steps.append(Step(rejected, position))
                 continue
-            if parsed.ticket is None:
-                page.skipped[parsed.skipped_as] = page.skipped.get(parsed.skipped_as, 0) + 1
-            else:
-                page.tickets.append(parsed.ticket)
+            item = parsed.ticket if parsed.ticket is not None else parsed.skipped_as
+            page.steps.append(Step(item, position, raw=raw, raw_type="message/rfc822"))
 
     # --- SMTP ------------------------------------------------------------------------------
     def compose(self, message: OutboundMessage) -> EmailMessage:

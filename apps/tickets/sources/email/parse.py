@@ -2,7 +2,8 @@
 
 Threading (RFC 5322 §3.6.4): a message's own id is its Message-ID; the ids it answers come from
 In-Reply-To and References. A message without a Message-ID gets a stable one derived from its bytes,
-so the same email delivered twice still maps to one ticket.
+so the same email delivered twice still maps to one ticket. This is email's edge: text in any charset,
+known or not, is decoded leniently (``decode_leniently``) and NUL is dropped (``clean``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import decode_header
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
@@ -35,7 +37,7 @@ class ParsedEmail:
 
 
 def message_ids(value: str | None) -> list[str]:
-    return MSG_ID.findall(str(value or ""))
+    return MSG_ID.findall(str(value or "").replace("\x00", ""))
 
 
 def classify(msg: EmailMessage) -> str:
@@ -62,13 +64,57 @@ def classify(msg: EmailMessage) -> str:
     return ""
 
 
+def decode_leniently(data: bytes, charset: str | None) -> str:
+    """Text in whatever charset a sender declared, known or not: the declared one, else UTF-8, else Windows-1252
+    with replacement characters. A charset alone never stops an email from becoming a ticket."""
+    for candidate in (charset, "utf-8"):
+        if candidate:
+            try:
+                return data.decode(candidate)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return data.decode("cp1252", errors="replace")
+
+
+_ESCAPED_BYTES = re.compile(r"[\udc80-\udcff]+")
+
+
+def clean(text: str) -> str:
+    """Header or body text as stored: no NUL (PostgreSQL text cannot hold it), and the raw bytes a header
+    decoder kept for a charset it did not know (as lone surrogates) decoded leniently instead."""
+    if _ESCAPED_BYTES.search(text):
+        text = _ESCAPED_BYTES.sub(
+            lambda run: decode_leniently(run.group().encode("utf-8", "surrogateescape"), None), text
+        )
+    return text.replace("\x00", "")
+
+
+def header_text(msg: EmailMessage, name: str) -> str:
+    """A header's text. Bytes the parser could not decode (8-bit text, encoded words in a charset Python does not
+    know), which it shows as replacement characters, are decoded leniently from the raw header instead."""
+    value = msg.get(name)
+    if value is None:
+        return ""
+    text = str(value)
+    if "\ufffd" in text:
+        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+        raw = re.sub(r"\r?\n(?=[ \t])", "", str(raw))
+        if "=?" not in raw:
+            text = raw
+        elif not _ESCAPED_BYTES.search(raw):  # decode_header cannot take raw bytes beside encoded words
+            words = decode_header(raw)
+            text = "".join(decode_leniently(w, charset) if isinstance(w, bytes) else w for w, charset in words)
+    return clean(text)
+
+
 def _text_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    content = part.get_content()
-    if not isinstance(content, str):
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
         return ""
+    content = clean(decode_leniently(payload, part.get_content_charset()))
     if part.get_content_type() == "text/html":
         content = re.sub(r"(?is)<(script|style).*?</\1>", "", content)
         content = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content)
@@ -84,7 +130,7 @@ def _attachments(msg: EmailMessage) -> tuple[NormalizedAttachment, ...]:
             continue
         found.append(
             NormalizedAttachment(
-                filename=part.get_filename() or "attachment",
+                filename=clean(part.get_filename() or "") or "attachment",
                 content_type=part.get_content_type(),
                 content=payload,
             )
@@ -126,13 +172,13 @@ def parse_email(raw: bytes) -> ParsedEmail:
         kind = classify(msg)
         if kind:
             return ParsedEmail(ticket=None, skipped_as=kind)
-        name, address = parseaddr(str(msg.get("From", "")))
+        name, address = parseaddr(header_text(msg, "From"))
         if "@" not in address:
-            raise UnparseableEmail(f"no sender address in From: {str(msg.get('From', ''))!r}")
+            raise UnparseableEmail(f"no sender address in From: {header_text(msg, 'From')!r}")
         own = message_ids(msg.get("Message-ID"))
         message_id = own[0] if own else f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@gaby.invalid>"
         refs = message_ids(msg.get("References")) + message_ids(msg.get("In-Reply-To"))
-        subject = str(msg.get("Subject", "")).strip() or "(no subject)"
+        subject = header_text(msg, "Subject").strip() or "(no subject)"
         body = _text_of(msg)
         attachments = _attachments(msg)
     except UnparseableEmail:
