@@ -64,8 +64,10 @@ def _failures(operation: Any, headers: dict[str, str], mode: GenerationMode) -> 
             case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
         except (AssertionError, BaseExceptionGroup) as exc:  # every failure is collected and reported together
             title = str(exc).splitlines()[2:3] or [type(exc).__name__]
-            found.append(f"{operation.method.upper()} {operation.path} → {response.status_code}: {title[0].strip()} "
-                         f"{case.as_curl_command(headers=headers)[:300]}")
+            found.append(
+                f"{operation.method.upper()} {operation.path} → {response.status_code}: {title[0].strip()} "
+                f"{case.as_curl_command(headers=headers)[:300]}"
+            )
 
     run()
     return found
