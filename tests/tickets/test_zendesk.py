@@ -158,3 +158,16 @@ def test_webhook_signature_and_body_problems_are_4xx_that_say_what_is_wrong(
     assert as_user(None, "dearborn").post(url, body, content_type="application/json", **signed(body)).status_code == 404
     generic = client.post(f"/api/v1/sources/{source.pk}/webhook/email", body, content_type="application/json")
     assert generic.status_code == 404 and "known:" in generic.json()["detail"]
+
+
+def test_a_help_desk_on_an_internal_address_is_refused_and_not_contacted(
+    make_source: Any, hartwell: Any, settings: Any
+) -> None:
+    """Help-desk base URLs obey the outbound-URL policy (issue 18, item 1): no request reaches the address."""
+    with replaying("zendesk", "pull") as server:
+        source = make_source(kind="zendesk", name="Zendesk", **config(server.url))
+        settings.OUTBOUND_ALLOW = []  # the production default; the test profile allows loopback
+        with tenant_context(hartwell):
+            result = polling.poll(source.pk)
+        assert server.seen == []
+    assert result.status == "failed" and "a loopback address" in result.error and "GABY_OUTBOUND_ALLOW" in result.error

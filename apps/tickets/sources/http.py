@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused
 from apps.tickets.sources.base import SourceError, TransientSourceError
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -59,7 +61,9 @@ class SourceHttp:
         max_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = httpx.Client(
+        # Help desks live on the internet: every request obeys the outbound-URL policy (apps/core/outbound.py),
+        # so a base URL pointed at an internal address is refused, redirects and DNS changes included.
+        self.client = outbound_http.client(
             base_url=base_url.rstrip("/"),
             headers={"User-Agent": "Gaby/0.1 (+support agent)", **(headers or {})},
             auth=auth,
@@ -75,6 +79,8 @@ class SourceHttp:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self.client.request(method, url, **kwargs)
+            except OutboundRefused as exc:
+                raise SourceError(str(exc)) from None  # not transient: an operator has to allow the address
             except httpx.TransportError as exc:
                 if attempt == self.max_attempts:
                     raise TransientSourceError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
