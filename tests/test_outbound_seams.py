@@ -153,3 +153,35 @@ def test_an_llm_base_url_refused_since_saving_is_skipped_before_each_call(
     with pytest.raises(LLMError, match=r"refused: .* a loopback address"):
         embed(in_hartwell, provider, "tiny-embed", ["vpn"], dimensions=8)
     assert llm.requests == [] and llm.embedding_requests == []
+
+
+# --- First-party vendor connectors (Keycloak, Stripe) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "form", "field_message"),
+    [
+        ("keycloak", {"url": "http://169.254.169.254", "realm": "acme", "client_id": "gaby", "client_secret": "s"},
+         "a link-local (cloud metadata) address"),
+        ("stripe", {"api_key": "rk_test_x", "api_base": "http://127.0.0.1:9/"}, "a loopback address"),
+    ],
+)  # fmt: skip
+def test_a_vendor_url_inside_the_network_is_refused_when_connecting(
+    as_user: Any, production: Any, kind: str, form: dict[str, str], field_message: str
+) -> None:
+    probe = as_user("alice", "hartwell").post(
+        f"/connectors/new/{kind}/test/", {"name": "Vendor", "autonomy": "investigate", **form}, **HX
+    )
+    assert probe.status_code == 400 and field_message in probe.content.decode()
+
+
+def test_the_vendor_connectors_http_seam_obeys_the_policy(production: Any) -> None:
+    """Keycloak and Stripe run as their own processes; their one HTTP seam refuses an internal address."""
+    from apps.connectors.servers.rest import RestClient, VendorError
+    from sandbox.stripe import StripeSandbox
+
+    with StripeSandbox() as stripe:
+        client = RestClient(vendor="Stripe", base_url=stripe.base_url, attempts=1)
+        with pytest.raises(VendorError, match="a loopback address"):
+            client.send("GET", "/v1/customers", retry=True)
+        assert stripe.requests == []

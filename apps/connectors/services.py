@@ -39,6 +39,7 @@ from apps.connectors.specs import (
     check_code_settings,
     check_command_allowed,
     check_openapi_settings,
+    check_vendor_url,
     spec_for,
 )
 from tenants.models import Client
@@ -135,6 +136,7 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
     if draft.kind == Kind.KEYCLOAK:
         if not str(opts.get("url", "")).startswith(("http://", "https://")):
             raise ValidationError({"url": "Enter Keycloak's base URL, e.g. https://sso.example.com."})
+        check_vendor_url(opts, "url")
         if not opts.get("realm"):
             raise ValidationError({"realm": "Enter the realm whose users Gaby should look at."})
         if not (opts.get("client_id") and opts.get("client_secret")) and not (
@@ -150,6 +152,7 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
         base = str(opts.get("api_base", ""))
         if base and not base.startswith(("http://", "https://")):
             raise ValidationError({"api_base": "Leave the API base empty, or enter an http(s):// URL."})
+        check_vendor_url(opts, "api_base")
 
 
 def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:

@@ -116,6 +116,7 @@ def _keycloak_env(opts: dict[str, Any]) -> dict[str, str]:
         "GABY_KC_CLIENT_SECRET": str(opts.get("client_secret", "")),
         "GABY_KC_USERNAME": str(opts.get("username", "")),
         "GABY_KC_PASSWORD": str(opts.get("password", "")),
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
     }
     if opts.get("page_size"):
         env["GABY_KC_PAGE_SIZE"] = str(opts["page_size"])
@@ -123,7 +124,11 @@ def _keycloak_env(opts: dict[str, Any]) -> dict[str, str]:
 
 
 def _stripe_env(opts: dict[str, Any]) -> dict[str, str]:
-    env = {"GABY_STRIPE_API_KEY": str(opts.get("api_key", "")), "GABY_STRIPE_API_BASE": str(opts.get("api_base", ""))}
+    env = {
+        "GABY_STRIPE_API_KEY": str(opts.get("api_key", "")),
+        "GABY_STRIPE_API_BASE": str(opts.get("api_base", "")),
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
+    }
     if opts.get("page_size"):
         env["GABY_STRIPE_PAGE_SIZE"] = str(opts["page_size"])
     return env
@@ -202,6 +207,16 @@ def check_code_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         )  # fmt: skip
     if repo.startswith("-"):
         raise ValidationError({"repo": "Enter a clone URL or a path, not an option."})
+
+
+def check_vendor_url(opts: dict[str, Any], name: str) -> None:
+    """A first-party connector's vendor URL obeys the outbound-URL policy; its server checks every request again."""
+    url = str(opts.get(name, "")).strip()
+    if url.startswith(("http://", "https://")):
+        try:
+            check_url(url)
+        except OutboundRefused as exc:
+            raise ValidationError({name: str(exc)}) from None
 
 
 def check_openapi_settings(opts: dict[str, Any], *, trusted: bool) -> None:

@@ -18,6 +18,9 @@ from typing import Any
 
 import httpx
 
+from apps.core import outbound_http
+from apps.core.outbound import OutboundRefused
+
 # httpx logs every request at INFO; in a connector subprocess that goes to stderr, i.e. into Gaby's logs, with
 # query strings that hold email addresses. Requests that matter surface as tool results and errors instead.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -49,7 +52,9 @@ class RestClient:
         self.attempts = attempts
         self.backoff = backoff
         self.max_wait = max_wait
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
+        # Every request obeys the outbound-URL policy (apps/core/outbound.py; the allow-list comes in the
+        # environment, this server runs without Django): an internal address is refused, redirects included.
+        self.http = outbound_http.client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
 
     def send(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> httpx.Response:
         """Send one request with the retry rules above; returns any response that is not 429/5xx-retried."""
@@ -57,6 +62,8 @@ class RestClient:
             last = attempt == self.attempts
             try:
                 response = self.http.request(method, path, **kwargs)
+            except OutboundRefused as exc:
+                raise VendorError(str(exc)) from None  # an operator has to allow the address: never retried
             except httpx.ConnectError as exc:  # nothing reached the vendor: always safe to try again
                 if last:
                     raise VendorError(f"Cannot reach {self.vendor} at {self.http.base_url}: {exc}") from None
