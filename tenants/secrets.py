@@ -11,13 +11,16 @@ production); the ``KeyProvider`` interface is where Vault, AWS KMS / Secrets Man
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import threading
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -152,8 +155,9 @@ def unseal_json(client: Client, token: str, *, purpose: str) -> dict[str, Any]:
 
 
 def forget_cached_keys() -> None:
-    """Drop unwrapped data keys from memory (tests; key rotation)."""
+    """Drop unwrapped data keys and derived keys from memory (tests; key rotation)."""
     _data_keys.clear()
+    derived_key.cache_clear()
 
 
 # Secrets that belong to the install, not to a client (the people's TOTP secrets and recovery-code seeds live in
@@ -161,11 +165,15 @@ def forget_cached_keys() -> None:
 INSTALL_PREFIX = "gi1:"
 
 
-def _install_key() -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+@functools.lru_cache(maxsize=8)
+def derived_key(purpose: str) -> bytes:
+    """A 256-bit key for one install-level use (``purpose``), derived from the master key with HKDF, so each use
+    has its own key and the master key itself is read once per process, not per value sealed or signed."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"gaby-{purpose}".encode()).derive(_master_key())
 
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gaby-install-secrets").derive(_master_key())
+
+def _install_key() -> bytes:
+    return derived_key("install-secrets")
 
 
 def seal_install(plaintext: str, *, purpose: str) -> str:

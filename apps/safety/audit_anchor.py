@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from apps.auditlog.models import AuditEvent
+from tenants.secrets import derived_key
 
 PREFIX = "ga1"
 GENESIS_SEQUENCE = 0
@@ -36,17 +37,8 @@ def _schema() -> str:
     return str(getattr(connection, "schema_name", ""))  # django-tenants' connection knows its schema
 
 
-def _key() -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    from tenants.secrets import _master_key
-
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gaby-audit-anchor").derive(_master_key())
-
-
 def _signature(anchor: Anchor) -> str:
-    return hmac.new(_key(), anchor.message(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("audit-anchor"), anchor.message(), hashlib.sha256).hexdigest()
 
 
 def sign_head() -> str:

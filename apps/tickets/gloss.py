@@ -132,16 +132,7 @@ def lexicon(language: str) -> Lexicon:
 
 
 def _words(text: str, language: str) -> list[str]:
-    words: list[str] = []
-    for token in _TOKEN.findall(text):
-        if not _WORD.match(token):
-            continue
-        elided = _ELISION.match(token) if language == "fr" else None
-        if elided:
-            words.append(token[: elided.end() - 1])
-            token = token[elided.end() :]
-        words.append(token)
-    return words
+    return [token for token, is_word in _tokens(text, language) if is_word]
 
 
 def _tokens(text: str, language: str) -> list[tuple[str, bool]]:
