@@ -5,8 +5,11 @@ set -eu
 
 if [ "${1:-}" = "migrate" ]; then
     shift
-    python manage.py migrate_schemas --shared --noinput
-    python manage.py migrate_schemas --noinput
+    # As the owner role when one is configured (GABY_DB_OWNER_URL): it grants the application role after each schema.
+    database=default
+    [ -n "${GABY_DB_OWNER_URL:-}" ] && database=owner
+    python manage.py migrate_schemas --shared --noinput --database "$database"
+    python manage.py migrate_schemas --noinput --database "$database"
     exec python manage.py gaby bootstrap "$@"
 fi
 

@@ -18,8 +18,12 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 PG_DATABASE = "gaby"
+# The role the running services connect as: it reads and writes rows but owns nothing, so it cannot
+# alter the audit table or switch its triggers off (tenants/db_privileges.py grants what it may do).
+PG_APP_ROLE = "gaby_app"
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -59,7 +63,7 @@ def postgres_running(data_dir: Path) -> bool:
 
 
 def ensure_postgres(data_dir: Path) -> str:
-    """Start (or attach to) the embedded server; return a URL for the ``gaby`` database."""
+    """Start (or attach to) the embedded server; return the owner's URL for the ``gaby`` database."""
     pgserver = _import_pgserver()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -79,6 +83,28 @@ def _ensure_database(server: object) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+
+
+def ensure_app_role(owner_url: str) -> str:
+    """Create the application role if missing; return the ``gaby`` database's URL as that role.
+
+    The embedded server trusts connections on its unix socket (only its owner can reach it), so the
+    role needs no password; installs with their own PostgreSQL create the role themselves
+    (docs/operations/production.md).
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (PG_APP_ROLE,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(PG_APP_ROLE)))
+    parts = urlsplit(owner_url)
+    return urlunsplit(parts._replace(netloc=f"{PG_APP_ROLE}@{parts.hostname or ''}{_port(parts.port)}"))
+
+
+def _port(port: int | None) -> str:
+    return f":{port}" if port else ""
 
 
 def stop_postgres(data_dir: Path) -> bool:

@@ -1,10 +1,12 @@
-"""What ``./gaby run``, ``./gaby test``, ``./gaby stop`` and ``./gaby reset`` do once the venv is ready.
+"""What ``./gaby run|test|manage|bench|stop|reset`` do once the venv is ready.
 
 ``run`` starts the embedded services (unless ``DATABASE_URL`` / ``REDIS_URL`` are set), migrates every
-schema, seeds the demo MSP, starts the ASGI server, a Celery worker, beat, the IMAP IDLE listener and
-(unless ``GABY_DEMO_MAIL=0`` or real mail settings are given) the demo mail server, waits until the
-web answers, prints the URLs and logins, and supervises those processes until Ctrl-C, when it stops
-them and the services it started. ``test`` runs the project's checks and the whole suite.
+schema as the database owner, seeds the demo MSP, starts the ASGI server, a Celery worker, beat, the
+IMAP IDLE listener and (unless ``GABY_DEMO_MAIL=0`` or real mail settings are given) the demo mail
+server, all connecting as the application role, waits until the web answers, prints the URLs and
+logins, and supervises those processes until Ctrl-C, when it stops them and the services it started.
+``test`` runs the project's checks and the whole suite; ``manage`` and ``bench`` run one command
+with the services up. This is the only module that starts embedded servers: settings only read URLs.
 """
 
 from __future__ import annotations
@@ -45,13 +47,24 @@ class Services:
         self.data_dir = data_dir
         self.started: list[str] = []
 
-    def up(self) -> dict[str, str]:
+    def up(self, *, app_role: bool = False) -> dict[str, str]:
+        """Start what is missing and export its URLs.
+
+        ``app_role``: the services connect as the embedded application role (DATABASE_URL) and keep
+        the owner's URL apart (GABY_DB_OWNER_URL) for migrations and new client schemas; otherwise
+        DATABASE_URL is the owner's, as an operator's command line and the test suite want it.
+        """
         from gaby_site import embedded
 
         env: dict[str, str] = {}
         if not os.environ.get("DATABASE_URL"):
             was_running = embedded.postgres_running(self.data_dir)
-            env["DATABASE_URL"] = embedded.ensure_postgres(self.data_dir)
+            owner_url = embedded.ensure_postgres(self.data_dir)
+            if app_role:
+                env["DATABASE_URL"] = embedded.ensure_app_role(owner_url)
+                env["GABY_DB_OWNER_URL"] = owner_url
+            else:
+                env["DATABASE_URL"] = owner_url
             if not was_running:
                 self.started.append("postgres")
             state = "already running" if was_running else "started"
@@ -141,6 +154,17 @@ def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, l
     return commands
 
 
+# Only the web process creates client schemas (onboarding); the others never need the owner's role.
+NEEDS_OWNER_ROLE = frozenset({"web"})
+
+
+def process_env(name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if name not in NEEDS_OWNER_ROLE:
+        env.pop("GABY_DB_OWNER_URL", None)
+    return env
+
+
 def _prepare_database(*, demo_mail: bool = False) -> str:
     """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed."""
     import django
@@ -148,8 +172,10 @@ def _prepare_database(*, demo_mail: bool = False) -> str:
     from django.db import connections
 
     django.setup()
+    from django.conf import settings
+
     _say("Migrating the public schema and every client schema")
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    call_command("migrate_schemas", interactive=False, verbosity=0, database=settings.DB_OWNER_ALIAS)
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         call_command("gaby", "bootstrap", "--demo", *(["--demo-mail"] if demo_mail else []), stdout=buffer)
@@ -185,13 +211,13 @@ def run() -> int:
     services = Services(_data_dir())
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        services.up()
+        services.up(app_role=True)
         banner = _prepare_database(demo_mail=mail is not None)
         commands = process_commands(host, port, mail)
         _say(f"Starting {', '.join(commands)}")
         names = list(commands)
-        for command in commands.values():
-            procs.append(subprocess.Popen(command, cwd=ROOT))
+        for name, command in commands.items():
+            procs.append(subprocess.Popen(command, cwd=ROOT, env=process_env(name)))
         # Ready means what /ready means: database, Redis and a live worker, not just a web process.
         if not _wait_for_http(f"http://{host}:{port}/ready", 90, procs):
             print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
@@ -281,6 +307,30 @@ def test(args: list[str]) -> int:
         services.down()
 
 
+def with_services(command: list[str]) -> int:
+    """Run ``command`` with the embedded services up (as the owner), stopping those it started."""
+    services = Services(_data_dir())
+    try:
+        services.up()
+        return subprocess.call(command, cwd=ROOT)
+    finally:
+        services.down()
+
+
+def manage(args: list[str]) -> int:
+    os.environ.setdefault("GABY_ENV", "development")
+    return with_services([PYTHON, "manage.py", *args])
+
+
+def bench(args: list[str]) -> int:
+    os.environ.setdefault("GABY_ENV", "development")
+    scripts = sorted(path.stem for path in (ROOT / "bench").glob("[a-z]*.py"))
+    if not args or args[0] not in scripts:
+        print(f"Name a benchmark: ./gaby bench <{'|'.join(scripts)}> [options].", file=sys.stderr)
+        return 2
+    return with_services([PYTHON, str(ROOT / "bench" / f"{args[0]}.py"), *args[1:]])
+
+
 def stop() -> int:
     from gaby_site import embedded
 
@@ -319,6 +369,10 @@ def main(argv: list[str]) -> int:
         return run()
     if command == "test":
         return test(rest)
+    if command == "manage":
+        return manage(rest)
+    if command == "bench":
+        return bench(rest)
     if command == "stop":
         return stop()
     if command == "reset":

@@ -15,7 +15,6 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.outbound import allow_list_setting
-from gaby_site import embedded
 from gaby_site.env import (
     celery_broker_url,
     check_redis_url,
@@ -112,7 +111,7 @@ PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "gaby_site.urls_public"
 ROOT_URLCONF = "gaby_site.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["tenants.routers.OwnerMigrationRouter", "django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` once per connection and tenant switch, not before every cursor (django-tenants'
 # default): about half of all queries otherwise. The backend forgets the setting on set_tenant, close, rollback
 # and savepoint rollback (a rolled-back SET is undone by PostgreSQL), so the next cursor sets it again.
@@ -157,26 +156,49 @@ TEMPLATES = [
 WSGI_APPLICATION = "gaby_site.wsgi.application"
 ASGI_APPLICATION = "gaby_site.asgi.application"
 
-# --- Database and Redis (embedded unless URLs are given) ----------------------------------------
-_database_url = env_str("DATABASE_URL") or embedded.ensure_postgres(DATA_DIR)
-_db = parse_database_url("DATABASE_URL", _database_url)
-DATABASES = {
-    "default": {
+
+# --- Database and Redis -------------------------------------------------------------------------
+# Settings only read configuration: `./gaby run|test|manage|bench` start the embedded servers and
+# pass their URLs; anything else (compose, Helm, systemd) gives its own.
+def _required_url(name: str) -> str:
+    value = env_str(name)
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Point it at your server, or run Gaby through ./gaby (run, test, manage, "
+            "bench), which starts the embedded PostgreSQL and Redis and sets it for you."
+        )
+    return value
+
+
+def _database(name: str, url: str) -> dict[str, object]:
+    parsed = parse_database_url(name, url)
+    return {
         "ENGINE": "django_tenants.postgresql_backend",
-        "NAME": _db.name,
-        "USER": _db.user,
-        "PASSWORD": _db.password,
-        "HOST": _db.host,
-        "PORT": _db.port,
-        "OPTIONS": _db.options,
+        "NAME": parsed.name,
+        "USER": parsed.user,
+        "PASSWORD": parsed.password,
+        "HOST": parsed.host,
+        "PORT": parsed.port,
+        "OPTIONS": parsed.options,
         "CONN_MAX_AGE": env_int("GABY_DB_CONN_MAX_AGE", 0, minimum=0),
         "CONN_HEALTH_CHECKS": True,
-        "TEST": {"NAME": f"test_{_db.name}"},
+        "TEST": {"NAME": f"test_{parsed.name}"},
     }
-}
+
+
+# DATABASE_URL is the role every request, task and consumer connects as. GABY_DB_OWNER_URL, when
+# set, is the role that owns the tables: migrations and new client schemas run as it, and after each
+# migration it grants the application role rows but not the audit table's (tenants/db_privileges.py).
+DATABASES = {"default": _database("DATABASE_URL", _required_url("DATABASE_URL"))}
+if _owner_url := env_str("GABY_DB_OWNER_URL"):
+    DATABASES["owner"] = _database("GABY_DB_OWNER_URL", _owner_url)
+    if DATABASES["owner"]["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured("GABY_DB_OWNER_URL must name the same database as DATABASE_URL.")
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
+DB_OWNER_ALIAS = "owner" if "owner" in DATABASES else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = check_redis_url("REDIS_URL", env_str("REDIS_URL") or embedded.ensure_redis(DATA_DIR))
+REDIS_URL = check_redis_url("REDIS_URL", _required_url("REDIS_URL"))
 REDIS_KEY_PREFIX = env_str("GABY_REDIS_PREFIX", "gaby")
 
 CACHES = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -49,6 +51,36 @@ class Client(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
+        """Create and migrate the schema as the owner role when one is configured (tenants/db_privileges.py)."""
+        from django.core.management import call_command
+        from django.db import connections
+        from django_tenants.utils import schema_exists
+        from psycopg import sql
+
+        from tenants.db_privileges import owner_alias
+
+        alias = owner_alias()
+        if alias == "default":
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name, database=alias):
+            return False
+        owner: Any = connections[alias]  # django-tenants' database wrapper (set_schema_to_public)
+        owner.set_schema_to_public()
+        with owner.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema_name)))
+        if sync_schema:
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                schema_name=self.schema_name,
+                database=alias,
+                interactive=False,
+                verbosity=verbosity,
+            )
+        owner.set_schema_to_public()
+        return True
 
     @property
     def is_public(self) -> bool:

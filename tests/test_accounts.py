@@ -146,10 +146,12 @@ def test_bootstrap_prints_the_admin_password_when_asked(world: Any, db: None) ->
 def test_two_factor_secrets_are_sealed_at_rest(people: dict[str, Any]) -> None:
     """A copy of the database alone must not mint anyone's codes (issue 18, item 8)."""
     import importlib
+    from types import SimpleNamespace
 
     from allauth.mfa.models import Authenticator
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
     from django.apps import apps
+    from django.db import connection
 
     from apps.accounts.mfa_adapter import MFAAdapter
 
@@ -167,6 +169,7 @@ def test_two_factor_secrets_are_sealed_at_rest(people: dict[str, Any]) -> None:
     assert recovery.validate_code(recovery.get_unused_codes()[0])
     # A secret stored in the clear before this change is sealed by the migration and still works.
     Authenticator.objects.filter(user=carol, type="totp").update(data={"secret": secret})
-    importlib.import_module("apps.accounts.migrations.0002_seal_mfa_secrets").seal_existing(apps, None)
+    migration = importlib.import_module("apps.accounts.migrations.0002_seal_mfa_secrets")
+    migration.seal_existing(apps, SimpleNamespace(connection=connection))  # what the migration reads of its editor
     resealed = Authenticator.objects.get(user=carol, type="totp").data["secret"]
     assert resealed.startswith("gi1:") and MFAAdapter().decrypt(resealed) == secret

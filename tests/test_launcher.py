@@ -55,3 +55,12 @@ def test_the_demo_mail_server_stays_off_when_asked_or_when_real_mail_is_configur
     assert mail is None and why_not == reason
     commands = launcher.process_commands("127.0.0.1", 8000, mail)
     assert list(commands) == ["web", "worker", "beat", "mail-listener"]  # the listener serves real mailboxes too
+
+
+def test_only_the_web_process_receives_the_database_owners_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GABY_DB_OWNER_URL", "postgresql://postgres:@/gaby?host=/srv/pg")
+    commands = launcher.process_commands("127.0.0.1", 8000, None)
+    owners = {name for name in commands if "GABY_DB_OWNER_URL" in launcher.process_env(name)}
+    assert owners == {"web"}
+    monkeypatch.setenv("DATABASE_URL", "postgresql://gaby_app@/gaby?host=/srv/pg")
+    assert launcher.process_env("worker")["DATABASE_URL"] == "postgresql://gaby_app@/gaby?host=/srv/pg"

@@ -63,3 +63,16 @@ def test_cookie_domain_spans_subdomains_only_where_browsers_allow_it() -> None:
     assert dotted.stdout.split()[-1] == "gaby.example.com"
     single_label = _run(show, GABY_ENV="development", GABY_BASE_DOMAIN="localhost")
     assert single_label.stdout.split()[-1] == "None"
+
+
+def test_settings_start_nothing_and_say_which_url_is_missing() -> None:
+    result = _run(["manage.py", "check"], GABY_ENV="development", DATABASE_URL="")
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr and "./gaby" in result.stderr
+
+
+def test_the_owner_url_must_name_the_same_database() -> None:
+    other = database_url(settings.DATABASES["default"], name="elsewhere")
+    result = _run(["manage.py", "check"], GABY_ENV="development", GABY_DB_OWNER_URL=other)
+    assert result.returncode != 0
+    assert "GABY_DB_OWNER_URL must name the same database as DATABASE_URL" in result.stderr

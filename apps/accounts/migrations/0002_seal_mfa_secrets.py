@@ -11,7 +11,8 @@ def seal_existing(apps: Any, schema_editor: Any) -> None:
     from tenants.secrets import INSTALL_PREFIX, seal_install
 
     authenticator = apps.get_model("mfa", "Authenticator")
-    for row in authenticator.objects.filter(type__in=list(FIELDS)):
+    alias = schema_editor.connection.alias  # migrations may run as the owner role, not the default connection
+    for row in authenticator.objects.using(alias).filter(type__in=list(FIELDS)):
         data = dict(row.data)
         changed = False
         for field in FIELDS[row.type]:
@@ -25,7 +26,7 @@ def seal_existing(apps: Any, schema_editor: Any) -> None:
             changed = True
         if changed:
             row.data = data
-            row.save(update_fields=["data"])
+            row.save(update_fields=["data"], using=alias)
 
 
 class Migration(migrations.Migration):
