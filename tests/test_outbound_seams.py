@@ -185,3 +185,63 @@ def test_the_vendor_connectors_http_seam_obeys_the_policy(production: Any) -> No
         with pytest.raises(VendorError, match="a loopback address"):
             client.send("GET", "/v1/customers", retry=True)
         assert stripe.requests == []
+
+
+# --- Generic MCP servers over HTTP, and the source-code connector's git remote -------------------------------
+
+
+def test_an_mcp_server_url_inside_the_network_is_refused_when_saved(in_hartwell: Any, production: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from apps.connectors.models import Kind, Transport
+    from apps.connectors.specs import Draft
+
+    draft = Draft(kind=Kind.MCP_HTTP, name="Internal", transport=Transport.HTTP, url="http://169.254.169.254/mcp")
+    with pytest.raises(ValidationError, match="link-local"):
+        connectors.validate_draft(draft, actor=None)
+
+
+def test_the_mcp_http_transport_checks_every_request(production: Any) -> None:
+    """Saved while allowed, refused since: the host never sends the MCP server a byte."""
+    from apps.connectors.host import ConnectorUnavailable, ServerSpec, host
+
+    with http_receiver("/mcp") as server:
+        spec = ServerSpec(label="hartwell/probe", transport="http", url=server.url, connect_timeout=5)
+        with pytest.raises(ConnectorUnavailable, match="a loopback address"):
+            host().list_tools(spec)
+        assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("repo", "why"),
+    [
+        ("http://127.0.0.1:9/acme/billing.git", "a loopback address"),
+        ("https://169.254.169.254/latest/meta-data.git", "link-local"),
+        ("ssh://git@10.0.0.7/acme/billing.git", "a private address"),
+        ("git@10.0.0.7:acme/billing.git", "a private address"),  # scp-like, as git reads it
+    ],
+)
+def test_a_code_repository_inside_the_network_is_refused_when_saved_and_when_cloned(
+    production: Any, tmp_path: Path, repo: str, why: str
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from apps.connectors.servers.code.repo import Repo, RepoError
+    from apps.connectors.specs import check_code_settings
+
+    with pytest.raises(ValidationError, match=why):
+        check_code_settings({"repo": repo}, trusted=True)
+    with pytest.raises(RepoError, match=why):
+        Repo(repo, cache_dir=tmp_path / "mirror.git").sync(force=True)
+    assert not (tmp_path / "mirror.git").exists()
+
+
+def test_a_code_repository_clone_is_pinned_to_the_address_checked() -> None:
+    from apps.core import outbound_git
+
+    remote, options = outbound_git.network_options("http://localhost:9/acme/billing.git")
+    assert remote == "http://localhost:9/acme/billing.git"
+    assert "protocol.allow=never" in options and "protocol.http.allow=always" in options
+    assert "http.followRedirects=false" in options
+    assert any(o.startswith("http.curloptResolve=localhost:9:") for o in options)
+    assert outbound_git.as_url("git@github.com:acme/billing.git") == "ssh://git@github.com/acme/billing.git"

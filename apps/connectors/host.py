@@ -28,14 +28,16 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
+import httpx2
 import mcp_types
 import structlog
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+
+from apps.core import outbound_http
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -134,6 +136,21 @@ class _StderrPump:
             self.writer.close()
 
 
+# The mcp SDK's own defaults for its HTTP transport: a server may hold a response stream open for minutes.
+MCP_HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+
+
+def mcp_http_client(headers: tuple[tuple[str, str], ...]) -> httpx2.AsyncClient:
+    """The client an MCP server over HTTP is reached with: every request, redirects included, obeys the
+    outbound-URL policy and connects to the address it checked (apps/core/outbound_http.py)."""
+    return httpx2.AsyncClient(
+        # The same transport interface under httpx2's names (see apps/core/outbound_http.py).
+        transport=cast("httpx2.AsyncBaseTransport", outbound_http.AsyncPinnedTransport(http=httpx2)),
+        headers=dict(headers) or None,
+        timeout=MCP_HTTP_TIMEOUT,
+    )
+
+
 class _Session:
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
@@ -151,8 +168,7 @@ class _Session:
             self.stderr = _StderrPump(spec.label)
             params = StdioServerParameters(command=spec.command, args=list(spec.args), env=dict(spec.env), cwd=spec.cwd)
             return stdio_client(params, errlog=self.stderr.writer)
-        http = create_mcp_http_client(headers=dict(spec.headers) or None)
-        return streamable_http_client(spec.url, http_client=http)
+        return streamable_http_client(spec.url, http_client=mcp_http_client(spec.headers))
 
     async def _own(self) -> None:
         try:

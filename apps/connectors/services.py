@@ -124,8 +124,10 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
         if not draft.command.strip():
             raise ValidationError({"command": "Enter the command that starts the MCP server."})
         check_command_allowed(draft.command, msp_staff=trusted)
-    if draft.transport == Transport.HTTP and not draft.url.startswith(("http://", "https://")):
-        raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
+    if draft.transport == Transport.HTTP:
+        if not draft.url.startswith(("http://", "https://")):
+            raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
+        check_vendor_url({"url": draft.url}, "url")  # and again on every request (host.mcp_http_client)
     opts = draft.settings
     if draft.kind == Kind.POSTGRES and not str(opts.get("url", "")).startswith(("postgres://", "postgresql://")):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})

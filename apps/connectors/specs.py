@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 
 from apps.connectors.host import ServerSpec
 from apps.connectors.models import Kind, Transport
+from apps.connectors.servers.code.repo import is_remote
+from apps.core import outbound_git
 from apps.core.outbound import ENV_NAME as OUTBOUND_ALLOW_ENV
 from apps.core.outbound import OutboundRefused, check_url
 
@@ -207,6 +209,11 @@ def check_code_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         )  # fmt: skip
     if repo.startswith("-"):
         raise ValidationError({"repo": "Enter a clone URL or a path, not an option."})
+    if is_remote(repo) and not repo.startswith("file://"):
+        try:
+            outbound_git.check_remote(repo)  # the connector checks again before every clone and fetch
+        except OutboundRefused as exc:
+            raise ValidationError({"repo": str(exc)}) from None
 
 
 def check_vendor_url(opts: dict[str, Any], name: str) -> None:
@@ -258,6 +265,7 @@ def _code_env(opts: dict[str, Any]) -> dict[str, str]:
         "GABY_CODE_TOKEN": str(opts.get("token", "")),
         "GABY_CODE_REFRESH_S": str(opts.get("refresh_s", 300)),
         "HOME": os.environ.get("HOME", "/nonexistent"),  # git reads ~/.ssh for ssh:// remotes
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
     }
 
 

@@ -7,6 +7,9 @@ verified against the name. A DNS answer that changes between the check and the c
 asked for. Each (name, address) pair gets its own connection pool, so a kept-alive connection is only reused for
 the name its TLS session was verified for. Proxies from the environment are not used: they would resolve the
 name themselves.
+
+The asynchronous transport also serves httpx2, the fork of httpx the mcp SDK's HTTP transport is built on (same
+API under another module name): ``AsyncPinnedTransport(http=httpx2)``.
 """
 
 from __future__ import annotations
@@ -23,20 +26,20 @@ from apps.core.outbound import OutboundRefused, Unresolvable, VettedURL, check_u
 MAX_ADDRESSES = 4  # a name with many addresses: try the first few before giving up on connecting
 
 
-def vet(url: httpx.URL) -> VettedURL:
+def vet(url: httpx.URL, *, http: Any = httpx) -> VettedURL:
     """Check the URL about to be requested; a name that does not resolve is a connection error, as usual."""
     try:
         return check_url(str(url), require_address=True)
     except Unresolvable as exc:
-        raise httpx.ConnectError(str(exc)) from None
+        raise http.ConnectError(str(exc)) from None
 
 
-def _pinned(request: httpx.Request, vetted: VettedURL, address: str) -> httpx.Request:
+def _pinned(request: httpx.Request, vetted: VettedURL, address: str, *, http: Any = httpx) -> httpx.Request:
     """The same request sent to ``address``; Host (set when the request was built) and SNI keep the name."""
     extensions = dict(request.extensions)
     if vetted.scheme == "https":
         extensions["sni_hostname"] = vetted.host
-    return httpx.Request(
+    return http.Request(
         request.method,
         request.url.copy_with(host=address),
         headers=request.headers,
@@ -78,27 +81,31 @@ class PinnedTransport(httpx.BaseTransport):
 
 
 class AsyncPinnedTransport(httpx.AsyncBaseTransport):
-    """The same for ``httpx.AsyncClient``; the lookup runs in a worker thread, off the event loop."""
+    """The same for ``httpx.AsyncClient`` (or, with ``http=httpx2``, ``httpx2.AsyncClient``); the lookup runs in a
+    worker thread, off the event loop."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, http: Any = httpx, **options: Any) -> None:
+        self._http = http
         self._options = options
-        self._pools: dict[tuple[str, str, int, str], httpx.AsyncHTTPTransport] = {}
+        self._pools: dict[tuple[str, str, int, str], Any] = {}
 
-    def _pool(self, vetted: VettedURL, address: str) -> httpx.AsyncHTTPTransport:
+    def _pool(self, vetted: VettedURL, address: str) -> Any:
         key = (vetted.scheme, vetted.host, vetted.port, address)
         if key not in self._pools:  # one event loop: no lock needed
-            self._pools[key] = httpx.AsyncHTTPTransport(**self._options)
+            self._pools[key] = self._http.AsyncHTTPTransport(**self._options)
         return self._pools[key]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        vetted = await anyio.to_thread.run_sync(partial(vet, request.url))
-        failure: httpx.ConnectError | None = None
+        http = self._http
+        vetted = await anyio.to_thread.run_sync(partial(vet, request.url, http=http))
+        failure: Exception | None = None
         for address in vetted.addresses[:MAX_ADDRESSES]:
             try:
-                return await self._pool(vetted, address).handle_async_request(_pinned(request, vetted, address))
-            except httpx.ConnectError as exc:
+                pinned = _pinned(request, vetted, address, http=http)
+                return await self._pool(vetted, address).handle_async_request(pinned)
+            except http.ConnectError as exc:
                 failure = exc
-        raise failure or httpx.ConnectError(f"{vetted.host} has no address to connect to.")
+        raise failure or http.ConnectError(f"{vetted.host} has no address to connect to.")
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}

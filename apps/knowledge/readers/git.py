@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from apps.core.outbound import OutboundRefused, Unresolvable, VettedURL, check_url
+from apps.core import outbound_git
+from apps.core.outbound import OutboundRefused, Unresolvable
 from apps.knowledge.models import KnowledgeSource
 from apps.knowledge.readers.base import Entry, ReaderError
 from apps.knowledge.readers.directory import DirectoryReader
@@ -48,33 +49,21 @@ def validate_repository_url(url: str) -> str:
     return url
 
 
-def _check_remote(url: str, *, require_address: bool = False) -> VettedURL:
+def _check_remote(url: str) -> None:
     try:
-        return check_url(url, schemes=("https", "http", "ssh", "git"), require_address=require_address)
+        outbound_git.check_remote(url)
+    except OutboundRefused as exc:
+        raise ReaderError(str(exc)) from None
+
+
+def network_options(remote: str) -> tuple[str, list[str]]:
+    """``remote`` as git should reach it, and the ``git -c`` settings that hold it to the policy (DESIGN.md §8)."""
+    try:
+        return outbound_git.network_options(remote)
     except OutboundRefused as exc:
         raise ReaderError(str(exc)) from None
     except Unresolvable as exc:
         raise ReaderError(f"Cannot reach the repository: {exc}") from None
-
-
-def network_options(remote: str) -> tuple[str, list[str]]:
-    """``remote`` with its host spelled as checked, and ``git -c`` settings to clone or fetch it (DESIGN.md §8).
-
-    Only the remote's own protocol is allowed. Over http(s) curl is told the checked addresses of the host (so a
-    DNS answer changed since the check is never used) and follows no redirect (another host would be looked up
-    unchecked). ssh:// and git:// remotes are checked here, just before git connects by name.
-    """
-    scheme = urlsplit(remote).scheme
-    options = ["protocol.allow=never", f"protocol.{scheme}.allow=always"]
-    if scheme == "file":
-        return remote, options
-    vetted = _check_remote(remote, require_address=True)
-    if scheme in {"http", "https"}:
-        options.append("http.followRedirects=false")
-        if vetted.addresses != (vetted.host,):  # a name, not an address: curl must not look it up again
-            addresses = ",".join(f"[{a}]" if ":" in a else a for a in vetted.addresses)
-            options.append(f"http.curloptResolve={vetted.host}:{vetted.port}:{addresses}")
-    return vetted.normalized(), options  # curl matches the pinned host as spelled here
 
 
 def validate_branch(branch: str) -> str:
@@ -114,7 +103,7 @@ class GitReader:
 
     def _git(self, *args: str, cwd: Path | None = None, config: list[str] | None = None) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-        options = [part for setting in config or [] for part in ("-c", setting)]
+        options = outbound_git.config_args(config or [])
         try:
             result = subprocess.run(
                 ["git", *options, *args],

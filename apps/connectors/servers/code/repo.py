@@ -3,9 +3,10 @@
 Every read goes through git's object store at a resolved commit (``git grep <sha>``, ``git cat-file``,
 ``git log``, ``git blame``), so only tracked content is visible and nothing outside the repository can be
 reached, whatever a path says. A remote repository is a mirror clone in the connector's data directory,
-fetched again when it is older than the refresh interval. A token for a private HTTPS remote goes to git
-as an HTTP header through the environment (GIT_CONFIG_*), so it is never written to the clone's config
-or shown in a process list.
+fetched again when it is older than the refresh interval; every clone and fetch checks the remote against the
+outbound-URL policy first and holds git to the addresses checked (apps/core/outbound_git.py). A token for a
+private HTTPS remote goes to git as an HTTP header through the environment (GIT_CONFIG_*), so it is never
+written to the clone's config or shown in a process list.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from apps.core import outbound_git
+from apps.core.outbound import OutboundRefused, Unresolvable
 
 GIT_TIMEOUT_S = 60
 CLONE_TIMEOUT_S = 600
@@ -95,11 +99,10 @@ class Repo:
             env[f"GIT_CONFIG_VALUE_{index}"] = value
         return env
 
-    def _run_at(self, cwd: Path, *args: str, timeout: float = GIT_TIMEOUT_S) -> str:
+    def _run_at(self, cwd: Path, *args: str, timeout: float = GIT_TIMEOUT_S, config: list[str] | None = None) -> str:
+        command = ["git", *outbound_git.config_args(config or []), *args]
         try:
-            done = subprocess.run(
-                ["git", *args], cwd=cwd, env=self._env, capture_output=True, timeout=timeout, check=False
-            )
+            done = subprocess.run(command, cwd=cwd, env=self._env, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise RepoError(f"git {args[0]} took longer than {timeout:g}s.") from None
         if done.returncode != 0:
@@ -107,8 +110,14 @@ class Repo:
             raise RepoError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
         return done.stdout.decode(errors="replace")
 
-    def git(self, *args: str, timeout: float = GIT_TIMEOUT_S, ok_codes: tuple[int, ...] = (0,)) -> bytes:
-        command = ["git", f"--git-dir={self.git_dir}", *args]
+    def git(
+        self,
+        *args: str,
+        timeout: float = GIT_TIMEOUT_S,
+        ok_codes: tuple[int, ...] = (0,),
+        config: list[str] | None = None,
+    ) -> bytes:
+        command = ["git", f"--git-dir={self.git_dir}", *outbound_git.config_args(config or []), *args]
         try:
             done = subprocess.run(command, env=self._env, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
@@ -126,16 +135,23 @@ class Repo:
         with self._lock:
             if not force and time.monotonic() - self._fetched_at < self.refresh_s:
                 return
+            remote, network = self._network_options()
             if not (self.git_dir / "HEAD").exists():
                 self.git_dir.parent.mkdir(parents=True, exist_ok=True)
-                self._run_at(
-                    self.git_dir.parent,
-                    "clone", "--mirror", "--quiet", "--", self.location, str(self.git_dir),
-                    timeout=CLONE_TIMEOUT_S,
-                )  # fmt: skip
+                clone = ("clone", "--mirror", "--quiet", "--", remote, str(self.git_dir))
+                self._run_at(self.git_dir.parent, *clone, timeout=CLONE_TIMEOUT_S, config=network)
             else:
-                self.git("fetch", "--prune", "--quiet", "origin", timeout=CLONE_TIMEOUT_S)
+                self.git("remote", "set-url", "origin", remote)
+                self.git("fetch", "--prune", "--quiet", "origin", timeout=CLONE_TIMEOUT_S, config=network)
             self._fetched_at = time.monotonic()
+
+    def _network_options(self) -> tuple[str, list[str]]:
+        try:
+            return outbound_git.network_options(self.location)
+        except OutboundRefused as exc:
+            raise RepoError(str(exc)) from None
+        except Unresolvable as exc:
+            raise RepoError(f"Cannot reach the repository: {exc}") from None
 
     # --- reads -----------------------------------------------------------------------------------
     def resolve(self, ref: str | None) -> str:
