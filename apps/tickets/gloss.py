@@ -32,6 +32,10 @@ _TOKEN = re.compile(r"[^\W_]+(?:[-'\u2019][^\W_]+)*|\s+|.", re.UNICODE)
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
 # French elision: "l'export", "n'arrive", "qu'il" split into the article or pronoun and the word.
 _ELISION = re.compile(r"^(?:l|d|j|n|m|t|s|c|qu|jusqu)['\u2019](?=[^\W_])", re.IGNORECASE)
+# French inverted subject: "passe-t-il", "pouvez-vous", "est-ce" — the verb, then its subject pronoun.
+_INVERSION = re.compile(
+    r"^(?P<verb>[^\W\d_]+)-(?:t-)?(?P<subject>je|tu|il|elle|on|nous|vous|ils|elles|ce)$", re.IGNORECASE
+)
 # German joins compound parts with a linking "s", "es", "n" or "en" ("Wiederherstellung-s-codes").
 _LINKS = ("", "s", "es", "n", "en")
 MIN_COMPOUND_PART = 3
@@ -136,7 +140,7 @@ def _words(text: str, language: str) -> list[str]:
 
 
 def _tokens(text: str, language: str) -> list[tuple[str, bool]]:
-    """``(token, is_word)`` in order, French elisions split off."""
+    """``(token, is_word)`` in order, French elisions and inverted subjects split off."""
     tokens: list[tuple[str, bool]] = []
     for token in _TOKEN.findall(text):
         if not _WORD.match(token):
@@ -147,6 +151,10 @@ def _tokens(text: str, language: str) -> list[tuple[str, bool]]:
             tokens.append((token[: elided.end() - 1], True))
             tokens.append((" ", False))
             token = token[elided.end() :]
+        inverted = _INVERSION.match(token) if language == "fr" else None
+        if inverted:  # "passe-t-il" reads as "passe il", so "que se passe il" can be one phrase
+            tokens += [(inverted["verb"], True), (" ", False), (inverted["subject"], True)]
+            continue
         tokens.append((token, True))
     return tokens
 

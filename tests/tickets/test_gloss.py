@@ -47,3 +47,10 @@ def test_a_word_given_two_meanings_is_an_error_that_names_the_line() -> None:
         parse_lexicon("fr", "compte\n")
     # forms that only share a stem are not a conflict: the first entry covers the forms not listed
     assert parse_lexicon("de", "rechnung = invoice\nrechnungen = invoices\n").word("Rechnungen") == "invoices"
+
+
+def test_a_french_inverted_subject_reads_as_verb_then_pronoun() -> None:
+    """ "passe-t-il" is one written word but two for phrases: "que se passe-t-il" is "what happens"."""
+    assert to_english("Que se passe-t-il si on ne paie pas ?", "fr").startswith("what happens if")
+    assert to_english("Pouvez-vous renvoyer la facture ?", "fr") == "can you resend invoice ?"
+    assert to_english("A-t-il reçu la commande NW-1042 ?", "fr").endswith("order NW-1042 ?")
