@@ -30,12 +30,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
+import httpx2
 import mcp_types
 import structlog
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -151,7 +151,9 @@ class _Session:
             self.stderr = _StderrPump(spec.label)
             params = StdioServerParameters(command=spec.command, args=list(spec.args), env=dict(spec.env), cwd=spec.cwd)
             return stdio_client(params, errlog=self.stderr.writer)
-        http = create_mcp_http_client(headers=dict(spec.headers) or None)
+        # The MCP transports' own defaults: 30 s, and 300 s to read a stream the server holds open; redirects are
+        # left off (the transport follows them within the endpoint's origin itself).
+        http = httpx2.AsyncClient(headers=dict(spec.headers), timeout=httpx2.Timeout(30.0, read=300.0))
         return streamable_http_client(spec.url, http_client=http)
 
     async def _own(self) -> None:
