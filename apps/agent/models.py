@@ -7,6 +7,7 @@ from enum import StrEnum
 from django.db import models
 
 from apps.agent.contracts import Depth, StepKind, Tone
+from apps.core.singleton import Singleton
 from gaby_site.ids import uuid7
 
 
@@ -235,7 +236,7 @@ class InvestigationStep(models.Model):
         return f"{self.ordinal}. {self.title}"
 
 
-class AgentSettings(models.Model):
+class AgentSettings(Singleton):
     """The client's investigation settings: one row per client schema (``settings_for()`` creates it)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)

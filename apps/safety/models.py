@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.auditlog.models import ActorKind
+from apps.core.singleton import Singleton
 from gaby_site.ids import uuid7
 
 
@@ -83,7 +84,7 @@ class ToolAction(models.Model):
         return f"{self.tool_name} ({self.get_status_display()})"
 
 
-class SafetySettings(models.Model):
+class SafetySettings(Singleton):
     """This client's safety settings kept in its own schema (one row): approval expiry and approval channels.
 
     Autonomy, approval threshold and compliance profile live on ``tenants.Client`` (the MSP portal reads them);
@@ -91,10 +92,7 @@ class SafetySettings(models.Model):
     Teams webhook URL) are sealed with the client's data key, purpose ``safety:channels``.
     """
 
-    SINGLETON = "client"
-
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    key = models.CharField(max_length=16, unique=True, default=SINGLETON, editable=False)
     approval_ttl_hours = models.PositiveSmallIntegerField(
         default=24, help_text="SAF-3: hours an action waits for a decision before it expires (1-720)."
     )
