@@ -48,6 +48,21 @@ class ActionStatus(models.TextChoices):
     ROLLED_BACK = "rolled_back", "Rolled back"
 
 
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class DecidedVia(models.TextChoices):
+    """Where a human decided an approval: Gaby's web queue, or a notice channel's link or button."""
+
+    WEB = "web", "Web"
+    EMAIL = NoticeChannel.EMAIL.value, NoticeChannel.EMAIL.label
+    SLACK = NoticeChannel.SLACK.value, NoticeChannel.SLACK.label
+    TEAMS = NoticeChannel.TEAMS.value, NoticeChannel.TEAMS.label
+
+
 class ToolAction(models.Model):
     """One tool call as the enforcement point saw it: the decision, and what became of it."""
 
@@ -72,7 +87,7 @@ class ToolAction(models.Model):
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks")
     decided_by = models.CharField(max_length=64, blank=True)
     decision_note = models.TextField(blank=True)
-    decided_via = models.CharField(max_length=8, blank=True, help_text="web, email, slack or teams.")
+    decided_via = models.CharField(max_length=8, blank=True, choices=DecidedVia.choices)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     executed_at = models.DateTimeField(null=True, blank=True)
@@ -107,12 +122,6 @@ class SafetySettings(Singleton):
 
     def __str__(self) -> str:
         return "Safety settings"
-
-
-class NoticeChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SLACK = "slack", "Slack"
-    TEAMS = "teams", "Microsoft Teams"
 
 
 class NoticeState(models.TextChoices):
