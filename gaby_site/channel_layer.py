@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
+    # Overrides a private method of channels_redis until it handles this itself:
+    # https://github.com/django/channels_redis/issues/422
     async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
         task = asyncio.current_task()
         if task is not None and task.cancelling():

@@ -1,6 +1,8 @@
-"""A client's operator pages, served on ``<client>.<base domain>`` inside that client's schema."""
+"""A client's operator pages, served on ``<client>.<base domain>`` inside that client's schema.
 
-from django.contrib import admin
+The Django admin is not mounted here: a client's Admins edit their configuration through these pages, whose services
+check roles and write the audit chain; the admin is the MSP staff's, on the portal (gaby_site/urls_public.py)."""
+
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -23,6 +25,5 @@ urlpatterns = [
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
-    path("admin/", admin.site.urls),
     path("api/v1/", api_urls()),
 ]

@@ -82,6 +82,23 @@ class Client(TenantMixin):
         owner.set_schema_to_public()
         return True
 
+    def _drop_schema(self, force_drop: bool = False) -> None:
+        """As the owner role too: django-tenants drops the schema of a client whose creation failed."""
+        from django.db import connections
+        from django_tenants.utils import schema_exists
+        from psycopg import sql
+
+        from tenants.db_privileges import owner_alias
+
+        alias = owner_alias()
+        if alias == "default":
+            super()._drop_schema(force_drop)
+            return
+        if (self.auto_drop_schema or force_drop) and schema_exists(self.schema_name, database=alias):
+            self.pre_drop()
+            with connections[alias].cursor() as cursor:
+                cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.schema_name)))
+
     @property
     def is_public(self) -> bool:
         from django_tenants.utils import get_public_schema_name

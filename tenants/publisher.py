@@ -2,7 +2,7 @@
 
 ``async_to_sync(layer.group_send)`` starts a fresh thread and event loop for every call, and channels_redis
 keeps its connection pool per loop, so each live update paid for a thread, a loop and a new Redis
-connection: ~1.6 ms of CPU and ~2 ms of wall clock per event, several times per investigation step.
+connection for every event, several times per investigation step.
 
 Here one daemon thread runs one loop for the process (started on first use, again after a fork) with one
 sender that sends what it is handed, in order. ``group_send`` only hands the event over, so the caller never

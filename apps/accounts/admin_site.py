@@ -1,4 +1,4 @@
-"""The Django admin on the portal (staff) and on each client domain (that client's Admins)."""
+"""The Django admin, on the portal only (gaby_site/urls_public.py), for MSP staff."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 
@@ -16,28 +15,15 @@ class GabyAdminSite(admin.AdminSite):
     site_title = "Gaby admin"
     index_title = "Configuration"
 
-    def has_permission(self, request: HttpRequest) -> bool:
-        from apps.accounts.access import membership_for
-        from apps.accounts.models import Role
-
-        user = request.user
-        if not (user.is_authenticated and user.is_active):
-            return False
-        tenant = getattr(request, "tenant", None) or getattr(connection, "tenant", None)
-        if tenant is None or tenant.is_public:
-            return bool(user.is_staff)
-        membership = membership_for(user, tenant)
-        return membership is not None and membership.role == Role.ADMIN
-
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """Never Django's own form, which has no failed-attempt limit and knows nothing of two-factor: an anonymous
         visitor is sent to allauth's sign-in (limits, TOTP) and comes back; a signed-in user who may not use this
-        admin gets 403. allauth's ``secure_admin_login`` does the redirect; who may enter is ``has_permission``
-        (a client's Admins are not Django staff)."""
+        admin gets 403. allauth's ``secure_admin_login`` does the redirect; who may enter is Django's
+        ``has_permission`` (active staff)."""
         from allauth.account.decorators import secure_admin_login  # imports models: not at app-loading time
 
         if request.user.is_authenticated and not self.has_permission(request):
-            raise PermissionDenied("This admin is for the client's Admins (on the portal: MSP staff).")
+            raise PermissionDenied("This admin is for MSP staff.")
         if request.user.is_authenticated:
             return super().login(request, extra_context)
         return secure_admin_login(super().login)(request, extra_context)

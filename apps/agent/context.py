@@ -31,6 +31,7 @@ from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.identity import requester_of
 from apps.safety.models import ActionStatus, ToolAction
+from apps.safety.policy import ToolClass
 from apps.safety.requester import AccountBook
 from apps.tickets import reading
 from apps.tickets.gloss import to_english
@@ -278,7 +279,7 @@ class RunContext:
             excerpt=(action.result_text or action.reason)[:300],
         )
         outcome = outcome_of(action, citation)
-        kind = StepKind.QUERY if action.access == "read" else StepKind.ACTION
+        kind = StepKind.QUERY if action.access == ToolClass.READ else StepKind.ACTION
         self.record_step(
             kind,
             system=target.name,

@@ -39,8 +39,7 @@ class InvestigationError(Exception):
 
 def settings_for() -> AgentSettings:
     """The current client's investigation settings (one row per schema, created with defaults)."""
-    row = AgentSettings.objects.order_by("id").first()
-    return row if row is not None else AgentSettings.objects.create()
+    return AgentSettings.objects.one()
 
 
 def current_client() -> Client:

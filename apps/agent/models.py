@@ -7,6 +7,8 @@ from enum import StrEnum
 from django.db import models
 
 from apps.agent.contracts import Depth, StepKind, Tone
+from apps.core.singleton import Singleton
+from apps.safety.models import NoticeChannel, NoticeState
 from gaby_site.ids import uuid7
 
 
@@ -235,7 +237,7 @@ class InvestigationStep(models.Model):
         return f"{self.ordinal}. {self.title}"
 
 
-class AgentSettings(models.Model):
+class AgentSettings(Singleton):
     """The client's investigation settings: one row per client schema (``settings_for()`` creates it)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -285,9 +287,9 @@ class EscalationNotice(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="notices")
-    channel = models.CharField(max_length=8)  # apps.safety.models.NoticeChannel value
+    channel = models.CharField(max_length=8, choices=NoticeChannel.choices)
     recipient = models.TextField(blank=True)  # the email addresses; empty for a channel webhook
-    state = models.CharField(max_length=8, default="pending")  # apps.safety.models.NoticeState value
+    state = models.CharField(max_length=8, choices=NoticeState.choices, default=NoticeState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,6 +14,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.agent import engine
 from apps.agent.investigations import fail_stuck
+from apps.core.retry import task_countdown
 from gaby_site.celery import app
 from tenants.models import Client
 
@@ -39,7 +40,7 @@ def notify_escalation(self: Task, investigation_id: str) -> str:
     try:
         sent, planned = send_escalation_notices(investigation_id)
     except TransientWebhookError as exc:
-        countdown = exc.retry_after or min(600, 10 * 2**self.request.retries)
+        countdown = task_countdown(self.request.retries, base=10, cap=600, retry_after=exc.retry_after)
         raise self.retry(exc=exc, countdown=countdown) from exc
     if not planned:
         return "no-recipient"

@@ -17,6 +17,7 @@ from apps.agent.investigations import settings_for
 from apps.agent.summary import admin_emails
 from apps.chat.models import Conversation, ConversationState
 from apps.chat.services import transcript_text
+from apps.core.retry import task_countdown
 from apps.safety.notify.links import absolute_url
 from gaby_site.celery import app
 from tenants.models import Client
@@ -55,5 +56,5 @@ def notify_handoff(self: Task, conversation_id: str) -> str:
     try:
         send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients)
     except OSError as exc:
-        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=task_countdown(self.request.retries, base=10, cap=600)) from exc
     return "sent"

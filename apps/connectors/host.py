@@ -136,7 +136,8 @@ class _StderrPump:
             self.writer.close()
 
 
-# The mcp SDK's own defaults for its HTTP transport: a server may hold a response stream open for minutes.
+# The MCP transports' own defaults: 30 s, and 300 s to read a stream the server holds open; redirects are left
+# off (the transport follows them within the endpoint's origin itself, each hop through the pinned transport).
 MCP_HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 
 

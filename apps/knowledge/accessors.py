@@ -51,4 +51,4 @@ def open_candidate_count() -> int:
 def embedding_settings_for_client(request: GabyRequest) -> EmbeddingSettings:
     """This client's embedding settings (the install's default until an Admin chooses; not saved by reading)."""
     _require_client(request)
-    return EmbeddingSettings.objects.select_related("provider").first() or EmbeddingSettings()
+    return EmbeddingSettings.objects.select_related("provider").filter(singleton=True).first() or EmbeddingSettings()

@@ -12,6 +12,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from apps.core.singleton import Singleton
 from gaby_site.ids import uuid7
 
 EMBEDDING_DIMENSIONS = 384  # MiniLM-L6; other providers are asked for (or must produce) this size
@@ -201,11 +202,10 @@ class EmbeddingBackend(models.TextChoices):
     NONE = "none", "None: full-text search only"
 
 
-class EmbeddingSettings(models.Model):
+class EmbeddingSettings(Singleton):
     """This client's embedding backend; no row means the install's default. One row per client schema."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    singleton = models.BooleanField(default=True, unique=True, editable=False)
     backend = models.CharField(max_length=16, choices=EmbeddingBackend.choices, default=EmbeddingBackend.DEFAULT)
     provider = models.ForeignKey("agent.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     model = models.CharField(max_length=200, blank=True, help_text="e.g. text-embedding-3-small, nomic-embed-text.")

@@ -66,7 +66,7 @@ def model_counts(provider: EmbeddingProvider) -> list[ModelCount]:
 
 
 def settings_row() -> EmbeddingSettings:
-    row, _ = EmbeddingSettings.objects.get_or_create(singleton=True)
+    row = EmbeddingSettings.objects.one()
     return row
 
 
@@ -182,6 +182,6 @@ def progress_html(row: EmbeddingSettings) -> str:
 def broadcast_progress() -> None:
     if not pages_open():
         return
-    row = EmbeddingSettings.objects.filter(singleton=True).first()
+    row = EmbeddingSettings.objects.existing()
     if row is not None:
         broadcast_html("#reembed-progress", progress_html(row))

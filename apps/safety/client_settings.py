@@ -14,18 +14,17 @@ CHANNELS_PURPOSE = "safety:channels"
 
 def safety_settings() -> SafetySettings:
     """The one row of the current schema, created with the defaults the first time it is needed."""
-    row, _ = SafetySettings.objects.get_or_create(key=SafetySettings.SINGLETON)
-    return row
+    return SafetySettings.objects.one()
 
 
 def admin_approval_risk() -> int:
     """The risk from which only an Admin may approve (issue 18: any Agent approved a risk-65 production write)."""
-    row = SafetySettings.objects.filter(key=SafetySettings.SINGLETON).only("admin_approval_risk").first()
+    row = SafetySettings.objects.filter(singleton=True).only("admin_approval_risk").first()
     return row.admin_approval_risk if row else SafetySettings._meta.get_field("admin_approval_risk").get_default()
 
 
 def approval_ttl() -> timedelta:
-    row = SafetySettings.objects.filter(key=SafetySettings.SINGLETON).only("approval_ttl_hours").first()
+    row = SafetySettings.objects.filter(singleton=True).only("approval_ttl_hours").first()
     return timedelta(hours=row.approval_ttl_hours if row else 24)
 
 
@@ -53,7 +52,7 @@ class Channels:
 
 
 def channels(client: Client, row: SafetySettings | None = None) -> Channels:
-    row = row or SafetySettings.objects.filter(key=SafetySettings.SINGLETON).first()
+    row = row or SafetySettings.objects.existing()
     if row is None or not row.sealed_channels:
         return Channels()
     data = unseal_json(client, row.sealed_channels, purpose=CHANNELS_PURPOSE)

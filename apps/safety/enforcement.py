@@ -36,7 +36,7 @@ from apps.safety import audit
 from apps.safety.classification import classify
 from apps.safety.client_settings import admin_approval_risk, approval_ttl
 from apps.safety.live import announce_queue_change
-from apps.safety.models import ActionStatus, SafetyRule, ToolAction
+from apps.safety.models import ActionStatus, DecidedVia, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from apps.safety.requester import AccountBook, Subject
 from gaby_site import sql_batch
@@ -257,7 +257,7 @@ def _notify(action: ToolAction) -> None:
     notify_approvers.delay(str(action.pk))
 
 
-def approve(*, action: ToolAction, actor: User, note: str = "", via: str = "web") -> ToolAction:
+def approve(*, action: ToolAction, actor: User, note: str = "", via: str = DecidedVia.WEB) -> ToolAction:
     """Approve a waiting action and queue it; it runs once, on a worker. Every approval path (the web queue,
     an emailed link, a Slack button, a Teams card's link) ends here; ``via`` names the path."""
     from apps.safety.tasks import execute_approved
@@ -292,7 +292,7 @@ def _check_approver(action: ToolAction, actor: User) -> None:
         raise ActionError(f"Risk {action.risk} is at or above {required}: only an Admin of this client may approve it.")
 
 
-def reject(*, action: ToolAction, actor: User, note: str, via: str = "web") -> ToolAction:
+def reject(*, action: ToolAction, actor: User, note: str, via: str = DecidedVia.WEB) -> ToolAction:
     if not note.strip():
         raise ActionError("Say why you reject it: the reason is kept with the action.")
     with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.auditlog.models import ActorKind
+from apps.core.singleton import Singleton
 from gaby_site.ids import uuid7
 
 
@@ -47,6 +48,21 @@ class ActionStatus(models.TextChoices):
     ROLLED_BACK = "rolled_back", "Rolled back"
 
 
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class DecidedVia(models.TextChoices):
+    """Where a human decided an approval: Gaby's web queue, or a notice channel's link or button."""
+
+    WEB = "web", "Web"
+    EMAIL = NoticeChannel.EMAIL.value, NoticeChannel.EMAIL.label
+    SLACK = NoticeChannel.SLACK.value, NoticeChannel.SLACK.label
+    TEAMS = NoticeChannel.TEAMS.value, NoticeChannel.TEAMS.label
+
+
 class ToolAction(models.Model):
     """One tool call as the enforcement point saw it: the decision, and what became of it."""
 
@@ -71,7 +87,7 @@ class ToolAction(models.Model):
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks")
     decided_by = models.CharField(max_length=64, blank=True)
     decision_note = models.TextField(blank=True)
-    decided_via = models.CharField(max_length=8, blank=True, help_text="web, email, slack or teams.")
+    decided_via = models.CharField(max_length=8, blank=True, choices=DecidedVia.choices)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     executed_at = models.DateTimeField(null=True, blank=True)
@@ -83,7 +99,7 @@ class ToolAction(models.Model):
         return f"{self.tool_name} ({self.get_status_display()})"
 
 
-class SafetySettings(models.Model):
+class SafetySettings(Singleton):
     """This client's safety settings kept in its own schema (one row): approval expiry and approval channels.
 
     Autonomy, approval threshold and compliance profile live on ``tenants.Client`` (the MSP portal reads them);
@@ -91,10 +107,7 @@ class SafetySettings(models.Model):
     Teams webhook URL) are sealed with the client's data key, purpose ``safety:channels``.
     """
 
-    SINGLETON = "client"
-
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    key = models.CharField(max_length=16, unique=True, default=SINGLETON, editable=False)
     approval_ttl_hours = models.PositiveSmallIntegerField(
         default=24, help_text="SAF-3: hours an action waits for a decision before it expires (1-720)."
     )
@@ -109,12 +122,6 @@ class SafetySettings(models.Model):
 
     def __str__(self) -> str:
         return "Safety settings"
-
-
-class NoticeChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SLACK = "slack", "Slack"
-    TEAMS = "teams", "Microsoft Teams"
 
 
 class NoticeState(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from apps.core.retry import task_countdown
 from apps.safety import enforcement
 from apps.safety.notify.service import send_notices
 from apps.safety.notify.webhooks import TransientWebhookError
@@ -34,5 +35,5 @@ def notify_approvers(self: Task, action_id: str) -> int:
     try:
         return send_notices(action_id)
     except TransientWebhookError as exc:
-        countdown = exc.retry_after if exc.retry_after is not None else 30 * 2**self.request.retries
-        raise self.retry(exc=exc, countdown=min(countdown, 3600)) from None
+        countdown = task_countdown(self.request.retries, base=30, cap=3600, retry_after=exc.retry_after)
+        raise self.retry(exc=exc, countdown=countdown) from None

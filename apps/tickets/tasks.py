@@ -10,6 +10,7 @@ from celery import Task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from apps.core.retry import task_countdown
 from apps.tickets import delivery, polling, writeback
 from apps.tickets.outbound import delivery as outbound_delivery
 from gaby_site.celery import app
@@ -27,7 +28,7 @@ def deliver_message(self: Task, message_id: str) -> str:
         if self.request.retries >= MAX_DELIVERY_RETRIES:
             delivery.give_up(message_id, f"gave up after {self.request.retries + 1} attempts: {exc}")
             return "failed"
-        raise self.retry(countdown=min(900, 5 * 2**self.request.retries)) from exc
+        raise self.retry(countdown=task_countdown(self.request.retries, base=5, cap=900)) from exc
 
 
 @app.task(name="tickets.push_change", bind=True, max_retries=None)
@@ -40,7 +41,7 @@ def push_change(self: Task, push_id: str, version: int) -> str:
         if retries >= settings.TICKETS_PUSH_MAX_RETRIES:
             writeback.give_up(push_id, version, f"Gave up after {retries + 1} attempts: {exc}")
             return "failed"
-        countdown = max(exc.retry_after or 0.0, min(900.0, 5.0 * 2**retries))
+        countdown = task_countdown(retries, base=5, cap=900, retry_after=exc.retry_after)
         raise self.retry(countdown=countdown) from exc
 
 

@@ -23,18 +23,9 @@ from tests.llm_server import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.django_db
 
-# Measured 2026-11-22; they include the savepoints of the test's own transaction and the helper's read-back.
-# 77 before a first attempt stopped summing its own model calls (twice), the embedding settings were read once
-# per run and playbook matching read the connectors only when a playbook matched.
-# 73 → 59 and 18 → 14 when an audit event took one round trip fewer, the tool's row came with the model's tool
-# list, a start, a reply and a KB candidate stopped opening savepoints, and a reply's events read the endpoints once.
-# 59 → 51 and 14 → 9.5 when writes went together (gaby_site/sql_batch.py): an audit event in one round trip, the
-# gate's action with its event and its result with its event in one each, a start's row with its event, and the
-# conclusion checking ownership without reading the investigation again. 51 → 47 when the conclusion's row, its
-# KB candidate and its event went together, and so did a reply's message, its ticket's update and its event.
+# The budgets include the savepoints of the test's own transaction and the helper's read-back; how they came to be
+# these numbers is in git history.
 WHOLE_RUN = 52  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back.
-# 47 → 52 when Gaby began reading the ticket first (issue 17): whether the requester is an authorized contact, the
-# client's known domains and the sender's namesakes (suspicion flags), and the "Read the ticket" step.
 PER_TOOL_STEP = 9.5  # a plan call + a tool call: model call row, gate (key, rules, action + audit, result + audit)
 QUERIES = [
     {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",

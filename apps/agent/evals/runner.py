@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from apps.agent.evals.corpus import Case
 from apps.agent.evals.environment import Environment
 from apps.agent.evals.scoring import Call, CaseResult, Observation, Report, score
+from apps.safety.policy import ToolClass
 
 
 def _observe(investigation: Any, seconds: float) -> Observation:
@@ -23,7 +24,11 @@ def _observe(investigation: Any, seconds: float) -> Observation:
     steps = InvestigationStep.objects.filter(investigation=investigation, action__isnull=False)
     actions = [step.action for step in steps.select_related("action__connector") if step.action is not None]
     calls = tuple(
-        Call(name=f"{action.connector.kind}.{action.tool_name}", write=action.access == "write", status=action.status)
+        Call(
+            name=f"{action.connector.kind}.{action.tool_name}",
+            write=action.access == ToolClass.WRITE,
+            status=action.status,
+        )
         for action in actions
     )
     return Observation(

@@ -7,19 +7,20 @@ the retry rules every vendor call follows, so each connector only maps its vendo
   (reads, and writes the vendor deduplicates — Stripe's Idempotency-Key). A write that might have
   happened is never sent twice blindly.
 - A body that is not JSON where JSON is expected is an error that names the status and the body's start.
+
+The retrying itself is the shared mechanism (apps/core/retry.py).
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from typing import Any
 
 import httpx
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused
+from apps.core.retry import Policy, send_with_retries
 
 # httpx logs every request at INFO; in a connector subprocess that goes to stderr, i.e. into Gaby's logs, with
 # query strings that hold email addresses. Requests that matter surface as tool results and errors instead.
@@ -56,39 +57,35 @@ class RestClient:
         # environment, this server runs without Django): an internal address is refused, redirects included.
         self.http = outbound_http.client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
 
+    def _policy(self, *, retry_all: bool) -> Policy:
+        """429 is always retried; 5xx and errors after the request may have arrived only when ``retry_all``."""
+        return Policy(
+            attempts=self.attempts,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+            statuses=frozenset({429, *range(500, 600)}) if retry_all else frozenset({429}),
+            errors=(httpx.HTTPError,) if retry_all else (httpx.ConnectError,),
+        )
+
     def send(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> httpx.Response:
         """Send one request with the retry rules above; returns any response that is not 429/5xx-retried."""
-        for attempt in range(1, self.attempts + 1):
-            last = attempt == self.attempts
-            try:
-                response = self.http.request(method, path, **kwargs)
-            except OutboundRefused as exc:
-                raise VendorError(str(exc)) from None  # an operator has to allow the address: never retried
-            except httpx.ConnectError as exc:  # nothing reached the vendor: always safe to try again
-                if last:
-                    raise VendorError(f"Cannot reach {self.vendor} at {self.http.base_url}: {exc}") from None
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-                continue
-            except httpx.HTTPError as exc:
-                if last or not retry:
-                    raise VendorError(f"{self.vendor} did not answer ({type(exc).__name__}: {exc}).") from None
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-                continue
-            if response.status_code == 429:
-                wait = retry_after(response.headers.get("Retry-After"), default=self.backoff * 2 ** (attempt - 1))
-                if last or wait > self.max_wait:
-                    raise VendorError(
-                        f"{self.vendor} is rate limiting these calls (HTTP 429); try again in {wait:.0f}s.",
-                        status=429,
-                        code="rate_limited",
-                    )
-                time.sleep(wait)
-                continue
-            if response.status_code >= 500 and retry and not last:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-                continue
-            return response
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        policy = self._policy(retry_all=retry)
+        try:
+            response, attempts = send_with_retries(lambda: self.http.request(method, path, **kwargs), policy)
+        except OutboundRefused as exc:
+            raise VendorError(str(exc)) from None  # an operator has to allow the address: never retried
+        except httpx.ConnectError as exc:  # nothing reached the vendor: tried on every attempt
+            raise VendorError(f"Cannot reach {self.vendor} at {self.http.base_url}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise VendorError(f"{self.vendor} did not answer ({type(exc).__name__}: {exc}).") from None
+        if response.status_code == 429:
+            wait = policy.wait(response, attempts)
+            raise VendorError(
+                f"{self.vendor} is rate limiting these calls (HTTP 429); try again in {wait:.0f}s.",
+                status=429,
+                code="rate_limited",
+            )
+        return response
 
     def json(self, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:
@@ -105,18 +102,3 @@ class RestClient:
 
     def close(self) -> None:
         self.http.close()
-
-
-def retry_after(value: str | None, *, default: float) -> float:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; ``default`` if absent or bad."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, when.timestamp() - time.time())

@@ -3,7 +3,8 @@
 ``WebClient`` is this integration's one outbound HTTP seam (httpx through the outbound-URL policy,
 apps/core/outbound_http.py): every page, robots.txt and each redirect hop is checked and connected to at the
 address checked, so a crawl never reaches loopback, metadata or private addresses. Tests point it at a real
-local HTTP server. It retries 429 (honouring Retry-After, capped) and 5xx with backoff; a page that still fails,
+local HTTP server. It retries 429 (honouring Retry-After, capped) and 5xx with backoff (the shared mechanism,
+apps/core/retry.py); a page that still fails,
 or is refused by the policy, is yielded with its error, so the sync keeps it visible instead of dropping it.
 """
 
@@ -25,6 +26,7 @@ import httpx
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused, check_url
+from apps.core.retry import Policy, send_with_retries
 from apps.knowledge.extract import format_for
 from apps.knowledge.readers.base import Entry, ReaderError
 
@@ -52,46 +54,43 @@ class WebClient:
     def __init__(self, *, timeout: float = 20.0, retries: int = 2, backoff: float = 0.5) -> None:
         self.http = outbound_http.client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+        self.policy = Policy(
+            attempts=retries + 1,
+            backoff=backoff,
+            max_wait=MAX_RETRY_AFTER,
+            statuses=frozenset({429, *range(500, 600)}),
+            errors=(httpx.HTTPError,),
+            hand_back=False,
+        )
 
     def close(self) -> None:
         self.http.close()
 
     def get(self, url: str) -> Page:
-        for attempt in range(self.retries + 1):
-            try:
-                with self.http.stream("GET", url) as response:
-                    if response.status_code == 429 or response.status_code >= 500:
-                        if attempt == self.retries:
-                            raise FetchError(f"{url} answered {response.status_code} after {attempt + 1} tries.")
-                        time.sleep(self._retry_after(response, attempt))
-                        continue
-                    return Page(
-                        url=str(response.url),
-                        status=response.status_code,
-                        content_type=response.headers.get("Content-Type", ""),
-                        body=_capped_body(url, response),
-                        last_modified=_http_date(response.headers.get("Last-Modified")),
-                    )
-            except OutboundRefused as exc:
-                hop = "" if exc.url == url else f"{url} redirects to a refused address: "
-                raise FetchError(f"{hop}{exc}") from None  # kept on the document
-            except httpx.HTTPError as exc:
-                if attempt == self.retries:
-                    raise FetchError(f"{url}: {exc.__class__.__name__}") from exc
-                time.sleep(self.backoff * 2**attempt)
-        raise FetchError(f"{url}: no answer")  # unreachable: the loop returns or raises
-
-    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("Retry-After", "")
+        request = self.http.build_request("GET", url)
         try:
-            return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-        except ValueError:
-            when = _http_date(value)
-            if when is not None:
-                return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
-        return float(self.backoff * 2**attempt)
+            response, attempts = send_with_retries(lambda: self.http.send(request, stream=True), self.policy)
+        except OutboundRefused as exc:
+            hop = "" if exc.url == url else f"{url} redirects to a refused address: "
+            raise FetchError(f"{hop}{exc}") from None  # kept on the document
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url}: {exc.__class__.__name__}") from exc
+        try:
+            if response.status_code in self.policy.statuses:
+                raise FetchError(f"{url} answered {response.status_code} after {attempts} tries.")
+            try:
+                body = _capped_body(url, response)
+            except httpx.HTTPError as exc:  # the body broke off: not retried, the next sync tries again
+                raise FetchError(f"{url}: {exc.__class__.__name__}") from exc
+            return Page(
+                url=str(response.url),
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type", ""),
+                body=body,
+                last_modified=_http_date(response.headers.get("Last-Modified")),
+            )
+        finally:
+            response.close()
 
 
 def _capped_body(url: str, response: httpx.Response) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.safety.models import ToolAction
+from apps.safety.models import NoticeChannel, ToolAction
 from apps.safety.notify.links import absolute_url, confirm_url, make_token
 from tenants.models import Client
 
@@ -57,7 +57,9 @@ def slack(client: Client, action: ToolAction, *, interactive: bool) -> dict[str,
     signing secret — links to the confirm page."""
 
     def token(decision: str) -> str:
-        return make_token(action_id=str(action.pk), decision=decision, schema=client.schema_name, channel="slack")
+        return make_token(
+            action_id=str(action.pk), decision=decision, schema=client.schema_name, channel=NoticeChannel.SLACK
+        )
 
     def button(decision: str, label: str, style: str) -> dict[str, Any]:
         element: dict[str, Any] = {"type": "button", "action_id": f"gaby_{decision}", "style": style,
@@ -89,7 +91,9 @@ def teams(client: Client, action: ToolAction) -> dict[str, Any]:
     confirm page, where the approver signs in and confirms."""
 
     def link(decision: str) -> str:
-        token = make_token(action_id=str(action.pk), decision=decision, schema=client.schema_name, channel="teams")
+        token = make_token(
+            action_id=str(action.pk), decision=decision, schema=client.schema_name, channel=NoticeChannel.TEAMS
+        )
         return confirm_url(client, token)
 
     facts = [{"title": "Client", "value": client.name}, {"title": "Connector", "value": action.connector.name},

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from apps.safety.models import NoticeChannel
 from tenants.models import Client
 from tenants.services import client_url
 
@@ -31,7 +32,9 @@ class LinkClaim:
     channel: str
 
 
-def make_token(*, action_id: str, decision: str, schema: str, user_id: str = "", channel: str = "email") -> str:
+def make_token(
+    *, action_id: str, decision: str, schema: str, user_id: str = "", channel: str = NoticeChannel.EMAIL
+) -> str:
     if decision not in DECISIONS:
         raise ValueError(f"decision is one of {DECISIONS}")
     return signing.dumps({"a": action_id, "d": decision, "s": schema, "u": user_id, "c": channel}, salt=SALT)

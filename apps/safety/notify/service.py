@@ -24,7 +24,7 @@ from apps.accounts.models import Membership, Role, User
 from apps.auditlog.models import ActorKind
 from apps.safety import audit, enforcement
 from apps.safety.client_settings import Channels, approval_ttl, channels, safety_settings
-from apps.safety.models import ActionStatus, ApprovalNotice, NoticeChannel, NoticeState, ToolAction
+from apps.safety.models import ActionStatus, ApprovalNotice, DecidedVia, NoticeChannel, NoticeState, ToolAction
 from apps.safety.notify import compose
 from apps.safety.notify.links import LinkClaim, read_token
 from apps.safety.notify.webhooks import TransientWebhookError, WebhookClient, WebhookError
@@ -150,7 +150,7 @@ def open_link(*, token: str, session_user: User | None) -> LinkTarget:
 def decide_from_link(*, token: str, session_user: User | None, note: str) -> ToolAction:
     """The confirm page's POST: the same approve/reject as the web queue (raises enforcement.ActionError)."""
     target = open_link(token=token, session_user=session_user)
-    via = target.claim.channel or "email"
+    via = target.claim.channel or DecidedVia.EMAIL
     if target.claim.decision == "approve":
         return enforcement.approve(action=target.action, actor=target.actor, note=note, via=via)
     return enforcement.reject(action=target.action, actor=target.actor, note=note, via=via)
@@ -189,7 +189,9 @@ def decide_from_slack(*, payload: dict[str, Any], chans: Channels) -> tuple[Tool
         raise Refused("This action no longer exists.")
     who = slack_user.get("username") or slack_user.get("name") or slack_user.get("id")
     if claim.decision == "approve":
-        action = enforcement.approve(action=action, actor=actor, note=f"Approved in Slack by {who}", via="slack")
+        action = enforcement.approve(
+            action=action, actor=actor, note=f"Approved in Slack by {who}", via=DecidedVia.SLACK
+        )
         return action, f"Approved by {actor.email} in Slack: {action.tool_name} will run once."
-    action = enforcement.reject(action=action, actor=actor, note=f"Rejected in Slack by {who}", via="slack")
+    action = enforcement.reject(action=action, actor=actor, note=f"Rejected in Slack by {who}", via=DecidedVia.SLACK)
     return action, f"Rejected by {actor.email} in Slack: {action.tool_name} will not run."

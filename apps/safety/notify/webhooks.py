@@ -12,6 +12,7 @@ import httpx
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused
+from apps.core.retry import retry_after_seconds
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -48,10 +49,9 @@ class WebhookClient:
             raise TransientWebhookError(f"Could not reach the webhook: {exc.__class__.__name__}") from None
         body = response.text[:500]
         if response.status_code == 429 or response.status_code >= 500:
-            retry_after = response.headers.get("Retry-After", "")
             raise TransientWebhookError(
                 f"The webhook answered {response.status_code}: {body}",
-                retry_after=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if response.status_code >= 300:
             raise WebhookError(f"The webhook refused the message ({response.status_code}): {body}")

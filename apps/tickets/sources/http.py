@@ -1,27 +1,25 @@
 """The one outbound HTTP seam of the help-desk adapters: retries 429 (honouring Retry-After) and 5xx.
 
 Each vendor package builds a ``SourceHttp`` with its base URL and auth headers; tests point that base
-URL at a real local HTTP server that replays recorded exchanges. Waiting is bounded: a Retry-After
-longer than ``max_wait`` is not slept through but raised as a ``TransientSourceError`` so the poll is
-rescheduled instead of blocking a worker.
+URL at a real local HTTP server that replays recorded exchanges. The retries are the shared mechanism
+(apps/core/retry.py); waiting is bounded: a Retry-After longer than ``max_wait`` is not slept through but raised
+as a ``TransientSourceError`` so the poll is rescheduled instead of blocking a worker.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from apps.core import outbound_http
+from apps.core import outbound_http, retry
 from apps.core.outbound import OutboundRefused
 from apps.tickets.sources.base import SourceError, TransientSourceError
 
-RETRY_STATUSES = {429, 500, 502, 503, 504}
+RETRY_STATUSES = retry.RETRY_STATUSES
 
 
 class HttpStatusError(SourceError):
@@ -34,18 +32,8 @@ class HttpStatusError(SourceError):
 
 def retry_after_seconds(value: str | None, *, default: float) -> float:
     """Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return default
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    seconds = retry.retry_after_seconds(value)
+    return default if seconds is None else seconds
 
 
 class SourceHttp:
@@ -69,40 +57,36 @@ class SourceHttp:
             auth=auth,
             timeout=timeout,
         )
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_wait = max_wait
+        self.policy = retry.Policy(attempts=max_attempts, backoff=backoff, max_wait=max_wait)
         self.sleep = sleep
         self.waits: list[float] = []  # what this client slept, for logs and tests
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                response = self.client.request(method, url, **kwargs)
-            except OutboundRefused as exc:
-                raise SourceError(str(exc)) from None  # not transient: an operator has to allow the address
-            except httpx.TransportError as exc:
-                if attempt == self.max_attempts:
-                    raise TransientSourceError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
-                self._wait(self.backoff * 2 ** (attempt - 1))
-                continue
-            if response.status_code not in RETRY_STATUSES:
-                if response.status_code >= 400:
-                    raise HttpStatusError(
-                        f"{method} {url} answered {response.status_code}: {response.text[:300]}",
-                        status=response.status_code,
-                    )
-                return response
-            default = self.backoff * 2 ** (attempt - 1)
-            wait = retry_after_seconds(response.headers.get("Retry-After"), default=default)
-            if attempt == self.max_attempts or wait > self.max_wait:
-                raise TransientSourceError(
-                    f"{method} {url} answered {response.status_code} after {attempt} attempt(s)"
-                    + (f"; retry after {wait:.0f}s" if response.status_code == 429 else ""),
-                    retry_after=wait if response.status_code == 429 else None,
-                )
-            self._wait(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+        response, _ = self._send(method, url, lambda: self.client.request(method, url, **kwargs))
+        if response.status_code >= 400:
+            raise HttpStatusError(
+                f"{method} {url} answered {response.status_code}: {response.text[:300]}",
+                status=response.status_code,
+            )
+        return response
+
+    def _send(self, method: str, url: str, call: Callable[[], httpx.Response]) -> retry.Answer:
+        """``call`` under the retry policy; an answer still asking to retry is raised as transient."""
+        try:
+            response, attempts = retry.send_with_retries(call, self.policy, sleep=self._wait)
+        except OutboundRefused as exc:
+            raise SourceError(str(exc)) from None  # not transient: an operator has to allow the address
+        except httpx.TransportError as exc:
+            raise TransientSourceError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code in RETRY_STATUSES:
+            response.close()
+            wait = self.policy.wait(response, attempts)
+            raise TransientSourceError(
+                f"{method} {url} answered {response.status_code} after {attempts} attempt(s)"
+                + (f"; retry after {wait:.0f}s" if response.status_code == 429 else ""),
+                retry_after=wait if response.status_code == 429 else None,
+            )
+        return retry.Answer(response, attempts)
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.request(method, url, **kwargs)
@@ -120,39 +104,28 @@ class SourceHttp:
         to an attachment's host); httpx drops the Authorization header itself on a cross-origin redirect.
         """
         extra: dict[str, Any] = {} if send_auth else {"auth": None}
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                with self.client.stream("GET", url, follow_redirects=True, headers=headers, **extra) as response:
-                    if response.status_code in RETRY_STATUSES:
-                        default = self.backoff * 2 ** (attempt - 1)
-                        wait = retry_after_seconds(response.headers.get("Retry-After"), default=default)
-                        if attempt == self.max_attempts or wait > self.max_wait:
-                            raise TransientSourceError(
-                                f"GET {url} answered {response.status_code} after {attempt} attempt(s)",
-                                retry_after=wait if response.status_code == 429 else None,
-                            )
-                        self._wait(wait)
-                        continue
-                    if response.status_code >= 400:
-                        status = response.status_code
-                        raise HttpStatusError(f"GET {url} answered {status}", status=status)
-                    declared = int(response.headers.get("Content-Length") or 0)
-                    if declared > max_bytes:
-                        raise SourceError(f"the file is {declared} bytes, over the {max_bytes}-byte limit")
-                    chunks: list[bytes] = []
-                    size = 0
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise SourceError(f"the file is over the {max_bytes}-byte limit")
-                        chunks.append(chunk)
-                    kind = response.headers.get("Content-Type", "").split(";")[0].strip()
-                    return b"".join(chunks), kind
-            except httpx.TransportError as exc:
-                if attempt == self.max_attempts:
-                    raise TransientSourceError(f"GET {url}: {exc.__class__.__name__}: {exc}") from exc
-                self._wait(self.backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        request = self.client.build_request("GET", url, headers=headers)
+        response, _ = self._send(
+            "GET", url, lambda: self.client.send(request, stream=True, follow_redirects=True, **extra)
+        )
+        try:
+            if response.status_code >= 400:
+                status = response.status_code
+                raise HttpStatusError(f"GET {url} answered {status}", status=status)
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise SourceError(f"the file is {declared} bytes, over the {max_bytes}-byte limit")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SourceError(f"the file is over the {max_bytes}-byte limit")
+                chunks.append(chunk)
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            return b"".join(chunks), kind
+        finally:
+            response.close()
 
     def _wait(self, seconds: float) -> None:
         self.waits.append(seconds)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -140,28 +138,6 @@ def check_secret(secret: str, label: str) -> str:
 
 def constant_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), expected.encode())
-
-
-class _Text(HTMLParser):
-    BLOCKS: ClassVar[set[str]] = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Vendors that only give HTML bodies (Freshdesk notes, Zoho threads): readable plain text."""
-    parser = _Text()
-    parser.feed(html or "")
-    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
 
 
 def text_to_html(text: str) -> str:

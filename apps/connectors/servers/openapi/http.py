@@ -3,7 +3,7 @@
 Authentication (bearer token, API key in a header or the query, HTTP basic) is added here from sealed
 settings; a rendered request shows the secret as ``•••``, so a dry run can be stored and shown safely.
 Reads are retried on 429 (honouring Retry-After, capped) and 502/503/504; a write is retried only on 429,
-the one answer that says the request was not processed.
+the one answer that says the request was not processed (the shared mechanism, apps/core/retry.py).
 
 The document and every call obey the outbound-URL policy (apps/core/outbound.py; the host passes the install's
 allow-list as GABY_OUTBOUND_ALLOW): a URL, a redirect or a document's ``servers`` entry that resolves to loopback,
@@ -12,7 +12,6 @@ a private or a metadata address is refused without being contacted.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import urllib.parse
@@ -23,11 +22,24 @@ import httpx
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused
+from apps.core.retry import Policy, send_with_retries_async
 
 SECRET_MASK = "•••"
 MAX_BODY_CHARS = 50_000
-RETRY_STATUSES = {502, 503, 504}
+RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_RETRY_AFTER_S = 10.0
+# Errors are not retried (a timeout may have reached the API); a Retry-After longer than the cap waits the cap.
+_RETRY = {
+    writes: Policy(
+        attempts=3,
+        backoff=0.5,
+        max_wait=MAX_RETRY_AFTER_S,
+        statuses=frozenset({429}) if writes else frozenset({429, *RETRY_STATUSES}),
+        errors=(),
+        hand_back=False,
+    )
+    for writes in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -122,32 +134,20 @@ class ApiClient:
                 content = prepared.body.encode()
             else:
                 content = json.dumps(prepared.body).encode()
-        for attempt in range(3):
-            try:
-                response = await self._client.request(
-                    prepared.method.upper(), prepared.url, params=query, headers=headers, content=content
-                )
-            except OutboundRefused as exc:
-                raise ConnectionError(f"{prepared.method.upper()} {prepared.url} was not sent: {exc}") from None
-            except httpx.TimeoutException:
-                raise ConnectionError(
-                    f"{prepared.method.upper()} {prepared.url} timed out after {self.timeout:g}s."
-                ) from None
-            except httpx.HTTPError as exc:
-                raise ConnectionError(f"{prepared.method.upper()} {prepared.url} failed: {exc}") from None
-            retry = response.status_code == 429 or (not writes and response.status_code in RETRY_STATUSES)
-            if not retry or attempt == 2:
-                break
-            await asyncio.sleep(_retry_after(response.headers.get("Retry-After"), attempt))
+        method = prepared.method.upper()
+        client = self._client
+        try:
+            response, _ = await send_with_retries_async(
+                lambda: client.request(method, prepared.url, params=query, headers=headers, content=content),
+                _RETRY[writes],
+            )
+        except OutboundRefused as exc:
+            raise ConnectionError(f"{method} {prepared.url} was not sent: {exc}") from None
+        except httpx.TimeoutException:
+            raise ConnectionError(f"{method} {prepared.url} timed out after {self.timeout:g}s.") from None
+        except httpx.HTTPError as exc:
+            raise ConnectionError(f"{method} {prepared.url} failed: {exc}") from None
         return response.status_code, response.reason_phrase, _body(response)
-
-
-def _retry_after(value: str | None, attempt: int) -> float:
-    try:
-        seconds = float(value) if value is not None else 0.5 * 2**attempt
-    except ValueError:
-        seconds = 0.5 * 2**attempt  # an HTTP date: wait the default, capped below
-    return max(0.0, min(seconds, MAX_RETRY_AFTER_S))
 
 
 def _body(response: httpx.Response) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from email.header import decode_header
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
+from apps.core.html_text import html_to_text
 from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
 
 MSG_ID = re.compile(r"<[^<>\s]+>")
@@ -116,9 +116,7 @@ def _text_of(msg: EmailMessage) -> str:
         return ""
     content = clean(decode_leniently(payload, part.get_content_charset()))
     if part.get_content_type() == "text/html":
-        content = re.sub(r"(?is)<(script|style).*?</\1>", "", content)
-        content = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content)
-        content = html.unescape(re.sub(r"<[^>]+>", "", content))
+        content = html_to_text(content)
     return content.strip()
 
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 
+from apps.core.html_text import html_to_text
 from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import (
     Delivered,
@@ -34,7 +35,6 @@ from apps.tickets.sources.vendor import (
     HttpAdapter,
     check_secret,
     constant_equal,
-    html_to_text,
     iso_z,
     json_and_next,
     later,

@@ -22,10 +22,11 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 
+from apps.core.html_text import html_to_text
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import Delivered, OutboundMessage, Page, Rejected, SourceError, UnsupportedOperation
 from apps.tickets.sources.http import HttpStatusError, SourceHttp
-from apps.tickets.sources.vendor import HttpAdapter, html_to_text, iso_z, later, parse_time, rejected
+from apps.tickets.sources.vendor import HttpAdapter, iso_z, later, parse_time, rejected
 
 PAGE = 50
 LIST_LIMIT = 100
