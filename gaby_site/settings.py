@@ -88,7 +88,6 @@ SHARED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "apps.accounts",
-    "apps.billing",
     "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
 ]
 TENANT_APPS = [
