@@ -189,7 +189,7 @@ def _setup(model: FixedLatencyModel) -> Any:
         if not Connector.objects.filter(name="Shop DB").exists():
             from django.conf import settings
 
-            from gaby_site.env import database_url
+            from apps.core.env import database_url
 
             url = database_url(settings.DATABASES["default"])
             draft = postgres_draft(name="Shop DB", url=url, allow_writes=False, row_cap=10, statement_timeout_ms=5000)

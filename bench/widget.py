@@ -279,7 +279,7 @@ def main() -> None:
     key = _prepare(llm_url)
     from django.conf import settings
 
-    from gaby_site.env import database_url
+    from apps.core.env import database_url
     from gaby_site.launcher import wait_for_port
 
     allowance = str(4 * n)  # per minute, for 127.0.0.1: every simulated visitor shares it

@@ -24,7 +24,7 @@ from ninja.security import SessionAuth
 from apps.accounts.access import SAFE_METHODS, membership_for
 from apps.accounts.models import Role
 from apps.apikeys.auth import ApiKeyAuth
-from gaby_site.edges import EdgeError, load_json
+from apps.core.edges import EdgeError, load_json
 
 
 class MemberSessionAuth(SessionAuth):
@@ -63,7 +63,7 @@ def require_api_role(request: HttpRequest, role: str) -> None:
 
 
 class EdgeParser(Parser):
-    """JSON bodies parsed within the edge's bounds (gaby_site/edges.py: depth, UTF-8, no NUL)."""
+    """JSON bodies parsed within the edge's bounds (apps/core/edges.py: depth, UTF-8, no NUL)."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         return cast(dict[str, Any], load_json(request.body))

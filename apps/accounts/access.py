@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from apps.accounts.models import Membership, Role, User
-from gaby_site.logging import bind_client
+from apps.core.logging import bind_client
 from tenants.models import Client
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])

@@ -46,7 +46,7 @@ from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModel
 from apps.agent.loop import LLMDecider
 from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
 from apps.agent.writeback import conclude, fail
-from tenants import publisher
+from apps.core import publisher
 
 log = structlog.get_logger(__name__)
 PLAYBOOKS_MODULE = "apps.agent.playbooks"

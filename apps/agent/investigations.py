@@ -25,11 +25,11 @@ from apps.agent.models import (
     VerdictChoice,
 )
 from apps.auditlog.models import ActorKind
+from apps.core import sql_batch
 from apps.safety.audit import append, record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import MessageKind, Status, Ticket
-from gaby_site import sql_batch
 from tenants.models import Client
 
 

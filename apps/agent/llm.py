@@ -39,9 +39,9 @@ from apps.agent.llm_responses import Outcome, StreamReader, cost_of, tool_call, 
 from apps.agent.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.agent.prompts import Prompt
 from apps.agent.providers import litellm_arguments
+from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
-from apps.safety.compliance import profile_for
-from apps.safety.redaction import Vault
+from apps.core.redaction import Vault
 from tenants.models import Client
 
 litellm.telemetry = False

@@ -25,7 +25,7 @@ from apps.agent.llm import Budget, LLMGateway, LLMResult, NoModelConfigured, Unt
 from apps.agent.models import Workflow
 from apps.agent.prompts import load_prompt
 from apps.connectors.models import ConnectorTool
-from apps.safety.redaction import Vault
+from apps.core.redaction import Vault
 from tenants.models import Client
 
 TOOL_CALLS = {Depth.QUICK: 2, Depth.STANDARD: 6, Depth.DEEP: 12}  # SRE-3: how far each depth may go

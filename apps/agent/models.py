@@ -7,7 +7,7 @@ from enum import StrEnum
 from django.db import models
 
 from apps.agent.contracts import Depth, StepKind, Tone
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class ProviderKind(models.TextChoices):

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from apps.agent.models import LLMProvider, ProviderKind
 from apps.core.outbound import OutboundRefused, check_url
+from apps.core.secrets import unseal_json
 from tenants.models import Client
-from tenants.secrets import unseal_json
 
 PREFIX = {
     ProviderKind.OPENAI: "openai",

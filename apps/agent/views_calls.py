@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 
 from apps.agent.models import CallStatus, LLMCall, Workflow
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 

@@ -18,7 +18,7 @@ from apps.accounts.models import Role
 from apps.agent import services
 from apps.agent.forms import ProviderForm, RouteForm
 from apps.agent.models import LLMCall, LLMProvider, ModelRoute, Workflow
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 
 def get_provider_for_client(request: ClientRequest, provider_id: UUID) -> LLMProvider:

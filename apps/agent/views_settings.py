@@ -10,7 +10,7 @@ from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.agent.forms import AgentSettingsForm
 from apps.agent.investigations import save_settings, settings_for
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 
 def agent_settings(request: ClientRequest) -> HttpResponse:

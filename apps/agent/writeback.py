@@ -31,11 +31,11 @@ from apps.agent.live import announce_investigation
 from apps.agent.llm import Budget
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
 from apps.auditlog.models import ActorKind
+from apps.core import sql_batch
 from apps.safety.audit import append, record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import Attachment, MessageKind, Status
-from gaby_site import sql_batch
 
 log = structlog.get_logger(__name__)
 GABY = "Gaby"

@@ -11,8 +11,8 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from apps.core.http import GabyRequest
 from apps.knowledge.models import CandidateStatus, Document, EmbeddingSettings, KBCandidate, KnowledgeSource
-from gaby_site.http import GabyRequest
 
 
 def _require_client(request: GabyRequest) -> None:

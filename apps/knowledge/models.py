@@ -12,7 +12,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 EMBEDDING_DIMENSIONS = 384  # MiniLM-L6; other providers are asked for (or must produce) this size
 
@@ -39,7 +39,7 @@ class KnowledgeSource(models.Model):
     kind = models.CharField(max_length=16, choices=SourceKind.choices)
     name = models.CharField(max_length=200, unique=True)
     # Where to read from (path, repository URL, branch, ...). Credentials never go here in clear:
-    # they are sealed with tenants.secrets under the purpose "knowledge-source:<id>".
+    # they are sealed with apps.core.secrets under the purpose "knowledge-source:<id>".
     config = models.JSONField(default=dict, blank=True)
     schedule_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Re-sync every N minutes; empty: only on demand."

@@ -19,12 +19,12 @@ from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.core.live import pages_open
 from apps.knowledge.embedding_cache import vectors_for
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.live import broadcast_html
 from apps.knowledge.models import Chunk, EmbeddingSettings, SyncStatus
 from apps.knowledge.tenancy import current_schema
-from gaby_site.live import pages_open
 
 log = logging.getLogger(__name__)
 

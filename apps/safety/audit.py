@@ -20,8 +20,8 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from apps.auditlog.models import ActorKind, AuditEvent
-from apps.safety.compliance import profile_for
-from gaby_site.sql_batch import Statement, run_together
+from apps.core.compliance import profile_for
+from apps.core.sql_batch import Statement, run_together
 
 GENESIS = "0" * 64
 

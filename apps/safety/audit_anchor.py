@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from apps.auditlog.models import AuditEvent
-from tenants.secrets import derived_key
+from apps.core.secrets import derived_key
 
 PREFIX = "ga1"
 GENESIS_SEQUENCE = 0

@@ -32,6 +32,7 @@ from apps.accounts.models import User
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool
+from apps.core import sql_batch
 from apps.safety import audit
 from apps.safety.classification import classify
 from apps.safety.client_settings import admin_approval_risk, approval_ttl
@@ -39,7 +40,6 @@ from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from apps.safety.requester import AccountBook, Subject
-from gaby_site import sql_batch
 from tenants.models import Client
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.auditlog.models import ActorKind
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class RuleEffect(models.TextChoices):

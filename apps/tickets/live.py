@@ -1,5 +1,5 @@
 """Live inbox events: after a write commits, the changed row and new thread messages go to the client's
-open pages over the shell's websocket (gaby_site/live.py), rendered with the very partials the pages use.
+open pages over the shell's websocket (apps/core/live.py), rendered with the very partials the pages use.
 
 Every event is a shell ``swap``: a new ticket is inserted at the top of the inbox's first page when its
 filters let tickets in (``#inbox-rows[data-live~="ticket"]``, see apps/tickets/inbox.py), a changed one
@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.template.loader import render_to_string
 
-from gaby_site.live import broadcast, pages_open
+from apps.core.live import broadcast, pages_open
 
 NEW_TICKETS = '#inbox-rows[data-live~="ticket"]'
 

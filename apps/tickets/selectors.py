@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Membership, Role, User
+from apps.core.http import ClientRequest
 from apps.tickets.inbox import InboxFilters, InboxRow, Position
 from apps.tickets.models import (
     Attachment,
@@ -22,7 +23,6 @@ from apps.tickets.models import (
     TicketPush,
     TicketSource,
 )
-from gaby_site.http import ClientRequest
 
 ROW_FIELDS = (
     "id",

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.auditlog.models import ActorKind
+from apps.core import sql_batch
+from apps.core.secrets import seal_json, unseal_json
 from apps.safety.audit import append, record
 from apps.tickets import attachments, live, rawtext, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
@@ -36,9 +38,7 @@ from apps.tickets.normalized import NormalizedContact, NormalizedMessage, Normal
 from apps.tickets.outbound import events as outbound
 from apps.tickets.outbound.models import EventType
 from apps.tickets.sources.base import PayloadError
-from gaby_site import sql_batch
 from tenants.models import Client
-from tenants.secrets import seal_json, unseal_json
 
 log = structlog.get_logger(__name__)
 

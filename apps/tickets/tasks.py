@@ -10,10 +10,10 @@ from celery import Task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from apps.core.ids import uuid7
 from apps.tickets import delivery, polling, writeback
 from apps.tickets.outbound import delivery as outbound_delivery
 from gaby_site.celery import app
-from gaby_site.ids import uuid7
 from tenants.models import Client
 
 MAX_DELIVERY_RETRIES = 8

@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest
 from apps.tickets import selectors, services
 from apps.tickets.models import QuarantinedPayload
-from gaby_site.http import ClientRequest
 
 
 def sources(request: ClientRequest) -> HttpResponse:

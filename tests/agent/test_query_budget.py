@@ -16,8 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.agent.models import Investigation, LLMCall
+from apps.core.secrets import seal
 from apps.safety.models import ToolAction
-from tenants.secrets import seal
 from tests.agent.helpers import classify, investigate, route_all, verdict
 from tests.llm_server import Reply, ScriptedLLM
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 # per run and playbook matching read the connectors only when a playbook matched.
 # 73 → 59 and 18 → 14 when an audit event took one round trip fewer, the tool's row came with the model's tool
 # list, a start, a reply and a KB candidate stopped opening savepoints, and a reply's events read the endpoints once.
-# 59 → 51 and 14 → 9.5 when writes went together (gaby_site/sql_batch.py): an audit event in one round trip, the
+# 59 → 51 and 14 → 9.5 when writes went together (apps/core/sql_batch.py): an audit event in one round trip, the
 # gate's action with its event and its result with its event in one each, a start's row with its event, and the
 # conclusion checking ownership without reading the investigation again. 51 → 47 when the conclusion's row, its
 # KB candidate and its event went together, and so did a reply's message, its ticket's update and its event.

@@ -19,7 +19,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.agent.evals.corpus import CORPUS_DIR
-from gaby_site.env import database_url
+from apps.core.env import database_url
 from tenants.models import Client
 
 SHOP_DATABASE = "gaby_eval_shop"

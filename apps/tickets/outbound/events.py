@@ -16,9 +16,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.ids import uuid7
 from apps.tickets.models import Message, Ticket
 from apps.tickets.outbound.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from gaby_site.ids import uuid7
 
 TICKET_FIELDS = ("title", "status", "priority", "tags", "assignee_id", "sla_due_at", "external_id", "source_id")
 

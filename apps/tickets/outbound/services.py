@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.outbound import OutboundRefused, check_url
+from apps.core.secrets import seal
 from apps.tickets.outbound import events, signing
 from apps.tickets.outbound.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 from apps.tickets.services import _audit
 from tenants.models import Client
-from tenants.secrets import seal
 
 
 def _clean(url: str, event_types: list[str]) -> tuple[str, list[str]]:

@@ -18,11 +18,11 @@ from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from apps.core.edges import EdgeError
+from apps.core.edges import load_json as edge_json
 from apps.tickets.normalized import NormalizedAttachment
 from apps.tickets.sources.base import PayloadError, Rejected, SignatureError, SourceAdapter, SourceError
 from apps.tickets.sources.http import SourceHttp
-from gaby_site.edges import EdgeError
-from gaby_site.edges import load_json as edge_json
 
 
 class IgnoredDelivery(Exception):
