@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name
 
+from apps.auditlog.audit import record_for_client, record_for_install
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record_for_client, record_for_install
 from tenants.models import Client, Domain, slug_validator
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.agent.investigations import settings_for
 from apps.agent.models import AgentSettings, EscalationNotice, Investigation
-from apps.safety import audit
+from apps.auditlog import audit
 from apps.safety.client_settings import Channels, channels
 from apps.safety.models import NoticeChannel, NoticeState
 from apps.safety.notify.links import absolute_url

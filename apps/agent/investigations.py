@@ -24,9 +24,9 @@ from apps.agent.models import (
     ReplyState,
     VerdictChoice,
 )
+from apps.auditlog.audit import append, record
 from apps.auditlog.models import ActorKind
 from apps.core import sql_batch
-from apps.safety.audit import append, record
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import MessageKind, Status, Ticket

@@ -1,4 +1,4 @@
-"""The hash-chained audit log's table (SAF-5); apps/safety/audit.py appends to it and verifies it."""
+"""The hash-chained audit log's table (SAF-5); apps/auditlog/audit.py appends to it and verifies it."""
 
 from __future__ import annotations
 

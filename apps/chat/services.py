@@ -19,13 +19,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat import live
 from apps.chat.models import ChatMessage, Conversation, ConversationState, OperatorPresence, ReviewState, Role, Widget
 from apps.chat.widgets import Identity, is_open
 from apps.knowledge.candidates import propose_candidate
 from apps.knowledge.models import CandidateOrigin, KBCandidate
-from apps.safety.audit import record
 from apps.tickets.models import SourceKind, Ticket, TicketSource
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.services import ingest_ticket

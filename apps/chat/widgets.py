@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat.models import IdentityMode, Widget
 from apps.core.secrets import seal, unseal
-from apps.safety.audit import record
 from tenants.models import Client
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

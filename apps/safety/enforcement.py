@@ -29,11 +29,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool
 from apps.core import sql_batch
-from apps.safety import audit
 from apps.safety.classification import classify
 from apps.safety.client_settings import admin_approval_risk, approval_ttl
 from apps.safety.live import announce_queue_change

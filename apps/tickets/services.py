@@ -16,10 +16,10 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.auditlog.audit import append, record
 from apps.auditlog.models import ActorKind
 from apps.core import sql_batch
 from apps.core.secrets import seal_json, unseal_json
-from apps.safety.audit import append, record
 from apps.tickets import attachments, live, rawtext, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
