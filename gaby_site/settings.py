@@ -98,6 +98,7 @@ TENANT_APPS = [
     "apps.knowledge",
     "apps.connectors",
     "apps.auditlog",
+    "apps.llm",
     "apps.safety",
     "apps.agent",
     "apps.agent.playbooks",

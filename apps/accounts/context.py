@@ -28,7 +28,7 @@ NAV = (
     NavItem("knowledge", "Knowledge", "knowledge:index", "book"),
     NavItem("connectors", "Connectors", "connectors:index", "plug"),
     NavItem("approvals", "Approvals", "safety:approvals", "shield"),
-    NavItem("models", "Models", "agent_models:index", "cpu"),
+    NavItem("models", "Models", "llm:index", "cpu"),
     NavItem("chat", "Chat", "chat:index", "chat"),
     NavItem("settings", "Settings", "accounts:settings", "gear"),
 )

@@ -42,11 +42,13 @@ from apps.agent.guards import assess_ticket, flagged, guard_reply, kind_finding,
 from apps.agent.investigations import current_client
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import RunAnnouncer
-from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
 from apps.agent.loop import LLMDecider
-from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
+from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
 from apps.agent.writeback import conclude, fail
 from apps.core import publisher
+from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured
+from apps.llm.gateway import LLMGateway
+from apps.llm.models import ModelRoute, Workflow
 
 log = structlog.get_logger(__name__)
 PLAYBOOKS_MODULE = "apps.agent.playbooks"

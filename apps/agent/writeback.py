@@ -28,11 +28,11 @@ from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.investigations import _try_status, settings_for
 from apps.agent.learning import resolution_candidate
 from apps.agent.live import announce_investigation
-from apps.agent.llm import Budget
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
 from apps.auditlog.audit import append, record
 from apps.auditlog.models import ActorKind
 from apps.core import sql_batch
+from apps.llm.budget import Budget
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import Attachment, MessageKind, Status

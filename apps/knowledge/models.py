@@ -207,7 +207,7 @@ class EmbeddingSettings(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     backend = models.CharField(max_length=16, choices=EmbeddingBackend.choices, default=EmbeddingBackend.DEFAULT)
-    provider = models.ForeignKey("agent.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey("llm.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     model = models.CharField(max_length=200, blank=True, help_text="e.g. text-embedding-3-small, nomic-embed-text.")
     updated_at = models.DateTimeField(auto_now=True)
     # The re-embedding a change of backend queues (apps/knowledge/reembed.py), shown live on the settings page.

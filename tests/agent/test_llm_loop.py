@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from apps.agent.models import LLMCall, ReplyState
+from apps.agent.models import ReplyState
 from apps.knowledge.models import KBCandidate
+from apps.llm.models import LLMCall
 from apps.safety.models import ToolAction
 from apps.tickets.models import DeliveryState, Message, MessageKind
 from tests.agent.helpers import classify, investigate, route_all, verdict

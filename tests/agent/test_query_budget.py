@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.agent.models import Investigation, LLMCall
+from apps.agent.models import Investigation
 from apps.core.secrets import seal
+from apps.llm.models import LLMCall
 from apps.safety.models import ToolAction
 from tests.agent.helpers import classify, investigate, route_all, verdict
 from tests.llm_server import Reply, ScriptedLLM

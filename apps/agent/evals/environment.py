@@ -82,8 +82,8 @@ def _known_customers(keycloak_seed: dict[str, Any]) -> None:
 
 def route_every_workflow(client: Client, llm: LLMSettings) -> None:
     """Send every workflow to the model under evaluation (inside the client's tenant context)."""
-    from apps.agent.models import Workflow
-    from apps.agent.services import save_provider, set_route
+    from apps.llm.models import Workflow
+    from apps.llm.services import save_provider, set_route
 
     provider = save_provider(client=client, name="Eval model", kind="openai_compatible", api_base=llm.url,
                              credentials={"api_key": llm.api_key or "none"})  # fmt: skip
