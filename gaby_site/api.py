@@ -55,13 +55,6 @@ def members_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapped
 
 
-def require_api_role(request: HttpRequest, role: str) -> None:
-    """For operations that need more than the default (Agent for writes): e.g. Admin."""
-    membership = getattr(request, "membership", None)
-    if membership is None or not membership.allows(role):
-        raise HttpError(403, f"This needs the {Role(role).label} role.")
-
-
 class EdgeParser(Parser):
     """JSON bodies parsed within the edge's bounds (apps/core/edges.py: depth, UTF-8, no NUL)."""
 

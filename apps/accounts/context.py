@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import Membership
+from tenants.addresses import client_url, portal_url
 from tenants.models import Client
-from tenants.services import client_url, portal_url
 
 
 @dataclass(frozen=True)

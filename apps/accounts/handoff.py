@@ -21,8 +21,8 @@ from apps.accounts.access import membership_for
 from apps.accounts.context import request_scheme_and_port
 from apps.accounts.models import User
 from apps.core.http import GabyRequest
+from tenants.addresses import client_url, portal_url
 from tenants.models import Client
-from tenants.services import client_url, portal_url
 
 SALT = "gaby.accounts.handoff"
 MAX_AGE_SECONDS = 60

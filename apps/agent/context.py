@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
-from apps.agent.investigations import settings_for
 from apps.agent.models import AgentSettings, Investigation, InvestigationStep
+from apps.agent.runtime import settings_for
 from apps.connectors.models import Connector, ConnectorTool
 from apps.knowledge import retrieval
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider

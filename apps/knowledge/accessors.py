@@ -9,6 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.core.http import GabyRequest
@@ -16,8 +17,6 @@ from apps.knowledge.models import CandidateStatus, Document, EmbeddingSettings, 
 
 
 def _require_client(request: GabyRequest) -> None:
-    from django.http import Http404
-
     if request.tenant.is_public:
         raise Http404("Knowledge lives on a client's domain.")
 

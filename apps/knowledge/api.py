@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from apps.accounts.access import require_api_role
 from apps.accounts.models import Role
 from apps.core.edges import EdgeDatetime
 from apps.core.http import GabyRequest
@@ -21,7 +22,6 @@ from apps.knowledge import services
 from apps.knowledge.accessors import get_candidate_for_client, get_document_for_client, get_source_for_client
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, Document, KBCandidate, KnowledgeSource, SourceKind
 from apps.knowledge.retrieval import Filters, QueryError, record_citations, search
-from gaby_site.api import require_api_role
 
 router = Router(tags=["knowledge"])
 

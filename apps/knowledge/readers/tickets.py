@@ -24,7 +24,7 @@ from django.db.models import OuterRef, Subquery
 from apps.core.compliance import profile_for
 from apps.knowledge.readers.base import Entry
 from apps.tickets.models import Direction, Message, MessageKind, Status, Ticket
-from tenants.services import client_url
+from tenants.addresses import client_url
 
 RESOLVED = (Status.SOLVED, Status.CLOSED)
 

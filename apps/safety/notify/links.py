@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from tenants.addresses import client_url
 from tenants.models import Client
-from tenants.services import client_url
 
 SALT = "gaby.safety.approval-link"
 DECISIONS = ("approve", "reject")

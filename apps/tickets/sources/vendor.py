@@ -18,6 +18,8 @@ from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from django.utils.html import escape, linebreaks
+
 from apps.core.edges import EdgeError
 from apps.core.edges import load_json as edge_json
 from apps.tickets.normalized import NormalizedAttachment
@@ -165,8 +167,6 @@ def html_to_text(html: str) -> str:
 
 
 def text_to_html(text: str) -> str:
-    from django.utils.html import escape, linebreaks
-
     return str(linebreaks(escape(text)))
 
 
