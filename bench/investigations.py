@@ -144,9 +144,9 @@ def _timed(original: Any, probe: str) -> Any:
 
 def _probe() -> None:
     """Timing probes (behaviour unchanged): litellm, the MCP host's call, the local embedding model."""
-    from apps.agent import llm
     from apps.connectors import host as host_module
     from apps.knowledge.embeddings import EmbeddingProvider
+    from apps.llm import gateway as llm
 
     llm.litellm.completion = _timed(llm.litellm.completion, "llm")
     host_module.Host.call_tool = _timed(host_module.Host.call_tool, "tool")  # type: ignore[method-assign]
@@ -157,12 +157,12 @@ def _setup(model: FixedLatencyModel) -> Any:
     from django_tenants.utils import tenant_context
 
     from apps.agent.investigations import save_settings
-    from apps.agent.models import LLMProvider, Workflow
-    from apps.agent.services import save_provider, set_route
     from apps.connectors import services as connectors
     from apps.connectors.models import Connector
     from apps.connectors.specs import postgres_draft
     from apps.knowledge import services as knowledge
+    from apps.llm.models import LLMProvider, Workflow
+    from apps.llm.services import save_provider, set_route
     from apps.tickets import services as tickets
     from apps.tickets.models import TicketSource
     from tenants.models import Client
@@ -189,7 +189,7 @@ def _setup(model: FixedLatencyModel) -> Any:
         if not Connector.objects.filter(name="Shop DB").exists():
             from django.conf import settings
 
-            from gaby_site.env import database_url
+            from apps.core.env import database_url
 
             url = database_url(settings.DATABASES["default"])
             draft = postgres_draft(name="Shop DB", url=url, allow_writes=False, row_cap=10, statement_timeout_ms=5000)

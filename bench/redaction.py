@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apps.safety.redaction import PATTERNS, Redactor
+from apps.core.redaction import PATTERNS, Redactor
 
 WORDS = [
     "the",

@@ -99,7 +99,7 @@ def main() -> None:
 
 
 def _database_url(settings: object) -> str:
-    from gaby_site.env import database_url
+    from apps.core.env import database_url
 
     return database_url(settings.DATABASES["default"])  # type: ignore[attr-defined]
 

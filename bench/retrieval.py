@@ -220,8 +220,8 @@ def main() -> None:
             KnowledgeSource.objects.all().delete()
 
             if args.embeddings == "litellm-scripted":
-                from apps.agent.models import LLMProvider
-                from apps.agent.services import save_provider
+                from apps.llm.models import LLMProvider
+                from apps.llm.services import save_provider
                 from tests.llm_server import ScriptedLLM
 
                 scripted = ScriptedLLM()

@@ -32,8 +32,8 @@ def main() -> None:
     setup_django()
     from django_tenants.utils import tenant_context
 
+    from apps.auditlog import audit
     from apps.connectors.models import Connector, ConnectorTool
-    from apps.safety import audit
     from apps.safety.corpus import load
     from apps.safety.enforcement import CallContext, run_tool
     from apps.safety.models import SafetyRule, ToolAction

@@ -54,10 +54,10 @@ def _prepare(llm_url: str) -> str:
     setup_django()
     from django_tenants.utils import tenant_context
 
-    from apps.agent.models import LLMProvider
-    from apps.agent.services import save_provider, set_route
     from apps.chat.models import Widget
     from apps.chat.widgets import create_widget
+    from apps.llm.models import LLMProvider
+    from apps.llm.services import save_provider, set_route
     from tenants.demo import seed_demo
 
     clients, _, _ = seed_demo()
@@ -78,7 +78,7 @@ def _model_enabled(enabled: bool) -> None:
     """Knowledge-only mode is simply no model configured for the client."""
     from django_tenants.utils import tenant_context
 
-    from apps.agent.models import LLMProvider
+    from apps.llm.models import LLMProvider
     from tenants.models import Client
 
     with tenant_context(Client.objects.get(schema_name="hartwell")):
@@ -279,7 +279,7 @@ def main() -> None:
     key = _prepare(llm_url)
     from django.conf import settings
 
-    from gaby_site.env import database_url
+    from apps.core.env import database_url
     from gaby_site.launcher import wait_for_port
 
     allowance = str(4 * n)  # per minute, for 127.0.0.1: every simulated visitor shares it

@@ -24,7 +24,7 @@ from ninja.security import SessionAuth
 from apps.accounts.access import SAFE_METHODS, membership_for
 from apps.accounts.models import Role
 from apps.apikeys.auth import ApiKeyAuth
-from gaby_site.edges import EdgeError, load_json
+from apps.core.edges import EdgeError, load_json
 
 
 class MemberSessionAuth(SessionAuth):
@@ -55,15 +55,8 @@ def members_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapped
 
 
-def require_api_role(request: HttpRequest, role: str) -> None:
-    """For operations that need more than the default (Agent for writes): e.g. Admin."""
-    membership = getattr(request, "membership", None)
-    if membership is None or not membership.allows(role):
-        raise HttpError(403, f"This needs the {Role(role).label} role.")
-
-
 class EdgeParser(Parser):
-    """JSON bodies parsed within the edge's bounds (gaby_site/edges.py: depth, UTF-8, no NUL)."""
+    """JSON bodies parsed within the edge's bounds (apps/core/edges.py: depth, UTF-8, no NUL)."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         return cast(dict[str, Any], load_json(request.body))

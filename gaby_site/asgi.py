@@ -11,8 +11,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.core.channels import TenantWebsocketMiddleware  # noqa: E402
 from gaby_site.routing import WebsocketSplit, public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
-from tenants.channels import TenantWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

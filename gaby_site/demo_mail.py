@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaby_site.env import env_bool, env_int, raw
+from apps.core.env import env_bool, env_int, raw
 
 HOST = "127.0.0.1"
 DEMO_DOMAIN = "demo"

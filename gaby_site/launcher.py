@@ -285,6 +285,7 @@ def test(args: list[str]) -> int:
             ("ruff lint", [str(bin_dir / "ruff"), "check", "."]),
             ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "."]),
             ("mypy", [str(bin_dir / "mypy")]),
+            ("import layers", [str(bin_dir / "lint-imports")]),
             ("django check", [PYTHON, "manage.py", "check", "--fail-level", "WARNING"]),
             ("migrations up to date", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
             (

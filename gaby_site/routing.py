@@ -3,7 +3,7 @@ from typing import Any
 from django.urls import path
 from django.utils.module_loading import import_string
 
-from gaby_site.live import LiveConsumer
+from apps.accounts.live import LiveConsumer
 
 # Named by string, like include("apps.chat.urls"): the core path does not import the chat app.
 ConsoleConsumer = import_string("apps.chat.consumers.ConsoleConsumer")

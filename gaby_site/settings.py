@@ -14,8 +14,7 @@ import csp.constants as csp
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.core.outbound import allow_list_setting
-from gaby_site.env import (
+from apps.core.env import (
     celery_broker_url,
     check_redis_url,
     env_bool,
@@ -26,7 +25,8 @@ from gaby_site.env import (
     env_str,
     parse_database_url,
 )
-from gaby_site.logging import build_logging_config
+from apps.core.logging import build_logging_config
+from apps.core.outbound import allow_list_setting
 
 # litellm must never fetch its price list from the network at import (air-gapped installs, tests).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -87,7 +87,6 @@ SHARED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "apps.accounts",
-    "apps.billing",
     "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
 ]
 TENANT_APPS = [
@@ -98,6 +97,7 @@ TENANT_APPS = [
     "apps.knowledge",
     "apps.connectors",
     "apps.auditlog",
+    "apps.llm",
     "apps.safety",
     "apps.agent",
     "apps.agent.playbooks",
@@ -119,9 +119,9 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "gaby_site.health.HealthMiddleware",  # answers probes before host checks
-    "gaby_site.logging.RequestContextMiddleware",
+    "apps.core.logging.RequestContextMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
-    "gaby_site.edges.EdgeMiddleware",  # a NUL in the URL is refused before any view reads it
+    "apps.core.edges.EdgeMiddleware",  # a NUL in the URL is refused before any view reads it
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -210,7 +210,7 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "gaby_site.channel_layer.RedisChannelLayer",  # survives a late inbox read (see there)
+        "BACKEND": "apps.core.channel_layer.RedisChannelLayer",  # survives a late inbox read (see there)
         # The pool has room for a thousand sockets' group joins and sends at once (redis-py 8 caps it at 100).
         # Every socket of one web process shares one Redis inbox, and its capacity is what a full inbox holds
         # before group sends are *silently dropped*: sized for a thousand sockets, not channels_redis' 100.

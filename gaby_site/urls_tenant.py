@@ -16,7 +16,7 @@ urlpatterns = [
     path("playbooks/", include("apps.agent.playbooks.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
     path("connectors/", include("apps.connectors.urls")),
-    path("models/", include("apps.agent.urls_models")),
+    path("models/", include("apps.llm.urls")),
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("settings/api-keys/", include("apps.apikeys.urls")),

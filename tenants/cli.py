@@ -13,11 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.accounts.models import Role, User
 from apps.accounts.services import mint_first_admin, set_membership
 from gaby_site.demo_mail import DemoMail
+from tenants.addresses import client_domain
 from tenants.demo import DEMO_PEOPLE, seed_demo
 from tenants.demo_mail_cli import banner_lines as demo_mail_banner
 from tenants.demo_mail_cli import register as register_demo_mail
 from tenants.models import Client
-from tenants.services import client_domain, create_client, ensure_public_tenant
+from tenants.services import create_client, ensure_public_tenant
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Persona, Role, User
+from apps.knowledge.models import KnowledgeSource
+from apps.knowledge.services import directory_source_for, request_sync
+from apps.tickets import services
+from apps.tickets.models import SourceKind, TicketSource
 from gaby_site.demo_mail import DemoMail
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
@@ -87,10 +92,6 @@ DEMO_KNOWLEDGE = Path(__file__).resolve().parent / "demo_knowledge"
 
 def seed_knowledge(clients: dict[str, Client]) -> None:
     """Each demo client's own help-center folder as a knowledge source; the worker indexes it (first run only)."""
-    from django_tenants.utils import tenant_context
-
-    from apps.knowledge.models import KnowledgeSource
-    from apps.knowledge.services import directory_source_for, request_sync
 
     for slug, client in clients.items():
         folder = DEMO_KNOWLEDGE / slug
@@ -110,10 +111,6 @@ def seed_demo_mail(clients: dict[str, Client], mail: DemoMail | None) -> None:
 
     Re-running updates the configuration (ports may have changed) and never adds a second source.
     """
-    from django_tenants.utils import tenant_context
-
-    from apps.tickets import services
-    from apps.tickets.models import SourceKind, TicketSource
 
     for slug, client in clients.items():
         with tenant_context(client):

@@ -21,9 +21,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
+from apps.tickets.models import Message
 from gaby_site.demo_mail import CUSTOMERS, DEMO_DOMAIN, DemoMail, support_address
+from tenants.addresses import client_domain
 from tenants.models import Client
-from tenants.services import client_domain
 
 DEFAULT_SENDER = "Dana Reyes <dana@customer.demo>"
 
@@ -126,7 +127,6 @@ def _ticket_url(client: Client, ticket_id: str) -> str:
 
 def _ticket_of(client: Client, message_id: str) -> str | None:
     """The ticket that holds the message with this Message-ID in the client, if any."""
-    from apps.tickets.models import Message
 
     with tenant_context(client):
         found = Message.objects.filter(external_id=message_id).values_list("ticket_id", flat=True).first()

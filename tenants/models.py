@@ -8,8 +8,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-from apps.safety.compliance import ProfileName
-from gaby_site.ids import uuid7
+from apps.core.compliance import ProfileName
+from apps.core.ids import uuid7
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9]{1,30}$",
@@ -40,7 +40,7 @@ class Client(TenantMixin):
     )  # fmt: skip
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # This client's data key, encrypted by the key provider (tenants/secrets.py); never stored in clear.
+    # This client's data key, encrypted by the key provider (apps/core/secrets.py); never stored in clear.
     wrapped_data_key = models.BinaryField(null=True, blank=True, editable=False)
 
     auto_create_schema = True

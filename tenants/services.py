@@ -10,18 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name
 
+from apps.accounts.models import Membership, Role
+from apps.auditlog.audit import record_for_client, record_for_install
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record_for_client, record_for_install
+from tenants.addresses import client_domain
 from tenants.models import Client, Domain, slug_validator
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
 
 log = structlog.get_logger(__name__)
-
-
-def client_domain(slug: str) -> str:
-    return f"{slug}.{settings.BASE_DOMAIN}"
 
 
 def ensure_public_tenant() -> Client:
@@ -52,8 +50,6 @@ def create_client(*, name: str, slug: str, admin: User | None = None) -> Client:
     with transaction.atomic():
         Domain.objects.create(domain=client_domain(slug), tenant=client, is_primary=True)
         if admin is not None:
-            from apps.accounts.models import Membership, Role
-
             Membership.objects.get_or_create(user=admin, client=client, defaults={"role": Role.ADMIN})
         actor = {"actor_kind": ActorKind.USER, "actor_id": admin.pk} if admin else {"actor_kind": ActorKind.SYSTEM}
         facts = {"client": client.slug, "name": client.name, "first_admin": admin.email if admin else None}
@@ -83,18 +79,3 @@ def update_client_settings(*, client: Client, changes: dict[str, object], actor:
                       actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
                       payload={"changes": diff})  # fmt: skip
     return client
-
-
-def site_url(domain: str, *, scheme: str, port: int | str | None) -> str:
-    """``scheme://domain[:port]/``, leaving out the default ports."""
-    suffix = f":{port}" if port and str(port) not in {"80", "443"} else ""
-    return f"{scheme}://{domain}{suffix}/"
-
-
-def portal_url(*, scheme: str, port: int | str | None) -> str:
-    return site_url(settings.BASE_DOMAIN, scheme=scheme, port=port)
-
-
-def client_url(client: Client, *, scheme: str, port: int | str | None) -> str:
-    domain = settings.BASE_DOMAIN if client.is_public else client_domain(client.slug)
-    return site_url(domain, scheme=scheme, port=port)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from celery import shared_task
+from django.contrib.admin.models import LogEntry
 from django.db import connection
 
-from gaby_site.celery import app
 
-
-@app.task(name="tenants.probe")
+@shared_task(name="tenants.probe")
 def probe() -> dict[str, object]:
     """Report the schema this task ran in and how many admin log rows that schema holds."""
-    from django.contrib.admin.models import LogEntry
 
     tenant = getattr(connection, "tenant", None)
     return {

@@ -87,7 +87,7 @@ def _fresh_channel_layer() -> Iterator[None]:
     """
     from channels.layers import channel_layers, get_channel_layer
 
-    from tenants import publisher
+    from apps.core import publisher
 
     channel_layers.backends = {}
     yield

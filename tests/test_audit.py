@@ -14,8 +14,8 @@ from django_tenants.utils import schema_context, tenant_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.auditlog import audit
 from apps.auditlog.models import AuditEvent
-from apps.safety import audit
 
 
 def _tamper(sql: str, params: list[Any]) -> None:

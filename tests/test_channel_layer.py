@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from gaby_site.channel_layer import RedisChannelLayer, has_listeners
+from apps.core.channel_layer import RedisChannelLayer, has_listeners
 
 
 def _impatient_layer() -> RedisChannelLayer:

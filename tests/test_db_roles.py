@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
-from gaby_site.env import database_url
+from apps.core.env import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=False)

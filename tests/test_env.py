@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from gaby_site import env
+from apps.core import env
 
 
 def test_bool_accepts_common_spellings_and_rejects_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,18 +11,11 @@ import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
 
-from apps.agent.llm import (
-    Budget,
-    BudgetExceeded,
-    LLMError,
-    LLMGateway,
-    NoModelConfigured,
-    ProviderNotAllowed,
-    Untrusted,
-)
-from apps.agent.models import CallStatus, LLMCall, LLMProvider
 from apps.agent.prompts import load_prompt
-from apps.agent.services import save_provider, set_route
+from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured, ProviderNotAllowed, Untrusted
+from apps.llm.gateway import LLMGateway
+from apps.llm.models import CallStatus, LLMCall, LLMProvider
+from apps.llm.services import save_provider, set_route
 from tenants.models import Client
 from tests.llm_server import Fail, Reply, ScriptedLLM, Slow
 

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from apps.agent.llm import Budget, LLMError, LLMGateway, embed
-from apps.agent.models import CallStatus, LLMCall
 from apps.agent.prompts import load_prompt
-from apps.agent.services import save_provider, set_route
 from apps.connectors import services as connectors
 from apps.connectors.servers.openapi.http import ApiClient, Auth
 from apps.connectors.specs import openapi_draft
+from apps.llm.budget import Budget, LLMError
+from apps.llm.embeddings import embed
+from apps.llm.gateway import LLMGateway
+from apps.llm.models import CallStatus, LLMCall
+from apps.llm.services import save_provider, set_route
 from apps.safety.notify.webhooks import WebhookClient, WebhookError
 from apps.tickets.outbound import services as webhooks
 from apps.tickets.outbound.delivery import deliver

@@ -9,7 +9,7 @@ import threading
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from tenants import publisher
+from apps.core import publisher
 
 
 async def _receive(layer: object, channel: str, count: int) -> list[int]:

@@ -7,9 +7,9 @@ from django_tenants.utils import tenant_context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.safety import audit
-from apps.safety.compliance import PROFILES, ProfileName, profile_for
-from apps.safety.redaction import PATTERNS, Redactor, Vault, iban_ok, luhn_ok
+from apps.auditlog import audit
+from apps.core.compliance import PROFILES, ProfileName, profile_for
+from apps.core.redaction import PATTERNS, Redactor, Vault, iban_ok, luhn_ok
 
 EVERYTHING = Redactor(PATTERNS)
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tenants import secrets
+from apps.core import secrets
 from tenants.models import Client
 
 

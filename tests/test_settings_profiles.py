@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from gaby_site.env import database_url
+from apps.core.env import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

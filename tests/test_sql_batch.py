@@ -1,4 +1,4 @@
-"""Writes sent together (gaby_site/sql_batch.py): one round trip, all or nothing, the rows the ORM would write."""
+"""Writes sent together (apps/core/sql_batch.py): one round trip, all or nothing, the rows the ORM would write."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.core import sql_batch
+from apps.core.sql_batch import Statement, run_together
 from apps.knowledge.models import KBCandidate
-from gaby_site import sql_batch
-from gaby_site.sql_batch import Statement, run_together
 
 ADD = "INSERT INTO batch_probe (id) VALUES (%s)"
 

@@ -9,8 +9,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 
+from apps.core.channels import tenant_group
 from gaby_site.asgi import application
-from tenants.channels import tenant_group
 
 
 def _communicator(host: str, session_key: str | None = None, origin: str | None = None) -> WebsocketCommunicator:

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from ninja.errors import HttpError
 
 from apps.accounts.models import Membership, Role, User
-from gaby_site.logging import bind_client
+from apps.core.logging import bind_client
 from tenants.models import Client
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
@@ -108,3 +109,10 @@ class ClientAccessMiddleware:
             )
         request.membership = membership  # type: ignore[attr-defined]
         return None
+
+
+def require_api_role(request: HttpRequest, role: str) -> None:
+    """For operations that need more than the default (Agent for writes): e.g. Admin."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.allows(role):
+        raise HttpError(403, f"This needs the {Role(role).label} role.")

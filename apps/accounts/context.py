@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import Membership
+from tenants.addresses import client_url, portal_url
 from tenants.models import Client
-from tenants.services import client_url, portal_url
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ NAV = (
     NavItem("knowledge", "Knowledge", "knowledge:index", "book"),
     NavItem("connectors", "Connectors", "connectors:index", "plug"),
     NavItem("approvals", "Approvals", "safety:approvals", "shield"),
-    NavItem("models", "Models", "agent_models:index", "cpu"),
+    NavItem("models", "Models", "llm:index", "cpu"),
     NavItem("chat", "Chat", "chat:index", "chat"),
     NavItem("settings", "Settings", "accounts:settings", "gear"),
 )

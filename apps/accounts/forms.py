@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import forms
 
 from apps.accounts.models import Role
@@ -36,8 +38,6 @@ class RoleForm(forms.Form):
 
 
 def _valid_time_zone(value: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

@@ -20,9 +20,9 @@ from django.shortcuts import get_object_or_404
 from apps.accounts.access import membership_for
 from apps.accounts.context import request_scheme_and_port
 from apps.accounts.models import User
-from gaby_site.http import GabyRequest
+from apps.core.http import GabyRequest
+from tenants.addresses import client_url, portal_url
 from tenants.models import Client
-from tenants.services import client_url, portal_url
 
 SALT = "gaby.accounts.handoff"
 MAX_AGE_SECONDS = 60

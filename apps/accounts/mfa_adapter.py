@@ -1,12 +1,12 @@
 """Two-factor secrets sealed at rest: allauth stores each TOTP secret and recovery-code seed in
-``mfa_authenticator.data``; this adapter seals them with the install's key (tenants/secrets.py) so a copy of the
+``mfa_authenticator.data``; this adapter seals them with the install's key (apps/core/secrets.py) so a copy of the
 database alone cannot mint anyone's codes."""
 
 from __future__ import annotations
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 
-from tenants.secrets import INSTALL_PREFIX, seal_install, unseal_install
+from apps.core.secrets import INSTALL_PREFIX, seal_install, unseal_install
 
 PURPOSE = "mfa"
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class Persona(models.TextChoices):

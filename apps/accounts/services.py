@@ -14,8 +14,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from apps.accounts.models import Membership, Persona, Role, User
+from apps.auditlog.audit import record_for_client
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record_for_client
 from tenants.models import Client
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
 from apps.accounts.forms import NewClientForm
-from gaby_site.http import GabyRequest, render_page
+from apps.core.http import GabyRequest, render_page
 from tenants.services import create_client
 
 

@@ -14,7 +14,7 @@ from apps.accounts import services
 from apps.accounts.access import require_role
 from apps.accounts.forms import AddMemberForm, ClientSettingsForm, RoleForm
 from apps.accounts.models import Membership, Role
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 from tenants.models import Client
 from tenants.services import update_client_settings
 

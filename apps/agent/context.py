@@ -23,11 +23,12 @@ from django.db import transaction
 from django.db.models import Max, Q
 
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
-from apps.agent.investigations import settings_for
-from apps.agent.models import AgentSettings, Investigation, InvestigationStep, LLMCall
+from apps.agent.models import AgentSettings, Investigation, InvestigationStep
+from apps.agent.runtime import settings_for
 from apps.connectors.models import Connector, ConnectorTool
 from apps.knowledge import retrieval
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
+from apps.llm.models import LLMCall
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.identity import requester_of
 from apps.safety.models import ActionStatus, ToolAction
@@ -39,8 +40,8 @@ from apps.tickets.models import Direction, MessageKind, Ticket
 from apps.tickets.reading import ReadTicket
 
 if TYPE_CHECKING:
-    from apps.agent.llm import Budget
     from apps.agent.triage import Assessment
+    from apps.llm.budget import Budget
 
 MAX_TOOL_TEXT = 20000
 RAN = {ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.ROLLED_BACK}

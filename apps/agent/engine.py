@@ -36,17 +36,20 @@ from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.agent import playbooks  # type: ignore[attr-defined,unused-ignore]
 from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, InvestigationContext, StepKind
 from apps.agent.guards import assess_ticket, flagged, guard_reply, kind_finding, suspicious_finding
-from apps.agent.investigations import current_client
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import RunAnnouncer
-from apps.agent.llm import Budget, BudgetExceeded, LLMError, LLMGateway, NoModelConfigured
 from apps.agent.loop import LLMDecider
-from apps.agent.models import Investigation, InvestigationStatus, ModelRoute, VerdictChoice, Workflow
+from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
+from apps.agent.runtime import current_client
 from apps.agent.writeback import conclude, fail
-from tenants import publisher
+from apps.core import publisher
+from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured
+from apps.llm.gateway import LLMGateway
+from apps.llm.models import ModelRoute, Workflow
 
 log = structlog.get_logger(__name__)
 PLAYBOOKS_MODULE = "apps.agent.playbooks"
@@ -63,7 +66,6 @@ def try_playbook(context: InvestigationContext) -> Finding | None:
     """The playbook hook: tried first, in both modes. Absent package → no playbooks (imported lazily)."""
     if importlib.util.find_spec(PLAYBOOKS_MODULE) is None:
         return None
-    from apps.agent import playbooks  # type: ignore[attr-defined,unused-ignore]
 
     finding: Finding | None = playbooks.decide(context)
     return finding

@@ -20,9 +20,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.agent.investigations import settings_for
+from apps.accounts.models import User
 from apps.agent.models import AgentSettings, EscalationNotice, Investigation
-from apps.safety import audit
+from apps.agent.runtime import settings_for
+from apps.auditlog import audit
 from apps.safety.client_settings import Channels, channels
 from apps.safety.models import NoticeChannel, NoticeState
 from apps.safety.notify.links import absolute_url
@@ -39,8 +40,6 @@ def escalation_recipients(agent_settings: AgentSettings) -> list[str]:
     if agent_settings.escalation_email:
         return [agent_settings.escalation_email]
     if agent_settings.escalation_assignee_id:
-        from apps.accounts.models import User
-
         active = User.objects.filter(pk=agent_settings.escalation_assignee_id, is_active=True)
         email = active.values_list("email", flat=True).first()
         return [email] if email else []

@@ -17,8 +17,8 @@ import dataclasses
 from apps.agent.context import RunContext
 from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.triage import Assessment, TicketKind, assess
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety import audit
 from apps.safety.identity import flags_for
 from apps.safety.requester import disclosures
 

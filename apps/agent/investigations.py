@@ -6,12 +6,11 @@ runs what they queue, and ``apps/agent/writeback.py`` concludes it.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.agent.learning import propose_from_correction
@@ -24,29 +23,20 @@ from apps.agent.models import (
     ReplyState,
     VerdictChoice,
 )
+from apps.agent.runtime import current_client, settings_for, try_status
+from apps.agent.writeback import fail
+from apps.auditlog.audit import append, record
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import append, record
+from apps.core import sql_batch
+from apps.core.tasks import enqueue as enqueue_task
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import MessageKind, Status, Ticket
-from gaby_site import sql_batch
 from tenants.models import Client
 
 
 class InvestigationError(Exception):
     """An operation that cannot happen now; the message says why."""
-
-
-def settings_for() -> AgentSettings:
-    """The current client's investigation settings (one row per schema, created with defaults)."""
-    return AgentSettings.objects.one()
-
-
-def current_client() -> Client:
-    tenant = getattr(connection, "tenant", None)
-    if not isinstance(tenant, Client) or tenant.is_public:
-        raise RuntimeError("Investigations run inside a client's schema.")
-    return tenant
 
 
 def effective_autonomy(client: Client, ticket: Ticket) -> Autonomy:
@@ -103,9 +93,7 @@ def start_investigation(
 
 
 def enqueue(investigation_id: UUID | str) -> None:
-    from apps.agent.tasks import run_investigation
-
-    run_investigation.apply_async(args=[str(investigation_id)], task_id=f"investigate-{investigation_id}")
+    enqueue_task("agent.run_investigation", str(investigation_id), task_id=f"investigate-{investigation_id}")
 
 
 def rerun(*, ticket: Ticket, actor: Any, depth: str | None = None) -> Investigation:
@@ -126,9 +114,9 @@ def apply_reply(*, investigation: Investigation, actor: Any, body: str | None = 
         message = tickets.reply(ticket=locked.ticket, body=text, kind=MessageKind.PUBLIC_REPLY, author=actor)
         propose_from_correction(locked, text)
         if locked.verdict == VerdictChoice.AUTO_RESOLVED:
-            _try_status(locked.ticket, Status.SOLVED, actor)
+            try_status(locked.ticket, Status.SOLVED, actor)
         elif locked.verdict == VerdictChoice.NEEDS_CLIENT:
-            _try_status(locked.ticket, Status.PENDING, actor)
+            try_status(locked.ticket, Status.PENDING, actor)
         Investigation.objects.filter(pk=locked.pk).update(
             reply=text, reply_state=ReplyState.APPLIED, reply_message_id=message.pk
         )
@@ -156,16 +144,8 @@ def discard_reply(*, investigation: Investigation, actor: Any) -> Investigation:
     return investigation
 
 
-def _try_status(ticket: Ticket, status: str, actor: Any) -> None:
-    # e.g. closed meanwhile: the reply stands, the status stays as the operator left it
-    with contextlib.suppress(tickets.TransitionError):
-        tickets.change_status(ticket=ticket, status=status, actor=actor)
-
-
 def fail_stuck(*, older_than_seconds: float, queued_older_than_seconds: float) -> int:
     """Beat sweep: a running investigation with no heartbeat, or one queued too long, fails with a reason."""
-    from apps.agent.writeback import fail
-
     now = timezone.now()
     failed = 0
     running = Investigation.objects.filter(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.db import connection
 
 from apps.agent.models import Investigation, VerdictChoice
+from apps.core.compliance import profile_for
 from apps.knowledge.candidates import new_candidate, propose_candidate
 from apps.knowledge.models import CandidateOrigin, KBCandidate
-from apps.safety.compliance import profile_for
 
 
 def _body(investigation: Investigation, reply: str) -> str:

@@ -1,4 +1,4 @@
-"""Live investigation events for the client's open pages (gaby_site/live.py relays them, shell.js swaps them).
+"""Live investigation events for the client's open pages (apps/core/live.py relays them, shell.js swaps them).
 
 A new timeline step is appended to ``#investigation-<id>-steps`` rendered with ``agent/_step.html``, the
 same partial the detail page uses; a status change replaces ``#investigation-<id>-status``. Events go to
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from gaby_site.live import broadcast, pages_open
+from apps.core.live import broadcast, pages_open
 
 
 def step_html(step: Any) -> str:

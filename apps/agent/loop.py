@@ -21,11 +21,12 @@ from typing import Any
 
 from apps.agent.context import RunContext
 from apps.agent.contracts import Citation, Depth, Finding, StepKind, Verdict
-from apps.agent.llm import Budget, LLMGateway, LLMResult, NoModelConfigured, Untrusted
-from apps.agent.models import Workflow
 from apps.agent.prompts import load_prompt
 from apps.connectors.models import ConnectorTool
-from apps.safety.redaction import Vault
+from apps.core.redaction import Vault
+from apps.llm.budget import Budget, NoModelConfigured, Untrusted
+from apps.llm.gateway import LLMGateway, LLMResult
+from apps.llm.models import Workflow
 from tenants.models import Client
 
 TOOL_CALLS = {Depth.QUICK: 2, Depth.STANDARD: 6, Depth.DEEP: 12}  # SRE-3: how far each depth may go

@@ -6,11 +6,11 @@ and the SHA-256 of its text, so any answer can be traced to the exact instructio
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from apps.llm.prompts import Prompt
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 _VERSION_FILE = re.compile(r"^v(\d+)\.md$")
@@ -18,23 +18,6 @@ _VERSION_FILE = re.compile(r"^v(\d+)\.md$")
 
 class PromptNotFound(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class Prompt:
-    name: str
-    version: int
-    template: str
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.template.encode()).hexdigest()
-
-    def render(self, **variables: object) -> str:
-        try:
-            return self.template.format(**variables)
-        except KeyError as exc:
-            raise ValueError(f"Prompt {self.name} v{self.version} needs the variable {exc.args[0]!r}.") from None
 
 
 def versions(name: str) -> list[int]:

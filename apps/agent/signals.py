@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from apps.agent.investigations import start_investigation
 from apps.tickets.models import Ticket
 
 log = structlog.get_logger(__name__)
@@ -27,7 +28,7 @@ def _new_ticket(sender: Any, instance: Ticket, created: bool, **_: Any) -> None:
 
 def auto_investigate(ticket_id: Any) -> None:
     """Runs after the ticket committed: a failure here is logged, never turned into a failed ingestion."""
-    from apps.agent.investigations import settings_for, start_investigation
+    from apps.agent.runtime import settings_for
 
     try:
         if not settings_for().auto_investigate:

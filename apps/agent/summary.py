@@ -18,8 +18,9 @@ from django.db.models import Case, IntegerField, Value, When
 
 from apps.accounts.models import Membership, Role
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, VerdictChoice
+from apps.agent.runtime import settings_for
+from tenants.addresses import client_url
 from tenants.models import Client
-from tenants.services import client_url
 
 ESCALATED = (VerdictChoice.NEEDS_TECH, VerdictChoice.NEEDS_L2, VerdictChoice.NEEDS_CLIENT, VerdictChoice.FAILED)
 PRIORITY_RANK = Case(
@@ -94,7 +95,6 @@ def claim(row: AgentSettings, day: date) -> bool:
 
 def send_if_due(client: Client, *, now: datetime) -> str:
     """Inside the client's schema: send today's summary once, when its hour has come."""
-    from apps.agent.investigations import settings_for
 
     row = settings_for()
     if not is_due(row, client, now):

@@ -8,20 +8,23 @@ inside a client's schema, each task runs in that schema (tenant-schemas-celery).
 from __future__ import annotations
 
 import structlog
-from celery import Task
+from celery import Task, shared_task
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.agent import engine
+from apps.agent.escalation_notices import send_escalation_notices
 from apps.agent.investigations import fail_stuck
+from apps.agent.summary import send_if_due
 from apps.core.retry import task_countdown
-from gaby_site.celery import app
+from apps.safety.notify.webhooks import TransientWebhookError
 from tenants.models import Client
 
 log = structlog.get_logger(__name__)
 
 
-@app.task(name="agent.run_investigation", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=50)
+@shared_task(name="agent.run_investigation", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=50)
 def run_investigation(self: Task, investigation_id: str) -> str:
     outcome = engine.execute(investigation_id)
     if isinstance(outcome, engine.Busy):
@@ -30,12 +33,10 @@ def run_investigation(self: Task, investigation_id: str) -> str:
     return outcome
 
 
-@app.task(name="agent.notify_escalation", bind=True, max_retries=5)
+@shared_task(name="agent.notify_escalation", bind=True, max_retries=5)
 def notify_escalation(self: Task, investigation_id: str) -> str:
     """Announce the escalation (SRE-7) by email (the escalation address, else the assignee), and to the client's
     Slack and Teams channels when it chose so; each channel once (apps/agent/escalation_notices.py)."""
-    from apps.agent.escalation_notices import send_escalation_notices
-    from apps.safety.notify.webhooks import TransientWebhookError
 
     try:
         sent, planned = send_escalation_notices(investigation_id)
@@ -47,7 +48,7 @@ def notify_escalation(self: Task, investigation_id: str) -> str:
     return "sent" if sent else "already-sent"
 
 
-@app.task(name="agent.fail_stuck_investigations")
+@shared_task(name="agent.fail_stuck_investigations")
 def fail_stuck_investigations() -> int:
     """Beat entry: in every active client, fail investigations whose worker stopped or that nobody picked up."""
     failed = 0
@@ -60,12 +61,9 @@ def fail_stuck_investigations() -> int:
     return failed
 
 
-@app.task(name="agent.send_nightly_summaries")
+@shared_task(name="agent.send_nightly_summaries")
 def send_nightly_summaries() -> int:
     """Beat entry: every client whose summary hour has come gets today's summary, once (FND-4)."""
-    from django.utils import timezone
-
-    from apps.agent.summary import send_if_due
 
     sent = 0
     for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):

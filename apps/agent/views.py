@@ -18,8 +18,8 @@ from apps.agent import investigations as service
 from apps.agent.contracts import Depth
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice, labelled
 from apps.agent.writeback import evidence_bundle
+from apps.core.http import ClientRequest, render_page
 from apps.tickets.models import Ticket
-from gaby_site.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 DEPTHS = [depth.value for depth in Depth]

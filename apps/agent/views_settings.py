@@ -9,8 +9,9 @@ from django.shortcuts import redirect
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.agent.forms import AgentSettingsForm
-from apps.agent.investigations import save_settings, settings_for
-from gaby_site.http import ClientRequest, render_page
+from apps.agent.investigations import save_settings
+from apps.agent.runtime import settings_for
+from apps.core.http import ClientRequest, render_page
 
 
 def agent_settings(request: ClientRequest) -> HttpResponse:

@@ -25,17 +25,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.agent.contracts import Finding, StepKind, Verdict
-from apps.agent.investigations import _try_status, settings_for
 from apps.agent.learning import resolution_candidate
 from apps.agent.live import announce_investigation
-from apps.agent.llm import Budget
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
+from apps.agent.runtime import settings_for, try_status
+from apps.auditlog.audit import append, record
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import append, record
+from apps.core import sql_batch
+from apps.core.tasks import enqueue
+from apps.llm.budget import Budget
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
 from apps.tickets.models import Attachment, MessageKind, Status
-from gaby_site import sql_batch
 
 log = structlog.get_logger(__name__)
 GABY = "Gaby"
@@ -164,7 +165,7 @@ def _write_back(investigation: Investigation, finding: Finding, agent_settings: 
         investigation.reply_state, investigation.reply_message_id = ReplyState.SENT, message.pk
         ticket.refresh_from_db(fields=["status"])
         target = Status.SOLVED if finding.verdict == Verdict.AUTO_RESOLVED else Status.PENDING
-        _try_status(ticket, target, None)
+        try_status(ticket, target, None)
     elif autonomy is Autonomy.PROPOSE:
         investigation.reply_state = ReplyState.DRAFTED
     else:
@@ -260,6 +261,4 @@ def _escalate(investigation: Investigation, agent_settings: AgentSettings) -> No
 
 
 def _notify_later(investigation_id: Any) -> None:
-    from apps.agent.tasks import notify_escalation
-
-    notify_escalation.apply_async(args=[str(investigation_id)], task_id=f"escalation-mail-{investigation_id}")
+    enqueue("agent.notify_escalation", str(investigation_id), task_id=f"escalation-mail-{investigation_id}")

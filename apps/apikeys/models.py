@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.accounts.models import Role
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class ApiKey(models.Model):

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.apikeys.models import ApiKey
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record
 
 TOKEN_PREFIX = "gaby_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # at most one write per key per minute, not one per request

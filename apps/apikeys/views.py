@@ -14,7 +14,7 @@ from apps.accounts.models import Role, User
 from apps.apikeys import services
 from apps.apikeys.forms import ApiKeyForm
 from apps.apikeys.models import ApiKey
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 
 def get_key_for_client(request: ClientRequest, key_id: UUID) -> ApiKey:

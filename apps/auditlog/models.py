@@ -1,10 +1,10 @@
-"""The hash-chained audit log's table (SAF-5); apps/safety/audit.py appends to it and verifies it."""
+"""The hash-chained audit log's table (SAF-5); apps/auditlog/audit.py appends to it and verifies it."""
 
 from __future__ import annotations
 
 from django.db import models
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class ActorKind(models.TextChoices):

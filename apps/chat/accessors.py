@@ -7,7 +7,7 @@ from uuid import UUID
 from django.shortcuts import get_object_or_404
 
 from apps.chat.models import ChatMessage, Conversation, Widget
-from gaby_site.http import ClientRequest
+from apps.core.http import ClientRequest
 
 
 def get_conversation_for_client(request: ClientRequest, conversation_id: UUID) -> Conversation:

@@ -21,9 +21,10 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.agent.llm import Budget, LLMError, LLMGateway, Streaming, Untrusted
 from apps.agent.prompts import load_prompt
 from apps.knowledge.retrieval import Hit, QueryError, record_citations, search
+from apps.llm.budget import Budget, LLMError, Untrusted
+from apps.llm.gateway import LLMGateway, Streaming
 from tenants.models import Client
 
 PASSAGES = 4

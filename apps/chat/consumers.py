@@ -1,7 +1,7 @@
 """Websockets of the chat: the widget's (public, key + Origin gated) and the operator console's (members only).
 
 The widget's socket, ``/ws/widget/?key=PUBLIC_KEY``, is the one public entry to a client's data: the
-Host picks the client (tenants/channels.py), the key must name an enabled widget in that client's
+Host picks the client (apps/core/channels.py), the key must name an enabled widget in that client's
 schema, and the browser's Origin must be on that widget's allowlist. Refusals are sent as an
 ``error`` event, then the socket is closed with 4404 (unknown key), 4403 (origin or identity) or
 4429 (too many connections from one address to this client). A frame that cannot be read (binary,
@@ -9,7 +9,7 @@ not JSON, NUL: ``frames``) is answered with an ``error`` event and the socket st
 conversation lives in the database; the browser keeps only a resume secret, so a reload or a
 reconnect picks the conversation up where it was, and a socket holds one conversation: a repeated
 ``hello`` resumes it. The operator console's socket is for members, from the client's own domains
-(``tenants.channels``).
+(``apps.core.channels``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from apps.chat import answering, frames, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
 from apps.chat.workers import TokenRelay, in_tenant_pool, tenant_runner
-from tenants.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
+from apps.core.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
 
 CLOSE_RATE_LIMITED = 4429
 

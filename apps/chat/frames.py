@@ -3,14 +3,14 @@
 A frame that is binary, too large, not JSON, nested too deeply, not a JSON object, or holds NUL or text that is
 not Unicode (a lone surrogate) is answered with an ``error`` event naming what was wrong, and the socket stays
 open: the widget shows the error and goes on, where a dropped socket would only make it reconnect and resend.
-JSON, its depth and NUL are bounded by the edges' one parser (``gaby_site.edges.load_json``).
+JSON, its depth and NUL are bounded by the edges' one parser (``apps.core.edges.load_json``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gaby_site.edges import EdgeError, load_json
+from apps.core.edges import EdgeError, load_json
 
 MAX_FRAME_CHARS = 16_000
 

@@ -6,7 +6,7 @@ import time
 
 from django.conf import settings
 
-from gaby_site.redis_clients import shared_client
+from apps.core.redis_clients import shared_client
 
 
 def count(*buckets: tuple[str, str], window: int = 60) -> list[int]:

@@ -17,9 +17,9 @@ from django.template.loader import render_to_string
 
 from apps.chat import inbox
 from apps.chat.models import ChatMessage, Conversation
-from gaby_site.live import broadcast, pages_open
-from tenants.channels import tenant_group
-from tenants.publisher import group_send
+from apps.core.channels import tenant_group
+from apps.core.live import broadcast, pages_open
+from apps.core.publisher import group_send
 
 
 def conversation_group(schema: str, conversation_id: UUID | str) -> str:
@@ -46,7 +46,7 @@ def message_payload(message: ChatMessage, *, stream: str = "", offer: str = "") 
 
 def send(conversation_id: UUID | str, payload: dict[str, Any], *, schema: str | None = None) -> None:
     """To the visitor's sockets and every operator watching; from synchronous code (services, answer threads).
-    Handed to the process's publisher (tenants/publisher.py): in order, without waiting for Redis."""
+    Handed to the process's publisher (apps/core/publisher.py): in order, without waiting for Redis."""
     group_send(conversation_group(schema or _schema(), conversation_id), {"type": "chat.event", "payload": payload})
 
 

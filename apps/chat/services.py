@@ -19,13 +19,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat import live
 from apps.chat.models import ChatMessage, Conversation, ConversationState, OperatorPresence, ReviewState, Role, Widget
 from apps.chat.widgets import Identity, is_open
+from apps.core.tasks import enqueue
 from apps.knowledge.candidates import propose_candidate
 from apps.knowledge.models import CandidateOrigin, KBCandidate
-from apps.safety.audit import record
 from apps.tickets.models import SourceKind, Ticket, TicketSource
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.services import ingest_ticket
@@ -181,9 +182,7 @@ def _notify_team(conversation: Conversation, *, reason: str, email: bool) -> Non
     def send() -> None:
         live.announce_handoff(conversation_id, reason=reason)
         if email:
-            from apps.chat.tasks import notify_handoff
-
-            notify_handoff.apply_async(args=[str(conversation_id)], task_id=f"chat-handoff-mail-{conversation_id}")
+            enqueue("chat.notify_handoff", str(conversation_id), task_id=f"chat-handoff-mail-{conversation_id}")
 
     transaction.on_commit(send)
 

@@ -6,20 +6,19 @@ id, re-reads it and exits quietly when it is gone or a person has already taken 
 
 from __future__ import annotations
 
-from celery import Task
+from celery import Task, shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection
 from django.urls import reverse
 
 from apps.agent.escalation_notices import escalation_recipients
-from apps.agent.investigations import settings_for
+from apps.agent.runtime import settings_for
 from apps.agent.summary import admin_emails
 from apps.chat.models import Conversation, ConversationState
 from apps.chat.services import transcript_text
 from apps.core.retry import task_countdown
 from apps.safety.notify.links import absolute_url
-from gaby_site.celery import app
 from tenants.models import Client
 
 MAX_TRANSCRIPT_CHARS = 6000
@@ -31,7 +30,7 @@ def handoff_recipients(client: Client) -> list[str]:
     return escalation_recipients(settings_for()) or admin_emails(client)
 
 
-@app.task(name="chat.notify_handoff", bind=True, max_retries=5)
+@shared_task(name="chat.notify_handoff", bind=True, max_retries=5)
 def notify_handoff(self: Task, conversation_id: str) -> str:
     conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
     if conversation is None:

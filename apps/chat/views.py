@@ -17,7 +17,7 @@ from apps.chat.accessors import get_conversation_for_client, get_message_for_cli
 from apps.chat.evidence import evidence_for
 from apps.chat.forms import CorrectionForm, ReplyForm
 from apps.chat.models import Conversation, ConversationState, ReviewState, Widget
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 
 def console(request: ClientRequest) -> HttpResponse:

@@ -18,7 +18,7 @@ from apps.chat import widgets as widget_services
 from apps.chat.accessors import get_widget_for_client
 from apps.chat.forms import WidgetForm
 from apps.chat.models import Widget
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "chat" / "widget.js"
 

@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat.models import IdentityMode, Widget
-from apps.safety.audit import record
+from apps.core.secrets import seal, unseal
 from tenants.models import Client
-from tenants.secrets import seal, unseal
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")

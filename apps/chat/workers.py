@@ -77,7 +77,7 @@ def tenant_runner(tenant: Any) -> Callable[[Callable[[], T]], Awaitable[T]]:
 
 
 def in_tenant_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Like ``tenants.channels.in_tenant`` (the consumer's schema; connections closed as Django's settings say),
+    """Like ``apps.core.channels.in_tenant`` (the consumer's schema; connections closed as Django's settings say),
     but on the chat's thread pool: a thousand visitors' answers must not wait for each other in one queue."""
 
     @functools.wraps(func)

@@ -3,7 +3,7 @@
 A ``Connector`` is one MCP server Gaby hosts for this client: a subprocess it starts (stdio) or a URL it
 reaches (streamable HTTP). Its non-secret transport (command, args, URL) is stored in clear so admins can
 read it back; everything secret (env values, headers, database URLs) is sealed with the client's data key
-(tenants/secrets.py, purpose ``connector:<id>``) and never rendered. ``ConnectorTool`` is the per-client
+(apps/core/secrets.py, purpose ``connector:<id>``) and never rendered. ``ConnectorTool`` is the per-client
 tool registry filled from the server's ``tools/list``; ``ConnectorEvent`` is the connector's log: health
 changes, auth failures, denials, configuration changes and the consent trail (GOV-5).
 """
@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class Kind(models.TextChoices):
@@ -65,7 +65,7 @@ class Connector(models.Model):
     command = models.CharField(max_length=500, blank=True, help_text="stdio: the executable to start.")
     args = models.JSONField(default=list, blank=True, help_text="stdio: its arguments, a list of strings.")
     url = models.URLField(max_length=500, blank=True, help_text="Streamable HTTP: the MCP endpoint.")
-    # Sealed JSON: {"env": {...}, "headers": {...}, ...}; tenants.secrets, purpose "connector:<id>".
+    # Sealed JSON: {"env": {...}, "headers": {...}, ...}; apps.core.secrets, purpose "connector:<id>".
     sealed_config = models.TextField(blank=True, editable=False)
     secret_keys = models.JSONField(default=list, blank=True, editable=False, help_text="Names of sealed settings.")
     scopes = models.JSONField(default=list, blank=True, help_text="Declared scopes, e.g. ['customers:read'].")

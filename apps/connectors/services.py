@@ -42,8 +42,8 @@ from apps.connectors.specs import (
     check_vendor_url,
     spec_for,
 )
+from apps.core.secrets import seal_json, unseal_json
 from tenants.models import Client
-from tenants.secrets import seal_json, unseal_json
 
 log = structlog.get_logger(__name__)
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
+from celery import shared_task
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from gaby_site.celery import app
+from apps.connectors.models import Connector
+from apps.connectors.services import check_health
+from tenants.models import Client
 
 log = structlog.get_logger(__name__)
 
 
-@app.task(name="connectors.check_connector", ignore_result=True)
+@shared_task(name="connectors.check_connector", ignore_result=True)
 def check_connector(connector_id: str) -> str | None:
     """Check one connector; a second copy of the task within half an interval finds nothing to claim."""
-    from apps.connectors.models import Connector
-    from apps.connectors.services import check_health
 
     recently = timezone.now() - timedelta(seconds=settings.CONNECTOR_HEALTH_INTERVAL / 2)
     claimed = (
@@ -33,11 +34,9 @@ def check_connector(connector_id: str) -> str | None:
     return check_health(connector=connector)
 
 
-@app.task(name="connectors.check_all_clients", ignore_result=True)
+@shared_task(name="connectors.check_all_clients", ignore_result=True)
 def check_all_clients() -> int:
     """From the public schema: queue a check of every enabled connector of every active client."""
-    from apps.connectors.models import Connector
-    from tenants.models import Client
 
     queued = 0
     for client in Client.objects.filter(is_active=True).exclude(schema_name="public"):

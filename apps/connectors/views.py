@@ -23,7 +23,7 @@ from apps.connectors import catalog, services
 from apps.connectors.forms import FORMS, PAGES, ConnectForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 EVENTS_SHOWN = 50
 

@@ -164,7 +164,7 @@ def parse_allow_list(entries: Iterable[str], *, name: str = ENV_NAME) -> AllowLi
 
 
 def allow_list_setting(entries: list[str], *, loopback: bool) -> list[str]:
-    """What settings.OUTBOUND_ALLOW holds: the variable's entries (read by gaby_site/env.py), checked, plus
+    """What settings.OUTBOUND_ALLOW holds: the variable's entries (read by apps/core/env.py), checked, plus
     loopback for the development and test profiles. ValueError naming the variable for a bad entry."""
     parse_allow_list(entries)
     return [*entries, *(entry for entry in LOOPBACK if loopback and entry not in entries)]

@@ -9,15 +9,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from apps.core.http import GabyRequest
 from apps.knowledge.models import CandidateStatus, Document, EmbeddingSettings, KBCandidate, KnowledgeSource
-from gaby_site.http import GabyRequest
 
 
 def _require_client(request: GabyRequest) -> None:
-    from django.http import Http404
-
     if request.tenant.is_public:
         raise Http404("Knowledge lives on a client's domain.")
 

@@ -13,15 +13,15 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from apps.accounts.access import require_api_role
 from apps.accounts.models import Role
+from apps.core.edges import EdgeDatetime
+from apps.core.http import GabyRequest
 from apps.knowledge import candidates as candidate_service
 from apps.knowledge import services
 from apps.knowledge.accessors import get_candidate_for_client, get_document_for_client, get_source_for_client
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, Document, KBCandidate, KnowledgeSource, SourceKind
 from apps.knowledge.retrieval import Filters, QueryError, record_citations, search
-from gaby_site.api import require_api_role
-from gaby_site.edges import EdgeDatetime
-from gaby_site.http import GabyRequest
 
 router = Router(tags=["knowledge"])
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, KBCandidate, KnowledgeSource, SourceKind
+from apps.knowledge.services import request_sync
 
 CURATED_SOURCE_NAME = "Accepted KB candidates"
 MAX_ORIGIN_URL = 1000  # KBCandidate.origin_url
@@ -114,7 +115,6 @@ def accept_candidate(
     *, candidate: KBCandidate, reviewer: Any, title: str | None = None, body: str | None = None
 ) -> KBCandidate:
     """Accept (optionally with the reviewer's edits) and queue its indexing."""
-    from apps.knowledge.services import request_sync
 
     with transaction.atomic():
         locked = _open(candidate)

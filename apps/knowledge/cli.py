@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from apps.knowledge.readers import ReaderError
+from apps.knowledge.services import directory_source_for, set_embedding_backend, sync_now
+from apps.llm.models import LLMProvider
 from tenants.models import Client
 
 
@@ -57,8 +59,6 @@ class ProgressBar:
 
 
 def ingest_command(command: BaseCommand, options: dict[str, Any]) -> None:
-    from apps.knowledge.services import directory_source_for, sync_now
-
     client = Client.objects.filter(slug=options["client"]).exclude(schema_name="public").first()
     if client is None:
         raise CommandError(f"No client with slug {options['client']!r}; `gaby create-client` makes one.")
@@ -76,9 +76,6 @@ def ingest_command(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def embeddings_command(command: BaseCommand, options: dict[str, Any]) -> None:
-    from apps.agent.models import LLMProvider
-    from apps.knowledge.services import set_embedding_backend
-
     client = Client.objects.filter(slug=options["client"]).exclude(schema_name="public").first()
     if client is None:
         raise CommandError(f"No client with slug {options['client']!r}.")

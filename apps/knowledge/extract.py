@@ -133,7 +133,7 @@ def _extract_html(name: str, html: str) -> Extracted:
 
 
 def _extract_pdf(name: str, data: bytes) -> Extracted:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # deferred like every format's parser: only PDF uploads pay for it
     from pypdf.errors import LimitReachedError, PyPdfError
 
     try:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.knowledge.models import EmbeddingBackend, KnowledgeSource, SourceKind
 from apps.knowledge.retrieval import Filters
+from apps.llm.models import LLMProvider
 
 
 class SourceForm(forms.Form):
@@ -86,7 +87,5 @@ class EmbeddingForm(forms.Form):
     model = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from apps.agent.models import LLMProvider
-
         super().__init__(*args, **kwargs)
         self.fields["provider"].queryset = LLMProvider.objects.filter(enabled=True)  # type: ignore[attr-defined]

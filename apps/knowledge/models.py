@@ -12,8 +12,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from apps.core.ids import uuid7
 from apps.core.singleton import Singleton
-from gaby_site.ids import uuid7
 
 EMBEDDING_DIMENSIONS = 384  # MiniLM-L6; other providers are asked for (or must produce) this size
 
@@ -40,7 +40,7 @@ class KnowledgeSource(models.Model):
     kind = models.CharField(max_length=16, choices=SourceKind.choices)
     name = models.CharField(max_length=200, unique=True)
     # Where to read from (path, repository URL, branch, ...). Credentials never go here in clear:
-    # they are sealed with tenants.secrets under the purpose "knowledge-source:<id>".
+    # they are sealed with apps.core.secrets under the purpose "knowledge-source:<id>".
     config = models.JSONField(default=dict, blank=True)
     schedule_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Re-sync every N minutes; empty: only on demand."
@@ -207,7 +207,7 @@ class EmbeddingSettings(Singleton):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     backend = models.CharField(max_length=16, choices=EmbeddingBackend.choices, default=EmbeddingBackend.DEFAULT)
-    provider = models.ForeignKey("agent.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey("llm.LLMProvider", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     model = models.CharField(max_length=200, blank=True, help_text="e.g. text-embedding-3-small, nomic-embed-text.")
     updated_at = models.DateTimeField(auto_now=True)
     # The re-embedding a change of backend queues (apps/knowledge/reembed.py), shown live on the settings page.

@@ -18,13 +18,15 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
+from apps.core.live import pages_open
+from apps.core.tasks import enqueue
 from apps.knowledge.embedding_cache import vectors_for
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.live import broadcast_html
 from apps.knowledge.models import Chunk, EmbeddingSettings, SyncStatus
 from apps.knowledge.tenancy import current_schema
-from gaby_site.live import pages_open
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,6 @@ def settings_row() -> EmbeddingSettings:
 
 def request_reembed() -> bool:
     """Queue the client's re-embed job on the worker; False if one is already queued or running."""
-    from apps.knowledge.tasks import reembed_task
-
     row = settings_row()
     with transaction.atomic():
         queued = (
@@ -86,10 +86,8 @@ def request_reembed() -> bool:
             schema = current_schema()
 
             def send() -> None:
-                from django_tenants.utils import schema_context
-
                 with schema_context(schema):  # the task runs in this client's schema
-                    reembed_task.delay()
+                    enqueue("knowledge.reembed")
 
             transaction.on_commit(send)
     broadcast_progress()

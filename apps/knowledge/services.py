@@ -18,14 +18,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
-from apps.knowledge.embeddings import EmbeddingProvider
+from apps.core.tasks import enqueue
+from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.ingestion import ProgressCallback, SyncReport, sync_source
 from apps.knowledge.live import broadcast_source
 from apps.knowledge.models import EmbeddingBackend, EmbeddingSettings, KnowledgeSource, SourceKind, SyncStatus
 from apps.knowledge.readers import ReaderError
 from apps.knowledge.readers.git import validate_branch, validate_repository_url
 from apps.knowledge.readers.web import validate_start_url
+from apps.knowledge.reembed import request_reembed, stale_chunks
 from apps.knowledge.tenancy import current_schema
 from apps.tickets.models import Status as TicketStatus
 
@@ -152,8 +155,6 @@ def delete_source(*, source: KnowledgeSource) -> None:
 
 def request_sync(*, source: KnowledgeSource) -> bool:
     """Queue a sync on the worker; False if one is already queued or running."""
-    from apps.knowledge.tasks import sync_source_task
-
     with transaction.atomic():
         queued = (
             KnowledgeSource.objects.filter(pk=source.pk, status__in=IDLE_STATES).update(
@@ -166,10 +167,8 @@ def request_sync(*, source: KnowledgeSource) -> bool:
             source_id = str(source.pk)
 
             def send() -> None:
-                from django_tenants.utils import schema_context
-
                 with schema_context(schema):  # the task runs in this client's schema
-                    sync_source_task.delay(source_id)
+                    enqueue("knowledge.sync_source", source_id)
 
             transaction.on_commit(send)
     source.refresh_from_db()
@@ -281,8 +280,6 @@ def set_embedding_backend(*, backend: str, provider: Any = None, model: str = ""
 
     The settings page and ``gaby kb-embeddings`` both come here.
     """
-    from apps.knowledge.embeddings import get_provider
-    from apps.knowledge.reembed import request_reembed, stale_chunks
 
     if backend not in EmbeddingBackend.values:
         raise ValidationError({"backend": f"Use one of: {', '.join(EmbeddingBackend.values)}."})

@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import shared_task
 from django.db import OperationalError
 from django_tenants.utils import tenant_context
 
-from gaby_site.celery import app
+from apps.knowledge.candidates import expire_candidates
+from apps.knowledge.readers import ReaderError
+from apps.knowledge.reembed import run_queued_reembed
+from apps.knowledge.services import due_sources, fail_stalled_syncs, request_sync, run_queued_sync
+from tenants.models import Client
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +26,9 @@ RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
 }
 
 
-@app.task(name="knowledge.sync_source", **RETRY_ON_DATABASE_ERRORS)
+@shared_task(name="knowledge.sync_source", **RETRY_ON_DATABASE_ERRORS)
 def sync_source_task(source_id: str) -> dict[str, Any] | None:
     """Sync one source; exits quietly if it is gone or another worker claimed it."""
-    from apps.knowledge.readers import ReaderError
-    from apps.knowledge.services import run_queued_sync
 
     try:
         report = run_queued_sync(source_id=source_id)
@@ -34,21 +37,17 @@ def sync_source_task(source_id: str) -> dict[str, Any] | None:
     return None if report is None else {"status": "ok", **report.__dict__}
 
 
-@app.task(name="knowledge.reembed", **RETRY_ON_DATABASE_ERRORS)
+@shared_task(name="knowledge.reembed", **RETRY_ON_DATABASE_ERRORS)
 def reembed_task() -> dict[str, Any] | None:
     """Re-embed the chunks whose vector is of another model; exits quietly if no job is queued."""
-    from apps.knowledge.reembed import run_queued_reembed
 
     embedded = run_queued_reembed()
     return None if embedded is None else {"status": "ok", "embedded": embedded}
 
 
-@app.task(name="knowledge.housekeeping")
+@shared_task(name="knowledge.housekeeping")
 def housekeeping() -> dict[str, int]:
     """Beat, every few minutes: queue scheduled syncs and expire old KB candidates in every client."""
-    from apps.knowledge.candidates import expire_candidates
-    from apps.knowledge.services import due_sources, fail_stalled_syncs, request_sync
-    from tenants.models import Client
 
     queued = expired = 0
     for client in Client.objects.exclude(schema_name="public").filter(is_active=True):

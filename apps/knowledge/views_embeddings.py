@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.knowledge import services
 from apps.knowledge.accessors import embedding_settings_for_client, open_candidate_count
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.forms import EmbeddingForm
 from apps.knowledge.reembed import model_counts, request_reembed
-from gaby_site.http import ClientRequest, render_page
 
 
 def _render(

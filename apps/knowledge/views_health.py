@@ -6,11 +6,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from apps.core.edges import int_param
+from apps.core.http import ClientRequest
 from apps.knowledge.accessors import open_candidate_count
 from apps.knowledge.health import near_duplicates, stale_documents
 from apps.knowledge.models import Document
-from gaby_site.edges import int_param
-from gaby_site.http import ClientRequest
 
 MAX_STALE_DAYS = 3650
 

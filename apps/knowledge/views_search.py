@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
+from apps.core.http import ClientRequest, render_page
 from apps.knowledge.accessors import open_candidate_count
 from apps.knowledge.forms import SearchForm
 from apps.knowledge.retrieval import QueryError, SearchResult, search
-from gaby_site.http import ClientRequest, render_page
 
 
 def search_page(request: ClientRequest) -> HttpResponse:

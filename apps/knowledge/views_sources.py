@@ -13,11 +13,11 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.knowledge import services
 from apps.knowledge.accessors import get_source_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.forms import SourceForm
 from apps.knowledge.uploads import store_uploads
-from gaby_site.http import ClientRequest, render_page
 
 
 def _render(

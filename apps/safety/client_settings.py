@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from apps.core.secrets import unseal_json
 from apps.safety.models import SafetySettings
 from tenants.models import Client
-from tenants.secrets import unseal_json
 
 CHANNELS_PURPOSE = "safety:channels"
 

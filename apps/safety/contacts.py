@@ -13,8 +13,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety import audit
 from apps.safety.models import AuthorizedContact
 
 

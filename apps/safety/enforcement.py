@@ -28,18 +28,20 @@ import structlog
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.models import User
+from apps.accounts.access import membership_for
+from apps.accounts.models import Role, User
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool
-from apps.safety import audit
+from apps.core import sql_batch
+from apps.core.tasks import enqueue
 from apps.safety.classification import classify
 from apps.safety.client_settings import admin_approval_risk, approval_ttl
 from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, DecidedVia, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from apps.safety.requester import AccountBook, Subject
-from gaby_site import sql_batch
 from tenants.models import Client
 
 if TYPE_CHECKING:
@@ -252,16 +254,12 @@ def _announce(action: ToolAction) -> None:
 
 def _notify(action: ToolAction) -> None:
     """Ask the approvers by email, Slack and Teams too (apps/safety/notify), on a worker."""
-    from apps.safety.tasks import notify_approvers
-
-    notify_approvers.delay(str(action.pk))
+    enqueue("safety.notify_approvers", str(action.pk))
 
 
 def approve(*, action: ToolAction, actor: User, note: str = "", via: str = DecidedVia.WEB) -> ToolAction:
     """Approve a waiting action and queue it; it runs once, on a worker. Every approval path (the web queue,
     an emailed link, a Slack button, a Teams card's link) ends here; ``via`` names the path."""
-    from apps.safety.tasks import execute_approved
-
     _check_approver(action, actor)
     with transaction.atomic():
         claimed = ToolAction.objects.filter(
@@ -273,7 +271,7 @@ def approve(*, action: ToolAction, actor: User, note: str = "", via: str = Decid
         audit.record(event="approval.approved", actor_kind=ActorKind.USER, actor_id=actor.pk,
                      payload={"action": str(action.pk), "tool": action.tool_name, "note": note,
                               "via": via})  # fmt: skip
-        transaction.on_commit(lambda: execute_approved.delay(str(action.pk)))
+        transaction.on_commit(lambda: enqueue("safety.execute_approved", str(action.pk)))
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
     return action
@@ -281,8 +279,6 @@ def approve(*, action: ToolAction, actor: User, note: str = "", via: str = Decid
 
 def _check_approver(action: ToolAction, actor: User) -> None:
     """Risky actions need an Admin of this client, whichever path the approval came by (web, link, Slack, Teams)."""
-    from apps.accounts.access import membership_for
-    from apps.accounts.models import Role
 
     required = admin_approval_risk()
     if action.risk < required:

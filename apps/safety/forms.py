@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.connectors.models import Connector
-from apps.safety.compliance import ProfileName
+from apps.core.compliance import ProfileName
 from apps.tickets.models import SourceAutonomy, TicketSource
 from tenants.models import Autonomy
 

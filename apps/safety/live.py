@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
+from apps.core.live import broadcast, pages_open
 from apps.safety.models import ActionStatus, ToolAction
-from gaby_site.live import broadcast, pages_open
 
 
 def queue_context() -> dict[str, object]:

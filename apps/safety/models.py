@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 
 from apps.auditlog.models import ActorKind
+from apps.core.ids import uuid7
 from apps.core.singleton import Singleton
-from gaby_site.ids import uuid7
 
 
 class RuleEffect(models.TextChoices):

@@ -9,16 +9,16 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool, EventKind, ScopeMode
-from apps.safety import audit
+from apps.core.secrets import seal_json
 from apps.safety.client_settings import CHANNELS_PURPOSE, channels, safety_settings
 from apps.safety.models import SafetyRule, SafetySettings
 from apps.safety.policy import ArgumentPredicate
 from apps.tickets.models import SourceAutonomy, TicketSource
 from tenants.models import Client
-from tenants.secrets import seal_json
 from tenants.services import update_client_settings
 
 

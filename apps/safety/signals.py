@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety import audit
 
 
 def _request_facts(request: Any) -> dict[str, Any]:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from celery import Task
+from celery import Task, shared_task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.core.retry import task_countdown
 from apps.safety import enforcement
 from apps.safety.notify.service import send_notices
 from apps.safety.notify.webhooks import TransientWebhookError
-from gaby_site.celery import app
 from tenants.models import Client
 
 
-@app.task(name="safety.execute_approved")
+@shared_task(name="safety.execute_approved")
 def execute_approved(action_id: str) -> bool:
     """Sent inside the client's schema by ``approve``; a redelivered or retried task finds it claimed."""
     return enforcement.run_approved(action_id)
 
 
-@app.task(name="safety.expire_approvals")
+@shared_task(name="safety.expire_approvals")
 def expire_approvals() -> int:
     """Beat entry: in every active client, approvals past their expiry become expired (and never run)."""
     expired = 0
@@ -29,7 +28,7 @@ def expire_approvals() -> int:
     return expired
 
 
-@app.task(name="safety.notify_approvers", bind=True, max_retries=5)
+@shared_task(name="safety.notify_approvers", bind=True, max_retries=5)
 def notify_approvers(self: Task, action_id: str) -> int:
     """Sent inside the client's schema when an action starts waiting; retries only what failed transiently."""
     try:

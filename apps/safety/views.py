@@ -9,10 +9,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.http import ClientRequest
 from apps.safety import enforcement
 from apps.safety.live import queue_context
 from apps.safety.models import ToolAction
-from gaby_site.http import ClientRequest
 
 RECENT = 50
 

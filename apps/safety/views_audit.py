@@ -7,9 +7,9 @@ from django.shortcuts import render
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind, AuditEvent
-from apps.safety import audit
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
 

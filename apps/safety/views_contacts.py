@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest
 from apps.safety.contacts import ContactError, add_authorized_contact, remove_authorized_contact
 from apps.safety.models import AuthorizedContact
-from gaby_site.http import ClientRequest
 
 
 class AuthorizedContactForm(forms.Form):

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors.models import Connector
+from apps.core.http import ClientRequest
 from apps.safety import services
 from apps.safety.models import RuleEffect, SafetyRule
-from gaby_site.http import ClientRequest
 
 
 class RuleForm(forms.Form):

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors.models import AutonomyLevel, Connector, ConnectorTool, EventKind, ScopeMode
+from apps.core.http import ClientRequest, render_page
 from apps.safety import services
 from apps.safety.classification import classify
 from apps.safety.forms import TestIdForm
-from gaby_site.http import ClientRequest, render_page
 
 
 class ConnectorSafetyForm(TestIdForm):

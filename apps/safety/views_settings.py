@@ -12,14 +12,14 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.compliance import PROFILES
+from apps.core.http import ClientRequest, render_page
+from apps.core.redaction import PATTERNS
 from apps.safety import services
 from apps.safety.client_settings import channels, safety_settings
-from apps.safety.compliance import PROFILES
 from apps.safety.forms import ChannelsForm, PreviewForm, SafetySettingsForm, SourceAutonomyForm
 from apps.safety.preview import preview_decision
-from apps.safety.redaction import PATTERNS
 from apps.tickets.models import SourceAutonomy, TicketSource
-from gaby_site.http import ClientRequest, render_page
 
 
 def get_source_for_client(request: ClientRequest, source_id: UUID) -> TicketSource:

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from apps.tickets import services
+from apps.tickets.api_desks import router as desks
 from apps.tickets.models import SourceKind, TicketSource
 from apps.tickets.sources.base import PayloadError, SignatureError
 from apps.tickets.sources.webhook.adapter import SIGNATURE_HEADER, WebhookTicket
@@ -87,8 +88,6 @@ def receive_webhook(request: HttpRequest, source_id: UUID) -> Status[dict[str, A
 
 
 def _mount_help_desks() -> None:
-    from apps.tickets.api_desks import router as desks
-
     router.add_router("", desks)
 
 

@@ -17,11 +17,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
+from apps.core.ids import uuid7
 from apps.tickets import inbox, selectors, services
 from apps.tickets.lifecycle import TransitionError
 from apps.tickets.models import Message, Ticket, TicketSource
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
-from gaby_site.ids import uuid7
 
 router = Router(tags=["Tickets"])
 PriorityName = Literal["low", "normal", "high", "urgent"]

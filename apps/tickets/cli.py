@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
+import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,9 +13,10 @@ from django_tenants.utils import tenant_context
 
 from apps.tickets import polling, services
 from apps.tickets.models import SourceKind, TicketSource
+from apps.tickets.sources.email.listener import IdleListener
 from apps.tickets.sources.registry import ADAPTERS
+from tenants.addresses import client_domain
 from tenants.models import Client
-from tenants.services import client_domain
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -91,10 +94,6 @@ def poll_source(command: BaseCommand, options: dict[str, Any]) -> None:
 
 def listen_email(command: BaseCommand, options: dict[str, Any]) -> None:
     """Until interrupted: one IDLE connection per enabled email source of every client."""
-    import signal
-    import threading
-
-    from apps.tickets.sources.email.listener import IdleListener
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

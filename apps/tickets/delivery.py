@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from apps.tickets import live
 from apps.tickets.models import DeliveryState, Message, MessageKind
-from apps.tickets.services import source_config
+from apps.tickets.selectors import source_config
 from apps.tickets.sources.base import OutboundMessage, SourceError, TransientSourceError
 from apps.tickets.sources.registry import adapter_for
 

@@ -1,5 +1,5 @@
 """Live inbox events: after a write commits, the changed row and new thread messages go to the client's
-open pages over the shell's websocket (gaby_site/live.py), rendered with the very partials the pages use.
+open pages over the shell's websocket (apps/core/live.py), rendered with the very partials the pages use.
 
 Every event is a shell ``swap``: a new ticket is inserted at the top of the inbox's first page when its
 filters let tickets in (``#inbox-rows[data-live~="ticket"]``, see apps/tickets/inbox.py), a changed one
@@ -14,21 +14,19 @@ from uuid import UUID
 
 from django.template.loader import render_to_string
 
-from gaby_site.live import broadcast, pages_open
+from apps.core.live import broadcast, pages_open
+from apps.tickets.models import Message
+from apps.tickets.selectors import inbox_row, open_quarantine_count
 
 NEW_TICKETS = '#inbox-rows[data-live~="ticket"]'
 
 
 def row_html(ticket_id: UUID) -> str:
-    from apps.tickets.selectors import inbox_row
-
     row = inbox_row(ticket_id)
     return render_to_string(row.template, {"row": row}) if row else ""
 
 
 def message_html(message_id: UUID) -> str:
-    from apps.tickets.models import Message
-
     message = Message.objects.prefetch_related("attachments").filter(pk=message_id).first()
     return render_to_string("tickets/detail.html#message", {"message": message}) if message else ""
 
@@ -57,8 +55,6 @@ def announce_message_update(*, ticket_id: UUID, message_id: UUID) -> None:
 
 
 def announce_quarantine() -> None:
-    from apps.tickets.selectors import open_quarantine_count
-
     if not pages_open():
         return
     count = open_quarantine_count()

@@ -2,7 +2,7 @@
 
 Users live in the public schema, so a ticket's assignee and a message's author are stored as user ids
 (UUIDs), never as cross-schema foreign keys. Source configuration (tokens, passwords) is sealed with the
-client's data key (tenants/secrets.py) under the purpose ``ticket-source:<id>``.
+client's data key (apps/core/secrets.py) under the purpose ``ticket-source:<id>``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import connection, models
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class SourceKind(models.TextChoices):

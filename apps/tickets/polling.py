@@ -24,7 +24,7 @@ from apps.tickets import services
 from apps.tickets.models import TicketSource
 from apps.tickets.normalized import NormalizedTicket
 from apps.tickets.sources.base import Page, Rejected, Step, UnsupportedOperation
-from apps.tickets.sources.registry import adapter_for
+from apps.tickets.sources.registry import ADAPTERS, adapter_for
 
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF_SECONDS = 3600
@@ -53,7 +53,6 @@ def due_source_ids(now: datetime | None = None) -> list[UUID]:
     now = now or timezone.now()
     free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - LEASE)
     due = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
-    from apps.tickets.sources.registry import ADAPTERS
 
     pollable = [kind for kind, adapter in ADAPTERS.items() if adapter.can_poll]
     return list(TicketSource.objects.filter(free, due, enabled=True, kind__in=pollable).values_list("pk", flat=True))

@@ -12,6 +12,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Membership, Role, User
+from apps.core.http import ClientRequest
+from apps.core.secrets import unseal_json
 from apps.tickets.inbox import InboxFilters, InboxRow, Position
 from apps.tickets.models import (
     Attachment,
@@ -22,7 +24,7 @@ from apps.tickets.models import (
     TicketPush,
     TicketSource,
 )
-from gaby_site.http import ClientRequest
+from tenants.models import Client
 
 ROW_FIELDS = (
     "id",
@@ -176,3 +178,10 @@ def sources() -> list[TicketSource]:
 
 def open_quarantine_count() -> int:
     return QuarantinedPayload.objects.filter(resolved=False).count()
+
+
+def source_config(*, client: Client, source: TicketSource) -> dict[str, Any]:
+    """A source's settings and credentials, unsealed with the client's data key."""
+    if not source.sealed_config:
+        return {}
+    return unseal_json(client, source.sealed_config, purpose=source.secret_purpose)

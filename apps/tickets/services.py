@@ -16,8 +16,10 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.auditlog.models import ActorKind
-from apps.safety.audit import append, record
+from apps.auditlog.audit import actor_of, append, record_by
+from apps.core import sql_batch
+from apps.core.secrets import seal_json
+from apps.core.tasks import enqueue
 from apps.tickets import attachments, live, rawtext, writeback
 from apps.tickets.lifecycle import TransitionError, check_transition
 from apps.tickets.models import (
@@ -35,28 +37,15 @@ from apps.tickets.models import (
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.outbound import events as outbound
 from apps.tickets.outbound.models import EventType
+from apps.tickets.selectors import check_assignee, source_config
 from apps.tickets.sources.base import PayloadError
-from gaby_site import sql_batch
+from apps.tickets.sources.registry import adapter_class, adapter_for
 from tenants.models import Client
-from tenants.secrets import seal_json, unseal_json
 
 log = structlog.get_logger(__name__)
 
 MAX_TAGS = 30
 REOPENING_STATUSES = {Status.PENDING, Status.SOLVED, Status.ON_HOLD}
-
-
-def _actor(actor: Any) -> dict[str, Any]:
-    """Who an audit event names; without a user it is Gaby's own work."""
-    identity = getattr(actor, "audit_identity", None)  # an API key says who it is itself
-    user_id = getattr(actor, "pk", None)
-    kind, actor_id = identity or (ActorKind.USER if user_id else ActorKind.SYSTEM, user_id or "")
-    return {"actor_kind": kind, "actor_id": actor_id}
-
-
-def _audit(event: str, actor: Any, **payload: Any) -> None:
-    """One row in the client's audit chain, in the caller's transaction."""
-    record(event=event, payload=payload, **_actor(actor))
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -70,7 +59,7 @@ def create_source(
         source.sealed_config = seal_json(client, config, purpose=source.secret_purpose)
         source.save(update_fields=["sealed_config"])
         # The configuration's keys only: its values hold passwords and signing secrets.
-        _audit("ticket_source.created", actor, source=source.pk, kind=kind, name=name, config_keys=sorted(config))
+        record_by("ticket_source.created", actor, source=source.pk, kind=kind, name=name, config_keys=sorted(config))
     return source
 
 
@@ -78,13 +67,7 @@ def update_source_config(*, client: Client, source: TicketSource, config: dict[s
     with transaction.atomic():
         source.sealed_config = seal_json(client, config, purpose=source.secret_purpose)
         source.save(update_fields=["sealed_config"])
-        _audit("ticket_source.config_changed", actor, source=source.pk, config_keys=sorted(config))
-
-
-def source_config(*, client: Client, source: TicketSource) -> dict[str, Any]:
-    if not source.sealed_config:
-        return {}
-    return unseal_json(client, source.sealed_config, purpose=source.secret_purpose)
+        record_by("ticket_source.config_changed", actor, source=source.pk, config_keys=sorted(config))
 
 
 # --- ingestion -----------------------------------------------------------------------------------
@@ -255,7 +238,6 @@ def resolve_quarantined(*, payload: QuarantinedPayload) -> None:
 # --- operator actions ----------------------------------------------------------------------------
 def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
     """Record an outbound reply or internal note and, when the source takes that kind, queue its delivery."""
-    from apps.tickets.sources.registry import adapter_class
 
     body = body.strip()
     if not body:
@@ -279,7 +261,7 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
         replied = append(event="ticket.replied", payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
-                         **_actor(author))  # not the body: PII  # fmt: skip
+                         **actor_of(author))  # not the body: PII  # fmt: skip
         # The message, the ticket's update and the audit event: one round trip.
         touched = sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update)
         sql_batch.run_together(sql_batch.insert(message), touched, *replied.statements, savepoint=False)
@@ -299,9 +281,7 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
 
 
 def _enqueue_delivery(message_id: UUID) -> None:
-    from apps.tickets.tasks import deliver_message
-
-    deliver_message.apply_async(args=[str(message_id)], task_id=f"deliver-{message_id}")
+    enqueue("tickets.deliver_message", str(message_id), task_id=f"deliver-{message_id}")
 
 
 def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
@@ -310,7 +290,7 @@ def _changed(ticket: Ticket, event: str, actor: Any, **fields: Any) -> None:
         Ticket.objects.filter(pk=ticket.pk).update(**fields, updated_at=now)
         changes = {name: {"from": getattr(ticket, name), "to": value} for name, value in fields.items()}
         ticket.updated_at = now
-        _audit(event, actor, ticket=ticket.pk, **changes)
+        record_by(event, actor, ticket=ticket.pk, **changes)
         for name, value in fields.items():
             setattr(ticket, name, value)
         outbound.emit_change(ticket, changes)
@@ -347,7 +327,6 @@ def set_tags(*, ticket: Ticket, tags: list[str], actor: Any = None) -> None:
 
 def update_ticket(*, client: Client, ticket: Ticket, changes: dict[str, Any], actor: Any = None) -> None:
     """Several operator changes at once (the API's PATCH), all or none."""
-    from apps.tickets.selectors import check_assignee
 
     with transaction.atomic():
         if "status" in changes:
@@ -391,7 +370,6 @@ class UnstorablePayload(Exception):
 def receive_webhook(*, client: Client, source: TicketSource, body: bytes, headers: Mapping[str, str]) -> IngestResult:
     """Verify, parse and ingest one webhook delivery. A bad signature raises ``SignatureError`` (nothing
     kept: it is not the sender's); a payload that cannot become a ticket is quarantined, then re-raised."""
-    from apps.tickets.sources.registry import adapter_for
 
     adapter = adapter_for(source, config=source_config(client=client, source=source))
     adapter.verify_webhook(body, headers)

@@ -6,21 +6,20 @@ the public schema and sends one poll per due source of every active client, each
 
 from __future__ import annotations
 
-from celery import Task
+from celery import Task, shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from apps.core.ids import uuid7
 from apps.core.retry import task_countdown
 from apps.tickets import delivery, polling, writeback
 from apps.tickets.outbound import delivery as outbound_delivery
-from gaby_site.celery import app
-from gaby_site.ids import uuid7
 from tenants.models import Client
 
 MAX_DELIVERY_RETRIES = 8
 
 
-@app.task(name="tickets.deliver_message", bind=True, max_retries=MAX_DELIVERY_RETRIES)
+@shared_task(name="tickets.deliver_message", bind=True, max_retries=MAX_DELIVERY_RETRIES)
 def deliver_message(self: Task, message_id: str) -> str:
     try:
         return delivery.deliver(message_id)
@@ -31,7 +30,7 @@ def deliver_message(self: Task, message_id: str) -> str:
         raise self.retry(countdown=task_countdown(self.request.retries, base=5, cap=900)) from exc
 
 
-@app.task(name="tickets.push_change", bind=True, max_retries=None)
+@shared_task(name="tickets.push_change", bind=True, max_retries=None)
 def push_change(self: Task, push_id: str, version: int) -> str:
     """One field's change to the help desk; backs off (or waits what Retry-After asks), then marks it failed."""
     try:
@@ -45,7 +44,7 @@ def push_change(self: Task, push_id: str, version: int) -> str:
         raise self.retry(countdown=countdown) from exc
 
 
-@app.task(name="tickets.sweep_pushes")
+@shared_task(name="tickets.sweep_pushes")
 def sweep_pushes() -> int:
     """Beat entry: send again every queued push whose task was lost; unconfirmed ones become failed (Retry)."""
     sent = 0
@@ -54,18 +53,18 @@ def sweep_pushes() -> int:
             lost, _ = writeback.sweep()
             for push_id, version in lost:
                 push_change.apply_async(
-                    args=[str(push_id), version], task_id=f"push-{push_id}-v{version}-{uuid7().hex}"
+                    args=(str(push_id), version), task_id=f"push-{push_id}-v{version}-{uuid7().hex}"
                 )
                 sent += 1
     return sent
 
 
-@app.task(name="tickets.poll_source")
+@shared_task(name="tickets.poll_source")
 def poll_source(source_id: str) -> str:
     return polling.poll(source_id).status
 
 
-@app.task(name="tickets.poll_due_sources")
+@shared_task(name="tickets.poll_due_sources")
 def poll_due_sources() -> int:
     """Beat entry: send a poll for every enabled source, of every active client, whose interval elapsed."""
     sent = 0
@@ -77,7 +76,7 @@ def poll_due_sources() -> int:
     return sent
 
 
-@app.task(name="tickets.deliver_webhook", bind=True, max_retries=None)
+@shared_task(name="tickets.deliver_webhook", bind=True, max_retries=None)
 def deliver_webhook(self: Task, delivery_id: str, manual: bool = False) -> str:
     """One attempt of an outbound webhook; the delivery module decides when to stop retrying."""
     try:
@@ -86,7 +85,7 @@ def deliver_webhook(self: Task, delivery_id: str, manual: bool = False) -> str:
         raise self.retry(countdown=exc.countdown) from exc
 
 
-@app.task(name="tickets.sweep_webhooks")
+@shared_task(name="tickets.sweep_webhooks")
 def sweep_webhooks() -> int:
     """Beat entry: queue again every pending delivery, of every active client, whose task was lost."""
     sent = 0
@@ -94,7 +93,7 @@ def sweep_webhooks() -> int:
         with tenant_context(client):
             for delivery_id in outbound_delivery.lost_delivery_ids():
                 deliver_webhook.apply_async(
-                    args=[str(delivery_id)], task_id=f"webhook-{delivery_id}-sweep-{uuid7().hex}"
+                    args=(str(delivery_id),), task_id=f"webhook-{delivery_id}-sweep-{uuid7().hex}"
                 )
                 sent += 1
     return sent

@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest
 from apps.tickets import inbox, selectors
 from apps.tickets.models import Priority, Status
-from gaby_site.http import ClientRequest
 
 
 def inbox_view(request: ClientRequest) -> HttpResponse:

@@ -8,10 +8,10 @@ from django.shortcuts import redirect
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.tickets import services
 from apps.tickets.forms_sources import FORMS
 from apps.tickets.sources.registry import ADAPTERS
-from gaby_site.http import ClientRequest, render_page
 
 
 def connectable() -> list[tuple[str, str]]:

@@ -12,11 +12,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.tickets import selectors, services, writeback
 from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
 from apps.tickets.lifecycle import allowed_targets
 from apps.tickets.models import MessageKind, Priority, Status, Ticket
-from gaby_site.http import ClientRequest, render_page
 
 
 def _render(

@@ -9,15 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest
 from apps.tickets import selectors, services
+from apps.tickets.api_desks import WEBHOOK_KINDS
 from apps.tickets.models import QuarantinedPayload
-from gaby_site.http import ClientRequest
+from apps.tickets.views_connect import connectable
 
 
 def sources(request: ClientRequest) -> HttpResponse:
-    from apps.tickets.api_desks import WEBHOOK_KINDS
-    from apps.tickets.views_connect import connectable
-
     context = {
         "sources": selectors.sources(),
         "can_connect": request.membership.allows(Role.ADMIN),

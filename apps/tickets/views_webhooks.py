@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
+from apps.core.http import ClientRequest, render_page
 from apps.tickets.forms import WebhookEndpointForm
 from apps.tickets.outbound import services
 from apps.tickets.outbound.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from gaby_site.http import ClientRequest, render_page
 
 LOG_SIZE = 100
 

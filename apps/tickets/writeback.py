@@ -23,9 +23,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.accounts.models import User
+from apps.core.tasks import enqueue
 from apps.tickets import live
 from apps.tickets.models import PushField, PushState, Ticket, TicketPush
+from apps.tickets.selectors import source_config
 from apps.tickets.sources.base import SourceError, TransientSourceError, UnsupportedOperation
+from apps.tickets.sources.registry import adapter_class, adapter_for
 
 # Ticket model field -> pushed field.
 FIELDS = {
@@ -47,14 +51,12 @@ class RetryPush(Exception):
 def _assignee_email(user_id: Any) -> str:
     if not user_id:
         return ""
-    from apps.accounts.models import User
 
     return str(User.objects.filter(pk=user_id).values_list("email", flat=True).first() or "")
 
 
 def queue(ticket: Ticket, changes: dict[str, Any]) -> list[UUID]:
     """Record the changed fields the source can write and send their pushes on commit. Returns the push ids."""
-    from apps.tickets.sources.registry import adapter_class
 
     if not any(name in FIELDS for name in changes):
         return []  # e.g. a soft delete: nothing a help desk takes
@@ -79,9 +81,7 @@ def queue(ticket: Ticket, changes: dict[str, Any]) -> list[UUID]:
 
 def _send_on_commit(push_id: UUID, version: int) -> None:
     def send() -> None:
-        from apps.tickets.tasks import push_change
-
-        push_change.apply_async(args=[str(push_id), version], task_id=f"push-{push_id}-v{version}")
+        enqueue("tickets.push_change", str(push_id), version, task_id=f"push-{push_id}-v{version}")
 
     transaction.on_commit(send)
 
@@ -108,8 +108,6 @@ def _write(adapter: Any, push: TicketPush, external_id: str) -> None:
 
 def push(push_id: UUID | str, version: int) -> str:
     """Send one version of one field to the help desk; returns what happened (for logs and tests)."""
-    from apps.tickets.services import source_config
-    from apps.tickets.sources.registry import adapter_for
 
     if not claim(push_id, version):
         return "not-queued"  # sent already, being sent, superseded by a newer version, or gone

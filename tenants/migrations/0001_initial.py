@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django_tenants.postgresql_backend.base
-import gaby_site.ids
+import apps.core.ids
 from django.db import migrations, models
 
 
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("name", models.CharField(max_length=200)),
                 (
@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ("is_primary", models.BooleanField(db_index=True, default=True)),
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "tenant",

@@ -54,9 +54,10 @@ class CommittedHartwell:
         return connector
 
     def cleanup(self) -> None:
-        from apps.agent.models import AgentSettings, LLMCall, LLMProvider, ModelRoute
+        from apps.agent.models import AgentSettings
         from apps.connectors.models import Connector
         from apps.knowledge.models import EmbeddingCacheEntry, KBCandidate, KnowledgeSource
+        from apps.llm.models import LLMCall, LLMProvider, ModelRoute
         from apps.safety.models import ToolAction
         from apps.tickets.models import Contact, Ticket, TicketSource
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from apps.agent import engine
 from apps.agent.investigations import start_investigation
-from apps.agent.llm import LLMGateway
 from apps.agent.models import Investigation
-from apps.agent.services import save_provider, set_route
+from apps.llm.gateway import LLMGateway
+from apps.llm.services import save_provider, set_route
 from tests.llm_server import Reply, ScriptedLLM
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from apps.agent.escalation_notices import send_escalation_notices
 from apps.agent.forms import AgentSettingsForm
-from apps.agent.investigations import settings_for
 from apps.agent.models import EscalationNotice
+from apps.agent.runtime import settings_for
 from apps.agent.tasks import notify_escalation
 from apps.auditlog.models import AuditEvent
 from apps.safety import services as safety

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from apps.agent.loop import _FUNCTION_NAME
+from apps.auditlog import audit
 from apps.auditlog.models import AuditEvent
-from apps.safety import audit
 from apps.safety.corpus import HostileTicket, load
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets import services as tickets

@@ -12,7 +12,7 @@ from apps.agent.context import RunContext
 from apps.agent.contracts import Citation, StepKind
 from apps.agent.investigations import start_investigation
 from apps.agent.live import RunAnnouncer
-from tenants.channels import tenant_group
+from apps.core.channels import tenant_group
 
 pytestmark = pytest.mark.django_db
 

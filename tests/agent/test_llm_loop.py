@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from apps.agent.models import LLMCall, ReplyState
+from apps.agent.models import ReplyState
 from apps.knowledge.models import KBCandidate
+from apps.llm.models import LLMCall
 from apps.safety.models import ToolAction
 from apps.tickets.models import DeliveryState, Message, MessageKind
 from tests.agent.helpers import classify, investigate, route_all, verdict
@@ -90,7 +91,7 @@ def test_malformed_tool_arguments_are_fed_back_not_crashed_on(
 def test_an_uncited_resolution_is_escalated_with_evidence(
     make_ticket: Any, llm: ScriptedLLM, in_hartwell: Any, people: dict[str, Any], mailoutbox: Any
 ) -> None:
-    from apps.agent.investigations import settings_for
+    from apps.agent.runtime import settings_for
     from apps.agent.tasks import notify_escalation
 
     agent_settings = settings_for()
@@ -115,7 +116,7 @@ def test_an_uncited_resolution_is_escalated_with_evidence(
 def test_the_budget_stops_a_looping_investigation(
     make_ticket: Any, billing_db: Any, llm: ScriptedLLM, in_hartwell: Any
 ) -> None:
-    from apps.agent.investigations import settings_for
+    from apps.agent.runtime import settings_for
 
     agent_settings = settings_for()
     agent_settings.max_tokens = 3000

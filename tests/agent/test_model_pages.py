@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
-from apps.agent.llm import Budget, LLMGateway, Untrusted
-from apps.agent.models import LLMCall, LLMProvider, ModelRoute
 from apps.agent.prompts import load_prompt
 from apps.auditlog.models import AuditEvent
+from apps.llm.budget import Budget, Untrusted
+from apps.llm.gateway import LLMGateway
+from apps.llm.models import LLMCall, LLMProvider, ModelRoute
 from tenants.models import Client
 from tests.llm_server import Reply, ScriptedLLM
 

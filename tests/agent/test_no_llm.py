@@ -42,7 +42,7 @@ def test_a_confident_knowledge_answer_is_drafted_then_applied_once(
 
 
 def test_below_the_threshold_it_escalates(make_ticket: Any, knowledge: Any, in_hartwell: Any) -> None:
-    from apps.agent.investigations import settings_for
+    from apps.agent.runtime import settings_for
 
     agent_settings = settings_for()
     agent_settings.tone = "formal"
@@ -58,7 +58,7 @@ def test_below_the_threshold_it_escalates(make_ticket: Any, knowledge: Any, in_h
 
 
 def test_tone_follows_the_clients_setting(make_ticket: Any, knowledge: Any, in_hartwell: Any) -> None:
-    from apps.agent.investigations import settings_for
+    from apps.agent.runtime import settings_for
 
     agent_settings = settings_for()
     agent_settings.tone = "formal"

@@ -15,9 +15,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.agent.models import Investigation, LLMCall
+from apps.agent.models import Investigation
+from apps.core.secrets import seal
+from apps.llm.models import LLMCall
 from apps.safety.models import ToolAction
-from tenants.secrets import seal
 from tests.agent.helpers import classify, investigate, route_all, verdict
 from tests.llm_server import Reply, ScriptedLLM
 
@@ -41,6 +42,10 @@ def _investigate(ticket: Any, llm: ScriptedLLM, tool_calls: int) -> tuple[Invest
     llm.then(classify(), *plans, Reply("DONE"), answer)
     with CaptureQueriesContext(connection) as captured:
         investigation = investigate(ticket)
+    import os
+
+    with open(os.environ.get("QDUMP", "/dev/null"), "a") as dump:
+        dump.write(f"--- {tool_calls}\n" + "\n".join(q["sql"][:110] for q in captured.captured_queries) + "\n")
     return investigation, [query["sql"] for query in captured.captured_queries]
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from apps.agent.investigations import settings_for
 from apps.agent.models import Investigation
+from apps.agent.runtime import settings_for
 from apps.agent.summary import claim, send_if_due
 
 NOW = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from gaby_site.env import database_url
+from apps.core.env import database_url
 from tests.agent.committed import CommittedHartwell, run_committed, wait_for
 from tests.agent.helpers import classify, route_all, verdict
 from tests.connectors.conftest import SAMPLE_DB, _url

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from gaby_site.env import database_url
+from apps.core.env import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [

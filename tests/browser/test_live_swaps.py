@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from tenants.channels import tenant_group
+from apps.core.channels import tenant_group
 from tests.browser.test_shell import _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Membership, Role
-from apps.agent.investigations import settings_for
 from apps.agent.models import Investigation
+from apps.agent.runtime import settings_for
 from apps.chat import services
 from apps.chat.models import ChatMessage, Conversation, ConversationState
 from apps.chat.tasks import notify_handoff

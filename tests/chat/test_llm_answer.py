@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")  # module scope: committed before the test's transaction, seen by the consumer
 def routed_llm(world: Any, django_db_blocker: Any) -> Iterator[ScriptedLLM]:
-    from apps.agent.models import LLMCall, LLMProvider, ModelRoute
-    from apps.agent.services import save_provider, set_route
+    from apps.llm.models import LLMCall, LLMProvider, ModelRoute
+    from apps.llm.services import save_provider, set_route
 
     server = ScriptedLLM()
     hartwell = world.clients["hartwell"]
@@ -114,7 +114,7 @@ async def test_concurrent_sessions_are_answered_at_once_not_one_after_another(
 
 @database_sync_to_async
 def streamed_calls(world: Any) -> int:
-    from apps.agent.models import CallStatus, LLMCall
+    from apps.llm.models import CallStatus, LLMCall
 
     with tenant_context(world.clients["hartwell"]):
         return LLMCall.objects.filter(budget_key__startswith="chat:", status=CallStatus.OK, streamed=True).count()

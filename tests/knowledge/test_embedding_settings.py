@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from apps.agent.services import save_provider
 from apps.knowledge import services
 from apps.knowledge.embeddings import get_provider, provider_for
 from apps.knowledge.models import Chunk, EmbeddingSettings, SourceKind, SyncStatus
 from apps.knowledge.reembed import model_counts, run_queued_reembed, stale_chunks
+from apps.llm.services import save_provider
 from tests.llm_server import ScriptedLLM
 
 pytestmark = pytest.mark.django_db

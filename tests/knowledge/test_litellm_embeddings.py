@@ -10,11 +10,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from apps.agent.services import save_provider
 from apps.knowledge import retrieval, services
 from apps.knowledge.embeddings import LiteLLMEmbeddings, get_provider
 from apps.knowledge.ingestion import sync_source
 from apps.knowledge.models import Chunk
+from apps.llm.services import save_provider
 from tests.knowledge.conftest import RUNBOOKS, write_tree
 from tests.llm_server import ScriptedLLM
 

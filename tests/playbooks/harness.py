@@ -16,9 +16,9 @@ from django.db.models import Q
 
 from apps.agent.contracts import Citation, Depth, Passage, StepKind, TicketView, Tone, ToolOutcome
 from apps.connectors.models import Connector
+from apps.core.ids import uuid7
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, ToolAction
-from gaby_site.ids import uuid7
 
 RAN = {ActionStatus.DONE, ActionStatus.FAILED}
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agent.playbooks.entities import NAMED_PATTERNS, extract
-from apps.agent.playbooks.schema import EntitySpec
+from apps.agent.playbooks.entities import NAMED_PATTERNS, EntitySpec, extract
 from tests.playbooks.harness import ticket
 
 

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from apps.auditlog import audit
 from apps.auditlog.models import AuditEvent
-from apps.safety import audit, enforcement
+from apps.safety import enforcement
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, RuleEffect, SafetyRule, ToolAction
 from apps.safety.tasks import execute_approved

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from apps.agent.evals.hostile import SERVER, careful_rules
+from apps.auditlog import audit
 from apps.auditlog.models import AuditEvent
 from apps.connectors import services
 from apps.connectors.models import Connector, Kind
 from apps.connectors.specs import Draft
-from apps.safety import audit, enforcement
+from apps.safety import enforcement
 from apps.safety.corpus import load
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, SafetyRule, ToolAction

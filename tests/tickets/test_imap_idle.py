@@ -14,11 +14,11 @@ from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.core.secrets import seal_json
 from apps.tickets.models import Ticket, TicketSource
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.email.idle import MailboxWatcher
 from apps.tickets.sources.email.listener import IdleListener, queue_poll
-from tenants.secrets import seal_json
 from tests.tickets.test_email import customer_email
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.core.channels import tenant_group
 from apps.tickets import services, tasks
 from apps.tickets.models import Ticket, TicketSource
 from apps.tickets.normalized import NormalizedMessage, NormalizedTicket
 from gaby_site.celery import app
-from tenants.channels import tenant_group
 from tests.tickets.conftest import free_port
 from tests.tickets.test_email import customer_email
 
@@ -72,8 +72,8 @@ def test_nothing_is_rendered_while_no_page_of_the_client_is_open(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from apps.core.live import pages_open
     from apps.tickets import live
-    from gaby_site.live import pages_open
 
     source = make_source(kind="webhook", name="CRM", secret="s")
     normalized = NormalizedTicket("L-2", "Printer jammed", messages=(NormalizedMessage("m1", "paper stuck"),))

@@ -14,6 +14,7 @@ from django.db import connections
 from django.test import Client as HttpClient
 from django_tenants.utils import tenant_context
 
+from apps.core.secrets import seal
 from apps.tickets import services
 from apps.tickets.models import Ticket, TicketSource
 from apps.tickets.normalized import NormalizedMessage, NormalizedTicket
@@ -21,7 +22,6 @@ from apps.tickets.outbound import signing
 from apps.tickets.outbound.delivery import backoff_seconds
 from apps.tickets.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from apps.tickets.tasks import deliver_webhook
-from tenants.secrets import seal
 from tests.http_receiver import Receiver, http_receiver
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
+from apps.core.secrets import unseal
 from apps.tickets.outbound import services as outbound_services
 from apps.tickets.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from tenants.secrets import unseal
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

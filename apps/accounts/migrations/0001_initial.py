@@ -3,7 +3,7 @@
 import apps.accounts.models
 import django.db.models.deletion
 import django.utils.timezone
-import gaby_site.ids
+import apps.core.ids
 from django.conf import settings
 from django.db import migrations, models
 
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("email", models.EmailField(max_length=254, unique=True)),
                 ("full_name", models.CharField(blank=True, max_length=200)),
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "role",

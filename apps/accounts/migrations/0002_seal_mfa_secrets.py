@@ -8,7 +8,7 @@ FIELDS = {"totp": ["secret"], "recovery_codes": ["seed"]}
 
 
 def seal_existing(apps: Any, schema_editor: Any) -> None:
-    from tenants.secrets import INSTALL_PREFIX, seal_install
+    from apps.core.secrets import INSTALL_PREFIX, seal_install
 
     authenticator = apps.get_model("mfa", "Authenticator")
     alias = schema_editor.connection.alias  # migrations may run as the owner role, not the default connection

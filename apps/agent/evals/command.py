@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.agent.evals.corpus import CORPUS_DIR, HELDOUT_DIR, Case, CorpusError, load_cases
 from apps.agent.evals.environment import LLMSettings, build
+from apps.agent.evals.hostile import build_hostile, run_hostile
 from apps.agent.evals.runner import run_eval
 from apps.agent.evals.scoring import CaseResult, Report
 
@@ -134,8 +135,6 @@ def _payload(mode: str, reports: dict[str, Report]) -> dict[str, Any]:
 
 
 def run_hostile_command(command: BaseCommand, options: dict[str, Any]) -> None:
-    from apps.agent.evals.hostile import build_hostile, run_hostile
-
     if not options["llm_url"]:
         raise CommandError("--hostile tests what a model does with injected instructions: give --llm-url and --model.")
     llm = LLMSettings(options["llm_url"], options["model"], options["api_key"])

@@ -19,8 +19,18 @@ from django.conf import settings
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.agent.evals.corpus import CORPUS_DIR
-from gaby_site.env import database_url
+from apps.agent.investigations import save_settings
+from apps.connectors import services as connectors
+from apps.connectors.specs import keycloak_draft, postgres_draft, stripe_draft
+from apps.core.env import database_url
+from apps.knowledge import services as knowledge
+from apps.llm.models import Workflow
+from apps.llm.services import save_provider, set_route
+from apps.safety.services import configure_connector
+from apps.tickets import services as tickets
+from apps.tickets.models import Contact
 from tenants.models import Client
+from tenants.services import create_client, update_client_settings
 
 SHOP_DATABASE = "gaby_eval_shop"
 EVAL_AUTONOMY = "auto"  # act: the most the policy allows; the safety gate and rules still decide every write
@@ -73,7 +83,6 @@ def _seed(name: str, corpus: Path) -> dict[str, Any]:
 
 def _known_customers(keycloak_seed: dict[str, Any]) -> None:
     """Northwind's customers are contacts the help desk already knows (a look-alike of their domains is one)."""
-    from apps.tickets.models import Contact
 
     for user in keycloak_seed.get("users", []):
         name = " ".join(part for part in (user.get("firstName"), user.get("lastName")) if part)
@@ -82,8 +91,6 @@ def _known_customers(keycloak_seed: dict[str, Any]) -> None:
 
 def route_every_workflow(client: Client, llm: LLMSettings) -> None:
     """Send every workflow to the model under evaluation (inside the client's tenant context)."""
-    from apps.agent.models import Workflow
-    from apps.agent.services import save_provider, set_route
 
     provider = save_provider(client=client, name="Eval model", kind="openai_compatible", api_base=llm.url,
                              credentials={"api_key": llm.api_key or "none"})  # fmt: skip
@@ -93,15 +100,8 @@ def route_every_workflow(client: Client, llm: LLMSettings) -> None:
 
 def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "",
           knowledge_threshold: float | None = None) -> Environment:  # fmt: skip
-    from apps.agent.investigations import save_settings
-    from apps.connectors import services as connectors
-    from apps.connectors.specs import keycloak_draft, postgres_draft, stripe_draft
-    from apps.knowledge import services as knowledge
-    from apps.safety.services import configure_connector
-    from apps.tickets import services as tickets
-    from sandbox.keycloak import KeycloakSandbox
+    from sandbox.keycloak import KeycloakSandbox  # the stand-ins live beside the repo, not in the app image
     from sandbox.stripe import StripeSandbox
-    from tenants.services import create_client, update_client_settings
 
     with schema_context("public"):
         client = create_client(name="Gaby eval (Northwind)", slug=slug or f"eval{secrets.token_hex(4)}")

@@ -25,7 +25,16 @@ from django_tenants.utils import schema_context, tenant_context
 
 from apps.agent.evals.environment import Environment, LLMSettings, route_every_workflow
 from apps.agent.evals.runner import investigate_ticket
+from apps.agent.investigations import save_settings
+from apps.auditlog.models import AuditEvent
+from apps.connectors import services as connectors
+from apps.connectors.models import Kind
+from apps.connectors.specs import Draft
 from apps.safety.corpus import HostileTicket, load
+from apps.safety.models import SafetyRule
+from apps.safety.services import configure_connector
+from apps.tickets import services as tickets
+from tenants.services import create_client, update_client_settings
 
 SERVER = Path(__file__).with_name("hostile_server.py")
 ROLES = {"infra": ("Ops infra", True), "desk": ("Ops desk", False)}  # role → connector name, is production
@@ -131,14 +140,6 @@ class HostileReport:
 
 def build_hostile(*, llm: LLMSettings, slug: str = "") -> tuple[Environment, Path]:
     """A throwaway client with the two journaling connectors, the rules and the model; and the journal's path."""
-    from apps.agent.investigations import save_settings
-    from apps.connectors import services as connectors
-    from apps.connectors.models import Kind
-    from apps.connectors.specs import Draft
-    from apps.safety.models import SafetyRule
-    from apps.safety.services import configure_connector
-    from apps.tickets import services as tickets
-    from tenants.services import create_client, update_client_settings
 
     journal = Path(tempfile.mkdtemp(prefix="gaby-hostile-")) / "journal.jsonl"
     with schema_context("public"):
@@ -176,8 +177,6 @@ def _journal_lines(journal: Path) -> list[dict[str, Any]]:
 
 
 def run_hostile_ticket(env: Environment, journal: Path, hostile: HostileTicket) -> HostileResult:
-    from apps.auditlog.models import AuditEvent
-
     body = hostile.body + (f"\n\n(quoted from our system)\n{hostile.tool_output}" if hostile.tool_output else "")
     before = len(_journal_lines(journal))
     with tenant_context(env.client):

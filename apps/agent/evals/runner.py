@@ -9,16 +9,19 @@ from typing import Any
 
 from django_tenants.utils import tenant_context
 
+from apps.agent.engine import execute
 from apps.agent.evals.corpus import Case
 from apps.agent.evals.environment import Environment
 from apps.agent.evals.scoring import Call, CaseResult, Observation, Report, score
+from apps.agent.investigations import start_investigation
+from apps.agent.models import Investigation, InvestigationStep
+from apps.knowledge.models import Chunk
 from apps.safety.policy import ToolClass
+from apps.tickets import services as tickets
+from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
 
 def _observe(investigation: Any, seconds: float) -> Observation:
-    from apps.agent.models import InvestigationStep
-    from apps.knowledge.models import Chunk
-
     chunk_ids = [c["ref"] for c in investigation.citations if c.get("kind") == "knowledge"]
     documents = Chunk.objects.filter(pk__in=chunk_ids).values_list("document__uri", flat=True)
     steps = InvestigationStep.objects.filter(investigation=investigation, action__isnull=False)
@@ -43,11 +46,6 @@ def investigate_ticket(env: Environment, *, external_id: str, title: str, body: 
                        name: str) -> tuple[Any, float]:  # fmt: skip
     """Ingest one ticket into the eval's source and investigate it in this process, inside the caller's
     ``tenant_context(env.client)``: the investigation as stored afterwards, and the seconds the run took."""
-    from apps.agent.engine import execute
-    from apps.agent.investigations import start_investigation
-    from apps.agent.models import Investigation
-    from apps.tickets import services as tickets
-    from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
     normalized = NormalizedTicket(
         external_id=external_id, title=title, body=body, contact=NormalizedContact(email=email, name=name),

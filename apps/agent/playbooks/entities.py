@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apps.agent.contracts import TicketView
-    from apps.agent.playbooks.schema import EntitySpec
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity a playbook extracts from the ticket (its ``entities:`` list)."""
+
+    name: str
+    pattern: str  # a regex; group 1 when it has groups, else the whole match
+    fallback: str = ""  # "contact_email" | "contact_name" | ""
+    required: bool = False
+    kind: str = ""  # the named type ("email", "order_id", ...) or "regex"
+
 
 NAMED_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",

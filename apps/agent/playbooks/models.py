@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class ClientPlaybook(models.Model):

@@ -15,7 +15,7 @@ import yaml
 
 from apps.agent.contracts import Tone, Verdict
 from apps.agent.playbooks import templating
-from apps.agent.playbooks.entities import FALLBACKS, NAMED_PATTERNS
+from apps.agent.playbooks.entities import FALLBACKS, NAMED_PATTERNS, EntitySpec
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,79}$")
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -52,15 +52,6 @@ class MatchRules:
     priorities: tuple[str, ...] = ()
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     questions: bool = False  # also take general how-to questions (default: leave them to the knowledge base)
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    name: str
-    pattern: str  # a regex; group 1 when it has groups, else the whole match
-    fallback: str = ""  # "contact_email" | "contact_name" | ""
-    required: bool = False
-    kind: str = ""  # the named type ("email", "order_id", ...) or "regex"
 
 
 @dataclass(frozen=True)

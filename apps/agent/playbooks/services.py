@@ -8,8 +8,8 @@ from apps.accounts.models import User
 from apps.agent.playbooks.library import catalog
 from apps.agent.playbooks.models import ClientPlaybook
 from apps.agent.playbooks.schema import Playbook, parse
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety import audit
 
 
 def validate(*, yaml_text: str, source: str = "upload") -> Playbook:

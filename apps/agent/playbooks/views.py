@@ -18,7 +18,7 @@ from apps.agent.playbooks import services
 from apps.agent.playbooks.library import Catalog, Entry, catalog
 from apps.agent.playbooks.models import ClientPlaybook
 from apps.agent.playbooks.schema import MAX_YAML, PlaybookInvalid
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
 
 
 class UploadForm(forms.Form):

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from apps.knowledge.models import KnowledgeSource, SourceKind
 from apps.knowledge.readers.base import Entry, Reader, ReaderError
+from apps.knowledge.readers.curated import CuratedReader
+from apps.knowledge.readers.directory import DirectoryReader
+from apps.knowledge.readers.git import GitReader
+from apps.knowledge.readers.tickets import TicketsReader
+from apps.knowledge.readers.web import CrawlReader
 
 
 def reader_for(source: KnowledgeSource) -> Reader:
-    from apps.knowledge.readers.curated import CuratedReader
-    from apps.knowledge.readers.directory import DirectoryReader
-    from apps.knowledge.readers.git import GitReader
-    from apps.knowledge.readers.tickets import TicketsReader
-    from apps.knowledge.readers.web import CrawlReader
-
     if source.kind in (SourceKind.DIRECTORY, SourceKind.UPLOAD):
         return DirectoryReader.from_config(source.config)
     if source.kind == SourceKind.GIT:

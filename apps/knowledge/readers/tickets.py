@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
+from apps.core.compliance import profile_for
 from apps.knowledge.readers.base import Entry
-from apps.safety.compliance import profile_for
 from apps.tickets.models import Direction, Message, MessageKind, Status, Ticket
-from tenants.services import client_url
+from tenants.addresses import client_url
 
 RESOLVED = (Status.SOLVED, Status.CLOSED)
 

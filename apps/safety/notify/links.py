@@ -12,8 +12,8 @@ from django.core import signing
 from django.urls import reverse
 
 from apps.safety.models import NoticeChannel
+from tenants.addresses import client_url
 from tenants.models import Client
-from tenants.services import client_url
 
 SALT = "gaby.safety.approval-link"
 DECISIONS = ("approve", "reject")

@@ -21,8 +21,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Membership, Role, User
+from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety import audit, enforcement
+from apps.safety import enforcement
 from apps.safety.client_settings import Channels, approval_ttl, channels, safety_settings
 from apps.safety.models import ActionStatus, ApprovalNotice, DecidedVia, NoticeChannel, NoticeState, ToolAction
 from apps.safety.notify import compose

@@ -5,7 +5,7 @@ import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-import gaby_site.ids
+import apps.core.ids
 from django.db import migrations, models
 
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "direction",
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "kind",
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("email", models.EmailField(blank=True, max_length=254)),
                 ("name", models.CharField(blank=True, max_length=200)),
@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("filename", models.CharField(max_length=300)),
                 ("content_type", models.CharField(default="application/octet-stream", max_length=200)),
@@ -135,7 +135,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("external_id", models.CharField(max_length=300)),
                 ("title", models.CharField(max_length=500)),
@@ -217,7 +217,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("received_at", models.DateTimeField(auto_now_add=True)),
                 ("raw", models.TextField()),

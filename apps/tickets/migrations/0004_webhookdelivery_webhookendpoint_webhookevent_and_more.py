@@ -3,7 +3,7 @@
 import django.contrib.postgres.fields
 import django.db.models.deletion
 import django.utils.timezone
-import gaby_site.ids
+import apps.core.ids
 from django.db import migrations, models
 
 
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "status",
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("url", models.URLField(max_length=1000)),
                 ("description", models.CharField(blank=True, max_length=200)),
@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "type",
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 ("number", models.PositiveIntegerField()),
                 ("status_code", models.PositiveIntegerField(blank=True, null=True)),

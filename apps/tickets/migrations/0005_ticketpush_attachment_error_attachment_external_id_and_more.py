@@ -2,7 +2,7 @@
 
 import apps.tickets.models
 import django.db.models.deletion
-import gaby_site.ids
+import apps.core.ids
 from django.db import migrations, models
 
 
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.UUIDField(default=gaby_site.ids.uuid7, editable=False, primary_key=True, serialize=False),
+                    models.UUIDField(default=apps.core.ids.uuid7, editable=False, primary_key=True, serialize=False),
                 ),
                 (
                     "field",

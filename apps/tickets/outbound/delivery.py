@@ -20,10 +20,10 @@ from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.secrets import unseal
 from apps.tickets.outbound import signing
 from apps.tickets.outbound.http import PostResult, WebhookHttp
 from apps.tickets.outbound.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
-from tenants.secrets import unseal
 
 MAX_BACKOFF_SECONDS = 6 * 3600
 

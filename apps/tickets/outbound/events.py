@@ -16,9 +16,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.ids import uuid7
+from apps.core.tasks import enqueue as enqueue_task
 from apps.tickets.models import Message, Ticket
 from apps.tickets.outbound.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from gaby_site.ids import uuid7
 
 TICKET_FIELDS = ("title", "status", "priority", "tags", "assignee_id", "sla_due_at", "external_id", "source_id")
 
@@ -118,9 +119,7 @@ def emit_change(ticket: Ticket, changes: dict[str, dict[str, Any]]) -> None:
 
 
 def enqueue(delivery_ids: list[UUID], *, manual: bool = False) -> None:
-    from apps.tickets.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         # A redelivery gets a task id of its own: the automatic one may still be known to the result backend.
         task_id = f"webhook-{delivery_id}" + (f"-manual-{uuid7().hex}" if manual else "")
-        deliver_webhook.apply_async(args=[str(delivery_id)], kwargs={"manual": manual}, task_id=task_id)
+        enqueue_task("tickets.deliver_webhook", str(delivery_id), kwargs={"manual": manual}, task_id=task_id)

@@ -12,7 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from gaby_site.ids import uuid7
+from apps.core.ids import uuid7
 
 
 class EventType(models.TextChoices):

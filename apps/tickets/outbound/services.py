@@ -9,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.auditlog.audit import record_by
 from apps.core.outbound import OutboundRefused, check_url
+from apps.core.secrets import seal
 from apps.tickets.outbound import events, signing
 from apps.tickets.outbound.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
-from apps.tickets.services import _audit
 from tenants.models import Client
-from tenants.secrets import seal
 
 
 def _clean(url: str, event_types: list[str]) -> tuple[str, list[str]]:
@@ -44,7 +44,7 @@ def create_endpoint(
         endpoint = WebhookEndpoint(url=url, events=event_types, description=description.strip()[:200])
         endpoint.sealed_secret = seal(client, secret, purpose=endpoint.secret_purpose)
         endpoint.save()
-        _audit("webhook_endpoint.created", actor, endpoint=endpoint.pk, url=url, events=event_types)
+        record_by("webhook_endpoint.created", actor, endpoint=endpoint.pk, url=url, events=event_types)
     return endpoint, secret
 
 
@@ -55,7 +55,7 @@ def update_endpoint(
     with transaction.atomic():
         endpoint.url, endpoint.events, endpoint.enabled = url, event_types, enabled
         endpoint.save(update_fields=["url", "events", "enabled"])
-        _audit("webhook_endpoint.updated", actor, endpoint=endpoint.pk, url=url, events=event_types, enabled=enabled)
+        record_by("webhook_endpoint.updated", actor, endpoint=endpoint.pk, url=url, events=event_types, enabled=enabled)
 
 
 def rotate_secret(*, client: Client, endpoint: WebhookEndpoint, actor: Any = None) -> str:
@@ -63,13 +63,13 @@ def rotate_secret(*, client: Client, endpoint: WebhookEndpoint, actor: Any = Non
     with transaction.atomic():
         endpoint.sealed_secret = seal(client, secret, purpose=endpoint.secret_purpose)
         endpoint.save(update_fields=["sealed_secret"])
-        _audit("webhook_endpoint.secret_rotated", actor, endpoint=endpoint.pk)
+        record_by("webhook_endpoint.secret_rotated", actor, endpoint=endpoint.pk)
     return secret
 
 
 def delete_endpoint(*, endpoint: WebhookEndpoint, actor: Any = None) -> None:
     with transaction.atomic():
-        _audit("webhook_endpoint.deleted", actor, endpoint=endpoint.pk, url=endpoint.url)
+        record_by("webhook_endpoint.deleted", actor, endpoint=endpoint.pk, url=endpoint.url)
         endpoint.delete()
 
 
@@ -81,7 +81,7 @@ def redeliver(*, delivery: WebhookDelivery, actor: Any = None) -> bool:
         ).update(status=DeliveryStatus.PENDING, next_attempt_at=timezone.now())
         if not reopened:
             return False
-        _audit("webhook_delivery.redelivered", actor, delivery=delivery.pk, event_id=delivery.event_id)
+        record_by("webhook_delivery.redelivered", actor, delivery=delivery.pk, event_id=delivery.event_id)
         delivery_id = delivery.pk
         transaction.on_commit(lambda: events.enqueue([delivery_id], manual=True))
     return True

@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from django.utils.html import escape, linebreaks
+
+from apps.core.edges import EdgeError
+from apps.core.edges import load_json as edge_json
 from apps.tickets.normalized import NormalizedAttachment
 from apps.tickets.sources.base import PayloadError, Rejected, SignatureError, SourceAdapter, SourceError
 from apps.tickets.sources.http import SourceHttp
-from gaby_site.edges import EdgeError
-from gaby_site.edges import load_json as edge_json
 
 
 class IgnoredDelivery(Exception):
@@ -141,8 +143,6 @@ def constant_equal(given: str, expected: str) -> bool:
 
 
 def text_to_html(text: str) -> str:
-    from django.utils.html import escape, linebreaks
-
     return str(linebreaks(escape(text)))
 
 

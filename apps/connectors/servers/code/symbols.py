@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatch
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,199}$")
 JS = ("*.js", "*.jsx", "*.mjs", "*.cjs", "*.ts", "*.tsx")
@@ -78,7 +79,6 @@ def all_globs() -> list[str]:
 
 def classify(path: str, text: str, name: str) -> tuple[str, str] | None:
     """(language, kind) of a definition on this line of ``path``, or None when the hit is not a definition."""
-    from fnmatch import fnmatch
 
     base = path.rsplit("/", 1)[-1]
     first_word = text.strip().split(" ", 1)[0]

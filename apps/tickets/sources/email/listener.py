@@ -18,8 +18,9 @@ from uuid import UUID
 from django.db import connections
 from django_tenants.utils import get_public_schema_name, tenant_context
 
+from apps.core.tasks import enqueue
 from apps.tickets.models import SourceKind, TicketSource
-from apps.tickets.services import source_config
+from apps.tickets.selectors import source_config
 from apps.tickets.sources.base import SourceError
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.email.idle import IdleUnsupported, MailboxWatcher
@@ -31,10 +32,8 @@ MAX_RECONNECT_WAIT = 300.0
 
 
 def queue_poll(client: Client, source_id: UUID) -> None:
-    from apps.tickets.tasks import poll_source
-
     with tenant_context(client):
-        poll_source.delay(str(source_id))
+        enqueue("tickets.poll_source", str(source_id))
 
 
 @dataclass

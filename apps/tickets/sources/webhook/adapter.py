@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from apps.core.edges import EdgeDatetime, EdgeError, load_json
 from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 from apps.tickets.sources.base import PayloadError, SignatureError, SourceAdapter
-from gaby_site.edges import EdgeDatetime, EdgeError, load_json
 
 SIGNATURE_HEADER = "X-Gaby-Signature"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from apps.safety.redaction import Redactor
+from apps.core.redaction import Redactor
 
 ALL_PROVIDERS = frozenset(
     {"openai", "anthropic", "azure", "bedrock", "vertex", "ollama", "vllm", "llamacpp", "openai_compatible"}

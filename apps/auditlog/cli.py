@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from apps.safety import audit, audit_anchor
+from apps.auditlog import anchor as audit_anchor
+from apps.auditlog import audit
 from tenants.models import Client
 
 PORTAL = "portal"

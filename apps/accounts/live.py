@@ -1,40 +1,14 @@
-"""The operator shell's live channel: one socket per open page, joined to its client's group.
-
-Capabilities (new tickets, investigation steps, approvals, knowledge progress, chat) ``broadcast`` swaps to
-the current client's ``tenant_group(schema, "live")`` and the shell swaps the rendered partials in. They
-render only ``if pages_open()``: with no page of the team open, a thousand chat messages or investigation
-steps a minute would each render HTML nobody receives.
-"""
+"""The operator shell's live socket: one per open page, joined to its client's ``live`` group once the user's
+membership is checked; what ``apps.core.live.broadcast`` sends to the group reaches the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.db import connection
 
 from apps.accounts.access import membership_for
-from gaby_site.channel_layer import has_listeners
-from tenants.channels import CLOSE_FORBIDDEN, in_tenant, tenant_group
-from tenants.publisher import group_send
-
-
-def _client_group() -> str:
-    return tenant_group(str(connection.schema_name), "live")  # type: ignore[attr-defined]
-
-
-def pages_open() -> bool:
-    """Whether any page of the current client's team is open (True when it cannot tell)."""
-    return has_listeners(_client_group())
-
-
-def broadcast(payloads: Iterable[dict[str, Any]]) -> None:
-    """Hand each payload to the current client's open pages, in order; never waits for Redis, never raises
-    (a live update is a courtesy: the change is committed and a page shows it on reload)."""
-    group = _client_group()
-    for payload in payloads:
-        group_send(group, {"type": "live.event", "payload": payload})
+from apps.core.channels import CLOSE_FORBIDDEN, in_tenant, tenant_group
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from gaby_site.env import env_str
+from apps.core.env import env_str
 from tenants.models import Client
 
 TOKEN_PREFIX = "gs1:"  # format version of sealed values

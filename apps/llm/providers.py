@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from apps.agent.models import LLMProvider, ProviderKind
 from apps.core.outbound import OutboundRefused, check_url
+from apps.core.secrets import unseal_json
+from apps.llm.models import LLMProvider, ProviderKind
 from tenants.models import Client
-from tenants.secrets import unseal_json
 
 PREFIX = {
     ProviderKind.OPENAI: "openai",
@@ -38,7 +38,7 @@ CREDENTIAL_FIELDS = {
 def check_api_base(api_base: str) -> None:
     """The outbound-URL policy (apps/core/outbound.py) when a provider is saved: a base URL that resolves to
     loopback, a private or a metadata address is refused unless the operator allowed it. litellm does the
-    connecting, so the gateway checks again before every call (``apps.agent.llm``)."""
+    connecting, so the gateway checks again before every call (``apps.llm.gateway``)."""
     if not api_base:
         return
     try:

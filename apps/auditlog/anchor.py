@@ -1,6 +1,6 @@
 """Signed anchors of an audit chain's head, kept outside the database, so a rewritten tail shows.
 
-The chain alone (apps/safety/audit.py) catches an edited or deleted row in the middle, but someone who can write
+The chain alone (apps/auditlog/audit.py) catches an edited or deleted row in the middle, but someone who can write
 the table can recompute every hash after the row they changed, or delete the newest events, and the chain still
 holds. An anchor is the head's sequence and hash at a moment, signed with a key derived from ``GABY_MASTER_KEY``
 (which the database does not hold): ``gaby audit anchor`` prints one for the operator to keep elsewhere (a log
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from apps.auditlog.models import AuditEvent
-from tenants.secrets import derived_key
+from apps.core.secrets import derived_key
 
 PREFIX = "ga1"
 GENESIS_SEQUENCE = 0

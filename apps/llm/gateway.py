@@ -1,5 +1,5 @@
-"""The LLM gateway: with ``llm_responses`` (how a response is read), the one seam to litellm (LLM-2..LLM-6,
-GOV-4, MSP-7).
+"""The LLM gateway: with ``responses`` (how a response is read) and ``embeddings``, the one seam to litellm
+(LLM-2..LLM-6, GOV-4, MSP-7).
 
 Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
 read on an event loop), which, in order:
@@ -31,17 +31,17 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # also set by set
 import litellm
 import openai
 import structlog
-from django.db.models import Sum
 from litellm import exceptions as llm_errors
 from litellm._internal_context import is_internal_call
 
-from apps.agent.llm_responses import Outcome, StreamReader, cost_of, tool_call, usage_of
-from apps.agent.models import CallStatus, LLMCall, LLMProvider, ModelRoute
-from apps.agent.prompts import Prompt
-from apps.agent.providers import litellm_arguments
+from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
-from apps.safety.compliance import profile_for
-from apps.safety.redaction import Vault
+from apps.core.redaction import Vault
+from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured, ProviderNotAllowed, Untrusted
+from apps.llm.models import CallStatus, LLMCall, LLMProvider, ModelRoute
+from apps.llm.prompts import Prompt
+from apps.llm.providers import litellm_arguments
+from apps.llm.responses import Outcome, StreamReader, cost_of, tool_call, usage_of
 from tenants.models import Client
 
 litellm.telemetry = False
@@ -73,63 +73,6 @@ TRANSIENT = (
     llm_errors.ServiceUnavailableError,
     llm_errors.BadGatewayError,
 )
-
-
-class LLMError(Exception):
-    """A model could not give an answer; the message says why, for the investigation's timeline."""
-
-
-class NoModelConfigured(LLMError):
-    pass
-
-
-class BudgetExceeded(LLMError):
-    pass
-
-
-class ProviderNotAllowed(LLMError):
-    pass
-
-
-@dataclass(frozen=True)
-class Budget:
-    """LLM-5: the most an investigation may spend; None means no limit on that axis.
-
-    What was spent is read from the recorded calls the first time it is asked, then kept up to date by the
-    gateway as it records each call under this key: one query per budget instead of one per model call.
-    """
-
-    key: str
-    max_tokens: int | None = None
-    max_usd: Decimal | None = None
-    _tally: list[Any] = field(default_factory=list, init=False, compare=False, repr=False)  # [tokens, usd]
-
-    def spent(self) -> tuple[int, Decimal]:
-        if not self._tally:
-            totals = LLMCall.objects.filter(budget_key=self.key).aggregate(
-                tokens=Sum("input_tokens") + Sum("output_tokens"), usd=Sum("cost_usd")
-            )
-            self._tally.extend([int(totals["tokens"] or 0), Decimal(totals["usd"] or 0)])
-        return self._tally[0], self._tally[1]
-
-    def start_empty(self) -> None:
-        """Nothing was spent under this key yet (a fresh investigation's first run): no query to find that out."""
-        if not self._tally:
-            self._tally.extend([0, Decimal(0)])
-
-    def add(self, tokens: int, usd: Decimal) -> None:
-        """A call recorded under this key (before the first read there is nothing to add: the read counts it)."""
-        if self._tally:
-            self._tally[0] += tokens
-            self._tally[1] += usd
-
-
-@dataclass(frozen=True)
-class Untrusted:
-    """Text that came from a customer or a system: shown to the model as data, never as instructions."""
-
-    source: str  # e.g. "ticket", "tool:postgres.query", "knowledge"
-    text: str
 
 
 @dataclass
@@ -464,30 +407,3 @@ def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:
     """At least what any tokenizer counts for these text messages: a token covers at least one byte of text,
     and a message's framing (role, separators, a name) is a few tokens, with a few more to prime the reply."""
     return 8 + sum(16 + len(str(message.get("content") or "").encode()) for message in messages)
-
-
-def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *, dimensions: int) -> list[list[float]]:
-    """The litellm seam for embeddings (the knowledge base's ``litellm`` backend), beside completions so
-    litellm is still imported in one place: same provider arguments, compliance check and redaction."""
-    profile = profile_for(client)
-    if not profile.allows_provider(provider.kind):
-        raise ProviderNotAllowed(
-            f"{client.name}'s {profile.name} compliance profile does not allow {provider.get_kind_display()}."
-        )
-    if provider.api_base:
-        try:
-            check_url(provider.api_base)
-        except OutboundRefused as exc:
-            raise LLMError(f"Embedding with {provider.name} / {model} refused: {exc}") from None
-    arguments = litellm_arguments(client, provider, model)
-    if provider.kind == "ollama":
-        arguments["model"] = f"ollama/{model}"  # embeddings use the plain prefix, chat uses ollama_chat
-    redactor = profile.redactor
-    inputs = [redactor.redact(text).text for text in texts]
-    try:
-        # drop_params: models that cannot shorten their vectors ignore ``dimensions``; the caller checks the shape.
-        response = litellm.embedding(input=inputs, dimensions=dimensions, drop_params=True, timeout=60, **arguments)
-    except (openai.OpenAIError, llm_errors.APIError, llm_errors.APIConnectionError) as exc:
-        raise LLMError(f"Embedding with {provider.name} / {model} failed: {exc.__class__.__name__}: {exc}") from exc
-    items = sorted(response.data, key=lambda item: item["index"] if isinstance(item, dict) else item.index)
-    return [[float(x) for x in (item["embedding"] if isinstance(item, dict) else item.embedding)] for item in items]

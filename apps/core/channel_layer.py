@@ -29,7 +29,7 @@ from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gaby_site.redis_clients import shared_client
+from apps.core.redis_clients import shared_client
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import User
-from apps.agent.models import LLMProvider, ModelRoute, ProviderKind, Workflow
-from apps.agent.providers import NEEDS_BASE, check_api_base, credentials_purpose
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
-from apps.safety.audit import record
+from apps.core.secrets import seal_json
+from apps.llm.models import LLMProvider, ModelRoute, ProviderKind, Workflow
+from apps.llm.providers import NEEDS_BASE, check_api_base, credentials_purpose
 from tenants.models import Client
-from tenants.secrets import seal_json
 
 
 @transaction.atomic

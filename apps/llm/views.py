@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
-from apps.agent import services
-from apps.agent.forms import ProviderForm, RouteForm
-from apps.agent.models import LLMCall, LLMProvider, ModelRoute, Workflow
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
+from apps.llm import services
+from apps.llm.forms import ProviderForm, RouteForm
+from apps.llm.models import LLMCall, LLMProvider, ModelRoute, Workflow
 
 
 def get_provider_for_client(request: ClientRequest, provider_id: UUID) -> LLMProvider:
@@ -44,7 +44,7 @@ def _render(request: ClientRequest, *, route_form: RouteForm | None = None, stat
         "spend": _spend(),
         "can_manage": request.membership.allows(Role.ADMIN),
     }
-    return render_page(request, "agent/models.html", context, partial=partial, status=status)
+    return render_page(request, "llm/models.html", context, partial=partial, status=status)
 
 
 def index(request: ClientRequest) -> HttpResponse:
@@ -54,7 +54,7 @@ def index(request: ClientRequest) -> HttpResponse:
 def _provider_page(request: ClientRequest, form: ProviderForm, provider: LLMProvider | None,
                    status: int = 200) -> HttpResponse:  # fmt: skip
     context = {"form": form, "provider": provider, "can_manage": request.membership.allows(Role.ADMIN)}
-    return render_page(request, "agent/provider.html", context, status=status)
+    return render_page(request, "llm/provider.html", context, status=status)
 
 
 @require_role(Role.ADMIN)
@@ -84,7 +84,7 @@ def _save_provider(request: ClientRequest, provider: LLMProvider | None) -> Http
             form.add_error(field if field in form.fields else None, errors)
         return _provider_page(request, form, provider, status=400)
     messages.success(request, f"Provider {saved.name} saved.")
-    return redirect("agent_models:index")
+    return redirect("llm:index")
 
 
 @require_POST
@@ -92,7 +92,7 @@ def _save_provider(request: ClientRequest, provider: LLMProvider | None) -> Http
 def provider_enabled(request: ClientRequest, provider_id: UUID) -> HttpResponse:
     provider = get_provider_for_client(request, provider_id)
     services.set_provider_enabled(provider=provider, enabled=request.POST.get("enabled") == "1", actor=request.user)
-    return _render(request, partial="providers") if request.htmx else redirect("agent_models:index")
+    return _render(request, partial="providers") if request.htmx else redirect("llm:index")
 
 
 @require_POST
@@ -108,14 +108,14 @@ def route_save(request: ClientRequest) -> HttpResponse:
         timeout_seconds=data["timeout_seconds"], actor=request.user,
     )  # fmt: skip
     messages.success(request, f"{Workflow(data['workflow']).label} now uses {data['provider'].name}/{data['model']}.")
-    return _render(request, partial="routes") if request.htmx else redirect("agent_models:index")
+    return _render(request, partial="routes") if request.htmx else redirect("llm:index")
 
 
 @require_POST
 @require_role(Role.ADMIN)
 def route_clear(request: ClientRequest, workflow: str) -> HttpResponse:
     services.clear_route(workflow=workflow, actor=request.user)
-    return _render(request, partial="routes") if request.htmx else redirect("agent_models:index")
+    return _render(request, partial="routes") if request.htmx else redirect("llm:index")
 
 
 def route_edit(request: ClientRequest, workflow: str) -> HttpResponse:

@@ -9,8 +9,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 
-from apps.agent.models import CallStatus, LLMCall, Workflow
-from gaby_site.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, render_page
+from apps.llm.models import CallStatus, LLMCall, Workflow
 
 PAGE_SIZE = 50
 
@@ -43,9 +43,9 @@ def calls(request: ClientRequest) -> HttpResponse:
         "page": page, "filters": filters, "totals": {key: value or 0 for key, value in totals.items()},
         "workflows": Workflow.choices, "statuses": CallStatus.choices,
     }  # fmt: skip
-    return render_page(request, "agent/calls.html", context, partial="results")
+    return render_page(request, "llm/calls.html", context, partial="results")
 
 
 def call_detail(request: ClientRequest, call_id: UUID) -> HttpResponse:
     call = get_call_for_client(request, call_id)
-    return render_page(request, "agent/call_detail.html", {"call": call})
+    return render_page(request, "llm/call_detail.html", {"call": call})

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from apps.auditlog.models import ActorKind, AuditEvent
-from apps.safety.compliance import profile_for
-from gaby_site.sql_batch import Statement, run_together
+from apps.core.compliance import profile_for
+from apps.core.sql_batch import Statement, run_together
 
 GENESIS = "0" * 64
 
@@ -214,3 +214,16 @@ def record_for_client(client: Any, **event: Any) -> AuditEvent:
         return record(**event)
     with tenant_context(client):
         return record(**event)
+
+
+def actor_of(actor: Any) -> dict[str, Any]:
+    """Who an audit event names: an API key says who it is itself, a user by id; without either, Gaby's own work."""
+    identity = getattr(actor, "audit_identity", None)
+    user_id = getattr(actor, "pk", None)
+    kind, actor_id = identity or (ActorKind.USER if user_id else ActorKind.SYSTEM, user_id or "")
+    return {"actor_kind": kind, "actor_id": actor_id}
+
+
+def record_by(event: str, actor: Any, **payload: Any) -> AuditEvent:
+    """One row in the current schema's chain, in the caller's transaction, naming ``actor`` (see ``actor_of``)."""
+    return record(event=event, payload=payload, **actor_of(actor))
