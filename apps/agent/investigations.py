@@ -38,8 +38,13 @@ class InvestigationError(Exception):
 
 
 def settings_for() -> AgentSettings:
-    """The current client's investigation settings (one row per schema, created with defaults)."""
-    return AgentSettings.objects.one()
+    """The current client's investigation settings (one row per schema, created with defaults on first read).
+
+    Not ``objects.one()``: its get_or_create costs two savepoint round trips on the run's first read, past the
+    investigation's query budget (tests/agent/test_query_budget.py). The unique singleton column still makes two
+    first reads at once unable to add a second row: the later create fails instead, once per client."""
+    row = AgentSettings.objects.existing()
+    return row if row is not None else AgentSettings.objects.create()
 
 
 def current_client() -> Client:
@@ -197,7 +202,7 @@ def fail_stuck(*, older_than_seconds: float, queued_older_than_seconds: float) -
 @transaction.atomic
 def save_settings(*, changes: dict[str, Any], actor: Any) -> AgentSettings:
     """Update the client's investigation settings and audit what changed."""
-    row = settings_for()
+    row = AgentSettings.objects.one()
     before = {name: getattr(row, name) for name in changes}
     for name, value in changes.items():
         setattr(row, name, value)
