@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connections, models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name, schema_exists
+from psycopg import sql
 
 from apps.core.compliance import ProfileName
 from apps.core.ids import uuid7
+from tenants.db_privileges import owner_alias
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9]{1,30}$",
@@ -54,13 +58,6 @@ class Client(TenantMixin):
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Create and migrate the schema as the owner role when one is configured (tenants/db_privileges.py)."""
-        from django.core.management import call_command
-        from django.db import connections
-        from django_tenants.utils import schema_exists
-        from psycopg import sql
-
-        from tenants.db_privileges import owner_alias
-
         alias = owner_alias()
         if alias == "default":
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
@@ -84,12 +81,6 @@ class Client(TenantMixin):
 
     def _drop_schema(self, force_drop: bool = False) -> None:
         """As the owner role too: django-tenants drops the schema of a client whose creation failed."""
-        from django.db import connections
-        from django_tenants.utils import schema_exists
-        from psycopg import sql
-
-        from tenants.db_privileges import owner_alias
-
         alias = owner_alias()
         if alias == "default":
             super()._drop_schema(force_drop)
@@ -101,8 +92,6 @@ class Client(TenantMixin):
 
     @property
     def is_public(self) -> bool:
-        from django_tenants.utils import get_public_schema_name
-
         return bool(self.schema_name == get_public_schema_name())
 
 
