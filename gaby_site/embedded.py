@@ -109,7 +109,7 @@ def _port(port: int | None) -> str:
 
 def stop_postgres(data_dir: Path) -> bool:
     _import_pgserver()
-    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+    from pgserver import pg_ctl  # type: ignore[attr-defined]  # exported at run time, not in its stubs
 
     if not postgres_running(data_dir):
         return False

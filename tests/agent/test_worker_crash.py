@@ -25,7 +25,7 @@ from django.conf import settings
 from apps.core.env import database_url
 from tests.agent.committed import CommittedHartwell, run_committed, wait_for
 from tests.agent.helpers import classify, route_all, verdict
-from tests.connectors.conftest import SAMPLE_DB, _url
+from tests.connectors.conftest import _sample_db, _url
 from tests.llm_server import Reply, ScriptedLLM, Slow
 
 pytestmark = pytest.mark.django_db
@@ -35,16 +35,16 @@ INSERT = {"sql": "INSERT INTO credits (customer_id, amount) VALUES (2, 10)", "dr
 
 @pytest.fixture
 def credits_table(sample_url: str) -> Iterator[None]:
-    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
+    with psycopg.connect(_url(_sample_db()), autocommit=True) as db:
         db.execute("CREATE TABLE IF NOT EXISTS credits (customer_id int NOT NULL, amount int NOT NULL)")
         db.execute("TRUNCATE credits")
     yield
-    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
+    with psycopg.connect(_url(_sample_db()), autocommit=True) as db:
         db.execute("DROP TABLE credits")
 
 
 def _credits() -> int:
-    with psycopg.connect(_url(SAMPLE_DB)) as db:
+    with psycopg.connect(_url(_sample_db())) as db:
         row = db.execute("SELECT count(*) FROM credits").fetchone()
         return int(row[0]) if row else 0
 

@@ -77,7 +77,9 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
-SAMPLE_DB = "gaby_connector_sample"
+def _sample_db() -> str:
+    """Named after the test database, so test runs of other checkouts on the same server keep their own."""
+    return f"{connection.settings_dict['NAME']}_connector_sample"
 
 
 def _url(database: str) -> str:
@@ -93,10 +95,11 @@ def _url(database: str) -> str:
 
 @pytest.fixture(scope="module")
 def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    sample_db = _sample_db()
     with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}"')
-        admin.execute(f'CREATE DATABASE "{SAMPLE_DB}"')
-    with psycopg.connect(_url(SAMPLE_DB), autocommit=True) as db:
+        admin.execute(f'DROP DATABASE IF EXISTS "{sample_db}"')
+        admin.execute(f'CREATE DATABASE "{sample_db}"')
+    with psycopg.connect(_url(sample_db), autocommit=True) as db:
         db.execute("CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, plan text NOT NULL)")
         db.execute(
             "INSERT INTO customers SELECT n, 'user' || n || '@example.com', "
@@ -105,16 +108,16 @@ def sample_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     yield (
         "postgresql://"
         + "/"
-        + SAMPLE_DB
+        + sample_db
         + "?"
         + "&".join(
             f"{key}={value}"
-            for key, value in psycopg.conninfo.conninfo_to_dict(_url(SAMPLE_DB)).items()
+            for key, value in psycopg.conninfo.conninfo_to_dict(_url(sample_db)).items()
             if key != "dbname" and value
         )
     )
     with django_db_blocker.unblock(), psycopg.connect(_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{SAMPLE_DB}" WITH (FORCE)')
+        admin.execute(f'DROP DATABASE IF EXISTS "{sample_db}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from apps.connectors.host import ConnectorUnavailable
 from apps.connectors.models import Access, Kind
 from apps.connectors.servers.postgres.sql import SqlRefused, check_read_only, plan_write
 from apps.connectors.specs import Draft
-from tests.connectors.conftest import SAMPLE_DB, _url
+from tests.connectors.conftest import _sample_db, _url
 
 
 def _rows(where: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(_url(SAMPLE_DB)) as db:
+    with psycopg.connect(_url(_sample_db())) as db:
         return db.execute(f"SELECT id, plan FROM customers WHERE {where} ORDER BY id").fetchall()
 
 
