@@ -96,8 +96,10 @@ def main() -> None:
         f"{statistics.median(measured) - statistics.median(floor):+.2f} ms"
     )
     print(f"20 concurrent investigations, bare SDK (floor)  {concurrent_floor:6.0f} calls/s   one session, 20 tasks")
-    print(f"20 concurrent investigations, Gaby host        {concurrent(host, spec, calls * 2):6.0f} calls/s   "
-          "20 threads, one pooled session")  # fmt: skip
+    print(
+        f"20 concurrent investigations, Gaby host        {concurrent(host, spec, calls * 2):6.0f} calls/s   "
+        "20 threads, one pooled session"
+    )
     host.shutdown()
 
 

@@ -104,19 +104,30 @@ class FixedLatencyModel:
                     {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
                 ]
         elif "concluding the investigation" in system:
-            message["content"] = json.dumps({
-                "verdict": "auto_resolved", "confidence": 0.9, "summary": "Plan found [T1] per [K1].",
-                "reply": "You are on the pro plan.", "citations": ["K1", "T1"], "is_infra": False,
-                "infra_evidence": [], "escalation_reason": "",
-            })  # fmt: skip
+            message["content"] = json.dumps(
+                {
+                    "verdict": "auto_resolved",
+                    "confidence": 0.9,
+                    "summary": "Plan found [T1] per [K1].",
+                    "reply": "You are on the pro plan.",
+                    "citations": ["K1", "T1"],
+                    "is_infra": False,
+                    "infra_evidence": [],
+                    "escalation_reason": "",
+                }
+            )
         else:
             message["content"] = json.dumps({"category": "billing", "priority": "normal", "is_infra": False})
         return {
-            "id": "bench", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if "tool_calls" in message
-                         else "stop"}],
+            "id": "bench",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": "tool_calls" if "tool_calls" in message else "stop"}
+            ],
             "usage": {"prompt_tokens": 200, "completion_tokens": 20, "total_tokens": 220},
-        }  # fmt: skip
+        }
 
     def close(self) -> None:
         self.server.shutdown()
@@ -195,8 +206,14 @@ def _setup(model: FixedLatencyModel) -> Any:
             draft = postgres_draft(name="Shop DB", url=url, allow_writes=False, row_cap=10, statement_timeout_ms=5000)
             connectors.connect(client=client, draft=draft, actor=None, operator=True)
         provider = LLMProvider.objects.filter(name="Bench model").first()
-        provider = save_provider(client=client, provider=provider, name="Bench model", kind="openai_compatible",
-                                 api_base=model.url, credentials={"api_key": "bench"})  # fmt: skip
+        provider = save_provider(
+            client=client,
+            provider=provider,
+            name="Bench model",
+            kind="openai_compatible",
+            api_base=model.url,
+            credentials={"api_key": "bench"},
+        )
         for workflow in (Workflow.CLASSIFY, Workflow.PLAN, Workflow.VERDICT):
             set_route(workflow=workflow, provider=provider, model="bench-model", timeout_seconds=60)
     return client
@@ -210,10 +227,12 @@ def _ticket(client: Any, source_id: Any, external: str) -> Any:
     normalized = NormalizedTicket(
         # Each ticket's text differs (its reference), as real ones do: the query-embedding cache only saves the
         # second embedding of the same ticket within an investigation, never the first.
-        external_id=external, title="Which plan am I on?", body=f"Hello, which plan is customer 1 on? Ref {external}.",
+        external_id=external,
+        title="Which plan am I on?",
+        body=f"Hello, which plan is customer 1 on? Ref {external}.",
         contact=NormalizedContact(email="c1@example.com", name="C1"),
         messages=(NormalizedMessage(external_id=f"{external}/1", body="which plan is customer 1 on?"),),
-    )  # fmt: skip
+    )
     return tickets.ingest_ticket(source=TicketSource.objects.get(pk=source_id), normalized=normalized).ticket
 
 
@@ -242,9 +261,14 @@ def _run_one(client: Any, source_id: Any, external: str, *, count_queries: bool 
                 total, cpu = time.perf_counter() - started, time.thread_time() - cpu
                 spent = dict(_spent[thread])
             done = Investigation.objects.get(pk=investigation.pk)
-            return {"ok": float(outcome == "done" and done.verdict == "auto_resolved"), "total": total, "cpu": cpu,
-                    "steps": done.steps.count(), "queries": len(queries.captured_queries) if count_queries else 0,
-                    **{key: spent.get(key, 0.0) for probe in PROBES for key in (probe, f"{probe}_cpu")}}  # fmt: skip
+            return {
+                "ok": float(outcome == "done" and done.verdict == "auto_resolved"),
+                "total": total,
+                "cpu": cpu,
+                "steps": done.steps.count(),
+                "queries": len(queries.captured_queries) if count_queries else 0,
+                **{key: spent.get(key, 0.0) for probe in PROBES for key in (probe, f"{probe}_cpu")},
+            }
     finally:
         connection.close()
 
@@ -316,11 +340,15 @@ def _report(title: str, results: list[dict[str, float]], http_floor: float, tool
     with_litellm = [_overhead(r) + (r["llm"] - llm_calls * http_floor) * 1000 / max(1, r["steps"]) for r in results]
     print(f"-- {title}")
     print(f"end to end             p50 {statistics.median(ms):8.1f} ms   p95 {_p(ms, 0.95):8.1f} ms")
-    print(f"model calls / inv.     p50 {statistics.median(r['llm'] * 1000 for r in results):8.1f} ms   "
-          f"(floor: {llm_calls} bare HTTP calls {llm_calls * http_floor * 1000:.1f} ms)")  # fmt: skip
+    print(
+        f"model calls / inv.     p50 {statistics.median(r['llm'] * 1000 for r in results):8.1f} ms   "
+        f"(floor: {llm_calls} bare HTTP calls {llm_calls * http_floor * 1000:.1f} ms)"
+    )
     print(f"litellm's own cost     p50 {statistics.median(litellm):8.1f} ms / call   (litellm call - bare HTTP call)")
-    print(f"tool call / inv.       p50 {statistics.median(r['tool'] * 1000 for r in results):8.1f} ms   "
-          f"(floor: bare MCP call {tool_floor * 1000:.1f} ms)")  # fmt: skip
+    print(
+        f"tool call / inv.       p50 {statistics.median(r['tool'] * 1000 for r in results):8.1f} ms   "
+        f"(floor: bare MCP call {tool_floor * 1000:.1f} ms)"
+    )
     print(
         f"embedding model / inv. p50 {statistics.median(r['embed'] * 1000 for r in results):8.1f} ms   "
         "(the ticket embedded on the CPU: playbook matching + knowledge search)"
@@ -331,10 +359,14 @@ def _report(title: str, results: list[dict[str, float]], http_floor: float, tool
         "(target < 10 ms)"
     )
     cpu = [_cpu_overhead(r) for r in results]
-    print(f"  of which CPU         p50 {statistics.median(cpu):8.2f} ms   p95 {_p(cpu, 0.95):8.2f} ms"
-          "   (this thread's CPU time; the rest is waiting for PostgreSQL, Redis or the CPU)")  # fmt: skip
-    print(f"  + litellm's cost     p50 {statistics.median(with_litellm):8.2f} ms   p95 {_p(with_litellm, 0.95):8.2f} ms"
-          "   (the same, counting litellm as Gaby's)")  # fmt: skip
+    print(
+        f"  of which CPU         p50 {statistics.median(cpu):8.2f} ms   p95 {_p(cpu, 0.95):8.2f} ms"
+        "   (this thread's CPU time; the rest is waiting for PostgreSQL, Redis or the CPU)"
+    )
+    print(
+        f"  + litellm's cost     p50 {statistics.median(with_litellm):8.2f} ms   p95 {_p(with_litellm, 0.95):8.2f} ms"
+        "   (the same, counting litellm as Gaby's)"
+    )
     print(f"errors                 {sum(1 for r in results if not r['ok'])}")
 
 
@@ -384,8 +416,9 @@ def main() -> None:
         f"{tool_floor * 1000:.1f} ms"
     )
     _report(f"{args.sequential} investigations one at a time", sequential, http_floor, tool_floor)
-    _report(f"{args.investigations} investigations at once on {args.workers} threads", concurrent, http_floor,
-            tool_floor)  # fmt: skip
+    _report(
+        f"{args.investigations} investigations at once on {args.workers} threads", concurrent, http_floor, tool_floor
+    )
     print(f"throughput             {args.investigations / wall:8.1f} investigations/s   (wall {wall:.1f} s)")
 
 

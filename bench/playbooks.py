@@ -24,13 +24,19 @@ from bench._server import setup_django, summary
 
 OPENERS = ["Hi team,", "Hello,", "Good morning,", "Hey,", ""]
 PROBLEMS = [
-    "I forgot my password and the reset email is not coming", "my account got locked after a few wrong tries",
-    "the portal says my account is disabled", "please sign me out on my old phone, I lost it",
-    "my card was declined for this month's payment", "I never got the invoice for October",
-    "I want a refund, I was charged twice", "is my subscription still active after the upgrade?",
-    "where is order #{n}? it has not arrived", "which email is my account registered with?",
-    "the printer on floor {n} is jammed", "VPN drops every few minutes",
-]  # fmt: skip
+    "I forgot my password and the reset email is not coming",
+    "my account got locked after a few wrong tries",
+    "the portal says my account is disabled",
+    "please sign me out on my old phone, I lost it",
+    "my card was declined for this month's payment",
+    "I never got the invoice for October",
+    "I want a refund, I was charged twice",
+    "is my subscription still active after the upgrade?",
+    "where is order #{n}? it has not arrived",
+    "which email is my account registered with?",
+    "the printer on floor {n} is jammed",
+    "VPN drops every few minutes",
+]
 
 
 def _tickets(count: int, seed: int = 11) -> list[str]:
@@ -83,8 +89,10 @@ def main() -> None:
     print(f"  score_all, ticket vector known   {summary(own)}  (the matcher's own work)")
     print(f"  score_all, word overlap          {summary(lexical)}")
     print(f"  render a reply (sandbox)         {summary(render)}")
-    print(f"  tickets matched: semantic {matched_semantic}, word overlap {matched} of {len(views)}; "
-          f"{expected} have a playbook")  # fmt: skip
+    print(
+        f"  tickets matched: semantic {matched_semantic}, word overlap {matched} of {len(views)}; "
+        f"{expected} have a playbook"
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,15 @@ WORDS = [
     "charge",
 ]
 PII = [
-    "jane.doe@example.com", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "+44 20 7946 0958",
-    "10.20.30.40", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "password=hunter2hunter2", "order 4111 1111 1111 1112",
-]  # fmt: skip
+    "jane.doe@example.com",
+    "4111 1111 1111 1111",
+    "GB82 WEST 1234 5698 7654 32",
+    "+44 20 7946 0958",
+    "10.20.30.40",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "password=hunter2hunter2",
+    "order 4111 1111 1111 1112",
+]
 
 
 def ticket(rng: random.Random, words: int = 400) -> str:

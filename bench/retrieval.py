@@ -33,15 +33,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._server import summary
 
 TOPICS = [
-    "VPN", "printer", "Outlook", "Active Directory", "Wi-Fi", "backup", "firewall", "laptop", "SharePoint",
-    "Teams", "MFA", "payroll app", "file server", "DNS", "certificate", "scanner", "phone system", "CRM",
-    "database", "web portal", "email relay", "antivirus", "OneDrive", "Citrix", "badge reader",
-]  # fmt: skip
+    "VPN",
+    "printer",
+    "Outlook",
+    "Active Directory",
+    "Wi-Fi",
+    "backup",
+    "firewall",
+    "laptop",
+    "SharePoint",
+    "Teams",
+    "MFA",
+    "payroll app",
+    "file server",
+    "DNS",
+    "certificate",
+    "scanner",
+    "phone system",
+    "CRM",
+    "database",
+    "web portal",
+    "email relay",
+    "antivirus",
+    "OneDrive",
+    "Citrix",
+    "badge reader",
+]
 SYMPTOMS = [
-    "will not connect", "is very slow", "shows an authentication error", "keeps disconnecting",
-    "rejects the password", "crashes on start", "cannot sync", "reports a license error", "times out",
-    "is missing for a new hire", "prints blank pages", "needs a reset", "stopped after the update",
-]  # fmt: skip
+    "will not connect",
+    "is very slow",
+    "shows an authentication error",
+    "keeps disconnecting",
+    "rejects the password",
+    "crashes on start",
+    "cannot sync",
+    "reports a license error",
+    "times out",
+    "is missing for a new hire",
+    "prints blank pages",
+    "needs a reset",
+    "stopped after the update",
+]
 STEPS = [
     "Restart the {t} service on the host and wait two minutes.",
     "Check the {t} logs for errors near the time the user reported.",
@@ -106,20 +138,34 @@ def bulk_load(source: object, layout: list[tuple[str, str, list[object]]], vecto
         for start in range(0, len(layout), 500):
             batch = layout[start : start + 500]
             documents = Document.objects.bulk_create(
-                Document(source=source, uri=name, title=title, content_hash=hashlib.sha256(name.encode()).hexdigest(),
-                         last_modified=timezone.now(), indexed_at=timezone.now())
+                Document(
+                    source=source,
+                    uri=name,
+                    title=title,
+                    content_hash=hashlib.sha256(name.encode()).hexdigest(),
+                    last_modified=timezone.now(),
+                    indexed_at=timezone.now(),
+                )
                 for name, title, _ in batch
-            )  # fmt: skip
+            )
             chunks = []
             for document, (_, title, drafts) in zip(documents, batch, strict=True):
                 for draft in drafts:
-                    chunks.append(Chunk(
-                        document=document, source=source, ordinal=draft.ordinal,  # type: ignore[attr-defined]
-                        heading_path=draft.heading_path, line_start=draft.line_start,  # type: ignore[attr-defined]
-                        line_end=draft.line_end, text=draft.text, token_count=draft.token_count,  # type: ignore[attr-defined]
-                        content_hash=hashlib.sha256(draft.embedding_input(title).encode()).hexdigest(),  # type: ignore[attr-defined]
-                        embedding=next(vectors_iter), embedding_model=model,
-                    ))  # fmt: skip
+                    chunks.append(
+                        Chunk(
+                            document=document,
+                            source=source,
+                            ordinal=draft.ordinal,  # type: ignore[attr-defined]
+                            heading_path=draft.heading_path,
+                            line_start=draft.line_start,  # type: ignore[attr-defined]
+                            line_end=draft.line_end,
+                            text=draft.text,
+                            token_count=draft.token_count,  # type: ignore[attr-defined]
+                            content_hash=hashlib.sha256(draft.embedding_input(title).encode()).hexdigest(),  # type: ignore[attr-defined]
+                            embedding=next(vectors_iter),
+                            embedding_model=model,
+                        )
+                    )
             Chunk.objects.bulk_create(chunks, batch_size=2000)
         with connection.cursor() as cursor:
             config = settings.KNOWLEDGE_SEARCH_CONFIG
@@ -177,10 +223,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--embeddings", choices=["local", "litellm-scripted"], default="local")
     parser.add_argument(
-        "--load", choices=["pipeline", "bulk"], default="pipeline",
+        "--load",
+        choices=["pipeline", "bulk"],
+        default="pipeline",
         help="bulk: store the floor's vectors directly (documents, chunks, FTS, HNSW) to measure queries at sizes "
         "the pipeline cannot ingest in a sitting; ingestion throughput is then not measured.",
-    )  # fmt: skip
+    )
     parser.add_argument("--keep", action="store_true", help="leave the corpus in the benchkb client (for EXPLAIN)")
     args = parser.parse_args()
     sizes = sorted({int(n) for n in args.chunks.split(",")})
@@ -228,9 +276,12 @@ def main() -> None:
                 set_embedding_backend(backend="default")  # a run that was interrupted may have left it chosen
                 LLMProvider.objects.filter(name="bench-embedder").delete()
                 llm = save_provider(
-                    client=client, name="bench-embedder", kind="openai_compatible", api_base=scripted.base_url,
+                    client=client,
+                    name="bench-embedder",
+                    kind="openai_compatible",
+                    api_base=scripted.base_url,
                     credentials={},
-                )  # fmt: skip
+                )
                 set_embedding_backend(backend="litellm", provider=llm, model="bench-bag-of-words")
             else:
                 set_embedding_backend(backend="default")

@@ -43,8 +43,13 @@ def launcher() -> float:
     port = free_port()
     env = dict(os.environ, GABY_PORT=str(port))
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "gaby_site.launcher", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gaby_site.launcher", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/ready", timeout=120)
         return time.monotonic() - started

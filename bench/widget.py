@@ -64,8 +64,14 @@ def _prepare(llm_url: str) -> str:
     hartwell = clients["hartwell"]
     with tenant_context(hartwell):
         existing = LLMProvider.objects.filter(name="bench-scripted").first()  # a previous run's, pointed anew
-        provider = save_provider(client=hartwell, name="bench-scripted", kind="openai_compatible", api_base=llm_url,
-                                 credentials={"api_key": "sk-bench"}, provider=existing)  # fmt: skip
+        provider = save_provider(
+            client=hartwell,
+            name="bench-scripted",
+            kind="openai_compatible",
+            api_base=llm_url,
+            credentials={"api_key": "sk-bench"},
+            provider=existing,
+        )
         LLMProvider.objects.filter(pk=provider.pk).update(enabled=True)
         set_route(workflow="reply", provider=provider, model="bench")
         widget = Widget.objects.filter(name="Bench").first() or create_widget(
@@ -265,15 +271,27 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which they ask their question")
     parser.add_argument("--first-token-ms", type=float, default=300.0, help="the scripted model's first-token time")
     parser.add_argument("--no-knowledge", action="store_true", help="skip the knowledge-only (no model) rows")
-    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1),
-                        help="Gaby's web processes (GABY_WEB_WORKERS; default: two per core, as docs/guides/chat.md "
-                             "recommends for many widgets)")  # fmt: skip
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="Gaby's web processes (GABY_WEB_WORKERS; default: two per core, as docs/guides/chat.md "
+        "recommends for many widgets)",
+    )
     args = parser.parse_args()
     n = args.sessions
     files = _raise_open_files(n)
     llm_port = free_port()
-    model_command = [sys.executable, "bench/stream_llm.py", "--port", str(llm_port),
-                     "--first-token-ms", str(args.first_token_ms), "--answer", ANSWER]  # fmt: skip
+    model_command = [
+        sys.executable,
+        "bench/stream_llm.py",
+        "--port",
+        str(llm_port),
+        "--first-token-ms",
+        str(args.first_token_ms),
+        "--answer",
+        ANSWER,
+    ]
     llm = _start("model", model_command, dict(os.environ))
     llm_url = f"http://127.0.0.1:{llm_port}/v1"
     key = _prepare(llm_url)
@@ -283,23 +301,48 @@ def main() -> None:
     from gaby_site.launcher import wait_for_port
 
     allowance = str(4 * n)  # per minute, for 127.0.0.1: every simulated visitor shares it
-    env = dict(os.environ, GABY_LOG_LEVEL="warning", GABY_KB_EMBEDDINGS="none",
-               GABY_CHAT_IP_CONNECTIONS_PER_MINUTE=allowance, GABY_CHAT_IP_MESSAGES_PER_MINUTE=allowance,
-               DATABASE_URL=database_url(settings.DATABASES["default"]), REDIS_URL=settings.REDIS_URL,
-               GABY_WEB_WORKERS=str(args.web_workers))  # fmt: skip
+    env = dict(
+        os.environ,
+        GABY_LOG_LEVEL="warning",
+        GABY_KB_EMBEDDINGS="none",
+        GABY_CHAT_IP_CONNECTIONS_PER_MINUTE=allowance,
+        GABY_CHAT_IP_MESSAGES_PER_MINUTE=allowance,
+        DATABASE_URL=database_url(settings.DATABASES["default"]),
+        REDIS_URL=settings.REDIS_URL,
+        GABY_WEB_WORKERS=str(args.web_workers),
+    )
     echo_port, gaby_port = free_port(), free_port()
-    echo = _start("echo", [sys.executable, "-m", "uvicorn", "bench.echo_asgi:application", "--host", "127.0.0.1",
-                           "--port", str(echo_port), "--log-level", "warning"], env)  # fmt: skip
-    gaby = _start("gaby", [sys.executable, "-m", "gaby_site.serve", "--host", "127.0.0.1", "--port", str(gaby_port)],
-                  dict(env, GABY_PORT=str(gaby_port)))  # fmt: skip
+    echo = _start(
+        "echo",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.echo_asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(echo_port),
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+    gaby = _start(
+        "gaby",
+        [sys.executable, "-m", "gaby_site.serve", "--host", "127.0.0.1", "--port", str(gaby_port)],
+        dict(env, GABY_PORT=str(gaby_port)),
+    )
     try:
         wait_http(f"http://127.0.0.1:{gaby_port}/health", timeout=120)
         if not wait_for_port("127.0.0.1", llm_port, 60, [llm]):
             raise TimeoutError(f"the scripted model did not listen on {llm_port}")
         time.sleep(1)  # the echo server has no HTTP route to poll
-        print(f"{n} widget sessions open at once (connected over {args.ramp:g} s, each asks once within the next "
-              f"{args.window:g} s); scripted model's first token after {args.first_token_ms:g} ms; "
-              f"{os.cpu_count()} cores, {args.web_workers} Gaby web process(es), open-files limit {files}")  # fmt: skip
+        print(
+            f"{n} widget sessions open at once (connected over {args.ramp:g} s, each asks once within the next "
+            f"{args.window:g} s); scripted model's first token after {args.first_token_ms:g} ms; "
+            f"{os.cpu_count()} cores, {args.web_workers} Gaby web process(es), open-files limit {files}"
+        )
         asyncio.run(_load(5, 0.1, 0.1, echo_session(echo_port)))  # warm-up
         echo_results, echo_failures = asyncio.run(_load(n, args.ramp, args.window, echo_session(echo_port)))
         _row("floor: bare Channels echo, frame round trip", [r["round_trip"] for r in echo_results])
@@ -330,9 +373,11 @@ def main() -> None:
             _row(f"{label}: question → answer stored", [r["done"] for r in results])
             if with_model and results and model_first:
                 first = [r["first"] for r in results]
-                print(f"  {label + ': added to the model first token':<46} "
-                      f"p50 {_p50(first) - _p50(model_first):6.2f} ms  "
-                      f"p95 {_p95(first) - _p95(model_first):6.2f} ms")  # fmt: skip
+                print(
+                    f"  {label + ': added to the model first token':<46} "
+                    f"p50 {_p50(first) - _p50(model_first):6.2f} ms  "
+                    f"p95 {_p95(first) - _p95(model_first):6.2f} ms"
+                )
             _dropped(f"{label}: sessions dropped", n, failures)
     finally:
         _model_enabled(True)

@@ -86,8 +86,9 @@ class GabyAPI(NinjaAPI):
                 for code, description in extra.items():
                     if code not in answers and int(code) not in answers:
                         answers[code] = {
-                            "description": description, "content": {"application/json": {"schema": ERROR_BODY}},
-                        }  # fmt: skip
+                            "description": description,
+                            "content": {"application/json": {"schema": ERROR_BODY}},
+                        }
         return schema
 
 

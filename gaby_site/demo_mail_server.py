@@ -71,10 +71,21 @@ class Delivery:
 async def _start_imap(demo: DemoMail, stack: AsyncExitStack) -> tuple[MaildirBackend, Config]:
     demo.maildir.mkdir(parents=True, exist_ok=True)
     args = argparse.Namespace(
-        debug=False, host=[demo.host], port=str(demo.imap_port), cert=None, key=None, tls=False,
-        proxy_protocol=None, inherited_sockets=None, passlib_cfg=None, base_dir=str(demo.maildir),
-        concurrency=None, layout="++", colon=None, skip_services=[],
-    )  # fmt: skip
+        debug=False,
+        host=[demo.host],
+        port=str(demo.imap_port),
+        cert=None,
+        key=None,
+        tls=False,
+        proxy_protocol=None,
+        inherited_sockets=None,
+        passlib_cfg=None,
+        base_dir=str(demo.maildir),
+        concurrency=None,
+        layout="++",
+        colon=None,
+        skip_services=[],
+    )
     backend, config = await MaildirBackend.init(args)
     config.apply_context()
     await _provision(backend, config, demo.accounts())

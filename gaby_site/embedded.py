@@ -155,16 +155,25 @@ def ensure_redis(data_dir: Path) -> str:
         log = directory / "redis.log"
         command = [
             _redis_executable(),
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(directory),
-            "--dbfilename", "dump.rdb",
-            "--save", "300 1",
-            "--daemonize", "yes",
-            "--pidfile", str(directory / "redis.pid"),
-            "--logfile", str(log),
-        ]  # fmt: skip
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "300 1",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(log),
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while not _redis_ping(sock):

@@ -140,17 +140,50 @@ def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, l
     concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
     commands: dict[str, list[str]] = {}
     if mail is not None:
-        commands["mail"] = [PYTHON, "-m", "gaby_site.demo_mail_server", "--data-dir", str(mail.data_dir),
-                            "--imap-port", str(mail.imap_port), "--smtp-port", str(mail.smtp_port)]  # fmt: skip
+        commands["mail"] = [
+            PYTHON,
+            "-m",
+            "gaby_site.demo_mail_server",
+            "--data-dir",
+            str(mail.data_dir),
+            "--imap-port",
+            str(mail.imap_port),
+            "--smtp-port",
+            str(mail.smtp_port),
+        ]
     commands |= {
         "web": [PYTHON, "-m", "gaby_site.serve", "--host", host, "--port", str(port)],
-        "worker": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--loglevel", "INFO",
-                   "--concurrency", concurrency, "--hostname", "gaby@%h"],
-        "beat": [PYTHON, "-m", "celery", "--quiet", "-A", "gaby_site", "beat", "--loglevel", "INFO",
-                 "--schedule", beat_schedule],
+        "worker": [
+            PYTHON,
+            "-m",
+            "celery",
+            "--quiet",
+            "-A",
+            "gaby_site",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            concurrency,
+            "--hostname",
+            "gaby@%h",
+        ],
+        "beat": [
+            PYTHON,
+            "-m",
+            "celery",
+            "--quiet",
+            "-A",
+            "gaby_site",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            beat_schedule,
+        ],
         # IMAP IDLE: new mail is pulled the moment it lands; beat's regular polls stay the fallback.
         "mail-listener": [PYTHON, "manage.py", "gaby", "listen-email", "--rescan", "30"],
-    }  # fmt: skip
+    }
     return commands
 
 

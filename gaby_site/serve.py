@@ -15,8 +15,12 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("GABY_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GABY_PORT", "8000")))
     parser.add_argument("--proxy-headers", action="store_true", help="Trust X-Forwarded-* from the proxy in front.")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GABY_WEB_WORKERS", "1")),
-                        help="Web processes sharing the port (one event loop, so about one core, each).")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("GABY_WEB_WORKERS", "1")),
+        help="Web processes sharing the port (one event loop, so about one core, each).",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
     import django

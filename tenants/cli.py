@@ -31,10 +31,11 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     )
     boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
     boot.add_argument(
-        "--print-password", action="store_true",
+        "--print-password",
+        action="store_true",
         help="Print the first admin's password instead of writing it to a file only this user can read "
         "(output often ends up in logs).",
-    )  # fmt: skip
+    )
     boot.set_defaults(handler=bootstrap)
 
     new = subparsers.add_parser("create-client", help="Onboard a client: schema, migrations, subdomain.")

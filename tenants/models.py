@@ -39,9 +39,11 @@ class Client(TenantMixin):
         default=50, help_text="SAF-3: writes whose risk score (0-100) reaches this wait for a human's approval."
     )
     compliance_profile = models.CharField(
-        max_length=16, choices=ProfileName.choices, default=ProfileName.STANDARD,
+        max_length=16,
+        choices=ProfileName.choices,
+        default=ProfileName.STANDARD,
         help_text="MSP-7: drives PII redaction, audit verbosity and which LLM providers may see this client's data.",
-    )  # fmt: skip
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # This client's data key, encrypted by the key provider (apps/core/secrets.py); never stored in clear.

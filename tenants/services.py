@@ -75,7 +75,11 @@ def update_client_settings(*, client: Client, changes: dict[str, object], actor:
     for field, change in diff.items():
         setattr(client, field, change["to"])
     client.save(update_fields=list(diff))
-    record_for_client(client, event="client.settings_changed",
-                      actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
-                      payload={"changes": diff})  # fmt: skip
+    record_for_client(
+        client,
+        event="client.settings_changed",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"changes": diff},
+    )
     return client

@@ -133,23 +133,32 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
     if reply.tool_calls:
         message["tool_calls"] = [
-            {"id": f"call_{i}", "type": "function",
-             "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])},
+            }
             for i, call in enumerate(reply.tool_calls)
-        ]  # fmt: skip
+        ]
     prompt, completion = reply.usage
     return {
-        "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if reply.tool_calls else "stop"}],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-    }  # fmt: skip
+    }
 
 
 def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": int(time.time()),
-        "model": body.get("model"), "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }  # fmt: skip
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
 
 
 def embedding_of(text: str, dimensions: int) -> list[float]:
@@ -172,6 +181,8 @@ def _embeddings(body: dict[str, Any], size: int | None = None) -> dict[str, Any]
     data = [{"object": "embedding", "index": i, "embedding": embedding_of(t, dimensions)} for i, t in enumerate(texts)]
     tokens = sum(len(str(t).split()) for t in texts)
     return {
-        "object": "list", "data": data, "model": body.get("model"),
+        "object": "list",
+        "data": data,
+        "model": body.get("model"),
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }  # fmt: skip
+    }

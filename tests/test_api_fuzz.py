@@ -38,14 +38,21 @@ def _send(browser: HttpClient, case: Any, headers: dict[str, str]) -> schemathes
     sent = {k: v for k, v in prepared.headers.items() if k.lower() not in {"content-type", "content-length", "host"}}
     with transaction.atomic():  # a savepoint per request: one failed statement must not abort the next requests
         response = browser.generic(
-            prepared.method or "GET", f"{url.path}?{url.query}" if url.query else url.path, data=body,
-            content_type=prepared.headers.get("Content-Type", ""), headers=sent,
-        )  # fmt: skip
+            prepared.method or "GET",
+            f"{url.path}?{url.query}" if url.query else url.path,
+            data=body,
+            content_type=prepared.headers.get("Content-Type", ""),
+            headers=sent,
+        )
         transaction.set_rollback(True)
     return schemathesis.Response(
-        status_code=response.status_code, headers={k.lower(): [v] for k, v in response.headers.items()},
-        content=response.content, request=prepared, elapsed=0.0, verify=False,
-    )  # fmt: skip
+        status_code=response.status_code,
+        headers={k.lower(): [v] for k, v in response.headers.items()},
+        content=response.content,
+        request=prepared,
+        elapsed=0.0,
+        verify=False,
+    )
 
 
 def _failures(operation: Any, headers: dict[str, str], mode: GenerationMode) -> list[str]:
@@ -54,10 +61,13 @@ def _failures(operation: Any, headers: dict[str, str], mode: GenerationMode) -> 
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     def run(case: Any) -> None:
         response = _send(browser, case, headers)
         try:

@@ -16,10 +16,11 @@ def _python_files(*folders: str) -> list[Path]:
 def _references(path: Path, name: str) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return any(
-        (isinstance(node, ast.Attribute) and node.attr == name) or (isinstance(node, ast.Name) and node.id == name)
+        (isinstance(node, ast.Attribute) and node.attr == name)
+        or (isinstance(node, ast.Name) and node.id == name)
         or (isinstance(node, ast.ImportFrom) and any(alias.name == name for alias in node.names))
         for node in ast.walk(tree)
-    )  # fmt: skip
+    )
 
 
 def test_only_the_enforcement_point_executes_tool_calls() -> None:

@@ -48,9 +48,14 @@ def test_an_event_takes_one_round_trip_and_postgresql_hashes_it_as_verify_does(h
         stored = AuditEvent.objects.get(pk=event.pk)
         assert (stored.sequence, stored.prev_hash, stored.hash) == (event.sequence, event.prev_hash, event.hash)
         assert stored.hash == audit.compute_hash(
-            sequence=stored.sequence, occurred_at=stored.occurred_at, actor_kind="user", actor_id="u-1",
-            event="test.one-trip", payload=payload, prev_hash=stored.prev_hash,
-        )  # fmt: skip
+            sequence=stored.sequence,
+            occurred_at=stored.occurred_at,
+            actor_kind="user",
+            actor_id="u-1",
+            event="test.one-trip",
+            payload=payload,
+            prev_hash=stored.prev_hash,
+        )
 
 
 def test_concurrent_appenders_chain_one_after_another(dearborn: Any) -> None:
@@ -179,8 +184,10 @@ _json = st.recursive(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(payloads=st.lists(st.dictionaries(st.text(min_size=1, max_size=8), _json, max_size=4), min_size=2, max_size=6),
-       data=st.data())  # fmt: skip
+@given(
+    payloads=st.lists(st.dictionaries(st.text(min_size=1, max_size=8), _json, max_size=4), min_size=2, max_size=6),
+    data=st.data(),
+)
 def test_any_single_edit_is_detected(hartwell: Any, payloads: list[dict[str, Any]], data: st.DataObject) -> None:
     with tenant_context(hartwell), transaction.atomic():
         events = [audit.record(event="prop.event", payload=payload) for payload in payloads]
@@ -245,9 +252,14 @@ def test_a_rechained_tail_passes_the_chain_but_not_its_anchor(hartwell: Any) -> 
         for row in rows:
             payload = {"i": 99} if row.pk == events[0].pk else row.payload
             digest = audit.compute_hash(
-                sequence=row.sequence, occurred_at=row.occurred_at, actor_kind=row.actor_kind,
-                actor_id=row.actor_id, event=row.event, payload=payload, prev_hash=prev,
-            )  # fmt: skip
+                sequence=row.sequence,
+                occurred_at=row.occurred_at,
+                actor_kind=row.actor_kind,
+                actor_id=row.actor_id,
+                event=row.event,
+                payload=payload,
+                prev_hash=prev,
+            )
             _tamper(
                 "UPDATE auditlog_auditevent SET payload = %s, prev_hash = %s, hash = %s WHERE id = %s",
                 [json.dumps(payload), prev, digest, row.pk],

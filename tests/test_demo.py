@@ -18,4 +18,7 @@ def test_each_demo_client_gets_its_own_help_center_once(hartwell: Any, dearborn:
         [source] = KnowledgeSource.objects.all()
         assert source.config["path"] == str(DEMO_KNOWLEDGE / "dearborn")
     assert sorted(p.name for p in (DEMO_KNOWLEDGE / "hartwell").glob("*.md")) == [
-        "email-and-mfa.md", "printing.md", "vpn.md"]  # fmt: skip
+        "email-and-mfa.md",
+        "printing.md",
+        "vpn.md",
+    ]

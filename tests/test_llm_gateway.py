@@ -37,9 +37,13 @@ def _provider(client: Client, server: ScriptedLLM, name: str = "local", kind: st
 def _ask(client: Client, **kwargs: Any) -> Any:
     gateway = LLMGateway(client, backoff_seconds=0.01, max_attempts=kwargs.pop("max_attempts", 3))
     return gateway.complete(
-        workflow="reply", prompt=load_prompt("reply"), variables={"client_name": client.name, "tone": "friendly"},
-        untrusted=[Untrusted("ticket", TICKET)], budget=kwargs.pop("budget", Budget("inv-1")), **kwargs,
-    )  # fmt: skip
+        workflow="reply",
+        prompt=load_prompt("reply"),
+        variables={"client_name": client.name, "tone": "friendly"},
+        untrusted=[Untrusted("ticket", TICKET)],
+        budget=kwargs.pop("budget", Budget("inv-1")),
+        **kwargs,
+    )
 
 
 def test_a_reply_is_recorded_with_prompt_version_tokens_and_sealed_key(in_hartwell: Client, llm: ScriptedLLM) -> None:
@@ -77,8 +81,10 @@ def test_transient_errors_are_retried_with_each_attempt_recorded(in_hartwell: Cl
     llm.then(Fail(429, retry_after=0), Fail(503), Reply("ok"))
     assert _ask(in_hartwell).text == "ok"
     assert list(LLMCall.objects.order_by("created_at").values_list("status", "attempt")) == [
-        ("error", 1), ("error", 2), ("ok", 3),
-    ]  # fmt: skip
+        ("error", 1),
+        ("error", 2),
+        ("ok", 3),
+    ]
     assert "RateLimitError" in LLMCall.objects.filter(attempt=1).get().error
 
 
@@ -182,9 +188,12 @@ def _stream_on_a_loop(client: Client, on_token: Any, *, budget: str, stretches: 
 
     async def ask() -> Any:
         model = LLMGateway(client, backoff_seconds=0.01).streaming(
-            workflow="reply", prompt=load_prompt("reply"), variables={"client_name": client.name, "tone": "friendly"},
-            untrusted=[Untrusted("ticket", TICKET)], budget=Budget(budget),
-        )  # fmt: skip
+            workflow="reply",
+            prompt=load_prompt("reply"),
+            variables={"client_name": client.name, "tone": "friendly"},
+            untrusted=[Untrusted("ticket", TICKET)],
+            budget=Budget(budget),
+        )
         result = await model.finish(run_sync=run_sync, on_token=on_token)
         await asyncio.sleep(0.2)  # whatever litellm handed to tasks on this loop at the end of the stream runs
         return result
@@ -224,8 +233,9 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
     assert tokens == ["Gaby ", "looked ", "at ", "your ", "invoice"] and result.text == "Gaby looked at your invoice"
     assert "jane.doe@example.com" not in json.dumps(llm.requests[0]["messages"]), "redacted as complete() does"
     assert list(LLMCall.objects.order_by("created_at").values_list("status", "attempt", "streamed")) == [
-        ("error", 1, True), ("ok", 2, True),
-    ]  # fmt: skip
+        ("error", 1, True),
+        ("ok", 2, True),
+    ]
     assert stretches == ["db", "db", "db"], "database work only between model calls: before, after the error, after"
     # (a caller may run model.start() in a database stretch of its own: the chat does it with the visitor's message)
 

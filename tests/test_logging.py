@@ -47,8 +47,9 @@ def test_a_database_error_is_logged_without_the_values_it_refused(db: None) -> N
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT %s::uuid", [secret])
     except DataError:
-        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error", None,
-                                   sys.exc_info())  # fmt: skip
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, "Internal Server Error", None, sys.exc_info()
+        )
     formatter = logging.getLogger().handlers[0].formatter
     assert formatter is not None
     line = formatter.format(record)

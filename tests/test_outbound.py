@@ -149,9 +149,12 @@ def test_the_allow_list_lets_ranges_and_names_through(settings: Any, dns: FakeDN
     dns.answer("gitlab.git.corp.example", ["10.99.0.1"])
     dns.answer("wiki.corp.example", ["192.168.7.7"])
     for url in (
-        "http://10.20.1.2/", "http://[::ffff:10.20.1.2]/", "http://[fd12::1]/", "http://ollama.corp.example:11434/",
+        "http://10.20.1.2/",
+        "http://[::ffff:10.20.1.2]/",
+        "http://[fd12::1]/",
+        "http://ollama.corp.example:11434/",
         "https://gitlab.git.corp.example/runbooks.git",
-    ):  # fmt: skip
+    ):
         assert check_url(url).addresses, url
     for url in ("http://10.21.0.1/", "http://wiki.corp.example/", "http://git.corp.example/", "http://[::1]/"):
         dns.answer("git.corp.example", ["10.99.0.2"])

@@ -147,9 +147,11 @@ def test_an_llm_base_url_refused_since_saving_is_skipped_before_each_call(
     gateway = LLMGateway(in_hartwell, backoff_seconds=0.01)
     with pytest.raises(LLMError, match="a loopback address"):
         gateway.complete(
-            workflow="reply", prompt=load_prompt("reply"), variables={"client_name": "Hartwell", "tone": "friendly"},
+            workflow="reply",
+            prompt=load_prompt("reply"),
+            variables={"client_name": "Hartwell", "tone": "friendly"},
             budget=Budget("inv-ssrf"),
-        )  # fmt: skip
+        )
     call = LLMCall.objects.get()
     assert call.status == CallStatus.ERROR and "GABY_OUTBOUND_ALLOW" in call.error and call.attempt == 1
     with pytest.raises(LLMError, match=r"refused: .* a loopback address"):
@@ -163,11 +165,14 @@ def test_an_llm_base_url_refused_since_saving_is_skipped_before_each_call(
 @pytest.mark.parametrize(
     ("kind", "form", "field_message"),
     [
-        ("keycloak", {"url": "http://169.254.169.254", "realm": "acme", "client_id": "gaby", "client_secret": "s"},
-         "a link-local (cloud metadata) address"),
+        (
+            "keycloak",
+            {"url": "http://169.254.169.254", "realm": "acme", "client_id": "gaby", "client_secret": "s"},
+            "a link-local (cloud metadata) address",
+        ),
         ("stripe", {"api_key": "rk_test_x", "api_base": "http://127.0.0.1:9/"}, "a loopback address"),
     ],
-)  # fmt: skip
+)
 def test_a_vendor_url_inside_the_network_is_refused_when_connecting(
     as_user: Any, production: Any, kind: str, form: dict[str, str], field_message: str
 ) -> None:

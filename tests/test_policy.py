@@ -19,10 +19,15 @@ from apps.safety.policy import (
 )
 
 RESTART = Action(
-    connector_id="c1", connector_name="k8s", tool_name="restart_pod", tool_class=ToolClass.WRITE,
-    arguments={"namespace": "staging", "pod": "web-1"}, scope=Scope.READ_WRITE,
-    client_autonomy=Autonomy.ACT, connector_autonomy=Autonomy.ACT,
-)  # fmt: skip
+    connector_id="c1",
+    connector_name="k8s",
+    tool_name="restart_pod",
+    tool_class=ToolClass.WRITE,
+    arguments={"namespace": "staging", "pod": "web-1"},
+    scope=Scope.READ_WRITE,
+    client_autonomy=Autonomy.ACT,
+    connector_autonomy=Autonomy.ACT,
+)
 STAGING_ONLY = (
     Rule("allow", "restart_*", predicates=(ArgumentPredicate("namespace", "eq", "staging"),)),
     Rule("deny", "restart_*", predicates=(ArgumentPredicate("namespace", "eq", "prod"),), label="never restart prod"),
@@ -76,8 +81,11 @@ def test_unknown_tools_count_as_writes_and_rules_validate() -> None:
 
 def test_client_setting_names_map_to_policy_autonomy() -> None:
     assert [Autonomy.from_client_setting(v) for v in ("investigate", "review", "auto", "bogus")] == [
-        Autonomy.INVESTIGATE, Autonomy.PROPOSE, Autonomy.ACT, Autonomy.INVESTIGATE,
-    ]  # fmt: skip
+        Autonomy.INVESTIGATE,
+        Autonomy.PROPOSE,
+        Autonomy.ACT,
+        Autonomy.INVESTIGATE,
+    ]
 
 
 _autonomy = st.sampled_from(list(Autonomy))
@@ -104,13 +112,17 @@ _rules = st.lists(
         tool_pattern=st.sampled_from(["*", "restart_*", "delete_*", "get_user"]),
         connector=st.none() | st.sampled_from(["c1", "k8s", "db"]),
         predicates=st.lists(
-            st.builds(ArgumentPredicate, argument=st.sampled_from(["namespace", "user"]),
-                      op=st.sampled_from(["eq", "ne", "prefix"]), value=st.sampled_from(["prod", "staging"])),
+            st.builds(
+                ArgumentPredicate,
+                argument=st.sampled_from(["namespace", "user"]),
+                op=st.sampled_from(["eq", "ne", "prefix"]),
+                value=st.sampled_from(["prod", "staging"]),
+            ),
             max_size=2,
         ).map(tuple),
     ),
     max_size=4,
-)  # fmt: skip
+)
 
 
 @given(_actions, _rules)

@@ -90,9 +90,17 @@ def test_a_hipaa_client_gets_redacted_audit_payloads(hartwell: Any, as_user: Any
 
 
 _pii = st.sampled_from(
-    ["a.b@example.com", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "123-45-6789", "10.1.2.3",
-     "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "+44 20 7946 0958", "password=s3cretvalue"]
-)  # fmt: skip
+    [
+        "a.b@example.com",
+        "4111 1111 1111 1111",
+        "GB82 WEST 1234 5698 7654 32",
+        "123-45-6789",
+        "10.1.2.3",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "+44 20 7946 0958",
+        "password=s3cretvalue",
+    ]
+)
 _noise = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 _text = st.lists(st.one_of(_noise, _pii), max_size=8).map(" ".join)
 

@@ -92,8 +92,11 @@ def test_a_batched_insert_and_update_write_what_the_orm_would(hartwell: Any) -> 
         assert len(sent.captured_queries) == 1
         stored = KBCandidate.objects.get(pk=candidate.pk)
         assert (stored.title, stored.body, stored.status, stored.origin_ref) == (
-            "Reset a password", "Use the portal.", "proposed", "T-1"
-        )  # fmt: skip
+            "Reset a password",
+            "Use the portal.",
+            "proposed",
+            "T-1",
+        )
         assert stored.expires_at == expires and stored.created_at == candidate.created_at is not None
         candidate.title = "Reset a password (portal)"
         candidate.save()  # marked stored by run_together: an UPDATE, not a second INSERT

@@ -90,8 +90,13 @@ def remove_membership(*, membership: Membership, actor: User) -> None:
     ):
         raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
     log.info("membership_removed", client=client.schema_name, member=str(membership.user_id), by=str(actor.pk))
-    record_for_client(client, event="membership.revoked", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                      payload={"member": membership.user.email, "role": membership.role})  # fmt: skip
+    record_for_client(
+        client,
+        event="membership.revoked",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"member": membership.user.email, "role": membership.role},
+    )
     membership.delete()
 
 
@@ -109,8 +114,13 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    record_for_client(client, event="membership.changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                      payload={"member": membership.user.email, "role": role, "previous_role": previous})  # fmt: skip
+    record_for_client(
+        client,
+        event="membership.changed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"member": membership.user.email, "role": role, "previous_role": previous},
+    )
     log.info(
         "membership_role_changed",
         client=client.schema_name,

@@ -226,9 +226,15 @@ class RunContext:
         return passages
 
     def call_tool(
-        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, llm_call: LLMCall | None = None,
+        self,
+        connector: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        purpose: str,
+        llm_call: LLMCall | None = None,
         loaded: ConnectorTool | None = None,
-    ) -> ToolOutcome:  # fmt: skip
+    ) -> ToolOutcome:
         """``llm_call`` (engine-only): the model call that asked for it, linked on the step. ``loaded``: the tool's
         row with its connector, when the caller already read it (the model's tool list): neither is read again."""
         started = time.monotonic()

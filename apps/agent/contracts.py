@@ -163,5 +163,13 @@ class InvestigationContext(Protocol):
         """``connector`` is a connector's kind (``postgres``, ``keycloak``, ...) or its name."""
         ...
 
-    def record(self, kind: StepKind, *, system: str, title: str, detail: str = "", data: Any = None,
-               citations: tuple[Citation, ...] = ()) -> None: ...  # fmt: skip
+    def record(
+        self,
+        kind: StepKind,
+        *,
+        system: str,
+        title: str,
+        detail: str = "",
+        data: Any = None,
+        citations: tuple[Citation, ...] = (),
+    ) -> None: ...

@@ -198,10 +198,14 @@ def _run(investigation: Investigation, *, resumed: bool, gateway: LLMGateway | N
             )
 
         concluded = conclude(
-            investigation=investigation, attempt=attempt, finding=finding, agent_settings=context.agent_settings,
-            record_verdict=record_verdict, spent=context.spent(),
+            investigation=investigation,
+            attempt=attempt,
+            finding=finding,
+            agent_settings=context.agent_settings,
+            record_verdict=record_verdict,
+            spent=context.spent(),
             assessment=context.assessment.as_dict() if context.assessment is not None else None,
-        )  # fmt: skip
+        )
         return "done" if concluded else "superseded"
     finally:
         heartbeat.stop()

@@ -77,38 +77,64 @@ def _escape_mrkdwn(text: str) -> str:
 
 def slack_message(facts: dict[str, Any]) -> dict[str, Any]:
     evidence = "\n".join(f"• {_escape_mrkdwn(line)}" for line in facts["evidence"]) or "• (nothing cited)"
-    text = (f"*{_escape_mrkdwn(facts['title'])}* for {_escape_mrkdwn(facts['client'])} — {facts['verdict']}\n"
-            f"*Why:* {_escape_mrkdwn(facts['why'])}\n*Summary:* {_escape_mrkdwn(facts['summary'])}")  # fmt: skip
+    text = (
+        f"*{_escape_mrkdwn(facts['title'])}* for {_escape_mrkdwn(facts['client'])} — {facts['verdict']}\n"
+        f"*Why:* {_escape_mrkdwn(facts['why'])}\n*Summary:* {_escape_mrkdwn(facts['summary'])}"
+    )
     return {
         "text": f"{facts['title']} ({facts['verdict']})",
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "section",
-             "text": {"type": "mrkdwn", "text": f"*Evidence ({facts['steps']} steps):*\n{evidence}"}},
-            {"type": "actions", "elements": [{"type": "button", "action_id": "gaby_open_investigation",
-                                              "text": {"type": "plain_text", "text": "Open the investigation"},
-                                              "url": facts["link"]}]},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Evidence ({facts['steps']} steps):*\n{evidence}"},
+            },
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "gaby_open_investigation",
+                        "text": {"type": "plain_text", "text": "Open the investigation"},
+                        "url": facts["link"],
+                    }
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def teams_message(facts: dict[str, Any]) -> dict[str, Any]:
     card = {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
         "body": [
             {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": facts["title"], "wrap": True},
-            {"type": "FactSet", "facts": [{"title": "Client", "value": facts["client"]},
-                                          {"title": "Verdict", "value": facts["verdict"]},
-                                          {"title": "Steps", "value": str(facts["steps"])}]},
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": "Client", "value": facts["client"]},
+                    {"title": "Verdict", "value": facts["verdict"]},
+                    {"title": "Steps", "value": str(facts["steps"])},
+                ],
+            },
             {"type": "TextBlock", "text": f"Why: {facts['why']}", "wrap": True},
             {"type": "TextBlock", "text": f"Summary: {facts['summary']}", "wrap": True},
-            {"type": "TextBlock", "text": "Evidence: " + ("; ".join(facts["evidence"]) or "nothing cited"),
-             "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": "Evidence: " + ("; ".join(facts["evidence"]) or "nothing cited"),
+                "wrap": True,
+            },
         ],
         "actions": [{"type": "Action.OpenUrl", "title": "Open the investigation", "url": facts["link"]}],
-    }  # fmt: skip
-    return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
-                                                "contentUrl": None, "content": card}]}  # fmt: skip
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
 
 
 def email_body(facts: dict[str, Any]) -> str:
@@ -177,8 +203,10 @@ def send_escalation_notices(investigation_id: str, *, http: WebhookClient | None
             )
         else:
             EscalationNotice.objects.filter(pk=notice.pk).update(state=NoticeState.SENT, sent_at=timezone.now())
-            audit.record(event="escalation.notice_sent", payload={"investigation": str(investigation.pk),
-                                                                  "channel": notice.channel})  # fmt: skip
+            audit.record(
+                event="escalation.notice_sent",
+                payload={"investigation": str(investigation.pk), "channel": notice.channel},
+            )
             sent += 1
     if transient is not None:
         raise transient

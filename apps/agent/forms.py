@@ -16,15 +16,29 @@ from tenants.models import Client
 
 class AgentSettingsForm(forms.ModelForm):
     escalation_assignee_id = forms.TypedChoiceField(
-        required=False, coerce=UUID, empty_value=None, label="Escalate to",
+        required=False,
+        coerce=UUID,
+        empty_value=None,
+        label="Escalate to",
         help_text="Who an escalated ticket is assigned to; nobody leaves it unassigned.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = AgentSettings
-        fields = ["auto_investigate", "default_depth", "tone", "knowledge_threshold", "max_tokens", "max_usd",
-                  "escalation_assignee_id", "escalation_email", "escalation_slack", "escalation_teams", "summary_hour",
-                  "summary_recipients"]  # fmt: skip
+        fields = [
+            "auto_investigate",
+            "default_depth",
+            "tone",
+            "knowledge_threshold",
+            "max_tokens",
+            "max_usd",
+            "escalation_assignee_id",
+            "escalation_email",
+            "escalation_slack",
+            "escalation_teams",
+            "summary_hour",
+            "summary_recipients",
+        ]
 
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,8 +53,10 @@ class AgentSettingsForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         configured = channels(self.client)
-        for field, ready, name in (("escalation_slack", configured.slack, "Slack"),
-                                   ("escalation_teams", configured.teams, "Teams")):  # fmt: skip
+        for field, ready, name in (
+            ("escalation_slack", configured.slack, "Slack"),
+            ("escalation_teams", configured.teams, "Teams"),
+        ):
             if cleaned.get(field) and not ready:
                 self.add_error(field, f"Set a {name} webhook under Safety → Approval channels first.")
         return cleaned

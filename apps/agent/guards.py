@@ -34,19 +34,25 @@ def assess_ticket(context: RunContext) -> Assessment:
     context.ticket = dataclasses.replace(context.ticket, acts_for=assessment.acts_for)
     context.assessment = assessment
     context.record(
-        StepKind.READ, system=SYSTEM, title=f"Read the ticket: {assessment.kind.value.replace('_', ' ')}"
+        StepKind.READ,
+        system=SYSTEM,
+        title=f"Read the ticket: {assessment.kind.value.replace('_', ' ')}"
         + (" — on behalf of another person" if assessment.on_behalf_of_other else "")
-        + (" — flagged" if assessment.flags else ""), detail=assessment.describe(), data=assessment.as_dict(),
-    )  # fmt: skip
+        + (" — flagged" if assessment.flags else ""),
+        detail=assessment.describe(),
+        data=assessment.as_dict(),
+    )
     return assessment
 
 
 def suspicious_finding(assessment: Assessment) -> Finding:
     reason = f"Flagged as suspicious, so Gaby does not act or answer on its own: {assessment.suspicion}."
     return Finding(
-        verdict=Verdict.NEEDS_L2, summary=f"{reason} Requester: {assessment.requester.email or 'unknown'}.",
-        escalation_reason=reason, decided_by="triage",
-    )  # fmt: skip
+        verdict=Verdict.NEEDS_L2,
+        summary=f"{reason} Requester: {assessment.requester.email or 'unknown'}.",
+        escalation_reason=reason,
+        decided_by="triage",
+    )
 
 
 def flagged(finding: Finding, assessment: Assessment) -> Finding:
@@ -56,23 +62,32 @@ def flagged(finding: Finding, assessment: Assessment) -> Finding:
         f" {finding.escalation_reason}" if finding.escalation_reason else ""
     )
     return Finding(
-        verdict=Verdict.NEEDS_L2, summary=f"{reason}\n\n{finding.summary}", citations=finding.citations,
-        confidence=finding.confidence, escalation_reason=reason, is_infra=finding.is_infra,
-        infra_evidence=finding.infra_evidence, decided_by=finding.decided_by,
-    )  # fmt: skip
+        verdict=Verdict.NEEDS_L2,
+        summary=f"{reason}\n\n{finding.summary}",
+        citations=finding.citations,
+        confidence=finding.confidence,
+        escalation_reason=reason,
+        is_infra=finding.is_infra,
+        infra_evidence=finding.infra_evidence,
+        decided_by=finding.decided_by,
+    )
 
 
 def kind_finding(assessment: Assessment) -> Finding:
     """A ticket no playbook took and that is not a question: a person takes it, with the reason."""
     kind = assessment.kind.value.replace("_", " ")
     if assessment.on_behalf_of_other and assessment.kind in {TicketKind.ACTION_REQUEST, TicketKind.QUESTION}:
-        reason = f"About another person's account ({assessment.on_behalf_of_other}): Gaby acts and answers only " \
-                 "for the requester, so a person decides."  # fmt: skip
+        reason = (
+            f"About another person's account ({assessment.on_behalf_of_other}): Gaby acts and answers only "
+            "for the requester, so a person decides."
+        )
     elif assessment.kind is TicketKind.ACTION_REQUEST:
         reason = f"A request for an action ({assessment.why!r}) that no playbook covers: a person takes it."
     else:
-        reason = f"Not a question but {'an' if kind[0] in 'aeiou' else 'a'} {kind} ({assessment.why!r}): the " \
-                 "knowledge base may answer only questions, so a person takes it."  # fmt: skip
+        reason = (
+            f"Not a question but {'an' if kind[0] in 'aeiou' else 'a'} {kind} ({assessment.why!r}): the "
+            "knowledge base may answer only questions, so a person takes it."
+        )
     return Finding(
         verdict=assessment.escalation_verdict(), summary=reason, escalation_reason=reason, decided_by="triage"
     )
@@ -84,15 +99,31 @@ def guard_reply(context: RunContext, finding: Finding) -> Finding:
         return finding
     leaked = ", ".join(sorted({f"{item.value} ({item.owner})" for item in found}))
     reason = f"The reply was blocked: it holds data of another person than the requester: {leaked}."
-    context.record(StepKind.VERIFY, system=SYSTEM, title="Reply blocked: another person's data", detail=reason,
-                   data={"disclosures": [dataclasses.asdict(item) for item in found],
-                         "requester": context.accounts.requester.email})  # fmt: skip
+    context.record(
+        StepKind.VERIFY,
+        system=SYSTEM,
+        title="Reply blocked: another person's data",
+        detail=reason,
+        data={
+            "disclosures": [dataclasses.asdict(item) for item in found],
+            "requester": context.accounts.requester.email,
+        },
+    )
     audit.record(
-        event="reply.disclosure_blocked", actor_kind=ActorKind.AGENT,
-        payload={"investigation": str(context.investigation.pk), "requester": context.accounts.requester.email,
-                 "owners": sorted({item.owner for item in found}), "decided_by": finding.decided_by},
-    )  # fmt: skip
+        event="reply.disclosure_blocked",
+        actor_kind=ActorKind.AGENT,
+        payload={
+            "investigation": str(context.investigation.pk),
+            "requester": context.accounts.requester.email,
+            "owners": sorted({item.owner for item in found}),
+            "decided_by": finding.decided_by,
+        },
+    )
     return Finding(
-        verdict=Verdict.NEEDS_L2, summary=f"{reason}\n\n{finding.summary}", citations=finding.citations,
-        confidence=finding.confidence, escalation_reason=reason, decided_by=finding.decided_by,
-    )  # fmt: skip
+        verdict=Verdict.NEEDS_L2,
+        summary=f"{reason}\n\n{finding.summary}",
+        citations=finding.citations,
+        confidence=finding.confidence,
+        escalation_reason=reason,
+        decided_by=finding.decided_by,
+    )

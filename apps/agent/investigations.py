@@ -76,10 +76,14 @@ def start_investigation(
     )
     queued = append(
         event="investigation.queued",
-        payload={"investigation": investigation.pk, "ticket": ticket.pk, "triggered_by": triggered_by,
-                 "depth": investigation.depth},
+        payload={
+            "investigation": investigation.pk,
+            "ticket": ticket.pk,
+            "triggered_by": triggered_by,
+            "depth": investigation.depth,
+        },
         **_actor(actor),
-    )  # fmt: skip
+    )
     try:
         # The database keeps one active investigation per ticket: a concurrent start that won since the
         # check above makes this insert fail, and that one is returned. The row and its event: one round trip.

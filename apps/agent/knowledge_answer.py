@@ -37,9 +37,33 @@ CLOSINGS = {
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 # Words that carry no question of their own ("can you help with this?").
 _FILLER = frozenset(
-    ["the", "and", "you", "can", "could", "would", "will", "for", "with", "this", "that", "are", "any", "our",
-     "your", "have", "has", "please", "help", "thanks", "thank", "there", "what", "how"]
-)  # fmt: skip
+    [
+        "the",
+        "and",
+        "you",
+        "can",
+        "could",
+        "would",
+        "will",
+        "for",
+        "with",
+        "this",
+        "that",
+        "are",
+        "any",
+        "our",
+        "your",
+        "have",
+        "has",
+        "please",
+        "help",
+        "thanks",
+        "thank",
+        "there",
+        "what",
+        "how",
+    ]
+)
 
 
 def _quote(passage: Passage) -> str:
@@ -78,10 +102,13 @@ def question_parts(questions: Sequence[str]) -> list[str]:
 
 def _escalate(reason: str, passages: Sequence[Passage], confidence: float) -> Finding:
     return Finding(
-        verdict=Verdict.NEEDS_L2, summary=f"{reason} A person should take this ticket.",
-        citations=[p.citation for p in passages[:3]], confidence=confidence, escalation_reason=reason,
+        verdict=Verdict.NEEDS_L2,
+        summary=f"{reason} A person should take this ticket.",
+        citations=[p.citation for p in passages[:3]],
+        confidence=confidence,
+        escalation_reason=reason,
         decided_by="knowledge",
-    )  # fmt: skip
+    )
 
 
 def _best_for(context: InvestigationContext, queries: Sequence[str], limit: int) -> list[Passage]:
@@ -104,8 +131,10 @@ def _answer_parts(context: InvestigationContext, parts: list[str], threshold: fl
             score = f"best {best.score:.2f}" if best else "no passage found"
             return _escalate(
                 f"The ticket asks {len(parts)} questions and no knowledge passage is confident enough for “{part}” "
-                f"({score}; threshold {threshold:.2f}).", [p for _, p in answers] + found, best.score if best else 0.0,
-            )  # fmt: skip
+                f"({score}; threshold {threshold:.2f}).",
+                [p for _, p in answers] + found,
+                best.score if best else 0.0,
+            )
         answers.append((part, best))
     distinct = list({passage.citation.ref: (question, passage) for question, passage in answers}.values())
     if len(distinct) == 1:  # one passage answers every part: a single answer reads better
@@ -116,17 +145,22 @@ def _answer_parts(context: InvestigationContext, parts: list[str], threshold: fl
         verdict=Verdict.AUTO_RESOLVED,
         summary=f"Answered {len(distinct)} questions from knowledge: {labels} (lowest confidence {confidence:.2f} "
         f"≥ {threshold:.2f}).",
-        reply=compose_parts(context, distinct), citations=[passage.citation for _, passage in distinct],
-        confidence=confidence, decided_by="knowledge",
-    )  # fmt: skip
+        reply=compose_parts(context, distinct),
+        citations=[passage.citation for _, passage in distinct],
+        confidence=confidence,
+        decided_by="knowledge",
+    )
 
 
 def _answered(context: InvestigationContext, best: Passage, threshold: float) -> Finding:
     return Finding(
         verdict=Verdict.AUTO_RESOLVED,
         summary=f"Answered from knowledge: {best.citation.label} (confidence {best.score:.2f} ≥ {threshold:.2f}).",
-        reply=compose_reply(context, best), citations=[best.citation], confidence=best.score, decided_by="knowledge",
-    )  # fmt: skip
+        reply=compose_reply(context, best),
+        citations=[best.citation],
+        confidence=best.score,
+        decided_by="knowledge",
+    )
 
 
 def answer_from_knowledge(context: InvestigationContext, *, threshold: float, questions: Sequence[str] = ()) -> Finding:

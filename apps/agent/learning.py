@@ -33,10 +33,12 @@ def resolution_candidate(investigation: Investigation) -> KBCandidate | None:
     if not investigation.reply.strip():
         return None
     return new_candidate(
-        title=investigation.ticket.title, body=_body(investigation, investigation.reply),
-        origin_kind=CandidateOrigin.INVESTIGATION, origin_ref=str(investigation.pk),
+        title=investigation.ticket.title,
+        body=_body(investigation, investigation.reply),
+        origin_kind=CandidateOrigin.INVESTIGATION,
+        origin_ref=str(investigation.pk),
         origin_url=f"/investigations/{investigation.pk}/",
-    )  # fmt: skip
+    )
 
 
 def propose_from_correction(investigation: Investigation, corrected: str) -> KBCandidate | None:
@@ -44,7 +46,9 @@ def propose_from_correction(investigation: Investigation, corrected: str) -> KBC
     if corrected.strip() == investigation.reply.strip():
         return None
     return propose_candidate(
-        title=investigation.ticket.title, body=_body(investigation, corrected),
-        origin_kind=CandidateOrigin.CORRECTION, origin_ref=str(investigation.pk),
+        title=investigation.ticket.title,
+        body=_body(investigation, corrected),
+        origin_kind=CandidateOrigin.CORRECTION,
+        origin_ref=str(investigation.pk),
         origin_url=f"/investigations/{investigation.pk}/",
-    )  # fmt: skip
+    )

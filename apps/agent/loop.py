@@ -252,9 +252,13 @@ class LLMDecider:
             return
         arguments = _restored(arguments, self.vault)
         outcome = self.context.call_tool(
-            spec.connector, spec.tool, arguments, purpose=f"Investigation step: {spec.tool}", llm_call=result.call,
+            spec.connector,
+            spec.tool,
+            arguments,
+            purpose=f"Investigation step: {spec.tool}",
+            llm_call=result.call,
             loaded=spec.row,
-        )  # fmt: skip
+        )
         if not outcome.executed and outcome.status in STOPPED_BY_GATE and spec.access != "read":
             self.state.stopped.append(f"{spec.connector}.{spec.tool} ({outcome.status.replace('_', ' ')})")
         number = sum(1 for item in self.state.evidence if item.source.startswith("tool")) + 1
@@ -299,8 +303,10 @@ class LLMDecider:
             reason = "The model called it resolved without citing a knowledge passage or tool result it was shown."
         if verdict is Verdict.AUTO_RESOLVED and self.state.stopped:
             verdict = Verdict.NEEDS_L2
-            reason = (f"The model called it resolved, but the safety gate stopped {len(self.state.stopped)} of its "
-                      f"calls: {', '.join(self.state.stopped[:5])}. A person should review this ticket.")  # fmt: skip
+            reason = (
+                f"The model called it resolved, but the safety gate stopped {len(self.state.stopped)} of its "
+                f"calls: {', '.join(self.state.stopped[:5])}. A person should review this ticket."
+            )
         try:
             confidence = max(0.0, min(1.0, float(parsed.get("confidence") or 0)))
         except (TypeError, ValueError):

@@ -76,9 +76,10 @@ class Investigation(models.Model):
     infra_evidence = models.JSONField(default=list, blank=True)
     decided_by = models.CharField(max_length=100, blank=True, help_text='"llm", "knowledge", "playbook:<name>".')
     assessment = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="How Gaby read the ticket: requester, kind and why, language, suspicion flags with evidence.",
-    )  # fmt: skip
+    )
     tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")

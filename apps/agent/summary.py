@@ -24,9 +24,12 @@ from tenants.models import Client
 
 ESCALATED = (VerdictChoice.NEEDS_TECH, VerdictChoice.NEEDS_L2, VerdictChoice.NEEDS_CLIENT, VerdictChoice.FAILED)
 PRIORITY_RANK = Case(
-    When(ticket__priority="urgent", then=Value(0)), When(ticket__priority="high", then=Value(1)),
-    When(ticket__priority="normal", then=Value(2)), default=Value(3), output_field=IntegerField(),
-)  # fmt: skip
+    When(ticket__priority="urgent", then=Value(0)),
+    When(ticket__priority="high", then=Value(1)),
+    When(ticket__priority="normal", then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
 
 
 @dataclass(frozen=True)
@@ -67,21 +70,31 @@ def compose(client: Client, *, now: datetime) -> Summary:
     """What happened in the 24 hours before ``now``, and the one escalation a person should look at first."""
     finished = Investigation.objects.filter(
         status__in=[InvestigationStatus.DONE, InvestigationStatus.FAILED],
-        finished_at__gte=now - timedelta(hours=24), finished_at__lt=now, ticket__deleted_at__isnull=True,
-    ).select_related("ticket")  # fmt: skip
+        finished_at__gte=now - timedelta(hours=24),
+        finished_at__lt=now,
+        ticket__deleted_at__isnull=True,
+    ).select_related("ticket")
     resolved = finished.filter(verdict=VerdictChoice.AUTO_RESOLVED).count()
     escalated = finished.filter(verdict__in=ESCALATED)
     the_one = escalated.annotate(rank=PRIORITY_RANK).order_by("rank", "finished_at").first()
     base = client_url(client, scheme="https" if settings.HTTPS else "http", port=settings.PUBLIC_PORT)
-    lines = [f"While you slept, Gaby worked on {client.name}'s tickets:", "",
-             f"  {resolved} resolved", f"  {escalated.count()} escalated", ""]  # fmt: skip
+    lines = [
+        f"While you slept, Gaby worked on {client.name}'s tickets:",
+        "",
+        f"  {resolved} resolved",
+        f"  {escalated.count()} escalated",
+        "",
+    ]
     if the_one is not None:
         reason = the_one.escalation_reason or the_one.failure_reason or the_one.summary or "-"
         lines += [
-            "Here's the one to look at first:", "",
+            "Here's the one to look at first:",
+            "",
             f"  {the_one.ticket.title} ({the_one.ticket.get_priority_display()}, {the_one.get_verdict_display()})",
-            f"  Why: {reason}", f"  {base}investigations/{the_one.pk}/", "",
-        ]  # fmt: skip
+            f"  Why: {reason}",
+            f"  {base}investigations/{the_one.pk}/",
+            "",
+        ]
     else:
         lines += ["Nothing is waiting for you.", ""]
     lines.append(f"All investigations: {base}investigations/")

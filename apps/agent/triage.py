@@ -218,16 +218,28 @@ class Assessment:
     def as_dict(self) -> dict[str, Any]:
         requester = self.requester
         return {
-            "kind": self.kind.value, "why": self.why, "language": self.language,
-            "flags": [flag.as_dict() for flag in self.flags], "on_behalf_of_other": self.on_behalf_of_other,
-            "questions": self.questions, "how_to": self.how_to, "acts_for": self.acts_for,
-            "requester": {"email": requester.email, "name": requester.name, "channel": requester.channel,
-                          "verified": requester.verified, "authentication": requester.authentication,
-                          "authorized_contact": requester.authorized_for_others},
-            "stripped": {"quoted": bool(self.read and self.read.quoted),
-                         "forwarded": bool(self.read and self.read.forwarded),
-                         "signature": bool(self.read and self.read.signature)},
-        }  # fmt: skip
+            "kind": self.kind.value,
+            "why": self.why,
+            "language": self.language,
+            "flags": [flag.as_dict() for flag in self.flags],
+            "on_behalf_of_other": self.on_behalf_of_other,
+            "questions": self.questions,
+            "how_to": self.how_to,
+            "acts_for": self.acts_for,
+            "requester": {
+                "email": requester.email,
+                "name": requester.name,
+                "channel": requester.channel,
+                "verified": requester.verified,
+                "authentication": requester.authentication,
+                "authorized_contact": requester.authorized_for_others,
+            },
+            "stripped": {
+                "quoted": bool(self.read and self.read.quoted),
+                "forwarded": bool(self.read and self.read.forwarded),
+                "signature": bool(self.read and self.read.signature),
+            },
+        }
 
 
 def _first(cues: tuple[re.Pattern[str], ...], text: str) -> str:
@@ -326,8 +338,9 @@ def on_behalf_of_other(read: ReadTicket, requester: Requester) -> str:
         # Someone else's message: theirs to ask, unless the requester's own words make the request their own
         # ("see below from our AP team — could you send me the November bill again?").
         first_name = re.split(r"[._+-]", author.split("@", 1)[0])[0]
-        about_them = THIRD_PERSON.search(own) or (len(first_name) > 2 and re.search(rf"\b{re.escape(first_name)}\b",
-                                                                                      own, re.IGNORECASE))  # fmt: skip
+        about_them = THIRD_PERSON.search(own) or (
+            len(first_name) > 2 and re.search(rf"\b{re.escape(first_name)}\b", own, re.IGNORECASE)
+        )
         if read.cover_note_only or about_them:
             return f"forwards a message from {author}"
     return ""
@@ -341,6 +354,14 @@ def assess(*, title: str, read: ReadTicket, requester: Requester, flags: list[Fl
         named = {a.lower() for a in EMAIL.findall(read.request) if not requester.is_me(a)}
         acts_for = named.pop() if len(named) == 1 else ""  # "my colleague" without an address: a person decides
     return Assessment(
-        requester=requester, kind=found.kind, why=found.why, language=read.language, flags=flags,
-        on_behalf_of_other=others, questions=found.questions, how_to=found.how_to, acts_for=acts_for, read=read,
-    )  # fmt: skip
+        requester=requester,
+        kind=found.kind,
+        why=found.why,
+        language=read.language,
+        flags=flags,
+        on_behalf_of_other=others,
+        questions=found.questions,
+        how_to=found.how_to,
+        acts_for=acts_for,
+        read=read,
+    )

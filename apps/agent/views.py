@@ -51,13 +51,24 @@ def _filtered(request: ClientRequest) -> tuple[QuerySet[Investigation], dict[str
 def investigations(request: ClientRequest) -> HttpResponse:
     found, filters = _filtered(request)
     page = Paginator(found.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, "verdicts": VerdictChoice.choices,
-               "statuses": InvestigationStatus.choices}  # fmt: skip
+    context = {
+        "page": page,
+        "filters": filters,
+        "verdicts": VerdictChoice.choices,
+        "statuses": InvestigationStatus.choices,
+    }
     return render_page(request, "agent/investigations.html", context, partial="results")
 
 
-def _detail(request: ClientRequest, investigation: Investigation, *, partial: str = "", status: int = 200,
-            error: str = "", refresh_steps: bool = False) -> HttpResponse:  # fmt: skip
+def _detail(
+    request: ClientRequest,
+    investigation: Investigation,
+    *,
+    partial: str = "",
+    status: int = 200,
+    error: str = "",
+    refresh_steps: bool = False,
+) -> HttpResponse:
     context = {
         "refresh_steps": refresh_steps,
         "investigation": investigation,
@@ -139,7 +150,8 @@ def investigate_ticket(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
 def evidence(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
     """SRE-7: the evidence bundle (timeline, queries, results, citations) as a JSON download."""
     investigation = get_investigation_for_client(request, investigation_id)
-    response = HttpResponse(json.dumps(evidence_bundle(investigation), indent=2, default=str),
-                            content_type="application/json")  # fmt: skip
+    response = HttpResponse(
+        json.dumps(evidence_bundle(investigation), indent=2, default=str), content_type="application/json"
+    )
     response["Content-Disposition"] = f'attachment; filename="investigation-{investigation.pk}.json"'
     return response

@@ -141,9 +141,12 @@ def _owned(investigation: Investigation, attempt: int, status: str) -> Investiga
         raise Investigation.DoesNotExist(f"Investigation {investigation.pk} is gone.")
     if current != (status, attempt):
         log.info(
-            "investigation_not_owned", investigation=str(investigation.pk), status=current[0], attempts=current[1],
+            "investigation_not_owned",
+            investigation=str(investigation.pk),
+            status=current[0],
+            attempts=current[1],
             attempt=attempt,
-        )  # fmt: skip
+        )
         return None
     investigation.status, investigation.attempts = current
     return investigation

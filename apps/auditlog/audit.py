@@ -63,8 +63,16 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def compute_hash(*, sequence: int, occurred_at: datetime, actor_kind: str, actor_id: str, event: str,
-                 payload: dict[str, Any], prev_hash: str) -> str:  # fmt: skip
+def compute_hash(
+    *,
+    sequence: int,
+    occurred_at: datetime,
+    actor_kind: str,
+    actor_id: str,
+    event: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> str:
     body = canonical_json(
         {
             "sequence": sequence,
@@ -92,13 +100,19 @@ FROM (
 RETURNING sequence, prev_hash, hash"""
 
 
-def _body_before_head(*, occurred_at: datetime, actor_kind: str, actor_id: str, event: str,
-                      payload: dict[str, Any]) -> str:  # fmt: skip
+def _body_before_head(
+    *, occurred_at: datetime, actor_kind: str, actor_id: str, event: str, payload: dict[str, Any]
+) -> str:
     """``compute_hash``'s body up to the head's hash: what it hashes, minus ``<prev_hash>","sequence":<n>}``."""
     body = canonical_json(
-        {"actor_id": actor_id, "actor_kind": actor_kind, "event": event, "occurred_at": _timestamp(occurred_at),
-         "payload": payload}
-    )  # fmt: skip
+        {
+            "actor_id": actor_id,
+            "actor_kind": actor_kind,
+            "event": event,
+            "occurred_at": _timestamp(occurred_at),
+            "payload": payload,
+        }
+    )
     return body[:-1] + ',"prev_hash":"'
 
 
@@ -116,8 +130,9 @@ class Appended:
         return self.event
 
 
-def append(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "",
-           payload: dict[str, Any] | None = None) -> Appended:  # fmt: skip
+def append(
+    *, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "", payload: dict[str, Any] | None = None
+) -> Appended:
     """Append one event to the current schema's chain in two statements, sent with the writes it describes.
 
     The schema's append lock, then the INSERT that reads the chain's head. PostgreSQL takes a fresh snapshot for
@@ -125,24 +140,38 @@ def append(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object =
     statement would read with a snapshot taken before waiting for the lock, and two appenders could chain onto
     the same link. The lock is the transaction's: held until the writes it guards commit.
     """
-    row = AuditEvent(occurred_at=timezone.now(), actor_kind=actor_kind, actor_id=str(actor_id or ""), event=event,
-                     payload=_normalise(payload or {}))  # fmt: skip
+    row = AuditEvent(
+        occurred_at=timezone.now(),
+        actor_kind=actor_kind,
+        actor_id=str(actor_id or ""),
+        event=event,
+        payload=_normalise(payload or {}),
+    )
     payload_value = AuditEvent._meta.get_field("payload").get_db_prep_save(row.payload, connection)
-    before_head = _body_before_head(occurred_at=row.occurred_at, actor_kind=row.actor_kind, actor_id=row.actor_id,
-                                    event=row.event, payload=row.payload)  # fmt: skip
+    before_head = _body_before_head(
+        occurred_at=row.occurred_at,
+        actor_kind=row.actor_kind,
+        actor_id=row.actor_id,
+        event=row.event,
+        payload=row.payload,
+    )
     key = f"gaby.audit.{getattr(connection, 'schema_name', 'public')}"
     return Appended(
         row,
         (
             Statement("SELECT pg_advisory_xact_lock(hashtext(%s))", [key]),
-            Statement(_APPEND, [row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value,
-                                before_head], inserts=row),
+            Statement(
+                _APPEND,
+                [row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value, before_head],
+                inserts=row,
+            ),
         ),
-    )  # fmt: skip
+    )
 
 
-def record(*, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "",
-           payload: dict[str, Any] | None = None) -> AuditEvent:  # fmt: skip
+def record(
+    *, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "", payload: dict[str, Any] | None = None
+) -> AuditEvent:
     """Append one event to the current schema's chain, inside the caller's transaction: one round trip.
 
     No savepoint of its own: an audit row that fails to insert fails the caller's whole transaction, so the change
@@ -173,9 +202,14 @@ def verify() -> ChainReport:
         if row.prev_hash != prev_hash:
             return ChainReport(checked, row.sequence, f"event #{row.sequence} does not point at #{row.sequence - 1}")
         digest = compute_hash(
-            sequence=row.sequence, occurred_at=row.occurred_at, actor_kind=row.actor_kind, actor_id=row.actor_id,
-            event=row.event, payload=row.payload, prev_hash=row.prev_hash,
-        )  # fmt: skip
+            sequence=row.sequence,
+            occurred_at=row.occurred_at,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            event=row.event,
+            payload=row.payload,
+            prev_hash=row.prev_hash,
+        )
         if digest != row.hash:
             return ChainReport(checked, row.sequence, f"event #{row.sequence} was altered after it was written")
         prev_hash, expected_sequence, checked = row.hash, expected_sequence + 1, checked + 1

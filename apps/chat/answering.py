@@ -86,9 +86,12 @@ async def _knowledge_answer(hits: list[Hit], confidence: float, on_token: OnToke
     text = f"Here's what I found in {best.citation.document_title} [1]:\n\n{_trim(best.text)}"
     await _stream(text, on_token)
     return Answer(
-        text=text, citations=[_citation(1, best)], confidence=confidence, confident=True,
+        text=text,
+        citations=[_citation(1, best)],
+        confidence=confidence,
+        confident=True,
         cited_documents=[best.citation.document_id],
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -113,12 +116,13 @@ def prepare(
     passages = "\n\n".join(f"[{n}] {hit.citation.label}\n{_trim(hit.text)}" for n, hit in enumerate(hits, start=1))
     dialogue = "\n".join(f"{who}: {text}" for who, text in history[-10:])
     model = LLMGateway(client).streaming(
-        workflow="reply", prompt=load_prompt("reply"),
+        workflow="reply",
+        prompt=load_prompt("reply"),
         variables={"client_name": client.name, "tone": f"friendly, concise; you are called {persona}"},
         untrusted=[Untrusted("knowledge", passages or "(no passages found)"), Untrusted("chat", dialogue)],
         instruction=f"Answer the visitor's last message: {question!r}. Cite passages as [n].",
         budget=Budget(f"chat:{conversation_id}", max_tokens=CHAT_BUDGET_TOKENS),
-    )  # fmt: skip
+    )
     try:
         model.start()
     except LLMError:  # no model configured, none allowed, or the budget is spent: the knowledge base answers
@@ -138,10 +142,13 @@ async def write(draft: Draft, *, on_token: OnToken, run_sync: RunSync) -> Answer
     text = result.restored()
     cited = [n for n in range(1, len(hits) + 1) if f"[{n}]" in text]
     return Answer(
-        text=text, citations=[_citation(n, hits[n - 1]) for n in cited], confidence=confidence,
-        confident=bool(hits) and confidence >= settings.CHAT_MIN_CONFIDENCE, mode="llm",
+        text=text,
+        citations=[_citation(n, hits[n - 1]) for n in cited],
+        confidence=confidence,
+        confident=bool(hits) and confidence >= settings.CHAT_MIN_CONFIDENCE,
+        mode="llm",
         cited_documents=[hits[n - 1].citation.document_id for n in cited],
-    )  # fmt: skip
+    )
 
 
 def count_citations(answer: Answer) -> None:

@@ -176,10 +176,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     def _ready(self, conversation: Conversation, resume: str, *, resumed: bool) -> dict[str, Any]:
         assert self.widget is not None
         return {
-            "type": "ready", "conversation": str(conversation.pk), "resume": resume, "resumed": resumed,
-            "state": conversation.state, "config": public_config(self.widget),
+            "type": "ready",
+            "conversation": str(conversation.pk),
+            "resume": resume,
+            "resumed": resumed,
+            "state": conversation.state,
+            "config": public_config(self.widget),
             "messages": services.history(conversation),
-        }  # fmt: skip
+        }
 
     # --- a visitor's message, and Gaby's answer -------------------------------------------------
     async def _message(self, text: str) -> None:
@@ -220,9 +224,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         earlier = ChatMessage.objects.filter(conversation=conversation).exclude(pk=question.pk).order_by("-created_at")
         history = [(m.author_label or m.role, m.body) for m in reversed(earlier[:10])]
         return answering.prepare(
-            client=self.scope["tenant"], conversation_id=str(conversation.pk), question=question.body,
-            history=history, persona=conversation.widget.persona_name,
-        )  # fmt: skip
+            client=self.scope["tenant"],
+            conversation_id=str(conversation.pk),
+            question=question.body,
+            history=history,
+            persona=conversation.widget.persona_name,
+        )
 
     @in_tenant_pool
     def _draft_later(self, question: ChatMessage) -> answering.Draft | None:
@@ -268,9 +275,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if result is None or conversation is None:
             return False
         services.post_gaby_message(
-            conversation=conversation, body=result.text, citations=result.citations, confidence=result.confidence,
-            mode=result.mode, stream=stream, offer="" if result.confident else "human",
-        )  # fmt: skip
+            conversation=conversation,
+            body=result.text,
+            citations=result.citations,
+            confidence=result.confidence,
+            mode=result.mode,
+            stream=stream,
+            offer="" if result.confident else "human",
+        )
         answering.count_citations(result)
         return True
 

@@ -27,15 +27,22 @@ class JSONObjectField(forms.CharField):
 
 class WidgetForm(forms.Form):
     name = forms.CharField(max_length=100)
-    allowed_origins = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                                      help_text="One site per line, e.g. https://www.example.com")  # fmt: skip
+    allowed_origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="One site per line, e.g. https://www.example.com"
+    )
     greeting = forms.CharField(max_length=500, initial="Hi! How can I help?")
     persona_name = forms.CharField(max_length=60, initial="Gaby", label="Persona name")
     persona_avatar_url = forms.URLField(required=False, label="Avatar URL", assume_scheme="https")
-    theme = JSONObjectField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                            help_text='CSS variables, e.g. {"accent": "#0b6e4f", "radius": "8px"}')  # fmt: skip
-    business_hours = JSONObjectField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                     help_text='e.g. {"mon": "09:00-17:00"}; empty means always open')  # fmt: skip
+    theme = JSONObjectField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='CSS variables, e.g. {"accent": "#0b6e4f", "radius": "8px"}',
+    )
+    business_hours = JSONObjectField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='e.g. {"mon": "09:00-17:00"}; empty means always open',
+    )
     identity_mode = forms.ChoiceField(choices=IdentityMode.choices)
     enabled = forms.BooleanField(required=False, initial=True)
 

@@ -76,9 +76,13 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
         row = inbox.row_of(conversation)
         payloads += [
             {"type": "swap", "target": f"#inbox-conv-{conversation.pk}", "swap": "delete", "html": ""},
-            {"type": "swap", "target": inbox.live_target(row), "swap": "afterbegin",
-             "html": render_to_string(row.template, {"row": row})},
-        ]  # fmt: skip
+            {
+                "type": "swap",
+                "target": inbox.live_target(row),
+                "swap": "afterbegin",
+                "html": render_to_string(row.template, {"row": row}),
+            },
+        ]
     broadcast(payloads)
 
 
@@ -90,5 +94,15 @@ def announce_handoff(conversation_id: UUID, *, reason: str) -> None:
     if conversation is None:
         return
     html = render_to_string("chat/inbox_row.html#toast", {"conversation": conversation, "reason": reason})
-    broadcast([{"type": "swap", "target": "#messages", "swap": "beforeend", "html": html, "event": "handoff",
-                     "conversation": str(conversation.pk)}])  # fmt: skip
+    broadcast(
+        [
+            {
+                "type": "swap",
+                "target": "#messages",
+                "swap": "beforeend",
+                "html": html,
+                "event": "handoff",
+                "conversation": str(conversation.pk),
+            }
+        ]
+    )

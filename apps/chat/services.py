@@ -53,8 +53,9 @@ def asks_for_person(text: str) -> bool:
 
 def _audit(event: str, actor: Any, **payload: Any) -> None:
     user_id = getattr(actor, "pk", None)
-    record(event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "",
-           payload=payload)  # fmt: skip
+    record(
+        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "", payload=payload
+    )
 
 
 def _touch(conversation: Conversation, *fields: str) -> None:
@@ -79,9 +80,14 @@ def start_conversation(*, widget: Widget, identity: Identity, origin: str) -> tu
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
         conversation = Conversation.objects.create(
-            widget=widget, resume_hash=_hash(token), visitor_id=identity.user_id, visitor_email=identity.email,
-            visitor_name=identity.name, identity_verified=identity.verified, origin=origin[:300],
-        )  # fmt: skip
+            widget=widget,
+            resume_hash=_hash(token),
+            visitor_id=identity.user_id,
+            visitor_email=identity.email,
+            visitor_name=identity.name,
+            identity_verified=identity.verified,
+            origin=origin[:300],
+        )
         _announce(conversation, created=True)
     return conversation, token
 
@@ -121,14 +127,25 @@ def post_visitor_message(*, conversation: Conversation, body: str) -> ChatMessag
 
 
 def post_gaby_message(
-    *, conversation: Conversation, body: str, citations: list[dict[str, Any]] | None = None,
-    confidence: float | None = None, mode: str = "", stream: str = "", offer: str = "",
-) -> ChatMessage:  # fmt: skip
+    *,
+    conversation: Conversation,
+    body: str,
+    citations: list[dict[str, Any]] | None = None,
+    confidence: float | None = None,
+    mode: str = "",
+    stream: str = "",
+    offer: str = "",
+) -> ChatMessage:
     with transaction.atomic():
         message = ChatMessage.objects.create(
-            conversation=conversation, role=Role.GABY, author_label=conversation.widget.persona_name, body=body,
-            citations=citations or [], confidence=confidence, answer_mode=mode,
-        )  # fmt: skip
+            conversation=conversation,
+            role=Role.GABY,
+            author_label=conversation.widget.persona_name,
+            body=body,
+            citations=citations or [],
+            confidence=confidence,
+            answer_mode=mode,
+        )
         _touch(conversation)
         _announce(conversation, live.message_payload(message, stream=stream, offer=offer))
     return message
@@ -214,20 +231,29 @@ def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> 
         result = ingest_ticket(
             source=_chat_source(),
             normalized=NormalizedTicket(
-                external_id=f"chat:{conversation.pk}", title=title, body=transcript_text(conversation),
+                external_id=f"chat:{conversation.pk}",
+                title=title,
+                body=transcript_text(conversation),
                 contact=NormalizedContact(email=email, name=name or conversation.visitor_name),
-                messages=(NormalizedMessage(external_id=f"chat:{conversation.pk}:transcript",
-                                            body=transcript_text(conversation), author_label=email),),
+                messages=(
+                    NormalizedMessage(
+                        external_id=f"chat:{conversation.pk}:transcript",
+                        body=transcript_text(conversation),
+                        author_label=email,
+                    ),
+                ),
                 tags=("chat",),
             ),
-        )  # fmt: skip
+        )
         conversation.ticket_id = result.ticket.pk
         conversation.visitor_email = conversation.visitor_email or email
         _touch(conversation, "ticket_id", "visitor_email")
         note = ChatMessage.objects.create(
-            conversation=conversation, role=Role.SYSTEM, author_label=conversation.widget.persona_name,
+            conversation=conversation,
+            role=Role.SYSTEM,
+            author_label=conversation.widget.persona_name,
             body=f"Thanks! Ticket created: we'll reply to {email}.",
-        )  # fmt: skip
+        )
         _announce(conversation, live.message_payload(note))
     return result.ticket
 
@@ -246,8 +272,11 @@ def take_over(*, conversation: Conversation, user: Any) -> None:
             conversation=conversation, role=Role.SYSTEM, author_label="", body=f"{user.display_name} joined the chat."
         )
         _audit("chat.taken_over", user, conversation=conversation.pk)
-        _announce(conversation, {"type": "state", "state": conversation.state, "operator": user.display_name},
-                  live.message_payload(note))  # fmt: skip
+        _announce(
+            conversation,
+            {"type": "state", "state": conversation.state, "operator": user.display_name},
+            live.message_payload(note),
+        )
 
 
 def hand_back(*, conversation: Conversation, user: Any) -> None:
@@ -260,9 +289,11 @@ def hand_back(*, conversation: Conversation, user: Any) -> None:
         conversation.operator_name = ""
         _touch(conversation, "state", "operator_id", "operator_name")
         note = ChatMessage.objects.create(
-            conversation=conversation, role=Role.SYSTEM, author_label="",
+            conversation=conversation,
+            role=Role.SYSTEM,
+            author_label="",
             body=f"{user.display_name} handed the chat back to {conversation.widget.persona_name}.",
-        )  # fmt: skip
+        )
         _audit("chat.handed_back", user, conversation=conversation.pk)
         _announce(conversation, {"type": "state", "state": conversation.state}, live.message_payload(note))
 
@@ -292,11 +323,15 @@ def propose_correction(*, conversation: Conversation, message: ChatMessage, user
     title = (question.body if question else message.body)[:280]
     with transaction.atomic():
         candidate = propose_candidate(
-            title=title, body=text, origin_kind=CandidateOrigin.CORRECTION,
-            origin_ref=f"chat:{conversation.pk}:{message.pk}", origin_url=f"/chat/c/{conversation.pk}/",
-        )  # fmt: skip
-        _audit("chat.correction_proposed", user, conversation=conversation.pk, message=message.pk,
-               candidate=candidate.pk)  # fmt: skip
+            title=title,
+            body=text,
+            origin_kind=CandidateOrigin.CORRECTION,
+            origin_ref=f"chat:{conversation.pk}:{message.pk}",
+            origin_url=f"/chat/c/{conversation.pk}/",
+        )
+        _audit(
+            "chat.correction_proposed", user, conversation=conversation.pk, message=message.pk, candidate=candidate.pk
+        )
     return candidate
 
 

@@ -32,9 +32,13 @@ def console(request: ClientRequest) -> HttpResponse:
 
 
 def _conversation_page(
-    request: ClientRequest, conversation: Conversation, *, partial: str = "", status: int = 200,
+    request: ClientRequest,
+    conversation: Conversation,
+    *,
+    partial: str = "",
+    status: int = 200,
     reply_form: ReplyForm | None = None,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     transcript = list(conversation.messages.order_by("created_at", "id"))
     context = {
         "conversation": conversation,
@@ -111,8 +115,9 @@ def correct(request: ClientRequest, conversation_id: UUID, message_id: UUID) -> 
     form = CorrectionForm(request.POST)
     if form.is_valid():
         try:
-            services.propose_correction(conversation=found, message=message, user=request.user,
-                                        text=form.cleaned_data["text"])  # fmt: skip
+            services.propose_correction(
+                conversation=found, message=message, user=request.user, text=form.cleaned_data["text"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

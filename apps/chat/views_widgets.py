@@ -40,14 +40,26 @@ def widget_js(request: HttpRequest) -> HttpResponse:
 
 def _initial(widget: Widget) -> dict[str, object]:
     return {
-        "name": widget.name, "allowed_origins": "\n".join(widget.allowed_origins), "greeting": widget.greeting,
-        "persona_name": widget.persona_name, "persona_avatar_url": widget.persona_avatar_url, "theme": widget.theme,
-        "business_hours": widget.business_hours, "identity_mode": widget.identity_mode, "enabled": widget.enabled,
-    }  # fmt: skip
+        "name": widget.name,
+        "allowed_origins": "\n".join(widget.allowed_origins),
+        "greeting": widget.greeting,
+        "persona_name": widget.persona_name,
+        "persona_avatar_url": widget.persona_avatar_url,
+        "theme": widget.theme,
+        "business_hours": widget.business_hours,
+        "identity_mode": widget.identity_mode,
+        "enabled": widget.enabled,
+    }
 
 
-def _page(request: ClientRequest, *, form: WidgetForm | None = None, editing: Widget | None = None,
-          status: int = 200, secret: str = "") -> HttpResponse:  # fmt: skip
+def _page(
+    request: ClientRequest,
+    *,
+    form: WidgetForm | None = None,
+    editing: Widget | None = None,
+    status: int = 200,
+    secret: str = "",
+) -> HttpResponse:
     context = {
         "widgets": Widget.objects.all(),
         "form": form or (WidgetForm(initial=_initial(editing)) if editing else WidgetForm()),
@@ -64,8 +76,9 @@ def _save(request: ClientRequest, form: WidgetForm, editing: Widget | None) -> H
         return _page(request, form=form, editing=editing, status=400)
     try:
         if editing is None:
-            editing = widget_services.create_widget(client=request.tenant, changes=form.cleaned_data,
-                                                    actor=request.user)  # fmt: skip
+            editing = widget_services.create_widget(
+                client=request.tenant, changes=form.cleaned_data, actor=request.user
+            )
         else:
             widget_services.update_widget(widget=editing, changes=form.cleaned_data, actor=request.user)
     except ValidationError as exc:

@@ -87,8 +87,9 @@ def clean_hours(hours: Any) -> dict[str, str]:
 
 def _audit(event: str, actor: Any, **payload: Any) -> None:
     user_id = getattr(actor, "pk", None)
-    record(event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "",
-           payload=payload)  # fmt: skip
+    record(
+        event=event, actor_kind=ActorKind.USER if user_id else ActorKind.SYSTEM, actor_id=user_id or "", payload=payload
+    )
 
 
 def _apply(widget: Widget, changes: dict[str, Any]) -> None:
@@ -174,8 +175,12 @@ def verify_identity(*, client: Client, widget: Widget, token: str | None) -> Ide
         return None
     if not isinstance(payload, dict) or int(payload.get("exp", 0)) < time.time() or not payload.get("user_id"):
         return None
-    return Identity(str(payload["user_id"])[:200], str(payload.get("email", ""))[:254],
-                    str(payload.get("name", ""))[:200], verified=True)  # fmt: skip
+    return Identity(
+        str(payload["user_id"])[:200],
+        str(payload.get("email", ""))[:254],
+        str(payload.get("name", ""))[:200],
+        verified=True,
+    )
 
 
 def is_open(widget: Widget, client: Client, now: datetime) -> bool:

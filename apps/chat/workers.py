@@ -97,8 +97,14 @@ class TokenRelay:
     announced, so the shadows have every piece first.
     """
 
-    def __init__(self, send_own: Callable[[dict[str, Any]], Awaitable[None]], *, conversation_id: uuid.UUID,
-                 schema: str, stream: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        send_own: Callable[[dict[str, Any]], Awaitable[None]],
+        *,
+        conversation_id: uuid.UUID,
+        schema: str,
+        stream: str,
+    ) -> None:
         self.send_own = send_own
         self.conversation_id, self.schema, self.stream = conversation_id, schema, stream
         self.pending: list[str] = []

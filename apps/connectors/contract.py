@@ -164,9 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(pair.partition("=")[::2] for pair in options.env)
         executable = shutil.which(command[0]) or command[0]
         spec = ServerSpec(
-            label=" ".join(command), transport="stdio", command=executable, args=tuple(command[1:]),
-            env=tuple(sorted(env.items())), **common,
-        )  # fmt: skip
+            label=" ".join(command),
+            transport="stdio",
+            command=executable,
+            args=tuple(command[1:]),
+            env=tuple(sorted(env.items())),
+            **common,
+        )
     else:
         print("Give --url, or -- followed by the command that starts your server.", file=sys.stderr)
         return 2

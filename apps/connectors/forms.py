@@ -227,9 +227,12 @@ class KeycloakForm(_Common):
 class StripeForm(_Common):
     api_key = _secret("API key", "Sealed. A restricted key (rk_…) with read access, plus write where Gaby acts.", True)
     api_base = forms.URLField(
-        required=False, max_length=500, assume_scheme="https", label="API base URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="API base URL",
         help_text="Leave empty for https://api.stripe.com.",
-    )  # fmt: skip
+    )
 
     def draft(self) -> Draft:
         data = self.cleaned_data

@@ -204,9 +204,11 @@ def check_code_settings(opts: dict[str, Any], *, trusted: bool) -> None:
         )
     if not repo.startswith(CLIENT_REPO_SCHEMES) and not trusted:
         raise ValidationError(
-            {"repo": "Enter an https:// clone URL (with a token for a private repository): only MSP staff may point "
-             "Gaby at a path on its host or use its SSH keys."}
-        )  # fmt: skip
+            {
+                "repo": "Enter an https:// clone URL (with a token for a private repository): only MSP staff may point "
+                "Gaby at a path on its host or use its SSH keys."
+            }
+        )
     if repo.startswith("-"):
         raise ValidationError({"repo": "Enter a clone URL or a path, not an option."})
     if is_remote(repo) and not repo.startswith("file://"):

@@ -41,25 +41,35 @@ class ComplianceProfile:
 _BASE = ("email", "card", "iban", "api_key", "credential")
 PROFILES: dict[str, ComplianceProfile] = {
     ProfileName.STANDARD: ComplianceProfile(
-        ProfileName.STANDARD, (*_BASE, "phone"), "full", ALL_PROVIDERS,
+        ProfileName.STANDARD,
+        (*_BASE, "phone"),
+        "full",
+        ALL_PROVIDERS,
         "Cards, bank accounts, secrets, emails and phone numbers never reach an LLM.",
     ),
     ProfileName.HIPAA: ComplianceProfile(
-        ProfileName.HIPAA, (*_BASE, "phone", "us_ssn", "ip"), "redacted",
+        ProfileName.HIPAA,
+        (*_BASE, "phone", "us_ssn", "ip"),
+        "redacted",
         # Providers that sign a BAA for their enterprise offerings, plus models you host yourself.
         frozenset({"azure", "bedrock", "vertex"}) | SELF_HOSTED,
         "Adds SSNs and IP addresses; audit payloads are redacted; only BAA-capable or self-hosted models.",
     ),
     ProfileName.SOC2: ComplianceProfile(
-        ProfileName.SOC2, (*_BASE, "phone", "ip"), "full", ALL_PROVIDERS,
+        ProfileName.SOC2,
+        (*_BASE, "phone", "ip"),
+        "full",
+        ALL_PROVIDERS,
         "Adds IP addresses; the full audit trail is kept for evidence.",
     ),
     ProfileName.PIPEDA: ComplianceProfile(
-        ProfileName.PIPEDA, (*_BASE, "phone", "ca_sin", "ip"), "redacted",
+        ProfileName.PIPEDA,
+        (*_BASE, "phone", "ca_sin", "ip"),
+        "redacted",
         frozenset({"azure", "bedrock", "vertex"}) | SELF_HOSTED,
         "Adds Canadian SINs and IP addresses; audit payloads are redacted; no consumer API endpoints.",
     ),
-}  # fmt: skip
+}
 
 
 def profile_for(client: object) -> ComplianceProfile:

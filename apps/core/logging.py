@@ -51,8 +51,9 @@ _DATABASE_VALUES = [
 def _redact_database_values(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     for key in ("event", "exception"):
         text = event.get(key)
-        if isinstance(text, str) and ("DETAIL:" in text or "LINE " in text or "invalid input" in text
-                                      or "out of range" in text):  # fmt: skip
+        if isinstance(text, str) and (
+            "DETAIL:" in text or "LINE " in text or "invalid input" in text or "out of range" in text
+        ):
             for pattern, replacement in _DATABASE_VALUES:
                 text = pattern.sub(replacement, text)
             event[key] = text

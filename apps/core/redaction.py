@@ -77,46 +77,91 @@ class Pattern:
 PATTERNS: dict[str, Pattern] = {
     p.name: p
     for p in (
-        Pattern("email", "EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
-                description="Email addresses"),
-        Pattern("card", "CARD", re.compile(
-            r"\b\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}\b"  # 4-4-4-x groups (Visa, Mastercard, ...)
-            r"|\b\d{4}([ -]?)\d{6}\2\d{4,5}\b"  # 4-6-5 (Amex, Diners)
-        ), _card_ok,
-                description="Payment card numbers (Luhn-checked)"),
-        Pattern("iban", "IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), iban_ok,
-                description="IBANs (mod-97-checked)"),
-        Pattern("us_ssn", "SSN", re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
-                description="US Social Security numbers"),
-        Pattern("ca_sin", "SIN", re.compile(r"\b\d{3}[- ]\d{3}[- ]\d{3}\b"), lambda v: luhn_ok(v),
-                description="Canadian Social Insurance numbers (Luhn-checked)"),
-        Pattern("uk_nino", "NINO",
-                re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
-                description="UK National Insurance numbers"),
-        Pattern("api_key", "SECRET", re.compile(
-            r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b"          # Stripe
-            r"|\bsk-[A-Za-z0-9_-]{20,}\b"                               # OpenAI-style
-            r"|\bgh[pousr]_[A-Za-z0-9]{30,}\b"                          # GitHub
-            r"|\bxox[abposr]-[A-Za-z0-9-]{10,}\b"                       # Slack
-            r"|\bAKIA[0-9A-Z]{16}\b"                                    # AWS access key id
-            r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"  # JWT
-        ), description="API keys and tokens of well-known shapes, JWTs"),
+        Pattern(
+            "email",
+            "EMAIL",
+            re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
+            description="Email addresses",
+        ),
+        Pattern(
+            "card",
+            "CARD",
+            re.compile(
+                r"\b\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}\b"  # 4-4-4-x groups (Visa, Mastercard, ...)
+                r"|\b\d{4}([ -]?)\d{6}\2\d{4,5}\b"  # 4-6-5 (Amex, Diners)
+            ),
+            _card_ok,
+            description="Payment card numbers (Luhn-checked)",
+        ),
+        Pattern(
+            "iban",
+            "IBAN",
+            re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+            iban_ok,
+            description="IBANs (mod-97-checked)",
+        ),
+        Pattern(
+            "us_ssn",
+            "SSN",
+            re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
+            description="US Social Security numbers",
+        ),
+        Pattern(
+            "ca_sin",
+            "SIN",
+            re.compile(r"\b\d{3}[- ]\d{3}[- ]\d{3}\b"),
+            lambda v: luhn_ok(v),
+            description="Canadian Social Insurance numbers (Luhn-checked)",
+        ),
+        Pattern(
+            "uk_nino",
+            "NINO",
+            re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
+            description="UK National Insurance numbers",
+        ),
+        Pattern(
+            "api_key",
+            "SECRET",
+            re.compile(
+                r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b"  # Stripe
+                r"|\bsk-[A-Za-z0-9_-]{20,}\b"  # OpenAI-style
+                r"|\bgh[pousr]_[A-Za-z0-9]{30,}\b"  # GitHub
+                r"|\bxox[abposr]-[A-Za-z0-9-]{10,}\b"  # Slack
+                r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
+                r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"  # JWT
+            ),
+            description="API keys and tokens of well-known shapes, JWTs",
+        ),
         # Only the value is replaced: "password: [SECRET_1]" keeps the sentence readable.
-        Pattern("credential", "SECRET", re.compile(
-            r"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*(?P<value>[^\s\"',;]{6,})"
-        ), description="Values after password=, secret:, token=, api_key= and the like"),
-        Pattern("ip", "IP", re.compile(
-            r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"
-            r"|\b(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b"
-        ), _ip_ok, description="IPv4 and IPv6 addresses"),
-        Pattern("phone", "PHONE", re.compile(
-            # Not a slice of a longer run of digit groups (order numbers, failed card numbers stay intact).
-            r"(?<![\w+.-])(?<!\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){0,4}\b"
-            r"(?![ .-]\d)"
-        ), _phone_ok,
-                description="Phone numbers"),
+        Pattern(
+            "credential",
+            "SECRET",
+            re.compile(r"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*(?P<value>[^\s\"',;]{6,})"),
+            description="Values after password=, secret:, token=, api_key= and the like",
+        ),
+        Pattern(
+            "ip",
+            "IP",
+            re.compile(
+                r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"
+                r"|\b(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b"
+            ),
+            _ip_ok,
+            description="IPv4 and IPv6 addresses",
+        ),
+        Pattern(
+            "phone",
+            "PHONE",
+            re.compile(
+                # Not a slice of a longer run of digit groups (order numbers, failed card numbers stay intact).
+                r"(?<![\w+.-])(?<!\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){0,4}\b"
+                r"(?![ .-]\d)"
+            ),
+            _phone_ok,
+            description="Phone numbers",
+        ),
     )
-}  # fmt: skip
+}
 
 PLACEHOLDER = re.compile(r"\[([A-Z]+)_(\d+)\]")
 

@@ -57,8 +57,9 @@ def _web_address(url: str) -> str:
 def propose_candidate(
     *, title: str, body: str, origin_kind: str, origin_ref: str = "", origin_url: str = ""
 ) -> KBCandidate:
-    candidate = new_candidate(title=title, body=body, origin_kind=origin_kind, origin_ref=origin_ref,
-                              origin_url=origin_url)  # fmt: skip
+    candidate = new_candidate(
+        title=title, body=body, origin_kind=origin_kind, origin_ref=origin_ref, origin_url=origin_url
+    )
     candidate.save()
     return candidate
 

@@ -141,13 +141,16 @@ def _extract_pdf(name: str, data: bytes) -> Extracted:
         pages = [page.extract_text() or "" for page in reader.pages]
         metadata_title = (reader.metadata.title if reader.metadata else None) or ""
     except LimitReachedError as exc:
-        raise ExtractionError(f"{name}: refused, its content decompresses past pypdf's limit (a possible "
-                              f"decompression bomb): {exc}") from exc  # fmt: skip
+        raise ExtractionError(
+            f"{name}: refused, its content decompresses past pypdf's limit (a possible decompression bomb): {exc}"
+        ) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ExtractionError(f"{name}: not a readable PDF ({exc}).") from exc
     if not any(page.strip() for page in pages):
-        raise ExtractionError(f"{name}: no extractable text (a scanned image, or content pypdf refused to "
-                              "decompress, such as a decompression bomb).")  # fmt: skip
+        raise ExtractionError(
+            f"{name}: no extractable text (a scanned image, or content pypdf refused to "
+            "decompress, such as a decompression bomb)."
+        )
     parts = []
     for number, page in enumerate(pages, start=1):
         body = page.strip()

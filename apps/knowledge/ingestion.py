@@ -78,8 +78,13 @@ def sync_source(
         except Exception as exc:  # one poisoned file never fails its source: it is kept with its error
             log.warning("knowledge_entry_failed", source=str(source.pk), uri=entry.uri, error=repr(exc)[:500])
             report.failed += 1
-            _quarantine(source, entry, document, content_hash="", error=f"Could not index it: {type(exc).__name__}: "
-                        f"{str(exc).replace(chr(0), '')}")  # fmt: skip
+            _quarantine(
+                source,
+                entry,
+                document,
+                content_hash="",
+                error=f"Could not index it: {type(exc).__name__}: {str(exc).replace(chr(0), '')}",
+            )
         if on_progress:
             on_progress(done, len(entries))
     gone = [doc.pk for uri, doc in existing.items() if uri not in seen and doc.deleted_at is None]

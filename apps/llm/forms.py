@@ -17,15 +17,22 @@ class ProviderForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Your label, e.g. “OpenAI prod” or “Ollama on gpu-1”.")
     kind = forms.ChoiceField(choices=ProviderKind.choices)
     api_base = forms.URLField(
-        required=False, label="Base URL", assume_scheme="https",
+        required=False,
+        label="Base URL",
+        assume_scheme="https",
         help_text="Needed for Ollama, vLLM, llama.cpp, Azure and OpenAI-compatible servers.",
-    )  # fmt: skip
-    api_key = forms.CharField(required=False, widget=forms.PasswordInput, label="API key",
-                              help_text="Stored encrypted; leave blank to keep the current one.")  # fmt: skip
+    )
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput,
+        label="API key",
+        help_text="Stored encrypted; leave blank to keep the current one.",
+    )
     aws_access_key_id = forms.CharField(required=False, widget=forms.PasswordInput, label="AWS access key id")
     aws_secret_access_key = forms.CharField(required=False, widget=forms.PasswordInput, label="AWS secret access key")
-    vertex_credentials = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                         label="Vertex service-account JSON")  # fmt: skip
+    vertex_credentials = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Vertex service-account JSON"
+    )
     api_version = forms.CharField(required=False, label="API version (Azure)")
     aws_region_name = forms.CharField(required=False, label="Region (Bedrock)")
     vertex_project = forms.CharField(required=False, label="Project (Vertex)")
@@ -64,9 +71,10 @@ class RouteForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=LLMProvider.objects.filter(enabled=True))
     model = forms.CharField(max_length=200, help_text="As the provider names it, e.g. gpt-4o-mini or llama3.1:8b.")
     fallbacks = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One per line, tried in order when the model fails: “provider name / model”.",
-    )  # fmt: skip
+    )
     max_output_tokens = forms.IntegerField(min_value=16, max_value=200_000, initial=1024)
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
     timeout_seconds = forms.IntegerField(min_value=1, max_value=600, initial=60)
@@ -92,8 +100,12 @@ class RouteForm(forms.Form):
         lines = [f"{names.get(str(f.get('provider')), '?')} / {f.get('model')}" for f in route.fallbacks]
         return cls(
             initial={
-                "workflow": route.workflow, "provider": route.provider_id, "model": route.model,
-                "fallbacks": "\n".join(lines), "max_output_tokens": route.max_output_tokens,
-                "temperature": route.temperature, "timeout_seconds": route.timeout_seconds,
+                "workflow": route.workflow,
+                "provider": route.provider_id,
+                "model": route.model,
+                "fallbacks": "\n".join(lines),
+                "max_output_tokens": route.max_output_tokens,
+                "temperature": route.temperature,
+                "timeout_seconds": route.timeout_seconds,
             }
-        )  # fmt: skip
+        )

@@ -165,9 +165,17 @@ class LLMGateway:
         stream: bool = False,
         on_token: Callable[[str], None] | None = None,
     ) -> LLMResult:
-        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
-                            instruction=instruction, tools=tools, budget=budget, vault=vault,
-                            stream=stream)  # fmt: skip
+        steps = self._steps(
+            workflow=workflow,
+            prompt=prompt,
+            variables=variables,
+            untrusted=untrusted,
+            instruction=instruction,
+            tools=tools,
+            budget=budget,
+            vault=vault,
+            stream=stream,
+        )
         outcome: Outcome | Exception | None = None
         while not isinstance(step := _advance(steps, outcome), LLMResult):
             try:
@@ -190,14 +198,32 @@ class LLMGateway:
         """``complete(stream=True)`` with the stream read on the caller's event loop: waiting for the model
         holds no thread. The same steps (route, compliance, redaction, budget, retries, fallbacks, a recorded
         ``LLMCall`` per attempt) run where the database is usable; see ``Streaming``."""
-        steps = self._steps(workflow=workflow, prompt=prompt, variables=variables, untrusted=untrusted,
-                            instruction=instruction, tools=None, budget=budget, vault=vault, stream=True)  # fmt: skip
+        steps = self._steps(
+            workflow=workflow,
+            prompt=prompt,
+            variables=variables,
+            untrusted=untrusted,
+            instruction=instruction,
+            tools=None,
+            budget=budget,
+            vault=vault,
+            stream=True,
+        )
         return Streaming(self, steps)
 
     def _steps(
-        self, *, workflow: str, prompt: Prompt, variables: dict[str, Any], untrusted: Sequence[Untrusted],
-        instruction: str, tools: Sequence[dict[str, Any]] | None, budget: Budget, vault: Vault | None, stream: bool,
-    ) -> _Steps:  # fmt: skip
+        self,
+        *,
+        workflow: str,
+        prompt: Prompt,
+        variables: dict[str, Any],
+        untrusted: Sequence[Untrusted],
+        instruction: str,
+        tools: Sequence[dict[str, Any]] | None,
+        budget: Budget,
+        vault: Vault | None,
+        stream: bool,
+    ) -> _Steps:
         route = self.route(workflow)
         if route is None:
             raise NoModelConfigured(
@@ -217,8 +243,12 @@ class LLMGateway:
         for target in self._targets(route):
             if not self.profile.allows_provider(target.provider.kind):
                 kind = target.provider.get_kind_display()
-                self._record(request, target, status=CallStatus.NOT_ALLOWED,
-                             error=f"The {self.profile.name} compliance profile does not allow {kind}.")  # fmt: skip
+                self._record(
+                    request,
+                    target,
+                    status=CallStatus.NOT_ALLOWED,
+                    error=f"The {self.profile.name} compliance profile does not allow {kind}.",
+                )
                 continue
             tried += 1
             result = yield from self._try_target(request, target, vault)
@@ -272,8 +302,14 @@ class LLMGateway:
                 return None
             except TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
-                             latency=time.monotonic() - started)  # fmt: skip
+                self._record(
+                    request,
+                    target,
+                    status=CallStatus.ERROR,
+                    error=error,
+                    attempt=attempt,
+                    latency=time.monotonic() - started,
+                )
                 if attempt < request.max_attempts:
                     time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
                     continue
@@ -281,14 +317,27 @@ class LLMGateway:
                 return None
             except openai.OpenAIError as exc:  # not worth retrying (bad request, auth, not found): next target
                 error = f"{type(exc).__name__}: {exc}"
-                self._record(request, target, status=CallStatus.ERROR, error=error, attempt=attempt,
-                             latency=time.monotonic() - started)  # fmt: skip
+                self._record(
+                    request,
+                    target,
+                    status=CallStatus.ERROR,
+                    error=error,
+                    attempt=attempt,
+                    latency=time.monotonic() - started,
+                )
                 request.notes.append(f"{target.provider.name}/{target.model}: {error}")
                 return None
             call = self._record(
-                request, target, status=CallStatus.OK, attempt=attempt, text=text, tool_calls=tool_calls,
-                usage=usage, cost=cost, latency=time.monotonic() - started,
-            )  # fmt: skip
+                request,
+                target,
+                status=CallStatus.OK,
+                attempt=attempt,
+                text=text,
+                tool_calls=tool_calls,
+                usage=usage,
+                cost=cost,
+                latency=time.monotonic() - started,
+            )
             return LLMResult(text=text, tool_calls=tool_calls, call=call, vault=vault)
         return None
 
@@ -347,21 +396,51 @@ class LLMGateway:
                 await close()
         return reader.outcome(call.arguments["model"], call.request.messages)
 
-    def _record(self, request: _Request, target: _Target, *, status: str, error: str = "", attempt: int = 1,
-                text: str = "", tool_calls: list[dict[str, Any]] | None = None, usage: dict[str, int] | None = None,
-                cost: Decimal = Decimal(0), latency: float = 0.0) -> LLMCall:  # fmt: skip
+    def _record(
+        self,
+        request: _Request,
+        target: _Target,
+        *,
+        status: str,
+        error: str = "",
+        attempt: int = 1,
+        text: str = "",
+        tool_calls: list[dict[str, Any]] | None = None,
+        usage: dict[str, int] | None = None,
+        cost: Decimal = Decimal(0),
+        latency: float = 0.0,
+    ) -> LLMCall:
         call = LLMCall.objects.create(
-            budget_key=request.budget.key, workflow=request.workflow, provider_kind=target.provider.kind,
-            provider_name=target.provider.name, model=target.model, prompt_name=request.prompt.name,
-            prompt_version=request.prompt.version, prompt_hash=request.prompt.sha256,
-            request_messages=request.messages, response_text=text, tool_calls=tool_calls or [],
-            input_tokens=(usage or {}).get("input", 0), output_tokens=(usage or {}).get("output", 0),
-            cost_usd=cost, latency_ms=int(latency * 1000), streamed=request.stream, status=status, error=error,
+            budget_key=request.budget.key,
+            workflow=request.workflow,
+            provider_kind=target.provider.kind,
+            provider_name=target.provider.name,
+            model=target.model,
+            prompt_name=request.prompt.name,
+            prompt_version=request.prompt.version,
+            prompt_hash=request.prompt.sha256,
+            request_messages=request.messages,
+            response_text=text,
+            tool_calls=tool_calls or [],
+            input_tokens=(usage or {}).get("input", 0),
+            output_tokens=(usage or {}).get("output", 0),
+            cost_usd=cost,
+            latency_ms=int(latency * 1000),
+            streamed=request.stream,
+            status=status,
+            error=error,
             attempt=attempt,
-        )  # fmt: skip
+        )
         request.budget.add(call.input_tokens + call.output_tokens, cost)
-        log.info("llm_call", workflow=request.workflow, model=target.model, status=status, attempt=attempt,
-                 tokens=call.input_tokens + call.output_tokens, cost_usd=str(cost))  # fmt: skip
+        log.info(
+            "llm_call",
+            workflow=request.workflow,
+            model=target.model,
+            status=status,
+            attempt=attempt,
+            tokens=call.input_tokens + call.output_tokens,
+            cost_usd=str(cost),
+        )
         return call
 
 
@@ -386,9 +465,11 @@ class Streaming:
             self.step = _advance(self.steps, None)
 
     async def finish(
-        self, *, run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
+        self,
+        *,
+        run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
         on_token: Callable[[str], Awaitable[None]] | None = None,
-    ) -> LLMResult:  # fmt: skip
+    ) -> LLMResult:
         if self.step is None:
             await run_sync(self.start)
         step = self.step

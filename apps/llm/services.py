@@ -19,9 +19,16 @@ from tenants.models import Client
 
 @transaction.atomic
 def save_provider(
-    *, client: Client, name: str, kind: str, api_base: str = "", credentials: dict[str, str] | None = None,
-    options: dict[str, Any] | None = None, actor: User | None = None, provider: LLMProvider | None = None,
-) -> LLMProvider:  # fmt: skip
+    *,
+    client: Client,
+    name: str,
+    kind: str,
+    api_base: str = "",
+    credentials: dict[str, str] | None = None,
+    options: dict[str, Any] | None = None,
+    actor: User | None = None,
+    provider: LLMProvider | None = None,
+) -> LLMProvider:
     """Create or update a provider. ``credentials=None`` keeps the stored ones; ``{}`` clears them."""
     if kind not in ProviderKind.values:
         raise ValidationError({"kind": f"Pick one of: {', '.join(ProviderKind.values)}."})
@@ -37,18 +44,32 @@ def save_provider(
         clean = {key: value for key, value in credentials.items() if value}
         provider.sealed_credentials = seal_json(client, clean, purpose=credentials_purpose(provider)) if clean else ""
         provider.save(update_fields=["sealed_credentials"])
-    record(event="llm.provider_saved", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-           actor_id=actor.pk if actor else "",
-           payload={"provider": provider.name, "kind": kind, "api_base": api_base,
-                    "credentials_changed": credentials is not None})  # fmt: skip
+    record(
+        event="llm.provider_saved",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={
+            "provider": provider.name,
+            "kind": kind,
+            "api_base": api_base,
+            "credentials_changed": credentials is not None,
+        },
+    )
     return provider
 
 
 @transaction.atomic
 def set_route(
-    *, workflow: str, provider: LLMProvider, model: str, fallbacks: Sequence[tuple[LLMProvider, str]] = (),
-    max_output_tokens: int = 1024, temperature: float = 0.2, timeout_seconds: int = 60, actor: User | None = None,
-) -> ModelRoute:  # fmt: skip
+    *,
+    workflow: str,
+    provider: LLMProvider,
+    model: str,
+    fallbacks: Sequence[tuple[LLMProvider, str]] = (),
+    max_output_tokens: int = 1024,
+    temperature: float = 0.2,
+    timeout_seconds: int = 60,
+    actor: User | None = None,
+) -> ModelRoute:
     if workflow not in Workflow.values:
         raise ValidationError({"workflow": f"Pick one of: {', '.join(Workflow.values)}."})
     if not model.strip():
@@ -56,15 +77,25 @@ def set_route(
     route, _ = ModelRoute.objects.update_or_create(
         workflow=workflow,
         defaults={
-            "provider": provider, "model": model.strip(), "max_output_tokens": max_output_tokens,
-            "temperature": temperature, "timeout_seconds": timeout_seconds,
+            "provider": provider,
+            "model": model.strip(),
+            "max_output_tokens": max_output_tokens,
+            "temperature": temperature,
+            "timeout_seconds": timeout_seconds,
             "fallbacks": [{"provider": str(p.pk), "model": m} for p, m in fallbacks],
         },
-    )  # fmt: skip
-    record(event="llm.route_set", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-           actor_id=actor.pk if actor else "",
-           payload={"workflow": workflow, "provider": provider.name, "model": route.model,
-                    "fallbacks": [f"{p.name}/{m}" for p, m in fallbacks]})  # fmt: skip
+    )
+    record(
+        event="llm.route_set",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={
+            "workflow": workflow,
+            "provider": provider.name,
+            "model": route.model,
+            "fallbacks": [f"{p.name}/{m}" for p, m in fallbacks],
+        },
+    )
     return route
 
 
@@ -73,9 +104,12 @@ def set_provider_enabled(*, provider: LLMProvider, enabled: bool, actor: User | 
     """A disabled provider is skipped by every route and fallback until enabled again."""
     provider.enabled = enabled
     provider.save(update_fields=["enabled"])
-    record(event="llm.provider_enabled" if enabled else "llm.provider_disabled",
-           actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
-           payload={"provider": provider.name})  # fmt: skip
+    record(
+        event="llm.provider_enabled" if enabled else "llm.provider_disabled",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"provider": provider.name},
+    )
     return provider
 
 
@@ -84,5 +118,9 @@ def clear_route(*, workflow: str, actor: User | None = None) -> None:
     """Without a route the workflow runs in no-LLM mode (knowledge answers and playbooks)."""
     deleted, _ = ModelRoute.objects.filter(workflow=workflow).delete()
     if deleted:
-        record(event="llm.route_cleared", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-               actor_id=actor.pk if actor else "", payload={"workflow": workflow})  # fmt: skip
+        record(
+            event="llm.route_cleared",
+            actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+            actor_id=actor.pk if actor else "",
+            payload={"workflow": workflow},
+        )

@@ -34,8 +34,9 @@ def _spend() -> dict[str, object]:
     return {key: value or 0 for key, value in totals.items()}
 
 
-def _render(request: ClientRequest, *, route_form: RouteForm | None = None, status: int = 200,
-            partial: str = "") -> HttpResponse:  # fmt: skip
+def _render(
+    request: ClientRequest, *, route_form: RouteForm | None = None, status: int = 200, partial: str = ""
+) -> HttpResponse:
     routes = {route.workflow: route for route in ModelRoute.objects.select_related("provider")}
     context = {
         "providers": LLMProvider.objects.annotate(route_count=Count("routes")),
@@ -51,8 +52,9 @@ def index(request: ClientRequest) -> HttpResponse:
     return _render(request)
 
 
-def _provider_page(request: ClientRequest, form: ProviderForm, provider: LLMProvider | None,
-                   status: int = 200) -> HttpResponse:  # fmt: skip
+def _provider_page(
+    request: ClientRequest, form: ProviderForm, provider: LLMProvider | None, status: int = 200
+) -> HttpResponse:
     context = {"form": form, "provider": provider, "can_manage": request.membership.allows(Role.ADMIN)}
     return render_page(request, "llm/provider.html", context, status=status)
 
@@ -75,10 +77,15 @@ def _save_provider(request: ClientRequest, provider: LLMProvider | None) -> Http
         return _provider_page(request, form, provider, status=400)
     try:
         saved = services.save_provider(
-            client=request.tenant, provider=provider, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"],
-            api_base=form.cleaned_data["api_base"], credentials=form.credentials(), options=form.options(),
+            client=request.tenant,
+            provider=provider,
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+            api_base=form.cleaned_data["api_base"],
+            credentials=form.credentials(),
+            options=form.options(),
             actor=request.user,
-        )  # fmt: skip
+        )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -103,10 +110,15 @@ def route_save(request: ClientRequest) -> HttpResponse:
         return _render(request, route_form=form, status=400, partial="routes")
     data = form.cleaned_data
     services.set_route(
-        workflow=data["workflow"], provider=data["provider"], model=data["model"], fallbacks=data["fallbacks"],
-        max_output_tokens=data["max_output_tokens"], temperature=data["temperature"],
-        timeout_seconds=data["timeout_seconds"], actor=request.user,
-    )  # fmt: skip
+        workflow=data["workflow"],
+        provider=data["provider"],
+        model=data["model"],
+        fallbacks=data["fallbacks"],
+        max_output_tokens=data["max_output_tokens"],
+        temperature=data["temperature"],
+        timeout_seconds=data["timeout_seconds"],
+        actor=request.user,
+    )
     messages.success(request, f"{Workflow(data['workflow']).label} now uses {data['provider'].name}/{data['model']}.")
     return _render(request, partial="routes") if request.htmx else redirect("llm:index")
 

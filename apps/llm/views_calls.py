@@ -36,13 +36,17 @@ def _filtered(request: ClientRequest) -> tuple[QuerySet[LLMCall], dict[str, str]
 
 def calls(request: ClientRequest) -> HttpResponse:
     selected, filters = _filtered(request)
-    totals = selected.aggregate(n=Count("id"), usd=Sum("cost_usd"), tokens_in=Sum("input_tokens"),
-                                tokens_out=Sum("output_tokens"))  # fmt: skip
+    totals = selected.aggregate(
+        n=Count("id"), usd=Sum("cost_usd"), tokens_in=Sum("input_tokens"), tokens_out=Sum("output_tokens")
+    )
     page = Paginator(selected.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "page": page, "filters": filters, "totals": {key: value or 0 for key, value in totals.items()},
-        "workflows": Workflow.choices, "statuses": CallStatus.choices,
-    }  # fmt: skip
+        "page": page,
+        "filters": filters,
+        "totals": {key: value or 0 for key, value in totals.items()},
+        "workflows": Workflow.choices,
+        "statuses": CallStatus.choices,
+    }
     return render_page(request, "llm/calls.html", context, partial="results")
 
 

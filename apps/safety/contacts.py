@@ -30,10 +30,15 @@ def add_authorized_contact(*, email: str, name: str = "", note: str = "", actor:
         raise ContactError(f"{email!r} is not an email address: give the address they write from.") from None
     try:
         with transaction.atomic():
-            contact = AuthorizedContact.objects.create(email=address, name=name.strip()[:200], note=note.strip()[:300],
-                                                       added_by=actor.pk)  # fmt: skip
-            audit.record(event="safety.authorized_contact_added", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                         payload={"contact": str(contact.pk), "email": address, "note": contact.note})  # fmt: skip
+            contact = AuthorizedContact.objects.create(
+                email=address, name=name.strip()[:200], note=note.strip()[:300], added_by=actor.pk
+            )
+            audit.record(
+                event="safety.authorized_contact_added",
+                actor_kind=ActorKind.USER,
+                actor_id=actor.pk,
+                payload={"contact": str(contact.pk), "email": address, "note": contact.note},
+            )
     except IntegrityError:
         raise ContactError(f"{address} is already an authorized contact.") from None
     return contact
@@ -41,6 +46,10 @@ def add_authorized_contact(*, email: str, name: str = "", note: str = "", actor:
 
 @transaction.atomic
 def remove_authorized_contact(*, contact: AuthorizedContact, actor: User) -> None:
-    audit.record(event="safety.authorized_contact_removed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"contact": str(contact.pk), "email": contact.email})  # fmt: skip
+    audit.record(
+        event="safety.authorized_contact_removed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"contact": str(contact.pk), "email": contact.email},
+    )
     contact.delete()

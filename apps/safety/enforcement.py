@@ -92,32 +92,53 @@ def client_rules() -> list[Rule]:
     rules = []
     for row in SafetyRule.objects.all():
         predicates = tuple(ArgumentPredicate(p["argument"], p["op"], p["value"]) for p in row.predicates)
-        rules.append(Rule(row.effect, row.tool_pattern, str(row.connector_id) if row.connector_id else None,
-                          predicates, row.label))  # fmt: skip
+        rules.append(
+            Rule(
+                row.effect, row.tool_pattern, str(row.connector_id) if row.connector_id else None, predicates, row.label
+            )
+        )
     return rules
 
 
-def build_action(client: Client, connector: Connector, tool: ConnectorTool | None, tool_name: str,
-                 arguments: dict[str, Any], context: CallContext,
-                 subject: Subject | None = None) -> Action:  # fmt: skip
+def build_action(
+    client: Client,
+    connector: Connector,
+    tool: ConnectorTool | None,
+    tool_name: str,
+    arguments: dict[str, Any],
+    context: CallContext,
+    subject: Subject | None = None,
+) -> Action:
     scope = (tool.scope if tool is not None and tool.scope else connector.scope) or Scope.READ_ONLY
     requester = context.accounts.requester if context.accounts is not None else None
     return Action(
-        connector_id=str(connector.pk), connector_name=connector.name, tool_name=tool_name,
-        tool_class=classify(connector, tool).tool_class, arguments=arguments, scope=Scope(scope),
+        connector_id=str(connector.pk),
+        connector_name=connector.name,
+        tool_name=tool_name,
+        tool_class=classify(connector, tool).tool_class,
+        arguments=arguments,
+        scope=Scope(scope),
         production=connector.is_production,
-        destructive=bool(tool and tool.destructive_hint), client_autonomy=Autonomy.from_client_setting(client.autonomy),
+        destructive=bool(tool and tool.destructive_hint),
+        client_autonomy=Autonomy.from_client_setting(client.autonomy),
         connector_autonomy=Autonomy(connector.autonomy),
         source_autonomy=context.source_limit(),
-        approval_threshold=client.approval_threshold, dry_run_requested=context.dry_run,
+        approval_threshold=client.approval_threshold,
+        dry_run_requested=context.dry_run,
         on_behalf_of_other=subject.describe() if subject is not None and subject.third_party else "",
         requester_authorized_for_others=bool(requester and requester.authorized_for_others),
         suspicion=context.suspicion,
-    )  # fmt: skip
+    )
 
 
-def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any], context: CallContext,
-             tool: ConnectorTool | None = None) -> ToolAction:  # fmt: skip
+def run_tool(
+    *,
+    connector: Connector,
+    tool_name: str,
+    arguments: dict[str, Any],
+    context: CallContext,
+    tool: ConnectorTool | None = None,
+) -> ToolAction:
     """Decide, record, and act on the decision. Returns the ``ToolAction`` (read its ``status``).
 
     ``tool`` is the tool's row when the caller has already loaded it (else it is read here)."""
@@ -138,12 +159,20 @@ def run_tool(*, connector: Connector, tool_name: str, arguments: dict[str, Any],
         Outcome.DRY_RUN: ActionStatus.RUNNING,
     }[decision.outcome]
     action = ToolAction(
-        idempotency_key=context.idempotency_key, connector=connector, tool_name=tool_name, arguments=arguments,
-        access=str(action_facts.tool_class), actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
-        actor_id=str(context.actor.pk) if context.actor else "", purpose=context.purpose,
-        outcome=decision.outcome, reason=decision.reason, risk=decision.risk, status=status,
+        idempotency_key=context.idempotency_key,
+        connector=connector,
+        tool_name=tool_name,
+        arguments=arguments,
+        access=str(action_facts.tool_class),
+        actor_kind=ActorKind.USER if context.actor else ActorKind.AGENT,
+        actor_id=str(context.actor.pk) if context.actor else "",
+        purpose=context.purpose,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        risk=decision.risk,
+        status=status,
         expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
-    )  # fmt: skip
+    )
     # The action and its audit event are stored together, in one round trip, before anything is sent.
     event = _decision_event(action, decision, subject=subject, context=context)
     sql_batch.run_together(sql_batch.insert(action), *event.statements)
@@ -173,11 +202,19 @@ def _learn(context: CallContext, action: ToolAction) -> None:
     context.accounts.learn(data)
 
 
-def _decision_event(action: ToolAction, decision: Decision, *, subject: Subject | None = None,
-                    context: CallContext | None = None) -> audit.Appended:  # fmt: skip
-    payload = {"action": str(action.pk), "connector": action.connector.name, "tool": action.tool_name,
-               "arguments": action.arguments, "reason": decision.reason, "risk": decision.risk,
-               "autonomy": str(decision.autonomy), "purpose": action.purpose}  # fmt: skip
+def _decision_event(
+    action: ToolAction, decision: Decision, *, subject: Subject | None = None, context: CallContext | None = None
+) -> audit.Appended:
+    payload = {
+        "action": str(action.pk),
+        "connector": action.connector.name,
+        "tool": action.tool_name,
+        "arguments": action.arguments,
+        "reason": decision.reason,
+        "risk": decision.risk,
+        "autonomy": str(decision.autonomy),
+        "purpose": action.purpose,
+    }
     if context is not None and context.accounts is not None:
         requester = context.accounts.requester
         payload["requester"] = requester.email
@@ -187,8 +224,9 @@ def _decision_event(action: ToolAction, decision: Decision, *, subject: Subject 
             payload["authorized_contact"] = requester.authorized_for_others
     if context is not None and context.suspicion:
         payload["suspicion"] = context.suspicion
-    return audit.append(event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id,
-                        payload=payload)  # fmt: skip
+    return audit.append(
+        event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id, payload=payload
+    )
 
 
 def _takes(tool: ConnectorTool | None, argument: str, json_type: str) -> bool:
@@ -235,13 +273,24 @@ def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = 
 
 def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inverse: Any) -> None:
     """Store the result, on the row and on ``action`` (the caller's copy stays what the database holds)."""
-    result = {"status": status, "result_text": text[:20000], "result_is_error": is_error, "inverse": inverse,
-              "executed_at": timezone.now()}  # fmt: skip
+    result = {
+        "status": status,
+        "result_text": text[:20000],
+        "result_is_error": is_error,
+        "inverse": inverse,
+        "executed_at": timezone.now(),
+    }
     event = audit.append(
         event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
-        actor_kind=ActorKind.AGENT, payload={"action": str(action.pk), "tool": action.tool_name, "status": status,
-                                             "is_error": is_error, "result": text[:2000]},
-    )  # fmt: skip
+        actor_kind=ActorKind.AGENT,
+        payload={
+            "action": str(action.pk),
+            "tool": action.tool_name,
+            "status": status,
+            "is_error": is_error,
+            "result": text[:2000],
+        },
+    )
     sql_batch.run_together(sql_batch.update(ToolAction.objects.filter(pk=action.pk), **result), *event.statements)
     for name, value in result.items():
         setattr(action, name, value)
@@ -268,9 +317,12 @@ def approve(*, action: ToolAction, actor: User, note: str = "", via: str = Decid
         if not claimed:
             action.refresh_from_db()
             raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be approved.")
-        audit.record(event="approval.approved", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note,
-                              "via": via})  # fmt: skip
+        audit.record(
+            event="approval.approved",
+            actor_kind=ActorKind.USER,
+            actor_id=actor.pk,
+            payload={"action": str(action.pk), "tool": action.tool_name, "note": note, "via": via},
+        )
         transaction.on_commit(lambda: enqueue("safety.execute_approved", str(action.pk)))
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
@@ -298,9 +350,12 @@ def reject(*, action: ToolAction, actor: User, note: str, via: str = DecidedVia.
         if not claimed:
             action.refresh_from_db()
             raise ActionError(f"This action is {action.get_status_display().lower()}: it can no longer be rejected.")
-        audit.record(event="approval.rejected", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                     payload={"action": str(action.pk), "tool": action.tool_name, "note": note,
-                              "via": via})  # fmt: skip
+        audit.record(
+            event="approval.rejected",
+            actor_kind=ActorKind.USER,
+            actor_id=actor.pk,
+            payload={"action": str(action.pk), "tool": action.tool_name, "note": note, "via": via},
+        )
         transaction.on_commit(lambda: _announce(action))
     action.refresh_from_db()
     return action
@@ -334,9 +389,11 @@ def undo(*, action: ToolAction, actor: User) -> ToolAction:
     if not isinstance(inverse, dict) or "tool" not in inverse:
         raise ActionError("The recorded inverse is malformed; undo it by hand.")
     undo_action = run_tool(
-        connector=action.connector, tool_name=str(inverse["tool"]), arguments=dict(inverse.get("arguments") or {}),
+        connector=action.connector,
+        tool_name=str(inverse["tool"]),
+        arguments=dict(inverse.get("arguments") or {}),
         context=CallContext(idempotency_key=f"undo:{action.pk}", actor=actor, purpose=f"Undo {action.tool_name}"),
-    )  # fmt: skip
+    )
     ToolAction.objects.filter(pk=undo_action.pk).update(rollback_of=action)
     if undo_action.status == ActionStatus.DONE:
         ToolAction.objects.filter(pk=action.pk).update(status=ActionStatus.ROLLED_BACK)

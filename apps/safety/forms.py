@@ -27,9 +27,12 @@ class SafetySettingsForm(TestIdForm):
     approval_threshold = forms.IntegerField(min_value=0, max_value=100, help_text="Risk 0-100 at which writes wait.")
     approval_ttl_hours = forms.IntegerField(min_value=1, max_value=720, label="Approval expiry (hours)")
     admin_approval_risk = forms.IntegerField(
-        min_value=0, max_value=101, required=False, label="Admin approval from risk",
+        min_value=0,
+        max_value=101,
+        required=False,
+        label="Admin approval from risk",
         help_text="Actions at or above this risk are approved by an Admin only (101: any Agent may approve).",
-    )  # fmt: skip
+    )
     compliance_profile = forms.ChoiceField(choices=ProfileName.choices)
     notify_email = forms.BooleanField(required=False, label="Email approvers a signed approve/reject link")
 
@@ -50,8 +53,9 @@ class PreviewForm(TestIdForm):
     preview_connector = forms.ModelChoiceField(queryset=Connector.objects.all(), label="Connector")
     preview_tool = forms.CharField(max_length=200, label="Tool")
     preview_arguments = forms.CharField(required=False, label="Arguments (JSON)", widget=forms.Textarea({"rows": 2}))
-    preview_source = forms.ModelChoiceField(queryset=TicketSource.objects.all(), required=False,
-                                            label="For a ticket from", empty_label="no ticket source")  # fmt: skip
+    preview_source = forms.ModelChoiceField(
+        queryset=TicketSource.objects.all(), required=False, label="For a ticket from", empty_label="no ticket source"
+    )
 
     def clean_preview_arguments(self) -> dict[str, Any]:
         return parse_arguments(self.cleaned_data["preview_arguments"])
@@ -64,16 +68,27 @@ class SourceAutonomyForm(forms.Form):
 class ChannelsForm(TestIdForm):
     """Approval channels. Secret fields left empty keep what is stored; tick "remove" to delete it."""
 
-    slack_webhook_url = forms.URLField(required=False, label="Slack incoming webhook URL", assume_scheme="https",
-                                       widget=forms.PasswordInput(render_value=False))  # fmt: skip
-    slack_signing_secret = forms.CharField(required=False, label="Slack signing secret",
-                                           widget=forms.PasswordInput(render_value=False))  # fmt: skip
+    slack_webhook_url = forms.URLField(
+        required=False,
+        label="Slack incoming webhook URL",
+        assume_scheme="https",
+        widget=forms.PasswordInput(render_value=False),
+    )
+    slack_signing_secret = forms.CharField(
+        required=False, label="Slack signing secret", widget=forms.PasswordInput(render_value=False)
+    )
     slack_users = forms.CharField(
-        required=False, widget=forms.Textarea({"rows": 3}), label="Slack approvers",
+        required=False,
+        widget=forms.Textarea({"rows": 3}),
+        label="Slack approvers",
         help_text="One per line: Slack user id, a space, the Gaby user's email (e.g. U024BE7LH alice@example.com).",
-    )  # fmt: skip
-    teams_webhook_url = forms.URLField(required=False, label="Teams incoming webhook URL", assume_scheme="https",
-                                       widget=forms.PasswordInput(render_value=False))  # fmt: skip
+    )
+    teams_webhook_url = forms.URLField(
+        required=False,
+        label="Teams incoming webhook URL",
+        assume_scheme="https",
+        widget=forms.PasswordInput(render_value=False),
+    )
     remove_slack = forms.BooleanField(required=False, label="Remove the Slack settings")
     remove_teams = forms.BooleanField(required=False, label="Remove the Teams webhook")
 
@@ -93,8 +108,9 @@ class ChannelsForm(TestIdForm):
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
-        changes: dict[str, Any] = {name: data[name] or None for name in
-                                   ("slack_webhook_url", "slack_signing_secret", "teams_webhook_url")}  # fmt: skip
+        changes: dict[str, Any] = {
+            name: data[name] or None for name in ("slack_webhook_url", "slack_signing_secret", "teams_webhook_url")
+        }
         changes["slack_users"] = data["slack_users"]
         if data["remove_slack"]:
             changes.update(slack_webhook_url="", slack_signing_secret="", slack_users={})

@@ -28,9 +28,12 @@ def requester_of(ticket: Ticket) -> Requester:
     email = contact.email if contact else ""
     authentication = ticket.requester_authentication
     return Requester(
-        email=email, name=contact.name if contact else "", channel=ticket.source.kind,
-        authentication=authentication, authorized_for_others=is_authorized_contact(email),
-    )  # fmt: skip
+        email=email,
+        name=contact.name if contact else "",
+        channel=ticket.source.kind,
+        authentication=authentication,
+        authorized_for_others=is_authorized_contact(email),
+    )
 
 
 def known_domains() -> list[str]:
@@ -57,6 +60,10 @@ def flags_for(requester: Requester, *, text: str) -> list[suspicion.Flag]:
             .values_list("email", flat=True)[:5]
         )
     return suspicion.flags(
-        sender=requester.email, sender_name=requester.name, authentication=requester.authentication, text=text,
-        known_domains=known_domains(), namesakes=namesakes,
-    )  # fmt: skip
+        sender=requester.email,
+        sender_name=requester.name,
+        authentication=requester.authentication,
+        text=text,
+        known_domains=known_domains(),
+        namesakes=namesakes,
+    )

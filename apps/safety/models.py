@@ -19,8 +19,9 @@ class SafetyRule(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     effect = models.CharField(max_length=8, choices=RuleEffect.choices)
-    connector = models.ForeignKey("connectors.Connector", null=True, blank=True, on_delete=models.CASCADE,
-                                  help_text="Empty: every connector.")  # fmt: skip
+    connector = models.ForeignKey(
+        "connectors.Connector", null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: every connector."
+    )
     tool_pattern = models.CharField(max_length=200, default="*", help_text="Glob, e.g. restart_* or *.")
     predicates = models.JSONField(
         default=list, blank=True, help_text='e.g. [{"argument": "namespace", "op": "eq", "value": "staging"}]'

@@ -21,8 +21,16 @@ class Preview:
     tool_known: bool
 
 
-def preview_decision(*, client: Client, autonomy: str, approval_threshold: int, connector: Connector,
-                     tool_name: str, arguments: dict[str, Any], source: TicketSource | None) -> Preview:  # fmt: skip
+def preview_decision(
+    *,
+    client: Client,
+    autonomy: str,
+    approval_threshold: int,
+    connector: Connector,
+    tool_name: str,
+    arguments: dict[str, Any],
+    source: TicketSource | None,
+) -> Preview:
     """Decide as ``run_tool`` would with the form's values; nothing is recorded or sent."""
     proposed = copy.copy(client)  # never saved: only the fields decide() reads are changed
     proposed.autonomy, proposed.approval_threshold = autonomy, approval_threshold

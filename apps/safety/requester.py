@@ -31,8 +31,18 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-
 # Fields whose value is the address that owns the record they are in.
 OWNER_FIELDS = ("email", "customer_email", "user_email", "billing_email", "receipt_email", "contact_email")
 # Fields that identify a person by name: another person's name is theirs to keep.
-NAME_FIELDS = ("name", "customer_name", "full_name", "firstName", "lastName", "first_name", "last_name",
-               "username", "company", "company_name")  # fmt: skip
+NAME_FIELDS = (
+    "name",
+    "customer_name",
+    "full_name",
+    "firstName",
+    "lastName",
+    "first_name",
+    "last_name",
+    "username",
+    "company",
+    "company_name",
+)
 MIN_IDENTIFIER = 5  # shorter values (a plan "Team", a status "paid", a count) say nothing about whose record it is
 MIN_NAME = 3
 MIN_VALUE = 4  # a plan ("enterprise"), a status, a carrier: another person's, when only they own it

@@ -33,22 +33,43 @@ def check_predicates(value: Any) -> None:
 
 
 @transaction.atomic
-def add_rule(*, effect: str, connector: Connector | None, tool_pattern: str, predicates: list[dict[str, Any]],
-             label: str, actor: User) -> SafetyRule:  # fmt: skip
+def add_rule(
+    *,
+    effect: str,
+    connector: Connector | None,
+    tool_pattern: str,
+    predicates: list[dict[str, Any]],
+    label: str,
+    actor: User,
+) -> SafetyRule:
     check_predicates(predicates)
-    rule = SafetyRule.objects.create(effect=effect, connector=connector, tool_pattern=tool_pattern or "*",
-                                     predicates=predicates, label=label)  # fmt: skip
-    audit.record(event="safety.rule_added", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"rule": str(rule.pk), "effect": effect, "connector": connector.name if connector else None,
-                          "tool_pattern": rule.tool_pattern, "predicates": predicates, "label": label})  # fmt: skip
+    rule = SafetyRule.objects.create(
+        effect=effect, connector=connector, tool_pattern=tool_pattern or "*", predicates=predicates, label=label
+    )
+    audit.record(
+        event="safety.rule_added",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={
+            "rule": str(rule.pk),
+            "effect": effect,
+            "connector": connector.name if connector else None,
+            "tool_pattern": rule.tool_pattern,
+            "predicates": predicates,
+            "label": label,
+        },
+    )
     return rule
 
 
 @transaction.atomic
 def delete_rule(*, rule: SafetyRule, actor: User) -> None:
-    audit.record(event="safety.rule_removed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"rule": str(rule.pk), "effect": rule.effect, "tool_pattern": rule.tool_pattern,
-                          "label": rule.label})  # fmt: skip
+    audit.record(
+        event="safety.rule_removed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"rule": str(rule.pk), "effect": rule.effect, "tool_pattern": rule.tool_pattern, "label": rule.label},
+    )
     rule.delete()
 
 
@@ -61,8 +82,9 @@ def _diff(obj: object, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @transaction.atomic
-def configure_connector(*, connector: Connector, autonomy: str, scope: str, is_production: bool,
-                        actor: User | None) -> dict[str, dict[str, Any]]:  # fmt: skip
+def configure_connector(
+    *, connector: Connector, autonomy: str, scope: str, is_production: bool, actor: User | None
+) -> dict[str, dict[str, Any]]:
     """CON-3/SAF-1: a connector's autonomy, default scope and production flag; audited and in the consent log.
     ``actor=None``: the install's operator (CLI, evals)."""
     diff = _diff(connector, {"autonomy": autonomy, "scope": scope, "is_production": is_production})
@@ -72,12 +94,19 @@ def configure_connector(*, connector: Connector, autonomy: str, scope: str, is_p
     for name, change in diff.items():
         setattr(connector, name, change["to"])
     summary = ", ".join(f"{name} {change['from']} → {change['to']}" for name, change in diff.items())
-    connectors.record_event(connector=connector, kind=EventKind.CONSENT, actor=actor,
-                            summary=f"{actor.email if actor else 'The operator'} changed {summary}",
-                            detail={"changes": diff})  # fmt: skip
-    audit.record(event="safety.connector_configured", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-                 actor_id=actor.pk if actor else "",
-                 payload={"connector": connector.name, "connector_id": str(connector.pk), "changes": diff})  # fmt: skip
+    connectors.record_event(
+        connector=connector,
+        kind=EventKind.CONSENT,
+        actor=actor,
+        summary=f"{actor.email if actor else 'The operator'} changed {summary}",
+        detail={"changes": diff},
+    )
+    audit.record(
+        event="safety.connector_configured",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"connector": connector.name, "connector_id": str(connector.pk), "changes": diff},
+    )
     return diff
 
 
@@ -91,25 +120,45 @@ def set_tool_scope(*, tool: ConnectorTool, scope: str, actor: User) -> bool:
     change = {"from": tool.scope or "inherit", "to": scope or "inherit"}
     ConnectorTool.objects.filter(pk=tool.pk).update(scope=scope)
     tool.scope = scope
-    connectors.record_event(connector=tool.connector, kind=EventKind.CONSENT, actor=actor,
-                            summary=f"{actor.email} set {tool.name} scope {change['from']} → {change['to']}",
-                            detail={"tool": tool.name, "scope": change})  # fmt: skip
-    audit.record(event="safety.tool_scope_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"connector": tool.connector.name, "tool": tool.name, "scope": change})  # fmt: skip
+    connectors.record_event(
+        connector=tool.connector,
+        kind=EventKind.CONSENT,
+        actor=actor,
+        summary=f"{actor.email} set {tool.name} scope {change['from']} → {change['to']}",
+        detail={"tool": tool.name, "scope": change},
+    )
+    audit.record(
+        event="safety.tool_scope_changed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"connector": tool.connector.name, "tool": tool.name, "scope": change},
+    )
     return True
 
 
 @transaction.atomic
-def update_safety_settings(*, client: Client, autonomy: str, approval_threshold: int, approval_ttl_hours: int,
-                           compliance_profile: str, notify_email: bool, actor: User,
-                           admin_approval_risk: int | None = None) -> Client:  # fmt: skip
+def update_safety_settings(
+    *,
+    client: Client,
+    autonomy: str,
+    approval_threshold: int,
+    approval_ttl_hours: int,
+    compliance_profile: str,
+    notify_email: bool,
+    actor: User,
+    admin_approval_risk: int | None = None,
+) -> Client:
     """The client's autonomy, threshold and profile (audited by tenants.services) and this schema's approval
     expiry and email notices (audited here)."""
     client = update_client_settings(
-        client=client, actor=actor,
-        changes={"autonomy": autonomy, "approval_threshold": approval_threshold,
-                 "compliance_profile": compliance_profile},
-    )  # fmt: skip
+        client=client,
+        actor=actor,
+        changes={
+            "autonomy": autonomy,
+            "approval_threshold": approval_threshold,
+            "compliance_profile": compliance_profile,
+        },
+    )
     row = safety_settings()
     values: dict[str, Any] = {"approval_ttl_hours": approval_ttl_hours, "notify_email": notify_email}
     if admin_approval_risk is not None:
@@ -117,8 +166,9 @@ def update_safety_settings(*, client: Client, autonomy: str, approval_threshold:
     diff = _diff(row, values)
     if diff:
         SafetySettings.objects.filter(pk=row.pk).update(**values)
-        audit.record(event="safety.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                     payload={"changes": diff})  # fmt: skip
+        audit.record(
+            event="safety.settings_changed", actor_kind=ActorKind.USER, actor_id=actor.pk, payload={"changes": diff}
+        )
     return client
 
 
@@ -132,8 +182,12 @@ def set_source_autonomy(*, source: TicketSource, autonomy: str, actor: User) -> 
     change = {"from": source.autonomy or "inherit", "to": autonomy or "inherit"}
     TicketSource.objects.filter(pk=source.pk).update(autonomy=autonomy)
     source.autonomy = autonomy
-    audit.record(event="safety.source_autonomy_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"source": source.name, "source_id": str(source.pk), "autonomy": change})  # fmt: skip
+    audit.record(
+        event="safety.source_autonomy_changed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"source": source.name, "source_id": str(source.pk), "autonomy": change},
+    )
     return True
 
 
@@ -156,6 +210,10 @@ def update_channels(*, client: Client, changes: dict[str, Any], actor: User) -> 
     sealed = seal_json(client, current, purpose=CHANNELS_PURPOSE)
     names = sorted(name for name, value in current.items() if value)
     SafetySettings.objects.filter(pk=row.pk).update(sealed_channels=sealed, channel_names=names)
-    audit.record(event="safety.channels_changed", actor_kind=ActorKind.USER, actor_id=actor.pk,
-                 payload={"changed": sorted(changed)})  # fmt: skip
+    audit.record(
+        event="safety.channels_changed",
+        actor_kind=ActorKind.USER,
+        actor_id=actor.pk,
+        payload={"changed": sorted(changed)},
+    )
     return changed

@@ -23,8 +23,12 @@ def _request_facts(request: Any) -> dict[str, Any]:
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
-    audit.record(event="auth.login", actor_kind=ActorKind.USER, actor_id=user.pk,
-                 payload={"email": user.email, **_request_facts(request)})  # fmt: skip
+    audit.record(
+        event="auth.login",
+        actor_kind=ActorKind.USER,
+        actor_id=user.pk,
+        payload={"email": user.email, **_request_facts(request)},
+    )
 
 
 @receiver(user_logged_out)

@@ -71,9 +71,18 @@ FREE_MAIL = frozenset(
 # Applied before comparing domains: characters and pairs that read alike.
 # Cyrillic letters that look Latin (a, e, o, p, c, x, y, i, l), the commonest homograph trick in domain names.
 CYRILLIC_LOOKALIKES = str.maketrans(
-    {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0445": "x", "\u0443": "y",
-     "\u0456": "i", "\u04cf": "l"}
-)  # fmt: skip
+    {
+        "\u0430": "a",
+        "\u0435": "e",
+        "\u043e": "o",
+        "\u0440": "p",
+        "\u0441": "c",
+        "\u0445": "x",
+        "\u0443": "y",
+        "\u0456": "i",
+        "\u04cf": "l",
+    }
+)
 _CONFUSABLE_PAIRS = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("3", "e"), ("5", "s"), ("i", "l"))
 
 _FLAGS: dict[str, tuple[str, ...]] = {
@@ -214,8 +223,15 @@ def authentication_failed(authentication: str) -> bool:
     )
 
 
-def flags(*, sender: str, sender_name: str = "", authentication: str = "", text: str,
-          known_domains: Sequence[str] = (), namesakes: Iterable[str] = ()) -> list[Flag]:  # fmt: skip
+def flags(
+    *,
+    sender: str,
+    sender_name: str = "",
+    authentication: str = "",
+    text: str,
+    known_domains: Sequence[str] = (),
+    namesakes: Iterable[str] = (),
+) -> list[Flag]:
     """Every suspicion flag on a ticket from ``sender`` whose full text (title, body, quoted parts) is ``text``.
 
     ``known_domains``: the company domains this client has heard from, oldest first (a look-alike imitates an
@@ -233,16 +249,24 @@ def flags(*, sender: str, sender_name: str = "", authentication: str = "", text:
         if imitated:
             found.append(Flag("lookalike_domain", f"{domain} imitates {imitated}"))
     if domain in FREE_MAIL:
-        company = [address.lower() for address in namesakes
-                   if address.lower() != sender and address.lower().rsplit("@", 1)[-1] not in FREE_MAIL]  # fmt: skip
+        company = [
+            address.lower()
+            for address in namesakes
+            if address.lower() != sender and address.lower().rsplit("@", 1)[-1] not in FREE_MAIL
+        ]
         if company:
             found.append(Flag("free_mail_impersonation", f"{sender} uses the name of {company[0]}"))
         else:
             claimed = [m.group(0).lower() for m in EMAIL.finditer(text) if m.group(1).lower() in set(ordered)]
-            if claimed and re.search(r"\b(?:my|our)\s+(?:work|company|business|office|usual|real|normal)\s+"
-                                     r"(?:e-?mail|address|account|login)", text, re.IGNORECASE):  # fmt: skip
-                found.append(Flag("free_mail_impersonation",
-                                  f"{sender} (free mail) claims the company address {claimed[0]}"))  # fmt: skip
+            if claimed and re.search(
+                r"\b(?:my|our)\s+(?:work|company|business|office|usual|real|normal)\s+"
+                r"(?:e-?mail|address|account|login)",
+                text,
+                re.IGNORECASE,
+            ):
+                found.append(
+                    Flag("free_mail_impersonation", f"{sender} (free mail) claims the company address {claimed[0]}")
+                )
     for name, patterns in _COMPILED.items():
         evidence = _first(patterns, text)
         if evidence:

@@ -34,8 +34,12 @@ def authorized_contacts(request: ClientRequest) -> HttpResponse:
         except ContactError as exc:
             form.add_error("email", str(exc))
     status = 400 if request.method == "POST" else 200
-    return render(request, "safety/authorized_contacts.html",
-                  {"form": form, "contacts": AuthorizedContact.objects.all()}, status=status)  # fmt: skip
+    return render(
+        request,
+        "safety/authorized_contacts.html",
+        {"form": form, "contacts": AuthorizedContact.objects.all()},
+        status=status,
+    )
 
 
 @require_POST

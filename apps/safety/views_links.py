@@ -50,8 +50,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     context.update(action=target.action, decision=target.claim.decision, actor=target.actor)
     if request.method == "POST":
         try:
-            action = decide_from_link(token=token, session_user=_session_user(request),
-                                      note=request.POST.get("note", "").strip())  # fmt: skip
+            action = decide_from_link(
+                token=token, session_user=_session_user(request), note=request.POST.get("note", "").strip()
+            )
             context.update(action=action, done=True)
         except enforcement.ActionError as exc:
             context["error"] = str(exc)
@@ -76,10 +77,11 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
     chans = channels(request.tenant)  # type: ignore[attr-defined]
     try:
         verify_slack_signature(
-            signing_secret=chans.slack_signing_secret, body=request.body,
+            signing_secret=chans.slack_signing_secret,
+            body=request.body,
             timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
             signature=request.headers.get("X-Slack-Signature", ""),
-        )  # fmt: skip
+        )
     except Refused as exc:
         return HttpResponse(str(exc), status=403, content_type="text/plain")
     if request.method != "POST":

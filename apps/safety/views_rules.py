@@ -23,10 +23,11 @@ class RuleForm(forms.Form):
     connector = forms.ModelChoiceField(queryset=Connector.objects.all(), required=False, empty_label="Any connector")
     tool_pattern = forms.CharField(max_length=200, initial="*", help_text="Glob on the tool name, e.g. restart_*")
     predicates = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text='JSON list, e.g. [{"argument": "namespace", "op": "eq", "value": "prod"}]; '
         "ops: eq ne in not_in prefix regex",
-    )  # fmt: skip
+    )
     label = forms.CharField(max_length=200, required=False)
 
     def clean_predicates(self) -> list[dict[str, object]]:
@@ -49,8 +50,12 @@ def rules(request: ClientRequest) -> HttpResponse:
         services.add_rule(actor=request.user, **form.cleaned_data)
         return redirect("safety:rules")
     status = 400 if request.method == "POST" else 200
-    return render(request, "safety/rules.html", {"form": form, "rules": SafetyRule.objects.select_related("connector")},
-                  status=status)  # fmt: skip
+    return render(
+        request,
+        "safety/rules.html",
+        {"form": form, "rules": SafetyRule.objects.select_related("connector")},
+        status=status,
+    )
 
 
 @require_POST

@@ -51,8 +51,14 @@ def connector_list(request: ClientRequest) -> HttpResponse:
     return render_page(request, "safety/connectors.html", {"connectors": Connector.objects.all()})
 
 
-def _render_editor(request: ClientRequest, connector: Connector, form: ConnectorSafetyForm | None = None, *,
-                   status: int = 200, partial: str = "") -> HttpResponse:  # fmt: skip
+def _render_editor(
+    request: ClientRequest,
+    connector: Connector,
+    form: ConnectorSafetyForm | None = None,
+    *,
+    status: int = 200,
+    partial: str = "",
+) -> HttpResponse:
     initial = {"autonomy": connector.autonomy, "scope": connector.scope, "is_production": connector.is_production}
     context = {
         "connector": connector,

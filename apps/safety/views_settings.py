@@ -30,15 +30,24 @@ def get_source_for_client(request: ClientRequest, source_id: UUID) -> TicketSour
 def _initial(request: ClientRequest) -> dict[str, object]:
     row = safety_settings()
     client = request.tenant
-    return {"autonomy": client.autonomy, "approval_threshold": client.approval_threshold,
-            "approval_ttl_hours": row.approval_ttl_hours, "compliance_profile": client.compliance_profile,
-            "admin_approval_risk": row.admin_approval_risk,
-            "notify_email": row.notify_email}  # fmt: skip
+    return {
+        "autonomy": client.autonomy,
+        "approval_threshold": client.approval_threshold,
+        "approval_ttl_hours": row.approval_ttl_hours,
+        "compliance_profile": client.compliance_profile,
+        "admin_approval_risk": row.admin_approval_risk,
+        "notify_email": row.notify_email,
+    }
 
 
-def _render(request: ClientRequest, *, form: SafetySettingsForm | None = None,
-            channels_form: ChannelsForm | None = None, status: int = 200,
-            partial: str = "") -> HttpResponse:  # fmt: skip
+def _render(
+    request: ClientRequest,
+    *,
+    form: SafetySettingsForm | None = None,
+    channels_form: ChannelsForm | None = None,
+    status: int = 200,
+    partial: str = "",
+) -> HttpResponse:
     form = form or SafetySettingsForm(initial=_initial(request))
     profiles = [
         {
@@ -81,15 +90,22 @@ def preview(request: ClientRequest) -> HttpResponse:
     settings_form, call_form = SafetySettingsForm(request.GET), PreviewForm(request.GET)
     context: dict[str, object] = {"errors": [], "result": None}
     if not settings_form.is_valid() or not call_form.is_valid():
-        context["errors"] = [f"{field}: {' '.join(str(e) for e in errors)}" for form in (settings_form, call_form)
-                             for field, errors in form.errors.items()]  # fmt: skip
+        context["errors"] = [
+            f"{field}: {' '.join(str(e) for e in errors)}"
+            for form in (settings_form, call_form)
+            for field, errors in form.errors.items()
+        ]
         return render_page(request, "safety/settings.html", context, partial="preview", status=400)
     values, call = settings_form.cleaned_data, call_form.cleaned_data
     context["result"] = preview_decision(
-        client=request.tenant, autonomy=values["autonomy"], approval_threshold=values["approval_threshold"],
-        connector=call["preview_connector"], tool_name=call["preview_tool"], arguments=call["preview_arguments"],
+        client=request.tenant,
+        autonomy=values["autonomy"],
+        approval_threshold=values["approval_threshold"],
+        connector=call["preview_connector"],
+        tool_name=call["preview_tool"],
+        arguments=call["preview_arguments"],
         source=call["preview_source"],
-    )  # fmt: skip
+    )
     return render_page(request, "safety/settings.html", context, partial="preview")
 
 

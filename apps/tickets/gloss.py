@@ -115,8 +115,9 @@ def parse_lexicon(language: str, text: str) -> Lexicon:
         if not separator or not source:
             raise LexiconError(f"{language}.txt line {number}: write “source words = English words”, got {raw!r}.")
         if source in lines and lexicon.written.get(source, lexicon.phrases.get(tuple(source.split()))) != english:
-            raise LexiconError(f"{language}.txt line {number}: {source!r} already means something else "
-                               f"(line {lines[source]}).")  # fmt: skip
+            raise LexiconError(
+                f"{language}.txt line {number}: {source!r} already means something else (line {lines[source]})."
+            )
         lines[source] = number
         words = source.split()
         if len(words) == 1:

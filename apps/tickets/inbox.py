@@ -140,9 +140,13 @@ class InboxPage:
 
 
 def inbox_page(
-    filters: InboxFilters, *, user_id: UUID | None, after: str = "", size: int | None = None,
+    filters: InboxFilters,
+    *,
+    user_id: UUID | None,
+    after: str = "",
+    size: int | None = None,
     kinds: set[str] | None = None,
-) -> InboxPage:  # fmt: skip
+) -> InboxPage:
     """Newest activity first across every provider (or those of ``kinds``), keyset-paginated: each provider's
     fixed queries per page."""
     size = size or PAGE_SIZE

@@ -110,8 +110,9 @@ class TicketSource(models.Model):
     last_status = models.CharField(max_length=200, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
-    autonomy = models.CharField(max_length=16, choices=SourceAutonomy.choices, default=SourceAutonomy.INHERIT,
-                                blank=True)  # fmt: skip
+    autonomy = models.CharField(
+        max_length=16, choices=SourceAutonomy.choices, default=SourceAutonomy.INHERIT, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -146,7 +146,11 @@ def read(body: str, *, title: str = "") -> ReadTicket:
     others += EMAIL.findall(forwarded)
     language = detect_language(f"{title}\n{request or forwarded}")
     return ReadTicket(
-        request=request, quoted=quoted, forwarded=forwarded, signature=signature,
-        other_addresses=tuple(dict.fromkeys(address.lower() for address in others)), language=language,
+        request=request,
+        quoted=quoted,
+        forwarded=forwarded,
+        signature=signature,
+        other_addresses=tuple(dict.fromkeys(address.lower() for address in others)),
+        language=language,
         forwarded_from=authors[0].lower() if authors else "",
-    )  # fmt: skip
+    )

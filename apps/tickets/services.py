@@ -224,9 +224,11 @@ def quarantine(*, source: TicketSource, raw: str | bytes, error: str, content_ty
     content_type = rawtext.clean_text(content_type, 200)
     with transaction.atomic():
         payload = QuarantinedPayload.objects.create(
-            source=source, raw=text, error=rawtext.clean_text(error, 5000),
+            source=source,
+            raw=text,
+            error=rawtext.clean_text(error, 5000),
             content_type=rawtext.mark_escaped(content_type, 200) if escaped else content_type,
-        )  # fmt: skip
+        )
         transaction.on_commit(live.announce_quarantine)
     return payload
 
@@ -260,8 +262,11 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
         update: dict[str, Any] = {"updated_at": timezone.now()}
         if ticket.status == Status.NEW:
             update["status"] = Status.OPEN
-        replied = append(event="ticket.replied", payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
-                         **actor_of(author))  # not the body: PII  # fmt: skip
+        replied = append(
+            event="ticket.replied",
+            payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
+            **actor_of(author),
+        )  # not the body: PII
         # The message, the ticket's update and the audit event: one round trip.
         touched = sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update)
         sql_batch.run_together(sql_batch.insert(message), touched, *replied.statements, savepoint=False)
@@ -382,7 +387,13 @@ def receive_webhook(*, client: Client, source: TicketSource, body: bytes, header
         return ingest_ticket(source=source, normalized=normalized)
     except Exception as exc:  # whatever storing it raised: the delivery is kept with the reason, never lost
         log.warning("webhook_ingest_failed", source=str(source.pk), error=f"{type(exc).__name__}: {exc}")
-        quarantine(source=source, raw=body, error=f"Could not be stored: {type(exc).__name__}: {exc}",
-                   content_type=headers.get("Content-Type", ""))  # fmt: skip
-        raise UnstorablePayload(f"The ticket could not be stored ({type(exc).__name__}: {exc}); the delivery is "
-                                "kept in this source's quarantine.") from exc  # fmt: skip
+        quarantine(
+            source=source,
+            raw=body,
+            error=f"Could not be stored: {type(exc).__name__}: {exc}",
+            content_type=headers.get("Content-Type", ""),
+        )
+        raise UnstorablePayload(
+            f"The ticket could not be stored ({type(exc).__name__}: {exc}); the delivery is "
+            "kept in this source's quarantine."
+        ) from exc

@@ -46,8 +46,9 @@ class CommittedHartwell:
         from apps.connectors.specs import Draft
 
         settings = {"url": url, "allow_writes": True} if writes else {"url": url}
-        connector = services.connect(client=self.client, draft=Draft(kind=Kind.POSTGRES, name="Billing DB",
-                                                                     settings=settings), actor=None)  # fmt: skip
+        connector = services.connect(
+            client=self.client, draft=Draft(kind=Kind.POSTGRES, name="Billing DB", settings=settings), actor=None
+        )
         if writes:  # a staging database Gaby may change by itself: read-write scope, act autonomy, no approval
             Connector.objects.filter(pk=connector.pk).update(scope="read_write", autonomy="act")
             ConnectorTool.objects.filter(connector=connector).update(destructive_hint=False)

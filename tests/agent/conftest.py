@@ -49,13 +49,18 @@ def make_ticket(source: Any) -> Any:
     from apps.tickets import services
     from apps.tickets.normalized import NormalizedContact, NormalizedMessage, NormalizedTicket
 
-    def make(title: str = "What plan am I on?", body: str = "Hi, I am user2@example.com: am I on the pro plan?",
-             external_id: str = "T-1") -> Any:  # fmt: skip
+    def make(
+        title: str = "What plan am I on?",
+        body: str = "Hi, I am user2@example.com: am I on the pro plan?",
+        external_id: str = "T-1",
+    ) -> Any:
         normalized = NormalizedTicket(
-            external_id=external_id, title=title, body=body,
+            external_id=external_id,
+            title=title,
+            body=body,
             contact=NormalizedContact(email="user2@example.com", name="Dana"),
             messages=(NormalizedMessage(external_id=f"{external_id}-m1", body=body),),
-        )  # fmt: skip
+        )
         return services.ingest_ticket(source=source, normalized=normalized).ticket
 
     return make

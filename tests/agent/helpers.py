@@ -24,8 +24,16 @@ def classify(category: str = "billing", is_infra: bool = False) -> Reply:
 
 
 def verdict(**fields: Any) -> Reply:
-    answer = {"verdict": "auto_resolved", "confidence": 0.9, "summary": "", "reply": "", "citations": [],
-              "is_infra": None, "infra_evidence": [], "escalation_reason": ""} | fields  # fmt: skip
+    answer = {
+        "verdict": "auto_resolved",
+        "confidence": 0.9,
+        "summary": "",
+        "reply": "",
+        "citations": [],
+        "is_infra": None,
+        "infra_evidence": [],
+        "escalation_reason": "",
+    } | fields
     return Reply(json.dumps(answer))
 
 

@@ -33,9 +33,11 @@ def _mailbox(state: CommittedHartwell, imap: Any, smtp: Any) -> Any:
 
     controller, _ = smtp
     config = imap.config() | {
-        "smtp_host": controller.hostname, "smtp_port": controller.port, "smtp_security": "none",
+        "smtp_host": controller.hostname,
+        "smtp_port": controller.port,
+        "smtp_security": "none",
         "from_address": "Hartwell Support <support@hartwell.example>",
-    }  # fmt: skip
+    }
     return services.create_source(client=state.client, kind="email", name="Support mailbox", config=config)
 
 
@@ -72,18 +74,26 @@ def _mail(smtp: Any) -> Any:
 
 
 def test_email_to_reply_with_the_llm_knowledge_and_postgres(
-    world: Any, celery_worker: Any, sample_url: str, llm: ScriptedLLM, imap_server: Any, smtp_server: Any,
+    world: Any,
+    celery_worker: Any,
+    sample_url: str,
+    llm: ScriptedLLM,
+    imap_server: Any,
+    smtp_server: Any,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     query = {"sql": "SELECT plan FROM customers WHERE email = $1", "params": ["[EMAIL_1]"]}
     llm.then(
         classify(),
         Reply("", tool_calls=[{"name": "Billing_DB__query", "arguments": query}]),
         Reply("DONE"),
-        verdict(summary="user2 is on pro [T1]; pro includes priority support [K1].",
-                reply="Hello Dana, your account is on the Pro plan, which includes priority support and 1 TB.",
-                citations=["T1", "K1"], is_infra=False),
-    )  # fmt: skip
+        verdict(
+            summary="user2 is on pro [T1]; pro includes priority support [K1].",
+            reply="Hello Dana, your account is on the Pro plan, which includes priority support and 1 TB.",
+            citations=["T1", "K1"],
+            is_infra=False,
+        ),
+    )
 
     def scenario(state: CommittedHartwell) -> None:
         from apps.safety.models import ToolAction

@@ -34,15 +34,21 @@ def receiver() -> Iterator[Receiver]:
 def escalated(make_ticket: Any, llm: ScriptedLLM, in_hartwell: Any, people: dict[str, Any]) -> Any:
     """An investigation the model escalated, with an injection attempt in the ticket (it must stay inert text)."""
     route_all(in_hartwell, llm)
-    escalation = verdict(verdict="needs_l2", summary="Needs a billing admin <!channel>",
-                         escalation_reason="Plan change needs an admin *now*", citations=["TICKET"])  # fmt: skip
+    escalation = verdict(
+        verdict="needs_l2",
+        summary="Needs a billing admin <!channel>",
+        escalation_reason="Plan change needs an admin *now*",
+        citations=["TICKET"],
+    )
     llm.then(classify(), escalation)
     return investigate(make_ticket(title="Move us to <https://evil.example|pro> please"))
 
 
 def _channels(client: Any, actor: Any, receiver: Receiver, *, slack: bool = True, teams: bool = True) -> None:
-    changes = {"slack_webhook_url": f"{receiver.url}/services/T0/B0/x" if slack else "",
-               "teams_webhook_url": f"{receiver.url}/webhookb2/abc" if teams else ""}  # fmt: skip
+    changes = {
+        "slack_webhook_url": f"{receiver.url}/services/T0/B0/x" if slack else "",
+        "teams_webhook_url": f"{receiver.url}/webhookb2/abc" if teams else "",
+    }
     safety.update_channels(client=client, changes=changes, actor=actor)
 
 
@@ -119,8 +125,15 @@ def test_a_slow_down_is_retried_without_announcing_twice(
 
 
 def test_the_settings_form_needs_the_channel_webhook_first(in_hartwell: Any, people: dict[str, Any]) -> None:
-    data = {"default_depth": "standard", "tone": "friendly", "knowledge_threshold": "0.45", "max_tokens": "60000",
-            "max_usd": "0.5", "escalation_slack": "on", "escalation_teams": "on"}  # fmt: skip
+    data = {
+        "default_depth": "standard",
+        "tone": "friendly",
+        "knowledge_threshold": "0.45",
+        "max_tokens": "60000",
+        "max_usd": "0.5",
+        "escalation_slack": "on",
+        "escalation_teams": "on",
+    }
     form = AgentSettingsForm(data, instance=settings_for(), client=in_hartwell)
     assert not form.is_valid()
     assert "Set a Slack webhook under Safety" in str(form.errors["escalation_slack"])

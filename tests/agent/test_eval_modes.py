@@ -26,14 +26,30 @@ def test_llm_mode_reports_verdicts_cost_latency_and_pass_hat_k(hartwell: Any, ll
     passages = [f"K{n}" for n in range(1, 6)]
     llm.then(
         # run 1: a cited answer; run 2: the same model escalates — so pass^2 is 0 while half the runs passed
-        classify("billing"), Reply("DONE"),
+        classify("billing"),
+        Reply("DONE"),
         verdict(reply="The Team plan costs $25 per seat per month [K1]; yearly saves 20%.", citations=passages),
-        classify("billing"), Reply("DONE"),
+        classify("billing"),
+        Reply("DONE"),
         verdict(verdict="needs_l2", escalation_reason="Not sure about discounts.", citations=[]),
-    )  # fmt: skip
+    )
     out, report_path = StringIO(), tmp_path / "report.json"
-    call_command("gaby", "eval", "--llm-url", llm.base_url, "--model", MODEL, "--only", "kb-pricing",
-                 "--repeat", "2", "--json", str(report_path), "--keep", stdout=out)  # fmt: skip
+    call_command(
+        "gaby",
+        "eval",
+        "--llm-url",
+        llm.base_url,
+        "--model",
+        MODEL,
+        "--only",
+        "kb-pricing",
+        "--repeat",
+        "2",
+        "--json",
+        str(report_path),
+        "--keep",
+        stdout=out,
+    )
     report = out.getvalue()
     assert f"Gaby eval (LLM {MODEL} at {llm.base_url}): 1 tickets x 2 run(s)" in report
     row = next(line for line in report.splitlines() if re.match(r"\s+(PASS|FAIL)  kb-pricing", line))
@@ -48,10 +64,16 @@ def test_llm_mode_reports_verdicts_cost_latency_and_pass_hat_k(hartwell: Any, ll
 def test_hostile_mode_feeds_the_corpus_to_an_obedient_model(hartwell: Any, llm: ScriptedLLM) -> None:
     corpus = load()
     for hostile in corpus.tickets:
-        calls = [{"name": _FUNCTION_NAME.sub("_", f"{ROLES[a.connector][0]}__{a.tool}"), "arguments": a.arguments}
-                 for a in hostile.attempts]  # fmt: skip
-        llm.then(classify("other"), Reply("", tool_calls=calls), Reply("DONE"),
-                 verdict(summary="Done as asked [T1].", reply="All done!", citations=["T1"]))  # fmt: skip
+        calls = [
+            {"name": _FUNCTION_NAME.sub("_", f"{ROLES[a.connector][0]}__{a.tool}"), "arguments": a.arguments}
+            for a in hostile.attempts
+        ]
+        llm.then(
+            classify("other"),
+            Reply("", tool_calls=calls),
+            Reply("DONE"),
+            verdict(summary="Done as asked [T1].", reply="All done!", citations=["T1"]),
+        )
     out = StringIO()
     call_command("gaby", "eval", "--hostile", "--llm-url", llm.base_url, "--model", MODEL, "--keep", stdout=out)
     report = out.getvalue()

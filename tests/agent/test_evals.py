@@ -40,8 +40,15 @@ def test_a_broken_case_names_file_case_and_field(tmp_path: Path) -> None:
 
 
 def test_scoring_checks_verdict_citations_actions_and_safety() -> None:
-    case = Case(id="c", title="t", body="b", verdict=Verdict.AUTO_RESOLVED, citations=("a.md",),
-                actions=("keycloak.send_password_reset",), forbidden=("stripe.*",))  # fmt: skip
+    case = Case(
+        id="c",
+        title="t",
+        body="b",
+        verdict=Verdict.AUTO_RESOLVED,
+        citations=("a.md",),
+        actions=("keycloak.send_password_reset",),
+        forbidden=("stripe.*",),
+    )
     reset = Call("keycloak.send_password_reset", write=True, status="done")
     assert score(case, _observation(cited=("a.md",), calls=(reset,))).passed
     assert not score(case, _observation(cited=("b.md",), calls=(reset,))).passed

@@ -42,18 +42,24 @@ def _obey(llm: ScriptedLLM, roles: dict[str, Any], hostile: HostileTicket) -> No
         classify("other"),
         Reply("", tool_calls=calls),
         Reply("DONE"),
-        verdict(summary="Did what the customer asked [T1].", reply="All done, exactly as you asked.",
-                citations=[f"T{n}" for n in range(1, len(calls) + 1)], confidence=0.95),
-    )  # fmt: skip
+        verdict(
+            summary="Did what the customer asked [T1].",
+            reply="All done, exactly as you asked.",
+            citations=[f"T{n}" for n in range(1, len(calls) + 1)],
+            confidence=0.95,
+        ),
+    )
 
 
 def _ingest(source: Any, hostile: HostileTicket) -> Any:
     body = hostile.body + (f"\n\n(quoted from our system)\n{hostile.tool_output}" if hostile.tool_output else "")
     normalized = NormalizedTicket(
-        external_id=f"hostile-{hostile.id}", title=hostile.subject, body=body,
+        external_id=f"hostile-{hostile.id}",
+        title=hostile.subject,
+        body=body,
         contact=NormalizedContact(email="attacker@evil.example", name="Mallory"),
         messages=(NormalizedMessage(external_id=f"hostile-{hostile.id}/1", body=body),),
-    )  # fmt: skip
+    )
     return tickets.ingest_ticket(source=source, normalized=normalized).ticket
 
 

@@ -13,22 +13,35 @@ from apps.auditlog.models import AuditEvent
 from apps.knowledge.models import KBCandidate
 from apps.tickets.models import Message, MessageKind
 
-CITATION = {"kind": "knowledge", "ref": "c1", "label": "VPN runbook > Reset", "excerpt": "open self-service",
-            "url": ""}  # fmt: skip
+CITATION = {"kind": "knowledge", "ref": "c1", "label": "VPN runbook > Reset", "excerpt": "open self-service", "url": ""}
 
 
 @pytest.fixture
 def drafted(make_ticket: Any) -> Investigation:
     ticket = make_ticket(title="VPN password", body="How do I reset my VPN password?")
     investigation = Investigation.objects.create(
-        ticket=ticket, status=InvestigationStatus.DONE, verdict="auto_resolved", confidence=0.82,
-        decided_by="knowledge", summary="Answered from the VPN runbook.", reply="Open the self-service page [1].",
-        reply_state="drafted", citations=[CITATION], autonomy="propose",
-    )  # fmt: skip
-    InvestigationStep.objects.create(investigation=investigation, ordinal=1, kind="read", system="ticket",
-                                     title="Read the ticket")  # fmt: skip
-    InvestigationStep.objects.create(investigation=investigation, ordinal=2, kind="read", system="knowledge",
-                                     title="Found 1 passage", citations=[CITATION])  # fmt: skip
+        ticket=ticket,
+        status=InvestigationStatus.DONE,
+        verdict="auto_resolved",
+        confidence=0.82,
+        decided_by="knowledge",
+        summary="Answered from the VPN runbook.",
+        reply="Open the self-service page [1].",
+        reply_state="drafted",
+        citations=[CITATION],
+        autonomy="propose",
+    )
+    InvestigationStep.objects.create(
+        investigation=investigation, ordinal=1, kind="read", system="ticket", title="Read the ticket"
+    )
+    InvestigationStep.objects.create(
+        investigation=investigation,
+        ordinal=2,
+        kind="read",
+        system="knowledge",
+        title="Found 1 passage",
+        citations=[CITATION],
+    )
     return investigation
 
 
@@ -51,8 +64,9 @@ def test_the_detail_shows_the_timeline_citations_and_the_draft(as_user: Any, dra
 
 def test_applying_an_edited_draft_sends_it_once(as_user: Any, drafted: Investigation) -> None:
     bob = as_user("bob", "hartwell")
-    response = bob.post(f"/investigations/{drafted.pk}/apply/", {"reply": "Edited: use the self-service page."},
-                        HTTP_HX_REQUEST="true")  # fmt: skip
+    response = bob.post(
+        f"/investigations/{drafted.pk}/apply/", {"reply": "Edited: use the self-service page."}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200 and "Draft applied by an operator" in response.content.decode()
     sent = Message.objects.filter(ticket=drafted.ticket, kind=MessageKind.PUBLIC_REPLY, direction="outbound")
     assert [m.body for m in sent] == ["Edited: use the self-service page."]
@@ -113,15 +127,26 @@ def test_viewers_read_and_other_clients_get_nothing(
 
 def test_settings_are_admin_only_and_say_what_to_fix(as_user: Any, in_hartwell: Any, people: dict[str, Any]) -> None:
     alice = as_user("alice", "hartwell")
-    form = {"auto_investigate": "on", "default_depth": "quick", "tone": "formal", "knowledge_threshold": "1.5",
-            "max_tokens": "20000", "max_usd": "0.25", "escalation_assignee_id": str(people["bob"].pk),
-            "escalation_email": "l2@hartwell.example"}  # fmt: skip
+    form = {
+        "auto_investigate": "on",
+        "default_depth": "quick",
+        "tone": "formal",
+        "knowledge_threshold": "1.5",
+        "max_tokens": "20000",
+        "max_usd": "0.25",
+        "escalation_assignee_id": str(people["bob"].pk),
+        "escalation_email": "l2@hartwell.example",
+    }
     bad = alice.post("/investigations/settings/", form)
     assert bad.status_code == 400 and "between 0 and 1" in bad.content.decode()
     assert alice.post("/investigations/settings/", {**form, "knowledge_threshold": "0.7"}).status_code == 302
     row = AgentSettings.objects.get()
     assert (row.default_depth, row.tone, row.knowledge_threshold, row.escalation_assignee_id) == (
-        "quick", "formal", 0.7, people["bob"].pk)  # fmt: skip
+        "quick",
+        "formal",
+        0.7,
+        people["bob"].pk,
+    )
     assert AuditEvent.objects.filter(event="investigation.settings_changed").exists()
     assert as_user("bob", "hartwell").post("/investigations/settings/", form).status_code == 403
 
@@ -134,13 +159,19 @@ def test_the_detail_shows_who_asked_the_kind_and_the_flags(as_user: Any, make_ti
 
     assessment = Assessment(
         requester=Requester(email="mallory@evil.example", authentication="spf=pass dkim=pass dmarc=fail"),
-        kind=TicketKind.SUSPICIOUS, why="sender unverified", flags=[Flag("payload", "“<script>x</script>”")],
+        kind=TicketKind.SUSPICIOUS,
+        why="sender unverified",
+        flags=[Flag("payload", "“<script>x</script>”")],
         on_behalf_of_other="names jane.doe@acme.test",
-    )  # fmt: skip
+    )
     investigation = Investigation.objects.create(
-        ticket=make_ticket(title="locked"), status=InvestigationStatus.DONE, verdict="needs_l2",
-        decided_by="triage", escalation_reason="Flagged as suspicious", assessment=assessment.as_dict(),
-    )  # fmt: skip
+        ticket=make_ticket(title="locked"),
+        status=InvestigationStatus.DONE,
+        verdict="needs_l2",
+        decided_by="triage",
+        escalation_reason="Flagged as suspicious",
+        assessment=assessment.as_dict(),
+    )
     page = as_user("bob", "hartwell").get(f"/investigations/{investigation.pk}/").content.decode()
     assert "mallory@evil.example" in page and "dmarc=fail" in page
     assert 'data-kind="suspicious"' in page and "another person: names jane.doe@acme.test" in page

@@ -30,8 +30,13 @@ def test_a_step_is_swapped_into_the_clients_pages_only(
         context = RunContext(investigation, source_autonomy=None, on_step=RunAnnouncer())
         citation = Citation(kind="knowledge", ref="c1", label="VPN runbook § Reset", url="https://kb.example/vpn")
         with django_capture_on_commit_callbacks(execute=True):
-            context.record_step(StepKind.READ, system="knowledge", title="Searched <knowledge>",
-                                data={"query": "vpn"}, citations=(citation,))  # fmt: skip
+            context.record_step(
+                StepKind.READ,
+                system="knowledge",
+                title="Searched <knowledge>",
+                data={"query": "vpn"},
+                citations=(citation,),
+            )
         event = async_to_sync(layer.receive)(hartwell)
         payload = event["payload"]
         assert payload["type"] == "swap" and payload["target"] == f"#investigation-{investigation.pk}-steps"

@@ -17,8 +17,10 @@ from tests.agent.helpers import classify, investigate, route_all, verdict
 from tests.llm_server import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.django_db
-PLAN_QUERY = {"name": "Billing_DB__query",
-              "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1", "params": ["[EMAIL_1]"]}}  # fmt: skip
+PLAN_QUERY = {
+    "name": "Billing_DB__query",
+    "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1", "params": ["[EMAIL_1]"]},
+}
 
 
 def test_investigates_with_tools_and_replies_in_act_mode(
@@ -30,10 +32,13 @@ def test_investigates_with_tools_and_replies_in_act_mode(
         classify(),
         Reply("", tool_calls=[PLAN_QUERY]),
         Reply("DONE"),
-        verdict(summary="The billing DB says pro [T1]; plans are described in [K1].",
-                reply="Hi [EMAIL_1], you are on the pro plan [T1], which includes priority support.",
-                citations=["T1", "K1", "K9"], is_infra=False),
-    )  # fmt: skip
+        verdict(
+            summary="The billing DB says pro [T1]; plans are described in [K1].",
+            reply="Hi [EMAIL_1], you are on the pro plan [T1], which includes priority support.",
+            citations=["T1", "K1", "K9"],
+            is_infra=False,
+        ),
+    )
     investigation = investigate(make_ticket())
     assert (investigation.status, investigation.verdict, investigation.decided_by) == ("done", "auto_resolved", "llm")
     # The model saw placeholders, the tool got the real address, the customer reads it restored.

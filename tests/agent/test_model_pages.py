@@ -23,9 +23,15 @@ def llm() -> Iterator[ScriptedLLM]:
 
 
 def _add_provider(alice: Any, server: ScriptedLLM, name: str = "Local") -> Any:
-    return alice.post("/models/providers/new/", {
-        "name": name, "kind": "openai_compatible", "api_base": server.base_url, "api_key": "sk-live-abc123",
-    })  # fmt: skip
+    return alice.post(
+        "/models/providers/new/",
+        {
+            "name": name,
+            "kind": "openai_compatible",
+            "api_base": server.base_url,
+            "api_key": "sk-live-abc123",
+        },
+    )
 
 
 def test_an_admin_adds_a_provider_whose_key_is_sealed_and_never_shown(
@@ -61,8 +67,14 @@ def test_routes_with_fallbacks_are_saved_and_bad_lines_are_named(
     _add_provider(alice, llm, "Backup")
     with tenant_context(hartwell):
         primary = LLMProvider.objects.get(name="Primary")
-    form = {"workflow": "verdict", "provider": str(primary.pk), "model": "big", "max_output_tokens": 800,
-            "temperature": 0.1, "timeout_seconds": 30}  # fmt: skip
+    form = {
+        "workflow": "verdict",
+        "provider": str(primary.pk),
+        "model": "big",
+        "max_output_tokens": 800,
+        "temperature": 0.1,
+        "timeout_seconds": 30,
+    }
     bad = alice.post("/models/routes/", {**form, "fallbacks": "Nobody / small"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and "no enabled provider is named “Nobody”" in bad.content.decode()
     ok = alice.post("/models/routes/", {**form, "fallbacks": "backup / org/small-model"}, HTTP_HX_REQUEST="true")
@@ -100,14 +112,23 @@ def test_every_call_is_listed_with_what_was_sent_after_redaction(
     _add_provider(alice, llm)
     with tenant_context(hartwell):
         provider = LLMProvider.objects.get(name="Local")
-        route = {"workflow": "reply", "provider": str(provider.pk), "model": "tiny", "max_output_tokens": 200,
-                 "temperature": 0.2, "timeout_seconds": 10}  # fmt: skip
+        route = {
+            "workflow": "reply",
+            "provider": str(provider.pk),
+            "model": "tiny",
+            "max_output_tokens": 200,
+            "temperature": 0.2,
+            "timeout_seconds": 10,
+        }
         alice.post("/models/routes/", route)
         llm.then(Reply("Hello [EMAIL_1], done.", usage=(40, 6)))
         LLMGateway(hartwell).complete(
-            workflow="reply", prompt=load_prompt("reply"), variables={"client_name": "Hartwell", "tone": "formal"},
-            untrusted=[Untrusted("ticket", "I am jane@example.com, please help")], budget=Budget("inv-42"),
-        )  # fmt: skip
+            workflow="reply",
+            prompt=load_prompt("reply"),
+            variables={"client_name": "Hartwell", "tone": "formal"},
+            untrusted=[Untrusted("ticket", "I am jane@example.com, please help")],
+            budget=Budget("inv-42"),
+        )
         call = LLMCall.objects.get()
     listing = alice.get("/models/calls/?budget=inv-42").content.decode()
     assert f'data-testid="call-{call.pk}"' in listing and "1 call" in listing and "40 in / 6 out" in listing

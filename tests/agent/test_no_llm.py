@@ -89,15 +89,25 @@ def test_a_question_in_german_french_or_spanish_is_answered_from_the_english_run
 def test_each_question_of_a_ticket_gets_its_own_cited_answer_or_the_ticket_escalates(
     make_ticket: Any, knowledge: Any, in_hartwell: Any
 ) -> None:
-    two = investigate(make_ticket(title="Two things", body=(
-        "How do I reset my VPN password for the tunnel? "
-        "And which plan does a customer get 1 TB of storage on, free or pro?"
-    )))  # fmt: skip
+    two = investigate(
+        make_ticket(
+            title="Two things",
+            body=(
+                "How do I reset my VPN password for the tunnel? "
+                "And which plan does a customer get 1 TB of storage on, free or pro?"
+            ),
+        )
+    )
     assert (two.verdict, two.decided_by) == ("auto_resolved", "knowledge"), two.summary
     assert [c["label"].split(" ")[0] for c in two.citations] == ["VPN", "Billing"]
     assert "You asked 2 things" in two.reply and two.reply.count("Source: ") == 2
-    unanswered = investigate(make_ticket(title="Two things", body=(
-        "How do I reset my VPN password for the tunnel? "
-        "And how can the coffee machine on floor 2 hum so loudly every morning?"
-    )))  # fmt: skip
+    unanswered = investigate(
+        make_ticket(
+            title="Two things",
+            body=(
+                "How do I reset my VPN password for the tunnel? "
+                "And how can the coffee machine on floor 2 hum so loudly every morning?"
+            ),
+        )
+    )
     assert unanswered.verdict == "needs_l2" and "coffee machine" in unanswered.escalation_reason

@@ -29,11 +29,13 @@ pytestmark = pytest.mark.django_db
 WHOLE_RUN = 52  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back.
 PER_TOOL_STEP = 9.5  # a plan call + a tool call: model call row, gate (key, rules, action + audit, result + audit)
 QUERIES = [
-    {"name": "Billing_DB__query", "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1",
-                                                "params": ["[EMAIL_1]"]}},
+    {
+        "name": "Billing_DB__query",
+        "arguments": {"sql": "SELECT plan FROM customers WHERE email = $1", "params": ["[EMAIL_1]"]},
+    },
     {"name": "Billing_DB__query", "arguments": {"sql": "SELECT count(*) FROM customers"}},
     {"name": "Billing_DB__list_tables", "arguments": {}},
-]  # fmt: skip
+]
 
 
 def _investigate(ticket: Any, llm: ScriptedLLM, tool_calls: int) -> tuple[Investigation, list[str]]:

@@ -69,9 +69,10 @@ def email_in(env: Environment, *, sender: str, subject: str, body: str, auth: st
 
 def executed(investigation: Any) -> list[ToolAction]:
     return [
-        step.action for step in investigation.steps.select_related("action").exclude(action=None)
+        step.action
+        for step in investigation.steps.select_related("action").exclude(action=None)
         if step.action.status == ActionStatus.DONE
-    ]  # fmt: skip
+    ]
 
 
 def test_an_address_in_the_body_is_not_the_requester(world_of: Environment) -> None:
@@ -91,17 +92,21 @@ def test_an_address_in_the_body_is_not_the_requester(world_of: Environment) -> N
 
 
 def test_addresses_in_a_signature_or_a_forwarded_header_are_not_acted_on(world_of: Environment) -> None:
-    signed = "I'm locked out after too many tries, please unlock me.\n\nBest regards\nTom Becker\n" \
-             f"Assistant: {MARIA} | +49 711 000000\n"  # fmt: skip
+    signed = (
+        "I'm locked out after too many tries, please unlock me.\n\nBest regards\nTom Becker\n"
+        f"Assistant: {MARIA} | +49 711 000000\n"
+    )
     investigation = email_in(world_of, sender="tom.becker@kesselwerk.example", subject="locked", body=signed)
     lookups = [a.arguments for a in ToolAction.objects.filter(tool_name="find_user")]
     assert lookups and all(MARIA not in json.dumps(args) for args in lookups)  # Tom's own account was looked up
     assert world_of.sandboxes["keycloak"].unlocks == []  # Tom is not locked: nothing to unlock
     assert investigation.verdict == "needs_l2"
 
-    forwarded = "Can you sort this out?\n\n---------- Forwarded message ---------\n" \
-                f"From: Maria Lopez <{MARIA}>\nDate: Mon, 30 Nov 2026\nSubject: locked\n\n" \
-                "I'm locked out after too many tries, please unlock me.\n"  # fmt: skip
+    forwarded = (
+        "Can you sort this out?\n\n---------- Forwarded message ---------\n"
+        f"From: Maria Lopez <{MARIA}>\nDate: Mon, 30 Nov 2026\nSubject: locked\n\n"
+        "I'm locked out after too many tries, please unlock me.\n"
+    )
     investigation = email_in(world_of, sender="david.chen@quillworks.example", subject="Fwd: locked", body=forwarded)
     assert world_of.sandboxes["keycloak"].unlocks == []
     assert investigation.verdict in {"needs_l2", "needs_client"} and executed(investigation) == []
@@ -130,8 +135,13 @@ def test_a_reply_holding_another_persons_record_is_blocked(world_of: Environment
 
 def test_a_sender_that_failed_dmarc_never_gets_an_action(world_of: Environment) -> None:
     body = "I'm locked out after too many tries, please unlock my account."
-    investigation = email_in(world_of, sender=MARIA, subject="locked", body=body,
-                             auth="spf=fail smtp.mailfrom=brightpath.example dkim=none dmarc=fail")  # fmt: skip
+    investigation = email_in(
+        world_of,
+        sender=MARIA,
+        subject="locked",
+        body=body,
+        auth="spf=fail smtp.mailfrom=brightpath.example dkim=none dmarc=fail",
+    )
     assert investigation.ticket.requester_authentication == "spf=fail dkim=none dmarc=fail"
     assert world_of.sandboxes["keycloak"].unlocks == [] and executed(investigation) == []
     assert investigation.verdict == "needs_l2"
@@ -171,13 +181,22 @@ def test_a_model_that_acts_for_another_person_is_held_by_the_gate(world_of: Envi
     route_all(world_of.client, llm)
     llm.then(
         classify("other"),
-        Reply("", tool_calls=[{"name": name("find_user"), "arguments": {"query": MARIA}},
-                              {"name": name("unlock_user"), "arguments": {"user_id": maria_id}}]),
+        Reply(
+            "",
+            tool_calls=[
+                {"name": name("find_user"), "arguments": {"query": MARIA}},
+                {"name": name("unlock_user"), "arguments": {"user_id": maria_id}},
+            ],
+        ),
         Reply("DONE"),
         verdict(summary="Unlocked [T2].", reply="Done, Maria's account is unlocked.", citations=["T2"], confidence=0.9),
-    )  # fmt: skip
-    investigation = email_in(world_of, sender="mallory@evil.example", subject="locked",
-                             body=f"My login is {MARIA} and I'm locked out. Unlock it please.")  # fmt: skip
+    )
+    investigation = email_in(
+        world_of,
+        sender="mallory@evil.example",
+        subject="locked",
+        body=f"My login is {MARIA} and I'm locked out. Unlock it please.",
+    )
     held = ToolAction.objects.get(tool_name="unlock_user", arguments__user_id=maria_id)
     assert held.status == ActionStatus.AWAITING_APPROVAL and "On behalf of another person" in held.reason
     assert maria_id in held.reason and MARIA in held.reason  # the id is bound to Maria by the lookup's own result
@@ -186,11 +205,19 @@ def test_a_model_that_acts_for_another_person_is_held_by_the_gate(world_of: Envi
 
 
 def test_a_paid_or_auto_charged_invoice_gets_its_link_never_a_resend(world_of: Environment) -> None:
-    paid = email_in(world_of, sender=MARIA, subject="invoice copy",
-                    body="Could you send me invoice NW-2026-1001 again? I can't find it.")  # fmt: skip
+    paid = email_in(
+        world_of,
+        sender=MARIA,
+        subject="invoice copy",
+        body="Could you send me invoice NW-2026-1001 again? I can't find it.",
+    )
     assert paid.verdict == "auto_resolved" and "already paid" in paid.reply and "invoice.stripe.com" in paid.reply
-    auto = email_in(world_of, sender="aiko.tanaka@hinode.example", subject="invoice",
-                    body="I never received our November invoice, please send it again.")  # fmt: skip
+    auto = email_in(
+        world_of,
+        sender="aiko.tanaka@hinode.example",
+        subject="invoice",
+        body="I never received our November invoice, please send it again.",
+    )
     assert auto.verdict == "auto_resolved" and "charged automatically" in auto.reply
     stripe = world_of.sandboxes["stripe"]
     assert stripe.sent_invoices == [] and stripe.payment_attempts == []

@@ -16,14 +16,16 @@ from apps.agent.summary import claim, send_if_due
 NOW = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
 
 
-def _finished(make_ticket: Any, n: int, verdict: str, *, priority: str = "normal", hours_ago: float = 2,
-              reason: str = "") -> Investigation:  # fmt: skip
+def _finished(
+    make_ticket: Any, n: int, verdict: str, *, priority: str = "normal", hours_ago: float = 2, reason: str = ""
+) -> Investigation:
     ticket = make_ticket(title=f"Ticket {n} ({verdict})", external_id=f"S-{n}")
     ticket.priority = priority
     ticket.save(update_fields=["priority"])
     at = NOW - timedelta(hours=hours_ago)
-    return Investigation.objects.create(ticket=ticket, status="done", verdict=verdict, escalation_reason=reason,
-                                        started_at=at, finished_at=at)  # fmt: skip
+    return Investigation.objects.create(
+        ticket=ticket, status="done", verdict=verdict, escalation_reason=reason, started_at=at, finished_at=at
+    )
 
 
 @pytest.fixture
@@ -90,8 +92,15 @@ def test_a_refused_mail_releases_the_day_for_the_next_beat(
 
 
 def test_summary_settings_are_validated(as_user: Any, in_hartwell: Any) -> None:
-    form = {"default_depth": "standard", "tone": "friendly", "knowledge_threshold": "0.6", "max_tokens": "60000",
-            "max_usd": "0.5", "summary_hour": "25", "summary_recipients": "ops@x.example, nope"}  # fmt: skip
+    form = {
+        "default_depth": "standard",
+        "tone": "friendly",
+        "knowledge_threshold": "0.6",
+        "max_tokens": "60000",
+        "max_usd": "0.5",
+        "summary_hour": "25",
+        "summary_recipients": "ops@x.example, nope",
+    }
     response = as_user("alice", "hartwell").post("/investigations/settings/", form)
     body = response.content.decode()
     assert response.status_code == 400 and "from 0 to 23" in body and "&#x27;nope&#x27; is not an email" in body

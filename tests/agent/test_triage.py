@@ -12,19 +12,21 @@ from apps.tickets.reading import read
 
 @pytest.mark.parametrize(
     ("title", "body", "kind"),
-    [("Invoices", "Where can I download our invoices as PDF?", TicketKind.QUESTION),
-     ("SSO error", 'We get an "Invalid audience" error when testing SAML. What does it mean?', TicketKind.QUESTION),
-     ("Lost phone", "My phone with the authenticator was stolen and I can't sign in.", TicketKind.QUESTION),
-     ("Unlock", "Can you please unlock my account?", TicketKind.ACTION_REQUEST),
-     ("Billing", "Please send future invoices to our accounts team instead of me.", TicketKind.ACTION_REQUEST),
-     ("Export", "Why does the CSV export crash every time I click it?", TicketKind.INCIDENT),
-     ("Blank", "The web app shows a blank white page since this morning.", TicketKind.INCIDENT),
-     ("Down?", "Nobody in our office can reach the app, everything is down.", TicketKind.OUTAGE),
-     ("Again", "This is the third time I write. Unacceptable. I want to speak to a manager.", TicketKind.COMPLAINT),
-     ("GDPR", "Under Article 15 GDPR I request a copy of all data you hold on me.", TicketKind.LEGAL),
-     ("Hi", "Just letting you know we moved offices.", TicketKind.OTHER),
-     ("Rechnung", "Wo finde ich unsere Rechnungen als PDF?", TicketKind.QUESTION)],
-)  # fmt: skip
+    [
+        ("Invoices", "Where can I download our invoices as PDF?", TicketKind.QUESTION),
+        ("SSO error", 'We get an "Invalid audience" error when testing SAML. What does it mean?', TicketKind.QUESTION),
+        ("Lost phone", "My phone with the authenticator was stolen and I can't sign in.", TicketKind.QUESTION),
+        ("Unlock", "Can you please unlock my account?", TicketKind.ACTION_REQUEST),
+        ("Billing", "Please send future invoices to our accounts team instead of me.", TicketKind.ACTION_REQUEST),
+        ("Export", "Why does the CSV export crash every time I click it?", TicketKind.INCIDENT),
+        ("Blank", "The web app shows a blank white page since this morning.", TicketKind.INCIDENT),
+        ("Down?", "Nobody in our office can reach the app, everything is down.", TicketKind.OUTAGE),
+        ("Again", "This is the third time I write. Unacceptable. I want to speak to a manager.", TicketKind.COMPLAINT),
+        ("GDPR", "Under Article 15 GDPR I request a copy of all data you hold on me.", TicketKind.LEGAL),
+        ("Hi", "Just letting you know we moved offices.", TicketKind.OTHER),
+        ("Rechnung", "Wo finde ich unsere Rechnungen als PDF?", TicketKind.QUESTION),
+    ],
+)
 def test_kinds(title: str, body: str, kind: TicketKind) -> None:
     language = "de" if title == "Rechnung" else "en"
     assert classify(title, body, flags=[], language=language).kind is kind
@@ -47,8 +49,10 @@ def _assess(body: str, sender: str = "maria.lopez@brightpath.example", *, author
 def test_another_persons_address_colleague_or_forward_is_on_behalf_of_another_person() -> None:
     assert _assess("my login is jane.doe@acme.test, I'm locked out").on_behalf_of_other == "names jane.doe@acme.test"
     assert _assess("My colleague can't log in, can you unlock him?").on_behalf_of_other
-    forwarded = "can you sort this out?\n\n---------- Forwarded message ---------\nFrom: Carlos <carlos@b.example>\n" \
-                "Subject: x\n\nI forgot my password"  # fmt: skip
+    forwarded = (
+        "can you sort this out?\n\n---------- Forwarded message ---------\nFrom: Carlos <carlos@b.example>\n"
+        "Subject: x\n\nI forgot my password"
+    )
     assert _assess(forwarded).on_behalf_of_other == "forwards a message from carlos@b.example"
     assert not _assess("My colleague says my account is locked. Can you check?").on_behalf_of_other
     signed = "Please unlock my account.\n\nBest regards,\nMaria\nAssistant: dana.ruiz@brightpath.example"

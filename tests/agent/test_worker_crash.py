@@ -55,18 +55,36 @@ def worker_process(world: Any) -> Iterator[subprocess.Popen[bytes]]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="gaby_site.settings_test", REDIS_URL=settings.REDIS_URL,
+        DJANGO_SETTINGS_MODULE="gaby_site.settings_test",
+        REDIS_URL=settings.REDIS_URL,
         DATABASE_URL=database_url(db, name=world.database),
-        GABY_INVESTIGATION_LEASE_S="2", GABY_AUTO_INVESTIGATE="false",
-    )  # fmt: skip
+        GABY_INVESTIGATION_LEASE_S="2",
+        GABY_AUTO_INVESTIGATE="false",
+    )
     log = ROOT / "var" / "crash-worker.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "gaby_site.celery", "worker", "--pool=prefork", "--concurrency=1",
-             "--loglevel=info", "--without-gossip", "--without-mingle", "-n", f"crash-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "gaby_site.celery",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=info",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"crash-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         yield proc
         proc.terminate()
         try:
@@ -108,8 +126,12 @@ def test_sigkill_mid_investigation_resumes_without_a_second_write(
         route_all(state.client, llm)
         source = services.create_source(client=state.client, kind="webhook", name="Portal", config={})
         text = "Please credit my account, I was charged twice."
-        normalized = NormalizedTicket(external_id="T-9", title="Refund please", body=text,
-                                      messages=(NormalizedMessage(external_id="m-9", body=text),))  # fmt: skip
+        normalized = NormalizedTicket(
+            external_id="T-9",
+            title="Refund please",
+            body=text,
+            messages=(NormalizedMessage(external_id="m-9", body=text),),
+        )
         ticket = services.ingest_ticket(source=source, normalized=normalized).ticket
         investigation = start_investigation(ticket=ticket)
 
@@ -122,8 +144,9 @@ def test_sigkill_mid_investigation_resumes_without_a_second_write(
 
         done = wait_for(
             lambda: Investigation.objects.filter(pk=investigation.pk, status__in=["done", "failed"]).first(),
-            timeout=120, what="the redelivered investigation to finish",
-        )  # fmt: skip
+            timeout=120,
+            what="the redelivered investigation to finish",
+        )
         assert (done.status, done.verdict, done.attempts) == ("done", "auto_resolved", 2)
         assert any("Resumed after the worker stopped" in t for t in done.steps.values_list("title", flat=True))
         assert ToolAction.objects.count() == 1 and _credits() == 1  # no duplicated write

@@ -59,8 +59,10 @@ def host_site(chat_world: ChatWorld, world: Any, django_db_blocker: Any) -> Iter
     site = HostSite()
     hartwell = world.clients["hartwell"]
     with django_db_blocker.unblock(), tenant_context(hartwell):
-        widget = create_widget(client=hartwell, changes={"name": "Browser site", "allowed_origins": [site.origin],
-                                                         "persona_name": "Hartwell Helper"})  # fmt: skip
+        widget = create_widget(
+            client=hartwell,
+            changes={"name": "Browser site", "allowed_origins": [site.origin], "persona_name": "Hartwell Helper"},
+        )
     yield site, widget.public_key
     site.server.shutdown()
     with django_db_blocker.unblock():

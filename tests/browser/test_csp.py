@@ -11,9 +11,19 @@ from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 PAGES = [
-    "/inbox/", "/investigations/", "/knowledge/", "/knowledge/search/?q=vpn", "/knowledge/health/", "/connectors/",
-    "/connectors/new/postgres/", "/approvals/", "/models/", "/chat/", "/settings/", "/safety/contacts/",
-]  # fmt: skip
+    "/inbox/",
+    "/investigations/",
+    "/knowledge/",
+    "/knowledge/search/?q=vpn",
+    "/knowledge/health/",
+    "/connectors/",
+    "/connectors/new/postgres/",
+    "/approvals/",
+    "/models/",
+    "/chat/",
+    "/settings/",
+    "/safety/contacts/",
+]
 RECORD_VIOLATIONS = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));

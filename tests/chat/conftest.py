@@ -57,9 +57,13 @@ def chat_world(world: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Ite
         with tenant_context(hartwell):
             widget_a = create_widget(
                 client=hartwell,
-                changes={"name": "Hartwell site", "allowed_origins": [HOST_ORIGIN], "persona_name": "Hartwell Helper",
-                         "theme": {"accent": "#0b6e4f"}},
-            )  # fmt: skip
+                changes={
+                    "name": "Hartwell site",
+                    "allowed_origins": [HOST_ORIGIN],
+                    "persona_name": "Hartwell Helper",
+                    "theme": {"accent": "#0b6e4f"},
+                },
+            )
             source = create_source(
                 kind=SourceKind.DIRECTORY, name="Chat runbooks", config={"path": str(root)}, server_paths=True
             )
@@ -84,8 +88,9 @@ def lexical_only(settings: Any) -> None:
     settings.KNOWLEDGE_EMBEDDINGS = "none"
 
 
-def widget_socket(key: str, *, host: str = "hartwell.localhost", origin: str = HOST_ORIGIN,
-                  ip: str = "10.1.1.1") -> WebsocketCommunicator:  # fmt: skip
+def widget_socket(
+    key: str, *, host: str = "hartwell.localhost", origin: str = HOST_ORIGIN, ip: str = "10.1.1.1"
+) -> WebsocketCommunicator:
     from gaby_site.asgi import application
 
     headers = [(b"host", host.encode()), (b"origin", origin.encode())]

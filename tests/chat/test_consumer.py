@@ -88,8 +88,9 @@ async def test_a_disallowed_origin_is_refused(chat_world: ChatWorld) -> None:
     socket = widget_socket(chat_world.hartwell_key, origin="http://evil.example")
     await socket.connect()
     assert await socket.receive_json_from(timeout=30) == {
-        "type": "error", "error": "This chat is not enabled on http://evil.example."
-    }  # fmt: skip
+        "type": "error",
+        "error": "This chat is not enabled on http://evil.example.",
+    }
     assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
 
 
@@ -135,8 +136,9 @@ async def test_oversized_and_too_frequent_messages_are_refused(
     await events_until(socket, gaby_answer)
     await socket.send_json_to({"type": "message", "text": "third in a minute"})
     assert await socket.receive_json_from(timeout=30) == {
-        "type": "error", "error": "You're sending messages too quickly; wait a moment."
-    }  # fmt: skip
+        "type": "error",
+        "error": "You're sending messages too quickly; wait a moment.",
+    }
     await socket.disconnect()
 
 

@@ -140,8 +140,9 @@ def test_pages_merge_tickets_and_chats_with_a_constant_query_count(
     assert (_rows(page, "chat-inbox-row"), _rows(page, "ticket-row")) == (48, 2)
 
 
-def test_ownership_viewers_and_another_client(seeded: dict[str, Any], as_user: Any, people: Any, chat_world: ChatWorld,
-                                              dearborn: Any) -> None:  # fmt: skip
+def test_ownership_viewers_and_another_client(
+    seeded: dict[str, Any], as_user: Any, people: Any, chat_world: ChatWorld, dearborn: Any
+) -> None:
     assert as_user("carol", "hartwell").get("/inbox/?source=chat").status_code == 403
     with tenant_context(dearborn):
         _chat(chat_world.dearborn_widget, "Dearborn question", name="Dora Dearborn")
@@ -231,9 +232,13 @@ def test_the_operator_sees_the_transcript_and_what_gaby_used(
 ) -> None:
     with tenant_context(hartwell):
         conversation = _chat(chat_world.hartwell_widget, "How do I reset a user's VPN password?")
-        services.post_gaby_message(conversation=conversation, body="Open the admin portal [1].", mode="knowledge",
-                                   citations=[{"n": 1, "label": "VPN runbook § Reset", "url": "",
-                                               "document": "VPN runbook"}], confidence=0.83)  # fmt: skip
+        services.post_gaby_message(
+            conversation=conversation,
+            body="Open the admin portal [1].",
+            mode="knowledge",
+            citations=[{"n": 1, "label": "VPN runbook § Reset", "url": "", "document": "VPN runbook"}],
+            confidence=0.83,
+        )
         services.post_gaby_message(conversation=conversation, body="I couldn't find that.", confidence=0.1)
     bob = as_user("bob", "hartwell")
     page = bob.get(f"/chat/c/{conversation.pk}/").content.decode()

@@ -28,8 +28,13 @@ def routed_llm(world: Any, django_db_blocker: Any) -> Iterator[ScriptedLLM]:
     server = ScriptedLLM()
     hartwell = world.clients["hartwell"]
     with django_db_blocker.unblock(), tenant_context(hartwell):
-        provider = save_provider(client=hartwell, name="chat-test", kind="openai_compatible",
-                                 api_base=server.base_url, credentials={"api_key": "sk-chat"})  # fmt: skip
+        provider = save_provider(
+            client=hartwell,
+            name="chat-test",
+            kind="openai_compatible",
+            api_base=server.base_url,
+            credentials={"api_key": "sk-chat"},
+        )
         set_route(workflow="reply", provider=provider, model="tiny")
     yield server
     server.close()

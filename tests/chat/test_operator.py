@@ -27,8 +27,11 @@ pytestmark = pytest.mark.django_db
 def _console(session_key: str, host: str = "hartwell.localhost") -> WebsocketCommunicator:
     from gaby_site.asgi import application
 
-    headers = [(b"host", host.encode()), (b"origin", f"http://{host}".encode()),
-               (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode())]  # fmt: skip
+    headers = [
+        (b"host", host.encode()),
+        (b"origin", f"http://{host}".encode()),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()),
+    ]
     return WebsocketCommunicator(application, "/ws/chat/console/", headers=headers)
 
 
@@ -102,8 +105,13 @@ def conversation(in_hartwell: Any, chat_world: ChatWorld) -> Conversation:
 
     conv, _ = services.start_conversation(widget=chat_world.hartwell_widget, identity=Identity(), origin="http://x")
     services.post_visitor_message(conversation=conv, body="How do I reset a user's VPN password?")
-    services.post_gaby_message(conversation=conv, body="Open the admin portal [1].", mode="knowledge",
-                               citations=[{"n": 1, "label": "VPN runbook", "url": ""}], confidence=1.0)  # fmt: skip
+    services.post_gaby_message(
+        conversation=conv,
+        body="Open the admin portal [1].",
+        mode="knowledge",
+        citations=[{"n": 1, "label": "VPN runbook", "url": ""}],
+        confidence=1.0,
+    )
     return conv
 
 
@@ -197,14 +205,31 @@ def test_signed_identity_is_verified(in_hartwell: Any, chat_world: ChatWorld) ->
 
 def test_admin_creates_a_widget_and_sees_its_snippet(in_hartwell: Any, as_user: Any) -> None:
     alice = as_user("alice", "hartwell")
-    bad = alice.post("/chat/widgets/new/", {"name": "Shop", "allowed_origins": "ftp://nope", "greeting": "Hi",
-                                            "persona_name": "Acme Support", "identity_mode": "anonymous"})  # fmt: skip
+    bad = alice.post(
+        "/chat/widgets/new/",
+        {
+            "name": "Shop",
+            "allowed_origins": "ftp://nope",
+            "greeting": "Hi",
+            "persona_name": "Acme Support",
+            "identity_mode": "anonymous",
+        },
+    )
     assert bad.status_code == 400 and b"is not an origin like" in bad.content
-    made = alice.post("/chat/widgets/new/", {
-        "name": "Shop", "allowed_origins": "https://shop.example\nhttps://www.shop.example/", "greeting": "Hi",
-        "persona_name": "Acme Support", "identity_mode": "signed", "theme": '{"accent": "#112233"}',
-        "business_hours": '{"mon": "09:00-17:00"}', "enabled": "on",
-    }, follow=True)  # fmt: skip
+    made = alice.post(
+        "/chat/widgets/new/",
+        {
+            "name": "Shop",
+            "allowed_origins": "https://shop.example\nhttps://www.shop.example/",
+            "greeting": "Hi",
+            "persona_name": "Acme Support",
+            "identity_mode": "signed",
+            "theme": '{"accent": "#112233"}',
+            "business_hours": '{"mon": "09:00-17:00"}',
+            "enabled": "on",
+        },
+        follow=True,
+    )
     assert made.status_code == 200
     page = made.content.decode()
     assert 'src="http://hartwell.localhost/widget.js" data-gaby-key="gw_' in page.replace("&lt;", "<").replace(

@@ -96,8 +96,11 @@ async def test_a_binary_frame_is_refused_in_words(chat_world: ChatWorld) -> None
 async def test_the_console_answers_a_bad_frame_too(world: Any) -> None:
     from gaby_site.asgi import application
 
-    headers = [(b"host", b"hartwell.localhost"), (b"origin", b"http://hartwell.localhost"),
-               (b"cookie", f"{settings.SESSION_COOKIE_NAME}={world.sessions['bob']}".encode())]  # fmt: skip
+    headers = [
+        (b"host", b"hartwell.localhost"),
+        (b"origin", b"http://hartwell.localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={world.sessions['bob']}".encode()),
+    ]
     console = WebsocketCommunicator(application, "/ws/chat/console/", headers=headers)
     assert (await console.connect())[0]
     assert (await console.receive_json_from(timeout=30))["type"] == "hello"
@@ -145,8 +148,9 @@ async def test_the_connection_bucket_is_per_client_and_address(chat_world: ChatW
     assert "Too many connections" in (await third.receive_json_from(timeout=10))["error"]
     assert await third.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
     # The same visitor on another client's widget is that client's business: its own bucket.
-    elsewhere = widget_socket(chat_world.dearborn_key, host="dearborn.localhost", origin="http://dearborn-cpa.example",
-                              ip=ip)  # fmt: skip
+    elsewhere = widget_socket(
+        chat_world.dearborn_key, host="dearborn.localhost", origin="http://dearborn-cpa.example", ip=ip
+    )
     assert (await elsewhere.connect())[0]
     await _ready(elsewhere)
     await elsewhere.disconnect()
@@ -155,8 +159,11 @@ async def test_the_connection_bucket_is_per_client_and_address(chat_world: ChatW
 def _member_socket(path: str, session: str, origin: str) -> WebsocketCommunicator:
     from gaby_site.asgi import application
 
-    headers = [(b"host", b"hartwell.localhost:8000"), (b"origin", origin.encode()),
-               (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]  # fmt: skip
+    headers = [
+        (b"host", b"hartwell.localhost:8000"),
+        (b"origin", origin.encode()),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()),
+    ]
     return WebsocketCommunicator(application, path, headers=headers)
 
 

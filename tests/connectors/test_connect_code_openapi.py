@@ -18,12 +18,44 @@ from tests.connectors.api_server import TOKEN
 def test_catalog_covers_every_con2_system_and_marks_first_party() -> None:
     names = {entry.name for entry in catalog.entries()}
     con2 = [
-        "PostgreSQL", "MySQL", "MongoDB", "Redis", "Kubernetes", "AWS", "Google Cloud", "Azure", "Microsoft 365",
-        "Entra ID", "Intune", "Active Directory", "Keycloak", "Auth0", "Okta", "Slack", "Microsoft Teams", "Stripe",
-        "GitHub", "GitLab", "Datadog", "Grafana", "PagerDuty", "Sentry", "SharePoint", "FortiGate", "NinjaOne",
-        "Kaseya", "Zendesk", "HaloPSA", "Autotask", "ConnectWise", "Jira Service Management", "Linear", "Freshdesk",
-        "Intercom", "Zoho Desk",
-    ]  # fmt: skip
+        "PostgreSQL",
+        "MySQL",
+        "MongoDB",
+        "Redis",
+        "Kubernetes",
+        "AWS",
+        "Google Cloud",
+        "Azure",
+        "Microsoft 365",
+        "Entra ID",
+        "Intune",
+        "Active Directory",
+        "Keycloak",
+        "Auth0",
+        "Okta",
+        "Slack",
+        "Microsoft Teams",
+        "Stripe",
+        "GitHub",
+        "GitLab",
+        "Datadog",
+        "Grafana",
+        "PagerDuty",
+        "Sentry",
+        "SharePoint",
+        "FortiGate",
+        "NinjaOne",
+        "Kaseya",
+        "Zendesk",
+        "HaloPSA",
+        "Autotask",
+        "ConnectWise",
+        "Jira Service Management",
+        "Linear",
+        "Freshdesk",
+        "Intercom",
+        "Zoho Desk",
+    ]
     assert set(con2) <= names
     first = {entry.id for entry in catalog.entries() if entry.first_party}
     assert {"postgres", "code", "openapi", "github", "gitlab"} <= first
@@ -91,14 +123,39 @@ def test_cli_connects_code_and_openapi(
     monkeypatch.setenv("ACME_TOKEN", TOKEN)
     out = StringIO()
     call_command(
-        "gaby", "connect", "openapi", "--client", "hartwell", "--name", "Acme", "--spec", api.yaml_url,
-        "--auth", "bearer", "--secret-env", "ACME_TOKEN", "--read-op", "searchInvoices", stdout=out,
-    )  # fmt: skip
+        "gaby",
+        "connect",
+        "openapi",
+        "--client",
+        "hartwell",
+        "--name",
+        "Acme",
+        "--spec",
+        api.yaml_url,
+        "--auth",
+        "bearer",
+        "--secret-env",
+        "ACME_TOKEN",
+        "--read-op",
+        "searchInvoices",
+        stdout=out,
+    )
     text = out.getvalue()
     assert "Connected Acme to Hartwell Law: 7 tools" in text and "write createRefund" in text
     assert "read  searchInvoices" in text and TOKEN not in text
     with pytest.raises(CommandError, match="NOPE_TOKEN is empty or not set"):
         call_command(
-            "gaby", "connect", "openapi", "--client", "hartwell", "--name", "B", "--spec", api.url,
-            "--auth", "bearer", "--secret-env", "NOPE_TOKEN",
-        )  # fmt: skip
+            "gaby",
+            "connect",
+            "openapi",
+            "--client",
+            "hartwell",
+            "--name",
+            "B",
+            "--spec",
+            api.url,
+            "--auth",
+            "bearer",
+            "--secret-env",
+            "NOPE_TOKEN",
+        )

@@ -60,9 +60,12 @@ def test_the_hello_world_connector_passes_the_contract(tmp_path: Path) -> None:
     assert len(HELLO.read_text().splitlines()) < 100
     board = tmp_path / "board.json"
     spec = ServerSpec(
-        label="contract/hello", transport="stdio", command=sys.executable, args=(str(HELLO),),
+        label="contract/hello",
+        transport="stdio",
+        command=sys.executable,
+        args=(str(HELLO),),
         env=(("HELLO_BOARD", str(board)),),
-    )  # fmt: skip
+    )
     report = check_server(spec, dry_run_samples={"set_status": {"service": "api", "status": "down"}}, host=host())
     assert report.passed, report.render()
     assert report.reads == ["get_status"] and report.dry_runs_called == ["set_status"]
@@ -110,14 +113,32 @@ def test_a_server_that_does_not_start_fails_with_its_reason() -> None:
 
 def test_authors_run_the_contract_from_the_command_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "apps.connectors.contract", "--env", f"HELLO_BOARD={tmp_path / 'b.json'}",
-         "--sample", 'set_status={"service": "api", "status": "degraded"}', "--", sys.executable, str(HELLO)],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "apps.connectors.contract",
+            "--env",
+            f"HELLO_BOARD={tmp_path / 'b.json'}",
+            "--sample",
+            'set_status={"service": "api", "status": "degraded"}',
+            "--",
+            sys.executable,
+            str(HELLO),
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS" in done.stdout and "[ok] dry run of set_status" in done.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "apps.connectors.contract", "--", "/nonexistent/server"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert bad.returncode == 1 and "FAIL" in bad.stdout

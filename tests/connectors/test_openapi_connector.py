@@ -130,9 +130,14 @@ def test_a_file_document_with_a_base_url_override(
             client=in_hartwell, draft=openapi_draft(name="f", spec=str(document)), actor=people["mona"]
         )
     connector = _connect(
-        in_hartwell, people["mona"], spec=str(document), base_url=base, auth="bearer", secret=TOKEN,
+        in_hartwell,
+        people["mona"],
+        spec=str(document),
+        base_url=base,
+        auth="bearer",
+        secret=TOKEN,
         write_ops=["getFlaky"],
-    )  # fmt: skip
+    )
     assert ConnectorTool.objects.get(connector=connector, name="getFlaky").access == Access.WRITE
     assert _call(connector, "getCustomer", customerId="cus_1").structured["status"] == 200
 
@@ -185,12 +190,18 @@ def test_through_the_safety_gate_a_dry_run_scope_shows_the_request_and_sends_not
     billing.refresh_from_db()
     before = len(api.requests)
     action = run_tool(
-        connector=billing, tool_name="createRefund", arguments={"customerId": "cus_1", "body": {"amount": 7}},
+        connector=billing,
+        tool_name="createRefund",
+        arguments={"customerId": "cus_1", "body": {"amount": 7}},
         context=CallContext(idempotency_key="refund-1"),
-    )  # fmt: skip
+    )
     assert action.status == ActionStatus.DRY_RUN and len(api.requests) == before
     assert '"url": "http://127.0.0.1:' in action.result_text and "/v1/customers/cus_1/refunds" in action.result_text
     assert TOKEN not in action.result_text and "Bearer •••" in action.result_text
-    read = run_tool(connector=billing, tool_name="getCustomer", arguments={"customerId": "cus_1"},
-                    context=CallContext(idempotency_key="read-1"))  # fmt: skip
+    read = run_tool(
+        connector=billing,
+        tool_name="getCustomer",
+        arguments={"customerId": "cus_1"},
+        context=CallContext(idempotency_key="read-1"),
+    )
     assert read.status == ActionStatus.DONE and "ana@example.com" in read.result_text

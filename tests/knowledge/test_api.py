@@ -154,15 +154,22 @@ def test_a_candidates_origin_must_be_a_web_address(as_user: Any, hartwell: Any, 
     """Issue 18: a javascript: origin_url was stored and rendered as a link on the candidates page (stored XSS)."""
     bob = as_user("bob", "hartwell")
     for url in ["javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>", "//evil"]:
-        refused = bob.post("/api/v1/knowledge/candidates", {"title": "x", "body": "y", "origin_url": url},
-                           content_type="application/json")  # fmt: skip
+        refused = bob.post(
+            "/api/v1/knowledge/candidates",
+            {"title": "x", "body": "y", "origin_url": url},
+            content_type="application/json",
+        )
         assert refused.status_code == 400 and "http:// or https://" in refused.content.decode(), url
-    ok = bob.post("/api/v1/knowledge/candidates", {"title": "Wi-Fi", "body": "Guest SSID.",
-                  "origin_url": "https://wiki.example/wifi"}, content_type="application/json")  # fmt: skip
+    ok = bob.post(
+        "/api/v1/knowledge/candidates",
+        {"title": "Wi-Fi", "body": "Guest SSID.", "origin_url": "https://wiki.example/wifi"},
+        content_type="application/json",
+    )
     assert ok.status_code == 201 and ok.json()["origin_url"] == "https://wiki.example/wifi"
     with tenant_context(hartwell):  # Gaby's own pages are a path on this site
-        own = propose_candidate(title="From an investigation", body="b", origin_kind="investigation",
-                                origin_url="/investigations/1/")  # fmt: skip
+        own = propose_candidate(
+            title="From an investigation", body="b", origin_kind="investigation", origin_url="/investigations/1/"
+        )
         assert own.origin_url == "/investigations/1/"
     with tenant_context(hartwell):
         KBCandidate.objects.filter(pk=ok.json()["id"]).update(origin_url="javascript:alert(1)")  # an old row

@@ -116,9 +116,14 @@ def test_crawl_stays_on_site_respects_robots_and_depth(in_hartwell: Any, site: S
     base = f"http://127.0.0.1:{site.port}"
     indexed = {d.uri.removeprefix(base): d for d in Document.objects.filter(source=source)}
     assert set(indexed) == {
-        "/kb/", "/kb/vpn.html", "/kb/printer.html", "/kb/flaky.html", "/kb/guide.md", "/kb/deep/level2.html",
+        "/kb/",
+        "/kb/vpn.html",
+        "/kb/printer.html",
+        "/kb/flaky.html",
+        "/kb/guide.md",
+        "/kb/deep/level2.html",
         "/kb/broken.html",
-    }  # fmt: skip
+    }
     assert "/private/secret.html" not in site.requests  # robots.txt
     assert "/kb/deep/level3.html" not in site.requests  # depth 3 > 2
     assert "/kb/other-host.html" not in site.requests  # another host

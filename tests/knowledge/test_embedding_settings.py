@@ -119,9 +119,17 @@ def test_carol_can_neither_see_nor_change_hartwells(as_user: Any, hartwell: Any,
 
 def test_the_cli_queues_the_same_re_embed(hartwell: Any, indexed: dict[str, Any], capsys: Any) -> None:
     call_command(
-        "gaby", "kb-embeddings", "--client", "hartwell", "--backend", "litellm", "--provider", "embedder",
-        "--model", "text-embedding-3-small",
-    )  # fmt: skip
+        "gaby",
+        "kb-embeddings",
+        "--client",
+        "hartwell",
+        "--backend",
+        "litellm",
+        "--provider",
+        "embedder",
+        "--model",
+        "text-embedding-3-small",
+    )
     assert "queued for re-embedding" in capsys.readouterr().out
     with tenant_context(hartwell):
         assert EmbeddingSettings.objects.get().reembed_status == SyncStatus.QUEUED

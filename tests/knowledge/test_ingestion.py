@@ -174,10 +174,11 @@ def _bomb_pdf() -> bytes:
 
     stream = zlib.compress(b"BT /F1 12 Tf 10 10 Td (" + b"A" * 100_000_000 + b") Tj ET", 9)
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]  # fmt: skip
+    ]
     out, offsets = io.BytesIO(b"%PDF-1.4\n"), []
     out.seek(0, io.SEEK_END)
     for number, body in enumerate(objects, start=1):

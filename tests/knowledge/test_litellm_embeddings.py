@@ -24,9 +24,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def litellm_hartwell(in_hartwell: Any, llm: ScriptedLLM) -> Any:
     provider = save_provider(
-        client=in_hartwell, name="embedder", kind="openai_compatible", api_base=llm.base_url,
+        client=in_hartwell,
+        name="embedder",
+        kind="openai_compatible",
+        api_base=llm.base_url,
         credentials={"api_key": "sk-embed-123"},
-    )  # fmt: skip
+    )
     services.set_embedding_backend(backend="litellm", provider=provider, model="text-embedding-3-small")
     return in_hartwell
 
@@ -78,9 +81,17 @@ def test_the_cli_switches_backends_and_says_what_is_wrong(in_hartwell: Any, llm:
     with pytest.raises(Exception, match="need one of this client's LLM providers and a model"):
         call_command("gaby", "kb-embeddings", "--client", "hartwell", "--backend", "litellm", "--provider", "embedder")
     call_command(
-        "gaby", "kb-embeddings", "--client", "hartwell", "--backend", "litellm", "--provider", "embedder",
-        "--model", "nomic-embed-text",
-    )  # fmt: skip
+        "gaby",
+        "kb-embeddings",
+        "--client",
+        "hartwell",
+        "--backend",
+        "litellm",
+        "--provider",
+        "embedder",
+        "--model",
+        "nomic-embed-text",
+    )
     assert get_provider().model == "litellm:openai_compatible/nomic-embed-text@384"
     call_command("gaby", "kb-embeddings", "--client", "hartwell", "--backend", "default")
     assert get_provider().name == "local"

@@ -134,8 +134,11 @@ def _git(cwd: Path, *args: str) -> None:
     env = {"HOME": str(cwd.parent), "PATH": "/usr/bin:/bin", "GIT_AUTHOR_DATE": "2024-03-01T10:00:00+00:00"}
     subprocess.run(
         ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
-        cwd=cwd, env={**env, "GIT_COMMITTER_DATE": env["GIT_AUTHOR_DATE"]}, check=True, capture_output=True,
-    )  # fmt: skip
+        cwd=cwd,
+        env={**env, "GIT_COMMITTER_DATE": env["GIT_AUTHOR_DATE"]},
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture

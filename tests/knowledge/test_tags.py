@@ -44,8 +44,10 @@ def test_a_tag_filter_keeps_only_tagged_documents_of_this_client(
     with tenant_context(hartwell):
         _sync(write_tree(tmp_path / "hartwell", TAGGED))
         assert dict(Document.objects.values_list("uri", "tags")) == {
-            "remote.md": ["vpn", "remote"], "office.md": ["office", "network"], "plain.md": []
-        }  # fmt: skip
+            "remote.md": ["vpn", "remote"],
+            "office.md": ["office", "network"],
+            "plain.md": [],
+        }
         everything = {h.citation.uri for h in search("reset the vpn password", record_usage=False).hits}
         assert everything == {"remote.md", "office.md", "plain.md"}
         for mode in ("hybrid", "lexical", "semantic"):

@@ -33,10 +33,14 @@ def shop_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{SHOP_DB}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{SHOP_DB}"')
     with psycopg.connect(_url(SHOP_DB), autocommit=True) as db:
-        db.execute("CREATE TABLE orders (id int PRIMARY KEY, customer_email text, status text, placed_at date, "
-                   "shipped_at date, carrier text, tracking_number text)")  # fmt: skip
-        db.execute("CREATE TABLE accounts (username text PRIMARY KEY, email text, plan text, status text, "
-                   "created_at timestamp, last_login_at timestamp)")  # fmt: skip
+        db.execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, customer_email text, status text, placed_at date, "
+            "shipped_at date, carrier text, tracking_number text)"
+        )
+        db.execute(
+            "CREATE TABLE accounts (username text PRIMARY KEY, email text, plan text, status text, "
+            "created_at timestamp, last_login_at timestamp)"
+        )
         with db.cursor() as cursor:
             cursor.executemany("INSERT INTO orders VALUES (%s, %s, %s, %s, %s, %s, %s)", ORDERS)
             cursor.executemany("INSERT INTO accounts VALUES (%s, %s, %s, %s, %s, %s)", ACCOUNTS)

@@ -52,9 +52,16 @@ class GateContext:
         if row is None:
             raise LookupError(f"No connector {connector!r} for this client.")
         number = len(self.actions) + 1
-        action = run_tool(connector=row, tool_name=tool, arguments=arguments, context=CallContext(
-            idempotency_key=f"{self.run_id}:{number}", purpose=purpose, source_autonomy=self.source_autonomy,
-        ))  # fmt: skip
+        action = run_tool(
+            connector=row,
+            tool_name=tool,
+            arguments=arguments,
+            context=CallContext(
+                idempotency_key=f"{self.run_id}:{number}",
+                purpose=purpose,
+                source_autonomy=self.source_autonomy,
+            ),
+        )
         self.actions.append(action)
         executed = action.status in RAN and not (action.status == ActionStatus.FAILED and not action.executed_at)
         text = action.result_text if action.status in RAN | {ActionStatus.DRY_RUN} else action.reason
@@ -62,16 +69,36 @@ class GateContext:
             data = json.loads(action.result_text) if action.result_text else None
         except json.JSONDecodeError:
             data = None
-        citation = Citation(kind="tool", ref=str(action.pk), label=f"{row.name}.{tool} (step {number})",
-                            excerpt=text[:200])  # fmt: skip
-        self.record(StepKind.QUERY if action.access == "read" else StepKind.ACTION, system=row.name,
-                    title=f"{tool}: {action.get_status_display()}", data=arguments, citations=(citation,))  # fmt: skip
-        return ToolOutcome(status=str(action.status), executed=executed,
-                           is_error=action.result_is_error or action.status == ActionStatus.FAILED, text=text,
-                           data=data, action_id=str(action.pk), citation=citation)  # fmt: skip
+        citation = Citation(
+            kind="tool", ref=str(action.pk), label=f"{row.name}.{tool} (step {number})", excerpt=text[:200]
+        )
+        self.record(
+            StepKind.QUERY if action.access == "read" else StepKind.ACTION,
+            system=row.name,
+            title=f"{tool}: {action.get_status_display()}",
+            data=arguments,
+            citations=(citation,),
+        )
+        return ToolOutcome(
+            status=str(action.status),
+            executed=executed,
+            is_error=action.result_is_error or action.status == ActionStatus.FAILED,
+            text=text,
+            data=data,
+            action_id=str(action.pk),
+            citation=citation,
+        )
 
-    def record(self, kind: StepKind, *, system: str, title: str, detail: str = "", data: Any = None,
-               citations: tuple[Citation, ...] = ()) -> None:  # fmt: skip
+    def record(
+        self,
+        kind: StepKind,
+        *,
+        system: str,
+        title: str,
+        detail: str = "",
+        data: Any = None,
+        citations: tuple[Citation, ...] = (),
+    ) -> None:
         self.timeline.append(Recorded(kind, system, title, detail, data, citations))
 
     def titles(self) -> list[str]:
@@ -79,6 +106,11 @@ class GateContext:
 
 
 def ticket(title: str, body: str = "", **fields: Any) -> TicketView:
-    defaults: dict[str, Any] = {"id": uuid7().hex, "source_kind": "email", "priority": "normal",
-                                "contact_email": "", "contact_name": ""}  # fmt: skip
+    defaults: dict[str, Any] = {
+        "id": uuid7().hex,
+        "source_kind": "email",
+        "priority": "normal",
+        "contact_email": "",
+        "contact_name": "",
+    }
     return TicketView(title=title, body=body, **{**defaults, **fields})

@@ -27,8 +27,10 @@ def test_named_patterns(kind: str, text: str, expected: str) -> None:
 
 
 def test_the_contact_is_the_fallback_and_required_entities_are_reported() -> None:
-    specs = [EntitySpec("email", NAMED_PATTERNS["email"], fallback="contact_email", required=True),
-             EntitySpec("order_id", NAMED_PATTERNS["order_id"], required=True)]  # fmt: skip
+    specs = [
+        EntitySpec("email", NAMED_PATTERNS["email"], fallback="contact_email", required=True),
+        EntitySpec("order_id", NAMED_PATTERNS["order_id"], required=True),
+    ]
     values, missing, origin = extract(specs, ticket("Where is my order?", contact_email="dana@example.com"))
     assert values == {"email": "dana@example.com"} and missing == ["order_id"] and origin == {"email": "contact_email"}
     values, _, origin = extract(specs[:1], ticket("It is for erik@example.com", contact_email="dana@example.com"))

@@ -16,12 +16,29 @@ ENTRIES = shipped()
 PLAYBOOKS = [entry.playbook for entry in ENTRIES if entry.playbook is not None]
 # The first-party connectors' tools (apps/connectors/servers/*): a playbook naming another tool is a typo.
 TOOLS = {
-    "keycloak": {"find_user", "get_user", "list_sessions", "credential_status", "send_password_reset",
-                 "logout_sessions", "set_user_enabled", "unlock_user"},
-    "stripe": {"find_customer", "get_customer", "list_subscriptions", "list_invoices", "list_charges",
-               "list_payment_intents", "refund", "resend_invoice", "retry_invoice_payment"},
+    "keycloak": {
+        "find_user",
+        "get_user",
+        "list_sessions",
+        "credential_status",
+        "send_password_reset",
+        "logout_sessions",
+        "set_user_enabled",
+        "unlock_user",
+    },
+    "stripe": {
+        "find_customer",
+        "get_customer",
+        "list_subscriptions",
+        "list_invoices",
+        "list_charges",
+        "list_payment_intents",
+        "refund",
+        "resend_invoice",
+        "retry_invoice_payment",
+    },
     "postgres": {"query", "list_tables", "describe_table"},
-}  # fmt: skip
+}
 PHRASES = [(playbook.name, phrase) for playbook in PLAYBOOKS for phrase in playbook.intent]
 
 

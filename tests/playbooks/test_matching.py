@@ -33,15 +33,17 @@ replies: {{resolved: ok}}
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Hi, I forgot my password and can't get into the portal. Can you send me a reset link?",
-         "keycloak-password-reset"),
+        (
+            "Hi, I forgot my password and can't get into the portal. Can you send me a reset link?",
+            "keycloak-password-reset",
+        ),
         ("After five wrong attempts it says my account is locked", "keycloak-unlock-account"),
         ("My card got declined this morning when paying the invoice, please try again", "stripe-failed-payment"),
         ("I'd like my money back for last month, I was charged twice", "stripe-refund-request"),
         ("Any news on order #1042? It should have shipped by now", "postgres-order-status"),
         ("Please sign me out on my old phone, I lost it", "keycloak-logout-sessions"),
     ],
-)  # fmt: skip
+)
 def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddings: str) -> None:
     matches = score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings))
     assert matches[0].name == expected and matches[0].matched, [(m.name, m.score) for m in matches[:3]]
@@ -50,9 +52,12 @@ def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddin
 @pytest.mark.parametrize("embeddings", PROVIDERS)
 @pytest.mark.parametrize(
     "text",
-    ["The printer on the third floor is jammed again", "Our VPN drops every ten minutes since Monday",
-     "Please add a new employee to the shared calendar"],
-)  # fmt: skip
+    [
+        "The printer on the third floor is jammed again",
+        "Our VPN drops every ten minutes since Monday",
+        "Please add a new employee to the shared calendar",
+    ],
+)
 def test_unrelated_tickets_match_nothing(text: str, embeddings: str) -> None:
     assert not any(m.matched for m in score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings)))
 
@@ -118,8 +123,9 @@ def test_word_lists_add_evidence_but_never_veto() -> None:
 
 def test_attributes_that_fit_pass() -> None:
     playbook = parse(_vpn("vpn-password", "reset my VPN password", ", attributes: {plan: [enterprise]}"), source="t")
-    [result] = score_all([playbook], ticket("reset my VPN password", attributes={"plan": "Enterprise"}),
-                         provider=provider_for("none"))  # fmt: skip
+    [result] = score_all(
+        [playbook], ticket("reset my VPN password", attributes={"plan": "Enterprise"}), provider=provider_for("none")
+    )
     assert result.matched and result.score == 1.0
 
 
@@ -151,11 +157,16 @@ def test_a_client_can_override_and_switch_off_shipped_playbooks(shop: Any, peopl
 @pytest.mark.parametrize("embeddings", PROVIDERS)
 @pytest.mark.parametrize(
     "text",
-    ["Where can I download our invoices from last year as PDF?", "How do I cancel our subscription?",
-     "How long does delivery of hardware keys take to Austria?", "What is your refund policy for annual plans?",
-     "Which cards do you accept for payment?", "What are the rules for a new password?",
-     "How long does an account stay locked after too many attempts?"],
-)  # fmt: skip
+    [
+        "Where can I download our invoices from last year as PDF?",
+        "How do I cancel our subscription?",
+        "How long does delivery of hardware keys take to Austria?",
+        "What is your refund policy for annual plans?",
+        "Which cards do you accept for payment?",
+        "What are the rules for a new password?",
+        "How long does an account stay locked after too many attempts?",
+    ],
+)
 def test_how_to_questions_near_a_playbook_are_left_to_the_knowledge_base(text: str, embeddings: str) -> None:
     matches = score_all(PLAYBOOKS, ticket(text), provider=provider_for(embeddings))
     assert not any(m.matched for m in matches), [(m.name, m.score, m.reasons) for m in matches if m.matched]
@@ -163,15 +174,17 @@ def test_how_to_questions_near_a_playbook_are_left_to_the_knowledge_base(text: s
 
 @pytest.mark.parametrize("embeddings", PROVIDERS)
 def test_a_question_that_names_the_playbooks_own_entity_is_still_its_problem(embeddings: str) -> None:
-    matches = score_all(PLAYBOOKS, ticket("How long until order #1042 arrives? Has it shipped?"),
-                        provider=provider_for(embeddings))  # fmt: skip
+    matches = score_all(
+        PLAYBOOKS, ticket("How long until order #1042 arrives? Has it shipped?"), provider=provider_for(embeddings)
+    )
     assert matches[0].name == "postgres-order-status" and matches[0].matched
 
 
 def test_a_question_rule_out_says_why_and_a_playbook_may_take_questions() -> None:
     question = ticket("How do I reset my VPN password?")
-    [result] = score_all([parse(_vpn("vpn-password", "reset my VPN password"), source="t")], question,
-                         provider=provider_for("none"))  # fmt: skip
+    [result] = score_all(
+        [parse(_vpn("vpn-password", "reset my VPN password"), source="t")], question, provider=provider_for("none")
+    )
     assert not result.matched and result.reasons == [
         "ruled out: a how-to question ('How do I') with no problem to act on: the knowledge base answers it"
     ]

@@ -13,8 +13,14 @@ from tests.playbooks.harness import GateContext, ticket
 
 
 def test_order_status_by_order_number(shop: Any) -> None:
-    context = GateContext(ticket("Where is my order?", "Hi, order #1042 still hasn't arrived.",
-                                 contact_email="dana@example.com", contact_name="Dana"))  # fmt: skip
+    context = GateContext(
+        ticket(
+            "Where is my order?",
+            "Hi, order #1042 still hasn't arrived.",
+            contact_email="dana@example.com",
+            contact_name="Dana",
+        )
+    )
     finding = playbooks.decide(context)
     assert finding is not None and finding.decided_by == "playbook:postgres-order-status"
     assert finding.verdict == Verdict.AUTO_RESOLVED
@@ -55,16 +61,24 @@ def test_an_unknown_order_asks_the_customer(shop: Any) -> None:
     [(Tone.FORMAL, "Dear Dana"), (Tone.FRIENDLY, "Hi Dana!"), (Tone.TECHNICAL, "plan=pro")],
 )
 def test_account_lookup_replies_in_the_requested_tone(shop: Any, tone: Tone, expected: str) -> None:
-    context = GateContext(ticket("Is my account active?", "Could you check my account details?",
-                                 contact_email="dana@example.com", contact_name="Dana"), tone=tone)  # fmt: skip
+    context = GateContext(
+        ticket(
+            "Is my account active?",
+            "Could you check my account details?",
+            contact_email="dana@example.com",
+            contact_name="Dana",
+        ),
+        tone=tone,
+    )
     finding = playbooks.decide(context)
     assert finding is not None and finding.decided_by == "playbook:postgres-account-lookup"
     assert finding.verdict == Verdict.AUTO_RESOLVED and expected in finding.reply
 
 
 def test_account_lookup_by_username_named_in_the_ticket(shop: Any) -> None:
-    context = GateContext(ticket("Can you check my account details?", "My username is erik.",
-                                 contact_email="someone.else@example.org"))  # fmt: skip
+    context = GateContext(
+        ticket("Can you check my account details?", "My username is erik.", contact_email="someone.else@example.org")
+    )
     finding = playbooks.decide(context)
     assert finding is not None and finding.verdict == Verdict.AUTO_RESOLVED and "suspended" in finding.reply
 

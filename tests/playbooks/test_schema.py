@@ -72,18 +72,31 @@ escalations:
   nope: {verdict: auto_resolved, reason: x}
 """
     )
-    text = text.replace("    args:", "    branches:\n      - when: 'true'\n        goto: look\n      - when: 'true'\n"
-                        "        escalate: nowhere\n    args:")  # fmt: skip
+    text = text.replace(
+        "    args:",
+        "    branches:\n      - when: 'true'\n        goto: look\n      - when: 'true'\n"
+        "        escalate: nowhere\n    args:",
+    )
     fields = {problem.split(": ")[1] for problem in _problems(text)}
-    assert fields >= {"name", "intent", "match.threshold", "match.patterns[0]", "entities.order.type",
-                      "entities.code.pattern", "entities.code.fallback", "escalations.nope.verdict",
-                      "steps[0].branches[0].goto", "steps[0].branches[1].escalate"}  # fmt: skip
+    assert fields >= {
+        "name",
+        "intent",
+        "match.threshold",
+        "match.patterns[0]",
+        "entities.order.type",
+        "entities.code.pattern",
+        "entities.code.fallback",
+        "escalations.nope.verdict",
+        "steps[0].branches[0].goto",
+        "steps[0].branches[1].escalate",
+    }
 
 
 def test_a_reply_needs_every_tone_or_a_default() -> None:
     text = GOOD.replace('resolved: "Hello {{ ticket.contact_name }}"', "resolved: {formal: Dear, friendly: Hi}")
-    assert _problems(text) == ["library/broken.yaml: replies.resolved: missing tone(s) technical: write them or add "
-                               "a default"]  # fmt: skip
+    assert _problems(text) == [
+        "library/broken.yaml: replies.resolved: missing tone(s) technical: write them or add a default"
+    ]
 
 
 def test_the_sandbox_refuses_python_internals() -> None:

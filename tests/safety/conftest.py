@@ -29,8 +29,13 @@ def ledger(in_hartwell: Any, people: dict[str, Any], ledger_file: Path) -> Calla
     def make(**settings: Any) -> Connector:
         connector = Connector.objects.filter(name="Ledger").first()
         if connector is None:
-            draft = Draft(kind=Kind.MCP_STDIO, name="Ledger", command=sys.executable, args=[str(LEDGER)],
-                          env={"LEDGER_FILE": str(ledger_file)})  # fmt: skip
+            draft = Draft(
+                kind=Kind.MCP_STDIO,
+                name="Ledger",
+                command=sys.executable,
+                args=[str(LEDGER)],
+                env={"LEDGER_FILE": str(ledger_file)},
+            )
             connector = services.connect(client=in_hartwell, draft=draft, actor=people["mona"], operator=True)
         fields = {"scope": "read_write", "autonomy": "act", "is_production": False, **settings}
         Connector.objects.filter(pk=connector.pk).update(**fields)

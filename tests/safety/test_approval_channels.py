@@ -76,8 +76,12 @@ def waiting(ledger: Any, in_hartwell: Client) -> Any:
     connector = ledger()
 
     def make(key: str = "w1") -> ToolAction:
-        return run_tool(connector=connector, tool_name="credit", arguments={"account": "acme", "amount": 7},
-                        context=CallContext(idempotency_key=key, purpose="refund for ticket #12"))  # fmt: skip
+        return run_tool(
+            connector=connector,
+            tool_name="credit",
+            arguments={"account": "acme", "amount": 7},
+            context=CallContext(idempotency_key=key, purpose="refund for ticket #12"),
+        )
 
     return make
 
@@ -137,27 +141,48 @@ def _slack_post(client: Any, payload: dict[str, Any], *, secret: str = SECRET, s
     body = "payload=" + json.dumps(payload).replace("%", "%25").replace("&", "%26").replace("+", "%2B")
     timestamp = str(int(time.time()) - skew)
     signature = "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return client.post("/safety/slack/interactions/", body, content_type="application/x-www-form-urlencoded",
-                       HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp, HTTP_X_SLACK_SIGNATURE=signature)  # fmt: skip
+    return client.post(
+        "/safety/slack/interactions/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+        HTTP_X_SLACK_SIGNATURE=signature,
+    )
 
 
 def test_slack_buttons_approve_through_the_same_service(
     waiting: Any, receiver: Receiver, ledger_file: Path, in_hartwell: Client, as_user: Any, people: dict[str, Any]
 ) -> None:
-    services.update_channels(client=in_hartwell, actor=people["alice"], changes={
-        "slack_webhook_url": f"{receiver.url}/services/T1/B1/x", "slack_signing_secret": SECRET,
-        "slack_users": {"U0BOB": people["bob"].email}})  # fmt: skip
-    services.update_safety_settings(client=in_hartwell, actor=people["alice"], autonomy="review",
-                                    approval_threshold=50, approval_ttl_hours=24, compliance_profile="standard",
-                                    notify_email=False)  # fmt: skip
+    services.update_channels(
+        client=in_hartwell,
+        actor=people["alice"],
+        changes={
+            "slack_webhook_url": f"{receiver.url}/services/T1/B1/x",
+            "slack_signing_secret": SECRET,
+            "slack_users": {"U0BOB": people["bob"].email},
+        },
+    )
+    services.update_safety_settings(
+        client=in_hartwell,
+        actor=people["alice"],
+        autonomy="review",
+        approval_threshold=50,
+        approval_ttl_hours=24,
+        compliance_profile="standard",
+        notify_email=False,
+    )
     action, other = waiting("s1"), waiting("s2")
     assert send_notices(str(action.pk)) == 1
     message = receiver.on("/services/T1/B1/x")[0].json()
     buttons = {e["action_id"]: e for e in message["blocks"][-1]["elements"]}
     assert message["text"].startswith("Approval needed: Ledger → credit")
     assert set(buttons) == {"gaby_approve", "gaby_reject"}
-    click = {"type": "block_actions", "user": {"id": "U0BOB", "username": "bob"},
-             "response_url": f"{receiver.url}/actions/resp1", "actions": [buttons["gaby_approve"]]}  # fmt: skip
+    click = {
+        "type": "block_actions",
+        "user": {"id": "U0BOB", "username": "bob"},
+        "response_url": f"{receiver.url}/actions/resp1",
+        "actions": [buttons["gaby_approve"]],
+    }
     slack = as_user(None, "hartwell")
     assert _slack_post(slack, click, secret="wrong").status_code == 403
     assert _slack_post(slack, click, skew=600).status_code == 403  # a replay from ten minutes ago
@@ -183,11 +208,18 @@ def test_slack_buttons_approve_through_the_same_service(
 def test_teams_card_links_need_a_signed_in_approver(
     waiting: Any, receiver: Receiver, in_hartwell: Client, as_user: Any, people: dict[str, Any]
 ) -> None:
-    services.update_channels(client=in_hartwell, actor=people["alice"],
-                             changes={"teams_webhook_url": f"{receiver.url}/webhookb2/abc"})  # fmt: skip
-    services.update_safety_settings(client=in_hartwell, actor=people["alice"], autonomy="review",
-                                    approval_threshold=50, approval_ttl_hours=24, compliance_profile="standard",
-                                    notify_email=False)  # fmt: skip
+    services.update_channels(
+        client=in_hartwell, actor=people["alice"], changes={"teams_webhook_url": f"{receiver.url}/webhookb2/abc"}
+    )
+    services.update_safety_settings(
+        client=in_hartwell,
+        actor=people["alice"],
+        autonomy="review",
+        approval_threshold=50,
+        approval_ttl_hours=24,
+        compliance_profile="standard",
+        notify_email=False,
+    )
     action = waiting("t1")
     assert send_notices(str(action.pk)) == 1
     card = receiver.on("/webhookb2/abc")[0].json()["attachments"][0]["content"]
@@ -207,11 +239,18 @@ def test_teams_card_links_need_a_signed_in_approver(
 def test_a_webhook_that_says_slow_down_is_retried_without_duplicates(
     waiting: Any, receiver: Receiver, in_hartwell: Client, people: dict[str, Any]
 ) -> None:
-    services.update_channels(client=in_hartwell, actor=people["alice"],
-                             changes={"teams_webhook_url": f"{receiver.url}/webhookb2/abc"})  # fmt: skip
-    services.update_safety_settings(client=in_hartwell, actor=people["alice"], autonomy="review",
-                                    approval_threshold=50, approval_ttl_hours=24, compliance_profile="standard",
-                                    notify_email=False)  # fmt: skip
+    services.update_channels(
+        client=in_hartwell, actor=people["alice"], changes={"teams_webhook_url": f"{receiver.url}/webhookb2/abc"}
+    )
+    services.update_safety_settings(
+        client=in_hartwell,
+        actor=people["alice"],
+        autonomy="review",
+        approval_threshold=50,
+        approval_ttl_hours=24,
+        compliance_profile="standard",
+        notify_email=False,
+    )
     action = waiting("r1")
     receiver.script = [(429, {"Retry-After": "7"}, "Too many requests"), (502, {}, "bad gateway")]
     with pytest.raises(TransientWebhookError) as first:
@@ -231,8 +270,11 @@ def test_a_webhook_that_says_slow_down_is_retried_without_duplicates(
 
 
 def test_channels_are_admin_only_sealed_and_audited_by_name(in_hartwell: Client, as_user: Any) -> None:
-    form = {"slack_webhook_url": "https://hooks.slack.com/services/T1/B1/secretpart", "slack_signing_secret": SECRET,
-            "slack_users": "U0BOB bob@hartwell.example"}  # fmt: skip
+    form = {
+        "slack_webhook_url": "https://hooks.slack.com/services/T1/B1/secretpart",
+        "slack_signing_secret": SECRET,
+        "slack_users": "U0BOB bob@hartwell.example",
+    }
     assert as_user("bob", "hartwell").post("/safety/settings/channels/", form).status_code == 403
     alice = as_user("alice", "hartwell")
     assert alice.post("/safety/settings/channels/", {"slack_users": "U0BOB"}).status_code == 400
@@ -249,11 +291,18 @@ def test_channels_are_admin_only_sealed_and_audited_by_name(in_hartwell: Client,
 def test_the_queue_shows_who_was_asked_and_what_failed(
     waiting: Any, receiver: Receiver, in_hartwell: Client, as_user: Any, people: dict[str, Any]
 ) -> None:
-    services.update_channels(client=in_hartwell, actor=people["alice"],
-                             changes={"teams_webhook_url": f"{receiver.url}/webhookb2/gone"})  # fmt: skip
-    services.update_safety_settings(client=in_hartwell, actor=people["alice"], autonomy="review",
-                                    approval_threshold=50, approval_ttl_hours=24, compliance_profile="standard",
-                                    notify_email=False)  # fmt: skip
+    services.update_channels(
+        client=in_hartwell, actor=people["alice"], changes={"teams_webhook_url": f"{receiver.url}/webhookb2/gone"}
+    )
+    services.update_safety_settings(
+        client=in_hartwell,
+        actor=people["alice"],
+        autonomy="review",
+        approval_threshold=50,
+        approval_ttl_hours=24,
+        compliance_profile="standard",
+        notify_email=False,
+    )
     action = waiting("q1")
     receiver.script = [(410, {}, "channel_is_archived")]
     send_notices(str(action.pk))

@@ -18,8 +18,12 @@ from tests.safety.conftest import balances
 
 
 def _credit(connector: Any, key: str, account: str = "acme", amount: int = 5, **context: Any) -> ToolAction:
-    return run_tool(connector=connector, tool_name="credit", arguments={"account": account, "amount": amount},
-                    context=CallContext(idempotency_key=key, **context))  # fmt: skip
+    return run_tool(
+        connector=connector,
+        tool_name="credit",
+        arguments={"account": account, "amount": amount},
+        context=CallContext(idempotency_key=key, **context),
+    )
 
 
 def _client_settings(client: Client, **fields: Any) -> None:
@@ -29,8 +33,12 @@ def _client_settings(client: Client, **fields: Any) -> None:
 
 def test_reads_run_even_in_investigate_mode(ledger: Any, in_hartwell: Client) -> None:
     connector = ledger(autonomy="investigate")
-    action = run_tool(connector=connector, tool_name="balance", arguments={"account": "acme"},
-                      context=CallContext(idempotency_key="r1"))  # fmt: skip
+    action = run_tool(
+        connector=connector,
+        tool_name="balance",
+        arguments={"account": "acme"},
+        context=CallContext(idempotency_key="r1"),
+    )
     assert action.status == ActionStatus.DONE and '"balance": 100' in action.result_text
     assert AuditEvent.objects.filter(event="tool.allow", payload__tool="balance").exists()
 
@@ -67,8 +75,9 @@ def test_dry_run_scope_shows_the_change_and_changes_nothing(
     connector = ledger(scope="dry_run")
     action = _credit(connector, "d1", amount=50)
     assert action.status == ActionStatus.DRY_RUN and '"would_be": 150' in action.result_text
-    purge = run_tool(connector=connector, tool_name="purge", arguments={"account": "acme"},
-                     context=CallContext(idempotency_key="d2"))  # fmt: skip
+    purge = run_tool(
+        connector=connector, tool_name="purge", arguments={"account": "acme"}, context=CallContext(idempotency_key="d2")
+    )
     assert purge.status == ActionStatus.DRY_RUN and "has no dry run for purge" in purge.result_text
     assert balances(ledger_file) == {"acme": 100}
 
@@ -82,8 +91,12 @@ def test_a_caller_can_ask_for_a_dry_run(ledger: Any, ledger_file: Path, in_hartw
 def test_deny_rules_beat_everything(ledger: Any, ledger_file: Path, in_hartwell: Client) -> None:
     _client_settings(in_hartwell, autonomy="auto", approval_threshold=100)
     SafetyRule.objects.create(effect=RuleEffect.ALLOW, tool_pattern="*")
-    SafetyRule.objects.create(effect=RuleEffect.DENY, tool_pattern="credit", label="never credit VIPs",
-                              predicates=[{"argument": "account", "op": "eq", "value": "vip"}])  # fmt: skip
+    SafetyRule.objects.create(
+        effect=RuleEffect.DENY,
+        tool_pattern="credit",
+        label="never credit VIPs",
+        predicates=[{"argument": "account", "op": "eq", "value": "vip"}],
+    )
     assert _credit(ledger(), "n1", account="vip").reason == "Denied by rule: never credit VIPs."
     assert _credit(ledger(), "n2", account="acme").status == ActionStatus.DONE
     assert balances(ledger_file) == {"acme": 105}

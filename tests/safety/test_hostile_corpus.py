@@ -30,9 +30,13 @@ HELD = {ActionStatus.DENIED, ActionStatus.AWAITING_APPROVAL}
 # rules `gaby eval --hostile` sets, and restarts allowed in staging on the infra connector.
 RULES: list[dict[str, Any]] = [
     *careful_rules("hartwell.example"),
-    {"effect": "allow", "tool_pattern": "restart_service", "label": "restarts in staging",
-     "predicates": [{"argument": "namespace", "op": "eq", "value": "staging"}]},
-]  # fmt: skip
+    {
+        "effect": "allow",
+        "tool_pattern": "restart_service",
+        "label": "restarts in staging",
+        "predicates": [{"argument": "namespace", "op": "eq", "value": "staging"}],
+    },
+]
 
 
 @pytest.fixture
@@ -40,24 +44,38 @@ def ops(in_hartwell: Client, people: dict[str, Any], tmp_path: Path) -> tuple[di
     journal = tmp_path / "journal.jsonl"
     roles = {}
     for role, production in (("infra", True), ("desk", False)):
-        draft = Draft(kind=Kind.MCP_STDIO, name=f"ops-{role}", command=sys.executable, args=[str(SERVER)],
-                      env={"HOSTILE_ROLE": role, "HOSTILE_JOURNAL": str(journal)})  # fmt: skip
+        draft = Draft(
+            kind=Kind.MCP_STDIO,
+            name=f"ops-{role}",
+            command=sys.executable,
+            args=[str(SERVER)],
+            env={"HOSTILE_ROLE": role, "HOSTILE_JOURNAL": str(journal)},
+        )
         connector = services.connect(client=in_hartwell, draft=draft, actor=people["mona"], operator=True)
         Connector.objects.filter(pk=connector.pk).update(autonomy="act", scope="read_write", is_production=production)
         connector.refresh_from_db()
         roles[role] = connector
     for rule in RULES:
         connector = roles["infra"] if rule["tool_pattern"] == "restart_service" else None
-        SafetyRule.objects.create(connector=connector, predicates=rule.get("predicates", []),
-                                  **{k: v for k, v in rule.items() if k != "predicates"})  # fmt: skip
+        SafetyRule.objects.create(
+            connector=connector,
+            predicates=rule.get("predicates", []),
+            **{k: v for k, v in rule.items() if k != "predicates"},
+        )
     return roles, journal
 
 
 def test_the_corpus_is_big_and_varied_enough() -> None:
     corpus = load()
     assert len(corpus.tickets) >= 20
-    assert {"destroy_data", "reveal_secrets", "widen_scope", "exfiltrate", "fake_approval",
-            "tool_output_injection"} <= {t.category for t in corpus.tickets}  # fmt: skip
+    assert {
+        "destroy_data",
+        "reveal_secrets",
+        "widen_scope",
+        "exfiltrate",
+        "fake_approval",
+        "tool_output_injection",
+    } <= {t.category for t in corpus.tickets}
     assert len({t.id for t in corpus.tickets}) == len(corpus.tickets)
 
 
@@ -70,10 +88,13 @@ def test_no_hostile_attempt_is_executed(ops: Any, in_hartwell: Client, people: d
     for ticket in load().tickets:
         for number, attempt in enumerate(ticket.attempts):
             action = run_tool(
-                connector=roles[attempt.connector], tool_name=attempt.tool, arguments=attempt.arguments,
-                context=CallContext(idempotency_key=f"{autonomy}:{ticket.id}:{number}",
-                                    purpose=f"hostile ticket {ticket.id}"),
-            )  # fmt: skip
+                connector=roles[attempt.connector],
+                tool_name=attempt.tool,
+                arguments=attempt.arguments,
+                context=CallContext(
+                    idempotency_key=f"{autonomy}:{ticket.id}:{number}", purpose=f"hostile ticket {ticket.id}"
+                ),
+            )
             assert action.status in HELD, f"{ticket.id} #{number}: {attempt.tool} → {action.status} ({action.reason})"
             event = f"tool.{action.outcome}"
             assert AuditEvent.objects.filter(event=event, payload__action=str(action.pk)).exists(), ticket.id
@@ -88,9 +109,12 @@ def test_no_hostile_attempt_is_executed(ops: Any, in_hartwell: Client, people: d
     # The control: the same gate and servers do run what the rules allow once a human approves (a production
     # write of risk 65), so the zero above means something.
     if autonomy == "auto":
-        control = run_tool(connector=roles["infra"], tool_name="restart_service",
-                           arguments={"service": "web", "namespace": "staging"},
-                           context=CallContext(idempotency_key="control"))  # fmt: skip
+        control = run_tool(
+            connector=roles["infra"],
+            tool_name="restart_service",
+            arguments={"service": "web", "namespace": "staging"},
+            context=CallContext(idempotency_key="control"),
+        )
         assert control.status == ActionStatus.AWAITING_APPROVAL
         enforcement.approve(action=control, actor=people["alice"], note="planned restart")
         assert enforcement.run_approved(str(control.pk)) and not enforcement.run_approved(str(control.pk))

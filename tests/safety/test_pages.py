@@ -13,8 +13,12 @@ from tenants.models import Client
 def _waiting(ledger: Any, client: Client) -> ToolAction:
     Client.objects.filter(pk=client.pk).update(autonomy="review")
     client.refresh_from_db()
-    return run_tool(connector=ledger(), tool_name="credit", arguments={"account": "acme", "amount": 1},
-                    context=CallContext(idempotency_key="page-1", purpose="refund for ticket #12"))  # fmt: skip
+    return run_tool(
+        connector=ledger(),
+        tool_name="credit",
+        arguments={"account": "acme", "amount": 1},
+        context=CallContext(idempotency_key="page-1", purpose="refund for ticket #12"),
+    )
 
 
 def test_agents_see_and_approve_the_queue(ledger: Any, in_hartwell: Client, as_user: Any) -> None:
@@ -52,8 +56,12 @@ def test_rules_are_for_admins_and_validated(in_hartwell: Client, as_user: Any) -
         "/safety/rules/", {"effect": "deny", "tool_pattern": "restart_*", "predicates": '[{"argument": "ns"}]'}
     )
     assert bad.status_code == 400 and b"Each predicate is" in bad.content
-    good = {"effect": "deny", "tool_pattern": "restart_*", "label": "never prod",
-            "predicates": '[{"argument": "namespace", "op": "eq", "value": "prod"}]'}  # fmt: skip
+    good = {
+        "effect": "deny",
+        "tool_pattern": "restart_*",
+        "label": "never prod",
+        "predicates": '[{"argument": "namespace", "op": "eq", "value": "prod"}]',
+    }
     assert alice.post("/safety/rules/", good).status_code == 302
     rule = SafetyRule.objects.get()
     assert rule.predicates == [{"argument": "namespace", "op": "eq", "value": "prod"}]
@@ -115,8 +123,14 @@ def test_the_admin_approval_risk_is_a_safety_setting(in_hartwell: Client, as_use
 
     assert admin_approval_risk() == 60
     alice = as_user("alice", "hartwell")
-    form = {"autonomy": "review", "approval_threshold": 50, "approval_ttl_hours": 24, "compliance_profile": "standard",
-            "notify_email": "on", "admin_approval_risk": 101}  # fmt: skip
+    form = {
+        "autonomy": "review",
+        "approval_threshold": 50,
+        "approval_ttl_hours": 24,
+        "compliance_profile": "standard",
+        "notify_email": "on",
+        "admin_approval_risk": 101,
+    }
     assert alice.post("/safety/settings/", form).status_code == 302
     connection.set_tenant(in_hartwell)
     assert admin_approval_risk() == 101

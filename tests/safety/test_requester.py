@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from apps.safety.requester import AccountBook, Requester, disclosures
 
-KEYCLOAK_USERS = {"count": 2, "users": [
-    {"id": "u-1111", "username": "maria.lopez", "email": "maria.lopez@brightpath.example", "firstName": "Maria"},
-    {"id": "u-2222", "username": "jane.doe", "email": "Jane.Doe@acme.test", "firstName": "Jane", "lastName": "Doe"},
-]}  # fmt: skip
-ORDERS_TABLE = {"columns": ["id", "customer_email", "status", "carrier", "tracking_number"],
-                "rows": [["NW-10044", "sam.okafor@riverbend.example", "shipped", "DHL Express", "JD0146000062"]],
-                "row_count": 1}  # fmt: skip
+KEYCLOAK_USERS = {
+    "count": 2,
+    "users": [
+        {"id": "u-1111", "username": "maria.lopez", "email": "maria.lopez@brightpath.example", "firstName": "Maria"},
+        {"id": "u-2222", "username": "jane.doe", "email": "Jane.Doe@acme.test", "firstName": "Jane", "lastName": "Doe"},
+    ],
+}
+ORDERS_TABLE = {
+    "columns": ["id", "customer_email", "status", "carrier", "tracking_number"],
+    "rows": [["NW-10044", "sam.okafor@riverbend.example", "shipped", "DHL Express", "JD0146000062"]],
+    "row_count": 1,
+}
 
 
 def _book(email: str = "maria.lopez@brightpath.example") -> AccountBook:

@@ -54,11 +54,17 @@ def test_a_tool_scope_override_is_what_the_gate_applies(ledger: Any, in_hartwell
         f"/safety/connectors/{connector.pk}/tools/{credit.pk}/scope/", {"scope": "dry_run"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200 and b'data-testid="effective-credit">dry_run' in response.content
-    assert AuditEvent.objects.get(event="safety.tool_scope_changed").payload["scope"] == {"from": "inherit",
-                                                                                           "to": "dry_run"}  # fmt: skip
+    assert AuditEvent.objects.get(event="safety.tool_scope_changed").payload["scope"] == {
+        "from": "inherit",
+        "to": "dry_run",
+    }
     assert ConnectorEvent.objects.filter(kind=EventKind.CONSENT, summary__contains="credit scope").exists()
-    action = run_tool(connector=connector, tool_name="credit", arguments={"account": "acme", "amount": 1},
-                      context=CallContext(idempotency_key="scoped"))  # fmt: skip
+    action = run_tool(
+        connector=connector,
+        tool_name="credit",
+        arguments={"account": "acme", "amount": 1},
+        context=CallContext(idempotency_key="scoped"),
+    )
     assert action.status == ActionStatus.DRY_RUN
 
 

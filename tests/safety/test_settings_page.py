@@ -12,8 +12,13 @@ from apps.tickets import services as tickets
 from apps.tickets.models import TicketSource
 from tenants.models import Client
 
-SETTINGS = {"autonomy": "auto", "approval_threshold": "60", "approval_ttl_hours": "4",
-            "compliance_profile": "hipaa", "notify_email": "on"}  # fmt: skip
+SETTINGS = {
+    "autonomy": "auto",
+    "approval_threshold": "60",
+    "approval_ttl_hours": "4",
+    "compliance_profile": "hipaa",
+    "notify_email": "on",
+}
 
 
 def test_settings_are_saved_audited_and_drive_the_gate(ledger: Any, in_hartwell: Client, as_user: Any) -> None:
@@ -30,9 +35,12 @@ def test_settings_are_saved_audited_and_drive_the_gate(ledger: Any, in_hartwell:
     assert approval_ttl().total_seconds() == 4 * 3600
     assert AuditEvent.objects.get(event="client.settings_changed").payload["changes"]["autonomy"]["to"] == "auto"
     assert AuditEvent.objects.get(event="safety.settings_changed").payload["changes"]["approval_ttl_hours"] == {
-        "from": 24, "to": 4}  # fmt: skip
-    waiting = run_tool(connector=ledger(), tool_name="purge", arguments={"account": "acme"},
-                       context=CallContext(idempotency_key="ttl"))  # fmt: skip
+        "from": 24,
+        "to": 4,
+    }
+    waiting = run_tool(
+        connector=ledger(), tool_name="purge", arguments={"account": "acme"}, context=CallContext(idempotency_key="ttl")
+    )
     assert waiting.status == ActionStatus.AWAITING_APPROVAL  # risk 65 ≥ 60
     assert waiting.expires_at is not None
     assert 3.9 * 3600 < (waiting.expires_at - waiting.created_at).total_seconds() <= 4 * 3600
@@ -49,8 +57,11 @@ def test_the_preview_decides_on_unsaved_values_and_records_nothing(
 ) -> None:
     connector = ledger()
     alice = as_user("alice", "hartwell")
-    call = {"preview_connector": str(connector.pk), "preview_tool": "credit",
-            "preview_arguments": '{"account": "acme", "amount": 5}'}  # fmt: skip
+    call = {
+        "preview_connector": str(connector.pk),
+        "preview_tool": "credit",
+        "preview_arguments": '{"account": "acme", "amount": 5}',
+    }
     investigate = alice.get("/safety/settings/preview/", {**SETTINGS, "autonomy": "investigate", **call})
     assert b'data-testid="preview-outcome">deny' in investigate.content and b"Investigate mode" in investigate.content
     act = alice.get("/safety/settings/preview/", {**SETTINGS, **call}).content.decode()
@@ -77,9 +88,15 @@ def test_a_ticket_sources_autonomy_is_set_here_and_limits_the_preview(
     source.refresh_from_db()
     assert source.autonomy == "propose"
     assert AuditEvent.objects.get(event="safety.source_autonomy_changed").payload["autonomy"] == {
-        "from": "inherit", "to": "propose"}  # fmt: skip
-    call = {"preview_connector": str(ledger().pk), "preview_tool": "credit", "preview_source": str(source.pk),
-            "preview_arguments": '{"account": "acme", "amount": 5}'}  # fmt: skip
+        "from": "inherit",
+        "to": "propose",
+    }
+    call = {
+        "preview_connector": str(ledger().pk),
+        "preview_tool": "credit",
+        "preview_source": str(source.pk),
+        "preview_arguments": '{"account": "acme", "amount": 5}',
+    }
     preview = alice.get("/safety/settings/preview/", {**SETTINGS, **call}).content.decode()
     assert 'data-testid="preview-outcome">needs_approval' in preview and "Propose mode" in preview
     assert alice.post(f"/safety/settings/sources/{source.pk}/", {"autonomy": "yolo"}).status_code == 400

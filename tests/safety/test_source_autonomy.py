@@ -22,8 +22,7 @@ LEVELS = ["investigate", "propose", "act"]
 def _facts(client_level: str, connector_level: str, source_level: str, explicit: str | None, tool_access: str) -> Any:
     client = Client(autonomy=client_level, approval_threshold=100)
     connector = Connector(kind=Kind.MCP_STDIO, name="Ledger", autonomy=connector_level, scope="read_write")
-    tool = ConnectorTool(connector=connector, name="credit", access=tool_access,
-                         read_only_hint=tool_access == "read")  # fmt: skip
+    tool = ConnectorTool(connector=connector, name="credit", access=tool_access, read_only_hint=tool_access == "read")
     source = TicketSource(name="Portal", autonomy=source_level)
     context = CallContext(idempotency_key="p", source=source, source_autonomy=explicit)
     return build_action(client, connector, tool, "credit", {"account": "acme"}, context)
@@ -61,8 +60,12 @@ def test_run_tool_applies_the_sources_autonomy(ledger: Any, ledger_file: Path, i
     trusted = tickets.create_source(client=in_hartwell, kind="webhook", name="Staff portal", config={})
 
     def credit(key: str, source: TicketSource) -> Any:
-        return run_tool(connector=connector, tool_name="credit", arguments={"account": "acme", "amount": 3},
-                        context=CallContext(idempotency_key=key, source=source))  # fmt: skip
+        return run_tool(
+            connector=connector,
+            tool_name="credit",
+            arguments={"account": "acme", "amount": 3},
+            context=CallContext(idempotency_key=key, source=source),
+        )
 
     denied = credit("s1", cautious)
     assert denied.status == ActionStatus.DENIED and "Investigate mode" in denied.reason

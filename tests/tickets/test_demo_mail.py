@@ -180,16 +180,38 @@ def test_the_demo_mail_commands_send_and_list(
     monkeypatch.setenv("GABY_DEMO_MAIL_SMTP_PORT", str(demo_mail.smtp_port))
     out = StringIO()
     call_command(
-        "gaby", "demo-mail", "send", "--to", "support@dearborn.demo", "--subject", "Invoice export fails",
-        "--body", "The CSV export is empty.", "--message-id", "<cli-1@customer.demo>", "--wait", "0", stdout=out,
-    )  # fmt: skip
+        "gaby",
+        "demo-mail",
+        "send",
+        "--to",
+        "support@dearborn.demo",
+        "--subject",
+        "Invoice export fails",
+        "--body",
+        "The CSV export is empty.",
+        "--message-id",
+        "<cli-1@customer.demo>",
+        "--wait",
+        "0",
+        stdout=out,
+    )
     assert "Sent <cli-1@customer.demo> to support@dearborn.demo." in out.getvalue()
     assert poll(demo_sources["dearborn"]).created == 1
     again = StringIO()
     call_command(
-        "gaby", "demo-mail", "send", "--to", "support@dearborn.demo", "--subject", "Invoice export fails",
-        "--body", "The CSV export is empty.", "--message-id", "<cli-1@customer.demo>", stdout=again,
-    )  # fmt: skip
+        "gaby",
+        "demo-mail",
+        "send",
+        "--to",
+        "support@dearborn.demo",
+        "--subject",
+        "Invoice export fails",
+        "--body",
+        "The CSV export is empty.",
+        "--message-id",
+        "<cli-1@customer.demo>",
+        stdout=again,
+    )
     assert "<cli-1@customer.demo> is already a ticket (http://dearborn.localhost" in again.getvalue()
     assert poll(demo_sources["dearborn"]).created == 0
     with tenant_context(demo_sources["dearborn"]):

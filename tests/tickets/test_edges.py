@@ -62,9 +62,11 @@ def test_a_hundred_thousand_levels_of_json_to_a_webhook_are_refused_and_kept(
     source = make_source(kind="webhook", name="CRM", secret=SECRET)
     body = b"[" * 100_000 + b"]" * 100_000
     response = as_user(None, "hartwell").post(
-        f"/api/v1/sources/{source.pk}/webhook", body, content_type="application/json",
+        f"/api/v1/sources/{source.pk}/webhook",
+        body,
+        content_type="application/json",
         HTTP_X_GABY_SIGNATURE=signature_for(SECRET, body),
-    )  # fmt: skip
+    )
     assert response.status_code == 400 and "nests deeper than 64 levels" in response.json()["detail"]
     with tenant_context(hartwell):
         assert QuarantinedPayload.objects.get(source=source).raw.startswith("[[[")
@@ -73,14 +75,16 @@ def test_a_hundred_thousand_levels_of_json_to_a_webhook_are_refused_and_kept(
 def test_an_admin_api_key_creates_a_knowledge_source_but_never_a_server_path(hartwell: Any, people: Any) -> None:
     api = _key(hartwell, "admin", people)
     made = api.post(
-        "/api/v1/knowledge/sources", json.dumps({"kind": "git", "name": "Docs", "url": "https://git.example/docs.git"}),
+        "/api/v1/knowledge/sources",
+        json.dumps({"kind": "git", "name": "Docs", "url": "https://git.example/docs.git"}),
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert made.status_code == 201, made.content
     local = api.post(
-        "/api/v1/knowledge/sources", json.dumps({"kind": "directory", "name": "Etc", "path": "/etc"}),
+        "/api/v1/knowledge/sources",
+        json.dumps({"kind": "directory", "name": "Etc", "path": "/etc"}),
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert local.status_code == 400 and "MSP staff" in json.dumps(local.json())
 
 

@@ -47,8 +47,14 @@ def poll(source: TicketSource) -> polling.PollResult:
     return polling.poll(source.pk)
 
 
-def raw_email(charset: str, body: bytes, *, subtype: str = "plain", subject: bytes = b"Printer down",
-              sender: bytes = b"Dana Reyes <dana@client.example>") -> bytes:  # fmt: skip
+def raw_email(
+    charset: str,
+    body: bytes,
+    *,
+    subtype: str = "plain",
+    subject: bytes = b"Printer down",
+    sender: bytes = b"Dana Reyes <dana@client.example>",
+) -> bytes:
     return (
         b"From: " + sender + b"\r\nTo: support@hartwell.example\r\nSubject: " + subject + b"\r\n"
         b"Message-ID: <" + charset.encode() + b"." + subtype.encode() + b"@client.example>\r\n"
@@ -148,10 +154,14 @@ def test_an_unknown_or_wrong_charset_is_decoded_leniently_not_quarantined(
 
 def test_unknown_charsets_in_html_and_in_headers(mailbox: Any, imap_server: Any, in_hartwell: Any) -> None:
     imap_server.deliver(
-        raw_email("bogus", "<p>Caf\xe9 <b>ferm\xe9</b></p>".encode("latin-1"), subtype="html",
-                  subject=b"=?utf8mb4?q?R=C3=A9seau_en_panne_?= =?x-unknown?q?=E9t=E9?=",
-                  sender=b"=?x-unknown?q?Jos=E9?= Reyes <dana@client.example>")
-    )  # fmt: skip
+        raw_email(
+            "bogus",
+            "<p>Caf\xe9 <b>ferm\xe9</b></p>".encode("latin-1"),
+            subtype="html",
+            subject=b"=?utf8mb4?q?R=C3=A9seau_en_panne_?= =?x-unknown?q?=E9t=E9?=",
+            sender=b"=?x-unknown?q?Jos=E9?= Reyes <dana@client.example>",
+        )
+    )
     imap_server.deliver(
         raw_email("utf-8", b"ok", subject=b"Caf\xe9 ferm\xe9", sender=b"Ren\xe9e <renee@client.example>")
     )
@@ -178,8 +188,10 @@ def test_a_300_character_attachment_name_is_stored_under_a_short_name(
     assert (result.status, result.created, result.quarantined) == ("ok", 1, 0)
     stored = {a.filename: a for a in Attachment.objects.all()}
     assert set(stored) == {long_name, wide_name}, "the original names are kept for display"
-    for attachment, suffix, content in ((stored[long_name], ".pdf", b"%PDF-1.4 long"),
-                                        (stored[wide_name], ".xlsx", b"PK wide")):  # fmt: skip
+    for attachment, suffix, content in (
+        (stored[long_name], ".pdf", b"%PDF-1.4 long"),
+        (stored[wide_name], ".xlsx", b"PK wide"),
+    ):
         on_disk = settings.MEDIA_ROOT / attachment.file.name
         assert len(on_disk.name.encode()) <= 255 and on_disk.name.endswith(suffix)
         assert on_disk.read_bytes() == content

@@ -131,8 +131,12 @@ def test_a_failed_delivery_is_retried_with_backoff_signed_and_never_sent_twice(
             signature_header=request.headers[signing.SIGNATURE_HEADER],
         )
     assert first.headers[signing.EVENT_ID_HEADER] == second.headers[signing.EVENT_ID_HEADER]
-    assert not signing.verify("whsec_wrong", body=second.body, timestamp=second.headers[signing.TIMESTAMP_HEADER],
-                              signature_header=second.headers[signing.SIGNATURE_HEADER])  # fmt: skip
+    assert not signing.verify(
+        "whsec_wrong",
+        body=second.body,
+        timestamp=second.headers[signing.TIMESTAMP_HEADER],
+        signature_header=second.headers[signing.SIGNATURE_HEADER],
+    )
     payload = json.loads(second.body)
     assert payload["type"] == "ticket.created" and payload["client"] == "hartwell"
     assert payload["data"]["ticket"]["id"] == str(ticket.pk) and payload["data"]["ticket"]["title"] == "Printer on fire"

@@ -58,9 +58,11 @@ def test_quoted_history_is_not_the_request() -> None:
 
 @pytest.mark.parametrize(
     "closing",
-    ["Danke und Gruß\nTom Becker\nVertretung: Jana Kraus, jana.kraus@kesselwerk.example",
-     "Thank you and greetings from Innsbruck\nLena Fischer"],
-)  # fmt: skip
+    [
+        "Danke und Gruß\nTom Becker\nVertretung: Jana Kraus, jana.kraus@kesselwerk.example",
+        "Thank you and greetings from Innsbruck\nLena Fischer",
+    ],
+)
 def test_sign_offs_the_parser_does_not_know_still_end_the_request(closing: str) -> None:
     reading = read(f"Hallo,\n\nich habe mein Passwort vergessen. Können Sie mir einen Link schicken?\n\n{closing}")
     assert reading.request.endswith("Link schicken?") and closing.splitlines()[0] in reading.signature
@@ -73,12 +75,14 @@ def test_a_hyphen_list_of_questions_is_not_a_signature() -> None:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("Guten Tag, wo finde ich unsere Rechnungen als PDF? Danke", "de"),
-     ("Bonjour, comment puis-je annuler mon abonnement ?", "fr"),
-     ("Hola, ¿cuánto tarda el envío de las llaves a España?", "es"),
-     ("Hello, where can I download our invoices as PDF files?", "en"),
-     ("ok", "en")],
-)  # fmt: skip
+    [
+        ("Guten Tag, wo finde ich unsere Rechnungen als PDF? Danke", "de"),
+        ("Bonjour, comment puis-je annuler mon abonnement ?", "fr"),
+        ("Hola, ¿cuánto tarda el envío de las llaves a España?", "es"),
+        ("Hello, where can I download our invoices as PDF files?", "en"),
+        ("ok", "en"),
+    ],
+)
 def test_the_language_is_detected_offline(text: str, language: str) -> None:
     assert detect_language(text) == language
 

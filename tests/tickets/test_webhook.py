@@ -109,10 +109,12 @@ def test_the_schema_is_documented_in_openapi(as_user: Any) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "says"),
-    [("sla_due_at", "0001-01-01T00:00:00+05:00", "between 1970 and 2200"),
-     ("sla_due_at", "2026-12-01T10:00:00+23:59", "offset"),
-     ("sla_due_at", "2026-12-01T10:00:00", "time zone")],
-)  # fmt: skip
+    [
+        ("sla_due_at", "0001-01-01T00:00:00+05:00", "between 1970 and 2200"),
+        ("sla_due_at", "2026-12-01T10:00:00+23:59", "offset"),
+        ("sla_due_at", "2026-12-01T10:00:00", "time zone"),
+    ],
+)
 def test_an_out_of_range_date_is_refused_at_the_edge_and_the_inbox_stays_up(
     as_user: Any, source: Any, hartwell: Any, field: str, value: str, says: str
 ) -> None:

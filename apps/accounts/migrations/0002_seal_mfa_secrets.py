@@ -21,8 +21,9 @@ def seal_existing(apps: Any, schema_editor: Any) -> None:
                 data[field], changed = seal_install(value, purpose="mfa"), True
         codes = data.get("migrated_codes")
         if isinstance(codes, list) and any(not str(c).startswith(INSTALL_PREFIX) for c in codes):
-            data["migrated_codes"] = [c if str(c).startswith(INSTALL_PREFIX) else seal_install(c, purpose="mfa")
-                                      for c in codes]  # fmt: skip
+            data["migrated_codes"] = [
+                c if str(c).startswith(INSTALL_PREFIX) else seal_install(c, purpose="mfa") for c in codes
+            ]
             changed = True
         if changed:
             row.data = data

@@ -27,10 +27,12 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.add_argument("--only", default="", help="Only the cases whose id contains this text.")
     parser.add_argument("--corpus", default=str(CORPUS_DIR), help="A directory with tickets-*.yaml and the seeds.")
     parser.add_argument(
-        "--split", choices=("dev", "heldout", "all"), default="all",
+        "--split",
+        choices=("dev", "heldout", "all"),
+        default="all",
         help="dev: the corpus the rules may be tuned on; heldout: tickets never tuned on; all (default): both, "
         "reported apart.",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--tickets",
         default="",
@@ -38,9 +40,11 @@ def register(subparsers: Any, command: BaseCommand) -> None:
         "the knowledge and connector seeds still come from --corpus.",
     )
     parser.add_argument(
-        "--knowledge-threshold", type=float, default=None,
+        "--knowledge-threshold",
+        type=float,
+        default=None,
         help="The knowledge answer's confidence threshold to evaluate (default: what a new client gets).",
-    )  # fmt: skip
+    )
     parser.add_argument("--json", dest="json_path", default="", help="Also write the figures and cases as JSON.")
     parser.add_argument(
         "--hostile",
@@ -115,20 +119,37 @@ def summary_table(reports: dict[str, Report]) -> str:
         rows = [("all", report), *sorted(report.by_language().items())]
         for language, part in rows:
             figures = part.figures()
-            lines.append(f"  {name:<10} {language:<9} {figures['cases']:>6.0f} {figures['resolved_correctly']:>9.1%} "
-                         f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f}")  # fmt: skip
+            lines.append(
+                f"  {name:<10} {language:<9} {figures['cases']:>6.0f} {figures['resolved_correctly']:>9.1%} "
+                f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f}"
+            )
     return "\n".join(lines)
 
 
 def _payload(mode: str, reports: dict[str, Report]) -> dict[str, Any]:
     def cases(report: Report) -> dict[str, Any]:
-        return {cid: [{"passed": r.passed, "verdict": r.observation.verdict, "kind": r.observation.kind,
-                       "language": r.case.language, "problems": r.problems()} for r in results]
-                for cid, results in report.runs.items()}  # fmt: skip
+        return {
+            cid: [
+                {
+                    "passed": r.passed,
+                    "verdict": r.observation.verdict,
+                    "kind": r.observation.kind,
+                    "language": r.case.language,
+                    "problems": r.problems(),
+                }
+                for r in results
+            ]
+            for cid, results in report.runs.items()
+        }
 
-    splits = {name: {"figures": report.figures(), "cases": cases(report),
-                     "by_language": {lang: part.figures() for lang, part in report.by_language().items()}}
-              for name, report in reports.items()}  # fmt: skip
+    splits = {
+        name: {
+            "figures": report.figures(),
+            "cases": cases(report),
+            "by_language": {lang: part.figures() for lang, part in report.by_language().items()},
+        }
+        for name, report in reports.items()
+    }
     first = next(iter(splits.values()))
     # "figures" and "cases" of the first split stay at the top level for tools that read a single report.
     return {"mode": mode, "figures": first["figures"], "cases": first["cases"], "splits": splits}
@@ -150,7 +171,12 @@ def run_hostile_command(command: BaseCommand, options: dict[str, Any]) -> None:
     if options["keep"]:
         command.stdout.write(f"\nKept the eval client: {env.client.slug}")
     if options["json_path"]:
-        payload = {"mode": mode, "figures": report.figures(),
-                   "tickets": {r.ticket.id: {"passed": r.passed, "verdict": r.verdict, "calls": r.calls,
-                                             "problems": r.problems()} for r in report.results}}  # fmt: skip
+        payload = {
+            "mode": mode,
+            "figures": report.figures(),
+            "tickets": {
+                r.ticket.id: {"passed": r.passed, "verdict": r.verdict, "calls": r.calls, "problems": r.problems()}
+                for r in report.results
+            },
+        }
         Path(options["json_path"]).write_text(json.dumps(payload, indent=2), encoding="utf-8")

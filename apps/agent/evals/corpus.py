@@ -80,15 +80,21 @@ def _case(raw: Any, where: str) -> Case:
     if language not in LANGUAGES:
         raise CorpusError(f"{where}: lang {language!r} is not one of {', '.join(LANGUAGES)}.")
     return Case(
-        id=raw["id"], title=raw["title"].strip(), body=raw["body"].strip(), verdict=verdicts[0], verdicts=verdicts,
-        sender=str(raw.get("from", "customer@example.com")), sender_name=str(raw.get("name", "")),
+        id=raw["id"],
+        title=raw["title"].strip(),
+        body=raw["body"].strip(),
+        verdict=verdicts[0],
+        verdicts=verdicts,
+        sender=str(raw.get("from", "customer@example.com")),
+        sender_name=str(raw.get("name", "")),
         citations=_strings(expect.get("citations"), f"{where} expect.citations"),
         actions=_strings(expect.get("actions"), f"{where} expect.actions"),
         proposed=_strings(expect.get("proposed"), f"{where} expect.proposed"),
         forbidden=_strings(expect.get("forbidden"), f"{where} expect.forbidden"),
-        tags=_strings(raw.get("tags"), f"{where} tags"), language=language,
+        tags=_strings(raw.get("tags"), f"{where} tags"),
+        language=language,
         never_disclose=_strings(expect.get("never_disclose"), f"{where} expect.never_disclose"),
-    )  # fmt: skip
+    )
 
 
 def load_cases(directory: Path = CORPUS_DIR, *, only: str = "") -> list[Case]:

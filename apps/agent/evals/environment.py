@@ -92,14 +92,24 @@ def _known_customers(keycloak_seed: dict[str, Any]) -> None:
 def route_every_workflow(client: Client, llm: LLMSettings) -> None:
     """Send every workflow to the model under evaluation (inside the client's tenant context)."""
 
-    provider = save_provider(client=client, name="Eval model", kind="openai_compatible", api_base=llm.url,
-                             credentials={"api_key": llm.api_key or "none"})  # fmt: skip
+    provider = save_provider(
+        client=client,
+        name="Eval model",
+        kind="openai_compatible",
+        api_base=llm.url,
+        credentials={"api_key": llm.api_key or "none"},
+    )
     for workflow in Workflow.values:
         set_route(workflow=workflow, provider=provider, model=llm.model, timeout_seconds=120)
 
 
-def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: str = "",
-          knowledge_threshold: float | None = None) -> Environment:  # fmt: skip
+def build(
+    *,
+    llm: LLMSettings | None = None,
+    corpus: Path = CORPUS_DIR,
+    slug: str = "",
+    knowledge_threshold: float | None = None,
+) -> Environment:
     from sandbox.keycloak import KeycloakSandbox  # the stand-ins live beside the repo, not in the app image
     from sandbox.stripe import StripeSandbox
 
@@ -144,8 +154,9 @@ def build(*, llm: LLMSettings | None = None, corpus: Path = CORPUS_DIR, slug: st
             for draft in drafts:
                 connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
                 if draft.name != "Shop DB":
-                    configure_connector(connector=connector, autonomy="act", scope="read_write",
-                                        is_production=False, actor=None)  # fmt: skip
+                    configure_connector(
+                        connector=connector, autonomy="act", scope="read_write", is_production=False, actor=None
+                    )
             if llm is not None:
                 route_every_workflow(client, llm)
     except BaseException:

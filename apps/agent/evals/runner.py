@@ -35,22 +35,32 @@ def _observe(investigation: Any, seconds: float) -> Observation:
         for action in actions
     )
     return Observation(
-        verdict=investigation.verdict, cited_documents=tuple(sorted(set(documents))), calls=calls, seconds=seconds,
-        tokens=investigation.tokens, cost_usd=Decimal(investigation.cost_usd), decided_by=investigation.decided_by,
-        failure=investigation.failure_reason, reply=investigation.reply,
+        verdict=investigation.verdict,
+        cited_documents=tuple(sorted(set(documents))),
+        calls=calls,
+        seconds=seconds,
+        tokens=investigation.tokens,
+        cost_usd=Decimal(investigation.cost_usd),
+        decided_by=investigation.decided_by,
+        failure=investigation.failure_reason,
+        reply=investigation.reply,
         kind=str((investigation.assessment or {}).get("kind", "")),
-    )  # fmt: skip
+    )
 
 
-def investigate_ticket(env: Environment, *, external_id: str, title: str, body: str, email: str,
-                       name: str) -> tuple[Any, float]:  # fmt: skip
+def investigate_ticket(
+    env: Environment, *, external_id: str, title: str, body: str, email: str, name: str
+) -> tuple[Any, float]:
     """Ingest one ticket into the eval's source and investigate it in this process, inside the caller's
     ``tenant_context(env.client)``: the investigation as stored afterwards, and the seconds the run took."""
 
     normalized = NormalizedTicket(
-        external_id=external_id, title=title, body=body, contact=NormalizedContact(email=email, name=name),
+        external_id=external_id,
+        title=title,
+        body=body,
+        contact=NormalizedContact(email=email, name=name),
         messages=(NormalizedMessage(external_id=f"{external_id}/1", body=body),),
-    )  # fmt: skip
+    )
     ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
     started = time.monotonic()
     investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
@@ -63,14 +73,19 @@ def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
     env.reset()  # every case starts from the seeded stand-ins: what one case changed never decides another
     with tenant_context(env.client):
         investigation, seconds = investigate_ticket(
-            env, external_id=f"{case.id}#{run}", title=case.title, body=case.body, email=case.sender,
+            env,
+            external_id=f"{case.id}#{run}",
+            title=case.title,
+            body=case.body,
+            email=case.sender,
             name=case.sender_name,
-        )  # fmt: skip
+        )
         return score(case, _observe(investigation, seconds))
 
 
-def run_eval(env: Environment, cases: list[Case], *, repeat: int, mode: str,
-             progress: Callable[[CaseResult], None] | None = None) -> Report:  # fmt: skip
+def run_eval(
+    env: Environment, cases: list[Case], *, repeat: int, mode: str, progress: Callable[[CaseResult], None] | None = None
+) -> Report:
     report = Report(mode=mode)
     for run in range(1, repeat + 1):
         for case in cases:

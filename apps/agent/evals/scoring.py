@@ -45,8 +45,13 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return (self.verdict_ok and self.citations_ok is not False and self.actions_ok and not self.violations
-                and not self.disclosures)  # fmt: skip
+        return (
+            self.verdict_ok
+            and self.citations_ok is not False
+            and self.actions_ok
+            and not self.violations
+            and not self.disclosures
+        )
 
     def problems(self) -> list[str]:
         found = []
@@ -105,10 +110,14 @@ def score(case: Case, observation: Observation) -> CaseResult:
     if case.citations:
         citations_ok = any(document in case.citations for document in observation.cited_documents)
     return CaseResult(
-        case=case, observation=observation, verdict_ok=case.accepts(observation.verdict),
-        citations_ok=citations_ok, actions_ok=not missing_actions(case, observation),
-        violations=tuple(violations(case, observation)), disclosures=tuple(disclosed(case, observation)),
-    )  # fmt: skip
+        case=case,
+        observation=observation,
+        verdict_ok=case.accepts(observation.verdict),
+        citations_ok=citations_ok,
+        actions_ok=not missing_actions(case, observation),
+        violations=tuple(violations(case, observation)),
+        disclosures=tuple(disclosed(case, observation)),
+    )
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float:
@@ -175,15 +184,20 @@ class Report:
         costs = [float(r.observation.cost_usd) for r in self.results]
         count = max(1, len(self.results))
         return {
-            "cases": len(self.runs), "runs": len(self.results), "resolved_correctly": self.rate("passed"),
-            "auto_resolution_rate": self.rate("auto_resolved"), "verdict_accuracy": self.rate("verdict"),
-            "citation_accuracy": self.rate("citations"), "safety_violations": self.safety_violations,
+            "cases": len(self.runs),
+            "runs": len(self.results),
+            "resolved_correctly": self.rate("passed"),
+            "auto_resolution_rate": self.rate("auto_resolved"),
+            "verdict_accuracy": self.rate("verdict"),
+            "citation_accuracy": self.rate("citations"),
+            "safety_violations": self.safety_violations,
             "disclosures": self.disclosures,
-            "pass_hat_k": self.pass_hat_k(), "cost_usd_per_ticket": sum(costs) / count,
+            "pass_hat_k": self.pass_hat_k(),
+            "cost_usd_per_ticket": sum(costs) / count,
             "tokens_per_ticket": sum(r.observation.tokens for r in self.results) / count,
             "latency_p50_s": statistics.median(seconds) if seconds else 0.0,
             "latency_p95_s": _percentile(seconds, 0.95),
-        }  # fmt: skip
+        }
 
     def render(self, *, repeat: int) -> str:
         figures = self.figures()
@@ -197,10 +211,11 @@ class Report:
             last = results[-1]
             detail = "; ".join(dict.fromkeys(p for r in results for p in r.problems()))
             passes = f"  {sum(r.passed for r in results)}/{len(results)} runs passed" if len(results) > 1 else ""
-            lines.append(f"  {mark}  {case_id:<32} {last.observation.verdict or '-':<14} "
-                         f"{last.observation.decided_by or '-':<36} {last.observation.seconds * 1000:7.0f} ms "
-                         f"${float(last.observation.cost_usd):.6f}" + passes
-                         + (f"  {detail}" if detail else ""))  # fmt: skip
+            lines.append(
+                f"  {mark}  {case_id:<32} {last.observation.verdict or '-':<14} "
+                f"{last.observation.decided_by or '-':<36} {last.observation.seconds * 1000:7.0f} ms "
+                f"${float(last.observation.cost_usd):.6f}" + passes + (f"  {detail}" if detail else "")
+            )
         lines += [
             "",
             f"Resolved correctly     {figures['resolved_correctly']:7.1%}",

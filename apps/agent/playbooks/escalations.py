@@ -10,13 +10,15 @@ from __future__ import annotations
 from apps.agent.contracts import Verdict
 from apps.agent.playbooks.schema import Escalation, Reply
 
-_FOLLOW_UP = Reply({
-    "formal": "Thank you for your message. A member of our support team is reviewing your request and will "
-              "get back to you shortly.",
-    "friendly": "Thanks for reaching out! Someone from our support team is picking this up and will get back "
-                "to you soon.",
-    "technical": "Automated handling stopped at step '{{ step }}': {{ reason }}. An engineer will follow up.",
-})  # fmt: skip
+_FOLLOW_UP = Reply(
+    {
+        "formal": "Thank you for your message. A member of our support team is reviewing your request and will "
+        "get back to you shortly.",
+        "friendly": "Thanks for reaching out! Someone from our support team is picking this up and will get back "
+        "to you soon.",
+        "technical": "Automated handling stopped at step '{{ step }}': {{ reason }}. An engineer will follow up.",
+    }
+)
 
 BUILTIN: dict[str, Escalation] = {
     "missing_entity": Escalation(

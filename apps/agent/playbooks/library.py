@@ -79,8 +79,11 @@ def shipped(directory: Path = LIBRARY_DIR) -> list[Entry]:
     names = [entry.name for entry in entries]
     for entry in entries:
         if names.count(entry.name) > 1:
-            problem = Problem(entry.playbook.source if entry.playbook else entry.name, "name",
-                              f"{entry.name!r} is used by more than one shipped file")  # fmt: skip
+            problem = Problem(
+                entry.playbook.source if entry.playbook else entry.name,
+                "name",
+                f"{entry.name!r} is used by more than one shipped file",
+            )
             entry.problems.append(problem)
             entry.playbook = None
     with _lock:

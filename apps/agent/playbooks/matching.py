@@ -145,8 +145,9 @@ def _ruled_out(playbook: Playbook, ticket: TicketView, text: str, kind: RequestK
     return ""
 
 
-def _similarities(ticket: TicketView, phrases: Sequence[str], provider: EmbeddingProvider,
-                  ticket_vectors: Sequence[Vector]) -> list[float]:  # fmt: skip
+def _similarities(
+    ticket: TicketView, phrases: Sequence[str], provider: EmbeddingProvider, ticket_vectors: Sequence[Vector]
+) -> list[float]:
     """Each phrase's similarity to the closest of the ticket's vectors (its whole text and its sentences)."""
     if ticket_vectors:
         return [max(_cosine(own, vector) for own in ticket_vectors) for vector in INTENTS.get(provider, phrases)]
@@ -193,8 +194,13 @@ def settle(matches: list[Match]) -> list[Match]:
     return matches
 
 
-def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: EmbeddingProvider | None = None,
-              settled: bool = True) -> list[Match]:  # fmt: skip
+def score_all(
+    playbooks: Iterable[Playbook],
+    ticket: TicketView,
+    *,
+    provider: EmbeddingProvider | None = None,
+    settled: bool = True,
+) -> list[Match]:
     """Every playbook scored against the ticket, best first (matched ones before the rest). ``settled``: keep at
     most one match (``settle``); a caller that still rules some out (missing connectors) settles afterwards."""
     provider = provider or get_provider()
@@ -245,8 +251,10 @@ def score_all(playbooks: Iterable[Playbook], ticket: TicketView, *, provider: Em
         threshold = playbook.match.threshold
         result.matched = result.score >= threshold + ABSTAIN_BAND
         result.abstained = abs(result.score - threshold) < ABSTAIN_BAND
-        result.reasons.append(f"score {result.score:.2f} vs threshold {threshold:.2f}"
-                              + (" — too close to call: abstained" if result.abstained else ""))  # fmt: skip
+        result.reasons.append(
+            f"score {result.score:.2f} vs threshold {threshold:.2f}"
+            + (" — too close to call: abstained" if result.abstained else "")
+        )
         matches.append(result)
     if settled:
         return settle(matches)

@@ -21,9 +21,13 @@ class ClientPlaybook(models.Model):
     yaml = models.TextField(blank=True, help_text="Empty: this row only enables or disables the shipped playbook.")
     enabled = models.BooleanField(default=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
         db_constraint=False,
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -18,8 +18,14 @@ from apps.agent.playbooks.matching import Match
 from apps.agent.playbooks.schema import Escalation, Playbook, Step
 
 SYSTEM = "playbooks"
-NOT_RUN = {"denied": "denied", "rejected": "denied", "expired": "denied", "awaiting_approval": "held",
-           "approved": "held", "dry_run": "dry_run"}  # fmt: skip
+NOT_RUN = {
+    "denied": "denied",
+    "rejected": "denied",
+    "expired": "denied",
+    "awaiting_approval": "held",
+    "approved": "held",
+    "dry_run": "dry_run",
+}
 
 
 class _Stop(Exception):
@@ -45,12 +51,23 @@ class PlaybookRun:
     def scope(self, **extra: Any) -> dict[str, Any]:
         ticket = self.context.ticket
         return {
-            "ticket": {"id": ticket.id, "title": ticket.title, "body": ticket.body, "source_kind": ticket.source_kind,
-                       "priority": ticket.priority, "tags": list(ticket.tags), "contact_email": ticket.contact_email,
-                       "contact_name": ticket.contact_name, "attributes": dict(ticket.attributes)},
-            "entities": self.entities, "steps": self.steps, "tone": str(self.context.tone), "cite": self._cite,
+            "ticket": {
+                "id": ticket.id,
+                "title": ticket.title,
+                "body": ticket.body,
+                "source_kind": ticket.source_kind,
+                "priority": ticket.priority,
+                "tags": list(ticket.tags),
+                "contact_email": ticket.contact_email,
+                "contact_name": ticket.contact_name,
+                "attributes": dict(ticket.attributes),
+            },
+            "entities": self.entities,
+            "steps": self.steps,
+            "tone": str(self.context.tone),
+            "cite": self._cite,
             **extra,
-        }  # fmt: skip
+        }
 
     def _cite(self, step_id: str) -> str:
         """``{{ cite('user') }}`` in a reply → ``[1]``, the number of that step's tool result in the citations."""
@@ -72,11 +89,19 @@ class PlaybookRun:
         values, missing, origin = extract(self.playbook.entities, self.context.ticket)
         self.entities.update(values)
         self.context.record(
-            StepKind.READ, system=SYSTEM, title=f"Playbook {self.playbook.name} matched ({self.match.score:.2f})",
+            StepKind.READ,
+            system=SYSTEM,
+            title=f"Playbook {self.playbook.name} matched ({self.match.score:.2f})",
             detail="; ".join(self.match.reasons),
-            data={"playbook": self.playbook.name, "version": self.playbook.version, "score": self.match.score,
-                  "entities": values, "entity_sources": origin, "missing": missing},
-        )  # fmt: skip
+            data={
+                "playbook": self.playbook.name,
+                "version": self.playbook.version,
+                "score": self.match.score,
+                "entities": values,
+                "entity_sources": origin,
+                "missing": missing,
+            },
+        )
         if missing:
             raise _Stop("missing_entity", reason=f"missing {', '.join(missing)}", missing=missing)
 
@@ -91,8 +116,12 @@ class PlaybookRun:
                 continue
             arguments = self._arguments(step)
             if step.propose:
-                self.context.record(StepKind.ACTION, system=step.connector, title=f"Proposed {step.connector}."
-                                    f"{step.tool} (needs a human)", data={"arguments": arguments})  # fmt: skip
+                self.context.record(
+                    StepKind.ACTION,
+                    system=step.connector,
+                    title=f"Proposed {step.connector}.{step.tool} (needs a human)",
+                    data={"arguments": arguments},
+                )
                 self.trail.append(f"{step.id}: {step.connector}.{step.tool} proposed")
                 raise _Stop("approval", step=step, reason="proposed, not run", arguments=arguments)
             outcome = self.context.call_tool(
@@ -137,19 +166,26 @@ class PlaybookRun:
 
     def _store(self, step: Step, outcome: ToolOutcome) -> None:
         self.steps[step.id] = {
-            "status": outcome.status, "executed": outcome.executed, "is_error": outcome.is_error,
-            "text": outcome.text, "data": outcome.data, "action_id": outcome.action_id,
-        }  # fmt: skip
+            "status": outcome.status,
+            "executed": outcome.executed,
+            "is_error": outcome.is_error,
+            "text": outcome.text,
+            "data": outcome.data,
+            "action_id": outcome.action_id,
+        }
         self.citations.append(outcome.citation)
         self.trail.append(f"{step.id}: {step.connector}.{step.tool} → {outcome.status}")
 
     def _verify(self, step: Step) -> bool:
         holds = self._holds(step.verify, step)
         self.context.record(
-            StepKind.VERIFY, system=step.connector, title=f"Verified {step.tool}" if holds else f"{step.tool}: "
-            "the check did not hold", detail=step.verify, data={"holds": holds},
+            StepKind.VERIFY,
+            system=step.connector,
+            title=f"Verified {step.tool}" if holds else f"{step.tool}: the check did not hold",
+            detail=step.verify,
+            data={"holds": holds},
             citations=(self.citations[-1],),
-        )  # fmt: skip
+        )
         return holds
 
     def _summary(self, outcome: str) -> str:
@@ -167,18 +203,25 @@ class PlaybookRun:
         except templating.TemplateProblem as exc:
             return self._escalate(_Stop("tool_error", reason=f"reply: {exc}"))
         return Finding(
-            verdict=Verdict.AUTO_RESOLVED, summary=self._summary(summary or f"resolved ({reply_name})"), reply=reply,
-            citations=list(self.citations), confidence=self._confidence(), decided_by=self.decided_by,
-        )  # fmt: skip
+            verdict=Verdict.AUTO_RESOLVED,
+            summary=self._summary(summary or f"resolved ({reply_name})"),
+            reply=reply,
+            citations=list(self.citations),
+            confidence=self._confidence(),
+            decided_by=self.decided_by,
+        )
 
     def _escalate(self, stop: _Stop) -> Finding:
         escalation: Escalation = self.playbook.escalations.get(stop.escalation) or BUILTIN[stop.escalation]
         step = stop.step
         scope = self.scope(
-            reason=stop.reason, step=step.id if step else "", result=self.steps.get(step.id, {}) if step else {},
-            step_call=f"{step.connector}.{step.tool}" if step else "", missing=stop.extra.get("missing", []),
+            reason=stop.reason,
+            step=step.id if step else "",
+            result=self.steps.get(step.id, {}) if step else {},
+            step_call=f"{step.connector}.{step.tool}" if step else "",
+            missing=stop.extra.get("missing", []),
             arguments=stop.extra.get("arguments", {}),
-        )  # fmt: skip
+        )
         fallback = BUILTIN.get(stop.escalation) or BUILTIN["tool_error"]
         try:
             reason = templating.render(escalation.reason, scope)
@@ -189,7 +232,11 @@ class PlaybookRun:
         except templating.TemplateProblem as exc:  # the playbook's own template: fall back to the built-in text
             reason, reply = f"{stop.escalation}: {stop.reason} (and its template failed: {exc})", ""
         return Finding(
-            verdict=escalation.verdict, summary=self._summary(f"escalated ({stop.escalation}): {reason}"),
-            reply=reply, citations=list(self.citations), confidence=self._confidence(), escalation_reason=reason,
+            verdict=escalation.verdict,
+            summary=self._summary(f"escalated ({stop.escalation}): {reason}"),
+            reply=reply,
+            citations=list(self.citations),
+            confidence=self._confidence(),
+            escalation_reason=reason,
             decided_by=self.decided_by,
-        )  # fmt: skip
+        )

@@ -177,8 +177,24 @@ def parse(text: str, *, source: str) -> Playbook:
     data = v.mapping(data, "(file)")
     if v.problems:
         raise PlaybookInvalid(v.problems)
-    v.unknown(data, {"name", "version", "description", "intent", "match", "entities", "steps", "replies",
-                     "escalations", "summary", "confidence", "not_intent"}, "")  # fmt: skip
+    v.unknown(
+        data,
+        {
+            "name",
+            "version",
+            "description",
+            "intent",
+            "match",
+            "entities",
+            "steps",
+            "replies",
+            "escalations",
+            "summary",
+            "confidence",
+            "not_intent",
+        },
+        "",
+    )
     name = v.text(data, "name", "", required=True)
     if name and not NAME.match(name):
         v.fail("name", "use 2-80 lowercase letters, digits, '-' or '_', starting with a letter")
@@ -201,11 +217,21 @@ def parse(text: str, *, source: str) -> Playbook:
     if summary:
         v.template(summary, "summary")
     playbook = Playbook(
-        name=name, version=version, description=v.text(data, "description", "", required=True), intent=intent,
-        match=_match(v, data.get("match")), entities=_entities(v, data.get("entities")), steps=steps,
-        replies=replies, escalations=escalations, summary=summary, confidence=float(confidence), source=source,
-        text=text, not_intent=v.strings(data, "not_intent", ""),
-    )  # fmt: skip
+        name=name,
+        version=version,
+        description=v.text(data, "description", "", required=True),
+        intent=intent,
+        match=_match(v, data.get("match")),
+        entities=_entities(v, data.get("entities")),
+        steps=steps,
+        replies=replies,
+        escalations=escalations,
+        summary=summary,
+        confidence=float(confidence),
+        source=source,
+        text=text,
+        not_intent=v.strings(data, "not_intent", ""),
+    )
     if v.problems:
         raise PlaybookInvalid(v.problems)
     return playbook
@@ -213,8 +239,21 @@ def parse(text: str, *, source: str) -> Playbook:
 
 def _match(v: _Validator, raw: Any) -> MatchRules:
     data = v.mapping(raw or {}, "match")
-    v.unknown(data, {"threshold", "keywords", "patterns", "require_any", "exclude", "sources", "priorities",
-                     "attributes", "questions"}, "match.")  # fmt: skip
+    v.unknown(
+        data,
+        {
+            "threshold",
+            "keywords",
+            "patterns",
+            "require_any",
+            "exclude",
+            "sources",
+            "priorities",
+            "attributes",
+            "questions",
+        },
+        "match.",
+    )
     threshold = data.get("threshold", 0.55)
     if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
         v.fail("match.threshold", "must be a number above 0 and at most 1")
@@ -237,12 +276,16 @@ def _match(v: _Validator, raw: Any) -> MatchRules:
         v.fail("match.questions", "must be true or false")
         questions = False
     return MatchRules(
-        threshold=float(threshold), keywords=tuple(k.lower() for k in v.strings(data, "keywords", "match.")),
-        patterns=patterns, require_any=tuple(k.lower() for k in v.strings(data, "require_any", "match.")),
+        threshold=float(threshold),
+        keywords=tuple(k.lower() for k in v.strings(data, "keywords", "match.")),
+        patterns=patterns,
+        require_any=tuple(k.lower() for k in v.strings(data, "require_any", "match.")),
         exclude=tuple(k.lower() for k in v.strings(data, "exclude", "match.")),
-        sources=v.strings(data, "sources", "match."), priorities=v.strings(data, "priorities", "match."),
-        attributes=attributes, questions=questions,
-    )  # fmt: skip
+        sources=v.strings(data, "sources", "match."),
+        priorities=v.strings(data, "priorities", "match."),
+        attributes=attributes,
+        questions=questions,
+    )
 
 
 def _entities(v: _Validator, raw: Any) -> tuple[EntitySpec, ...]:
@@ -281,8 +324,9 @@ def _steps(v: _Validator, raw: Any) -> tuple[Step, ...]:
     for index, item in enumerate(raw):
         where = f"steps[{index}]"
         data = v.mapping(item, where)
-        v.unknown(data, {"id", "connector", "tool", "args", "purpose", "when", "verify", "propose", "branches"},
-                  f"{where}.")  # fmt: skip
+        v.unknown(
+            data, {"id", "connector", "tool", "args", "purpose", "when", "verify", "propose", "branches"}, f"{where}."
+        )
         step_id = v.text(data, "id", f"{where}.", required=True)
         if step_id and not STEP_ID.match(step_id):
             v.fail(f"{where}.id", "use lowercase letters, digits and '_' (it is used in templates: steps.<id>)")
@@ -313,12 +357,19 @@ def _steps(v: _Validator, raw: Any) -> tuple[Step, ...]:
             if len(targets) != 1:
                 v.fail(b_where, "needs exactly one of goto, escalate or resolve")
             branches.append(Branch(when, *(str(b_data.get(key) or "") for key in ("goto", "escalate", "resolve"))))
-        steps.append(Step(
-            id=step_id, connector=v.text(data, "connector", f"{where}.", required=True), tool=tool, args=args,
-            purpose=v.text(data, "purpose", f"{where}.", default=f"Playbook step {step_id}"),
-            when=str(data.get("when") or ""), verify=str(data.get("verify") or ""),
-            propose=bool(data.get("propose", False)), branches=tuple(branches),
-        ))  # fmt: skip
+        steps.append(
+            Step(
+                id=step_id,
+                connector=v.text(data, "connector", f"{where}.", required=True),
+                tool=tool,
+                args=args,
+                purpose=v.text(data, "purpose", f"{where}.", default=f"Playbook step {step_id}"),
+                when=str(data.get("when") or ""),
+                verify=str(data.get("verify") or ""),
+                propose=bool(data.get("propose", False)),
+                branches=tuple(branches),
+            )
+        )
     return tuple(steps)
 
 
@@ -372,8 +423,9 @@ def _escalations(v: _Validator, raw: Any) -> dict[str, Escalation]:
     return escalations
 
 
-def _check_targets(v: _Validator, steps: tuple[Step, ...], replies: dict[str, Reply],
-                   escalations: dict[str, Escalation]) -> None:  # fmt: skip
+def _check_targets(
+    v: _Validator, steps: tuple[Step, ...], replies: dict[str, Reply], escalations: dict[str, Escalation]
+) -> None:
     ids = [step.id for step in steps]
     for index, step in enumerate(steps):
         for b_index, branch in enumerate(step.branches):

@@ -24,9 +24,12 @@ def save_playbook(*, yaml_text: str, actor: User | None) -> ClientPlaybook:
     row, created = ClientPlaybook.objects.update_or_create(
         name=playbook.name, defaults={"yaml": yaml_text, "updated_by": actor}
     )
-    audit.record(event="playbook.saved", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-                 actor_id=actor.pk if actor else "", payload={"playbook": playbook.name, "version": playbook.version,
-                                                               "created": created})  # fmt: skip
+    audit.record(
+        event="playbook.saved",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"playbook": playbook.name, "version": playbook.version, "created": created},
+    )
     return row
 
 
@@ -36,15 +39,22 @@ def set_enabled(*, name: str, enabled: bool, actor: User | None) -> ClientPlaybo
     if catalog().get(name) is None:
         raise LookupError(f"No playbook named {name!r}.")
     row, _ = ClientPlaybook.objects.update_or_create(name=name, defaults={"enabled": enabled, "updated_by": actor})
-    audit.record(event="playbook.enabled" if enabled else "playbook.disabled",
-                 actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM, actor_id=actor.pk if actor else "",
-                 payload={"playbook": name})  # fmt: skip
+    audit.record(
+        event="playbook.enabled" if enabled else "playbook.disabled",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"playbook": name},
+    )
     return row
 
 
 @transaction.atomic
 def remove_playbook(*, row: ClientPlaybook, actor: User | None) -> None:
     """Delete the client's own playbook or override (the shipped one, if any, applies again)."""
-    audit.record(event="playbook.removed", actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-                 actor_id=actor.pk if actor else "", payload={"playbook": row.name})  # fmt: skip
+    audit.record(
+        event="playbook.removed",
+        actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+        actor_id=actor.pk if actor else "",
+        payload={"playbook": row.name},
+    )
     row.delete()

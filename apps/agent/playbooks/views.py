@@ -22,8 +22,12 @@ from apps.core.http import ClientRequest, render_page
 
 
 class UploadForm(forms.Form):
-    yaml_text = forms.CharField(label="Playbook YAML", required=False, max_length=MAX_YAML,
-                                widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}))  # fmt: skip
+    yaml_text = forms.CharField(
+        label="Playbook YAML",
+        required=False,
+        max_length=MAX_YAML,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+    )
     file = forms.FileField(required=False, help_text="Or upload a .yaml file.")
 
     def clean(self) -> dict[str, object]:
@@ -50,12 +54,20 @@ def get_entry_for_client(name: str) -> tuple[Catalog, Entry]:
     return current, entry
 
 
-def _render(request: ClientRequest, *, form: UploadForm | None = None, problems: list[str] | None = None,
-            status: int = 200, partial: str = "") -> HttpResponse:  # fmt: skip
+def _render(
+    request: ClientRequest,
+    *,
+    form: UploadForm | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+    partial: str = "",
+) -> HttpResponse:
     context = {
-        "catalog": catalog(), "form": form or UploadForm(), "problems": problems or [],
+        "catalog": catalog(),
+        "form": form or UploadForm(),
+        "problems": problems or [],
         "can_manage": request.membership.allows(Role.ADMIN),
-    }  # fmt: skip
+    }
     return render_page(request, "playbooks/list.html", context, partial=partial, status=status)
 
 

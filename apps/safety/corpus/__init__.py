@@ -47,6 +47,9 @@ def load(path: Path = CORPUS) -> Corpus:
         for attempt in attempts:
             if attempt.connector not in roles:
                 raise ValueError(f"{path.name}: ticket {item['id']} names an unknown connector {attempt.connector!r}.")
-        tickets.append(HostileTicket(item["id"], item["category"], item["subject"], item["body"], attempts,
-                                     item.get("tool_output") or ""))  # fmt: skip
+        tickets.append(
+            HostileTicket(
+                item["id"], item["category"], item["subject"], item["body"], attempts, item.get("tool_output") or ""
+            )
+        )
     return Corpus(roles, tuple(tickets))

@@ -33,9 +33,12 @@ def _expires(action: ToolAction) -> str:
 
 def email(client: Client, action: ToolAction, user_id: str) -> tuple[str, str]:
     """Subject and body of the email to one approver, with links bound to them."""
-    links = {decision: confirm_url(client, make_token(action_id=str(action.pk), decision=decision,
-                                                      schema=client.schema_name, user_id=user_id))
-             for decision in ("approve", "reject")}  # fmt: skip
+    links = {
+        decision: confirm_url(
+            client, make_token(action_id=str(action.pk), decision=decision, schema=client.schema_name, user_id=user_id)
+        )
+        for decision in ("approve", "reject")
+    }
     body = (
         f"{headline(action)} for {client.name}.\n\n"
         f"Why it waits: {action.reason}\n"
@@ -62,8 +65,12 @@ def slack(client: Client, action: ToolAction, *, interactive: bool) -> dict[str,
         )
 
     def button(decision: str, label: str, style: str) -> dict[str, Any]:
-        element: dict[str, Any] = {"type": "button", "action_id": f"gaby_{decision}", "style": style,
-                                   "text": {"type": "plain_text", "text": label}}  # fmt: skip
+        element: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"gaby_{decision}",
+            "style": style,
+            "text": {"type": "plain_text", "text": label},
+        }
         if interactive:
             element["value"] = token(decision)
         else:
@@ -80,10 +87,13 @@ def slack(client: Client, action: ToolAction, *, interactive: bool) -> dict[str,
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {"type": "section", "text": {"type": "mrkdwn", "text": f"```{arguments}```"}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Expires {_expires(action)}"}]},
-            {"type": "actions", "block_id": f"gaby_approval:{action.pk}",
-             "elements": [button("approve", "Approve", "primary"), button("reject", "Reject", "danger")]},
+            {
+                "type": "actions",
+                "block_id": f"gaby_approval:{action.pk}",
+                "elements": [button("approve", "Approve", "primary"), button("reject", "Reject", "danger")],
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def teams(client: Client, action: ToolAction) -> dict[str, Any]:
@@ -96,19 +106,31 @@ def teams(client: Client, action: ToolAction) -> dict[str, Any]:
         )
         return confirm_url(client, token)
 
-    facts = [{"title": "Client", "value": client.name}, {"title": "Connector", "value": action.connector.name},
-             {"title": "Tool", "value": action.tool_name}, {"title": "Risk", "value": str(action.risk)},
-             {"title": "Expires", "value": _expires(action)}]  # fmt: skip
+    facts = [
+        {"title": "Client", "value": client.name},
+        {"title": "Connector", "value": action.connector.name},
+        {"title": "Tool", "value": action.tool_name},
+        {"title": "Risk", "value": str(action.risk)},
+        {"title": "Expires", "value": _expires(action)},
+    ]
     card = {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
         "body": [
             {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": headline(action), "wrap": True},
             {"type": "TextBlock", "text": action.reason, "wrap": True},
             {"type": "FactSet", "facts": facts},
             {"type": "TextBlock", "text": _arguments(action), "wrap": True, "fontType": "Monospace"},
         ],
-        "actions": [{"type": "Action.OpenUrl", "title": "Approve…", "url": link("approve")},
-                    {"type": "Action.OpenUrl", "title": "Reject…", "url": link("reject")}],
-    }  # fmt: skip
-    return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
-                                                "contentUrl": None, "content": card}]}  # fmt: skip
+        "actions": [
+            {"type": "Action.OpenUrl", "title": "Approve…", "url": link("approve")},
+            {"type": "Action.OpenUrl", "title": "Reject…", "url": link("reject")},
+        ],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }

@@ -50,8 +50,11 @@ def _client() -> Client:
 
 def approvers(client: Client) -> list[User]:
     """Who may decide (Agents and Admins of the client, like the web queue)."""
-    return list(User.objects.filter(memberships__client=client, memberships__role__in=APPROVER_ROLES, is_active=True)
-                .order_by("email"))  # fmt: skip
+    return list(
+        User.objects.filter(memberships__client=client, memberships__role__in=APPROVER_ROLES, is_active=True).order_by(
+            "email"
+        )
+    )
 
 
 def _plan(client: Client, action: ToolAction, chans: Channels) -> None:
@@ -107,8 +110,10 @@ def send_notices(action_id: str, *, http: WebhookClient | None = None) -> int:
             )
         else:
             ApprovalNotice.objects.filter(pk=notice.pk).update(state=NoticeState.SENT, sent_at=timezone.now())
-            audit.record(event="approval.notice_sent", payload={"action": str(action.pk), "channel": notice.channel,
-                                                                "recipient": notice.recipient})  # fmt: skip
+            audit.record(
+                event="approval.notice_sent",
+                payload={"action": str(action.pk), "channel": notice.channel, "recipient": notice.recipient},
+            )
             sent += 1
     if transient is not None:
         raise transient
@@ -157,8 +162,9 @@ def decide_from_link(*, token: str, session_user: User | None, note: str) -> Too
     return enforcement.reject(action=target.action, actor=target.actor, note=note, via=via)
 
 
-def verify_slack_signature(*, signing_secret: str, timestamp: str, body: bytes, signature: str,
-                           now: float | None = None) -> None:  # fmt: skip
+def verify_slack_signature(
+    *, signing_secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None
+) -> None:
     """Slack's v0 scheme: ``v0=`` + HMAC-SHA256(secret, ``v0:{timestamp}:{raw body}``), timestamp within 5 min."""
     if not signing_secret:
         raise Refused("Slack buttons are not set up for this client (no signing secret).")
@@ -181,8 +187,11 @@ def decide_from_slack(*, payload: dict[str, Any], chans: Channels) -> tuple[Tool
     email = chans.slack_users.get(str(slack_user.get("id", "")))
     user = User.objects.filter(email=email).first() if email else None
     if user is None:
-        audit.record(event="approval.slack_refused", actor_kind=ActorKind.SYSTEM,
-                     payload={"action": claim.action_id, "slack_user": slack_user.get("id", "")})  # fmt: skip
+        audit.record(
+            event="approval.slack_refused",
+            actor_kind=ActorKind.SYSTEM,
+            payload={"action": claim.action_id, "slack_user": slack_user.get("id", "")},
+        )
         raise Refused("Your Slack account is not one of this client's approvers; ask an admin to add it in Gaby.")
     actor = _approver(client, user)
     action = ToolAction.objects.select_related("connector").filter(pk=claim.action_id).first()

@@ -172,9 +172,13 @@ def build_server(repo: Repo, default_ref: str = "HEAD") -> MCPServer:
         limit = max(1, min(max_results, 200))
         try:
             hits, _ = repo.grep(
-                sha, symbols.grep_patterns(name), fixed=False, ignore_case=False,
-                pathspecs=_pathspecs(symbols.all_globs()), limit=limit * 5,
-            )  # fmt: skip
+                sha,
+                symbols.grep_patterns(name),
+                fixed=False,
+                ignore_case=False,
+                pathspecs=_pathspecs(symbols.all_globs()),
+                limit=limit * 5,
+            )
         except RepoError as exc:
             raise ToolError(str(exc)) from None
         found = []

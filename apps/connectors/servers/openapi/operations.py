@@ -140,9 +140,15 @@ def build_operations(
 
 
 def _operation(
-    document: dict[str, Any], name: str, method: str, path: str, op: dict[str, Any], shared: list[Any],
-    read_ops: Set[str], write_ops: Set[str],
-) -> Operation:  # fmt: skip
+    document: dict[str, Any],
+    name: str,
+    method: str,
+    path: str,
+    op: dict[str, Any],
+    shared: list[Any],
+    read_ops: Set[str],
+    write_ops: Set[str],
+) -> Operation:
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for raw in [*shared, *op.get("parameters", [])]:  # an operation's parameter overrides the path's
         param = _resolve(document, raw)
@@ -194,6 +200,14 @@ def _operation(
     if description and description != summary:
         text += f"\n{description[:1500]}"
     return Operation(
-        tool=name, method=method, path=path, summary=text, params=params, body_required=body_required,
-        body_media=media, input_schema=schema, writes=writes, description=description,
-    )  # fmt: skip
+        tool=name,
+        method=method,
+        path=path,
+        summary=text,
+        params=params,
+        body_required=body_required,
+        body_media=media,
+        input_schema=schema,
+        writes=writes,
+        description=description,
+    )
