@@ -205,3 +205,55 @@ def wipe(data_dir: Path) -> None:
     stop_redis(data_dir)
     for path in (postgres_dir(data_dir), redis_dir(data_dir)):
         shutil.rmtree(path, ignore_errors=True)
+
+
+# --- The launcher's view: start what is missing, stop only that ---------------------------------
+
+
+def say(message: str) -> None:
+    """A line of the launcher's progress."""
+    print(f"==> {message}", flush=True)
+
+
+class Services:
+    """Starts the embedded servers that are needed and not running; stops only those on exit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.started: list[str] = []
+
+    def up(self, *, app_role: bool = False) -> dict[str, str]:
+        """Start what is missing and export its URLs.
+
+        ``app_role``: the services connect as the embedded application role (DATABASE_URL) and keep
+        the owner's URL apart (GABY_DB_OWNER_URL) for migrations and new client schemas; otherwise
+        DATABASE_URL is the owner's, as an operator's command line and the test suite want it.
+        """
+        env: dict[str, str] = {}
+        if not os.environ.get("DATABASE_URL"):
+            was_running = postgres_running(self.data_dir)
+            owner_url = ensure_postgres(self.data_dir)
+            if app_role:
+                env["DATABASE_URL"] = ensure_app_role(owner_url)
+                env["GABY_DB_OWNER_URL"] = owner_url
+            else:
+                env["DATABASE_URL"] = owner_url
+            if not was_running:
+                self.started.append("postgres")
+            state = "already running" if was_running else "started"
+            say(f"PostgreSQL (embedded) {state} in {self.data_dir / 'postgres'}")
+        if not os.environ.get("REDIS_URL"):
+            was_running = redis_running(self.data_dir)
+            env["REDIS_URL"] = ensure_redis(self.data_dir)
+            if not was_running:
+                self.started.append("redis")
+            say(f"Redis (embedded) {'already running' if was_running else 'started'} in {self.data_dir / 'redis'}")
+        os.environ.update(env)
+        return env
+
+    def down(self) -> None:
+        if "postgres" in self.started and stop_postgres(self.data_dir):
+            say("PostgreSQL stopped")
+        if "redis" in self.started and stop_redis(self.data_dir):
+            say("Redis stopped")
+        self.started.clear()

@@ -24,6 +24,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaby_site.embedded import Services, say
+
 if TYPE_CHECKING:
     from gaby_site.demo_mail import DemoMail
 
@@ -34,58 +36,6 @@ PYTHON = sys.executable
 def _data_dir() -> Path:
     value = os.environ.get("GABY_DATA_DIR")
     return Path(value).expanduser().resolve() if value else ROOT / "var"
-
-
-def _say(message: str) -> None:
-    print(f"==> {message}", flush=True)
-
-
-class Services:
-    """Starts the embedded servers that are needed and not running; stops only those on exit."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.started: list[str] = []
-
-    def up(self, *, app_role: bool = False) -> dict[str, str]:
-        """Start what is missing and export its URLs.
-
-        ``app_role``: the services connect as the embedded application role (DATABASE_URL) and keep
-        the owner's URL apart (GABY_DB_OWNER_URL) for migrations and new client schemas; otherwise
-        DATABASE_URL is the owner's, as an operator's command line and the test suite want it.
-        """
-        from gaby_site import embedded
-
-        env: dict[str, str] = {}
-        if not os.environ.get("DATABASE_URL"):
-            was_running = embedded.postgres_running(self.data_dir)
-            owner_url = embedded.ensure_postgres(self.data_dir)
-            if app_role:
-                env["DATABASE_URL"] = embedded.ensure_app_role(owner_url)
-                env["GABY_DB_OWNER_URL"] = owner_url
-            else:
-                env["DATABASE_URL"] = owner_url
-            if not was_running:
-                self.started.append("postgres")
-            state = "already running" if was_running else "started"
-            _say(f"PostgreSQL (embedded) {state} in {self.data_dir / 'postgres'}")
-        if not os.environ.get("REDIS_URL"):
-            was_running = embedded.redis_running(self.data_dir)
-            env["REDIS_URL"] = embedded.ensure_redis(self.data_dir)
-            if not was_running:
-                self.started.append("redis")
-            _say(f"Redis (embedded) {'already running' if was_running else 'started'} in {self.data_dir / 'redis'}")
-        os.environ.update(env)
-        return env
-
-    def down(self) -> None:
-        from gaby_site import embedded
-
-        if "postgres" in self.started and embedded.stop_postgres(self.data_dir):
-            _say("PostgreSQL stopped")
-        if "redis" in self.started and embedded.stop_redis(self.data_dir):
-            _say("Redis stopped")
-        self.started.clear()
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -207,7 +157,7 @@ def _prepare_database(*, demo_mail: bool = False) -> str:
     django.setup()
     from django.conf import settings
 
-    _say("Migrating the public schema and every client schema")
+    say("Migrating the public schema and every client schema")
     call_command("migrate_schemas", interactive=False, verbosity=0, database=settings.DB_OWNER_ALIAS)
     buffer = io.StringIO()
     with redirect_stdout(buffer):
@@ -247,7 +197,7 @@ def run() -> int:
         services.up(app_role=True)
         banner = _prepare_database(demo_mail=mail is not None)
         commands = process_commands(host, port, mail)
-        _say(f"Starting {', '.join(commands)}")
+        say(f"Starting {', '.join(commands)}")
         names = list(commands)
         for name, command in commands.items():
             procs.append(subprocess.Popen(command, cwd=ROOT, env=process_env(name)))
@@ -290,7 +240,7 @@ def _supervise(procs: list[subprocess.Popen[bytes]], names: list[str]) -> int:
                 return code or 1
         time.sleep(0.5)
     print()
-    _say("Stopping")
+    say("Stopping")
     return 0
 
 
@@ -330,12 +280,12 @@ def test(args: list[str]) -> int:
         if args:  # a focused run (./gaby test tests/test_x.py -k name) skips the whole-tree checks
             steps = steps[-1:]
         for label, command in steps:
-            _say(label)
+            say(label)
             code = subprocess.call(command, cwd=ROOT)
             if code != 0:
                 print(f"FAILED: {label} (exit {code})", file=sys.stderr)
                 return code
-        _say("All checks passed")
+        say("All checks passed")
         return 0
     finally:
         services.down()
@@ -372,7 +322,7 @@ def stop() -> int:
     stopped = [
         name for name, fn in (("PostgreSQL", embedded.stop_postgres), ("Redis", embedded.stop_redis)) if fn(data_dir)
     ]
-    _say(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running")
+    say(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running")
     return 0
 
 
@@ -392,7 +342,7 @@ def reset(args: list[str]) -> int:
     shutil.rmtree(data_dir / "demo-mail", ignore_errors=True)  # its mailboxes belong to the wiped demo
     for name in ("secret_key", "demo-password", "celerybeat-schedule"):
         (data_dir / name).unlink(missing_ok=True)
-    _say(f"Wiped {data_dir}; the next `./gaby run` starts fresh and mints a new admin")
+    say(f"Wiped {data_dir}; the next `./gaby run` starts fresh and mints a new admin")
     return 0
 
 
