@@ -18,7 +18,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from apps.core.env import database_url, parse_database_url
 
 PG_DATABASE = "gaby"
 # The role the running services connect as: it reads and writes rows but owns nothing, so it cannot
@@ -99,12 +100,8 @@ def ensure_app_role(owner_url: str) -> str:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (PG_APP_ROLE,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(PG_APP_ROLE)))
-    parts = urlsplit(owner_url)
-    return urlunsplit(parts._replace(netloc=f"{PG_APP_ROLE}@{parts.hostname or ''}{_port(parts.port)}"))
-
-
-def _port(port: int | None) -> str:
-    return f":{port}" if port else ""
+    owner = parse_database_url("the embedded server's URL", owner_url)
+    return database_url({"USER": PG_APP_ROLE, "HOST": owner.host, "PORT": owner.port, "NAME": owner.name})
 
 
 def stop_postgres(data_dir: Path) -> bool:
