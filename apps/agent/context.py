@@ -234,9 +234,12 @@ class RunContext:
         purpose: str,
         llm_call: LLMCall | None = None,
         loaded: ConnectorTool | None = None,
+        human_asked: str = "",
     ) -> ToolOutcome:
         """``llm_call`` (engine-only): the model call that asked for it, linked on the step. ``loaded``: the tool's
-        row with its connector, when the caller already read it (the model's tool list): neither is read again."""
+        row with its connector, when the caller already read it (the model's tool list): neither is read again.
+        ``human_asked``: why the call must wait for a person (a proposed step); the gate holds it for approval,
+        or says why it cannot."""
         started = time.monotonic()
         if loaded is not None and loaded.name == tool and loaded.connector.name == connector:
             target: Connector | None = loaded.connector
@@ -276,6 +279,7 @@ class RunContext:
                 source_autonomy=self.source_autonomy,
                 accounts=self.accounts,
                 suspicion=self.suspicion,
+                human_asked=human_asked,
             ),
         )
         ordinal = self._ordinal + 1

@@ -159,7 +159,9 @@ class InvestigationContext(Protocol):
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]: ...
 
-    def call_tool(self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str) -> ToolOutcome:
+    def call_tool(
+        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, human_asked: str = ""
+    ) -> ToolOutcome:
         """``connector`` is a connector's kind (``postgres``, ``keycloak``, ...) or its name."""
         ...
 

@@ -70,6 +70,7 @@ class CallContext:
     # about whose records its results hold; None (an operator's own click) checks nothing.
     accounts: AccountBook | None = None
     suspicion: str = ""  # the ticket's suspicion flags: no write runs without a human
+    human_asked: str = ""  # the caller's reason it must not run without a human (a proposed playbook step)
 
     def subject(self, arguments: dict[str, Any]) -> Subject:
         return self.accounts.subject(arguments) if self.accounts is not None else Subject("unknown")
@@ -128,6 +129,7 @@ def build_action(
         on_behalf_of_other=subject.describe() if subject is not None and subject.third_party else "",
         requester_authorized_for_others=bool(requester and requester.authorized_for_others),
         suspicion=context.suspicion,
+        human_asked=context.human_asked,
     )
 
 

@@ -145,6 +145,7 @@ class Action:
     on_behalf_of_other: str = ""  # why the call names someone other than the requester ("" = it does not)
     requester_authorized_for_others: bool = False  # an authorized contact: may ask for colleagues (still audited)
     suspicion: str = ""  # the ticket's suspicion flags, when it has any
+    human_asked: str = ""  # why the caller wants a human to apply it (a playbook step marked `propose`)
 
     @property
     def is_write(self) -> bool:
@@ -194,8 +195,14 @@ def decide(action: Action, rules: Iterable[Rule]) -> Decision:
         if rule.effect == "deny" and rule.matches(action):
             return result(Outcome.DENY, f"Denied by rule: {rule.describe()}.")
     if action.is_write and action.scope is Scope.READ_ONLY:
-        return result(Outcome.DENY, f"{action.connector_name} is read-only: {action.tool_name} would write.")
+        return result(
+            Outcome.DENY,
+            f"{action.connector_name} is read-only: {action.tool_name} would write. To allow it, change the "
+            "connector's scope under Safety.",
+        )
     if not action.is_write:
+        if action.human_asked:
+            return result(Outcome.NEEDS_APPROVAL, f"{action.human_asked}: a human decides.")
         return result(Outcome.ALLOW, "Reads are allowed.")
     if action.scope is Scope.DRY_RUN:
         return result(Outcome.DRY_RUN, f"{action.connector_name} is in dry-run scope: showing what would change.")
@@ -215,6 +222,8 @@ def decide(action: Action, rules: Iterable[Rule]) -> Decision:
         return result(
             Outcome.NEEDS_APPROVAL, f"The ticket is flagged as suspicious ({action.suspicion}): a human decides."
         )
+    if action.human_asked:
+        return result(Outcome.NEEDS_APPROVAL, f"{action.human_asked}: a human decides.")
     if autonomy is Autonomy.PROPOSE:
         return result(Outcome.NEEDS_APPROVAL, "Propose mode: a human applies this change.")
     if risk >= action.approval_threshold:

@@ -47,7 +47,9 @@ class GateContext:
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
         return []
 
-    def call_tool(self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str) -> ToolOutcome:
+    def call_tool(
+        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, human_asked: str = ""
+    ) -> ToolOutcome:
         row = Connector.objects.filter(Q(kind=connector) | Q(name=connector)).order_by("name").first()
         if row is None:
             raise LookupError(f"No connector {connector!r} for this client.")
@@ -60,6 +62,7 @@ class GateContext:
                 idempotency_key=f"{self.run_id}:{number}",
                 purpose=purpose,
                 source_autonomy=self.source_autonomy,
+                human_asked=human_asked,
             ),
         )
         self.actions.append(action)

@@ -168,15 +168,33 @@ def test_a_tool_error_escalates_with_the_tools_message(ledger: Any, in_hartwell:
     assert finding.verdict == Verdict.NEEDS_L2 and finding.escalation_reason.startswith("Ledger.credit failed:")
 
 
-def test_a_proposed_step_never_reaches_the_gate(ledger: Any, ledger_file: Path, in_hartwell: Client) -> None:
+PROPOSING = TOPUP.replace("    tool: credit\n", "    tool: credit\n    propose: true\n")
+
+
+def test_a_proposed_step_waits_for_approval_even_in_act_mode_then_runs_once(
+    ledger: Any, ledger_file: Path, in_hartwell: Client, people: dict[str, Any]
+) -> None:
     ledger()
     _settings(in_hartwell, autonomy="auto", approval_threshold=100)
-    proposing = TOPUP.replace("    tool: credit\n", "    tool: credit\n    propose: true\n")
-    finding, context = _run(yaml_text=proposing)
+    finding, context = _run(yaml_text=PROPOSING)
     assert finding.verdict == Verdict.NEEDS_L2 and "always needs a human" in finding.escalation_reason
-    assert list(ToolAction.objects.values_list("tool_name", flat=True)) == ["balance"]
-    assert balances(ledger_file) == {"acme": 100}
-    assert context.timeline[-1].kind == StepKind.ACTION and context.timeline[-1].data["arguments"]["amount"] == 25
+    assert balances(ledger_file) == {"acme": 100}  # nothing ran unasked
+    held = ToolAction.objects.get(tool_name="credit")
+    assert held.status == ActionStatus.AWAITING_APPROVAL and held.arguments["amount"] == 25
+    assert held.reason == "Playbook ledger-topup proposes this step: a human decides."
+    assert context.timeline[-1].kind == StepKind.ACTION and context.timeline[-1].citations[0].ref == str(held.pk)
+    enforcement.approve(action=held, actor=people["bob"])
+    assert execute_approved.apply(args=[str(held.pk)]).get() is True
+    assert balances(ledger_file) == {"acme": 125}
+
+
+def test_a_proposal_the_gate_cannot_hold_says_why(ledger: Any, ledger_file: Path, in_hartwell: Client) -> None:
+    ledger(scope="read_only")
+    _settings(in_hartwell, autonomy="review")
+    finding, _ = _run(yaml_text=PROPOSING)
+    assert finding.verdict == Verdict.NEEDS_L2
+    assert "is read-only: credit would write. To allow it, change the connector's scope" in finding.escalation_reason
+    assert ToolAction.objects.get(tool_name="credit").status == ActionStatus.DENIED
 
 
 def test_a_branch_escalation_without_its_own_reply_uses_its_reason(

@@ -65,7 +65,7 @@ BUILTIN: dict[str, Escalation] = {
     "approval": Escalation(
         "approval",
         Verdict.NEEDS_L2,
-        "{{ step_call }} always needs a human: proposed, not run.",
+        "{{ step_call }} always needs a human: proposed, it waits in Approvals and has not run.",
         Reply(
             {
                 "formal": "Thank you for your message. Your request has been passed to our team for approval; "

@@ -115,18 +115,24 @@ class PlaybookRun:
                 index += 1
                 continue
             arguments = self._arguments(step)
-            if step.propose:
-                self.context.record(
-                    StepKind.ACTION,
-                    system=step.connector,
-                    title=f"Proposed {step.connector}.{step.tool} (needs a human)",
-                    data={"arguments": arguments},
-                )
-                self.trail.append(f"{step.id}: {step.connector}.{step.tool} proposed")
-                raise _Stop("approval", step=step, reason="proposed, not run", arguments=arguments)
             outcome = self.context.call_tool(
-                step.connector, step.tool, arguments, purpose=f"Playbook {self.playbook.name}: {step.purpose}"
+                step.connector,
+                step.tool,
+                arguments,
+                purpose=f"Playbook {self.playbook.name}: {step.purpose}",
+                human_asked=f"Playbook {self.playbook.name} proposes this step" if step.propose else "",
             )
+            if step.propose:
+                # The gate holds a proposal for approval (it shows in Approvals, linked from the investigation),
+                # or refuses it with the reason; it never runs it unasked.
+                self._store(step, outcome)
+                held = outcome.status == "awaiting_approval"
+                raise _Stop(
+                    "approval" if held else NOT_RUN.get(outcome.status, "tool_error"),
+                    step=step,
+                    reason=outcome.text,
+                    arguments=arguments,
+                )
             self._store(step, outcome)
             if outcome.status in NOT_RUN:
                 raise _Stop(NOT_RUN[outcome.status], step=step, reason=outcome.text)
