@@ -80,6 +80,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "apps.accounts.admin_site.GabyAdminConfig",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for the project's form renderer (FORM_RENDERER)
     "channels",
     "django_htmx",
     "template_partials",
@@ -152,6 +153,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "apps.core.forms.FormRenderer"
 
 WSGI_APPLICATION = "gaby_site.wsgi.application"
 ASGI_APPLICATION = "gaby_site.asgi.application"

@@ -11,7 +11,10 @@ from tenants.models import Autonomy, Client, slug_validator
 class NewClientForm(forms.Form):
     name = forms.CharField(max_length=200)
     slug = forms.CharField(
-        max_length=31, validators=[slug_validator], help_text="Becomes the subdomain and schema, e.g. hartwell."
+        max_length=31,
+        label="Subdomain",
+        validators=[slug_validator],
+        help_text="Becomes the subdomain and schema, e.g. hartwell.",
     )
 
     def clean_slug(self) -> str:

@@ -7,14 +7,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from apps.accounts import services
 from apps.accounts.access import require_role
 from apps.accounts.forms import AddMemberForm, ClientSettingsForm, RoleForm
 from apps.accounts.models import Membership, Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from tenants.models import Client
 from tenants.services import update_client_settings
 
@@ -56,7 +56,7 @@ def update_client(request: ClientRequest) -> HttpResponse:
         return _render(request, client_form=form, status=400, partial="client")
     request.tenant = update_client_settings(client=request.tenant, changes=form.cleaned_data, actor=request.user)
     messages.success(request, "Client settings saved.")
-    return _render(request, partial="client") if request.htmx else redirect("accounts:settings")
+    return partial_or_redirect(request, lambda: _render(request, partial="client"), "accounts:settings")
 
 
 @require_POST
@@ -74,7 +74,7 @@ def add_member(request: ClientRequest) -> HttpResponse:
         base_url=base_url,
     )
     messages.success(request, f"{form.cleaned_data['email']} now has access.")
-    return _render(request, partial="members") if request.htmx else redirect("accounts:settings")
+    return partial_or_redirect(request, lambda: _render(request, partial="members"), "accounts:settings")
 
 
 @require_POST
@@ -88,8 +88,10 @@ def change_member_role(request: ClientRequest, membership_id: UUID) -> HttpRespo
         services.change_role(membership=membership, role=form.cleaned_data["role"], actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _render(request, status=400, partial="members") if request.htmx else redirect("accounts:settings")
-    return _render(request, partial="members") if request.htmx else redirect("accounts:settings")
+        return partial_or_redirect(
+            request, lambda: _render(request, status=400, partial="members"), "accounts:settings"
+        )
+    return partial_or_redirect(request, lambda: _render(request, partial="members"), "accounts:settings")
 
 
 @require_POST
@@ -100,5 +102,7 @@ def remove_member(request: ClientRequest, membership_id: UUID) -> HttpResponse:
         services.remove_membership(membership=membership, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _render(request, status=400, partial="members") if request.htmx else redirect("accounts:settings")
-    return _render(request, partial="members") if request.htmx else redirect("accounts:settings")
+        return partial_or_redirect(
+            request, lambda: _render(request, status=400, partial="members"), "accounts:settings"
+        )
+    return partial_or_redirect(request, lambda: _render(request, partial="members"), "accounts:settings")

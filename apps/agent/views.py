@@ -18,7 +18,7 @@ from apps.agent import investigations as service
 from apps.agent.contracts import Depth
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice, labelled
 from apps.agent.writeback import evidence_bundle
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.tickets.models import Ticket
 
 PAGE_SIZE = 50
@@ -102,10 +102,8 @@ def apply_reply(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
     except service.InvestigationError as exc:
         return _detail(request, investigation, partial="outcome", status=409, error=str(exc))
     messages.success(request, "Reply sent to the customer.")
-    return (
-        _detail(request, investigation, partial="outcome")
-        if request.htmx
-        else redirect("agent:detail", investigation.pk)
+    return partial_or_redirect(
+        request, lambda: _detail(request, investigation, partial="outcome"), "agent:detail", investigation.pk
     )
 
 
@@ -116,10 +114,8 @@ def discard_reply(request: ClientRequest, investigation_id: UUID) -> HttpRespons
         investigation = service.discard_reply(investigation=investigation, actor=request.user)
     except service.InvestigationError as exc:
         return _detail(request, investigation, partial="outcome", status=409, error=str(exc))
-    return (
-        _detail(request, investigation, partial="outcome")
-        if request.htmx
-        else redirect("agent:detail", investigation.pk)
+    return partial_or_redirect(
+        request, lambda: _detail(request, investigation, partial="outcome"), "agent:detail", investigation.pk
     )
 
 

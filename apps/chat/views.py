@@ -17,7 +17,7 @@ from apps.chat.accessors import get_conversation_for_client, get_message_for_cli
 from apps.chat.evidence import evidence_for
 from apps.chat.forms import CorrectionForm, ReplyForm
 from apps.chat.models import Conversation, ConversationState, ReviewState, Widget
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 
 
 def console(request: ClientRequest) -> HttpResponse:
@@ -72,9 +72,9 @@ def _act(request: ClientRequest, conversation_id: UUID, action: str) -> HttpResp
         found.refresh_from_db()
         return _conversation_page(request, found, partial="controls", status=409)
     found.refresh_from_db()
-    if request.htmx:
-        return _conversation_page(request, found, partial="controls")
-    return redirect("chat:conversation", found.pk)
+    return partial_or_redirect(
+        request, lambda: _conversation_page(request, found, partial="controls"), "chat:conversation", found.pk
+    )
 
 
 @require_POST
@@ -103,9 +103,9 @@ def reply(request: ClientRequest, conversation_id: UUID) -> HttpResponse:
     except services.ChatError as exc:
         form.add_error("body", str(exc))
         return _conversation_page(request, found, partial="controls", status=409, reply_form=form)
-    if request.htmx:
-        return _conversation_page(request, found, partial="controls")
-    return redirect("chat:conversation", found.pk)
+    return partial_or_redirect(
+        request, lambda: _conversation_page(request, found, partial="controls"), "chat:conversation", found.pk
+    )
 
 
 @require_POST

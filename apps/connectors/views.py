@@ -13,8 +13,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
@@ -23,7 +22,7 @@ from apps.connectors import catalog, services
 from apps.connectors.forms import FORMS, PAGES, ConnectForm
 from apps.connectors.host import ConnectorError
 from apps.connectors.models import Access, Connector, ConnectorEvent
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, leave_for, render_page
 
 EVENTS_SHOWN = 50
 
@@ -112,12 +111,7 @@ def test_connection(request: ClientRequest, kind: str) -> HttpResponse:
 def create(request: ClientRequest, kind: str) -> HttpResponse:
     def save(form: ConnectForm) -> HttpResponse:
         connector = services.connect(client=request.tenant, draft=form.draft(), actor=request.user, **form.options())
-        url = reverse("connectors:detail", args=[connector.pk])
-        if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
+        return leave_for(request, "connectors:detail", connector.pk)
 
     return _submit(request, kind, save)
 

@@ -21,13 +21,23 @@ class SourceForm(forms.Form):
         ]
     )
     name = forms.CharField(max_length=200)
-    path = forms.CharField(required=False, max_length=1000, help_text="Directory: absolute path on the Gaby server.")
-    url = forms.CharField(required=False, max_length=1000, help_text="Git: clone URL or path. Crawl: start page.")
-    branch = forms.CharField(required=False, max_length=200)
-    subdir = forms.CharField(required=False, max_length=500)
-    max_depth = forms.IntegerField(required=False, min_value=0, max_value=10, help_text="Crawl: link depth.")
-    max_pages = forms.IntegerField(required=False, min_value=1, max_value=5000, help_text="Crawl: page limit.")
-    schedule_minutes = forms.IntegerField(required=False, min_value=5, help_text="Re-sync every N minutes.")
+    path = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Directory path (directory)",
+        help_text="An absolute path on the Gaby server (MSP staff only).",
+    )
+    url = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Repository URL or path (git), or start page (crawl)",
+        help_text="Git: clone URL or path. Crawl: start page.",
+    )
+    branch = forms.CharField(required=False, max_length=200, label="Branch (git, optional)")
+    subdir = forms.CharField(required=False, max_length=500, label="Sub-directory (git, optional)")
+    max_depth = forms.IntegerField(required=False, min_value=0, max_value=10, label="Link depth (crawl, default 2)")
+    max_pages = forms.IntegerField(required=False, min_value=1, max_value=5000, label="Page limit (crawl, default 100)")
+    schedule_minutes = forms.IntegerField(required=False, min_value=5, label="Re-sync every N minutes (optional)")
 
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -7,11 +7,10 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.knowledge import candidates as service
 from apps.knowledge.accessors import get_candidate_for_client, open_candidate_count
 from apps.knowledge.forms import CandidateForm
@@ -39,7 +38,9 @@ def _render(
 
 
 def _done(request: ClientRequest, *, status: int = 200) -> HttpResponse:
-    return _render(request, partial="queue", status=status) if request.htmx else redirect("knowledge:candidates")
+    return partial_or_redirect(
+        request, lambda: _render(request, partial="queue", status=status), "knowledge:candidates"
+    )
 
 
 def candidates(request: ClientRequest) -> HttpResponse:
@@ -58,7 +59,7 @@ def new_candidate(request: ClientRequest) -> HttpResponse:
         origin_ref=request.user.email,
     )
     messages.success(request, "Proposed; it waits in the queue for review.")
-    return _render(request, partial="queue") if request.htmx else redirect("knowledge:candidates")
+    return partial_or_redirect(request, lambda: _render(request, partial="queue"), "knowledge:candidates")
 
 
 @require_POST

@@ -10,12 +10,11 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.knowledge import services
 from apps.knowledge.accessors import embedding_settings_for_client, open_candidate_count
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
@@ -70,7 +69,7 @@ def choose(request: ClientRequest) -> HttpResponse:
         else:
             note = " Re-embedding is queued." if chosen.reembed_status == "queued" else ""
             messages.success(request, f"Embeddings: {chosen.get_backend_display()}.{note}")
-            return _render(request, partial="embeddings") if request.htmx else redirect("knowledge:embeddings")
+            return partial_or_redirect(request, lambda: _render(request, partial="embeddings"), "knowledge:embeddings")
     return _render(request, form=form, partial="embeddings", status=400)
 
 
@@ -82,4 +81,4 @@ def reembed(request: ClientRequest) -> HttpResponse:
         messages.success(request, "Re-embedding queued.")
     else:
         messages.error(request, "A re-embed is already queued or running.")
-    return _render(request, partial="embeddings") if request.htmx else redirect("knowledge:embeddings")
+    return partial_or_redirect(request, lambda: _render(request, partial="embeddings"), "knowledge:embeddings")

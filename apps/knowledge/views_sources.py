@@ -7,13 +7,11 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, leave_for, partial_or_redirect, render_page
 from apps.knowledge import services
 from apps.knowledge.accessors import get_source_for_client, open_candidate_count, sources_for_client
 from apps.knowledge.forms import SourceForm
@@ -60,11 +58,7 @@ def new_source(request: ClientRequest) -> HttpResponse:
         else:
             services.request_sync(source=source)
             messages.success(request, f"{source.name} added; its first sync is queued.")
-            if request.htmx:
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = reverse("knowledge:index")
-                return response
-            return redirect("knowledge:index")
+            return leave_for(request, "knowledge:index")
     return _render(request, form=form, partial="source-form", status=400)
 
 
@@ -75,7 +69,7 @@ def sync(request: ClientRequest, source_id: UUID) -> HttpResponse:
         messages.success(request, f"Sync of {source.name} queued.")
     else:
         messages.error(request, f"{source.name} is already queued or syncing.")
-    return _render(request, partial="sources") if request.htmx else redirect("knowledge:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="sources"), "knowledge:index")
 
 
 @require_POST
@@ -84,11 +78,11 @@ def upload(request: ClientRequest) -> HttpResponse:
         source, names = store_uploads(files=request.FILES.getlist("files"))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _render(request, partial="sources", status=400) if request.htmx else redirect("knowledge:index")
+        return partial_or_redirect(request, lambda: _render(request, partial="sources", status=400), "knowledge:index")
     queued = services.request_sync(source=source)
     note = "indexing now" if queued else "they will be indexed once the current sync finishes; sync again then"
     messages.success(request, f"Uploaded {', '.join(names)}: {note}.")
-    return _render(request, partial="sources") if request.htmx else redirect("knowledge:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="sources"), "knowledge:index")
 
 
 @require_POST
@@ -100,5 +94,5 @@ def delete_source(request: ClientRequest, source_id: UUID) -> HttpResponse:
         messages.success(request, f"{source.name} and its index were deleted.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _render(request, partial="sources", status=400) if request.htmx else redirect("knowledge:index")
-    return _render(request, partial="sources") if request.htmx else redirect("knowledge:index")
+        return partial_or_redirect(request, lambda: _render(request, partial="sources", status=400), "knowledge:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="sources"), "knowledge:index")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.llm import services
 from apps.llm.forms import ProviderForm, RouteForm
 from apps.llm.models import LLMCall, LLMProvider, ModelRoute, Workflow
@@ -99,7 +99,7 @@ def _save_provider(request: ClientRequest, provider: LLMProvider | None) -> Http
 def provider_enabled(request: ClientRequest, provider_id: UUID) -> HttpResponse:
     provider = get_provider_for_client(request, provider_id)
     services.set_provider_enabled(provider=provider, enabled=request.POST.get("enabled") == "1", actor=request.user)
-    return _render(request, partial="providers") if request.htmx else redirect("llm:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="providers"), "llm:index")
 
 
 @require_POST
@@ -120,14 +120,14 @@ def route_save(request: ClientRequest) -> HttpResponse:
         actor=request.user,
     )
     messages.success(request, f"{Workflow(data['workflow']).label} now uses {data['provider'].name}/{data['model']}.")
-    return _render(request, partial="routes") if request.htmx else redirect("llm:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="routes"), "llm:index")
 
 
 @require_POST
 @require_role(Role.ADMIN)
 def route_clear(request: ClientRequest, workflow: str) -> HttpResponse:
     services.clear_route(workflow=workflow, actor=request.user)
-    return _render(request, partial="routes") if request.htmx else redirect("llm:index")
+    return partial_or_redirect(request, lambda: _render(request, partial="routes"), "llm:index")
 
 
 def route_edit(request: ClientRequest, workflow: str) -> HttpResponse:

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.core.http import ClientRequest
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.safety import enforcement
 from apps.safety.live import queue_context
 from apps.safety.models import ToolAction
@@ -30,10 +30,12 @@ def approvals(request: ClientRequest) -> HttpResponse:
     return render(request, "safety/approvals.html", context)
 
 
+def _queue(request: ClientRequest, *, status: int = 200) -> HttpResponse:
+    return render_page(request, "safety/approvals.html", queue_context(), partial="queue", status=status)
+
+
 def _after(request: ClientRequest) -> HttpResponse:
-    if request.htmx:
-        return render(request, "safety/approvals.html#queue", queue_context())
-    return redirect("safety:approvals")
+    return partial_or_redirect(request, lambda: _queue(request), "safety:approvals")
 
 
 @require_POST
@@ -56,7 +58,7 @@ def reject(request: ClientRequest, action_id: UUID) -> HttpResponse:
     except enforcement.ActionError as exc:
         messages.error(request, str(exc))
         if request.htmx:
-            return render(request, "safety/approvals.html#queue", queue_context(), status=400)
+            return _queue(request, status=400)
     return _after(request)
 
 

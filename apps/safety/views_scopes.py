@@ -8,13 +8,13 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.connectors.models import AutonomyLevel, Connector, ConnectorTool, EventKind, ScopeMode
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.safety import services
 from apps.safety.classification import classify
 from apps.safety.forms import TestIdForm
@@ -80,9 +80,9 @@ def connector_editor(request: ClientRequest, connector_id: UUID) -> HttpResponse
         return _render_editor(request, connector, form, status=400, partial="settings")
     diff = services.configure_connector(connector=connector, actor=request.user, **form.cleaned_data)
     messages.success(request, f"Saved: {', '.join(diff)}." if diff else "Nothing changed.")
-    if request.htmx:
-        return _render_editor(request, connector, partial="settings")
-    return redirect("safety:connector_editor", connector_id=connector.pk)
+    return partial_or_redirect(
+        request, lambda: _render_editor(request, connector, partial="settings"), "safety:connector_editor", connector.pk
+    )
 
 
 @require_POST
@@ -95,6 +95,6 @@ def tool_scope(request: ClientRequest, connector_id: UUID, tool_id: UUID) -> Htt
         messages.error(request, "Pick read_only, read_write, dry_run, or the connector's scope.")
         return _render_editor(request, connector, status=400, partial="tools")
     services.set_tool_scope(tool=tool, scope=form.cleaned_data["scope"], actor=request.user)
-    if request.htmx:
-        return _render_editor(request, connector, partial="tools")
-    return redirect("safety:connector_editor", connector_id=connector.pk)
+    return partial_or_redirect(
+        request, lambda: _render_editor(request, connector, partial="tools"), "safety:connector_editor", connector.pk
+    )

@@ -7,13 +7,13 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import require_role
 from apps.accounts.models import Role
 from apps.core.compliance import PROFILES
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.core.redaction import PATTERNS
 from apps.safety import services
 from apps.safety.client_settings import channels, safety_settings
@@ -79,9 +79,7 @@ def settings_page(request: ClientRequest) -> HttpResponse:
         return _render(request, form=form, status=400, partial="settings")
     request.tenant = services.update_safety_settings(client=request.tenant, actor=request.user, **form.cleaned_data)
     messages.success(request, "Safety settings saved.")
-    if request.htmx:
-        return _render(request, partial="settings")
-    return redirect("safety:settings")
+    return partial_or_redirect(request, lambda: _render(request, partial="settings"), "safety:settings")
 
 
 @require_role(Role.ADMIN)
@@ -118,7 +116,7 @@ def source_autonomy(request: ClientRequest, source_id: UUID) -> HttpResponse:
         messages.error(request, "Pick investigate, propose, act, or no limit.")
         return _render(request, status=400, partial="sources")
     services.set_source_autonomy(source=source, autonomy=form.cleaned_data["autonomy"], actor=request.user)
-    return _render(request, partial="sources") if request.htmx else redirect("safety:settings")
+    return partial_or_redirect(request, lambda: _render(request, partial="sources"), "safety:settings")
 
 
 @require_POST
@@ -129,4 +127,4 @@ def update_channels(request: ClientRequest) -> HttpResponse:
         return _render(request, channels_form=form, status=400, partial="channels")
     changed = services.update_channels(client=request.tenant, changes=form.changes(), actor=request.user)
     messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
-    return _render(request, partial="channels") if request.htmx else redirect("safety:settings")
+    return partial_or_redirect(request, lambda: _render(request, partial="channels"), "safety:settings")

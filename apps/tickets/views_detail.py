@@ -8,11 +8,10 @@ from uuid import UUID
 
 from django.forms import Form
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.tickets import selectors, services, writeback
 from apps.tickets.forms import AssignForm, ReplyForm, StatusForm, TagsForm
 from apps.tickets.lifecycle import allowed_targets
@@ -50,7 +49,9 @@ def reply(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
         return _render(request, ticket, partial="conversation", status=400, reply_form=form)
     services.reply(ticket=ticket, body=form.cleaned_data["body"], kind=form.cleaned_data["kind"], author=request.user)
     ticket.refresh_from_db()
-    return _render(request, ticket, partial="conversation") if request.htmx else redirect("tickets:detail", ticket.pk)
+    return partial_or_redirect(
+        request, lambda: _render(request, ticket, partial="conversation"), "tickets:detail", ticket.pk
+    )
 
 
 def _control(
@@ -64,7 +65,9 @@ def _control(
         act(form.cleaned_data)
     except ValueError as exc:  # TransitionError included: the service's message says which moves are allowed
         return _render(request, ticket, partial="controls", status=400, control_error=str(exc))
-    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+    return partial_or_redirect(
+        request, lambda: _render(request, ticket, partial="controls"), "tickets:detail", ticket.pk
+    )
 
 
 @require_POST
@@ -105,7 +108,9 @@ def set_tags(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
 def retry_push(request: ClientRequest, ticket_id: UUID, push_id: UUID) -> HttpResponse:
     ticket = selectors.get_ticket_for_client(request, ticket_id)
     writeback.retry(push_row=selectors.get_push_for_ticket(ticket, push_id))
-    return _render(request, ticket, partial="controls") if request.htmx else redirect("tickets:detail", ticket.pk)
+    return partial_or_redirect(
+        request, lambda: _render(request, ticket, partial="controls"), "tickets:detail", ticket.pk
+    )
 
 
 def attachment(request: ClientRequest, attachment_id: UUID) -> FileResponse:

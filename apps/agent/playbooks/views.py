@@ -18,7 +18,7 @@ from apps.agent.playbooks import services
 from apps.agent.playbooks.library import Catalog, Entry, catalog
 from apps.agent.playbooks.models import ClientPlaybook
 from apps.agent.playbooks.schema import MAX_YAML, PlaybookInvalid
-from apps.core.http import ClientRequest, render_page
+from apps.core.http import ClientRequest, partial_or_redirect, render_page
 
 
 class UploadForm(forms.Form):
@@ -100,9 +100,7 @@ def upload(request: ClientRequest) -> HttpResponse:
 def toggle(request: ClientRequest, name: str) -> HttpResponse:
     _, entry = get_entry_for_client(name)
     services.set_enabled(name=entry.name, enabled=not entry.enabled, actor=request.user)
-    if request.htmx:
-        return _render(request, partial="table")
-    return redirect("playbooks:list")
+    return partial_or_redirect(request, lambda: _render(request, partial="table"), "playbooks:list")
 
 
 @require_POST
