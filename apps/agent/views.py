@@ -19,7 +19,6 @@ from apps.agent.contracts import Depth
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice, labelled
 from apps.agent.writeback import evidence_bundle
 from apps.core.http import ClientRequest, partial_or_redirect, render_page
-from apps.tickets.models import Ticket
 
 PAGE_SIZE = 50
 DEPTHS = [depth.value for depth in Depth]
@@ -30,10 +29,6 @@ def get_investigation_for_client(request: ClientRequest, investigation_id: UUID)
     return get_object_or_404(
         Investigation.objects.select_related("ticket"), pk=investigation_id, ticket__deleted_at__isnull=True
     )
-
-
-def get_ticket_for_client(request: ClientRequest, ticket_id: UUID) -> Ticket:
-    return get_object_or_404(Ticket, pk=ticket_id, deleted_at__isnull=True)
 
 
 def _filtered(request: ClientRequest) -> tuple[QuerySet[Investigation], dict[str, str]]:
@@ -130,17 +125,6 @@ def rerun(request: ClientRequest, investigation_id: UUID) -> HttpResponse:
     except service.InvestigationError as exc:
         return _detail(request, investigation, status=409, error=str(exc))
     return redirect("agent:detail", again.pk)
-
-
-@require_POST
-def investigate_ticket(request: ClientRequest, ticket_id: UUID) -> HttpResponse:
-    """Start (or join) the investigation of a ticket from its page."""
-    ticket = get_ticket_for_client(request, ticket_id)
-    depth = request.POST.get("depth") or None
-    if depth is not None and depth not in DEPTHS:
-        return HttpResponse(f"Depth must be one of {', '.join(DEPTHS)}.", status=400)
-    investigation = service.start_investigation(ticket=ticket, triggered_by="user", actor=request.user, depth=depth)
-    return redirect("agent:detail", investigation.pk)
 
 
 def evidence(request: ClientRequest, investigation_id: UUID) -> HttpResponse:

@@ -40,10 +40,16 @@ def render_page(
 ) -> HttpResponse:
     """Render the whole page, or only its ``{% partialdef partial %}`` when htmx asked (it swaps that part)."""
     if partial and getattr(request, "htmx", False):
-        response = render(request, f"{template}#{partial}", context, status=status)
-        response[PARTIAL_HEADER] = partial
-        return response
+        return render_part(request, f"{template}#{partial}", context, status=status)
     return render(request, template, context, status=status)
+
+
+def render_part(request: HttpRequest, name: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """Render one part of a page on its own (``page.html#part``, or a template that is only a part), marked so
+    htmx swaps it whatever its status."""
+    response = render(request, name, context, status=status)
+    response[PARTIAL_HEADER] = name
+    return response
 
 
 def partial_or_redirect(request: HttpRequest, part: Callable[[], HttpResponse], to: str, *args: Any) -> HttpResponse:
