@@ -61,8 +61,48 @@ def test_members_reach_every_page_with_the_shell(as_user: Any) -> None:
         assert response.status_code == 200, path
         body = response.content.decode()
         assert 'data-testid="sidebar"' in body
-        for label in ("Inbox", "Investigations", "Knowledge", "Connectors", "Approvals", "Chat", "Settings"):
+        for label in ("Inbox", "Investigations", "Playbooks", "Knowledge", "Connectors", "Approvals", "Chat"):
             assert f">{label}</a>" in body
+
+
+@pytest.mark.parametrize(
+    ("path", "lit"),
+    [
+        ("/approvals/", "approvals"),
+        ("/audit/", "settings"),
+        ("/safety/settings/", "settings"),
+        ("/safety/rules/", "settings"),
+        ("/investigations/settings/", "settings"),
+        ("/investigations/", "investigations"),
+        ("/settings/api-keys/", "settings"),
+        ("/inbox/webhooks/", "settings"),
+        ("/chat/widgets/", "settings"),
+        ("/chat/", "chat"),
+        ("/playbooks/", "playbooks"),
+    ],
+)
+def test_the_sidebar_lights_the_section_a_page_belongs_to(as_user: Any, path: str, lit: str) -> None:
+    body = as_user("alice", "hartwell").get(path).content.decode()
+    active = re.findall(r'class="nav-item active"[^>]*data-testid="nav-([a-z]+)"', body)
+    assert active == [lit], path
+
+
+def test_settings_lead_to_every_setting(as_user: Any) -> None:
+    body = as_user("alice", "hartwell").get("/settings/").content.decode()
+    for name in (
+        "safety",
+        "rules",
+        "scopes",
+        "contacts",
+        "investigations",
+        "sources",
+        "webhooks",
+        "widgets",
+        "apikeys",
+    ):
+        href = re.search(rf'<a href="([^"]+)" data-testid="settings-link-{name}"', body)
+        assert href is not None, name
+        assert as_user("alice", "hartwell").get(href.group(1)).status_code == 200, href.group(1)
 
 
 def test_viewer_reads_but_never_writes(as_user: Any, hartwell: Any, people: dict[str, Any]) -> None:

@@ -20,18 +20,57 @@ class NavItem:
     label: str
     url_name: str
     icon: str
+    # The pages it stands for, as prefixes of their view names ("safety:approv" or a whole namespace "llm:").
+    # A page lights the item with the longest prefix that matches it, so Audit (safety:audit) lights Settings
+    # while the approval queue (safety:approvals) lights Approvals.
+    sections: tuple[str, ...] = ()
 
 
 NAV = (
-    NavItem("inbox", "Inbox", "tickets:inbox", "inbox"),
-    NavItem("investigations", "Investigations", "agent:investigations", "search"),
-    NavItem("knowledge", "Knowledge", "knowledge:index", "book"),
-    NavItem("connectors", "Connectors", "connectors:index", "plug"),
-    NavItem("approvals", "Approvals", "safety:approvals", "shield"),
-    NavItem("models", "Models", "llm:index", "cpu"),
-    NavItem("chat", "Chat", "chat:index", "chat"),
-    NavItem("settings", "Settings", "accounts:settings", "gear"),
+    NavItem("inbox", "Inbox", "tickets:inbox", "inbox", ("tickets:",)),
+    NavItem("investigations", "Investigations", "agent:investigations", "search", ("agent:",)),
+    NavItem("playbooks", "Playbooks", "playbooks:list", "list", ("playbooks:",)),
+    NavItem("knowledge", "Knowledge", "knowledge:index", "book", ("knowledge:",)),
+    NavItem("connectors", "Connectors", "connectors:index", "plug", ("connectors:",)),
+    NavItem(
+        "approvals",
+        "Approvals",
+        "safety:approvals",
+        "shield",
+        ("safety:approv", "safety:reject", "safety:undo", "safety:confirm"),
+    ),
+    NavItem("models", "Models", "llm:index", "cpu", ("llm:",)),
+    NavItem("chat", "Chat", "chat:index", "chat", ("chat:",)),
+    NavItem(
+        "settings",
+        "Settings",
+        "accounts:settings",
+        "gear",
+        # Everything configured once rather than worked in daily, wherever its app puts it.
+        (
+            "accounts:",
+            "apikeys:",
+            "safety:",
+            "agent:settings",
+            "chat:widget",
+            "tickets:webhook",
+            "tickets:source",
+            "tickets:connect_source",
+            "tickets:quarantine",
+            "tickets:resolve_quarantined",
+        ),
+    ),
 )
+
+
+def active_nav_key(view_name: str) -> str:
+    """The key of the item whose section prefix matches ``view_name`` longest ("" when none does)."""
+    best, key = 0, ""
+    for item in NAV:
+        for prefix in item.sections:
+            if view_name.startswith(prefix) and len(prefix) > best:
+                best, key = len(prefix), item.key
+    return key
 
 
 def request_scheme_and_port(request: HttpRequest) -> tuple[str, str | None]:
@@ -68,13 +107,13 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     ]
     nav = []
     if not tenant.is_public:
-        current = getattr(request.resolver_match, "namespace", "") if request.resolver_match else ""
+        active = active_nav_key(request.resolver_match.view_name if request.resolver_match else "")
         for item in NAV:
             try:
                 url = reverse(item.url_name)
             except NoReverseMatch:
                 continue
-            nav.append({"item": item, "url": url, "active": item.url_name.split(":")[0] == current})
+            nav.append({"item": item, "url": url, "active": item.key == active})
     return {
         "shell": {
             "tenant": tenant,

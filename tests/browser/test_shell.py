@@ -25,7 +25,17 @@ def test_alice_signs_in_at_hartwell_and_sees_the_shell(asgi_server: str, page_fa
     assert page.url.endswith("/inbox/")
     assert page.inner_text("[data-testid=page-title]") == "Inbox"
     labels = page.locator("[data-testid=sidebar] nav a").all_inner_texts()
-    assert labels == ["Inbox", "Investigations", "Knowledge", "Connectors", "Approvals", "Models", "Chat", "Settings"]
+    assert labels == [
+        "Inbox",
+        "Investigations",
+        "Playbooks",
+        "Knowledge",
+        "Connectors",
+        "Approvals",
+        "Models",
+        "Chat",
+        "Settings",
+    ]
     # The founder persona's indigo accent, from the CSS variables.
     accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
     assert page.evaluate("document.documentElement.dataset.persona") == "founder" and accent
