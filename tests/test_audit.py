@@ -1,6 +1,7 @@
 """SAF-5: the append-only, hash-chained audit log, per client."""
 
 import json
+import re
 import threading
 import time
 from io import StringIO
@@ -218,6 +219,25 @@ def test_audit_page_is_for_admins_and_filters(as_user: Any, hartwell: Any) -> No
     assert b'"event":"auth.login"' in b"".join(export.streaming_content)
     assert as_user("bob", "hartwell").get("/audit/").status_code == 403  # Agents do not read the audit log
     assert as_user("carol", "hartwell").get("/audit/export.jsonl").status_code == 403
+
+
+def test_the_audit_page_names_people_and_reads_details_in_words(
+    as_user: Any, hartwell: Any, people: dict[str, Any]
+) -> None:
+    alice = people["alice"]
+    with tenant_context(hartwell):
+        audit.record(
+            event="client.settings_changed",
+            actor_kind="user",
+            actor_id=str(alice.pk),
+            payload={"changes": {"autonomy": {"from": "investigate", "to": "review"}}},
+        )
+    body = as_user("alice", "hartwell").get("/audit/").content.decode()
+    (row,) = [r for r in re.findall(r'<tr data-testid="audit-row-.*?</tr>', body, re.S) if "settings changed" in r]
+    assert "Client: settings changed" in row and f">{alice.display_name}</span>" in row
+    assert "<dt>changes: autonomy</dt><dd>investigate → review</dd>" in row
+    assert re.sub(r'title="[^"]*"', "", row).count(str(alice.pk)) == 0  # the UUID is only in the tooltip
+    assert "{&#x27;changes&#x27;" not in body  # no Python dict repr
 
 
 def _anchor(slug: str) -> str:

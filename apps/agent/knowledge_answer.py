@@ -128,10 +128,9 @@ def _answer_parts(context: InvestigationContext, parts: list[str], threshold: fl
         found = _best_for(context, [part, f"{context.ticket.title}: {part}"], 3)
         best = found[0] if found else None
         if best is None or best.score < threshold:
-            score = f"best {best.score:.2f}" if best else "no passage found"
             return _escalate(
                 f"The ticket asks {len(parts)} questions and no knowledge passage is confident enough for “{part}” "
-                f"({score}; threshold {threshold:.2f}).",
+                f"({_how_close(best, threshold)}).",
                 [p for _, p in answers] + found,
                 best.score if best else 0.0,
             )
@@ -150,6 +149,13 @@ def _answer_parts(context: InvestigationContext, parts: list[str], threshold: fl
         confidence=confidence,
         decided_by="knowledge",
     )
+
+
+def _how_close(best: Passage | None, threshold: float) -> str:
+    """How near the knowledge base came, in words an operator reads at a glance."""
+    if best is None:
+        return "the knowledge base has nothing on it"
+    return f"the closest, {best.citation.label}, matches {best.score:.0%}; answering needs {threshold:.0%}"
 
 
 def _answered(context: InvestigationContext, best: Passage, threshold: float) -> Finding:
@@ -171,7 +177,6 @@ def answer_from_knowledge(context: InvestigationContext, *, threshold: float, qu
     passages = _best_for(context, [context.ticket.text, *parts], 5)
     best = passages[0] if passages else None
     if best is None or best.score < threshold:
-        found = f"best {best.score:.2f}" if best else "no passage found"
-        reason = f"No knowledge passage is confident enough to answer ({found}; threshold {threshold:.2f})."
+        reason = f"No knowledge passage is confident enough to answer ({_how_close(best, threshold)})."
         return _escalate(reason, passages, best.score if best else 0.0)
     return _answered(context, best, threshold)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from apps.accounts.access import require_role
-from apps.accounts.models import Role
+from apps.accounts.models import Role, User
 from apps.auditlog import audit
 from apps.auditlog.models import ActorKind, AuditEvent
 from apps.core.http import ClientRequest, render_page
 
 PAGE_SIZE = 50
+
+
+def _name_actors(events: list[AuditEvent]) -> None:
+    """Give each event by a person that person's name (``actor_name``): operators read names, not UUIDs."""
+    ids = {e.actor_id for e in events if e.actor_kind == ActorKind.USER and e.actor_id}
+    valid = []
+    for value in ids:
+        try:
+            valid.append(UUID(value))
+        except ValueError:
+            continue
+    names = {str(user.pk): user.display_name for user in User.objects.filter(pk__in=valid)}
+    for event in events:
+        event.actor_name = names.get(event.actor_id, "")  # type: ignore[attr-defined]
 
 
 @require_role(Role.ADMIN)
@@ -27,6 +43,7 @@ def audit_log(request: ClientRequest) -> HttpResponse:
     if before.isdigit():
         events = events.filter(sequence__lt=int(before))
     page = list(events.order_by("-sequence")[: PAGE_SIZE + 1])
+    _name_actors(page[:PAGE_SIZE])
     context = {
         "events": page[:PAGE_SIZE],
         "next_before": page[PAGE_SIZE - 1].sequence if len(page) > PAGE_SIZE else None,

@@ -18,6 +18,17 @@ from apps.agent.playbooks.matching import Match
 from apps.agent.playbooks.schema import Escalation, Playbook, Step
 
 SYSTEM = "playbooks"
+# Why a run stopped, for the operator reading its summary (the escalation's name stays in the step data).
+ESCALATION_WORDS = {
+    "missing_entity": "the ticket lacks something the playbook needs",
+    "denied": "the safety gate refused a step",
+    "held": "a step waits for approval",
+    "dry_run": "a step only ran as a dry run",
+    "tool_error": "a step failed",
+    "verify_failed": "a check after a step did not hold",
+    "approval": "a step is proposed for a human to apply",
+}
+
 NOT_RUN = {
     "denied": "denied",
     "rejected": "denied",
@@ -139,7 +150,7 @@ class PlaybookRun:
             verified = self._verify(step) if step.verify else True
             for branch in step.branches:
                 if self._holds(branch.when, step):
-                    self.trail[-1] += f" → branch {branch.when!r}"
+                    self.trail[-1] += f" → took the branch where {branch.when}"
                     if branch.escalate:
                         raise _Stop(branch.escalate, step=step, reason=branch.when)
                     if branch.resolve:
@@ -239,7 +250,9 @@ class PlaybookRun:
             reason, reply = f"{stop.escalation}: {stop.reason} (and its template failed: {exc})", ""
         return Finding(
             verdict=escalation.verdict,
-            summary=self._summary(f"escalated ({stop.escalation}): {reason}"),
+            summary=self._summary(
+                f"Handed to a person ({ESCALATION_WORDS.get(stop.escalation, stop.escalation)}): {reason}"
+            ),
             reply=reply,
             citations=list(self.citations),
             confidence=self._confidence(),
