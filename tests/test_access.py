@@ -8,7 +8,18 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.models import Membership, Role
 
-CLIENT_PAGES = ["/inbox/", "/investigations/", "/knowledge/", "/connectors/", "/approvals/", "/chat/", "/settings/"]
+CLIENT_PAGES = [
+    "/inbox/",
+    "/investigations/",
+    "/playbooks/",
+    "/knowledge/",
+    "/connectors/",
+    "/approvals/",
+    "/models/",
+    "/chat/",
+    "/settings/",
+    "/investigations/settings/",
+]
 
 
 def _tenant_paths(membership_id: str) -> list[str]:
@@ -61,6 +72,7 @@ def test_members_reach_every_page_with_the_shell(as_user: Any) -> None:
         assert response.status_code == 200, path
         body = response.content.decode()
         assert 'data-testid="sidebar"' in body
+        assert re.search(r"<title>[^<]+</title>", body), f"{path}: the title holds markup"
         for label in ("Inbox", "Investigations", "Playbooks", "Knowledge", "Connectors", "Approvals", "Chat"):
             assert f">{label}</a>" in body
 

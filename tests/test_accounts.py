@@ -173,3 +173,10 @@ def test_two_factor_secrets_are_sealed_at_rest(people: dict[str, Any]) -> None:
     migration.seal_existing(apps, SimpleNamespace(connection=connection))  # what the migration reads of its editor
     resealed = Authenticator.objects.get(user=carol, type="totp").data["secret"]
     assert resealed.startswith("gi1:") and MFAAdapter().decrypt(resealed) == secret
+
+
+def test_the_sign_in_page_offers_no_sign_up_because_there_is_none(as_user: Any) -> None:
+    body = as_user(None, "hartwell").get("/accounts/login/").content.decode()
+    assert 'name="login"' in body and 'name="password"' in body
+    assert "sign up" not in body.lower() and "/accounts/signup/" not in body
+    assert "sign up closed" in as_user(None, "hartwell").get("/accounts/signup/").content.decode().lower()

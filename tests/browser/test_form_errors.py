@@ -5,6 +5,7 @@ htmx 2 does not swap 4xx/5xx responses, so before static/js/htmx-errors.js each 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -72,3 +73,33 @@ def test_a_server_error_without_a_form_to_show_it_becomes_a_toast(asgi_server: s
     assert page.locator("[data-testid=source-form]").count() == 1  # the form was not replaced by the error page
     page.click("[data-testid=toast] button")
     assert page.locator("[data-testid=toast]").count() == 0
+
+
+@pytest.fixture(scope="module")
+def widget(world: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """Committed (module scope, outside the test's transaction) so the server sees it and nothing stays locked."""
+    from django_tenants.utils import tenant_context
+
+    from apps.chat.models import Widget
+    from apps.chat.widgets import create_widget
+
+    hartwell = world.clients["hartwell"]
+    with django_db_blocker.unblock(), tenant_context(hartwell):
+        made = create_widget(
+            client=hartwell, changes={"name": "Copy me", "allowed_origins": ["https://hartwell.example"]}
+        )
+    yield made
+    with django_db_blocker.unblock(), tenant_context(hartwell):
+        Widget.objects.filter(pk=made.pk).delete()
+
+
+def test_the_widget_snippet_copies_with_one_click(asgi_server: str, page_factory: Any, widget: Any) -> None:
+    page = page_factory()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _sign_in(
+        page, asgi_server.format(host="hartwell.localhost") + f"/chat/widgets/{widget.pk}/", "alice@hartwell.example"
+    )
+    page.click("[data-testid=copy-snippet]")
+    page.wait_for_selector("[data-testid=copy-snippet]:has-text('Copied')")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("<script src=") and widget.public_key in copied

@@ -227,3 +227,15 @@ def test_candidates_are_proposed_edited_rejected_and_expire(as_user: Any, hartwe
         KBCandidate.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
         assert expire_candidates() == 1
         assert KBCandidate.objects.get(pk=stale.pk).status == CandidateStatus.EXPIRED
+
+
+def test_a_sync_that_found_nothing_says_so_instead_of_up_to_date(hartwell: Any, as_user: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with tenant_context(hartwell):
+        source = create_source(kind=SourceKind.DIRECTORY, name="Empty", config={"path": str(empty)}, server_paths=True)
+        sync_now(source=source)
+        source.refresh_from_db()
+        assert source.status == SyncStatus.OK and source.progress_total == 0
+    body = as_user("bob", "hartwell").get("/knowledge/").content.decode()
+    assert f'data-testid="source-empty-{source.pk}"' in body and "found nothing to index" in body
