@@ -180,6 +180,82 @@ class LinearForm(SourceForm):
         }
 
 
+SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]
+
+
+class EmailForm(SourceForm):
+    """A support mailbox: Gaby reads it over IMAP and answers over SMTP (apps/tickets/sources/email)."""
+
+    kind = "email"
+    imap_host = forms.CharField(max_length=255, label="IMAP server", help_text="e.g. imap.example.com")
+    imap_security = forms.ChoiceField(choices=SECURITY, initial="ssl", label="IMAP security")
+    imap_port = forms.IntegerField(
+        required=False, min_value=1, max_value=65_535, label="IMAP port", help_text="Empty: 993 with SSL, else 143."
+    )
+    imap_user = forms.CharField(max_length=255, label="IMAP user", help_text="Usually the mailbox's address.")
+    imap_password = forms.CharField(widget=SECRET, max_length=500, label="IMAP password")
+    mailbox = forms.CharField(max_length=200, initial="INBOX", help_text="The folder Gaby reads.")
+    smtp_host = forms.CharField(max_length=255, label="SMTP server", help_text="e.g. smtp.example.com")
+    smtp_security = forms.ChoiceField(choices=SECURITY, initial="starttls", label="SMTP security")
+    smtp_port = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=65_535,
+        label="SMTP port",
+        help_text="Empty: 587 with STARTTLS, 465 with SSL, else 25.",
+    )
+    smtp_user = forms.CharField(
+        max_length=255, required=False, label="SMTP user", help_text="Empty when the server needs no login."
+    )
+    smtp_password = forms.CharField(widget=SECRET, required=False, max_length=500, label="SMTP password")
+    from_address = forms.CharField(
+        max_length=320,
+        label="Replies come from",
+        help_text="The address customers see, e.g. Hartwell Support <support@example.com>.",
+    )
+
+    def clean_imap_host(self) -> str:
+        return _host(self.cleaned_data["imap_host"], "IMAP")
+
+    def clean_smtp_host(self) -> str:
+        return _host(self.cleaned_data["smtp_host"], "SMTP")
+
+    def clean_from_address(self) -> str:
+        value: str = self.cleaned_data["from_address"].strip()
+        address = value.rsplit("<", 1)[-1].rstrip(">").strip()
+        try:
+            forms.EmailField().clean(address)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                "Give an email address, alone or as Name <address>: e.g. Support <support@example.com>."
+            ) from None
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("smtp_user") and not data.get("smtp_password"):
+            self.add_error("smtp_password", "Give the SMTP password for this user, or leave the user empty.")
+        return data
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("imap_host", "imap_security", "imap_user", "imap_password", "mailbox", "smtp_host", "smtp_security")
+        config = {key: data[key] for key in keys}
+        config |= {"smtp_user": data["smtp_user"], "smtp_password": data["smtp_password"]}
+        config["from_address"] = data["from_address"]
+        for port in ("imap_port", "smtp_port"):
+            if data[port]:
+                config[port] = data[port]
+        return config
+
+
+def _host(value: str, what: str) -> str:
+    host = value.strip().lower().removeprefix("imaps://").removeprefix("smtp://").rstrip("/")
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,253}[a-z0-9])?", host):
+        raise forms.ValidationError(f"Give the {what} server's host name only, e.g. mail.example.com (no port).")
+    return host
+
+
 FORMS: dict[str, type[SourceForm]] = {
-    form.kind: form for form in (ZendeskForm, FreshdeskForm, ZohoDeskForm, GitHubForm, LinearForm)
+    form.kind: form for form in (EmailForm, ZendeskForm, FreshdeskForm, ZohoDeskForm, GitHubForm, LinearForm)
 }

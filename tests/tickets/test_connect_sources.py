@@ -140,3 +140,43 @@ def test_each_help_desk_form_says_what_to_fix(
         f"/inbox/sources/connect/{kind}/", {"name": kind, "poll_interval_seconds": "300", **fields}
     )
     assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_an_admin_connects_a_mailbox_in_the_ui_and_its_mail_becomes_a_ticket(
+    as_user: Any, hartwell: Any, imap_server: Any, smtp_server: Any
+) -> None:
+    from apps.tickets import polling
+    from apps.tickets.models import Ticket
+    from tests.tickets.test_email import customer_email
+
+    controller, _ = smtp_server
+    imap = imap_server.config()
+    alice = as_user("alice", "hartwell")
+    assert 'data-testid="connect-email"' in alice.get("/inbox/sources/").content.decode()
+    form = {
+        "name": "Support mailbox",
+        "poll_interval_seconds": "60",
+        "imap_host": imap["imap_host"],
+        "imap_port": str(imap["imap_port"]),
+        "imap_security": imap["imap_security"],
+        "imap_user": imap["imap_user"],
+        "imap_password": imap["imap_password"],
+        "mailbox": "INBOX",
+        "smtp_host": controller.hostname,
+        "smtp_port": str(controller.port),
+        "smtp_security": "none",
+        "smtp_user": "",
+        "smtp_password": "",
+        "from_address": "Hartwell Support <support@hartwell.example>",
+    }
+    bad = alice.post("/inbox/sources/connect/email/", dict(form, from_address="support desk", imap_host="imap:993"))
+    html = bad.content.decode()
+    assert bad.status_code == 400 and "Give an email address, alone or as Name" in html
+    assert "host name only" in html
+    assert alice.post("/inbox/sources/connect/email/", form).status_code == 302
+    imap_server.deliver(customer_email())
+    with tenant_context(hartwell):
+        source = TicketSource.objects.get(kind="email")
+        assert imap["imap_password"] not in source.sealed_config
+        assert polling.poll(source.pk).created == 1
+        assert Ticket.objects.get().title == "Cannot open the shared drive"
