@@ -103,6 +103,7 @@ TENANT_APPS = [
     "apps.agent",
     "apps.agent.playbooks",
     "apps.chat",
+    "apps.onboarding",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

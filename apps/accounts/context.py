@@ -58,6 +58,7 @@ NAV = (
             "tickets:connect_source",
             "tickets:quarantine",
             "tickets:resolve_quarantined",
+            "onboarding:",
         ),
     ),
 )
