@@ -104,6 +104,7 @@ TENANT_APPS = [
     "apps.agent.playbooks",
     "apps.chat",
     "apps.onboarding",
+    "apps.insights",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

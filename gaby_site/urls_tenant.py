@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("apps.safety.urls")),
     path("chat/", include("apps.chat.urls")),
     path("setup/", include("apps.onboarding.urls")),
+    path("dashboard/", include("apps.insights.urls")),
     path("settings/api-keys/", include("apps.apikeys.urls")),
     path("", include("apps.chat.urls_widget")),
     path("settings/", include("apps.accounts.urls")),

@@ -27,6 +27,7 @@ class NavItem:
 
 
 NAV = (
+    NavItem("dashboard", "Dashboard", "insights:overview", "chart", ("insights:",)),
     NavItem("inbox", "Inbox", "tickets:inbox", "inbox", ("tickets:",)),
     NavItem("investigations", "Investigations", "agent:investigations", "search", ("agent:",)),
     NavItem("playbooks", "Playbooks", "playbooks:list", "list", ("playbooks:",)),

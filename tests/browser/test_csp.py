@@ -12,6 +12,8 @@ from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 PAGES = [
+    "/dashboard/",
+    "/setup/",
     "/inbox/",
     "/investigations/",
     "/knowledge/",

@@ -26,6 +26,7 @@ def test_alice_signs_in_at_hartwell_and_sees_the_shell(asgi_server: str, page_fa
     assert page.inner_text("[data-testid=page-title]") == "Inbox"
     labels = page.locator("[data-testid=sidebar] nav a").all_inner_texts()
     assert labels == [
+        "Dashboard",
         "Inbox",
         "Investigations",
         "Playbooks",

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InsightsConfig(AppConfig):
+    name = "apps.insights"
+    label = "insights"
+    verbose_name = "Dashboards"
