@@ -210,7 +210,8 @@ def test_an_mcp_server_url_inside_the_network_is_refused_when_saved(in_hartwell:
 
 def test_the_mcp_http_transport_checks_every_request(production: Any) -> None:
     """Saved while allowed, refused since: the host never sends the MCP server a byte."""
-    from apps.connectors.host import ConnectorUnavailable, ServerSpec, host
+    from apps.connectors.calls import ConnectorUnavailable, ServerSpec
+    from apps.connectors.host import host
 
     with http_receiver("/mcp") as server:
         spec = ServerSpec(label="hartwell/probe", transport="http", url=server.url, connect_timeout=5)

@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.connectors.host import CallOutcome, ConnectorError, ToolInfo, host
+from apps.connectors.calls import CallOutcome, ConnectorError, ToolInfo
+from apps.connectors.host import host
 from apps.connectors.models import (
     Access,
     AutonomyLevel,
@@ -127,7 +128,7 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
     if draft.transport == Transport.HTTP:
         if not draft.url.startswith(("http://", "https://")):
             raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
-        check_vendor_url({"url": draft.url}, "url")  # and again on every request (host.mcp_http_client)
+        check_vendor_url({"url": draft.url}, "url")  # and again on every request (session.mcp_http_client)
     opts = draft.settings
     if draft.kind == Kind.POSTGRES and not str(opts.get("url", "")).startswith(("postgres://", "postgresql://")):
         raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable, host
+from apps.connectors.calls import ConnectorUnavailable
+from apps.connectors.host import host
 from apps.connectors.models import Access, Connector, ConnectorEvent, EventKind, Kind, Status, Transport
 from apps.connectors.specs import Draft
 from tests.connectors.conftest import VENV_BIN, npm_server
