@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from apps.connectors.host import Host, ServerSpec
+from apps.connectors.calls import ServerSpec
+from apps.connectors.host import Host
 
 SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 ARGS = {"timezone": "UTC"}

@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from apps.connectors.host import Host, ServerSpec
+from apps.connectors.calls import ServerSpec
+from apps.connectors.host import Host
 from sandbox.keycloak import KeycloakSandbox
 from sandbox.stripe import StripeSandbox
 

@@ -157,9 +157,9 @@ def _probe() -> None:
     """Timing probes (behaviour unchanged): litellm, the MCP host's call, the local embedding model."""
     from apps.connectors import host as host_module
     from apps.knowledge.embeddings import EmbeddingProvider
-    from apps.llm import gateway as llm
+    from apps.llm import calling
 
-    llm.litellm.completion = _timed(llm.litellm.completion, "llm")
+    calling.litellm.completion = _timed(calling.litellm.completion, "llm")
     host_module.Host.call_tool = _timed(host_module.Host.call_tool, "tool")  # type: ignore[method-assign]
     EmbeddingProvider.embed = _timed(EmbeddingProvider.embed, "embed")  # type: ignore[method-assign]
 

@@ -6,7 +6,7 @@ from django.utils.module_loading import import_string
 from apps.accounts.live import LiveConsumer
 
 # Named by string, like include("apps.chat.urls"): the core path does not import the chat app.
-ConsoleConsumer = import_string("apps.chat.consumers.ConsoleConsumer")
+ConsoleConsumer = import_string("apps.chat.console.ConsoleConsumer")
 WidgetConsumer = import_string("apps.chat.consumers.WidgetConsumer")
 
 websocket_urlpatterns = [

@@ -2,6 +2,10 @@
 
 ``GABY_ENV`` picks the profile: ``production`` (the default, strict), ``development`` (what the run
 command uses) or ``test`` (``settings_test`` layers test overrides on top of this module).
+
+Every environment variable is read here. What depends on none (the app lists, the middleware, the
+Content-Security-Policy) and the functions that build the larger settings from what was read (databases,
+cache, channel layer, beat schedule, cookie domain) are in ``gaby_site/conf/``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import os
 import secrets
 from pathlib import Path
 
-import csp.constants as csp
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
@@ -23,10 +26,12 @@ from apps.core.env import (
     env_list,
     env_path,
     env_str,
-    parse_database_url,
 )
 from apps.core.logging import build_logging_config
 from apps.core.outbound import allow_list_setting
+from gaby_site.conf import apps as _apps
+from gaby_site.conf import backends as _backends
+from gaby_site.conf import security as _security
 
 # litellm must never fetch its price list from the network at import (air-gapped installs, tests).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -70,43 +75,10 @@ ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("GABY_ALLOWED_HOSTS")
 HTTPS = env_bool("GABY_HTTPS", default=IS_PRODUCTION)
 BEHIND_PROXY = env_bool("GABY_BEHIND_PROXY", default=False)
 
-SHARED_APPS = [
-    "django_tenants",
-    "tenants",
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "apps.accounts.admin_site.GabyAdminConfig",
-    "django.contrib.humanize",
-    "django.forms",  # its widget templates, for the project's form renderer (FORM_RENDERER)
-    "channels",
-    "django_htmx",
-    "template_partials",
-    "allauth",
-    "allauth.account",
-    "allauth.mfa",
-    "apps.accounts",
-    "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
-]
-TENANT_APPS = [
-    "django.contrib.contenttypes",
-    "apps.accounts.admin_site.GabyAdminConfig",
-    "apps.tickets",
-    "apps.apikeys",
-    "apps.knowledge",
-    "apps.connectors",
-    "apps.auditlog",
-    "apps.llm",
-    "apps.safety",
-    "apps.agent",
-    "apps.agent.playbooks",
-    "apps.chat",
-    "apps.onboarding",
-    "apps.insights",
-]
-INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# The apps of the public schema and of every client's schema (the lists: gaby_site/conf/apps.py).
+SHARED_APPS = _apps.SHARED_APPS
+TENANT_APPS = _apps.TENANT_APPS
+INSTALLED_APPS = _apps.INSTALLED_APPS
 
 TENANT_MODEL = "tenants.Client"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -120,24 +92,7 @@ DATABASE_ROUTERS = ["tenants.routers.OwnerMigrationRouter", "django_tenants.rout
 # and savepoint rollback (a rolled-back SET is undone by PostgreSQL), so the next cursor sets it again.
 TENANT_LIMIT_SET_CALLS = True
 
-MIDDLEWARE = [
-    "gaby_site.health.HealthMiddleware",  # answers probes before host checks
-    "apps.core.logging.RequestContextMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
-    "apps.core.edges.EdgeMiddleware",  # a NUL in the URL is refused before any view reads it
-    "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "apps.accounts.access.ClientAccessMiddleware",
-]
+MIDDLEWARE = _apps.MIDDLEWARE
 
 TEMPLATES = [
     {
@@ -175,28 +130,13 @@ def _required_url(name: str) -> str:
     return value
 
 
-def _database(name: str, url: str) -> dict[str, object]:
-    parsed = parse_database_url(name, url)
-    return {
-        "ENGINE": "django_tenants.postgresql_backend",
-        "NAME": parsed.name,
-        "USER": parsed.user,
-        "PASSWORD": parsed.password,
-        "HOST": parsed.host,
-        "PORT": parsed.port,
-        "OPTIONS": parsed.options,
-        "CONN_MAX_AGE": env_int("GABY_DB_CONN_MAX_AGE", 0, minimum=0),
-        "CONN_HEALTH_CHECKS": True,
-        "TEST": {"NAME": f"test_{parsed.name}"},
-    }
-
-
 # DATABASE_URL is the role every request, task and consumer connects as. GABY_DB_OWNER_URL, when
 # set, is the role that owns the tables: migrations and new client schemas run as it, and after each
 # migration it grants the application role rows but not the audit table's (tenants/db_privileges.py).
-DATABASES = {"default": _database("DATABASE_URL", _required_url("DATABASE_URL"))}
+_conn_max_age = env_int("GABY_DB_CONN_MAX_AGE", 0, minimum=0)
+DATABASES = {"default": _backends.database("DATABASE_URL", _required_url("DATABASE_URL"), conn_max_age=_conn_max_age)}
 if _owner_url := env_str("GABY_DB_OWNER_URL"):
-    DATABASES["owner"] = _database("GABY_DB_OWNER_URL", _owner_url)
+    DATABASES["owner"] = _backends.database("GABY_DB_OWNER_URL", _owner_url, conn_max_age=_conn_max_age)
     if DATABASES["owner"]["NAME"] != DATABASES["default"]["NAME"]:
         raise ImproperlyConfigured("GABY_DB_OWNER_URL must name the same database as DATABASE_URL.")
     DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
@@ -206,26 +146,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = check_redis_url("REDIS_URL", _required_url("REDIS_URL"))
 REDIS_KEY_PREFIX = env_str("GABY_REDIS_PREFIX", "gaby")
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": REDIS_KEY_PREFIX,
-    }
-}
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "apps.core.channel_layer.RedisChannelLayer",  # survives a late inbox read (see there)
-        # The pool has room for a thousand sockets' group joins and sends at once (redis-py 8 caps it at 100).
-        # Every socket of one web process shares one Redis inbox, and its capacity is what a full inbox holds
-        # before group sends are *silently dropped*: sized for a thousand sockets, not channels_redis' 100.
-        "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
-            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
-            "capacity": 20_000,
-        },
-    }
-}
+CACHES = _backends.caches(REDIS_URL, REDIS_KEY_PREFIX)
+CHANNEL_LAYERS = _backends.channel_layers(REDIS_URL, REDIS_KEY_PREFIX)
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
@@ -241,38 +163,13 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)
-# Every periodic job of every app, in one place. Each fans out from the public schema to every client.
-CELERY_BEAT_SCHEDULE = {
-    # Ping every enabled connector (CON-5); status changes are recorded on the connector.
-    "connectors-health": {"task": "connectors.check_all_clients", "schedule": float(CONNECTOR_HEALTH_INTERVAL)},
-    # One poll per due ticket source of every client; each source's own interval governs.
-    "tickets-poll-due-sources": {"task": "tickets.poll_due_sources", "schedule": 15.0},
-    # Queue scheduled knowledge syncs and expire old KB candidates.
-    "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
-    # Approvals nobody decided in time expire and never run.
-    "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
-    # Re-queue outbound webhook deliveries whose task was lost (broker down at commit, worker gone).
-    "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
-    # Re-send help-desk pushes whose task was lost; pushes a worker never confirmed show as failed (Retry).
-    "tickets-push-sweep": {"task": "tickets.sweep_pushes", "schedule": 300.0},
-    # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
-    "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
-    "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
-}
+# Every periodic job of every app, in one place (gaby_site/conf/backends.py).
+CELERY_BEAT_SCHEDULE = _backends.beat_schedule(connector_health_interval=CONNECTOR_HEALTH_INTERVAL)
 
 # --- Accounts -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-    "apps.accounts.backends.ClientRoleBackend",
-]
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+AUTHENTICATION_BACKENDS = _apps.AUTHENTICATION_BACKENDS
+AUTH_PASSWORD_VALIDATORS = _apps.AUTH_PASSWORD_VALIDATORS
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -287,31 +184,15 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "apps.accounts.mfa_adapter.MFAAdapter"  # TOTP secrets and recovery seeds sealed at rest
 MFA_TOTP_ISSUER = "Gaby"
 
-
-def _cookie_domain() -> str | None:
-    """One login for the MSP portal and every client subdomain, where browsers allow it.
-
-    Browsers refuse a cookie Domain naming a single-label host such as ``localhost``; there each
-    subdomain keeps its own session and the signed sign-in hand-off (apps/accounts/handoff.py)
-    carries a user between the portal and their clients.
-    """
-    explicit = env_str("GABY_COOKIE_DOMAIN")
-    if explicit:
-        return explicit
-    return BASE_DOMAIN if "." in BASE_DOMAIN else None
-
-
-SESSION_COOKIE_DOMAIN = _cookie_domain()
+# One login for the portal and every client subdomain where browsers allow it (see cookie_domain).
+SESSION_COOKIE_DOMAIN = _security.cookie_domain(env_str("GABY_COOKIE_DOMAIN"), BASE_DOMAIN)
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SESSION_COOKIE_NAME = "gaby_session"
 CSRF_COOKIE_NAME = "gaby_csrftoken"
 SESSION_COOKIE_AGE = env_int("GABY_SESSION_AGE", 14 * 24 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-_scheme = "https" if HTTPS else "http"
-CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{BASE_DOMAIN}", f"{_scheme}://*.{BASE_DOMAIN}"]
-if not HTTPS:
-    CSRF_TRUSTED_ORIGINS += [f"http://{BASE_DOMAIN}:{PUBLIC_PORT}", f"http://*.{BASE_DOMAIN}:{PUBLIC_PORT}"]
+CSRF_TRUSTED_ORIGINS = _security.csrf_trusted_origins(BASE_DOMAIN, https=HTTPS, port=PUBLIC_PORT)
 
 # --- Security behind TLS ------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS
@@ -327,22 +208,8 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy (django-csp): scripts, styles and connections come from Gaby itself only, so an injected
-# <script>, inline handler or javascript: link never runs; images may also be data: URIs (the TOTP QR code);
-# 'self' covers the websockets to the page's own host. No page of Gaby may be framed.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [csp.SELF],
-        "script-src": [csp.SELF],
-        "style-src": [csp.SELF],
-        "img-src": [csp.SELF, "data:"],
-        "font-src": [csp.SELF],
-        "connect-src": [csp.SELF],
-        "object-src": [csp.NONE],
-        "base-uri": [csp.SELF],
-        "frame-ancestors": [csp.NONE],
-    }
-}
+# Content-Security-Policy (django-csp): Gaby's own scripts, styles and sockets only; never framed (see there).
+CONTENT_SECURITY_POLICY = _security.CONTENT_SECURITY_POLICY
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

@@ -251,14 +251,16 @@ def test_streaming_on_an_event_loop_keeps_the_gateways_steps(
 
 
 def test_litellm_logging_is_not_fed_by_blocking_calls(in_hartwell: Client, llm: ScriptedLLM) -> None:
-    """litellm would build a logging payload for each result on a thread of its own; Gaby records its calls
-    itself, so litellm's success callbacks never run for them (the cost is still known)."""
+    """Gaby records its calls itself and asks litellm not to log them (its public per-call ``no-log``), so
+    litellm's success callbacks never run for them; the cost is still known, and the flag never reaches the
+    provider."""
     set_route(workflow="reply", provider=_provider(in_hartwell, llm), model="gpt-4o-mini")
     llm.then(Reply("Checked: it was charged once."))
     with _litellm_success_callbacks() as fed:
         result = _ask(in_hartwell)
     assert result.text == "Checked: it was charged once." and result.call.cost_usd > 0
     assert fed == []
+    assert "no-log" not in llm.requests[0]
 
 
 def test_streams_end_at_the_finish_with_the_providers_usage(

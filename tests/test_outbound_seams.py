@@ -200,17 +200,19 @@ def test_the_vendor_connectors_http_seam_obeys_the_policy(production: Any) -> No
 def test_an_mcp_server_url_inside_the_network_is_refused_when_saved(in_hartwell: Any, production: Any) -> None:
     from django.core.exceptions import ValidationError
 
+    from apps.connectors.drafts import validate_draft
     from apps.connectors.models import Kind, Transport
     from apps.connectors.specs import Draft
 
     draft = Draft(kind=Kind.MCP_HTTP, name="Internal", transport=Transport.HTTP, url="http://169.254.169.254/mcp")
     with pytest.raises(ValidationError, match="link-local"):
-        connectors.validate_draft(draft, actor=None)
+        validate_draft(draft, actor=None)
 
 
 def test_the_mcp_http_transport_checks_every_request(production: Any) -> None:
     """Saved while allowed, refused since: the host never sends the MCP server a byte."""
-    from apps.connectors.host import ConnectorUnavailable, ServerSpec, host
+    from apps.connectors.calls import ConnectorUnavailable, ServerSpec
+    from apps.connectors.host import host
 
     with http_receiver("/mcp") as server:
         spec = ServerSpec(label="hartwell/probe", transport="http", url=server.url, connect_timeout=5)

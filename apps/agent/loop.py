@@ -25,8 +25,9 @@ from apps.agent.prompts import load_prompt
 from apps.connectors.models import ConnectorTool
 from apps.core.redaction import Vault
 from apps.llm.budget import Budget, NoModelConfigured, Untrusted
-from apps.llm.gateway import LLMGateway, LLMResult
+from apps.llm.gateway import LLMGateway
 from apps.llm.models import Workflow
+from apps.llm.steps import LLMResult
 from tenants.models import Client
 
 TOOL_CALLS = {Depth.QUICK: 2, Depth.STANDARD: 6, Depth.DEEP: 12}  # SRE-3: how far each depth may go

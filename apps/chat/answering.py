@@ -24,7 +24,8 @@ from django.conf import settings
 from apps.agent.prompts import load_prompt
 from apps.knowledge.retrieval import Hit, QueryError, record_citations, search
 from apps.llm.budget import Budget, LLMError, Untrusted
-from apps.llm.gateway import LLMGateway, Streaming
+from apps.llm.gateway import LLMGateway
+from apps.llm.streaming import Streaming
 from tenants.models import Client
 
 PASSAGES = 4

@@ -1,4 +1,4 @@
-"""Websockets of the chat: the widget's (public, key + Origin gated) and the operator console's (members only).
+"""The chat widget's websocket: public, gated by the widget's key and its Origin allowlist.
 
 The widget's socket, ``/ws/widget/?key=PUBLIC_KEY``, is the one public entry to a client's data: the
 Host picks the client (apps/core/channels.py), the key must name an enabled widget in that client's
@@ -8,8 +8,7 @@ schema, and the browser's Origin must be on that widget's allowlist. Refusals ar
 not JSON, NUL: ``frames``) is answered with an ``error`` event and the socket stays open. The
 conversation lives in the database; the browser keeps only a resume secret, so a reload or a
 reconnect picks the conversation up where it was, and a socket holds one conversation: a repeated
-``hello`` resumes it. The operator console's socket is for members, from the client's own domains
-(``apps.core.channels``).
+``hello`` resumes it. The operator console's socket, for members only, is console.py's.
 """
 
 from __future__ import annotations
@@ -24,13 +23,11 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from apps.accounts.access import membership_for
-from apps.accounts.models import Role
 from apps.chat import answering, frames, limits, live, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState, Widget
 from apps.chat.widgets import origin_allowed, public_config, verify_identity, widget_for_key
 from apps.chat.workers import TokenRelay, in_tenant_pool, tenant_runner
-from apps.core.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST, in_tenant
+from apps.core.channels import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_HOST
 
 CLOSE_RATE_LIMITED = 4429
 
@@ -40,15 +37,6 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key == name:
             return str(value.decode("latin-1"))
     return ""
-
-
-async def read_frame(consumer: AsyncJsonWebsocketConsumer, text_data: str | None, bytes_data: bytes | None) -> Any:
-    """The frame's JSON object, or None once the sender was told what was wrong with it."""
-    try:
-        return frames.read(text_data, bytes_data)
-    except frames.BadFrame as exc:
-        await consumer.send_json({"type": "error", "error": str(exc)})
-        return None
 
 
 def client_ip(scope: dict[str, Any]) -> str:
@@ -115,7 +103,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.widget is None:
             return
-        content = await read_frame(self, text_data, bytes_data)
+        content = await frames.read_frame(self, text_data, bytes_data)
         if content is not None:
             await self.receive_json(content)
 
@@ -332,72 +320,3 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             if kind in ("message", "stream_cancelled"):
                 self.own_streams.discard(stream)
         await self.send_json(payload)
-
-
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
-    """An operator's console: marks them online (Agent and above) and streams the conversation they watch."""
-
-    group: str | None = None
-    role: str | None = None
-
-    @in_tenant
-    def _membership_role(self) -> str | None:
-        membership = membership_for(self.scope.get("user"), self.scope["tenant"])
-        return membership.role if membership else None
-
-    @in_tenant
-    def _seen(self) -> None:
-        if self.role and Role.allows(self.role, Role.AGENT):
-            services.presence_seen(user_id=self.scope["user"].pk, channel_name=self.channel_name)
-
-    @in_tenant
-    def _gone(self) -> None:
-        services.presence_gone(channel_name=self.channel_name)
-
-    @in_tenant
-    def _exists(self, conversation_id: str) -> bool:
-        try:
-            return Conversation.objects.filter(pk=uuid.UUID(conversation_id)).exists()
-        except ValueError:
-            return False
-
-    async def connect(self) -> None:
-        self.role = await self._membership_role()
-        await self.accept()
-        if self.role is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        await self._seen()
-        await self.send_json({"type": "hello", "role": self.role})
-
-    async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        if self.role:
-            await self._gone()
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if self.role is None:
-            return
-        content = await read_frame(self, text_data, bytes_data)
-        if content is not None:
-            await self.receive_json(content)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "watch":
-            conversation_id = str(content.get("conversation") or "")
-            if not await self._exists(conversation_id):
-                await self.send_json({"type": "error", "error": "No such conversation here."})
-                return
-            if self.group:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = live.conversation_group(self.scope["schema_name"], conversation_id)
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            await self.send_json({"type": "watching", "conversation": conversation_id})
-        elif kind == "ping":
-            await self._seen()
-            await self.send_json({"type": "pong"})
-
-    async def chat_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["payload"])

@@ -8,9 +8,12 @@ JSON, its depth and NUL are bounded by the edges' one parser (``apps.core.edges.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apps.core.edges import EdgeError, load_json
+
+if TYPE_CHECKING:
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 MAX_FRAME_CHARS = 16_000
 
@@ -48,3 +51,14 @@ def read(text_data: str | None, bytes_data: bytes | None = None) -> dict[str, An
         raise BadFrame('Send a JSON object such as {"type": "ping"}.')
     _check_unicode(content)
     return content
+
+
+async def read_frame(
+    consumer: AsyncJsonWebsocketConsumer, text_data: str | None, bytes_data: bytes | None
+) -> dict[str, Any] | None:
+    """The frame's JSON object, or None once the sender was told what was wrong with it (the socket stays open)."""
+    try:
+        return read(text_data, bytes_data)
+    except BadFrame as exc:
+        await consumer.send_json({"type": "error", "error": str(exc)})
+        return None

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorError
+from apps.connectors.calls import ConnectorError
 from apps.connectors.models import AutonomyLevel, Kind, Transport
 from apps.connectors.specs import (
     AUTH_KINDS,

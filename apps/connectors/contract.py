@@ -29,7 +29,8 @@ from typing import Any
 
 import jsonschema
 
-from apps.connectors.host import ConnectorError, Host, ServerSpec, ToolInfo
+from apps.connectors.calls import ConnectorError, ServerSpec, ToolInfo
+from apps.connectors.host import Host
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,16 @@
 
 ``execute_tool_call`` sends a tool call once ``apps.safety.enforcement.run_tool`` — the one enforcement
 point every path (agent, playbook, chat, a button) goes through — has decided it may. Before anything is
-sent it still runs ``before_call``, which validates what any call must get right (connector enabled, tool
-known and enabled, arguments valid against the tool's JSON schema); safety decisions are made in apps/safety.
+sent it still runs ``before_call`` (preflight.py), which validates what any call must get right (connector
+enabled, tool known and enabled, arguments valid against the tool's JSON schema); safety decisions are made
+in apps/safety. What an admin enters is checked by ``validate_draft`` (drafts.py) before it is run or stored.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.connectors.host import CallOutcome, ConnectorError, ToolInfo, host
+from apps.connectors.calls import CallOutcome, ConnectorError, ToolInfo
+from apps.connectors.drafts import draft_of, validate_draft
+from apps.connectors.host import host
 from apps.connectors.models import (
     Access,
     AutonomyLevel,
@@ -29,27 +29,14 @@ from apps.connectors.models import (
     ConnectorEvent,
     ConnectorTool,
     EventKind,
-    Kind,
     Status,
-    Transport,
 )
-from apps.connectors.specs import (
-    FIRST_PARTY,
-    Draft,
-    check_code_settings,
-    check_command_allowed,
-    check_openapi_settings,
-    check_vendor_url,
-    spec_for,
-)
-from apps.core.secrets import seal_json, unseal_json
+from apps.connectors.preflight import ToolCallRefused, before_call
+from apps.connectors.specs import Draft, spec_for
+from apps.core.secrets import seal_json
 from tenants.models import Client
 
 log = structlog.get_logger(__name__)
-
-
-class ToolCallRefused(Exception):
-    """``before_call`` refused the call; nothing was sent to the server. The message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -90,22 +77,6 @@ def record_event(
     )
 
 
-def draft_of(connector: Connector, client: Client) -> Draft:
-    """The stored connector with its secrets opened (for the host only; never render a Draft)."""
-    secrets = unseal_json(client, connector.sealed_config, purpose=connector.purpose) if connector.sealed_config else {}
-    return Draft(
-        kind=connector.kind,
-        name=connector.name,
-        transport=connector.transport,
-        command=connector.command,
-        args=list(connector.args),
-        url=connector.url,
-        env=secrets.get("env", {}),
-        headers=secrets.get("headers", {}),
-        settings=secrets.get("settings", {}),
-    )
-
-
 def current_client() -> Client:
     tenant = getattr(connection, "tenant", None)
     if not isinstance(tenant, Client) or tenant.is_public:
@@ -115,46 +86,6 @@ def current_client() -> Client:
 
 def _spec(connector: Connector, client: Client) -> Any:
     return spec_for(draft_of(connector, client), label=_label(client, connector.name))
-
-
-def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) -> None:
-    """``operator``: the install's own operator (the CLI, with shell access) may start any command."""
-    trusted = operator or bool(actor and actor.is_msp_staff)
-    if draft.kind not in FIRST_PARTY and draft.transport != Transport.HTTP:  # spec_for will start draft.command
-        if not draft.command.strip():
-            raise ValidationError({"command": "Enter the command that starts the MCP server."})
-        check_command_allowed(draft.command, msp_staff=trusted)
-    if draft.transport == Transport.HTTP:
-        if not draft.url.startswith(("http://", "https://")):
-            raise ValidationError({"url": "Enter the MCP endpoint's http:// or https:// URL."})
-        check_vendor_url({"url": draft.url}, "url")  # and again on every request (host.mcp_http_client)
-    opts = draft.settings
-    if draft.kind == Kind.POSTGRES and not str(opts.get("url", "")).startswith(("postgres://", "postgresql://")):
-        raise ValidationError({"url": "Enter a postgresql:// URL (a read-only role is best)."})
-    if draft.kind == Kind.GIT_SOURCE:
-        check_code_settings(draft.settings, trusted=trusted)
-    if draft.kind == Kind.OPENAPI:
-        check_openapi_settings(draft.settings, trusted=trusted)
-    if draft.kind == Kind.KEYCLOAK:
-        if not str(opts.get("url", "")).startswith(("http://", "https://")):
-            raise ValidationError({"url": "Enter Keycloak's base URL, e.g. https://sso.example.com."})
-        check_vendor_url(opts, "url")
-        if not opts.get("realm"):
-            raise ValidationError({"realm": "Enter the realm whose users Gaby should look at."})
-        if not (opts.get("client_id") and opts.get("client_secret")) and not (
-            opts.get("username") and opts.get("password")
-        ):
-            raise ValidationError(
-                {"client_secret": "Enter a client id and secret (service account), or an admin user and password."}
-            )
-    if draft.kind == Kind.STRIPE:
-        key = str(opts.get("api_key", ""))
-        if not key.startswith(("sk_", "rk_")):
-            raise ValidationError({"api_key": "Enter a Stripe secret key (sk_…) or, better, a restricted key (rk_…)."})
-        base = str(opts.get("api_base", ""))
-        if base and not base.startswith(("http://", "https://")):
-            raise ValidationError({"api_base": "Leave the API base empty, or enter an http(s):// URL."})
-        check_vendor_url(opts, "api_base")
 
 
 def test_connection(*, client: Client, draft: Draft, actor: User | None, operator: bool = False) -> list[ToolInfo]:
@@ -289,39 +220,6 @@ def sync_tools(*, connector: Connector) -> list[ConnectorTool]:
     with transaction.atomic():
         _store_tools(connector, tools)
     return list(connector.tools.filter(present=True))
-
-
-def before_call(*, connector: Connector, tool: ConnectorTool | None, arguments: Any) -> None:
-    """What any call must get right before it is sent; safety decisions were made before, in ``run_tool``."""
-    if not connector.is_usable:
-        raise ToolCallRefused(f"{connector.name} is disabled; an admin can re-enable it on the Connectors page.")
-    if tool is None or not tool.present:
-        raise ToolCallRefused(f"{connector.name} has no tool with that name; refresh its tools or check the name.")
-    if not tool.enabled:
-        raise ToolCallRefused(f"The tool {tool.name} of {connector.name} is turned off.")
-    if not isinstance(arguments, dict):
-        raise ToolCallRefused("Tool arguments must be a JSON object.")
-    validator = _validator(json.dumps(tool.input_schema or {"type": "object"}, sort_keys=True))
-    if validator is None:
-        log.warning("connector_tool_schema_invalid", connector=str(connector.pk), tool=tool.name)
-        return
-    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))  # as jsonschema.validate picks it
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "arguments"
-        raise ToolCallRefused(f"Invalid arguments for {tool.name} ({where}): {error.message}")
-
-
-@functools.lru_cache(maxsize=512)
-def _validator(schema_json: str) -> Any:
-    """A checked validator per tool schema (None for an invalid schema): checking a schema against its
-    metaschema costs more than validating the arguments, and a tool's schema changes only on a tool sync."""
-    schema = json.loads(schema_json)
-    validator_class = jsonschema.validators.validator_for(schema)
-    try:
-        validator_class.check_schema(schema)
-    except jsonschema.SchemaError:
-        return None
-    return validator_class(schema)
 
 
 def execute_tool_call(

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from apps.connectors.host import ServerSpec
+from apps.connectors.calls import ServerSpec
 from apps.connectors.models import Kind, Transport
 from apps.connectors.servers.code.repo import is_remote
 from apps.core import outbound_git

@@ -1,28 +1,26 @@
-"""The LLM gateway: with ``responses`` (how a response is read) and ``embeddings``, the one seam to litellm
-(LLM-2..LLM-6, GOV-4, MSP-7).
+"""The LLM gateway: with ``calling`` (the model call), ``responses`` (how a response is read) and ``embeddings``,
+the one seam to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
 
 Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
-read on an event loop), which, in order:
+read on an event loop: streaming.py), which, in order:
 
 1. picks the route for the workflow (classification, planning, verdict, reply) and its fallbacks (LLM-4);
 2. skips providers the client's compliance profile does not allow (MSP-7);
 3. labels customer and tool text as untrusted and redacts every message with the client's profile (GOV-4);
 4. refuses the call if the investigation's token or dollar budget would be exceeded (LLM-5: hard stop);
-5. calls litellm, retrying transient failures with backoff, then falling back to the next route;
+5. calls litellm (calling.py), retrying transient failures with backoff, then falling back to the next route;
 6. records every attempt as an ``LLMCall`` with prompt name, version and hash, tokens, cost and latency (LLM-6).
 
-No route configured is not an error here but a mode: ``NoModelConfigured`` tells the caller to use
-knowledge-base answers and playbooks instead.
+These steps are one generator that yields each model call to a driver (steps.py). No route configured is not
+an error here but a mode: ``NoModelConfigured`` tells the caller to use knowledge-base answers and playbooks
+instead.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -31,103 +29,21 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # also set by set
 import litellm
 import openai
 import structlog
-from litellm import exceptions as llm_errors
-from litellm._internal_context import is_internal_call
 
 from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
 from apps.core.redaction import Vault
+from apps.llm import calling
 from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured, ProviderNotAllowed, Untrusted
 from apps.llm.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.llm.prompts import Prompt
 from apps.llm.providers import litellm_arguments
-from apps.llm.responses import Outcome, StreamReader, cost_of, tool_call, usage_of
+from apps.llm.responses import Outcome
+from apps.llm.steps import LLMResult, ModelCall, Request, Steps, Target, advance
+from apps.llm.streaming import Streaming
 from tenants.models import Client
 
-litellm.telemetry = False
-litellm.suppress_debug_info = True
-# Gaby records every call itself (_record); litellm's own streaming success logging would start an event loop per
-# stream (asyncio.run in the answering thread) to feed callbacks Gaby never registers.
-litellm.disable_streaming_logging = True
 log = structlog.get_logger(__name__)
-
-
-@contextmanager
-def _without_litellm_logging() -> Iterator[None]:
-    """A blocking call without litellm's success logging: litellm hands each result to a thread of its own that
-    builds a logging payload for callbacks Gaby never registers (~0.8 ms of CPU a call, taken from the run that
-    waits for the interpreter meanwhile). litellm skips it for calls it marks internal; Gaby records each call
-    itself (``_record``), and the cost it reads is set before, on the response."""
-    token = is_internal_call.set(True)
-    try:
-        yield
-    finally:
-        is_internal_call.reset(token)
-
-
-TRANSIENT = (
-    llm_errors.RateLimitError,
-    llm_errors.APIConnectionError,
-    llm_errors.Timeout,
-    llm_errors.InternalServerError,
-    llm_errors.ServiceUnavailableError,
-    llm_errors.BadGatewayError,
-)
-
-
-@dataclass
-class LLMResult:
-    text: str
-    tool_calls: list[dict[str, Any]]
-    call: LLMCall
-    vault: Vault
-
-    def restored(self) -> str:
-        """The answer with personal data put back, for the person who gave it."""
-        return self.vault.restore(self.text)
-
-
-@dataclass
-class _Target:
-    provider: LLMProvider
-    model: str
-
-
-@dataclass
-class _Request:
-    workflow: str
-    prompt: Prompt
-    messages: list[dict[str, Any]]
-    tools: Sequence[dict[str, Any]] | None
-    budget: Budget
-    route: ModelRoute
-    stream: bool
-    max_attempts: int
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Call:
-    """The one step of ``complete`` that waits on the network: an attempt at one model, with its arguments
-    (credentials unsealed) ready. The gateway's other steps (route, redaction, budget, records) yield it
-    to a driver: ``complete`` calls the model in the same thread, ``Streaming`` on the caller's event loop."""
-
-    request: _Request
-    target: _Target
-    arguments: dict[str, Any]
-
-
-_Steps = Generator[_Call, Outcome, LLMResult]
-
-
-def _advance(steps: _Steps, outcome: Outcome | Exception | None) -> _Call | LLMResult:
-    """The gateway's steps up to the next model call (or the result), given the last call's outcome."""
-    try:
-        if isinstance(outcome, Exception):
-            return steps.throw(outcome)  # raised where the call was yielded: the same handling as a direct call
-        return next(steps) if outcome is None else steps.send(outcome)
-    except StopIteration as done:
-        return done.value
 
 
 def _label(item: Untrusted) -> str:
@@ -177,9 +93,9 @@ class LLMGateway:
             stream=stream,
         )
         outcome: Outcome | Exception | None = None
-        while not isinstance(step := _advance(steps, outcome), LLMResult):
+        while not isinstance(step := advance(steps, outcome), LLMResult):
             try:
-                outcome = self._call(step, on_token)
+                outcome = calling.call(step, on_token)
             except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
                 outcome = exc
         return step
@@ -209,7 +125,7 @@ class LLMGateway:
             vault=vault,
             stream=True,
         )
-        return Streaming(self, steps)
+        return Streaming(steps)
 
     def _steps(
         self,
@@ -223,7 +139,7 @@ class LLMGateway:
         budget: Budget,
         vault: Vault | None,
         stream: bool,
-    ) -> _Steps:
+    ) -> Steps:
         route = self.route(workflow)
         if route is None:
             raise NoModelConfigured(
@@ -238,7 +154,7 @@ class LLMGateway:
             {"role": "system", "content": redactor.redact(prompt.render(**variables), vault).text},
             {"role": "user", "content": "\n\n".join(redactor.redact(part, vault).text for part in user_parts)},
         ]
-        request = _Request(workflow, prompt, messages, tools, budget, route, stream, self.max_attempts)
+        request = Request(workflow, prompt, messages, tools, budget, route, stream, self.max_attempts)
         tried = 0
         for target in self._targets(route):
             if not self.profile.allows_provider(target.provider.kind):
@@ -260,8 +176,8 @@ class LLMGateway:
             )
         raise LLMError(f"Every model for {workflow} failed: " + "; ".join(request.notes))
 
-    def _targets(self, route: ModelRoute) -> list[_Target]:
-        targets = [_Target(route.provider, route.model)]
+    def _targets(self, route: ModelRoute) -> list[Target]:
+        targets = [Target(route.provider, route.model)]
         if not route.fallbacks:
             return targets
         ids = [str(fallback.get("provider")) for fallback in route.fallbacks]
@@ -269,10 +185,10 @@ class LLMGateway:
         for fallback in route.fallbacks:
             provider = providers.get(str(fallback.get("provider")))
             if provider is not None and fallback.get("model"):
-                targets.append(_Target(provider, str(fallback["model"])))
+                targets.append(Target(provider, str(fallback["model"])))
         return targets
 
-    def _check_budget(self, request: _Request, target: _Target) -> None:
+    def _check_budget(self, request: Request, target: Target) -> None:
         tokens, usd = request.budget.spent()
         limit = request.budget.max_tokens
         # Counting tokens costs ~1 ms a call; a ceiling that can only over-count tells when it cannot matter.
@@ -285,8 +201,8 @@ class LLMGateway:
             raise BudgetExceeded(f"Spend budget reached: ${usd} of ${request.budget.max_usd}.")
 
     def _try_target(
-        self, request: _Request, target: _Target, vault: Vault
-    ) -> Generator[_Call, Outcome, LLMResult | None]:
+        self, request: Request, target: Target, vault: Vault
+    ) -> Generator[ModelCall, Outcome, LLMResult | None]:
         for attempt in range(1, request.max_attempts + 1):
             try:
                 self._check_budget(request, target)
@@ -295,12 +211,12 @@ class LLMGateway:
                 raise
             started = time.monotonic()
             try:
-                text, tool_calls, usage, cost = yield _Call(request, target, self._arguments(request, target))
+                text, tool_calls, usage, cost = yield ModelCall(request, target, self._arguments(request, target))
             except OutboundRefused as exc:  # the base URL resolves inside now: not this provider, not retried
                 self._record(request, target, status=CallStatus.ERROR, error=str(exc), attempt=attempt)
                 request.notes.append(f"{target.provider.name}/{target.model}: {exc}")
                 return None
-            except TRANSIENT as exc:
+            except calling.TRANSIENT as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(
                     request,
@@ -341,7 +257,7 @@ class LLMGateway:
             return LLMResult(text=text, tool_calls=tool_calls, call=call, vault=vault)
         return None
 
-    def _arguments(self, request: _Request, target: _Target) -> dict[str, Any]:
+    def _arguments(self, request: Request, target: Target) -> dict[str, Any]:
         if target.provider.api_base:  # checked when saved; again before each call, as litellm connects by name
             check_url(target.provider.api_base)
         key = (target.provider.pk, target.model)
@@ -361,45 +277,10 @@ class LLMGateway:
             arguments.update(stream=True, stream_options={"include_usage": True})
         return arguments
 
-    def _call(self, call: _Call, on_token: Callable[[str], None] | None) -> Outcome:
-        if not call.request.stream:
-            with _without_litellm_logging():
-                response = litellm.completion(**call.arguments)
-            message = response.choices[0].message
-            tool_calls = [tool_call(asked) for asked in (message.tool_calls or [])]
-            return message.content or "", tool_calls, usage_of(response), cost_of(response)
-        reader = StreamReader()
-        stream = litellm.completion(**call.arguments)
-        for chunk in stream:
-            piece = reader.text_of(chunk)
-            if piece and on_token is not None:
-                on_token(piece)
-            if reader.finished:  # the answer is complete: only the usage report is left (StreamReader)
-                reader.read_rest(stream)
-                break
-        return reader.outcome(call.arguments["model"], call.request.messages)
-
-    async def _acall(self, call: _Call, on_token: Callable[[str], Awaitable[None]] | None) -> Outcome:
-        reader = StreamReader()
-        stream = await litellm.acompletion(**call.arguments)
-        try:
-            async for chunk in stream:
-                piece = reader.text_of(chunk)
-                if piece and on_token is not None:
-                    await on_token(piece)
-                if reader.finished:  # the answer is complete: only the usage report is left (StreamReader)
-                    await reader.aread_rest(stream)
-                    break
-        finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:  # an abandoned stream (the caller stopped it) lets go of its connection now
-                await close()
-        return reader.outcome(call.arguments["model"], call.request.messages)
-
     def _record(
         self,
-        request: _Request,
-        target: _Target,
+        request: Request,
+        target: Target,
         *,
         status: str,
         error: str = "",
@@ -442,46 +323,6 @@ class LLMGateway:
             cost_usd=str(cost),
         )
         return call
-
-
-class Streaming:
-    """A streamed model call whose stream is read on an event loop (``LLMGateway.streaming``).
-
-    ``start()`` runs the gateway's steps up to the first model call, synchronously, where the database is
-    usable (in a thread, in the client's schema): it raises ``NoModelConfigured``, ``BudgetExceeded`` or
-    ``ProviderNotAllowed`` as ``complete`` would, before anything is sent. Then ``await finish(...)`` on
-    the loop reads the stream, awaiting ``on_token`` for each piece of text; every later stretch of steps
-    (the record of an attempt, a retry, a fallback) goes through ``run_sync``, which runs a function
-    where the database is usable. A caller may run ``start`` in a database stretch of its own, before the
-    model is needed, to save a trip to a thread.
-    """
-
-    def __init__(self, gateway: LLMGateway, steps: _Steps) -> None:
-        self.gateway, self.steps = gateway, steps
-        self.step: _Call | LLMResult | None = None
-
-    def start(self) -> None:
-        if self.step is None:
-            self.step = _advance(self.steps, None)
-
-    async def finish(
-        self,
-        *,
-        run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
-        on_token: Callable[[str], Awaitable[None]] | None = None,
-    ) -> LLMResult:
-        if self.step is None:
-            await run_sync(self.start)
-        step = self.step
-        while not isinstance(step, LLMResult):
-            assert step is not None
-            outcome: Outcome | Exception
-            try:
-                outcome = await self.gateway._acall(step, on_token)
-            except Exception as exc:  # handled by the steps as if raised there (retry, next model, or out)
-                outcome = exc
-            step = await run_sync(functools.partial(_advance, self.steps, outcome))
-        return step
 
 
 def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:

@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from apps.connectors.host import ServerSpec
+from apps.connectors.calls import ServerSpec
 from apps.connectors.models import Kind
 from apps.connectors.specs import Draft, code_draft, openapi_draft, spec_for
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable
+from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Connector
 from apps.connectors.servers.code.repo import RepoError, clean_path
 from apps.connectors.specs import code_draft

@@ -15,8 +15,9 @@ import pytest
 from django.conf import settings
 
 from apps.connectors import catalog
+from apps.connectors.calls import ServerSpec
 from apps.connectors.contract import check_server
-from apps.connectors.host import ServerSpec, host
+from apps.connectors.host import host
 from apps.connectors.specs import first_party_spec
 from tests.connectors.conftest import VENV_BIN, ContractTarget
 

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable
+from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.specs import keycloak_draft
 from apps.safety import enforcement

@@ -13,7 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable, host
+from apps.connectors.calls import ConnectorUnavailable
+from apps.connectors.drafts import draft_of
+from apps.connectors.host import host
 from apps.connectors.models import Access, Connector, ConnectorEvent, EventKind, Kind, Status, Transport
 from apps.connectors.specs import Draft
 from tests.connectors.conftest import VENV_BIN, npm_server
@@ -163,7 +165,7 @@ def test_secrets_are_sealed_at_rest(in_hartwell: Any, people: dict[str, Any]) ->
         (events,) = cursor.fetchone()
     assert "tok-SUPER-secret-42" not in raw and "tok-SUPER-secret-42" not in events
     assert connector.secret_keys == ["env:API_TOKEN"]
-    assert services.draft_of(connector, in_hartwell).env == {"API_TOKEN": "tok-SUPER-secret-42"}
+    assert draft_of(connector, in_hartwell).env == {"API_TOKEN": "tok-SUPER-secret-42"}
 
 
 def test_health_check_marks_down_then_recovers(in_hartwell: Any, people: dict[str, Any], everything_url: str) -> None:

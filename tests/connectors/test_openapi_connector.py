@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable
+from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Connector, ConnectorTool
 from apps.connectors.servers.openapi.operations import build_operations, parse_document
 from apps.connectors.specs import openapi_draft

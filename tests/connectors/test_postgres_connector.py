@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from apps.connectors import services
-from apps.connectors.host import ConnectorUnavailable
+from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Kind
 from apps.connectors.servers.postgres.sql import SqlRefused, check_read_only, plan_write
 from apps.connectors.specs import Draft

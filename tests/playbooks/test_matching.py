@@ -10,7 +10,7 @@ from apps.agent import playbooks
 from apps.agent.playbooks import services
 from apps.agent.playbooks.library import catalog
 from apps.agent.playbooks.matching import score_all
-from apps.agent.playbooks.schema import parse
+from apps.agent.playbooks.parsing import parse
 from apps.knowledge.embeddings import provider_for
 from tests.playbooks.harness import GateContext, ticket
 from tests.playbooks.test_library import PLAYBOOKS

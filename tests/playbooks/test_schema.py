@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from apps.agent.playbooks import library, templating
-from apps.agent.playbooks.schema import PlaybookInvalid, parse
+from apps.agent.playbooks.parsing import parse
+from apps.agent.playbooks.schema import PlaybookInvalid
 
 GOOD = """
 name: hello

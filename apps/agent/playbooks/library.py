@@ -15,7 +15,8 @@ from pathlib import Path
 import structlog
 
 from apps.agent.playbooks.models import ClientPlaybook
-from apps.agent.playbooks.schema import Playbook, PlaybookInvalid, Problem, parse
+from apps.agent.playbooks.parsing import parse
+from apps.agent.playbooks.schema import Playbook, PlaybookInvalid, Problem
 
 log = structlog.get_logger(__name__)
 LIBRARY_DIR = Path(__file__).with_name("library")

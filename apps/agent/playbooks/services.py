@@ -7,7 +7,8 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.agent.playbooks.library import catalog
 from apps.agent.playbooks.models import ClientPlaybook
-from apps.agent.playbooks.schema import Playbook, parse
+from apps.agent.playbooks.parsing import parse
+from apps.agent.playbooks.schema import Playbook
 from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 
