@@ -62,6 +62,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.answer_lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
         self.own_streams: set[str] = set()  # answers this socket gets token by token straight from the writer
+        self.own_messages: set[str] = set()  # the visitor's messages this socket already echoed itself
         key = parse_qs(self.scope.get("query_string", b"").decode()).get("key", [""])[0]
         refusal = await self._open(key)
         if refusal is not None:
@@ -182,6 +183,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(outcome, str):
             await self.send_json({"type": "error", "error": outcome})
         elif outcome is not None:
+            # The visitor sees their own message before the first word of the answer: sent straight from here,
+            # since the channel layer's copy can arrive after the tokens this socket writes itself.
+            self.own_messages.add(str(outcome[0].pk))
+            await self.send_json(live.message_payload(outcome[0]))
             task = asyncio.create_task(self._answer(*outcome))
             self.tasks.add(task)  # keep a reference until it finishes
             task.add_done_callback(self.tasks.discard)
@@ -314,6 +319,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         kind, stream = payload.get("type"), payload.get("stream")
         if kind == "state" and payload.get("state") != ConversationState.BOT:
             self.stop_answer.set()  # a person has the conversation: Gaby stops mid-sentence
+        if kind == "message" and payload.get("id") in self.own_messages:
+            self.own_messages.discard(payload["id"])
+            return  # already shown, straight from _message
         if stream in self.own_streams:
             if kind == "token":
                 return  # this socket already has these pieces, straight from the writer
