@@ -170,6 +170,8 @@ def _ids(scenery: Scenery) -> dict[str, Any]:
 # Every page of a client's shell as its Admin sees it (the richest view): the nav's, their tabs and sub-pages, and
 # Settings'. The connect forms are followed from the Connectors and Sources pages' own links.
 ADMIN_PAGES = [
+    "/dashboard/",
+    "/setup/",
     "/inbox/",
     "/inbox/t/{ticket}/",
     "/inbox/sources/",
@@ -247,6 +249,7 @@ def test_every_page_of_the_shell_as_an_admin(asgi_server: str, scanner: Any, sce
 
 
 AGENT_PAGES = [
+    "/dashboard/",
     "/inbox/",
     "/inbox/t/{ticket}/",
     "/investigations/",
