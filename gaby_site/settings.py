@@ -320,6 +320,8 @@ CHAT_MAX_MESSAGE_CHARS = env_int("GABY_CHAT_MAX_MESSAGE_CHARS", 2000, minimum=10
 CHAT_SESSION_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_SESSION_MESSAGES_PER_MINUTE", 20, minimum=1)
 CHAT_IP_MESSAGES_PER_MINUTE = env_int("GABY_CHAT_IP_MESSAGES_PER_MINUTE", 120, minimum=1)
 CHAT_IP_CONNECTIONS_PER_MINUTE = env_int("GABY_CHAT_IP_CONNECTIONS_PER_MINUTE", 60, minimum=1)
+# A conversation Gaby was answering closes after this long without a message (the visitor left).
+CHAT_IDLE_CLOSE_MINUTES = env_int("GABY_CHAT_IDLE_CLOSE_MINUTES", 30, minimum=5)
 # A knowledge answer is given only at or above this confidence (0-100); below it Gaby offers a person.
 CHAT_MIN_CONFIDENCE = env_int("GABY_CHAT_MIN_CONFIDENCE_PERCENT", 50, minimum=0, maximum=100) / 100
 # An operator console that has not been heard from for this long no longer counts as someone online.

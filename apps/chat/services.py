@@ -343,6 +343,35 @@ def close(*, conversation: Conversation, actor: Any = None) -> None:
         _announce(conversation, {"type": "state", "state": conversation.state}, {"type": "offer", "offer": "csat"})
 
 
+def close_idle(*, older_than: timedelta) -> int:
+    """Close the conversations Gaby was answering whose visitor said nothing for ``older_than``: a visitor who left
+    does not keep a chat "answering" forever. A conversation a person has or is coming to stays open for them."""
+    cutoff = timezone.now() - older_than
+    closed = 0
+    for pk in Conversation.objects.filter(state=ConversationState.BOT, last_message_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            conversation = (
+                Conversation.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=ConversationState.BOT, last_message_at__lt=cutoff)
+                .first()
+            )
+            if conversation is None:
+                continue  # a message arrived meanwhile, or another sweep has it
+            idle_minutes = int(older_than.total_seconds() // 60)
+            note = ChatMessage.objects.create(
+                conversation=conversation,
+                role=Role.SYSTEM,
+                body=f"Closed after {idle_minutes} minutes without a message.",
+            )
+            conversation.state = ConversationState.CLOSED
+            conversation.save(update_fields=["state"])
+            _announce(conversation, live.message_payload(note), {"type": "state", "state": conversation.state})
+            closed += 1
+    return closed
+
+
 def rate(*, conversation: Conversation, rating: int, comment: str = "") -> None:
     if not 1 <= rating <= 5:
         raise ChatError("Rate from 1 (poor) to 5 (great).")

@@ -6,17 +6,20 @@ id, re-reads it and exits quietly when it is gone or a person has already taken 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import Task, shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection
 from django.urls import reverse
+from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.agent.escalation_notices import escalation_recipients
 from apps.agent.runtime import settings_for
 from apps.agent.summary import admin_emails
 from apps.chat.models import Conversation, ConversationState
-from apps.chat.services import transcript_text
+from apps.chat.services import close_idle, transcript_text
 from apps.core.retry import task_countdown
 from apps.safety.notify.links import absolute_url
 from tenants.models import Client
@@ -57,3 +60,14 @@ def notify_handoff(self: Task, conversation_id: str) -> str:
     except OSError as exc:
         raise self.retry(exc=exc, countdown=task_countdown(self.request.retries, base=10, cap=600)) from exc
     return "sent"
+
+
+@shared_task(name="chat.close_idle_conversations")
+def close_idle_conversations() -> int:
+    """Beat entry: in every active client, close the chats Gaby was answering whose visitor went quiet."""
+    idle = timedelta(minutes=settings.CHAT_IDLE_CLOSE_MINUTES)
+    closed = 0
+    for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
+        with tenant_context(client):
+            closed += close_idle(older_than=idle)
+    return closed

@@ -61,6 +61,8 @@ def beat_schedule(*, connector_health_interval: int) -> dict[str, dict[str, Any]
         "knowledge-housekeeping": {"task": "knowledge.housekeeping", "schedule": 60.0},
         # Approvals nobody decided in time expire and never run.
         "safety-expire-approvals": {"task": "safety.expire_approvals", "schedule": 60.0},
+        # Chats whose visitor left stop showing "Gaby is answering" (GABY_CHAT_IDLE_CLOSE_MINUTES).
+        "chat-close-idle": {"task": "chat.close_idle_conversations", "schedule": 300.0},
         # Re-queue outbound webhook deliveries whose task was lost (broker down at commit, worker gone).
         "tickets-webhook-sweep": {"task": "tickets.sweep_webhooks", "schedule": 300.0},
         # Re-send help-desk pushes whose task was lost; pushes a worker never confirmed show as failed (Retry).

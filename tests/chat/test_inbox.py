@@ -265,3 +265,29 @@ def test_the_inbox_works_without_the_chat_app(seeded: dict[str, Any], as_user: A
     finally:
         assert provider is not None
         inbox.register(provider)
+
+
+def test_a_chat_whose_visitor_left_closes_and_one_a_person_has_stays_open(
+    seeded: dict[str, Any], hartwell: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.chat.tasks import close_idle_conversations
+
+    settings.CHAT_IDLE_CLOSE_MINUTES = 30
+    long_ago = timezone.now() - timedelta(hours=2)
+    chat_widget = seeded["bot"].widget
+    with tenant_context(hartwell):
+        Conversation.objects.update(last_message_at=long_ago)
+        _chat(chat_widget, "Still here?", name="Fay Fresh")
+    assert close_idle_conversations.apply().get() == 2  # the quiet "answering" chats: Ann's and Sid's
+    with tenant_context(hartwell):
+        states = {c.visitor_name: c.state for c in Conversation.objects.filter(widget=chat_widget)}
+        assert states["Ann Visitor"] == states["Sid Silent"] == ConversationState.CLOSED
+        assert states["Wes Waiting"] == ConversationState.WAITING  # a person is coming: it stays theirs
+        assert states["Fay Fresh"] == ConversationState.BOT
+        note = ChatMessage.objects.filter(conversation=seeded["bot"]).last()
+        assert note is not None and note.body == "Closed after 30 minutes without a message."
+    assert close_idle_conversations.apply().get() == 0  # nothing twice
