@@ -70,3 +70,22 @@ def test_mona_moves_between_clients_with_one_sign_in(asgi_server: str, page_fact
     page.wait_for_selector("[data-testid=page-title]")
     assert page.url.startswith(asgi_server.format(host="hartwell.localhost"))
     page.screenshot(path=str(SHOTS / "shell-mona.png"))
+
+
+def test_on_a_phone_the_nav_folds_behind_menu_and_the_inbox_is_cards(asgi_server: str, chromium: Any) -> None:
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15000)
+    try:
+        page = context.new_page()
+        _sign_in(page, asgi_server.format(host="hartwell.localhost") + "/", "bob@hartwell.example")
+        page.wait_for_selector("[data-testid=page-title]")
+        assert not page.is_visible("#main-nav") and page.is_visible("[data-testid=nav-toggle]")
+        page.click("[data-testid=nav-toggle]")
+        assert page.is_visible("[data-testid=nav-inbox]")
+        assert page.get_attribute("[data-testid=nav-toggle]", "aria-expanded") == "true"
+        assert page.evaluate("getComputedStyle(document.querySelector('table.inbox thead')).display") == "none"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways ({width}px)"
+        page.screenshot(path=str(SHOTS / "shell-phone.png"), full_page=True)
+    finally:
+        context.close()
