@@ -56,8 +56,14 @@ class ConversationRows:
     status_options = [(NEEDS_HUMAN, "Needs a person (chat)")]
 
     def accepts(self, filters: InboxFilters) -> bool:
-        """Filters another provider owns (a ticket source, a priority, a ticket status) match no conversation."""
-        return filters.source in ("", KIND) and not filters.priority and filters.status in _STATES_BY_STATUS
+        """Filters another provider owns (a ticket source, a priority, a ticket status, what Gaby concluded of a
+        ticket) match no conversation."""
+        return (
+            filters.source in ("", KIND)
+            and not filters.priority
+            and not filters.facets
+            and filters.status in _STATES_BY_STATUS
+        )
 
     def rows(
         self, filters: InboxFilters, *, user_id: UUID | None, before: Position | None, limit: int

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from apps.accounts.models import Membership, Role, User
 from apps.core.http import ClientRequest
 from apps.core.secrets import unseal_json
+from apps.tickets import inbox
 from apps.tickets.inbox import InboxFilters, InboxRow, Position
 from apps.tickets.models import (
     Attachment,
@@ -120,6 +121,9 @@ def filtered_tickets(filters: InboxFilters, *, user_id: UUID | None) -> QuerySet
             qs = qs.none()
     if filters.q:
         qs = qs.filter(search=SearchQuery(filters.q, config="english", search_type="websearch"))
+    facets = {facet.key: facet for facet in inbox.ticket_facets()}
+    for key, value in filters.facets:
+        qs = facets[key].narrow(qs, value)
     return qs
 
 
@@ -151,6 +155,7 @@ class TicketRows:
             qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
         tickets = list(qs.order_by("-updated_at", "-id")[:limit])
         attach_people(tickets)
+        annotate_facets(tickets)
         return [self.row_of(ticket) for ticket in tickets]
 
     def row_of(self, ticket: Ticket) -> InboxRow:
@@ -165,7 +170,14 @@ def inbox_row(ticket_id: UUID) -> InboxRow | None:
     if ticket is None:
         return None
     attach_people([ticket])
+    annotate_facets([ticket])
     return TicketRows().row_of(ticket)
+
+
+def annotate_facets(tickets: list[Ticket]) -> None:
+    if tickets:
+        for facet in inbox.ticket_facets():
+            facet.annotate(tickets)
 
 
 def thread(ticket: Ticket) -> list[Message]:

@@ -25,6 +25,10 @@ def inbox_view(request: ClientRequest) -> HttpResponse:
         "statuses": Status.choices,
         "extra_statuses": inbox.status_options(),
         "priorities": Priority.choices,
+        "facets": [
+            {"key": f.key, "label": f.label, "options": f.options, "selected": dict(filters.facets).get(f.key, "")}
+            for f in inbox.ticket_facets()
+        ],
         "page_templates": [p.page_template for p in inbox.providers() if p.page_template],
         "quarantine_count": selectors.open_quarantine_count(),
         "can_write": request.membership.allows(Role.AGENT),

@@ -3,6 +3,7 @@ links the changes that wait for approval, and sends the drafted reply."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -113,3 +114,42 @@ def test_viewers_see_the_panel_without_buttons_and_other_clients_get_nothing(
     dearborn = as_user("carol", "dearborn")
     assert dearborn.get(f"/investigations/ticket/{ticket.pk}/panel/").status_code == 404
     assert dearborn.post(f"/investigations/ticket/{ticket.pk}/start/").status_code == 404
+
+
+def test_the_inbox_shows_what_gaby_concluded_and_filters_by_it(as_user: Any, make_ticket: Any) -> None:
+    resolved = make_ticket(title="Resolved one", external_id="T-1")
+    escalated = make_ticket(title="Escalated one", external_id="T-2")
+    running = make_ticket(title="Running one", external_id="T-3")
+    untouched = make_ticket(title="Untouched one", external_id="T-4")
+    Investigation.objects.all().delete()  # whatever auto-investigation queued: the test sets each state itself
+    Investigation.objects.create(ticket=resolved, status=InvestigationStatus.DONE, verdict="auto_resolved")
+    Investigation.objects.create(ticket=escalated, status=InvestigationStatus.DONE, verdict="auto_resolved")
+    Investigation.objects.create(ticket=escalated, status=InvestigationStatus.DONE, verdict="needs_l2")  # latest
+    Investigation.objects.create(ticket=running, status=InvestigationStatus.RUNNING)
+    bob = as_user("bob", "hartwell")
+
+    def titles(query: str) -> set[str]:
+        body = bob.get(f"/inbox/?status=&{query}").content.decode()
+        return {t for t in ("Resolved one", "Escalated one", "Running one", "Untouched one") if f">{t}</a>" in body}
+
+    page = bob.get("/inbox/?status=").content.decode()
+    assert '<th scope="col">Gaby</th>' in page and 'data-testid="filter-gaby"' in page
+    cells = {}
+    for row in re.findall(r'<tr id="ticket-.*?</tr>', page, re.S):
+        title = re.search(r'data-testid="ticket-link">([^<]+)</a>', row)
+        verdict = re.search(r'data-testid="gaby-cell"(?: data-verdict="([a-z0-9_]*)")?', row)
+        assert title and verdict
+        cells[title.group(1)] = verdict.group(1) or ""
+    assert cells == {
+        "Resolved one": "auto_resolved",
+        "Escalated one": "needs_l2",
+        "Running one": "investigating",
+        "Untouched one": "",
+    }
+    assert titles("gaby=needs_l2") == {"Escalated one"}
+    assert titles("gaby=auto_resolved") == {"Resolved one"}  # the escalated ticket's older verdict does not count
+    assert titles("gaby=investigating") == {"Running one"}
+    assert titles("gaby=none") == {"Untouched one"}
+    assert titles("gaby=bogus") == {"Resolved one", "Escalated one", "Running one", "Untouched one"}
+    assert 'data-testid="clear-filters"' in bob.get("/inbox/?gaby=none").content.decode()
+    assert untouched.pk

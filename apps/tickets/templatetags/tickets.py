@@ -5,9 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from apps.tickets import inbox
 
 register = template.Library()
+
+
+# The columns other apps add to the inbox (apps.tickets.inbox.TicketFacet). Tags rather than context, so a row
+# drawn alone for a live insert gets the same cells as the page's.
+@register.simple_tag
+def facet_headers() -> SafeString:
+    return format_html_join("", '<th scope="col">{}</th>', ((facet.label,) for facet in inbox.ticket_facets()))
+
+
+@register.simple_tag
+def facet_cells(ticket: object) -> SafeString:
+    return format_html_join(
+        "",
+        "<td>{}</td>",
+        ((render_to_string(facet.cell_template, {"ticket": ticket}),) for facet in inbox.ticket_facets()),
+    )
+
+
+@register.simple_tag
+def facet_blank_cells() -> SafeString:
+    """A row that is no ticket (a chat) has nothing to show in those columns."""
+    return format_html_join("", "<td>{}</td>", (("",) for _ in inbox.ticket_facets()))
 
 
 def _span(seconds: float) -> str:
