@@ -101,7 +101,7 @@ def attach_people(tickets: Iterable[Ticket]) -> None:
 
 
 def filtered_tickets(filters: InboxFilters, *, user_id: UUID | None) -> QuerySet[Ticket]:
-    qs = Ticket.objects.live()
+    qs: QuerySet[Ticket] = Ticket.objects.live()
     if filters.status == "active":
         qs = qs.exclude(status__in=[Status.SOLVED, Status.CLOSED])
     elif filters.status:
