@@ -24,6 +24,9 @@ NEXT_STEP = {
 }
 
 
+DRAFT_WAITING = "Gaby wrote a reply and waits for you: edit it if needed, then send it or discard it."
+
+
 def latest_investigation(ticket: Ticket) -> Investigation | None:
     return Investigation.objects.filter(ticket=ticket).order_by("-created_at").first()
 
@@ -37,13 +40,17 @@ def panel_context(ticket: Ticket, *, can_write: bool, error: str = "") -> dict[s
                 investigation_steps__investigation=investigation, status=ActionStatus.AWAITING_APPROVAL
             ).distinct()
         )
+    draft = investigation is not None and investigation.reply_state == ReplyState.DRAFTED
+    next_step = ""
+    if draft:
+        next_step = DRAFT_WAITING
+    elif investigation is not None and investigation.verdict:
+        next_step = NEXT_STEP.get(VerdictChoice(investigation.verdict), "")
     return {
         "ticket": ticket,
         "investigation": investigation,
-        "next_step": NEXT_STEP.get(VerdictChoice(investigation.verdict), "")
-        if investigation is not None and investigation.verdict
-        else "",
-        "draft": investigation is not None and investigation.reply_state == ReplyState.DRAFTED,
+        "next_step": next_step,
+        "draft": draft,
         "awaiting_approval": waiting,
         "can_write": can_write,
         "error": error,
