@@ -180,3 +180,13 @@ def test_the_sign_in_page_offers_no_sign_up_because_there_is_none(as_user: Any) 
     assert 'name="login"' in body and 'name="password"' in body
     assert "sign up" not in body.lower() and "/accounts/signup/" not in body
     assert "sign up closed" in as_user(None, "hartwell").get("/accounts/signup/").content.decode().lower()
+
+
+def test_autonomy_is_set_in_one_place_only(as_user: Any, hartwell: Any) -> None:
+    alice = as_user("alice", "hartwell")
+    page = alice.get("/settings/").content.decode()
+    assert 'name="autonomy"' not in page and 'data-testid="autonomy-where"' in page
+    alice.post("/settings/client/", {"name": "Hartwell Law", "time_zone": "UTC", "autonomy": "auto"})
+    hartwell.refresh_from_db()
+    assert hartwell.autonomy == "investigate"  # Settings → Client no longer takes it; Safety settings does
+    assert 'name="autonomy"' in alice.get("/safety/settings/").content.decode()

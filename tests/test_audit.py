@@ -159,21 +159,17 @@ def test_untrusted_text_with_nul_characters_is_still_recorded(hartwell: Any) -> 
 def test_membership_changes_settings_and_logins_are_audited(as_user: Any, hartwell: Any) -> None:
     alice = as_user("alice", "hartwell")
     alice.post("/settings/members/", {"email": "dora@hartwell.example", "role": "viewer"})
+    alice.post("/settings/client/", {"name": "Hartwell Law LLP", "time_zone": "Europe/London"})
     alice.post(
-        "/settings/client/",
-        {
-            "name": "Hartwell Law LLP",
-            "autonomy": "review",
-            "approval_threshold": 50,
-            "time_zone": "Europe/London",
-            "compliance_profile": "soc2",
-        },
+        "/safety/settings/",
+        {"autonomy": "review", "approval_threshold": 50, "approval_ttl_hours": 24, "compliance_profile": "soc2"},
     )
     with tenant_context(hartwell):
         granted = AuditEvent.objects.get(event="membership.granted")
         assert granted.payload["member"] == "dora@hartwell.example" and granted.actor_kind == "user"
-        changed = AuditEvent.objects.get(event="client.settings_changed")
-        assert changed.payload["changes"]["autonomy"] == {"from": "investigate", "to": "review"}
+        renamed, autonomy = AuditEvent.objects.filter(event="client.settings_changed").order_by("sequence")
+        assert renamed.payload["changes"]["name"] == {"from": "Hartwell Law", "to": "Hartwell Law LLP"}
+        assert autonomy.payload["changes"]["autonomy"] == {"from": "investigate", "to": "review"}
         assert audit.verify().ok
 
 

@@ -73,13 +73,12 @@ def test_profiles_choose_patterns_and_providers() -> None:
 
 def test_a_hipaa_client_gets_redacted_audit_payloads(hartwell: Any, as_user: Any) -> None:
     form = {
-        "name": "Hartwell Law",
         "autonomy": "investigate",
         "approval_threshold": 50,
-        "time_zone": "UTC",
+        "approval_ttl_hours": 24,
         "compliance_profile": "hipaa",
     }
-    response = as_user("alice", "hartwell").post("/settings/client/", form)
+    response = as_user("alice", "hartwell").post("/safety/settings/", form)
     assert response.status_code == 302
     hartwell.refresh_from_db()
     assert profile_for(hartwell).name == "hipaa"

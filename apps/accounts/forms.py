@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 
 from apps.accounts.models import Role
-from tenants.models import Autonomy, Client, slug_validator
+from tenants.models import Client, slug_validator
 
 
 class NewClientForm(forms.Form):
@@ -27,8 +27,8 @@ class NewClientForm(forms.Form):
 class ClientSettingsForm(forms.ModelForm[Client]):
     class Meta:
         model = Client
-        fields = ["name", "autonomy", "approval_threshold", "time_zone", "compliance_profile"]
-        widgets = {"autonomy": forms.Select(choices=Autonomy.choices)}
+        # Autonomy, the approval threshold and the compliance profile are Safety settings: edited there only.
+        fields = ["name", "time_zone"]
 
 
 class AddMemberForm(forms.Form):
