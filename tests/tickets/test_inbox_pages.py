@@ -200,3 +200,35 @@ def test_attachment_download_is_scoped(as_user: Any, hartwell: Any, make_source:
     response = as_user("bob", "hartwell").get(f"/inbox/attachments/{stored.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"line 1"
     assert as_user("carol", "dearborn").get(f"/inbox/attachments/{stored.pk}/").status_code == 404
+
+
+def test_bulk_actions_change_the_ticked_tickets_one_by_one(
+    as_user: Any, hartwell: Any, make_source: Any, people: Any
+) -> None:
+    first, second, third = _seed(hartwell, make_source, count=3)
+    with tenant_context(hartwell):
+        Ticket.objects.filter(pk=third.pk).update(status=Status.CLOSED)  # closed is final: it cannot reopen
+    bob = as_user("bob", "hartwell")
+    assert 'data-testid="bulk-form"' in bob.get("/inbox/").content.decode()
+    form = {
+        "ticket": [str(first.pk), str(second.pk), str(third.pk)],
+        "status": "open",
+        "assignee": str(people["bob"].pk),
+        "next": "/inbox/?priority=high",
+    }
+    response = bob.post("/inbox/bulk/", form, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"] == "/inbox/?priority=high"
+    with tenant_context(hartwell):
+        rows = {t.pk: t for t in Ticket.objects.all()}
+        assert rows[first.pk].status == rows[second.pk].status == Status.OPEN
+        assert rows[first.pk].assignee_id == rows[second.pk].assignee_id == people["bob"].pk
+        assert rows[third.pk].status == Status.CLOSED and rows[third.pk].assignee_id is None  # all or nothing
+        assert AuditEvent.objects.filter(event="ticket.status_changed").count() == 2
+    page = bob.get("/inbox/?priority=high").content.decode()
+    assert "Updated 2 tickets." in page and "Not changed:" in page
+    nothing = bob.post("/inbox/bulk/", {"ticket": [str(first.pk)], "next": "https://evil.example/"})
+    assert nothing.status_code == 302 and nothing["Location"] == "/inbox/"  # no open redirect
+    assert "Pick a status, a priority or someone to assign." in bob.get("/inbox/").content.decode()
+    Membership.objects.filter(user=people["bob"], client=hartwell).update(role=Role.VIEWER)
+    assert as_user("bob", "hartwell").post("/inbox/bulk/", form).status_code == 403
+    assert as_user("carol", "hartwell").post("/inbox/bulk/", form).status_code == 403
