@@ -35,7 +35,9 @@ class BulkForm(forms.Form):
 
     def __init__(self, data: Any, ids: list[str]) -> None:
         super().__init__(data)
-        self.fields["ticket"].choices = [(i, i) for i in ids]
+        field = self.fields["ticket"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(i, i) for i in ids]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
