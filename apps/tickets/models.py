@@ -296,6 +296,23 @@ class QuarantinedPayload(models.Model):
         return f"{self.source} at {self.received_at:%Y-%m-%d %H:%M}: {self.error[:60]}"
 
 
+class SavedView(models.Model):
+    """An inbox filter someone named, to come back to with its count (its query string, as the inbox reads it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user_id = models.UUIDField()  # accounts.User in the public schema
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user_id", "name"], name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # Outbound webhooks live in their own module; imported here so Django registers them with this app.
 from apps.tickets.outbound.models import (  # noqa: E402
     WebhookAttempt,
@@ -309,6 +326,7 @@ __all__ = [
     "Contact",
     "Message",
     "QuarantinedPayload",
+    "SavedView",
     "Ticket",
     "TicketPush",
     "TicketSource",

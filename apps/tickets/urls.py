@@ -1,11 +1,13 @@
 from django.urls import path
 
-from apps.tickets import views, views_bulk, views_connect, views_detail, views_sources, views_webhooks
+from apps.tickets import views, views_bulk, views_connect, views_detail, views_saved, views_sources, views_webhooks
 
 app_name = "tickets"
 urlpatterns = [
     path("", views.inbox_view, name="inbox"),
     path("bulk/", views_bulk.bulk_update, name="bulk"),
+    path("views/save/", views_saved.save, name="save_view"),
+    path("views/<uuid:view_id>/delete/", views_saved.delete, name="delete_view"),
     path("t/<uuid:ticket_id>/", views_detail.ticket_detail, name="detail"),
     path("t/<uuid:ticket_id>/reply/", views_detail.reply, name="reply"),
     path("t/<uuid:ticket_id>/status/", views_detail.change_status, name="status"),

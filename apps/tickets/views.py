@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.models import Role
 from apps.core.http import ClientRequest
-from apps.tickets import inbox, selectors
+from apps.tickets import inbox, saved_views, selectors
 from apps.tickets.models import Priority, Status
 
 
 def inbox_view(request: ClientRequest) -> HttpResponse:
     filters = inbox.InboxFilters.from_query(request.GET)
+    template_is_page = not (request.htmx and request.htmx.target == "inbox-results")
     page = inbox.inbox_page(filters, user_id=request.user.pk, after=request.GET.get("after", ""))
     context = {
         "page": page,
@@ -31,11 +34,10 @@ def inbox_view(request: ClientRequest) -> HttpResponse:
         ],
         "page_templates": [p.page_template for p in inbox.providers() if p.page_template],
         "quarantine_count": selectors.open_quarantine_count(),
+        "saved_views": saved_views.views_for(request.user.pk) if template_is_page else [],
+        "current_query": urlencode(filters.as_query()),
+        "default_query": saved_views.DEFAULT,
         "can_write": request.membership.allows(Role.AGENT),
     }
-    template = (
-        "tickets/inbox.html#results"
-        if request.htmx and request.htmx.target == "inbox-results"
-        else "tickets/inbox.html"
-    )
+    template = "tickets/inbox.html" if template_is_page else "tickets/inbox.html#results"
     return render(request, template, context)

@@ -232,3 +232,32 @@ def test_bulk_actions_change_the_ticked_tickets_one_by_one(
     Membership.objects.filter(user=people["bob"], client=hartwell).update(role=Role.VIEWER)
     assert as_user("bob", "hartwell").post("/inbox/bulk/", form).status_code == 403
     assert as_user("carol", "hartwell").post("/inbox/bulk/", form).status_code == 403
+
+
+def test_saved_views_count_their_tickets_and_belong_to_their_person(
+    as_user: Any, hartwell: Any, make_source: Any, people: Any
+) -> None:
+    from apps.tickets.models import SavedView
+
+    _, second, _ = _seed(hartwell, make_source, count=3)  # the first is urgent
+    with tenant_context(hartwell):
+        Ticket.objects.filter(pk=second.pk).update(assignee_id=people["bob"].pk)
+    bob = as_user("bob", "hartwell")
+    page = bob.get("/inbox/").content.decode()
+    counts = {name: page.split(f'data-testid="view-count-{name}">')[1].split("<")[0] for name in ("mine", "urgent")}
+    assert counts == {"mine": "1", "urgent": "1"}
+    assert 'data-testid="save-view-form"' not in page  # the default inbox is not a view to save
+    bad = bob.post("/inbox/views/save/", {"name": "Mine", "query": "q=printer"})
+    assert bad.status_code == 302 and "is a built-in view" in bob.get(bad["Location"]).content.decode()
+    saved = bob.post("/inbox/views/save/", {"name": "Printers", "query": "q=printer&junk=1"})
+    assert saved["Location"] == "/inbox/?status=active&q=printer"
+    page = bob.get(saved["Location"]).content.decode()
+    assert 'data-testid="view-count-printers">2<' in page  # "Printer 0 jammed" and "Printer 2 jammed"
+    assert 'aria-current="page" data-testid="view-printers"' in page
+    assert "Printers" not in as_user("alice", "hartwell").get("/inbox/").content.decode()  # bob's own
+    with tenant_context(hartwell):
+        view = SavedView.objects.get(name="Printers")
+    assert as_user("alice", "hartwell").post(f"/inbox/views/{view.pk}/delete/").status_code == 404
+    assert bob.post(f"/inbox/views/{view.pk}/delete/").status_code == 302
+    with tenant_context(hartwell):
+        assert not SavedView.objects.exists()
