@@ -86,6 +86,7 @@ PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "gaby_site.urls_public"
 ROOT_URLCONF = "gaby_site.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DEFAULT_NOT_FOUND_TENANT_VIEW = "gaby_site.unknown_host.unknown_client"
 DATABASE_ROUTERS = ["tenants.routers.OwnerMigrationRouter", "django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` once per connection and tenant switch, not before every cursor (django-tenants'
 # default): about half of all queries otherwise. The backend forgets the setting on set_tenant, close, rollback

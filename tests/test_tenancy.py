@@ -72,7 +72,13 @@ def test_subdomain_routes_to_the_client(as_user: Any) -> None:
 
 
 def test_unknown_subdomain_is_not_found(as_user: Any) -> None:
-    assert as_user("alice", "public").get("/", HTTP_HOST="nosuchclient.localhost").status_code == 404
+    response = as_user("alice", "public").get("/", HTTP_HOST="nosuchclient.localhost")
+    assert response.status_code == 404
+    body = response.content.decode()
+    # Gaby's own page, pointing at the client list rather than back at the unknown host; its CSS is served there.
+    assert 'data-testid="unknown-client"' in body and 'href="http://localhost/"' in body
+    css = as_user(None, "public").get("/static/css/gaby.css", HTTP_HOST="nosuchclient.localhost")
+    assert css.status_code == 200
 
 
 def test_portal_is_served_on_the_base_domain(as_user: Any) -> None:

@@ -44,11 +44,12 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     "gaby_site.health.HealthMiddleware",  # answers probes before host checks
     "apps.core.logging.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Static files need no client: served before tenant routing, so an unknown host's page still has its CSS.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "apps.core.edges.EdgeMiddleware",  # a NUL in the URL is refused before any view reads it
-    "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
