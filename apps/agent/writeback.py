@@ -80,9 +80,11 @@ def conclude(
             locked.assessment = assessment
         locked.tokens, locked.cost_usd = tokens, usd
         locked.finished_at = timezone.now()
+        propose_from_resolution(locked)
+        # The write-back's audit events take the schema's audit lock, held to the commit: the fewer statements
+        # after them, the shorter other runs wait.
         _write_back(locked, finding, agent_settings or settings_for())
         locked.save()
-        propose_from_resolution(locked)
         record(
             event="investigation.concluded",
             actor_kind=ActorKind.AGENT,

@@ -263,12 +263,13 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
             ticket.status = Status.OPEN
             touched.append("status")
         ticket.save(update_fields=touched)  # only these columns: a status changed meanwhile is not written over
-        record_by("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         events = [outbound.Event(EventType.MESSAGE_CREATED, message=message)]
         if ticket.status != old_status:
             changes = {"status": {"from": old_status, "to": ticket.status}}
             events.append(outbound.Event(EventType.TICKET_STATUS_CHANGED, changes=changes))
         outbound.emit_events(ticket, events)
+        # Last: the schema's audit lock is held from here to the commit.
+        record_by("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
             transaction.on_commit(lambda: _enqueue_delivery(message_id))
