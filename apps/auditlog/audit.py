@@ -88,7 +88,7 @@ def compute_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-# The one write in Gaby that is not sent by ``save()`` (docs/safety/audit.md, "How an event is appended"): one
+# The audit append is written by hand, not by ``save()`` (docs/safety/audit.md, "How an event is appended"): one
 # query string of two statements. The schema's append lock first, then the link appended after the chain's head (or
 # GENESIS), hashed by PostgreSQL: the body is the canonical JSON of every other field, and its keys sort so that the
 # two it learns from the head come last (prev_hash, sequence). They stay two statements because PostgreSQL takes a
