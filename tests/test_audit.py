@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, tenant_context
 from hypothesis import HealthCheck, given, settings
@@ -57,6 +58,32 @@ def test_an_event_takes_one_round_trip_and_postgresql_hashes_it_as_verify_does(h
             payload=payload,
             prev_hash=stored.prev_hash,
         )
+
+
+def test_an_event_is_announced_as_save_would_announce_it(hartwell: Any) -> None:
+    """The one write not sent by save() still sends its signals, with what save() would pass and the stored link."""
+    heard: list[tuple[Any, ...]] = []
+
+    def before(sender: Any, instance: AuditEvent, raw: bool, update_fields: Any, **_: Any) -> None:
+        heard.append(("pre_save", raw, update_fields, instance._state.adding, instance.sequence))
+
+    def after(sender: Any, instance: AuditEvent, created: bool, raw: bool, update_fields: Any, **_: Any) -> None:
+        state = instance._state
+        heard.append(("post_save", created, raw, update_fields, state.adding, state.db, instance.sequence))
+
+    pre_save.connect(before, sender=AuditEvent, weak=False, dispatch_uid="tests.audit.pre_save")
+    post_save.connect(after, sender=AuditEvent, weak=False, dispatch_uid="tests.audit.post_save")
+    try:
+        with tenant_context(hartwell):
+            event = audit.record(event="test.heard", payload={"n": 1})
+    finally:
+        pre_save.disconnect(sender=AuditEvent, dispatch_uid="tests.audit.pre_save")
+        post_save.disconnect(sender=AuditEvent, dispatch_uid="tests.audit.post_save")
+    assert heard == [
+        ("pre_save", False, None, True, None),
+        ("post_save", True, False, None, False, "default", event.sequence),
+    ]
+    assert event.sequence is not None and len(event.hash) == 64
 
 
 def test_concurrent_appenders_chain_one_after_another(dearborn: Any) -> None:

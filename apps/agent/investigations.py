@@ -25,9 +25,8 @@ from apps.agent.models import (
 )
 from apps.agent.runtime import current_client, settings_for, try_status
 from apps.agent.writeback import fail
-from apps.auditlog.audit import append, record
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
-from apps.core import sql_batch
 from apps.core.tasks import enqueue as enqueue_task
 from apps.safety.policy import Autonomy
 from apps.tickets import services as tickets
@@ -74,20 +73,19 @@ def start_investigation(
         triggered_by=triggered_by,
         triggered_by_user_id=getattr(actor, "pk", None),
     )
-    queued = append(
-        event="investigation.queued",
-        payload={
-            "investigation": investigation.pk,
-            "ticket": ticket.pk,
-            "triggered_by": triggered_by,
-            "depth": investigation.depth,
-        },
-        **_actor(actor),
-    )
     try:
         # The database keeps one active investigation per ticket: a concurrent start that won since the
-        # check above makes this insert fail, and that one is returned. The row and its event: one round trip.
-        sql_batch.run_together(sql_batch.insert(investigation), *queued.statements)
+        # check above makes this insert fail, and that one is returned.
+        with transaction.atomic():
+            investigation.save()
+            _audit(
+                "investigation.queued",
+                actor,
+                investigation=investigation.pk,
+                ticket=ticket.pk,
+                triggered_by=triggered_by,
+                depth=investigation.depth,
+            )
     except IntegrityError:
         return Investigation.objects.get(ticket=ticket, status__in=ACTIVE_STATUSES)
     investigation_id = investigation.pk

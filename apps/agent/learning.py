@@ -12,7 +12,7 @@ from django.db import connection
 
 from apps.agent.models import Investigation, VerdictChoice
 from apps.core.compliance import profile_for
-from apps.knowledge.candidates import new_candidate, propose_candidate
+from apps.knowledge.candidates import propose_candidate
 from apps.knowledge.models import CandidateOrigin, KBCandidate
 
 
@@ -25,14 +25,13 @@ def _body(investigation: Investigation, reply: str) -> str:
     return redacted
 
 
-def resolution_candidate(investigation: Investigation) -> KBCandidate | None:
-    """A resolved, model-written answer, worth keeping if a reviewer agrees: the candidate, for the caller to store
-    with the conclusion."""
+def propose_from_resolution(investigation: Investigation) -> KBCandidate | None:
+    """A resolved, model-written answer: worth keeping if a reviewer agrees."""
     if investigation.verdict != VerdictChoice.AUTO_RESOLVED or investigation.decided_by != "llm":
         return None
     if not investigation.reply.strip():
         return None
-    return new_candidate(
+    return propose_candidate(
         title=investigation.ticket.title,
         body=_body(investigation, investigation.reply),
         origin_kind=CandidateOrigin.INVESTIGATION,

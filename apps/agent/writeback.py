@@ -25,13 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.agent.contracts import Finding, StepKind, Verdict
-from apps.agent.learning import resolution_candidate
+from apps.agent.learning import propose_from_resolution
 from apps.agent.live import announce_investigation
 from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
 from apps.agent.runtime import settings_for, try_status
-from apps.auditlog.audit import append, record
+from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
-from apps.core import sql_batch
 from apps.core.tasks import enqueue
 from apps.llm.budget import Budget
 from apps.safety.policy import Autonomy
@@ -81,8 +80,12 @@ def conclude(
             locked.assessment = assessment
         locked.tokens, locked.cost_usd = tokens, usd
         locked.finished_at = timezone.now()
+        propose_from_resolution(locked)
+        # The write-back's audit events take the schema's audit lock, held to the commit: the fewer statements
+        # after them, the shorter other runs wait.
         _write_back(locked, finding, agent_settings or settings_for())
-        concluded = append(
+        locked.save()
+        record(
             event="investigation.concluded",
             actor_kind=ActorKind.AGENT,
             payload={
@@ -94,10 +97,6 @@ def conclude(
                 "cost_usd": str(usd),
             },
         )
-        candidate = resolution_candidate(locked)
-        # The conclusion, what it teaches and its audit event: one round trip.
-        learned = [sql_batch.insert(candidate)] if candidate is not None else []
-        sql_batch.run_together(sql_batch.update_row(locked), *learned, *concluded.statements, savepoint=False)
         transaction.on_commit(lambda: announce_investigation(locked))
     return True
 

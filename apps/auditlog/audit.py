@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from apps.auditlog.models import ActorKind, AuditEvent
 from apps.core.compliance import profile_for
-from apps.core.sql_batch import Statement, run_together
 
 GENESIS = "0" * 64
 
@@ -87,9 +88,15 @@ def compute_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-# The link appended after the chain's head (or GENESIS), hashed by PostgreSQL: the body is the canonical JSON of
-# every other field, and its keys sort so that the two it learns from the head come last (prev_hash, sequence).
+# The audit append is written by hand, not by ``save()`` (docs/safety/audit.md, "How an event is appended"): one
+# query string of two statements. The schema's append lock first, then the link appended after the chain's head (or
+# GENESIS), hashed by PostgreSQL: the body is the canonical JSON of every other field, and its keys sort so that the
+# two it learns from the head come last (prev_hash, sequence). They stay two statements because PostgreSQL takes a
+# fresh snapshot for each statement of a query string: the INSERT sees every event committed before the lock was
+# granted, where a single statement would read with a snapshot taken before waiting for it, and two appenders could
+# chain onto the same link. The lock is the transaction's: held until the writes it guards commit.
 _APPEND = """
+SELECT pg_advisory_xact_lock(hashtext(%s));
 INSERT INTO auditlog_auditevent (id, sequence, occurred_at, actor_kind, actor_id, event, payload, prev_hash, hash)
 SELECT %s, head.sequence + 1, %s, %s, %s, %s, %s, head.hash,
        encode(sha256(convert_to(%s || head.hash || '","sequence":' || (head.sequence + 1) || '}', 'UTF8')), 'hex')
@@ -116,29 +123,20 @@ def _body_before_head(
     return body[:-1] + ',"prev_hash":"'
 
 
-@dataclass(frozen=True)
-class Appended:
-    """One event on its way into the chain: its row (``sequence``, ``prev_hash`` and ``hash`` come from the
-    database) and the statements that append it, for ``sql_batch.run_together``."""
-
-    event: AuditEvent
-    statements: tuple[Statement, ...]
-
-    def stored(self, returned: tuple[Any, ...]) -> AuditEvent:
-        """The event as stored, from what the last statement returned."""
-        self.event.sequence, self.event.prev_hash, self.event.hash = returned
-        return self.event
-
-
-def append(
+def record(
     *, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "", payload: dict[str, Any] | None = None
-) -> Appended:
-    """Append one event to the current schema's chain in two statements, sent with the writes it describes.
+) -> AuditEvent:
+    """Append one event to the current schema's chain, inside the caller's transaction: one round trip (``_APPEND``).
 
-    The schema's append lock, then the INSERT that reads the chain's head. PostgreSQL takes a fresh snapshot for
-    each statement of a query string, so the INSERT sees every event committed before the lock was granted; one
-    statement would read with a snapshot taken before waiting for the lock, and two appenders could chain onto
-    the same link. The lock is the transaction's: held until the writes it guards commit.
+    No savepoint of its own: an audit row that fails to insert fails the caller's whole transaction, so the change
+    it describes can never be committed without it. Outside a transaction, PostgreSQL runs the query string as one
+    implicit transaction: the lock and the row are one.
+
+    It keeps ``save()``'s contract for whatever listens: ``pre_save`` and ``post_save`` are sent for the row as
+    ``save()`` sends them (``created=True``, ``raw=False``), and the row is marked stored first, as ``save()`` marks
+    it (``Model._state``: https://docs.djangoproject.com/en/5.2/ref/models/instances/#django.db.models.Model._state),
+    so a receiver cannot tell it from a saved one. tests/test_audit.py and tests/agent/test_orm_signals.py hold it to
+    that.
     """
     row = AuditEvent(
         occurred_at=timezone.now(),
@@ -147,6 +145,8 @@ def append(
         event=event,
         payload=_normalise(payload or {}),
     )
+    using = connection.alias
+    pre_save.send(sender=AuditEvent, instance=row, raw=False, using=using, update_fields=None)
     payload_value = AuditEvent._meta.get_field("payload").get_db_prep_save(row.payload, connection)
     before_head = _body_before_head(
         occurred_at=row.occurred_at,
@@ -156,30 +156,18 @@ def append(
         payload=row.payload,
     )
     key = f"gaby.audit.{getattr(connection, 'schema_name', 'public')}"
-    return Appended(
-        row,
-        (
-            Statement("SELECT pg_advisory_xact_lock(hashtext(%s))", [key]),
-            Statement(
-                _APPEND,
-                [row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value, before_head],
-                inserts=row,
-            ),
-        ),
+    params = [key, row.pk, row.occurred_at, row.actor_kind, row.actor_id, row.event, payload_value, before_head]
+    # Inside a transaction, a failure marks it for rollback as a failed save() would.
+    joined: AbstractContextManager[Any] = (
+        nullcontext() if transaction.get_autocommit(using) else transaction.atomic(using=using, savepoint=False)
     )
-
-
-def record(
-    *, event: str, actor_kind: str = ActorKind.SYSTEM, actor_id: object = "", payload: dict[str, Any] | None = None
-) -> AuditEvent:
-    """Append one event to the current schema's chain, inside the caller's transaction: one round trip.
-
-    No savepoint of its own: an audit row that fails to insert fails the caller's whole transaction, so the change
-    it describes can never be committed without it. Outside a transaction, the lock and the row are one.
-    """
-    appended = append(event=event, actor_kind=actor_kind, actor_id=actor_id, payload=payload)
-    (returned,) = run_together(*appended.statements, savepoint=False)
-    return appended.stored(returned)
+    with joined, connection.cursor() as cursor:
+        cursor.execute(_APPEND, params)
+        cursor.nextset()  # the INSERT's rows, after the lock's
+        row.sequence, row.prev_hash, row.hash = cursor.fetchone()
+    row._state.adding, row._state.db = False, using
+    post_save.send(sender=AuditEvent, instance=row, created=True, update_fields=None, raw=False, using=using)
+    return row
 
 
 @dataclass(frozen=True)

@@ -57,21 +57,10 @@ def _web_address(url: str) -> str:
 def propose_candidate(
     *, title: str, body: str, origin_kind: str, origin_ref: str = "", origin_url: str = ""
 ) -> KBCandidate:
-    candidate = new_candidate(
-        title=title, body=body, origin_kind=origin_kind, origin_ref=origin_ref, origin_url=origin_url
-    )
-    candidate.save()
-    return candidate
-
-
-def new_candidate(
-    *, title: str, body: str, origin_kind: str, origin_ref: str = "", origin_url: str = ""
-) -> KBCandidate:
-    """A checked candidate, not stored yet (a caller that writes it with other rows in one round trip)."""
     if origin_kind not in CandidateOrigin.values:
         raise ValidationError({"origin_kind": f"Origin must be one of: {', '.join(CandidateOrigin.values)}."})
     title, body = _clean(title, body)
-    return KBCandidate(
+    return KBCandidate.objects.create(
         title=title,
         body=body,
         origin_kind=origin_kind,

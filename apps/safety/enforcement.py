@@ -34,7 +34,6 @@ from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 from apps.connectors import services as connectors
 from apps.connectors.models import Connector, ConnectorTool
-from apps.core import sql_batch
 from apps.core.tasks import enqueue
 from apps.safety.classification import classify
 from apps.safety.client_settings import admin_approval_risk, approval_ttl
@@ -175,12 +174,12 @@ def run_tool(
         status=status,
         expires_at=timezone.now() + approval_ttl() if status == ActionStatus.AWAITING_APPROVAL else None,
     )
-    # The action and its audit event are stored together, in one round trip, before anything is sent.
-    event = _decision_event(action, decision, subject=subject, context=context)
-    sql_batch.run_together(sql_batch.insert(action), *event.statements)
-    if status == ActionStatus.AWAITING_APPROVAL:
-        transaction.on_commit(lambda: _announce(action))
-        transaction.on_commit(lambda: _notify(action))
+    with transaction.atomic():  # the action and its audit event are stored together, before anything is sent
+        action.save()
+        _audit_decision(action, decision, subject=subject, context=context)
+        if status == ActionStatus.AWAITING_APPROVAL:
+            transaction.on_commit(lambda: _announce(action))
+            transaction.on_commit(lambda: _notify(action))
     if decision.outcome is Outcome.ALLOW:
         _execute(action, dry_run=False, tool=tool)
     elif decision.outcome is Outcome.DRY_RUN:
@@ -204,9 +203,9 @@ def _learn(context: CallContext, action: ToolAction) -> None:
     context.accounts.learn(data)
 
 
-def _decision_event(
+def _audit_decision(
     action: ToolAction, decision: Decision, *, subject: Subject | None = None, context: CallContext | None = None
-) -> audit.Appended:
+) -> None:
     payload = {
         "action": str(action.pk),
         "connector": action.connector.name,
@@ -226,7 +225,7 @@ def _decision_event(
             payload["authorized_contact"] = requester.authorized_for_others
     if context is not None and context.suspicion:
         payload["suspicion"] = context.suspicion
-    return audit.append(
+    audit.record(
         event=f"tool.{decision.outcome}", actor_kind=action.actor_kind, actor_id=action.actor_id, payload=payload
     )
 
@@ -282,20 +281,13 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
         "inverse": inverse,
         "executed_at": timezone.now(),
     }
-    event = audit.append(
-        event="tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown",
-        actor_kind=ActorKind.AGENT,
-        payload={
-            "action": str(action.pk),
-            "tool": action.tool_name,
-            "status": status,
-            "is_error": is_error,
-            "result": text[:2000],
-        },
-    )
-    sql_batch.run_together(sql_batch.update(ToolAction.objects.filter(pk=action.pk), **result), *event.statements)
     for name, value in result.items():
         setattr(action, name, value)
+    event = "tool.executed" if status != ActionStatus.DRY_RUN else "tool.dry_run_shown"
+    payload = {"action": str(action.pk), "tool": action.tool_name, "status": status, "is_error": is_error}
+    with transaction.atomic():  # the result and its audit event, together
+        action.save(update_fields=list(result))
+        audit.record(event=event, actor_kind=ActorKind.AGENT, payload=payload | {"result": text[:2000]})
 
 
 def _announce(action: ToolAction) -> None:

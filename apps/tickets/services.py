@@ -16,8 +16,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.auditlog.audit import actor_of, append, record_by
-from apps.core import sql_batch
+from apps.auditlog.audit import record_by
 from apps.core.secrets import seal_json
 from apps.core.tasks import enqueue
 from apps.tickets import attachments, live, rawtext, writeback
@@ -250,7 +249,7 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
     # No savepoint inside a caller's transaction (a conclusion writing its reply): nobody goes on after a
     # failed reply, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
-        message = Message(
+        message = Message.objects.create(
             ticket=ticket,
             direction=Direction.OUTBOUND,
             kind=kind,
@@ -259,25 +258,18 @@ def reply(*, ticket: Ticket, body: str, kind: str, author: Any) -> Message:
             body=body,
             delivery_state=DeliveryState.QUEUED if delivers else DeliveryState.NONE,
         )
-        update: dict[str, Any] = {"updated_at": timezone.now()}
+        old_status, touched = ticket.status, ["updated_at"]  # auto_now: save() sets it
         if ticket.status == Status.NEW:
-            update["status"] = Status.OPEN
-        replied = append(
-            event="ticket.replied",
-            payload={"ticket": ticket.pk, "message": message.pk, "kind": kind},
-            **actor_of(author),
-        )  # not the body: PII
-        # The message, the ticket's update and the audit event: one round trip.
-        touched = sql_batch.update(Ticket.objects.filter(pk=ticket.pk), **update)
-        sql_batch.run_together(sql_batch.insert(message), touched, *replied.statements, savepoint=False)
-        old_status = ticket.status
-        for name, value in update.items():
-            setattr(ticket, name, value)
+            ticket.status = Status.OPEN
+            touched.append("status")
+        ticket.save(update_fields=touched)  # only these columns: a status changed meanwhile is not written over
         events = [outbound.Event(EventType.MESSAGE_CREATED, message=message)]
         if ticket.status != old_status:
             changes = {"status": {"from": old_status, "to": ticket.status}}
             events.append(outbound.Event(EventType.TICKET_STATUS_CHANGED, changes=changes))
         outbound.emit_events(ticket, events)
+        # Last: the schema's audit lock is held from here to the commit.
+        record_by("ticket.replied", author, ticket=ticket.pk, message=message.pk, kind=kind)  # not the body: PII
         message_id, ticket_id = message.pk, ticket.pk
         if delivers:
             transaction.on_commit(lambda: _enqueue_delivery(message_id))
