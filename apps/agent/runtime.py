@@ -15,13 +15,9 @@ from tenants.models import Client
 
 
 def settings_for() -> AgentSettings:
-    """The current client's investigation settings (one row per schema, created with defaults on first read).
-
-    Not ``objects.one()``: its get_or_create costs two savepoint round trips on the run's first read, past the
-    investigation's query budget (tests/agent/test_query_budget.py). The unique singleton column still makes two
-    first reads at once unable to add a second row: the later create fails instead, once per client."""
-    row = AgentSettings.objects.existing()
-    return row if row is not None else AgentSettings.objects.create()
+    """The current client's investigation settings (one row per schema, created with defaults on first read; two
+    first reads at once both get the one row, see apps/core/singleton.py)."""
+    return AgentSettings.objects.one()
 
 
 def current_client() -> Client:
