@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.access import membership_for
 from apps.accounts.models import Role
-from apps.chat import frames, live, services
+from apps.chat import frames, live, presence
 from apps.chat.models import Conversation
 from apps.core.channels import CLOSE_FORBIDDEN, in_tenant
 
@@ -33,11 +33,11 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     @in_tenant
     def _seen(self) -> None:
         if self.role and Role.allows(self.role, Role.AGENT):
-            services.presence_seen(user_id=self.scope["user"].pk, channel_name=self.channel_name)
+            presence.presence_seen(user_id=self.scope["user"].pk, channel_name=self.channel_name)
 
     @in_tenant
     def _gone(self) -> None:
-        services.presence_gone(channel_name=self.channel_name)
+        presence.presence_gone(channel_name=self.channel_name)
 
     @in_tenant
     def _exists(self, conversation_id: str) -> bool:

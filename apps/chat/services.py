@@ -22,7 +22,8 @@ from django.utils import timezone
 from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat import live
-from apps.chat.models import ChatMessage, Conversation, ConversationState, OperatorPresence, ReviewState, Role, Widget
+from apps.chat.models import ChatMessage, Conversation, ConversationState, ReviewState, Role, Widget
+from apps.chat.presence import operators_online
 from apps.chat.widgets import Identity, is_open
 from apps.core.tasks import enqueue
 from apps.knowledge.candidates import propose_candidate
@@ -157,11 +158,6 @@ def conversation_for_gaby(conversation_id: UUID) -> Conversation | None:
 
 
 # --- handoff (§8.1) ---------------------------------------------------------------------------------
-def operators_online() -> int:
-    since = timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_SECONDS)
-    return OperatorPresence.objects.filter(last_seen__gte=since).values("user_id").distinct().count()
-
-
 def request_handoff(*, client: Client, conversation: Conversation, reason: str) -> bool:
     """Ask for a person. True when one can come (open hours, someone online); otherwise Gaby offers a ticket.
 
@@ -389,17 +385,3 @@ def mark_reviewed(*, conversation: Conversation, user: Any) -> None:
         conversation.review_state = ReviewState.REVIEWED
         conversation.save(update_fields=["review_state"])
         _audit("chat.reviewed", user, conversation=conversation.pk, rating=conversation.csat_rating)
-
-
-# --- presence --------------------------------------------------------------------------------------
-def presence_seen(*, user_id: UUID, channel_name: str) -> None:
-    OperatorPresence.objects.update_or_create(
-        channel_name=channel_name, defaults={"user_id": user_id, "last_seen": timezone.now()}
-    )
-
-
-def presence_gone(*, channel_name: str) -> None:
-    OperatorPresence.objects.filter(channel_name=channel_name).delete()
-    OperatorPresence.objects.filter(
-        last_seen__lt=timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_SECONDS * 10)
-    ).delete()

@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Membership, Role
 from apps.agent.models import Investigation
 from apps.agent.runtime import settings_for
-from apps.chat import services
+from apps.chat import presence, services
 from apps.chat.models import ChatMessage, Conversation, ConversationState
 from apps.chat.tasks import notify_handoff
 from apps.chat.widgets import Identity
@@ -165,7 +165,7 @@ def test_rows_and_the_handoff_notice_reach_the_clients_live_group_only(
     with tenant_context(hartwell), django_capture_on_commit_callbacks(execute=True):
         conversation = _chat(chat_world.hartwell_widget, "How do I reset my VPN?", name="Lia Live")
     with tenant_context(hartwell), django_capture_on_commit_callbacks(execute=True):
-        services.presence_seen(user_id=people["bob"].pk, channel_name="test-operator-online")
+        presence.presence_seen(user_id=people["bob"].pk, channel_name="test-operator-online")
         services.request_handoff(client=hartwell, conversation=conversation, reason="asked")
     events = in_hartwell.collect(30, timeout=1)  # one event loop per listener: the Redis layer buffers per loop
     handoff = next(i for i, e in enumerate(events) if e.get("event") == "handoff")
