@@ -200,7 +200,8 @@ def _clear(hartwell: Any, marks: dict[str, int]) -> None:
         Connector.objects.filter(name="A11y ledger").delete()
         for kb in KnowledgeSource.objects.filter(name="A11y runbooks"):
             kb.delete()
-        KBCandidate.objects.filter(title="Tunnel drops").delete()
+        # Its own candidate, and the one a journey's edited draft proposes (titled after the ticket it answered).
+        KBCandidate.objects.filter(title__in=["Tunnel drops", "VPN drops every hour"]).delete()
         LLMProvider.objects.filter(name="A11y OpenAI").delete()
         WebhookEndpoint.objects.filter(url=HOOK).delete()
         ApiKey.objects.filter(name="A11y CRM sync").delete()
