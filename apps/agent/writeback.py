@@ -27,7 +27,7 @@ from django.utils import timezone
 from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.learning import propose_from_resolution
 from apps.agent.live import announce_investigation
-from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState
+from apps.agent.models import AgentSettings, Investigation, InvestigationStatus, ReplyState, VerdictChoice
 from apps.agent.runtime import settings_for, try_status
 from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
@@ -217,7 +217,8 @@ def evidence_bundle(investigation: Investigation) -> dict[str, Any]:
 
 
 def bundle_note(bundle: dict[str, Any]) -> str:
-    lines = [f"Gaby escalated this ticket ({bundle['verdict']}).", ""]
+    verdict = dict(VerdictChoice.choices).get(bundle["verdict"], bundle["verdict"])
+    lines = [f"Gaby escalated this ticket: {verdict}.", ""]
     if bundle["reason"]:
         lines += [f"Why: {bundle['reason']}", ""]
     if bundle["summary"]:

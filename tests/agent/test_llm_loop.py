@@ -110,7 +110,7 @@ def test_an_uncited_resolution_is_escalated_with_evidence(
     ticket.refresh_from_db()
     assert ticket.assignee_id == people["bob"].pk
     note = ticket.messages.get(kind=MessageKind.INTERNAL_NOTE)
-    assert "Gaby escalated this ticket (needs_l2)" in note.body and "Timeline:" in note.body
+    assert "Gaby escalated this ticket: Needs L2 support." in note.body and "Timeline:" in note.body
     bundle = json.loads(note.attachments.get().file.read())
     assert bundle["verdict"] == "needs_l2" and [s["kind"] for s in bundle["timeline"]][-1] == "verdict"
     assert investigation.reply_state == ReplyState.DRAFTED  # an operator may still send the suggested reply

@@ -153,3 +153,18 @@ def test_the_inbox_shows_what_gaby_concluded_and_filters_by_it(as_user: Any, mak
     assert titles("gaby=bogus") == {"Resolved one", "Escalated one", "Running one", "Untouched one"}
     assert 'data-testid="clear-filters"' in bob.get("/inbox/?gaby=none").content.decode()
     assert untouched.pk
+
+
+def test_gabys_long_notes_fold_under_their_headline_on_the_ticket(as_user: Any, ticket: Any) -> None:
+    from apps.tickets import services as tickets
+
+    tickets.reply(
+        ticket=ticket,
+        body="Gaby escalated this ticket: Needs L2 support.\n\nWhy: the refund waits for approval.\n\nTimeline:\n1. ...",
+        kind=MessageKind.INTERNAL_NOTE,
+        author="Gaby",
+    )
+    page = _page(as_user("bob", "hartwell"), ticket)
+    headline, folded = page.split('data-testid="message-more"')
+    assert "Gaby escalated this ticket: Needs L2 support." in headline.rsplit('data-testid="message-body"', 1)[1]
+    assert "Why: the refund waits for approval." in folded.split("</details>")[0]

@@ -62,3 +62,15 @@ def sla_countdown(due: datetime | None) -> str:
         return "—"
     left = (due - timezone.now()).total_seconds()
     return f"{_span(left)} overdue" if left < 0 else f"{_span(left)} left"
+
+
+@register.filter
+def first_line(text: str) -> str:
+    """A long note's headline (Gaby's write-ups open with one); the rest folds under it."""
+    return text.strip().split("\n", 1)[0]
+
+
+@register.filter
+def after_first_line(text: str) -> str:
+    parts = text.strip().split("\n", 1)
+    return parts[1].strip() if len(parts) > 1 else ""
