@@ -77,7 +77,7 @@ class RouteForm(forms.Form):
     )
     max_output_tokens = forms.IntegerField(min_value=16, max_value=200_000, initial=1024)
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
-    timeout_seconds = forms.IntegerField(min_value=1, max_value=600, initial=60)
+    timeout_seconds = forms.IntegerField(min_value=1, max_value=600, initial=60, label="Timeout (s)")
 
     def clean_fallbacks(self) -> list[tuple[LLMProvider, str]]:
         chosen = []

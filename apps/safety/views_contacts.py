@@ -20,7 +20,7 @@ class AuthorizedContactForm(forms.Form):
     email = forms.EmailField(max_length=254, help_text="The address they write from (their verified sender).")
     name = forms.CharField(max_length=200, required=False)
     note = forms.CharField(
-        max_length=300, required=False, help_text="Why they may ask for others, e.g. office manager."
+        max_length=300, required=False, label="Why", help_text="Why they may ask for others, e.g. office manager."
     )
 
 

@@ -24,6 +24,7 @@ class RuleForm(forms.Form):
     tool_pattern = forms.CharField(max_length=200, initial="*", help_text="Glob on the tool name, e.g. restart_*")
     predicates = forms.CharField(
         required=False,
+        label="Conditions",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text='JSON list, e.g. [{"argument": "namespace", "op": "eq", "value": "prod"}]; '
         "ops: eq ne in not_in prefix regex",

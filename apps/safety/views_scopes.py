@@ -23,7 +23,9 @@ from apps.safety.forms import TestIdForm
 class ConnectorSafetyForm(TestIdForm):
     autonomy = forms.ChoiceField(choices=AutonomyLevel.choices)
     scope = forms.ChoiceField(choices=ScopeMode.choices, label="Default scope")
-    is_production = forms.BooleanField(required=False, label="Production system")
+    is_production = forms.BooleanField(
+        required=False, label="Production system", help_text="Writes need an explicit allow rule (SRE-1)."
+    )
 
 
 class ToolScopeForm(forms.Form):
