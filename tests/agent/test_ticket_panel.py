@@ -160,7 +160,7 @@ def test_gabys_long_notes_fold_under_their_headline_on_the_ticket(as_user: Any, 
 
     tickets.reply(
         ticket=ticket,
-        body="Gaby escalated this ticket: Needs L2 support.\n\nWhy: the refund waits for approval.\n\nTimeline:\n1. ...",
+        body="Gaby escalated this ticket: Needs L2 support.\n\nWhy: the refund waits for approval.\n\nTimeline:\n1. …",
         kind=MessageKind.INTERNAL_NOTE,
         author="Gaby",
     )
