@@ -52,7 +52,7 @@ class SourceForm(forms.Form):
 
 class CandidateForm(forms.Form):
     title = forms.CharField(max_length=300)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(label="Text", widget=forms.Textarea(attrs={"rows": 8}))
 
 
 class SearchForm(forms.Form):
@@ -93,8 +93,12 @@ class EmbeddingForm(forms.Form):
     """Knowledge > Embeddings: the client's backend; a LiteLLM model needs one of its LLM providers."""
 
     backend = forms.ChoiceField(choices=EmbeddingBackend.choices)
-    provider: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
-    model = forms.CharField(required=False, max_length=200)
+    provider: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="—", label="LLM provider (LiteLLM)"
+    )
+    model = forms.CharField(
+        required=False, max_length=200, label="Embedding model (LiteLLM)", help_text="e.g. text-embedding-3-small"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -45,6 +45,7 @@ class TagsForm(forms.Form):
 
 class WebhookEndpointForm(forms.Form):
     url = forms.URLField(
+        label="URL",
         max_length=1000,
         assume_scheme="https",
         error_messages={"required": "Give the URL Gaby should POST events to."},
