@@ -53,6 +53,8 @@ def save_view(*, user_id: UUID, name: str, query: str) -> SavedView:
     query = normalised(query)
     if query == DEFAULT:
         raise ValidationError("Set a filter or a search first: this is the whole inbox.")
+    if len(query) > SavedView._meta.get_field("query").max_length:  # type: ignore[operator]
+        raise ValidationError("That search is too long to save as a view: shorten it.")
     existing = SavedView.objects.filter(user_id=user_id, name=name).first()
     if existing is None and SavedView.objects.filter(user_id=user_id).count() >= MAX_PER_PERSON:
         raise ValidationError(f"You have {MAX_PER_PERSON} saved views: delete one first.")

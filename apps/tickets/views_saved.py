@@ -7,6 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core.http import ClientRequest, leave_for
@@ -20,9 +21,9 @@ def save(request: ClientRequest) -> HttpResponse:
         view = saved_views.save_view(user_id=request.user.pk, name=request.POST.get("name", ""), query=query)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return leave_for(request, f"/inbox/?{saved_views.normalised(query)}")
+        return leave_for(request, f"{reverse('tickets:inbox')}?{saved_views.normalised(query)}")
     messages.success(request, f"Saved the view “{view.name}”.")
-    return leave_for(request, f"/inbox/?{view.query}")
+    return leave_for(request, f"{reverse('tickets:inbox')}?{view.query}")
 
 
 @require_POST

@@ -1,5 +1,6 @@
 """SRC-5: the unified inbox and ticket pages, with ownership: only members see, only agents write."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,12 +212,12 @@ def test_bulk_actions_change_the_ticked_tickets_one_by_one(
     bob = as_user("bob", "hartwell")
     assert 'data-testid="bulk-form"' in bob.get("/inbox/").content.decode()
     form = {
-        "ticket": [str(first.pk), str(second.pk), str(third.pk)],
+        "ticket": [str(first.pk), str(second.pk), str(third.pk), "not-an-id"],
         "status": "open",
         "assignee": str(people["bob"].pk),
-        "next": "/inbox/?priority=high",
     }
-    response = bob.post("/inbox/bulk/", form, HTTP_HX_REQUEST="true")
+    back = "http://hartwell.localhost/inbox/?priority=high"  # the page as the user filtered it
+    response = bob.post("/inbox/bulk/", form, HTTP_HX_REQUEST="true", HTTP_REFERER=back)
     assert response.status_code == 204 and response["HX-Redirect"] == "/inbox/?priority=high"
     with tenant_context(hartwell):
         rows = {t.pk: t for t in Ticket.objects.all()}
@@ -226,9 +227,12 @@ def test_bulk_actions_change_the_ticked_tickets_one_by_one(
         assert AuditEvent.objects.filter(event="ticket.status_changed").count() == 2
     page = bob.get("/inbox/?priority=high").content.decode()
     assert "Updated 2 tickets." in page and "Not changed:" in page
-    nothing = bob.post("/inbox/bulk/", {"ticket": [str(first.pk)], "next": "https://evil.example/"})
+    nothing = bob.post("/inbox/bulk/", {"ticket": [str(first.pk)]}, HTTP_REFERER="https://evil.example/")
     assert nothing.status_code == 302 and nothing["Location"] == "/inbox/"  # no open redirect
     assert "Pick a status, a priority or someone to assign." in bob.get("/inbox/").content.decode()
+    stranger = bob.post("/inbox/bulk/", {"ticket": [str(first.pk)], "assignee": str(uuid.uuid4())})
+    assert stranger.status_code == 302  # a clear message, not a bare 404 page
+    assert "Pick someone from the list to assign." in bob.get("/inbox/").content.decode()
     Membership.objects.filter(user=people["bob"], client=hartwell).update(role=Role.VIEWER)
     assert as_user("bob", "hartwell").post("/inbox/bulk/", form).status_code == 403
     assert as_user("carol", "hartwell").post("/inbox/bulk/", form).status_code == 403
@@ -249,6 +253,11 @@ def test_saved_views_count_their_tickets_and_belong_to_their_person(
     assert 'data-testid="save-view-form"' not in page  # the default inbox is not a view to save
     bad = bob.post("/inbox/views/save/", {"name": "Mine", "query": "q=printer"})
     assert bad.status_code == 302 and "is a built-in view" in bob.get(bad["Location"]).content.decode()
+    too_long = bob.post("/inbox/views/save/", {"name": "Long", "query": "q=" + "Принтер " * 25})
+    assert too_long.status_code == 302 and "too long to save" in bob.get("/inbox/").content.decode()
+    # Filtering redraws only the results: the form that saves the view comes with them, holding the new filters.
+    part = bob.get("/inbox/?q=printer", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="inbox-results").content.decode()
+    assert 'data-testid="save-view-form"' in part and 'value="status=active&amp;q=printer"' in part
     saved = bob.post("/inbox/views/save/", {"name": "Printers", "query": "q=printer&junk=1"})
     assert saved["Location"] == "/inbox/?status=active&q=printer"
     page = bob.get(saved["Location"]).content.decode()
