@@ -53,6 +53,23 @@ def test_restart_pods_in_staging_never_in_prod() -> None:
         ({"dry_run_requested": True}, Outcome.DRY_RUN, "dry run was asked"),
         ({"destructive": True}, Outcome.NEEDS_APPROVAL, "Risk 65"),
         ({"tool_class": ToolClass.UNKNOWN}, Outcome.ALLOW, "risk 50 below"),
+        ({"human_asked": "Playbook p proposes this step"}, Outcome.NEEDS_APPROVAL, "proposes this step: a human"),
+        ({"human_asked": "Playbook p proposes this step", "scope": Scope.READ_ONLY}, Outcome.DENY, "read-only"),
+        (
+            {"human_asked": "Playbook p proposes this step", "tool_class": ToolClass.READ},
+            Outcome.NEEDS_APPROVAL,
+            "proposes this step: a human",
+        ),
+        (
+            {
+                "human_asked": "Playbook p proposes this step",
+                "tool_class": ToolClass.READ,
+                "on_behalf_of_other": "bob@x.example",
+                "suspicion": "urgency",
+            },
+            Outcome.NEEDS_APPROVAL,
+            "(on behalf of another person (bob@x.example); the ticket is flagged as suspicious (urgency))",
+        ),
     ],
 )
 def test_each_step_of_the_policy(changes: dict[str, object], outcome: Outcome, reason: str) -> None:

@@ -119,6 +119,12 @@ def post_visitor_message(*, conversation: Conversation, body: str) -> ChatMessag
     if conversation.state == ConversationState.CLOSED:
         raise ChatError("This conversation is closed; reload to start a new one.")
     with transaction.atomic():
+        # As it is now, locked: the idle sweep (close_idle) may have closed it since the socket read it.
+        conversation.state = Conversation.objects.select_for_update().values_list("state", flat=True).get(
+            pk=conversation.pk
+        )
+        if conversation.state == ConversationState.CLOSED:
+            raise ChatError("This conversation is closed; reload to start a new one.")
         message = ChatMessage.objects.create(
             conversation=conversation, role=Role.VISITOR, author_label=conversation.visitor_label, body=body
         )

@@ -202,7 +202,13 @@ def decide(action: Action, rules: Iterable[Rule]) -> Decision:
         )
     if not action.is_write:
         if action.human_asked:
-            return result(Outcome.NEEDS_APPROVAL, f"{action.human_asked}: a human decides.")
+            # The approver sees what they would otherwise miss: whose records it reads, what the ticket is flagged for.
+            warnings = (
+                [f"on behalf of another person ({action.on_behalf_of_other})"] if action.on_behalf_of_other else []
+            )
+            warnings += [f"the ticket is flagged as suspicious ({action.suspicion})"] if action.suspicion else []
+            note = f" ({'; '.join(warnings)})" if warnings else ""
+            return result(Outcome.NEEDS_APPROVAL, f"{action.human_asked}{note}: a human decides.")
         return result(Outcome.ALLOW, "Reads are allowed.")
     if action.scope is Scope.DRY_RUN:
         return result(Outcome.DRY_RUN, f"{action.connector_name} is in dry-run scope: showing what would change.")

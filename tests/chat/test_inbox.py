@@ -291,3 +291,12 @@ def test_a_chat_whose_visitor_left_closes_and_one_a_person_has_stays_open(
         note = ChatMessage.objects.filter(conversation=seeded["bot"]).last()
         assert note is not None and note.body == "Closed after 30 minutes without a message."
     assert close_idle_conversations.apply().get() == 0  # nothing twice
+
+
+def test_a_message_to_a_chat_the_sweep_closed_meanwhile_is_refused(seeded: dict[str, Any], hartwell: Any) -> None:
+    with tenant_context(hartwell):
+        stale = Conversation.objects.get(pk=seeded["bot"].pk)  # as the visitor's socket read it
+        Conversation.objects.filter(pk=stale.pk).update(state=ConversationState.CLOSED)  # the idle sweep, meanwhile
+        with pytest.raises(services.ChatError, match="closed"):
+            services.post_visitor_message(conversation=stale, body="Still there?")
+        assert not ChatMessage.objects.filter(conversation=stale, body="Still there?").exists()
