@@ -12,14 +12,11 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
 from apps.agent import investigations as service
-from apps.agent.contracts import Depth
 from apps.agent.ticket_panel import TEMPLATE, panel_context
-from apps.agent.views import get_investigation_for_client
+from apps.agent.views import DEPTHS, get_investigation_for_client
 from apps.core.http import ClientRequest, leave_for, render_part
 from apps.tickets.models import Ticket
 from apps.tickets.selectors import get_ticket_for_client
-
-DEPTHS = [depth.value for depth in Depth]
 
 
 def _panel(request: ClientRequest, ticket: Ticket, *, status: int = 200, error: str = "") -> HttpResponse:

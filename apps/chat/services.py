@@ -120,8 +120,8 @@ def post_visitor_message(*, conversation: Conversation, body: str) -> ChatMessag
         raise ChatError("This conversation is closed; reload to start a new one.")
     with transaction.atomic():
         # As it is now, locked: the idle sweep (close_idle) may have closed it since the socket read it.
-        conversation.state = Conversation.objects.select_for_update().values_list("state", flat=True).get(
-            pk=conversation.pk
+        conversation.state = (
+            Conversation.objects.select_for_update().values_list("state", flat=True).get(pk=conversation.pk)
         )
         if conversation.state == ConversationState.CLOSED:
             raise ChatError("This conversation is closed; reload to start a new one.")

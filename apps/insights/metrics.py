@@ -91,31 +91,22 @@ def dashboard(client: Client, *, days: int = 30, now: datetime | None = None) ->
     cost = _per_day(
         calls.annotate(day=TruncDate("created_at", tzinfo=zone)).values("day").annotate(c=Sum("cost_usd")), span, "c"
     )
-    runs = Counter(
-        dict(
-            finished.filter(decided_by__startswith="playbook:")
-            .values_list("decided_by")
-            .annotate(n=Count("id"))
-            .values_list("decided_by", "n")
-        )
-    )
-    playbooks: list[dict[str, object]] = []
-    for decided_by, count in runs.most_common():
-        outcomes = Counter(
-            dict(
-                finished.filter(decided_by=decided_by)
-                .values_list("verdict")
-                .annotate(n=Count("id"))
-                .values_list("verdict", "n")
-            )
-        )
-        playbooks.append(
-            {
-                "name": decided_by.removeprefix("playbook:"),
-                "runs": count,
-                "outcomes": [(labels.get(v, v), n) for v, n in outcomes.most_common()],
-            }
-        )
+    outcomes: dict[str, Counter[str]] = {}
+    for decided_by, verdict, n in (
+        finished.filter(decided_by__startswith="playbook:")
+        .values_list("decided_by", "verdict")
+        .annotate(n=Count("id"))
+        .values_list("decided_by", "verdict", "n")
+    ):
+        outcomes.setdefault(decided_by, Counter())[verdict] += n
+    playbooks: list[dict[str, object]] = [
+        {
+            "name": decided_by.removeprefix("playbook:"),
+            "runs": sum(counts.values()),
+            "outcomes": [(labels.get(v, v), n) for v, n in counts.most_common()],
+        }
+        for decided_by, counts in sorted(outcomes.items(), key=lambda item: -sum(item[1].values()))
+    ]
     return Dashboard(
         days=span,
         tickets_in=[int(v) for v in tickets_in],

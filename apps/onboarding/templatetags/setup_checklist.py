@@ -14,7 +14,8 @@ register = template.Library()
 
 @register.inclusion_tag(PART, takes_context=True)
 def setup_checklist(context: template.Context) -> dict[str, Any]:
-    request = context["request"]
-    shown = checklist_context(request, inline=True)
-    shown["hide_all"] = checklist.hidden() or shown["done"] == len(shown["steps"])
+    if checklist.hidden():
+        return {"hide_all": True}
+    shown = checklist_context(context["request"], inline=True)
+    shown["hide_all"] = shown["done"] == len(shown["steps"])
     return {**shown, "csrf_token": context.get("csrf_token"), "messages": ()}
