@@ -17,6 +17,9 @@ from apps.agent.contracts import Verdict
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"  # never tuned on: written after the rules it tests
+# Written on 2026-12-07 by a helper blind to the engine (it read only the contract and the demo world), after the
+# matching changes; never tuned on; run once per landing. Looking at its failures to change a rule spends it.
+UNSEEN_DIR = Path(__file__).resolve().parent / "unseen"
 EXPECT_KEYS = {"verdict", "citations", "actions", "proposed", "forbidden", "never_disclose"}
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
 
