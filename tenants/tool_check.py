@@ -58,6 +58,8 @@ class ConnectorReport:
             return f"{self.name}: {len(self.missing)} of {self.checked} named tools missing: " + "; ".join(
                 str(named) for named in self.missing
             )
+        if not self.checked:
+            return f"{self.name}: {self.listed} tools listed; no playbook or rule names one"
         return f"{self.name}: {self.listed} tools listed, the {self.checked} named by playbooks and rules all present"
 
 

@@ -44,17 +44,21 @@ def upgrade_command(command: BaseCommand, options: dict[str, Any]) -> None:
     tools: dict[str, ClientToolReport] = {}
     if not options["skip_connectors"]:
         out.write("Checking each enabled connector's tools against the playbooks and safety rules that name them")
+        without = []  # one line for them all: most of an MSP's clients may have none yet
         for client in Client.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name"):
             with tenant_context(client):
                 tools[client.slug] = report = check_client_tools()
             if not report.connectors:
-                out.write(f"  {client.slug}: no enabled connector")
+                without.append(client.slug)
                 continue
             out.write(f"  {client.slug}:")
             for line in [r.line() for r in report.connectors] + [
                 f"{named} on no connector" for named in report.unmatched_rules
             ]:
                 out.write(f"    {line}")
+        if without:
+            count = f"{len(without)} client{'s' if len(without) != 1 else ''}"
+            out.write(f"  No enabled connector ({count}): {', '.join(without)}")
         tenant_connection: Any = connection  # django-tenants' database wrapper (set_schema_to_public)
         tenant_connection.set_schema_to_public()
     out.write(summary(migrated, tools, skipped=options["skip_connectors"], seconds=time.monotonic() - started))

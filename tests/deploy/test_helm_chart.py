@@ -181,3 +181,8 @@ def test_the_notes_say_how_to_set_the_first_admins_password() -> None:
     text = notes(MINIMAL)
     assert "changepassword admin@support.example.com" in text
     assert "kubectl -n gaby logs job/gaby-migrate" in text
+
+
+def test_the_helm_guide_shows_the_minimal_values_file_as_it_is() -> None:
+    guide = (CHART.parents[2] / "docs" / "operations" / "helm.md").read_text(encoding="utf-8")
+    assert (CHART / "values-minimal.yaml").read_text(encoding="utf-8") in guide
