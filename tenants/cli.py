@@ -19,6 +19,7 @@ from tenants.demo_mail_cli import banner_lines as demo_mail_banner
 from tenants.demo_mail_cli import register as register_demo_mail
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
+from tenants.upgrade_cli import register as register_upgrade
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -51,6 +52,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     member.set_defaults(handler=add_member)
 
     register_demo_mail(subparsers, command)
+    register_upgrade(subparsers, command)
 
 
 FIRST_ADMIN_FILE = "bootstrap/first-admin-password"  # docker/compose.yaml keeps bootstrap/ in a volume

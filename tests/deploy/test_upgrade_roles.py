@@ -1,0 +1,64 @@
+"""``gaby upgrade`` as production runs it: a separate process, the application role in DATABASE_URL and the owner
+in GABY_DB_OWNER_URL. It migrates as the owner, and the application role can use what the upgrade added."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.test_db_roles import ROOT, Install, install  # noqa: F401  (the two-role database fixture)
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def run_gaby(target: Install, data_dir: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GABY_", "DJANGO_SETTINGS", "DATABASE_URL"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "gaby_site.settings",
+        "GABY_ENV": "development",
+        "GABY_DATA_DIR": str(data_dir),
+        "REDIS_URL": settings.REDIS_URL,
+        "DATABASE_URL": target.app_url,
+        "GABY_DB_OWNER_URL": target.owner_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_upgrade_migrates_as_the_owner_and_the_application_role_uses_the_result(
+    install: Install,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_gaby(
+        install,
+        tmp_path,
+        "migrate_schemas",
+        "tickets",
+        "0005_ticketpush_attachment_error_attachment_external_id_and_more",
+        "--schema",
+        install.schema,
+        "--database",
+        "owner",
+        "--noinput",
+    )
+    assert install.as_app(f"SELECT to_regclass('{install.schema}.tickets_savedview')") == [(None,)]
+
+    out = run_gaby(install, tmp_path, "gaby", "upgrade")
+    assert "Migrating every schema (database alias 'owner')" in out
+    assert f"client 1/1 {install.schema}: 2 migrations applied (tickets 2)" in out
+    assert "Connector tools: no enabled connector to check." in out
+    # The owner re-granted the application role on the schema it just migrated: the new table is usable.
+    install.as_app(
+        f"INSERT INTO {install.schema}.tickets_savedview (id, user_id, name, query, created_at) "
+        "VALUES (gen_random_uuid(), gen_random_uuid(), 'mine', 'status:open', now())"
+    )
+    again = run_gaby(install, tmp_path, "gaby", "upgrade", "--skip-connectors")
+    assert "Nothing to apply: all 2 schemas were up to date." in again
