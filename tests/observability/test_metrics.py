@@ -72,6 +72,7 @@ def test_requests_are_counted_by_route_name_not_path(as_user: Any, scrape: Calla
     browser = as_user("alice", "hartwell")
     assert browser.get("/inbox/").status_code == 200
     assert browser.get("/no/such/page/").status_code == 404
+    assert browser.get("/static/css/gaby.css").status_code == 200
     after = scrape()
     assert (
         value(after, "gaby_http_requests_total", method="GET", route="tickets:inbox", status="2xx")
@@ -81,7 +82,10 @@ def test_requests_are_counted_by_route_name_not_path(as_user: Any, scrape: Calla
     assert value(after, "gaby_http_requests_total", method="GET", route="unmatched", status="4xx") > value(
         before, "gaby_http_requests_total", method="GET", route="unmatched", status="4xx"
     )
-    assert not any("/no/such" in str(labels) for _, labels in after)
+    assert value(after, "gaby_http_requests_total", method="GET", route="static", status="2xx") > value(
+        before, "gaby_http_requests_total", method="GET", route="static", status="2xx"
+    )
+    assert not any("/no/such" in str(labels) or "gaby.css" in str(labels) for _, labels in after)
 
 
 def test_per_client_labels_can_be_turned_off(
