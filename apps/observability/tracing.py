@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 TRACER_NAME = "gaby"
+PROBES_MIDDLEWARE = "apps.observability.middleware.MetricsMiddleware"  # the last of those answering before routing
 OPEN_RUNS_KEPT = 256  # a run that never concludes here (its worker died) is dropped past this many
 
 
@@ -81,8 +82,11 @@ def configure_from_settings() -> None:
     # The batch processor re-creates its export thread in a forked child (Celery's prefork pool) by itself.
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    # Django's middleware is inserted here, before the ASGI/WSGI handler loads the middleware list.
-    DjangoInstrumentor().instrument(tracer_provider=provider)
+    # Django's middleware is inserted here, before the ASGI/WSGI handler loads the middleware list: after the probes
+    # and /metrics, which answer whatever Host a load balancer sends (the instrumentation's own default, first in the
+    # list, reads the Host of every request and turns a probe with an unlisted one into a 400).
+    after_probes = list(settings.MIDDLEWARE).index(PROBES_MIDDLEWARE) + 1
+    DjangoInstrumentor().instrument(tracer_provider=provider, middleware_position=after_probes)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     install(provider)

@@ -112,3 +112,44 @@ def test_tracing_off_costs_no_query_and_no_span(make_ticket: Any, knowledge: Any
         tracing.install(None)
     assert len(spans.get_finished_spans()) > 0
     assert len(on.captured_queries) == len(off.captured_queries)  # the tree is built from rows in memory
+
+
+SWITCHED_ON = """
+import django, httpx
+django.setup()
+from django.test import Client
+from opentelemetry import trace
+from tests.http_receiver import http_receiver
+
+from django.conf import settings
+print("MIDDLEWARE", settings.MIDDLEWARE[:4])
+print("PROBE", Client().get("/health", HTTP_HOST="10.0.0.7:8000").status_code)  # a load balancer's probe
+Client(raise_request_exception=False).get("/accounts/login/", HTTP_HOST="localhost")  # a span, whatever it answers
+with http_receiver() as receiver:
+    httpx.post(receiver.url, json={})
+trace.get_tracer_provider().force_flush()
+"""
+
+
+def test_an_otlp_endpoint_switches_on_the_sdk_and_the_instrumentations(tmp_path: Any) -> None:
+    """In a process of its own (the instrumentations patch Django, Celery and httpx for the whole process): the
+    settings turn tracing on, and a Django request and an httpx call come out as spans."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GABY_OTEL_ENABLED": "true", "GABY_OTEL_EXPORTER": "console", "OTEL_SERVICE_NAME": "gaby-test"}
+    result = subprocess.run(
+        [sys.executable, "-c", SWITCHED_ON], env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    spans = [block for block in result.stdout.split("\n}\n") if '"name"' in block]
+    assert any('"http.request.method": "GET"' in span or '"http.method": "GET"' in span for span in spans), (
+        result.stdout[-3000:]
+    )
+    assert any('"kind": "SpanKind.SERVER"' in span and "/accounts/login/" in span for span in spans)
+    # Probes and /metrics answer before the tracing middleware, whatever Host they carry.
+    assert "PROBE 200" in result.stdout
+    assert "'apps.observability.middleware.MetricsMiddleware', 'opentelemetry" in result.stdout
+    assert any('"kind": "SpanKind.CLIENT"' in span for span in spans)
+    assert '"service.name": "gaby-test"' in result.stdout
