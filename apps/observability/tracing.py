@@ -16,6 +16,7 @@ from the database.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class _Run:
 
 _tracer: Tracer | None = None
 _runs: OrderedDict[str, _Run] = OrderedDict()
+_runs_lock = threading.Lock()  # the chat's threads and in-process evals record from several threads at once
 
 
 def install(provider: TracerProvider | None) -> None:
@@ -56,7 +58,8 @@ def install(provider: TracerProvider | None) -> None:
     an in-memory exporter."""
     global _tracer
     _tracer = provider.get_tracer(TRACER_NAME) if provider is not None else None
-    _runs.clear()
+    with _runs_lock:
+        _runs.clear()
 
 
 def configure_from_settings() -> None:
@@ -100,29 +103,30 @@ def _ns(moment: datetime | None) -> int | None:
 def _run_for(investigation_id: str, investigation: Any, started_ns: int) -> _Run | None:
     if _tracer is None or not investigation_id:
         return None
-    run = _runs.get(investigation_id)
-    if run is not None:
-        return run
-    attributes: dict[str, AttributeValue] = {
-        "gaby.investigation.id": investigation_id,
-        "gaby.client": str(getattr(connection, "schema_name", "")),
-    }
-    if investigation is not None:
-        attributes |= {
-            "gaby.ticket.id": str(investigation.ticket_id),
-            "gaby.investigation.attempt": int(investigation.attempts),
-            "gaby.investigation.depth": str(investigation.depth),
-            "gaby.investigation.triggered_by": str(investigation.triggered_by),
+    with _runs_lock:
+        run = _runs.get(investigation_id)
+        if run is not None:
+            return run
+        attributes: dict[str, AttributeValue] = {
+            "gaby.investigation.id": investigation_id,
+            "gaby.client": str(getattr(connection, "schema_name", "")),
         }
-        started_ns = min(started_ns, _ns(investigation.started_at) or started_ns)
-    span = _tracer.start_span("investigation", start_time=started_ns, attributes=attributes)
-    run = _Run(span=span, context=trace.set_span_in_context(span))
-    _runs[investigation_id] = run
-    while len(_runs) > OPEN_RUNS_KEPT:
-        _, dropped = _runs.popitem(last=False)
-        dropped.span.set_status(Status(StatusCode.ERROR, "the run never concluded in this process"))
-        dropped.span.end()
-    return run
+        if investigation is not None:
+            attributes |= {
+                "gaby.ticket.id": str(investigation.ticket_id),
+                "gaby.investigation.attempt": int(investigation.attempts),
+                "gaby.investigation.depth": str(investigation.depth),
+                "gaby.investigation.triggered_by": str(investigation.triggered_by),
+            }
+            started_ns = min(started_ns, _ns(investigation.started_at) or started_ns)
+        span = _tracer.start_span("investigation", start_time=started_ns, attributes=attributes)
+        run = _Run(span=span, context=trace.set_span_in_context(span))
+        _runs[investigation_id] = run
+        while len(_runs) > OPEN_RUNS_KEPT:
+            _, dropped = _runs.popitem(last=False)
+            dropped.span.set_status(Status(StatusCode.ERROR, "the run never concluded in this process"))
+            dropped.span.end()
+        return run
 
 
 def step_recorded(step: InvestigationStep) -> None:
@@ -197,7 +201,8 @@ def llm_call_recorded(call: LLMCall) -> None:
 
 def investigation_ended(investigation_id: str, *, verdict: str, decided_by: str) -> None:
     """The conclusion's (or failure's) audit event: the root span ends with the verdict."""
-    run = _runs.pop(investigation_id, None)
+    with _runs_lock:
+        run = _runs.pop(investigation_id, None)
     if run is None:
         return
     run.span.set_attribute("gaby.verdict", verdict)
