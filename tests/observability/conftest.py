@@ -3,7 +3,8 @@ and a scrape of /metrics parsed by prometheus_client's own parser."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -69,3 +70,20 @@ def run_with_one_tool_call(
         return investigate(make_ticket(**ticket))
 
     return run
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Callable[[], AbstractContextManager[None]]:
+    """``with committed():`` runs, when the block ends, the counting that waits for a commit (the test's transaction
+    never commits). Only this app's: the block's other commit hooks (tasks sent to the broker, live events) are
+    dropped, so nothing is left queued for another test's worker."""
+
+    @contextmanager
+    def block() -> Iterator[None]:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            yield
+        for callback in callbacks:
+            if getattr(callback, "__module__", "").startswith("apps.observability."):
+                callback()
+
+    return block

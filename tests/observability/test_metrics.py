@@ -18,11 +18,11 @@ def test_an_investigation_moves_the_counters_a_scrape_reads(
     run_with_one_tool_call: Any,
     in_hartwell: Any,
     scrape: Callable[..., Samples],
-    django_capture_on_commit_callbacks: Any,
+    committed: Any,
 ) -> None:
     client = in_hartwell.schema_name
     before = scrape()
-    with django_capture_on_commit_callbacks(execute=True):  # counted when the run's transactions commit, as on a worker
+    with committed():  # counted when the run's transactions commit, as on a worker
         investigation = run_with_one_tool_call()
     assert (investigation.status, investigation.verdict, investigation.decided_by) == ("done", "auto_resolved", "llm")
     after = scrape()
@@ -89,7 +89,7 @@ def test_requests_are_counted_by_route_name_not_path(as_user: Any, scrape: Calla
 
 
 def test_per_client_labels_can_be_turned_off(
-    settings: Any, in_hartwell: Any, scrape: Callable[..., Samples], django_capture_on_commit_callbacks: Any
+    settings: Any, in_hartwell: Any, scrape: Callable[..., Samples], committed: Any
 ) -> None:
     from apps.chat.services import start_conversation
     from apps.chat.widgets import Identity, create_widget
@@ -99,7 +99,7 @@ def test_per_client_labels_can_be_turned_off(
     widget = create_widget(
         client=in_hartwell, changes={"name": "Site", "allowed_origins": ["https://hartwell.example"]}
     )
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed():
         conversation, _ = start_conversation(widget=widget, identity=Identity(), origin="https://hartwell.example")
     assert Conversation.objects.filter(pk=conversation.pk).exists()
     after = scrape()
