@@ -24,6 +24,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from apps.observability import multiproc
 from gaby_site.embedded import Services, say
 
 if TYPE_CHECKING:
@@ -195,6 +196,8 @@ def run() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         services.up(app_role=True)
+        # Every process's Prometheus counters go to one directory, summed by /metrics (docs/operations/metrics.md).
+        multiproc.prepare(_data_dir() / "metrics")
         banner = _prepare_database(demo_mail=mail is not None)
         commands = process_commands(host, port, mail)
         say(f"Starting {', '.join(commands)}")

@@ -10,6 +10,7 @@ cache, channel layer, beat schedule, cookie domain) are in ``gaby_site/conf/``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -259,6 +260,26 @@ LOGGING = build_logging_config(LOG_LEVEL, LOG_FORMAT)
 
 # --- Health -------------------------------------------------------------------------------------
 READY_WORKER_TIMEOUT = env_int("GABY_READY_WORKER_TIMEOUT_MS", 1500, minimum=100) / 1000
+
+# --- Observability (apps.observability: docs/operations/metrics.md, tracing.md, status.md) ----------
+# /metrics: open in development and tests; in production closed until a bearer token or allowed networks are set
+# (with both, a scrape needs both).
+METRICS_TOKEN = env_str("GABY_METRICS_TOKEN")
+try:
+    METRICS_ALLOW = [ipaddress.ip_network(net, strict=False) for net in env_list("GABY_METRICS_ALLOW")]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"GABY_METRICS_ALLOW: {exc}. List networks like 10.0.0.0/8,192.168.1.5.") from None
+# Per-client labels on counters (client=<schema>); off folds every client into client="all" (many clients).
+METRICS_CLIENT_LABELS = env_bool("GABY_METRICS_CLIENT_LABELS", default=True)
+# A Celery worker serves its own counters on this port (0: off) where it runs apart from the web (Kubernetes).
+METRICS_WORKER_PORT = env_int("GABY_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+# Traces: on when an OTLP endpoint is given (the SDK reads OTEL_EXPORTER_OTLP_* itself), or GABY_OTEL_ENABLED.
+OTEL_ENABLED = env_bool(
+    "GABY_OTEL_ENABLED",
+    default=bool(env_str("OTEL_EXPORTER_OTLP_ENDPOINT") or env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+)
+OTEL_EXPORTER = env_choice("GABY_OTEL_EXPORTER", ("otlp", "console"), "otlp")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "gaby")
 
 # --- Connectors (CON-1..CON-6) ------------------------------------------------------------------
 # Per call: how long Gaby waits for an MCP server, and how much of its answer it keeps.

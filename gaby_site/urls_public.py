@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import handoff, views_portal
+from apps.observability import views as observability
 
 urlpatterns = [
     path("", views_portal.home, name="portal_home"),
     path("clients/new/", views_portal.new_client, name="portal_new_client"),
+    path("status/", observability.status_page, name="portal_status"),  # MSP staff: every client's health (OBS-4)
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),

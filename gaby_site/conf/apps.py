@@ -22,6 +22,7 @@ SHARED_APPS = [
     "allauth.mfa",
     "apps.accounts",
     "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
+    "apps.observability",  # no tables: /metrics, traces and the MSP's /status page read the other apps' rows
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -43,6 +44,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 MIDDLEWARE = [
     "gaby_site.health.HealthMiddleware",  # answers probes before host checks
+    "apps.observability.middleware.MetricsMiddleware",  # counts requests; answers /metrics before tenant routing
     "apps.core.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files need no client: served before tenant routing, so an unknown host's page still has its CSS.

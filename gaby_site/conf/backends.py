@@ -70,4 +70,6 @@ def beat_schedule(*, connector_health_interval: int) -> dict[str, dict[str, Any]
         # Investigations whose worker stopped (no heartbeat) or that no worker picked up fail with a reason.
         "agent-fail-stuck-investigations": {"task": "agent.fail_stuck_investigations", "schedule": 60.0},
         "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
+        # Proves beat, the broker and a worker all move (the /status page and gaby_celery_beat_age_seconds).
+        "observability-beat-heartbeat": {"task": "observability.beat_heartbeat", "schedule": 30.0},
     }
