@@ -190,9 +190,11 @@ class RunContext:
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
         started = time.monotonic()
         # The knowledge base is English: a German, French or Spanish query is searched by its English gloss.
-        query = to_english(query.strip(), self.ticket.language)[:1000]
+        query = to_english(query.strip(), self.ticket.language)[: retrieval.TICKET_MAX_CHARS]
         try:
-            result = retrieval.search(query, limit=limit, provider=self.embedding_provider)
+            result = retrieval.search(
+                query, limit=limit, provider=self.embedding_provider, max_chars=retrieval.TICKET_MAX_CHARS
+            )
         except retrieval.QueryError as exc:
             self.record_step(StepKind.READ, system="knowledge", title="Knowledge search skipped", detail=str(exc))
             return []

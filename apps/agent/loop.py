@@ -128,7 +128,7 @@ class LLMDecider:
         )
         sender = f"From: {ticket.contact_name} <{ticket.contact_email}>\n" if ticket.contact_email else ""
         self.state.evidence.append(Evidence("TICKET", "ticket", sender + ticket.full_text, ticket_citation))
-        for number, passage in enumerate(self.context.search_knowledge(ticket.text[:1000], limit=5), start=1):
+        for number, passage in enumerate(self.context.search_knowledge(ticket.text, limit=5), start=1):
             self.state.evidence.append(Evidence(f"K{number}", "knowledge", passage.text, passage.citation))
         self._classify()
         self._plan()

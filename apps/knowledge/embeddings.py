@@ -75,19 +75,33 @@ class EmbeddingProvider:
         model again. Bulk ``embed`` (syncs) is never cached: its texts are embedded once and stored."""
         if not self.enabled:
             return None
-        key = (self.model, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> list[Vector | None]:
+        """Several queries' vectors (a ticket's passages): cached ones reused, the others embedded in one batch."""
+        if not self.enabled:
+            return [None] * len(texts)
+        keys = [
+            (self.model, hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()) for t in texts
+        ]
+        found: list[Vector | None] = []
         with self._lock:
-            cached = self._query_cache.get(key)
-            if cached is not None:
-                self._query_cache.move_to_end(key)
-                self.query_cache_hits += 1
-                return list(cached)
-        vector = self.embed([text])[0]
+            for key in keys:
+                cached = self._query_cache.get(key)
+                if cached is not None:
+                    self._query_cache.move_to_end(key)
+                    self.query_cache_hits += 1
+                found.append(list(cached) if cached is not None else None)
+        missing = list(dict.fromkeys(text for text, vector in zip(texts, found, strict=True) if vector is None))
+        fresh = dict(zip(missing, self.embed(missing), strict=True)) if missing else {}
         with self._lock:
-            self._query_cache[key] = tuple(vector)
+            for index, (text, key) in enumerate(zip(texts, keys, strict=True)):
+                if found[index] is None:
+                    found[index] = fresh[text]
+                    self._query_cache[key] = tuple(fresh[text])
             while len(self._query_cache) > self.query_cache_size:
                 self._query_cache.popitem(last=False)
-        return vector
+        return found
 
     def _embed_batch(self, texts: list[str]) -> list[Vector]:
         raise NotImplementedError

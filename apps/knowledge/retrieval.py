@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from apps.knowledge import retrievers
+from apps.knowledge import retrievers, ticket_query
 from apps.knowledge.embeddings import EmbeddingProvider, get_provider
 from apps.knowledge.models import Document
 from apps.knowledge.retrievers import Filters
@@ -36,6 +36,15 @@ SEMANTIC_WEIGHT = 0.8
 # hybrid fuses both retrievers; lexical (full-text only) and semantic (vector only) run one side, for the
 # search playground's comparison and bench/retrieval_quality.py. A client without embeddings is always lexical.
 MODES = ("hybrid", "lexical", "semantic")
+QUERY_MAX_CHARS = 1000  # a search box query
+TICKET_MAX_CHARS = 20000  # a whole ticket, after its quotes and signature are stripped
+# Document-level ranking (by_document): a page's best chunk, plus a share of its next best. Measured by
+# bench/retrieval_quality.py on the FAQ and the long tickets' dev split: any share above 0 lost MRR on both (a page
+# long enough to hold three loosely related passages is rarely the one asked about), so a page ranks by its best.
+SUPPORT_WEIGHT = 0.0
+SUPPORT_CHUNKS = 2
+PER_DOCUMENT = 3
+DETAIL_FACTOR = 3  # chunks loaded per hit returned: the document ranking's evidence
 _WORD = re.compile(r"[\w][\w'.-]*", re.UNICODE)
 
 
@@ -88,9 +97,34 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def query_terms(query: str) -> retrievers.QueryTerms:
-    """The query's distinct words (at most 64) and their lexemes."""
-    return retrievers.analyse(query, list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:64])
+def query_terms(query: str, *, long: bool = False) -> retrievers.QueryTerms:
+    """The query's distinct words (at most 64; a whole ticket's up to 400) and their lexemes."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+    return retrievers.analyse(query, words[: 400 if long else 64])
+
+
+def _word_uses(query: str) -> dict[str, int]:
+    uses: dict[str, int] = {}
+    for word in _WORD.findall(query):
+        uses[word.lower()] = uses.get(word.lower(), 0) + 1
+    return uses
+
+
+def by_document(fused: dict[UUID, float], document_of: dict[UUID, UUID], limit: int) -> list[UUID]:
+    """Chunks ranked by their document's evidence, then by their own score: a document scores its best chunk plus
+    ``SUPPORT_WEIGHT`` times the next ``SUPPORT_CHUNKS`` best, so a page three passages of which match beats a page
+    with one stray sentence. At most ``PER_DOCUMENT`` chunks of a document are returned; citations stay chunks."""
+    chunks: dict[UUID, list[UUID]] = {}
+    for cid in sorted(fused, key=lambda cid: (-fused[cid], str(cid))):
+        if cid in document_of:
+            chunks.setdefault(document_of[cid], []).append(cid)
+
+    def evidence(document: UUID) -> tuple[float, str]:
+        scores = [fused[cid] for cid in chunks[document]]
+        return -(scores[0] + SUPPORT_WEIGHT * sum(scores[1 : 1 + SUPPORT_CHUNKS])), str(document)
+
+    ranked = [cid for document in sorted(chunks, key=evidence) for cid in chunks[document][:PER_DOCUMENT]]
+    return ranked[:limit]
 
 
 def _normalised(scored: list[tuple[UUID, float]]) -> dict[UUID, float]:
@@ -103,13 +137,14 @@ def _normalised(scored: list[tuple[UUID, float]]) -> dict[UUID, float]:
 
 
 def fuse(
-    lexical: list[tuple[UUID, float]], semantic: list[tuple[UUID, float]], *, weight: float = SEMANTIC_WEIGHT
+    lexical: list[tuple[UUID, float]], semantic: list[tuple[UUID, float]], *, weight: float | None = None
 ) -> dict[UUID, float]:
     """Convex combination of each side's min-max normalised scores: ``weight * semantic + (1 - weight) * lexical``.
 
     Unlike reciprocal rank fusion it keeps how far apart candidates score, so a strong match on one side is not
     pulled level with the other side's also-rans. A side that ran alone scores on its own (weight 1).
     """
+    weight = SEMANTIC_WEIGHT if weight is None else weight
     if not semantic:
         weight = 0.0
     elif not lexical:
@@ -169,13 +204,18 @@ def search(
     candidates: int = 50,
     record_usage: bool = True,
     mode: str = "hybrid",
+    max_chars: int = QUERY_MAX_CHARS,
 ) -> SearchResult:
-    """The best passages for ``query`` in the current client's knowledge, cited and explained."""
+    """The best passages for ``query`` in the current client's knowledge, cited and explained.
+
+    ``max_chars``: the search box keeps ``QUERY_MAX_CHARS``; the agent passes ``TICKET_MAX_CHARS`` to search with a
+    whole ticket, which is then read as passages and salient terms (apps/knowledge/ticket_query.py).
+    """
     query = query.strip()
     if not query:
         raise QueryError("Type what you are looking for.")
-    if len(query) > 1000:
-        raise QueryError("Keep the query under 1000 characters.")
+    if len(query) > max_chars:
+        raise QueryError(f"Keep the query under {max_chars} characters.")
     if mode not in MODES:
         raise QueryError(f"Choose a retrieval mode among {', '.join(MODES)}.")
     limit = max(1, min(limit, 50))
@@ -189,28 +229,34 @@ def search(
         mode = "lexical"
 
     started = time.perf_counter()
-    terms = query_terms(query)
+    long = ticket_query.is_long(query)
+    terms = query_terms(query, long=long)
     lexical: list[tuple[UUID, float]] = []
     if mode != "semantic":
-        lexical = retrievers.lexical(terms, filters, candidates)
+        if long:
+            lexical = retrievers.salient(retrievers.salience(terms, _word_uses(query)), filters, candidates)
+        else:
+            lexical = retrievers.lexical(terms, filters, candidates)
         timings["lexical"] = (time.perf_counter() - started) * 1000
     semantic: list[tuple[UUID, float]] = []
     if mode != "lexical":
         started = time.perf_counter()
-        vector = provider.embed_query(query)
+        passages = [query, *ticket_query.windows(query)] if long else [query]
+        vectors = [v for v in provider.embed_queries(passages) if v]
         timings["embed"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        semantic = retrievers.semantic(vector or [], provider.model, filters, candidates)
+        semantic = retrievers.semantic_many(vectors, provider.model, filters, candidates) if vectors else []
         timings["semantic"] = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
     lexical_rank = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
     semantic_rank = {cid: (rank, sim) for rank, (cid, sim) in enumerate(semantic, start=1)}
     fused = fuse(lexical, semantic)
-    top = sorted(fused, key=lambda cid: (-fused[cid], str(cid)))[:limit]
+    # The best few times ``limit`` chunks are loaded (one query, with their documents), then ranked by document.
+    rows = _details(sorted(fused, key=lambda cid: (-fused[cid], str(cid)))[: limit * DETAIL_FACTOR])
+    top = by_document({cid: fused[cid] for cid in rows}, {cid: row.document_id for cid, row in rows.items()}, limit)
     words = terms.words
     result = SearchResult(query=query, mode=mode, timings_ms=timings)
-    rows = _details(top)
     for cid in top:
         row = rows.get(cid)
         if row is None:

@@ -19,6 +19,7 @@ Both only name unqualified tables, resolved through the client's ``search_path``
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,3 +206,107 @@ def use_ef_search(cursor: Any, value: int) -> None:
     if _ef_search_of.get(raw) != value:
         cursor.execute("SET hnsw.ef_search = %s", [value])
         _ef_search_of[raw] = value
+
+
+def semantic_many(vectors: list[list[float]], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    """The chunks nearest any of ``vectors`` (a ticket's passages), each scored by its closest one; one round trip.
+
+    Each passage walks the index for its own ``limit`` nearest (a LATERAL join), so a chunk close to one sentence
+    of the ticket is found even when the ticket as a whole is about something broader.
+    """
+    if len(vectors) == 1:
+        return semantic(vectors[0], model, filters, limit)
+    exact, kept = False, 1.0
+    if filters.active:
+        count, kept = _filtered_share(filters)
+        exact = count <= EXACT_UNDER
+    where, params = filters.sql()
+    order = "(c.embedding <=> q.v::vector) + 0" if exact else "c.embedding <=> q.v::vector"
+    sql = f"""
+        SELECT n.id, max(n.similarity) AS similarity
+        FROM unnest(%s::text[]) AS q(v)
+        CROSS JOIN LATERAL (
+            SELECT c.id, 1 - (c.embedding <=> q.v::vector) AS similarity
+            FROM knowledge_chunk c
+            WHERE c.embedding IS NOT NULL AND c.embedding_model = %s {where}
+            ORDER BY {order}
+            LIMIT %s
+        ) n
+        GROUP BY n.id
+        ORDER BY similarity DESC, n.id
+        LIMIT %s
+    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    with connection.cursor() as cursor:
+        if not exact:
+            use_ef_search(cursor, ef_search(limit, kept=kept))
+        cursor.execute(sql, [[vector_literal(v) for v in vectors], model, *params, limit, limit])
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+SALIENT_TERMS = 12  # the rarest words of a long query that are searched
+COMMON_AT = 2000  # a lexeme in this many chunks is common: its frequency is not counted further
+
+
+@dataclass(frozen=True)
+class Salience:
+    """A long query's searched lexemes and their weights (inverse document frequency x log term frequency)."""
+
+    weights: dict[str, float]
+    chunks: int
+
+
+def salience(terms: QueryTerms, counts: dict[str, int], *, keep: int = SALIENT_TERMS) -> Salience:
+    """Each lexeme's document frequency in this client's chunks (counted through the GIN index, capped at
+    ``COMMON_AT``), then BM25's idf times 1 + log of how often the query uses it; the ``keep`` heaviest."""
+    lexemes = terms.lexemes
+    if not lexemes:
+        return Salience({}, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l, (SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c "
+            "WHERE c.search @@ to_tsquery('simple', quote_literal(l)) LIMIT %s) s) "
+            "FROM unnest(%s::text[]) AS l",
+            [COMMON_AT, lexemes],
+        )
+        frequency = {lexeme: int(df) for lexeme, df in cursor.fetchall()}
+        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
+        total = int(cursor.fetchone()[0])
+    total = max(total, max(frequency.values(), default=0), 1)
+    uses: dict[str, int] = {}
+    for word, forms in terms.words.items():
+        for lexeme in forms:
+            uses[lexeme] = uses.get(lexeme, 0) + counts.get(word, 1)
+    weights = {}
+    for lexeme, df in frequency.items():
+        if df == 0:
+            continue
+        idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+        weights[lexeme] = idf * (1 + math.log(uses.get(lexeme, 1)))
+    heaviest = sorted(weights, key=lambda lexeme: (-weights[lexeme], lexeme))[:keep]
+    return Salience({lexeme: weights[lexeme] for lexeme in heaviest}, total)
+
+
+def salient(found: Salience, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
+    """Chunks holding any salient lexeme, scored by the summed weights of those they hold (a bag-of-words match
+    that counts a rare word for more than a common one, where ``ts_rank_cd`` counts them alike)."""
+    if not found.weights:
+        return []
+    where, filter_params = filters.sql()
+    lexemes = list(found.weights)
+    sql = f"""
+        SELECT c.id, (
+            SELECT coalesce(sum(t.w), 0) FROM unnest(%s::text[], %s::float8[]) AS t(l, w)
+            WHERE t.l = ANY(tsvector_to_array(c.search))
+        ) AS score
+        FROM (
+            SELECT c.id, c.search FROM knowledge_chunk c
+            WHERE c.search @@ to_tsquery('simple', %s) {where}
+            LIMIT {POOL}
+        ) c
+        ORDER BY score DESC, c.id
+        LIMIT %s
+    """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    match = " | ".join(_quote(lexeme) for lexeme in lexemes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lexemes, [found.weights[x] for x in lexemes], match, *filter_params, limit])
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
