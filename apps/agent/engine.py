@@ -38,13 +38,16 @@ from django_tenants.utils import schema_context
 
 from apps.agent import playbooks  # type: ignore[attr-defined,unused-ignore]
 from apps.agent.context import RunContext
-from apps.agent.contracts import Finding, InvestigationContext, StepKind
+from apps.agent.contracts import Finding, InvestigationContext, StepKind, TicketView, Verdict
 from apps.agent.guards import assess_ticket, flagged, guard_reply, kind_finding, suspicious_finding
 from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import RunAnnouncer
 from apps.agent.loop import LLMDecider
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
+from apps.agent.playbooks.request_kind import Kind
+from apps.agent.playbooks.request_kind import classify as classify_request
 from apps.agent.runtime import current_client
+from apps.agent.triage import Assessment, TicketKind
 from apps.agent.writeback import conclude, fail
 from apps.core import publisher
 from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured
@@ -75,14 +78,30 @@ def llm_configured() -> bool:
     return ModelRoute.objects.filter(workflow=Workflow.VERDICT, provider__enabled=True).exists()
 
 
+def asks_about_nothing_of_theirs(assessment: Assessment, ticket: TicketView) -> bool:
+    """A question that reports no problem with the requester's own things and asks us to do nothing ("if we cancel
+    on the 10th, do we get the rest back?"): the help center's to answer, even where a playbook's topic fits."""
+    return assessment.kind is TicketKind.QUESTION and classify_request(ticket.english).kind is not Kind.ACTIONABLE
+
+
 def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding:
     assessment = assess_ticket(context)
+    agent_settings = context.agent_settings
+    gateway = gateway or LLMGateway(current_client())
+    with_model = gateway.route(Workflow.VERDICT) is not None  # the routes are read once, for the whole run
+    answered: Finding | None = None
+    if assessment.may_act and not with_model and asks_about_nothing_of_theirs(assessment, context.ticket):
+        # Without a model, such a question goes to the knowledge base before any playbook: a playbook that fits its
+        # topic would look up (or act on) an account that nobody asked about.
+        answered = answer_from_knowledge(
+            context, threshold=agent_settings.knowledge_threshold, questions=assessment.questions
+        )
+        if answered.verdict is Verdict.AUTO_RESOLVED:
+            return answered
     finding = try_playbook(context) if assessment.may_act else None
     if finding is not None:
         return finding
-    agent_settings = context.agent_settings
-    gateway = gateway or LLMGateway(current_client())
-    if gateway.route(Workflow.VERDICT) is not None:  # the routes are read once, for the whole run
+    if with_model:
         investigation = context.investigation
         budget = Budget(str(investigation.pk), max_tokens=agent_settings.max_tokens, max_usd=agent_settings.max_usd)
         if context.fresh:
@@ -98,6 +117,8 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
         return suspicious_finding(assessment)
     if not assessment.knowledge_may_answer:
         return kind_finding(assessment)  # the knowledge fallback closes only questions
+    if answered is not None:
+        return answered  # asked before the playbooks, which did not fit either
     return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold, questions=assessment.questions)
 
 

@@ -26,6 +26,11 @@ ACTION_VERBS = (
     r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
     r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove)"
 )
+# Verbs that ask to be told, not for something to be done: "can you tell me", "could you explain".
+INFO_VERBS = (
+    r"(?:tell|explain|clarify|advise|point|show|recommend|suggest|describe|say|let (?:me|us) know|"
+    r"help (?:me |us )?(?:understand|figure out|find out)|confirm (?:whether|if)|see|imagine|believe)"
+)
 # Asking how something works, what the policy is, where something is found, what is possible.
 QUESTION_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -53,6 +58,9 @@ REQUEST_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?:\w+ )?{ACTION_VERBS}",
+        # "could you clear that", "can you make sure nobody can use it": any verb asks us to do something, except
+        # those that ask to be told something ("can you tell me how...", "could you explain...").
+        rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?!{INFO_VERBS}\b)[a-z]{{3,}}\b",
         rf"\bplease (?:\w+ )?{ACTION_VERBS}\b",
         r"\b(?:never|not yet|didn't|didnt|did not|haven't|havent|have not|hasn't|hasnt|has not|isn't|wasn't|"
         r"still not|not) (?:\w+ )?(?:received|receive|arrived|arrive|got|get|come|came|shipped|delivered|"

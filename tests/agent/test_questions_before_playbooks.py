@@ -1,0 +1,42 @@
+"""A question that reports nothing wrong and asks nothing done goes to the help center before any playbook.
+
+Through the real path (raw email → engine → connectors on their stand-ins → gate → reply), in no-LLM mode. The first
+failed before: the refund playbook took a policy question and asked the customer which charge to refund. The
+second guards the new order: "could you clear that" must still count as asking for the action (any verb does, not
+only those on a list), or the help page would answer where the customer asked to be unlocked.
+"""
+
+from __future__ import annotations
+
+from apps.agent.evals.environment import Environment
+from tests.agent.test_requester_identity import MARIA, email_in, executed, northwind, world_of
+
+__all__ = ["northwind", "world_of"]  # the module's fixtures, shared with the requester-identity tests
+
+
+def test_a_policy_question_is_answered_from_knowledge_without_touching_the_account(world_of: Environment) -> None:
+    body = (
+        "hi, quick one before we decide anything:\n"
+        "if we cancel our monthly plan on the 10th do we get the remaining 20 days back or not\n"
+        "thx David"
+    )
+    investigation = email_in(
+        world_of,
+        sender="David Chen <david.chen@quillworks.example>",
+        subject="cancel mid month = partial refund?",
+        body=body,
+    )
+    assert (investigation.verdict, investigation.decided_by) == ("auto_resolved", "knowledge"), investigation.summary
+    assert "refund" in investigation.summary.lower()  # answered from the refunds page
+    assert not [step for step in investigation.steps.all() if step.action_id is not None]  # nothing looked up
+
+
+def test_could_you_with_any_verb_asks_for_the_action(world_of: Environment) -> None:
+    body = (
+        "Hello Northwind support,\n\nOn Monday I changed my password and then on the tablet in the warehouse I kept "
+        "typing the old one, I guess 5 or 6 times. Now the web login refuses me even with the correct new password "
+        "and just tells me to wait. Could you clear that so I can get back in? It's my own account.\n\nMaria"
+    )
+    investigation = email_in(world_of, sender=f"Maria Lopez <{MARIA}>", subject="login refused", body=body)
+    assert len(world_of.sandboxes["keycloak"].unlocks) == 1, investigation.summary  # Maria's own account
+    assert investigation.decided_by.startswith("playbook:") and executed(investigation)
