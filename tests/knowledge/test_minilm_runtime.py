@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from safetensors.numpy import save_file
 
 from apps.knowledge import minilm_runtime
 from apps.knowledge.embeddings import LocalMiniLM
@@ -78,6 +80,10 @@ def test_incomplete_model_files_are_named(tmp_path: Path) -> None:
     (partial / "model.safetensors").write_bytes(b"\x00" * 64)  # present but not safetensors
     with pytest.raises(ModelUnavailable, match=r"Cannot read .*model\.safetensors"):
         ensure_model_file(partial, [tmp_path / "models"])
+    save_file({"embeddings.word_embeddings.weight": np.zeros((2, 2), np.float32)}, str(partial / "model.safetensors"))
+    with pytest.raises(ModelUnavailable, match="is not the all-MiniLM-L6-v2 release"):  # readable, other weights
+        ensure_model_file(partial, [tmp_path / "models"])
+    assert not list((tmp_path / "models").glob("*.onnx"))
 
 
 def test_a_corrupt_onnx_file_says_to_delete_it(tmp_path: Path) -> None:
