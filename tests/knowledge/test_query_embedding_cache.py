@@ -30,7 +30,7 @@ def test_bulk_embedding_is_never_served_from_the_query_cache(provider: Any) -> N
 
 def test_the_cache_is_bounded_and_forgets_the_least_recently_used(provider: Any) -> None:
     small = LocalMiniLM(batch_size=8)
-    small._model = provider._load()  # the same loaded model, a fresh cache and fresh counters
+    small._runtime = provider._load()  # the same loaded model, a fresh cache and fresh counters
     small.query_cache_size = 2
     small.embed_query("alpha")
     small.embed_query("beta")
