@@ -148,7 +148,9 @@ def _check() -> None:
 
     from bench.debian_faq import fetch, parse, read
 
-    data_dir = Path(os.environ.get("GABY_DATA_DIR", "var")) / "bench" / "debian-faq"
+    # The same data directory as the settings' default (the repository's var/), so the FAQ is fetched once.
+    root = Path(os.environ.get("GABY_DATA_DIR") or Path(__file__).resolve().parent.parent / "var")
+    data_dir = root.expanduser() / "bench" / "debian-faq"
     pairs = parse(read(fetch(data_dir)))
     tickets = load_tickets()
     print(summary(tickets))
@@ -156,7 +158,7 @@ def _check() -> None:
     for line in found:
         print(f"  {line}")
     if found:
-        raise SystemExit(f"{len(found)} problem(s) in {LONG_TICKETS.name}")
+        raise SystemExit(f"\n{len(found)} problem(s) in {LONG_TICKETS.name}")
     print("  valid: every section exists, every split matches its hash, no question copied")
 
 
