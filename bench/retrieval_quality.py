@@ -121,6 +121,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=BASELINE, help="a --json run of today's code (FAQ no-loss)")
     parser.add_argument("--keep", action="store_true", help="leave the corpus in the benchkbq client")
     args = parser.parse_args()
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json {args.json}: the folder {args.json.parent} does not exist")
     os.environ.setdefault("GABY_ENV", "development")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
     os.environ.setdefault("GABY_LOG_LEVEL", "warning")
