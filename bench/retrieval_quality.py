@@ -4,8 +4,8 @@ Fetches the ``debian-faq`` package once into ``$GABY_DATA_DIR/bench/debian-faq``
 writes every answer section as one Markdown document (the question left out, titled only by its
 section number), ingests them into a throw-away client ("benchkbq") through the real ingestion
 service with the client's default embeddings, then runs each chosen query set through the real
-``apps.knowledge.retrieval.search`` in its three modes: full text only (PostgreSQL, BM25-like ranking),
-vector only (dense) and hybrid. The sets (bench/_retrieval_sets.py):
+``apps.knowledge.retrieval.search`` in its three modes: full text only (PostgreSQL's ``ts_rank_cd``, which
+issue 21 calls plain BM25), vector only (dense) and hybrid. The sets (bench/_retrieval_sets.py):
 
 - ``faq``: the FAQ's own questions, one short query each;
 - ``long-dev`` / ``long-heldout``: customer-style tickets of 150-600 words wrapping one or two FAQ questions,
@@ -17,6 +17,8 @@ Then the goal of issue 21: on long tickets, hybrid recall@10 >= 1.4x the better 
 MRR above both; on the FAQ set no loss against the baseline file (figures of today's code, --baseline).
 
     .venv/bin/python bench/retrieval_quality.py [--sets faq,long-dev,long-heldout] [--json PATH] [--keep]
+
+``--json`` writes, per set and mode, the three figures and every query's rank (null past 10).
 """
 
 from __future__ import annotations
