@@ -136,9 +136,13 @@ def summary(tickets: list[Ticket]) -> str:
     sections = {n for t in tickets for n in t.sections}
     lengths = sorted(len(t.ticket.split()) for t in tickets)
     median = lengths[len(lengths) // 2] if lengths else 0
+    # A held-out ticket whose page also answers a dev ticket is not unseen by anything that learns per page.
+    dev_sections = {n for t in tickets if t.split == "dev" for n in t.sections}
+    shared = sum(1 for t in tickets if t.split == "heldout" and dev_sections.intersection(t.sections))
     return (
         f"{len(tickets)} tickets ({by_split['dev']} dev, {by_split['heldout']} held out) over {len(sections)} FAQ "
         f"sections; {sum(1 for t in tickets if len(t.sections) > 1)} with two relevant sections; "
+        f"{shared} held-out tickets share a relevant section with a dev ticket; "
         f"words min {lengths[0] if lengths else 0}, median {median}, max {lengths[-1] if lengths else 0}"
     )
 
