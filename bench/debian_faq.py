@@ -66,9 +66,9 @@ def parse(text: str) -> list[Pair]:
     sections: list[tuple[str, list[str], list[str]]] = []  # number, heading lines, body lines
     in_heading = False
     for line in lines:
-        heading = _HEADING.match(line)
-        if heading:
-            sections.append((heading.group(1), [heading.group(2)], []))
+        opening = _HEADING.match(line)
+        if opening:
+            sections.append((opening.group(1), [opening.group(2)], []))
             in_heading = True
         elif _CHAPTER.match(line):
             sections.append(("", [], []))  # a chapter title ends the section before it; it is not a question

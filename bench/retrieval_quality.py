@@ -1,60 +1,130 @@
-"""Retrieval quality on a labelled public corpus: Debian's FAQ (questions -> their answer sections).
+"""Retrieval quality on labelled public sets over one corpus: Debian's FAQ answers.
 
 Fetches the ``debian-faq`` package once into ``$GABY_DATA_DIR/bench/debian-faq`` (bench/debian_faq.py),
 writes every answer section as one Markdown document (the question left out, titled only by its
 section number), ingests them into a throw-away client ("benchkbq") through the real ingestion
-service with the client's default embeddings (local MiniLM), then runs every question through the
-real ``search()`` in its three modes: full text only, vector only, hybrid. Per mode it prints
-recall@5 and recall@10 (the question's own section among the first 5 / 10 distinct documents; one
-relevant document per query, so recall@k is the share of queries answered in the top k) and MRR@10.
+service with the client's default embeddings, then runs each chosen query set through the real
+``apps.knowledge.retrieval.search`` in its three modes: full text only (PostgreSQL's ``ts_rank_cd``, which
+issue 21 calls plain BM25), vector only (dense) and hybrid. The sets (bench/_retrieval_sets.py):
 
-    .venv/bin/python bench/retrieval_quality.py [--keep]
+- ``faq``: the FAQ's own questions, one short query each;
+- ``long-dev`` / ``long-heldout``: customer-style tickets of 150-600 words wrapping one or two FAQ questions,
+  the need named indirectly; each goes through ``ticket_query`` (what the agent does with a ticket today).
+
+Per set and mode it prints document recall@5, recall@10 and MRR@10: a query is found at the rank of its first
+relevant document among the distinct documents returned (hits are chunks; several chunks of one page count once).
+Then the goal of issue 21: on long tickets, hybrid recall@10 >= 1.4x the better of full text and vector alone and
+MRR above both; on the FAQ set no loss against the baseline file (figures of today's code, --baseline).
+
+    .venv/bin/python bench/retrieval_quality.py [--sets faq,long-dev,long-heldout] [--json PATH] [--keep]
+
+``--json`` writes, per set and mode, the three figures and every query's rank (null past 10).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.debian_faq import Pair, fetch, parse, read, write_answers
+from bench._retrieval_sets import SETS, Query, load_tickets, queries_for, summary
+from bench.debian_faq import fetch, parse, read, write_answers
 
-MODES = {"full-text only": "lexical", "vector only": "semantic", "hybrid": "hybrid"}
+MODES = {"full text (BM25)": "lexical", "vector (dense)": "semantic", "hybrid": "hybrid"}
+BASELINE = Path(__file__).resolve().parent / "data" / "retrieval_quality_baseline.json"
+GOAL_RECALL_FACTOR = 1.4
+SEARCH_LIMIT = 50  # chunks asked of search(); documents are counted among their distinct documents
+QUERY_CAP = 1000  # search() refuses longer queries; the agent cuts the ticket to this many characters
+
+# Which path a ticket takes to become a query; printed with the figures. Swap ticket_query for the agent's new path.
+TICKET_QUERY_PATH = f"first {QUERY_CAP} characters of the stripped ticket (apps/agent/context.py::search_knowledge)"
 
 
-def ranks(pairs: list[Pair], uri_of: dict[object, str], run: object, mode: str) -> list[int | None]:
-    """For each question, the rank of its own section among the distinct documents returned (None: not in 10)."""
+def ticket_query(text: str) -> str:
+    """What the agent searches for a ticket today: its first 1,000 characters (the English tickets need no gloss)."""
+    return text.strip()[:QUERY_CAP]
+
+
+def ranks(
+    queries: list[Query], uri_of: dict[Any, str], run: Callable[..., Any], mode: str, as_query: Callable[[str], str]
+) -> list[int | None]:
+    """Per query, the rank of its first relevant document among the distinct documents returned (None: not in 10)."""
     found: list[int | None] = []
-    for pair in pairs:
-        hits = run(pair.question, limit=50, record_usage=False, mode=mode).hits  # type: ignore[operator]
+    for query in queries:
+        hits = run(as_query(query.text), limit=SEARCH_LIMIT, record_usage=False, mode=mode).hits
         documents: list[str] = []
         for hit in hits:
             uri = uri_of[hit.citation.document_id]
             if uri not in documents:
                 documents.append(uri)
-        wanted = f"faq-{pair.number}.md"
-        found.append(documents.index(wanted) + 1 if wanted in documents[:10] else None)
+        wanted = {f"faq-{number}.md" for number in query.relevant}
+        first = next((rank for rank, uri in enumerate(documents[:10], start=1) if uri in wanted), None)
+        found.append(first)
     return found
 
 
-def scores(found: list[int | None]) -> tuple[float, float, float]:
-    """recall@5, recall@10, MRR@10."""
+def scores(found: list[int | None]) -> dict[str, float]:
     n = max(len(found), 1)
-    at5 = sum(1 for r in found if r is not None and r <= 5) / n
-    at10 = sum(1 for r in found if r is not None) / n
-    mrr = sum(1 / r for r in found if r is not None) / n
-    return at5, at10, mrr
+    return {
+        "recall@5": sum(1 for r in found if r is not None and r <= 5) / n,
+        "recall@10": sum(1 for r in found if r is not None) / n,
+        "mrr@10": sum(1 / r for r in found if r is not None) / n,
+    }
+
+
+def goal_lines(name: str, figures: dict[str, dict[str, float]], baseline: dict[str, Any] | None) -> list[str]:
+    """The issue's goal for this set, with the figures it compares and its verdict."""
+    lexical, dense, hybrid = (figures[label] for label in MODES)
+    if name == "faq":
+        if baseline is None or name not in baseline.get("sets", {}):
+            return [
+                "  goal (no loss on the FAQ set): no baseline to compare with (pass --baseline PATH of a --json run)"
+            ]
+        before = baseline["sets"][name]["modes"]["hybrid"]
+        keeps = all(round(hybrid[m], 4) >= before[m] for m in ("recall@10", "mrr@10"))  # the file keeps 4 places
+        return [
+            f"  goal (no loss on the FAQ set): hybrid recall@10 {hybrid['recall@10']:.3f} >= baseline "
+            f"{before['recall@10']:.3f} and MRR@10 {hybrid['mrr@10']:.3f} >= baseline {before['mrr@10']:.3f}: "
+            f"{'met' if keeps else 'NOT met'}"
+        ]
+    better = max(lexical["recall@10"], dense["recall@10"])
+    floor = GOAL_RECALL_FACTOR * better
+    recall_met = hybrid["recall@10"] >= floor
+    mrr_met = hybrid["mrr@10"] > max(lexical["mrr@10"], dense["mrr@10"])
+    return [
+        f"  goal recall@10 >= {GOAL_RECALL_FACTOR}x the better alone ({better:.3f} -> floor {floor:.3f}"
+        f"{', unreachable above 1.0' if floor > 1 else ''}): hybrid {hybrid['recall@10']:.3f} "
+        f"{'met' if recall_met else 'NOT met'}",
+        f"  goal MRR@10 above both alone ({lexical['mrr@10']:.3f} full text, {dense['mrr@10']:.3f} vector): "
+        f"hybrid {hybrid['mrr@10']:.3f} {'met' if mrr_met else 'NOT met'}",
+    ]
+
+
+def parse_sets(value: str) -> list[str]:
+    chosen = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SETS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose sets among {', '.join(SETS)}, comma-separated (got {value!r})")
+    return list(dict.fromkeys(chosen))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--sets", type=parse_sets, default=list(SETS), help=f"comma-separated, among {','.join(SETS)}")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--baseline", type=Path, default=BASELINE, help="a --json run of today's code (FAQ no-loss)")
     parser.add_argument("--keep", action="store_true", help="leave the corpus in the benchkbq client")
     args = parser.parse_args()
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json {args.json}: the folder {args.json.parent} does not exist")
     os.environ.setdefault("GABY_ENV", "development")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
     os.environ.setdefault("GABY_LOG_LEVEL", "warning")
@@ -72,11 +142,14 @@ def main() -> None:
     from tenants.models import Client
     from tenants.services import create_client, ensure_public_tenant
 
+    baseline = json.loads(args.baseline.read_text()) if args.baseline and args.baseline.exists() else None
     pairs = parse(read(fetch(Path(settings.DATA_DIR) / "bench" / "debian-faq")))
+    tickets = load_tickets()
     call_command("migrate_schemas", interactive=False, verbosity=0)
     ensure_public_tenant()
     client = Client.objects.filter(slug="benchkbq").first() or create_client(name="Bench KB quality", slug="benchkbq")
     workdir = Path(tempfile.mkdtemp(prefix="gaby-bench-faq-"))
+    output: dict[str, Any] = {"sets": {}}
     try:
         write_answers(pairs, workdir)
         with tenant_context(client):
@@ -89,24 +162,46 @@ def main() -> None:
             started = time.perf_counter()
             report = sync_now(source=source)
             print(
-                f"Debian FAQ: {len(pairs)} question/answer sections; model {provider.model}; "
+                f"Corpus: Debian FAQ, {len(pairs)} answer sections as documents; model {provider.model}; "
                 f"hybrid weighs semantic {SEMANTIC_WEIGHT}"
             )
             print(f"  ingested: {report.summary()} in {time.perf_counter() - started:.1f} s")
+            print(f"  long tickets: {summary(tickets)}")
+            print(f"  long-ticket query path: ticket_query = {TICKET_QUERY_PATH}")
+            output.update(model=provider.model, semantic_weight=SEMANTIC_WEIGHT, ticket_query_path=TICKET_QUERY_PATH)
             uri_of = {pk: Path(uri).name for pk, uri in Document.objects.values_list("id", "uri")}
-            print(f"  {len(pairs)} queries (the questions), one relevant document each:")
-            results = {}
-            for label, mode in MODES.items():
-                results[label] = scores(ranks(pairs, uri_of, search, mode))
-                at5, at10, mrr = results[label]
-                print(f"    {label:15s} recall@5 {at5:.3f}  recall@10 {at10:.3f}  MRR@10 {mrr:.3f}")
-            hybrid = results["hybrid"]
-            beats = all(hybrid[i] > results[other][i] for other in ("full-text only", "vector only") for i in range(3))
-            print(f"  hybrid beats both alone on all three measures: {'yes' if beats else 'NO'}")
+            for name in args.sets:
+                queries = queries_for(name, pairs, tickets)
+                as_query: Callable[[str], str] = str.strip if name == "faq" else ticket_query
+                path = "the question as written" if name == "faq" else "ticket_query(ticket)"
+                print(f"\nSet {name}: {len(queries)} queries ({path}); document-level figures")
+                figures, per_query = {}, {}
+                for label, mode in MODES.items():
+                    found = ranks(queries, uri_of, search, mode, as_query)
+                    figures[label] = scores(found)
+                    per_query[mode] = {query.id: rank for query, rank in zip(queries, found, strict=True)}
+                    f = figures[label]
+                    print(
+                        f"  {label:17s} recall@5 {f['recall@5']:.3f}  recall@10 {f['recall@10']:.3f}  "
+                        f"MRR@10 {f['mrr@10']:.3f}"
+                    )
+                for line in goal_lines(name, figures, baseline):
+                    print(line)
+                output["sets"][name] = {
+                    "queries": len(queries),
+                    "query_path": path,
+                    "modes": {
+                        mode: {k: round(v, 4) for k, v in figures[label].items()} for label, mode in MODES.items()
+                    },
+                    "ranks": per_query,  # per query and mode: the first relevant document's rank, null past 10
+                }
             if not args.keep:
                 KnowledgeSource.objects.all().delete()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(output, indent=2) + "\n")
+        print(f"\nfigures written to {args.json}")
 
 
 if __name__ == "__main__":
