@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from apps.agent.contracts import Verdict
-from apps.agent.playbooks.request_kind import ACTION_VERBS, QUESTION_CUES
+from apps.agent.playbooks.request_kind import ACTION_VERBS, NOT_AN_ASK, QUESTION_CUES
 from apps.safety.requester import EMAIL, Requester
 from apps.safety.suspicion import Flag
 from apps.tickets.reading import ReadTicket
@@ -75,7 +75,7 @@ STRONG_ASK_CUES = _cues(
     r"\b(?:pueden|podrían|podria|por favor)\b.{0,60}\b(?:desbloquear|restablecer|reenviar|enviar|reembolsar|"
     r"cancelar|revisar|cerrar)\b",
 )
-WEAK_ASK_CUES = _cues(r"\b(?:i|we) (?:need|want|would like|'d like|am requesting|are requesting)\b(?! to know)")
+WEAK_ASK_CUES = _cues(rf"\b(?:i|we) (?:need|want|would like|'d like|am requesting|are requesting)\b{NOT_AN_ASK}")
 # Something of the requester's is stuck (they cannot sign in, an email never came): the help center may hold the
 # way out, so with no ask and no malfunction it counts as a question about their situation.
 PROBLEM_CUES = _cues(

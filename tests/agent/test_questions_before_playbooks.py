@@ -40,3 +40,15 @@ def test_could_you_with_any_verb_asks_for_the_action(world_of: Environment) -> N
     investigation = email_in(world_of, sender=f"Maria Lopez <{MARIA}>", subject="login refused", body=body)
     assert len(world_of.sandboxes["keycloak"].unlocks) == 1, investigation.summary  # Maria's own account
     assert investigation.decided_by.startswith("playbook:") and executed(investigation)
+
+
+def test_wanting_to_avoid_a_problem_is_not_reporting_it(world_of: Environment) -> None:
+    body = (
+        "Hello,\nour bank now asks us to confirm some card payments in its app. How does that work with your monthly "
+        "subscription charges? I want to avoid a failed payment next month.\nThanks, Aiko"
+    )
+    investigation = email_in(
+        world_of, sender="Aiko Tanaka <aiko.tanaka@hinode.example>", subject="card confirmation", body=body
+    )
+    assert not investigation.decided_by.startswith("playbook:"), investigation.summary
+    assert not [step for step in investigation.steps.all() if step.action_id is not None]  # no account read

@@ -20,7 +20,16 @@ from apps.agent.playbooks.request_kind import Kind, classify
         ("Where is my order NW-10042?", Kind.ACTIONABLE),
         ("Can you confirm our subscription is active?", Kind.ACTIONABLE),
         ("I can\u2019t log in since this morning", Kind.ACTIONABLE),
-        ("Could you add Gantt charts to projects", Kind.STATEMENT),
+        # Any verb after "could you" asks us to do something (a feature here; whether a playbook fits is matching's
+        # call), unless it asks to be told something.
+        ("Could you add Gantt charts to projects", Kind.ACTIONABLE),
+        ("Could you clear that so I can get back in? It's my own account.", Kind.ACTIONABLE),
+        ("Could you explain the refund policy?", Kind.QUESTION),
+        # Wanting to learn or to prevent something asks nothing; a state that might happen is not reported.
+        ("What do I need to do to cancel our subscription?", Kind.STATEMENT),
+        ("I want to avoid a failed payment before it happens. How does that work?", Kind.QUESTION),
+        ("In case my card expires next month, what happens?", Kind.QUESTION),
+        ("My payment failed.", Kind.ACTIONABLE),
     ],
 )
 def test_kinds(text: str, kind: Kind) -> None:

@@ -31,6 +31,9 @@ INFO_VERBS = (
     r"(?:tell|explain|clarify|advise|point|show|recommend|suggest|describe|say|let (?:me|us) know|"
     r"help (?:me |us )?(?:understand|figure out|find out)|confirm (?:whether|if)|see|imagine|believe)"
 )
+# "I need to know", "I want to avoid a failed payment", "what do I need to do": wanting to learn or to prevent
+# something asks nothing of us, where "I need a new invoice" does.
+NOT_AN_ASK = r"(?! to (?:know|learn|understand|find out|figure out|avoid|prevent|prepare|plan|do\b))"
 # Asking how something works, what the policy is, where something is found, what is possible.
 QUESTION_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -67,7 +70,7 @@ REQUEST_CUES = tuple(
         r"working|work|go through|went through|showing up|turned up)\b",
         r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
         r"get into|access|remember|open|pay|use)\b",
-        r"\bi (?:need|want|would like|'d like|am requesting)\b(?! to know)",
+        rf"\bi (?:need|want|would like|'d like|am requesting)\b{NOT_AN_ASK}",
         r"\b(?:where|what) is (?:my|our)\b",
         r"\b(?:has|have|did|was|is) (?:my|our)\b",
         r"\bwhen (?:will|does|did) (?:my|our)\b",
@@ -82,6 +85,11 @@ STATE_CUES = tuple(
         r"expired|stolen|lost|past due|overdue|charged twice|double charged|duplicate charge|wrong|missing|"
         r"hacked|compromised|bounced|rejected)\b",
     )
+)
+# A state in a sentence about what might happen ("I want to avoid a failed payment", "in case my card expires") is
+# not a report of it.
+HYPOTHETICAL = re.compile(
+    r"\b(?:avoid|prevent|in case|what if|if (?:my|our|a|an|the|we|i)|before it happens|would happen)\b", re.IGNORECASE
 )
 _SENTENCES = re.compile(r"(?<=[.?!])\s+|\n+")
 
@@ -110,7 +118,8 @@ def classify(text: str) -> RequestKind:
     problem = question = ""
     for sentence in _SENTENCES.split(text):
         asks = _first_cue(QUESTION_CUES, sentence)
-        problem = problem or _first_cue(REQUEST_CUES, sentence) or ("" if asks else _first_cue(STATE_CUES, sentence))
+        reported = "" if asks or HYPOTHETICAL.search(sentence) else _first_cue(STATE_CUES, sentence)
+        problem = problem or _first_cue(REQUEST_CUES, sentence) or reported
         question = question or asks
     if problem:
         return RequestKind(Kind.ACTIONABLE, problem)
