@@ -244,7 +244,7 @@ def semantic_many(vectors: list[list[float]], model: str, filters: Filters, limi
 
 
 SALIENT_TERMS = 12  # the rarest words of a long query that are searched
-COMMON_AT = 2000  # a lexeme in this many chunks is common: its frequency is not counted further
+RARE_COUNT_CAP = 200  # a lexeme the planner's statistics do not list is counted exactly, up to this many chunks
 
 
 @dataclass(frozen=True)
@@ -255,22 +255,43 @@ class Salience:
     chunks: int
 
 
+def _common_lexemes(cursor: Any) -> tuple[dict[str, float], float, int]:
+    """What ANALYZE learnt of the chunks' lexemes: the most common ones (up to ~1,000) with the share of chunks
+    holding each, the smallest such share (every other lexeme is rarer), and the number of chunks."""
+    cursor.execute(
+        "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, greatest(c.reltuples, 0)::bigint "
+        "FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = c.relname "
+        "AND s.attname = 'search' WHERE c.oid = 'knowledge_chunk'::regclass"
+    )
+    row = cursor.fetchone()
+    if row is None or not row[0]:
+        return {}, 0.0, int(row[2]) if row else 0
+    lexemes, shares, chunks = row
+    # pg_stats appends the minimum, the maximum and the null share after the per-element shares.
+    common = {lexeme: float(share) for lexeme, share in zip(lexemes, shares[: len(lexemes)], strict=True)}
+    return common, float(shares[len(lexemes)]), int(chunks)
+
+
 def salience(terms: QueryTerms, counts: dict[str, int], *, keep: int = SALIENT_TERMS) -> Salience:
-    """Each lexeme's document frequency in this client's chunks (counted through the GIN index, capped at
-    ``COMMON_AT``), then BM25's idf times 1 + log of how often the query uses it; the ``keep`` heaviest."""
+    """Each lexeme's document frequency in this client's chunks, then BM25's idf times 1 + log of how often the
+    query uses it; the ``keep`` heaviest. Common lexemes' frequencies come from the planner's statistics (reading
+    them costs one row); only the others, rare by definition, are counted through the GIN index."""
     lexemes = terms.lexemes
     if not lexemes:
         return Salience({}, 0)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l, (SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c "
-            "WHERE c.search @@ to_tsquery('simple', quote_literal(l)) LIMIT %s) s) "
-            "FROM unnest(%s::text[]) AS l",
-            [COMMON_AT, lexemes],
-        )
-        frequency = {lexeme: int(df) for lexeme, df in cursor.fetchall()}
-        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
-        total = int(cursor.fetchone()[0])
+        common, rarest_share, total = _common_lexemes(cursor)
+        frequency = {lexeme: round(common[lexeme] * total) for lexeme in lexemes if lexeme in common}
+        rare = [lexeme for lexeme in lexemes if lexeme not in common]
+        cap = RARE_COUNT_CAP if common else max(RARE_COUNT_CAP, total)  # no statistics yet: count them all
+        if rare:
+            cursor.execute(
+                "SELECT l, (SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c "
+                "WHERE c.search @@ to_tsquery('simple', quote_literal(l)) LIMIT %s) s) "
+                "FROM unnest(%s::text[]) AS l",
+                [max(1, min(cap, math.ceil(rarest_share * total) if common else cap)), rare],
+            )
+            frequency.update({lexeme: int(df) for lexeme, df in cursor.fetchall()})
     total = max(total, max(frequency.values(), default=0), 1)
     uses: dict[str, int] = {}
     for word, forms in terms.words.items():
