@@ -221,12 +221,12 @@ def semantic_many(vectors: list[list[float]], model: str, filters: Filters, limi
         count, kept = _filtered_share(filters)
         exact = count <= EXACT_UNDER
     where, params = filters.sql()
-    order = "(c.embedding <=> q.v::vector) + 0" if exact else "c.embedding <=> q.v::vector"
+    order = "(c.embedding <=> q.v) + 0" if exact else "c.embedding <=> q.v"
     sql = f"""
         SELECT n.id, max(n.similarity) AS similarity
-        FROM unnest(%s::text[]) AS q(v)
+        FROM unnest(%s::vector[]) AS q(v)
         CROSS JOIN LATERAL (
-            SELECT c.id, 1 - (c.embedding <=> q.v::vector) AS similarity
+            SELECT c.id, 1 - (c.embedding <=> q.v) AS similarity
             FROM knowledge_chunk c
             WHERE c.embedding IS NOT NULL AND c.embedding_model = %s {where}
             ORDER BY {order}
@@ -239,6 +239,7 @@ def semantic_many(vectors: list[list[float]], model: str, filters: Filters, limi
     with connection.cursor() as cursor:
         if not exact:
             use_ef_search(cursor, ef_search(limit, kept=kept))
+        # vector[] is parsed once per query, not once per passage's walk as a text cast would be.
         cursor.execute(sql, [[vector_literal(v) for v in vectors], model, *params, limit, limit])
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
@@ -276,7 +277,7 @@ def salience(terms: QueryTerms, counts: dict[str, int], *, keep: int = SALIENT_T
     """Each lexeme's document frequency in this client's chunks, then BM25's idf times 1 + log of how often the
     query uses it; the ``keep`` heaviest. Common lexemes' frequencies come from the planner's statistics (reading
     them costs one row); only the others, rare by definition, are counted through the GIN index."""
-    lexemes = terms.lexemes
+    lexemes = [lexeme for lexeme in terms.lexemes if len(lexeme) > 1]  # a lone letter names nothing
     if not lexemes:
         return Salience({}, 0)
     with connection.cursor() as cursor:
@@ -314,11 +315,10 @@ def salient(found: Salience, filters: Filters, limit: int) -> list[tuple[UUID, f
         return []
     where, filter_params = filters.sql()
     lexemes = list(found.weights)
+    # One test per lexeme against the row's tsvector: cheaper than unpacking the tsvector into an array per row.
+    score = " + ".join("(CASE WHEN c.search @@ %s::tsquery THEN %s ELSE 0 END)" for _ in lexemes)
     sql = f"""
-        SELECT c.id, (
-            SELECT coalesce(sum(t.w), 0) FROM unnest(%s::text[], %s::float8[]) AS t(l, w)
-            WHERE t.l = ANY(tsvector_to_array(c.search))
-        ) AS score
+        SELECT c.id, {score} AS score
         FROM (
             SELECT c.id, c.search FROM knowledge_chunk c
             WHERE c.search @@ to_tsquery('simple', %s) {where}
@@ -327,7 +327,8 @@ def salient(found: Salience, filters: Filters, limit: int) -> list[tuple[UUID, f
         ORDER BY score DESC, c.id
         LIMIT %s
     """  # noqa: S608 - only fixed clauses are interpolated; values are parameters
+    weights = [value for lexeme in lexemes for value in (_quote(lexeme), found.weights[lexeme])]
     match = " | ".join(_quote(lexeme) for lexeme in lexemes)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [lexemes, [found.weights[x] for x in lexemes], match, *filter_params, limit])
+        cursor.execute(sql, [*weights, match, *filter_params, limit])
         return [(row[0], float(row[1])) for row in cursor.fetchall()]

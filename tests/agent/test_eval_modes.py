@@ -41,6 +41,8 @@ def test_llm_mode_reports_verdicts_cost_latency_and_pass_hat_k(hartwell: Any, ll
         llm.base_url,
         "--model",
         MODEL,
+        "--split",
+        "dev",
         "--only",
         "kb-pricing",
         "--repeat",
