@@ -85,10 +85,23 @@ def demo_mail() -> tuple[DemoMail | None, str]:
     return (DemoMail.from_env(_data_dir()) if use else None), why_not
 
 
+def _worker_pool_size() -> tuple[int, int]:
+    """(most, least) Celery pool children: GABY_WORKER_CONCURRENCY (2) and GABY_WORKER_MIN_CONCURRENCY (1)."""
+    sizes = []
+    for name, default in (("GABY_WORKER_CONCURRENCY", "2"), ("GABY_WORKER_MIN_CONCURRENCY", "1")):
+        value = os.environ.get(name, default).strip()
+        if not value.isdigit() or not 1 <= int(value) <= 64:
+            raise SystemExit(f"{name}={value!r}: give a whole number of worker processes from 1 to 64.")
+        sizes.append(int(value))
+    return sizes[0], min(sizes)
+
+
 def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, list[str]]:
     """The processes ``run`` supervises, by name."""
     beat_schedule = str(_data_dir() / "celerybeat-schedule")
-    concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
+    # Up to GABY_WORKER_CONCURRENCY pool children while there is work, down to GABY_WORKER_MIN_CONCURRENCY once idle
+    # (Celery's autoscaler retires a child idle for 30 s): a child that embedded holds the local model, ~300 MB.
+    most, least = _worker_pool_size()
     commands: dict[str, list[str]] = {}
     if mail is not None:
         commands["mail"] = [
@@ -114,8 +127,7 @@ def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, l
             "worker",
             "--loglevel",
             "INFO",
-            "--concurrency",
-            concurrency,
+            f"--autoscale={most},{least}",
             "--hostname",
             "gaby@%h",
         ],
@@ -150,7 +162,28 @@ def process_env(name: str) -> dict[str, str]:
 
 
 def _prepare_database(*, demo_mail: bool = False) -> str:
-    """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed."""
+    """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed.
+
+    In a process of its own (``prepare``): Django, Celery's task modules and litellm stay loaded in a process once
+    imported (about 270 MB measured by bench/footprint.py), and the launcher itself only supervises.
+    """
+    command = [PYTHON, "-m", "gaby_site.launcher", "prepare", *(["--demo-mail"] if demo_mail else [])]
+    # Progress goes to the terminal (stderr, passed through); the banner comes back on stdout.
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"Preparing the database failed (exit {done.returncode}); see the output above.")
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def prepare(args: list[str]) -> int:
+    """``_prepare_database`` run by ``run`` in a child process: progress on stderr, the banner on stdout."""
+    with redirect_stdout(sys.stderr):
+        banner = _prepare_in_this_process(demo_mail="--demo-mail" in args)
+    sys.stdout.write(banner)
+    return 0
+
+
+def _prepare_in_this_process(*, demo_mail: bool) -> str:
     import django
     from django.core.management import call_command
     from django.db import connections
@@ -360,6 +393,8 @@ def main(argv: list[str]) -> int:
         return manage(rest)
     if command == "bench":
         return bench(rest)
+    if command == "prepare":
+        return prepare(rest)
     if command == "stop":
         return stop()
     if command == "reset":
