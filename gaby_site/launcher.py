@@ -85,23 +85,19 @@ def demo_mail() -> tuple[DemoMail | None, str]:
     return (DemoMail.from_env(_data_dir()) if use else None), why_not
 
 
-def _worker_pool_size() -> tuple[int, int]:
-    """(most, least) Celery pool children: GABY_WORKER_CONCURRENCY (2) and GABY_WORKER_MIN_CONCURRENCY (1)."""
-    sizes = []
-    for name, default in (("GABY_WORKER_CONCURRENCY", "2"), ("GABY_WORKER_MIN_CONCURRENCY", "1")):
-        value = os.environ.get(name, default).strip()
-        if not value.isdigit() or not 1 <= int(value) <= 64:
-            raise SystemExit(f"{name}={value!r}: give a whole number of worker processes from 1 to 64.")
-        sizes.append(int(value))
-    return sizes[0], min(sizes)
+def _worker_concurrency() -> int:
+    """Celery pool children (GABY_WORKER_CONCURRENCY, 2): each one that embeds holds the local model, ~150-300 MB
+    (docs/operations/sizing.md)."""
+    value = os.environ.get("GABY_WORKER_CONCURRENCY", "2").strip()
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise SystemExit(f"GABY_WORKER_CONCURRENCY={value!r}: give a whole number of worker processes from 1 to 64.")
+    return int(value)
 
 
 def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, list[str]]:
     """The processes ``run`` supervises, by name."""
     beat_schedule = str(_data_dir() / "celerybeat-schedule")
-    # Up to GABY_WORKER_CONCURRENCY pool children while there is work, down to GABY_WORKER_MIN_CONCURRENCY once idle
-    # (Celery's autoscaler retires a child idle for 30 s): a child that embedded holds the local model, ~300 MB.
-    most, least = _worker_pool_size()
+    concurrency = _worker_concurrency()
     commands: dict[str, list[str]] = {}
     if mail is not None:
         commands["mail"] = [
@@ -127,7 +123,8 @@ def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, l
             "worker",
             "--loglevel",
             "INFO",
-            f"--autoscale={most},{least}",
+            "--concurrency",
+            str(concurrency),
             "--hostname",
             "gaby@%h",
         ],

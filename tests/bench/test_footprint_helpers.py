@@ -47,7 +47,7 @@ def test_the_processes_of_gaby_run_are_told_apart_by_their_command_lines() -> No
     python = sys.executable
     assert role_of([python, "-m", "gaby_site.launcher", "run"]) == "launcher"
     assert role_of([python, "-m", "gaby_site.serve", "--host", "127.0.0.1"]) == "web"
-    assert role_of([python, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--autoscale=2,1"]) == "worker"
+    assert role_of([python, "-m", "celery", "--quiet", "-A", "gaby_site", "worker", "--concurrency", "2"]) == "worker"
     assert role_of([python, "-m", "celery", "--quiet", "-A", "gaby_site", "beat"]) == "beat"
     assert role_of([python, "manage.py", "gaby", "listen-email", "--rescan", "30"]) == "mail-listener"
     assert role_of(["postgres: gaby gaby [local] idle"]) == "postgres"

@@ -166,9 +166,7 @@ def test_web_and_worker_keep_their_counters_in_a_fresh_directory_and_the_worker_
         assert services[name]["tmpfs"] == ["/run/gaby/metrics"], name  # new at each container start: no stale file
     assert services["worker"]["environment"]["GABY_WORKER_METRICS_PORT"] == "9808"
     assert "127.0.0.1:9808:9808" in services["worker"]["ports"]
-    assert "--autoscale=$${GABY_WORKER_CONCURRENCY:-2},$${GABY_WORKER_MIN_CONCURRENCY:-1}" in COMPOSE.read_text(
-        encoding="utf-8"
-    )
+    assert "--concurrency $${GABY_WORKER_CONCURRENCY:-2}" in services["worker"]["command"][2]
 
 
 def test_init_secrets_writes_a_metrics_token_and_gives_one_to_an_install_that_predates_it(tmp_path: Path) -> None:

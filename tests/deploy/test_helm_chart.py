@@ -151,7 +151,7 @@ def test_existing_secrets_replace_every_chart_secret() -> None:
     assert worker["spec"]["replicas"] == 3 and worker["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "cpu"}
     assert container(worker)["envFrom"] == [{"secretRef": {"name": "gaby-llm"}}]
     assert worker["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "shared-media"
-    assert "--autoscale=4,1" in container(worker)["args"]
+    assert container(worker)["args"][6:8] == ["--concurrency", "4"]
     # The install's own keys Secret may not hold a metrics token: the pods start anyway (and /metrics stays 403).
     assert refs["GABY_METRICS_TOKEN"] == {"name": "gaby-keys-from-vault", "key": "GABY_METRICS_TOKEN", "optional": True}
 
@@ -208,7 +208,7 @@ def test_web_and_worker_pods_sum_their_processes_counters_and_workers_serve_thei
     worker = container(deployments["gaby-worker"])
     assert {item["name"]: item.get("value") for item in worker["env"]}["GABY_WORKER_METRICS_PORT"] == "9808"
     assert worker["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]
-    assert "--autoscale=2,1" in worker["args"]
+    assert worker["args"][6:8] == ["--concurrency", "2"]
     (keys,) = (m.body for m in manifests if m.kind == "Secret" and m.name == "gaby-keys")
     assert len(base64.b64decode(keys["data"]["GABY_METRICS_TOKEN"])) == 43
     beat = container(deployments["gaby-beat"])
