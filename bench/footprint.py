@@ -170,7 +170,7 @@ def measure_demo(data_dir: Path, idle_seconds: float, settle_timeout: float) -> 
         time.sleep(5)  # let the worker child that embedded go back to waiting
         before = {pid: _procs.sample(pid, role) for pid, role in demo_processes(launcher.pid, data_dir)}
         time.sleep(idle_seconds)
-        # Memory as the idle window ends: Celery's autoscaler has retired the pool children idle for 30 s by then.
+        # Memory as the idle window ends: what a settled, idle install holds.
         after = {pid: _procs.sample(pid, role) for pid, role in demo_processes(launcher.pid, data_dir)}
         return {"ready_s": ready_s, "settled_s": settled_s, "knowledge": what, "before": before, "after": after}
     finally:
