@@ -12,7 +12,7 @@
 # environment leaves empty is exported from them. Migrations run as the owner role when GABY_DB_OWNER_URL is set.
 set -eu
 
-KEYS_DIR="${GABY_KEYS_DIR:-/run/gaby/keys}"               # SECRET_KEY, GABY_MASTER_KEY, DATABASE_URL
+KEYS_DIR="${GABY_KEYS_DIR:-/run/gaby/keys}"               # SECRET_KEY, GABY_MASTER_KEY, DATABASE_URL, GABY_METRICS_TOKEN
 OWNER_DIR="${GABY_OWNER_KEYS_DIR:-/run/gaby/owner-keys}"   # GABY_DB_OWNER_URL; PostgreSQL's passwords
 
 if [ "${1:-}" = "init-secrets" ]; then
@@ -58,17 +58,21 @@ for name, given, new in (
     ("GABY_MASTER_KEY", ("GABY_MASTER_KEY",), lambda: base64.b64encode(os.urandom(32)).decode()),
     ("POSTGRES_PASSWORD", ("POSTGRES_PASSWORD",), lambda: secrets.token_urlsafe(32)),
     ("GABY_DB_APP_PASSWORD", ("GABY_DB_APP_PASSWORD",), lambda: secrets.token_urlsafe(32)),
+    # The bearer token Prometheus sends to /metrics and the worker's metrics port (docs/operations/metrics.md).
+    ("GABY_METRICS_TOKEN", ("GABY_METRICS_TOKEN",), lambda: secrets.token_urlsafe(32)),
 ):
     values[name], origin[name] = keep(name, *given, new=new)
-if old and "generated" in origin.values():
+MUST_BE_KEPT = ("SECRET_KEY", "GABY_MASTER_KEY", "POSTGRES_PASSWORD", "GABY_DB_APP_PASSWORD")
+if old and any(origin[name] == "generated" for name in MUST_BE_KEPT):
     # A new master key could not open the stored secrets, a new database password would not match the volume.
-    lost = ", ".join(name for name, how in origin.items() if how == "generated")
+    # (A metrics token is new on an install that predates it: nothing depends on the old one.)
+    lost = ", ".join(name for name in MUST_BE_KEPT if origin[name] == "generated")
     sys.exit(f"init-secrets: {lost} missing from the files written before ({keys_dir}, {owner_dir}): restore them "
              "from your backup, or give the values in .env. Nothing was changed.")
 values["DATABASE_URL"] = f"postgres://gaby_app:{quote(values['GABY_DB_APP_PASSWORD'], safe='')}@postgres:5432/gaby"
 values["GABY_DB_OWNER_URL"] = f"postgres://gaby:{quote(values['POSTGRES_PASSWORD'], safe='')}@postgres:5432/gaby"
 contents = {
-    "app": ("SECRET_KEY", "GABY_MASTER_KEY", "DATABASE_URL"),
+    "app": ("SECRET_KEY", "GABY_MASTER_KEY", "DATABASE_URL", "GABY_METRICS_TOKEN"),
     "owner": ("GABY_DB_OWNER_URL",),
     "postgres": ("POSTGRES_PASSWORD", "GABY_DB_APP_PASSWORD"),
 }

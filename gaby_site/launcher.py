@@ -85,10 +85,19 @@ def demo_mail() -> tuple[DemoMail | None, str]:
     return (DemoMail.from_env(_data_dir()) if use else None), why_not
 
 
+def _worker_concurrency() -> int:
+    """Celery pool children (GABY_WORKER_CONCURRENCY, 2): each one that embeds holds the local model, ~150-300 MB
+    (docs/operations/sizing.md)."""
+    value = os.environ.get("GABY_WORKER_CONCURRENCY", "2").strip()
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise SystemExit(f"GABY_WORKER_CONCURRENCY={value!r}: give a whole number of worker processes from 1 to 64.")
+    return int(value)
+
+
 def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, list[str]]:
     """The processes ``run`` supervises, by name."""
     beat_schedule = str(_data_dir() / "celerybeat-schedule")
-    concurrency = os.environ.get("GABY_WORKER_CONCURRENCY", "2")
+    concurrency = _worker_concurrency()
     commands: dict[str, list[str]] = {}
     if mail is not None:
         commands["mail"] = [
@@ -115,7 +124,7 @@ def process_commands(host: str, port: int, mail: DemoMail | None) -> dict[str, l
             "--loglevel",
             "INFO",
             "--concurrency",
-            concurrency,
+            str(concurrency),
             "--hostname",
             "gaby@%h",
         ],
@@ -150,7 +159,28 @@ def process_env(name: str) -> dict[str, str]:
 
 
 def _prepare_database(*, demo_mail: bool = False) -> str:
-    """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed."""
+    """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed.
+
+    In a process of its own (``prepare``): Django, Celery's task modules and litellm stay loaded in a process once
+    imported (about 270 MB measured by bench/footprint.py), and the launcher itself only supervises.
+    """
+    command = [PYTHON, "-m", "gaby_site.launcher", "prepare", *(["--demo-mail"] if demo_mail else [])]
+    # Progress goes to the terminal (stderr, passed through); the banner comes back on stdout.
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"Preparing the database failed (exit {done.returncode}); see the output above.")
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def prepare(args: list[str]) -> int:
+    """``_prepare_database`` run by ``run`` in a child process: progress on stderr, the banner on stdout."""
+    with redirect_stdout(sys.stderr):
+        banner = _prepare_in_this_process(demo_mail="--demo-mail" in args)
+    sys.stdout.write(banner)
+    return 0
+
+
+def _prepare_in_this_process(*, demo_mail: bool) -> str:
     import django
     from django.core.management import call_command
     from django.db import connections
@@ -360,6 +390,8 @@ def main(argv: list[str]) -> int:
         return manage(rest)
     if command == "bench":
         return bench(rest)
+    if command == "prepare":
+        return prepare(rest)
     if command == "stop":
         return stop()
     if command == "reset":

@@ -157,3 +157,33 @@ def test_the_image_holds_what_gaby_eval_reads(path: Path) -> None:
     """The corpus, the held-out split, the hostile MCP server and the vendor stand-ins are under copied paths."""
     assert path.exists()
     assert path.relative_to(ROOT).parts[0] in copied()
+
+
+def test_web_and_worker_keep_their_counters_in_a_fresh_directory_and_the_worker_serves_its_own() -> None:
+    services = compose()["services"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/run/gaby/metrics", name
+        assert services[name]["tmpfs"] == ["/run/gaby/metrics"], name  # new at each container start: no stale file
+    assert services["worker"]["environment"]["GABY_WORKER_METRICS_PORT"] == "9808"
+    assert "127.0.0.1:9808:9808" in services["worker"]["ports"]
+    assert "--concurrency $${GABY_WORKER_CONCURRENCY:-2}" in services["worker"]["command"][2]
+
+
+def test_init_secrets_writes_a_metrics_token_and_gives_one_to_an_install_that_predates_it(tmp_path: Path) -> None:
+    assert run_entrypoint(tmp_path, "init-secrets").returncode == 0
+    app_env = tmp_path / "keys" / "app.env"
+    token = read_env(app_env)["GABY_METRICS_TOKEN"]
+    assert len(token) >= 40
+    assert run_entrypoint(tmp_path, "init-secrets").returncode == 0
+    assert read_env(app_env)["GABY_METRICS_TOKEN"] == token  # kept
+    # An install whose files were written before the token existed gets one, and keeps every other secret.
+    before = read_env(app_env)
+    app_env.write_text("".join(line for line in app_env.read_text().splitlines(True) if "METRICS" not in line))
+    upgraded = run_entrypoint(tmp_path, "init-secrets")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "GABY_METRICS_TOKEN generated" in upgraded.stdout
+    after = read_env(app_env)
+    assert after["GABY_METRICS_TOKEN"] != token
+    assert {k: v for k, v in after.items() if k != "GABY_METRICS_TOKEN"} == {
+        k: v for k, v in before.items() if k != "GABY_METRICS_TOKEN"
+    }

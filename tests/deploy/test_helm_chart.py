@@ -151,6 +151,9 @@ def test_existing_secrets_replace_every_chart_secret() -> None:
     assert worker["spec"]["replicas"] == 3 and worker["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "cpu"}
     assert container(worker)["envFrom"] == [{"secretRef": {"name": "gaby-llm"}}]
     assert worker["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "shared-media"
+    assert container(worker)["args"][6:8] == ["--concurrency", "4"]
+    # The install's own keys Secret may not hold a metrics token: the pods start anyway (and /metrics stays 403).
+    assert refs["GABY_METRICS_TOKEN"] == {"name": "gaby-keys-from-vault", "key": "GABY_METRICS_TOKEN", "optional": True}
 
 
 def test_the_ingress_takes_the_portal_and_every_client_subdomain() -> None:
@@ -186,3 +189,27 @@ def test_the_notes_say_how_to_set_the_first_admins_password() -> None:
 def test_the_helm_guide_shows_the_minimal_values_file_as_it_is() -> None:
     guide = (CHART.parents[2] / "docs" / "operations" / "helm.md").read_text(encoding="utf-8")
     assert (CHART / "values-minimal.yaml").read_text(encoding="utf-8") in guide
+
+
+def test_web_and_worker_pods_sum_their_processes_counters_and_workers_serve_theirs_behind_the_token() -> None:
+    manifests = render(MINIMAL)
+    deployments = by_kind(manifests, "Deployment")
+    for name, port in (("gaby-web", 8000), ("gaby-worker", 9808)):
+        pod = deployments[name]["spec"]["template"]
+        env = {item["name"]: item for item in container(deployments[name])["env"]}
+        assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/run/gaby/metrics"
+        assert {"name": "metrics", "mountPath": "/run/gaby/metrics"} in container(deployments[name])["volumeMounts"]
+        assert {"name": "metrics", "emptyDir": {}} in pod["spec"]["volumes"]  # new with the pod: no stale file
+        assert env["GABY_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "gaby-keys",
+            "key": "GABY_METRICS_TOKEN",
+        }
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+    worker = container(deployments["gaby-worker"])
+    assert {item["name"]: item.get("value") for item in worker["env"]}["GABY_WORKER_METRICS_PORT"] == "9808"
+    assert worker["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]
+    assert worker["args"][6:8] == ["--concurrency", "2"]
+    (keys,) = (m.body for m in manifests if m.kind == "Secret" and m.name == "gaby-keys")
+    assert len(base64.b64decode(keys["data"]["GABY_METRICS_TOKEN"])) == 43
+    beat = container(deployments["gaby-beat"])
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env_names(deployments["gaby-beat"]) and "ports" not in beat

@@ -1,5 +1,6 @@
 {{/* One Deployment of the Gaby image: dict root, component, values (the component's block), args, replicas,
-     owner (gets the owner role's URL), singleton (never two at once: beat, the mail listener). */}}
+     owner (gets the owner role's URL), singleton (never two at once: beat, the mail listener), metrics (its
+     processes' Prometheus counters summed in an emptyDir), metricsPort (a worker's own metrics port). */}}
 {{- define "gaby.deployment" -}}
 {{- $root := .root -}}
 apiVersion: apps/v1
@@ -24,6 +25,11 @@ spec:
         {{- include "gaby.selectorLabels" (dict "root" $root "component" .component) | nindent 8 }}
       annotations:
         {{- include "gaby.checksum" $root | nindent 8 }}
+        {{- if and $root.Values.metrics.annotations (or .web .metricsPort) }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ ternary "8000" (toString .metricsPort) (not .metricsPort) | quote }}
+        prometheus.io/path: /metrics
+        {{- end }}
         {{- with .values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -40,6 +46,14 @@ spec:
             {{- if and .owner (include "gaby.hasOwnerUrl" $root) }}
             {{- include "gaby.ownerEnv" $root | nindent 12 }}
             {{- end }}
+            {{- if .metrics }}
+            - name: PROMETHEUS_MULTIPROC_DIR
+              value: /run/gaby/metrics
+            {{- end }}
+            {{- if .metricsPort }}
+            - name: GABY_WORKER_METRICS_PORT
+              value: {{ .metricsPort | quote }}
+            {{- end }}
           {{- with $root.Values.extraEnvFrom }}
           envFrom:
             {{- toYaml . | nindent 12 }}
@@ -54,19 +68,38 @@ spec:
           readinessProbe:
             {{- toYaml .values.readinessProbe | nindent 12 }}
           {{- end }}
+          {{- if .metricsPort }}
+          ports:
+            - name: metrics
+              containerPort: {{ .metricsPort }}
+              protocol: TCP
+          {{- end }}
           resources:
             {{- toYaml .values.resources | nindent 12 }}
           {{- with $root.Values.containerSecurityContext }}
           securityContext:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- if .media }}
+          {{- if or .media .metrics }}
           volumeMounts:
+            {{- if .media }}
             - name: media
               mountPath: /var/lib/gaby/media
+            {{- end }}
+            {{- if .metrics }}
+            - name: metrics
+              mountPath: /run/gaby/metrics
+            {{- end }}
           {{- end }}
-      {{- if .media }}
+      {{- if or .media .metrics }}
       volumes:
+        {{- if .media }}
         {{- include "gaby.mediaVolume" $root | nindent 8 }}
+        {{- end }}
+        {{- if .metrics }}
+        # Fresh with the pod: counters files of an earlier pod are never summed in again.
+        - name: metrics
+          emptyDir: {}
+        {{- end }}
       {{- end }}
 {{- end -}}

@@ -86,6 +86,19 @@ app.kubernetes.io/component: {{ .component }}
     secretKeyRef:
       name: {{ include "gaby.keysSecret" . }}
       key: {{ .Values.secrets.masterKeyKey }}
+- name: GABY_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.metrics.existingSecret | default (include "gaby.keysSecret" .) }}
+      key: {{ .Values.metrics.tokenKey }}
+      {{- if and .Values.secrets.existingSecret (not .Values.metrics.existingSecret) }}
+      # Your keys Secret may not hold a token: without one /metrics answers 403 in production.
+      optional: true
+      {{- end }}
+{{- with .Values.metrics.allow }}
+- name: GABY_METRICS_ALLOW
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
