@@ -66,10 +66,12 @@ def ranks(
     queries: list[Query], uri_of: dict[Any, str], run: Callable[..., Any], mode: str, as_query: Callable[[str], str]
 ) -> list[int | None]:
     """Per query, the rank of its first relevant document among the distinct documents returned (None: not in 10)."""
+    from apps.knowledge.retrieval import TICKET_MAX_CHARS  # after django.setup()
+
     found: list[int | None] = []
     for query in queries:
         text = as_query(query.text)
-        hits = run(text, limit=SEARCH_LIMIT, record_usage=False, mode=mode, max_chars=max(len(text), 1)).hits
+        hits = run(text, limit=SEARCH_LIMIT, record_usage=False, mode=mode, max_chars=TICKET_MAX_CHARS).hits
         documents: list[str] = []
         for hit in hits:
             uri = uri_of[hit.citation.document_id]

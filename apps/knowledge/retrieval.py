@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -38,11 +39,9 @@ SEMANTIC_WEIGHT = 0.8
 MODES = ("hybrid", "lexical", "semantic")
 QUERY_MAX_CHARS = 1000  # a search box query
 TICKET_MAX_CHARS = 20000  # a whole ticket, after its quotes and signature are stripped
-# Document-level ranking (by_document): a page's best chunk, plus a share of its next best. Measured by
-# bench/retrieval_quality.py on the FAQ and the long tickets' dev split: any share above 0 lost MRR on both (a page
-# long enough to hold three loosely related passages is rarely the one asked about), so a page ranks by its best.
-SUPPORT_WEIGHT = 0.0
-SUPPORT_CHUNKS = 2
+# Document-level ranking (by_document): a page ranks by its best chunk. Adding a share of its next best chunks was
+# measured by bench/retrieval_quality.py on the FAQ and the long tickets' dev split and lost MRR on both (a page long
+# enough to hold three loosely related passages is rarely the one asked about).
 PER_DOCUMENT = 3
 DETAIL_FACTOR = 3  # chunks loaded per hit returned: the document ranking's evidence
 _WORD = re.compile(r"[\w][\w'.-]*", re.UNICODE)
@@ -104,27 +103,17 @@ def query_terms(query: str, *, long: bool = False) -> retrievers.QueryTerms:
 
 
 def _word_uses(query: str) -> dict[str, int]:
-    uses: dict[str, int] = {}
-    for word in _WORD.findall(query):
-        uses[word.lower()] = uses.get(word.lower(), 0) + 1
-    return uses
+    return Counter(word.lower() for word in _WORD.findall(query))
 
 
 def by_document(fused: dict[UUID, float], document_of: dict[UUID, UUID], limit: int) -> list[UUID]:
-    """Chunks ranked by their document's evidence, then by their own score: a document scores its best chunk plus
-    ``SUPPORT_WEIGHT`` times the next ``SUPPORT_CHUNKS`` best, so a page three passages of which match beats a page
-    with one stray sentence. At most ``PER_DOCUMENT`` chunks of a document are returned; citations stay chunks."""
-    chunks: dict[UUID, list[UUID]] = {}
+    """Chunks grouped by page: pages in the order of their best chunk, each page's chunks best first, at most
+    ``PER_DOCUMENT`` of them, so one long page does not crowd the others out; citations stay chunks."""
+    pages: dict[UUID, list[UUID]] = {}  # in the order each page's best chunk ranks
     for cid in sorted(fused, key=lambda cid: (-fused[cid], str(cid))):
         if cid in document_of:
-            chunks.setdefault(document_of[cid], []).append(cid)
-
-    def evidence(document: UUID) -> tuple[float, str]:
-        scores = [fused[cid] for cid in chunks[document]]
-        return -(scores[0] + SUPPORT_WEIGHT * sum(scores[1 : 1 + SUPPORT_CHUNKS])), str(document)
-
-    ranked = [cid for document in sorted(chunks, key=evidence) for cid in chunks[document][:PER_DOCUMENT]]
-    return ranked[:limit]
+            pages.setdefault(document_of[cid], []).append(cid)
+    return [cid for chunks in pages.values() for cid in chunks[:PER_DOCUMENT]][:limit]
 
 
 def _normalised(scored: list[tuple[UUID, float]]) -> dict[UUID, float]:

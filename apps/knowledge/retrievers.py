@@ -177,11 +177,16 @@ def _filtered_share(filters: Filters) -> tuple[int, float]:
     return kept, min(1.0, kept / total)
 
 
+def _walk(filters: Filters) -> tuple[bool, float]:
+    """Whether the filtered chunks are few enough to compare exactly, and the share of chunks that pass."""
+    if not filters.active:
+        return False, 1.0
+    count, kept = _filtered_share(filters)
+    return count <= EXACT_UNDER, kept
+
+
 def semantic(vector: list[float], model: str, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
-    exact, kept = False, 1.0
-    if filters.active:
-        count, kept = _filtered_share(filters)
-        exact = count <= EXACT_UNDER
+    exact, kept = _walk(filters)
     sql, params = semantic_sql(vector_literal(vector), model, filters, limit, exact=exact)
     with connection.cursor() as cursor:
         if not exact:
@@ -216,10 +221,7 @@ def semantic_many(vectors: list[list[float]], model: str, filters: Filters, limi
     """
     if len(vectors) == 1:
         return semantic(vectors[0], model, filters, limit)
-    exact, kept = False, 1.0
-    if filters.active:
-        count, kept = _filtered_share(filters)
-        exact = count <= EXACT_UNDER
+    exact, kept = _walk(filters)
     where, params = filters.sql()
     order = "(c.embedding <=> q.v) + 0" if exact else "c.embedding <=> q.v"
     sql = f"""
@@ -253,7 +255,6 @@ class Salience:
     """A long query's searched lexemes and their weights (inverse document frequency x log term frequency)."""
 
     weights: dict[str, float]
-    chunks: int
 
 
 def _common_lexemes(cursor: Any) -> tuple[dict[str, float], float, int]:
@@ -279,18 +280,19 @@ def salience(terms: QueryTerms, counts: dict[str, int], *, keep: int = SALIENT_T
     them costs one row); only the others, rare by definition, are counted through the GIN index."""
     lexemes = [lexeme for lexeme in terms.lexemes if len(lexeme) > 1]  # a lone letter names nothing
     if not lexemes:
-        return Salience({}, 0)
+        return Salience({})
     with connection.cursor() as cursor:
         common, rarest_share, total = _common_lexemes(cursor)
         frequency = {lexeme: round(common[lexeme] * total) for lexeme in lexemes if lexeme in common}
         rare = [lexeme for lexeme in lexemes if lexeme not in common]
-        cap = RARE_COUNT_CAP if common else max(RARE_COUNT_CAP, total)  # no statistics yet: count them all
+        # A listed lexeme's share bounds every other one's; without statistics yet (a new client), count them all.
+        cap = max(1, min(RARE_COUNT_CAP, math.ceil(rarest_share * total))) if common else max(RARE_COUNT_CAP, total)
         if rare:
             cursor.execute(
                 "SELECT l, (SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk c "
                 "WHERE c.search @@ to_tsquery('simple', quote_literal(l)) LIMIT %s) s) "
                 "FROM unnest(%s::text[]) AS l",
-                [max(1, min(cap, math.ceil(rarest_share * total) if common else cap)), rare],
+                [cap, rare],
             )
             frequency.update({lexeme: int(df) for lexeme, df in cursor.fetchall()})
     total = max(total, max(frequency.values(), default=0), 1)
@@ -305,7 +307,7 @@ def salience(terms: QueryTerms, counts: dict[str, int], *, keep: int = SALIENT_T
         idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
         weights[lexeme] = idf * (1 + math.log(uses.get(lexeme, 1)))
     heaviest = sorted(weights, key=lambda lexeme: (-weights[lexeme], lexeme))[:keep]
-    return Salience({lexeme: weights[lexeme] for lexeme in heaviest}, total)
+    return Salience({lexeme: weights[lexeme] for lexeme in heaviest})
 
 
 def salient(found: Salience, filters: Filters, limit: int) -> list[tuple[UUID, float]]:
