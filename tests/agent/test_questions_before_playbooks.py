@@ -9,9 +9,9 @@ only those on a list), or the help page would answer where the customer asked to
 from __future__ import annotations
 
 from apps.agent.evals.environment import Environment
-from tests.agent.test_requester_identity import MARIA, email_in, executed, northwind, world_of
+from tests.agent.eval_world import MARIA, email_in, executed, northwind, world_of
 
-__all__ = ["northwind", "world_of"]  # the module's fixtures, shared with the requester-identity tests
+__all__ = ["northwind", "world_of"]  # fixtures, from the eval world's module
 
 
 def test_a_policy_question_is_answered_from_knowledge_without_touching_the_account(world_of: Environment) -> None:

@@ -9,70 +9,19 @@ and the reply is checked before it is stored. Each test failed before requester 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
 
-import pytest
-from django_tenants.utils import tenant_context
-
-from apps.agent.evals.environment import Environment, build
+from apps.agent.evals.environment import Environment
 from apps.auditlog.models import AuditEvent
 from apps.connectors.models import Connector
 from apps.safety.models import ActionStatus, AuthorizedContact, ToolAction
+from tests.agent.eval_world import MARIA, email_in, executed, northwind, world_of
 from tests.llm_server import Reply
 
-PASS = "spf=pass smtp.mailfrom=example dkim=pass header.d=example dmarc=pass"
-MARIA = "maria.lopez@brightpath.example"  # locked in the Keycloak seed (6 failed sign-ins)
+__all__ = ["northwind", "world_of"]  # fixtures, from the eval world's module
+
 MARIA_TRACKING = "1Z999AA10123456785"  # her order NW-10042
 SAM_TRACKING = "JD014600006281230851"  # Sam Okafor's order NW-10044
-
-
-@pytest.fixture(scope="module")
-def northwind(django_db_setup: None, django_db_blocker: Any, world: Any) -> Iterator[Environment]:
-    with django_db_blocker.unblock():
-        env = build()
-    yield env
-    with django_db_blocker.unblock():
-        env.close()
-
-
-@pytest.fixture
-def world_of(northwind: Environment, db: None) -> Iterator[Environment]:
-    northwind.reset()
-    with tenant_context(northwind.client):
-        yield northwind
-
-
-def email_in(env: Environment, *, sender: str, subject: str, body: str, auth: str = PASS) -> Any:
-    """A raw email through the real parser into the eval inbox, investigated by the engine; the investigation."""
-    from apps.agent.engine import execute
-    from apps.agent.investigations import start_investigation
-    from apps.agent.models import Investigation
-    from apps.tickets import services as tickets
-    from apps.tickets.sources.email.parse import parse_email
-
-    raw = (
-        f"Authentication-Results: mx.northwind.example; {auth}\r\n"
-        "Authentication-Results: forged.example; dmarc=pass\r\n"  # below the receiver's own: never trusted
-        f"From: {sender}\r\nTo: support@northwind.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{uuid4().hex}@mail.example>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body.replace("\n", "\r\n")
-    ).encode()
-    parsed = parse_email(raw)
-    assert parsed.ticket is not None
-    ticket = tickets.ingest_ticket(source=env.source, normalized=parsed.ticket).ticket
-    investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
-    execute(investigation.pk)
-    return Investigation.objects.select_related("ticket").get(pk=investigation.pk)
-
-
-def executed(investigation: Any) -> list[ToolAction]:
-    return [
-        step.action
-        for step in investigation.steps.select_related("action").exclude(action=None)
-        if step.action.status == ActionStatus.DONE
-    ]
 
 
 def test_an_address_in_the_body_is_not_the_requester(world_of: Environment) -> None:
