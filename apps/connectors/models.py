@@ -26,6 +26,8 @@ class Kind(models.TextChoices):
     OPENAPI = "openapi", "REST API (OpenAPI)"
     KEYCLOAK = "keycloak", "Keycloak"
     STRIPE = "stripe", "Stripe"
+    MICROSOFT365 = "microsoft365", "Microsoft 365 (Entra ID, Intune)"
+    NINJAONE = "ninjaone", "NinjaOne RMM"
 
 
 class Transport(models.TextChoices):
