@@ -53,7 +53,7 @@ _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 def asked_operations(text: str) -> frozenset[str]:
     """The operations some sentence of ``text`` asks for. A mail disclaimer (from its first sentence to the end of
     its paragraph: "This message is confidential. Please delete it…") is left out."""
-    asked = set()
+    asked: set[str] = set()
     for paragraph in _PARAGRAPH_END.split(text):
         for sentence in _SENTENCE_END.split(paragraph):
             if _DISCLAIMER.search(sentence):

@@ -71,6 +71,13 @@ REQUEST_CUES = tuple(
         r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
         r"get into|access|remember|open|pay|use)\b",
         rf"\bi (?:need|want|would like|'d like|am requesting)\b{NOT_AN_ASK}",
+    )
+)
+# Asking about the state of their own things ("where is my order?", "has our plan renewed?"): only their account
+# answers these, never a help page.
+OWN_STATE_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
         r"\b(?:where|what) is (?:my|our)\b",
         r"\b(?:has|have|did|was|is) (?:my|our)\b",
         r"\bwhen (?:will|does|did) (?:my|our)\b",
@@ -112,6 +119,11 @@ def _first_cue(cues: tuple[re.Pattern[str], ...], text: str) -> str:
     return ""
 
 
+def asks_about_own_state(text: str) -> bool:
+    """Whether some sentence asks about the state of the requester's own things ("is my subscription active?")."""
+    return bool(_first_cue(OWN_STATE_CUES, text.replace("\u2019", "'")))
+
+
 def classify(text: str) -> RequestKind:
     """The ticket's kind from its title and body (``TicketView.text``); apostrophes normalised first."""
     text = text.replace("\u2019", "'")
@@ -119,7 +131,7 @@ def classify(text: str) -> RequestKind:
     for sentence in _SENTENCES.split(text):
         asks = _first_cue(QUESTION_CUES, sentence)
         reported = "" if asks or HYPOTHETICAL.search(sentence) else _first_cue(STATE_CUES, sentence)
-        problem = problem or _first_cue(REQUEST_CUES, sentence) or reported
+        problem = problem or _first_cue(REQUEST_CUES, sentence) or _first_cue(OWN_STATE_CUES, sentence) or reported
         question = question or asks
     if problem:
         return RequestKind(Kind.ACTIONABLE, problem)
