@@ -13,7 +13,8 @@ Faults: ``fail_next`` (from sandbox.base) answers a 429 with Retry-After or a 5x
 committed it (what makes a blind retry write twice). ``expire_tokens()`` makes issued tokens answer 401.
 
 Inspect: ``tickets`` (by id), ``actions`` (every action written), ``writes`` (ticket updates received),
-``tokens_issued``. ``webhook_body(ticket_id)`` is what a Halo webhook on ticket events posts.
+``tokens_issued``. ``webhook_body(ticket_id)`` is what a Halo webhook on ticket events posts (the ticket
+object, and the action that fired it); ``rate_limit=(n, seconds)`` throttles the API as Halo does.
 Run alone for the demo: ``python -m sandbox.halopsa --port 8190`` (serves DEMO_SEED).
 """
 
@@ -54,8 +55,12 @@ class Invalid(Exception):
 class HaloPSASandbox(Sandbox):
     name = "halopsa"
 
-    def __init__(self, seed: dict[str, Any] | None = None) -> None:
+    def __init__(self, seed: dict[str, Any] | None = None, *, rate_limit: tuple[int, float] | None = None) -> None:
+        """``rate_limit=(requests, seconds)``: answer 429 with Retry-After past that many API requests in the
+        window, as Halo's API rate limit does."""
         super().__init__()
+        self.rate_limit = rate_limit
+        self._recent: list[float] = []
         data = copy.deepcopy(seed if seed is not None else DEMO_SEED)
         self.tenant: str = data.get("tenant", "")
         self.applications: dict[str, str] = data.get("applications", {})
@@ -104,10 +109,13 @@ class HaloPSASandbox(Sandbox):
         with self.lock:
             return [a for a in self.actions.values() if a["ticket_id"] == ticket_id]
 
-    def webhook_body(self, ticket_id: int, event: str = "Ticket Updated") -> dict[str, Any]:
-        """What a Halo webhook subscribed to ticket events posts: the event and the ticket (Gaby re-reads it)."""
+    def webhook_body(self, ticket_id: int, action_id: int | None = None) -> dict[str, Any]:
+        """What a Halo webhook posts for a ticket event: the ticket object, and the action when one fired it."""
         with self.lock:
-            return {"event": event, "id": ticket_id, "ticket": self._ticket_out(self.tickets[ticket_id])}
+            body: dict[str, Any] = {"ticket": self._ticket_out(self.tickets[ticket_id])}
+            if action_id is not None:
+                body["action"] = self.actions[action_id]
+            return body
 
     # --- dispatch ----------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -124,6 +132,9 @@ class HaloPSASandbox(Sandbox):
             return self._token(request)
         if not request.path.startswith("/api/"):
             return Response(404, self.error_body(404, f"No route {request.path}"))
+        throttled = self._throttle()
+        if throttled is not None:
+            return throttled
         if not self._authorised(request):
             return Response(401, self.error_body(401, "Authorization has been denied for this request."))
         try:
@@ -153,6 +164,18 @@ class HaloPSASandbox(Sandbox):
         if method == "GET" and listing == "/api/agent":
             return Response(200, sorted(self.agents.values(), key=lambda a: a["id"]))  # Halo: a bare array
         return Response(404, self.error_body(404, f"No route {method} {path}"))
+
+    def _throttle(self) -> Response | None:
+        if self.rate_limit is None:
+            return None
+        allowed, window = self.rate_limit
+        now = time.monotonic()
+        self._recent = [moment for moment in self._recent if moment > now - window]
+        if len(self._recent) >= allowed:
+            wait = max(1, int(self._recent[0] + window - now + 0.999))
+            return Response(429, self.error_body(429, "Too many requests"), {"Retry-After": str(wait)})
+        self._recent.append(now)
+        return None
 
     # --- auth --------------------------------------------------------------------------------------
     def _token(self, request: Request) -> Response:

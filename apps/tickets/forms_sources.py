@@ -194,6 +194,12 @@ class HaloPSAForm(SourceForm):
         label="Halo URL",
         help_text="Your Halo's address, e.g. https://northwind.halopsa.com (no /api).",
     )
+    auth_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        label="Authorisation server",
+        help_text="Only if Halo's API page shows an authorisation server other than <Halo URL>/auth.",
+    )
     tenant = forms.RegexField(
         regex=r"^[A-Za-z0-9_-]{1,100}$",
         required=False,
@@ -220,7 +226,10 @@ class HaloPSAForm(SourceForm):
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
         keys = ("base_url", "tenant", "client_id", "client_secret", "webhook_secret")
-        return {**{key: data[key] for key in keys}, "halo_client_id": str(data["halo_client_id"])}
+        config = {**{key: data[key] for key in keys}, "halo_client_id": str(data["halo_client_id"])}
+        if data["auth_url"]:
+            config["auth_url"] = data["auth_url"].rstrip("/").removesuffix("/token")
+        return config
 
 
 SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]

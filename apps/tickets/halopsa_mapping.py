@@ -23,7 +23,7 @@ from apps.tickets.models import SourceKind, TicketSource
 from apps.tickets.sources.halopsa.adapter import HaloPSAAdapter
 from tenants.models import Client
 
-CONNECTION_KEYS = ("base_url", "tenant", "client_id", "client_secret")
+CONNECTION_KEYS = ("base_url", "auth_url", "tenant", "client_id", "client_secret")
 
 
 class MappingError(ValueError):

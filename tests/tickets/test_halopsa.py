@@ -118,10 +118,22 @@ def test_a_ticket_that_cannot_be_read_is_quarantined_with_its_error(
         assert "unknown priority_id 7" in kept.error and json.loads(kept.raw)["id"] == 3002
 
 
+def test_halo_s_rate_limit_is_waited_out_through_the_seam(
+    make_source: Any, hartwell: Any, halo: HaloPSASandbox
+) -> None:
+    halo.rate_limit = (4, 1.0)  # four API requests a second: the poll needs five
+    source = halo_source(make_source, halo)
+    with tenant_context(hartwell):
+        result = polling.poll(source.pk)
+        assert (result.status, result.created) == ("ok", 2), result
+    throttled = [call for call in halo.requests if call.status == 429]
+    assert throttled and all(call.path.startswith("/api/") for call in throttled)
+
+
 def test_tokens_are_minted_again_when_halo_expires_them_and_bad_credentials_say_so(
     make_source: Any, hartwell: Any, halo: HaloPSASandbox
 ) -> None:
-    source = halo_source(make_source, halo)
+    source = halo_source(make_source, halo, auth_url=f"{halo.base_url}/auth")  # named explicitly, as on Halo's page
     with tenant_context(hartwell):
         assert polling.poll(source.pk).status == "ok"
         halo.expire_tokens()
@@ -219,11 +231,22 @@ def test_webhooks_are_checked_read_again_and_kept_to_the_mapped_company(
     bad = web.post(
         url, '{"event": "Ticket Updated"}', content_type="application/json", HTTP_AUTHORIZATION=_basic("w" * 20)
     )
-    assert bad.status_code == 400 and bad.json()["field"] == "id"
+    assert bad.status_code == 400 and bad.json()["field"] == "ticket.id"
+    action_id = halo.add_action(3001, "Still blank after the driver change.")
+    by_action = {"action": halo.webhook_body(3001, action_id)["action"]}  # an action event names its ticket
+    answered = web.post(
+        url, json.dumps(by_action), content_type="application/json", HTTP_AUTHORIZATION=_basic("w" * 20)
+    )
+    assert answered.status_code == 200 and answered.json()["created"] is True
+    batched = web.post(
+        url, json.dumps([by_action]), content_type="application/json", HTTP_AUTHORIZATION=_basic("w" * 20)
+    )
+    assert batched.status_code == 400 and "batching to None" in batched.json()["detail"]
     with tenant_context(hartwell):
-        assert list(Ticket.objects.values_list("external_id", flat=True)) == ["3002"]
-        kept = QuarantinedPayload.objects.get(source=source)
-        assert "must carry the ticket's 'id'" in kept.error and "Ticket Updated" in kept.raw
+        assert sorted(Ticket.objects.values_list("external_id", flat=True)) == ["3001", "3002"]
+        kept = QuarantinedPayload.objects.order_by("received_at").first()
+        assert kept is not None and "must carry the 'ticket' object" in kept.error and "Ticket Updated" in kept.raw
+        assert QuarantinedPayload.objects.filter(source=source).count() == 2  # the batched delivery is kept too
 
 
 def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) -> None:
@@ -231,6 +254,7 @@ def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) 
         "name": "HaloPSA",
         "poll_interval_seconds": "120",
         "base_url": "https://northwind.halopsa.com/api/",
+        "auth_url": "https://auth.northwind.example/auth/token",
         "tenant": "northwind",
         "client_id": "gaby-api",
         "client_secret": "s",
@@ -243,6 +267,7 @@ def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) 
         source = TicketSource.objects.get(kind="halopsa")
         assert services.source_config(client=hartwell, source=source) == {
             "base_url": "https://northwind.halopsa.com",
+            "auth_url": "https://auth.northwind.example/auth",
             "tenant": "northwind",
             "client_id": "gaby-api",
             "client_secret": "s",

@@ -9,9 +9,10 @@ page by page (``page_no`` until ``record_count`` is reached); each ticket's thre
 its non-system actions (``GET /api/Actions?ticket_id=…&excludesys=true``); ``hiddenfromuser`` marks a private
 note, ``who_agentid`` an agent's action. The requester is the ticket's end user (``GET /api/Users/{id}``).
 
-Webhooks: a Halo webhook on ticket events posts the ticket (its ``id``) with the Basic (or Bearer)
-authentication configured on the webhook, whose secret is this source's ``webhook_secret``; Gaby reads the
-ticket again through the API rather than trusting the body.
+Webhooks: a Halo webhook posts the ticket object (and the action, when an action fired the event) with the
+Basic (or Bearer) authentication configured on the webhook, whose secret is this source's ``webhook_secret``;
+Gaby takes the ticket's id and reads the ticket again through the API rather than trusting the body. Batched
+deliveries (a list) are refused with a message to turn batching off.
 
 Writes: replies and notes are ``POST /api/Actions`` (an array of one), ticket changes ``POST /api/Tickets``
 with the ticket's ``id``. Halo takes no idempotency key, so a write is sent once per attempt (no automatic
@@ -232,13 +233,17 @@ class HaloPSAAdapter(HttpAdapter):
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> NormalizedTicket:
         data = load_json(body)
-        raw: Any = None
-        if isinstance(data, dict):
-            inner = data.get("ticket")
-            raw = data.get("ticket_id") or data.get("id") or (inner.get("id") if isinstance(inner, dict) else None)
-        ticket_id = str(raw).strip() if raw is not None else ""
+        if isinstance(data, list):
+            raise PayloadError(
+                "A batched delivery (a list): set the Halo webhook's batching to None, one event per delivery.",
+                field="(body)",
+            )
+        ticket_id = _webhook_ticket_id(data)
         if not ticket_id.isdigit():
-            raise PayloadError("No ticket id: Halo's webhook body must carry the ticket's 'id'.", field="id")
+            raise PayloadError(
+                "No ticket id: Halo's webhook body must carry the 'ticket' object (or the action's ticket_id).",
+                field="ticket.id",
+            )
         item = self._call("GET", f"/api/Tickets/{ticket_id}")
         try:
             return self._ticket(item)
@@ -330,6 +335,23 @@ def _message(action: Any) -> NormalizedMessage:
         kind="internal_note" if action.get("hiddenfromuser") else "public_reply",
         created_at=parse_time(action.get("datetime")),
     )
+
+
+def _webhook_ticket_id(data: Any) -> str:
+    """Halo posts the ticket object (and the action, when an action fired the event); the ticket's id is all
+    Gaby takes. A top-level ``id`` is read only when the body has neither (a custom payload naming the ticket)."""
+    if not isinstance(data, dict):
+        return ""
+    ticket, action = data.get("ticket"), data.get("action")
+    for raw in (
+        ticket.get("id") if isinstance(ticket, dict) else None,
+        action.get("ticket_id") if isinstance(action, dict) else None,
+        data.get("ticket_id"),
+        data.get("id") if ticket is None and action is None else None,
+    ):
+        if raw is not None and not isinstance(raw, bool):
+            return str(raw).strip()
+    return ""
 
 
 def _uuid7_time(value: str) -> datetime | None:

@@ -2,7 +2,7 @@
 
 An MSP connects one Halo API application and maps several Halo clients (companies) to Gaby clients: each
 mapped Gaby client holds its own source (apps/tickets/halopsa_mapping.py), but they all present the
-same application, so the token is cached per application (base URL, tenant, client id and a digest of the
+same application, so the token is cached per application (token URL, tenant, client id and a digest of the
 secret: a changed secret never reuses the old token), not per source. It is kept until two minutes before
 Halo's ``expires_in``; a 401 on a call mints a new one once.
 """
@@ -28,11 +28,17 @@ def application_key(config: Mapping[str, Any]) -> tuple[str, str, str, str]:
     secret = str(config.get("client_secret") or "")
     digest = hashlib.sha256(secret.encode()).hexdigest()[:16]
     return (
-        str(config.get("base_url") or "").rstrip("/"),
+        token_url(config),
         str(config.get("tenant") or ""),
         str(config.get("client_id") or ""),
         digest,
     )
+
+
+def token_url(config: Mapping[str, Any]) -> str:
+    """Halo's authorisation server: ``<Halo URL>/auth`` unless the API page names another one (``auth_url``)."""
+    base = str(config.get("auth_url") or "").rstrip("/") or str(config.get("base_url") or "").rstrip("/") + "/auth"
+    return base + "/token"
 
 
 def token(http: SourceHttp, config: Mapping[str, Any], *, fresh: bool = False) -> str:
@@ -49,7 +55,7 @@ def token(http: SourceHttp, config: Mapping[str, Any], *, fresh: bool = False) -
         "scope": "all",
     }
     try:
-        answer = http.json("POST", "/auth/token", data=form, params=params)
+        answer = http.json("POST", token_url(config), data=form, params=params)
     except HttpStatusError as exc:
         if exc.status in (400, 401):
             raise SourceError(
