@@ -220,6 +220,10 @@ def test_webhooks_are_checked_read_again_and_kept_to_the_mapped_company(
     body = json.dumps(halo.webhook_body(3002))
     wrong = web.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=_basic("x" * 20))
     assert wrong.status_code == 401
+    elsewhere = as_user(None, "dearborn").post(
+        url, body, content_type="application/json", HTTP_AUTHORIZATION=_basic("w" * 20)
+    )
+    assert elsewhere.status_code == 404  # Hartwell's source does not exist on Dearborn's domain
     missing = web.post(url, body, content_type="application/json")
     assert missing.status_code == 401 and "Basic" in missing.json()["detail"]
     ok = web.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=_basic("w" * 20))
