@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from apps.connectors import services
 from apps.connectors.calls import ConnectorUnavailable
-from apps.connectors.models import Access, Connector, Kind
+from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.specs import ninjaone_draft
 from apps.safety import enforcement
 from apps.safety.models import ActionStatus
@@ -326,3 +326,14 @@ def test_admin_connects_ninjaone_on_one_screen(as_user: Any, hartwell: Any, ninj
         assert connector.kind == Kind.NINJAONE and SECRET not in connector.sealed_config
     assert SECRET not in alice.get(f"/connectors/{connector.pk}/").content.decode()
     assert as_user("bob", "hartwell").get("/connectors/new/ninjaone/").status_code == 403
+
+
+def test_health_checks_ask_ninjaone_not_just_the_server(rmm: Connector, ninja: NinjaOneSandbox) -> None:
+    assert services.check_health(connector=rmm) == Status.HEALTHY
+    ninja.clients["gaby-rmm"] = "rotated-in-ninjaone"
+    ninja.expire_tokens()
+    assert services.check_health(connector=rmm) == Status.DEGRADED
+    rmm.refresh_from_db()
+    assert "refused the connector's credentials" in rmm.last_error
+    ninja.clients["gaby-rmm"] = SECRET
+    assert services.check_health(connector=rmm) == Status.HEALTHY
