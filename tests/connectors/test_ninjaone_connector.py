@@ -271,7 +271,7 @@ def test_an_expired_token_is_replaced_and_the_call_goes_through(rmm: Connector, 
     assert b"scope=monitoring+management+control" in token_calls[-1].body
 
 
-def test_wrong_credentials_or_a_missing_organization_fail_the_connection_test(
+def test_wrong_credentials_or_organizations_fail_the_connection_test(
     in_hartwell: Any, people: dict[str, Any], ninja: NinjaOneSandbox
 ) -> None:
     bad = ninjaone_draft(name="RMM", url=ninja.base_url, client_id="gaby-rmm", client_secret="bad", organizations=[1])
@@ -280,6 +280,11 @@ def test_wrong_credentials_or_a_missing_organization_fail_the_connection_test(
     none = ninjaone_draft(name="RMM", url=ninja.base_url, client_id="gaby-rmm", client_secret=SECRET, organizations=[])
     with pytest.raises(Exception, match="organization id"):
         services.test_connection(client=in_hartwell, draft=none, actor=people["alice"])
+    unknown = ninjaone_draft(
+        name="RMM", url=ninja.base_url, client_id="gaby-rmm", client_secret=SECRET, organizations=[1, 99]
+    )
+    with pytest.raises(ConnectorUnavailable, match="no organization 99"):
+        services.test_connection(client=in_hartwell, draft=unknown, actor=people["alice"])
     assert not Connector.objects.filter(name="RMM").exists()
 
 

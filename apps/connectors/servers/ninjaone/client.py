@@ -192,6 +192,19 @@ class NinjaOne:
         return rows[:limit]
 
     # --- the connector's organizations -----------------------------------------------------------
+    def organizations(self) -> list[dict[str, Any]]:
+        """The connector's organizations as NinjaOne describes them; refuses when one of them does not exist."""
+        found = [org for org in self.paged("/organizations", {}, limit=10_000) if isinstance(org, dict)]
+        mine = [org for org in found if int(org.get("id", -1)) in self.settings.organizations]
+        missing = sorted(set(self.settings.organizations) - {int(org["id"]) for org in mine})
+        if missing:
+            raise VendorError(
+                f"NinjaOne has no organization {', '.join(map(str, missing))} for this API client: check the "
+                "organization ids in the connector's settings (Administration > Organizations).",
+                code="unknown_organization",
+            )
+        return mine
+
     def device(self, device_id: int) -> dict[str, Any]:
         """The device, if it belongs to one of the connector's organizations; else a refusal that says so."""
         try:
