@@ -17,7 +17,7 @@ from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.specs import ninjaone_draft
 from apps.safety import enforcement
-from apps.safety.models import ActionStatus
+from apps.safety.models import ActionStatus, SafetyRule
 from sandbox.ninjaone import NinjaOneSandbox
 from sandbox.ninjaone_data import DEMO_SEED, GB
 from tenants.models import Client
@@ -214,6 +214,14 @@ def test_a_script_not_allowed_waits_for_approval_then_runs(
     assert (
         "deleted 7 stuck job file(s)" in result(held)["output"] and ninja.service(101, "Spooler")["state"] == "RUNNING"
     )
+    SafetyRule.objects.create(
+        effect="deny",
+        connector=rmm,
+        tool_pattern="run_script",
+        predicates=[{"argument": "script", "op": "eq", "value": "Collect Network Info"}],
+    )
+    denied = call(rmm, "run_script", device_id=102, script="Collect Network Info")
+    assert denied.status == ActionStatus.DENIED and "Denied by rule" in denied.reason
     failing = call(rmm, "run_script", device_id=102, script="Remove Local Admin", parameters="-User temp")
     enforcement.approve(action=failing, actor=people["alice"])
     assert enforcement.run_approved(str(failing.pk))
