@@ -118,7 +118,7 @@ def build_server(ninja: NinjaOne) -> MCPServer:
                 return any(wanted in name for name in names) or wanted in (user, user.rpartition("\\")[2])
 
             found = [_device(d) for d in devices if not wanted or matches(d)]
-            return {"query": query, "count": len(found[:limit]), "devices": found[:limit]}
+            return {"query": query, "total": len(found), "count": len(found[:limit]), "devices": found[:limit]}
 
         return guard(find)
 
