@@ -61,7 +61,7 @@ def test_catalog_covers_every_con2_system_and_marks_first_party() -> None:
     assert {"postgres", "code", "openapi", "github", "gitlab"} <= first
     for entry in catalog.entries():
         assert entry.docs.startswith("https://")
-        assert entry.connect_kind in {"mcp", "postgres", "code", "openapi", "keycloak", "stripe"}
+        assert entry.connect_kind in {"mcp", "postgres", "code", "openapi", "keycloak", "stripe", "ninjaone"}
 
 
 def test_the_connectors_page_shows_the_catalog(as_user: Any) -> None:
