@@ -232,6 +232,28 @@ def test_a_script_not_allowed_waits_for_approval_then_runs(
     assert "Principal was not found" in result(failing)["output"] and "failed" in result(failing)["note"]
 
 
+def test_any_script_waits_for_a_person_whatever_the_threshold_unless_an_allow_rule_names_it(
+    in_hartwell: Any, rmm: Connector, ninja: NinjaOneSandbox
+) -> None:
+    # Failed before: run_script's approval rode on its risk (65), so a client with a threshold above it ran any
+    # library script unattended. The tool's _meta now says every call waits, whatever the threshold.
+    allow_writes(in_hartwell, rmm)
+    _threshold(in_hartwell, 100)
+    held = call(rmm, "run_script", device_id=101, script="Clear Print Queue", dry_run=False)
+    assert held.status == ActionStatus.AWAITING_APPROVAL and "always waits for a person" in held.reason
+    assert ninja.script_runs == []
+    SafetyRule.objects.create(
+        effect="allow",
+        connector=rmm,
+        tool_pattern="run_script",
+        predicates=[{"argument": "script", "op": "eq", "value": "Clear Print Queue"}],
+    )
+    ran = call(rmm, "run_script", device_id=101, script="Clear Print Queue", dry_run=False)
+    assert ran.status == ActionStatus.DONE, ran.reason
+    other = call(rmm, "run_script", device_id=101, script="Remove Local Admin", dry_run=False)
+    assert other.status == ActionStatus.AWAITING_APPROVAL  # the rule names one script, not the tool
+
+
 def test_a_long_script_is_returned_as_running_and_its_status_read_later(
     in_hartwell: Any, people: dict[str, Any]
 ) -> None:

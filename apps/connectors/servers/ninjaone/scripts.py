@@ -2,9 +2,10 @@
 
 Two write tools share one implementation, so Gaby's safety gate decides approval with its ordinary rules:
 
-* ``run_script`` runs any script of the NinjaOne library. It is annotated destructive, which the gate scores
-  above the default approval threshold (apps/safety/policy.py): an approver sees the script, the device and the
-  exact request before anything runs.
+* ``run_script`` runs any script of the NinjaOne library. Its ``_meta`` says ``"gaby/approval": "always"``, so the
+  gate holds every call for a person whatever the client's risk threshold (apps/safety/policy.py), unless one of the
+  client's allow rules names the call (a rule on ``run_script`` whose predicate names the script): an approver sees
+  the script, the device and the exact request before anything runs.
 * ``run_allowed_script`` runs only the scripts the connector's settings name (GABY_NINJA_ALLOWED_SCRIPTS) and
   refuses every other; it is annotated like a service restart, so in act mode it runs without a human.
 
@@ -22,6 +23,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from apps.connectors.calls import APPROVAL_META_KEY
 from apps.connectors.servers.ninjaone.client import NinjaOne
 from apps.connectors.servers.ninjaone.common import ADDITIVE, DESTRUCTIVE, READ, guard, when
 
@@ -146,7 +148,7 @@ def register_scripts(server: MCPServer, ninja: NinjaOne) -> None:
 
         return guard(status)
 
-    @server.tool(annotations=DESTRUCTIVE)
+    @server.tool(annotations=DESTRUCTIVE, meta={APPROVAL_META_KEY: "always"})
     def run_script(
         device_id: int,
         script: str,
