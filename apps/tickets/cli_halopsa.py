@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.tickets import cli_psa
 from apps.tickets.halopsa_mapping import MappingError, connect_clients, halo_clients
 from apps.tickets.sources.base import SourceError
 from tenants.addresses import client_domain
-from tenants.models import Client
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -32,35 +31,17 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.set_defaults(handler=connect_halopsa)
 
 
-def _mapping(pairs: list[str]) -> dict[int, Client]:
-    mapping: dict[int, Client] = {}
-    for pair in pairs:
-        halo_id, _, slug = pair.partition("=")
-        if not halo_id.strip().isdigit() or not slug.strip():
-            raise CommandError(f"--map {pair!r}: write HALO_CLIENT_ID=GABY_CLIENT_SLUG, e.g. --map 12=hartwell.")
-        if int(halo_id) in mapping:
-            raise CommandError(f"Halo client {halo_id} is mapped twice: a Halo client feeds one Gaby client.")
-        client = Client.objects.filter(slug=slug.strip()).first()
-        if client is None:
-            raise CommandError(f"--map {pair!r}: no Gaby client with slug {slug.strip()!r}.")
-        mapping[int(halo_id)] = client
-    return mapping
-
-
 def connect_halopsa(command: BaseCommand, options: dict[str, Any]) -> None:
-    try:
-        connection = json.loads(options["config"])
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--config is not valid JSON: {exc}") from exc
-    if not isinstance(connection, dict):
-        raise CommandError("--config must be a JSON object.")
+    connection = cli_psa.connection(options["config"])
     try:
         if options["list"]:
             for halo_id, name in sorted(halo_clients(connection).items()):
                 command.stdout.write(f"{halo_id}\t{name}")
             return
         connected = connect_clients(
-            connection=connection, mapping=_mapping(options["map"]), poll_interval_seconds=options["poll_interval"]
+            connection=connection,
+            mapping=cli_psa.mapping(options["map"], psa="Halo", noun="client", example="12=hartwell"),
+            poll_interval_seconds=options["poll_interval"],
         )
     except (MappingError, SourceError) as exc:
         raise CommandError(str(exc)) from exc
