@@ -287,6 +287,8 @@ def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) 
             "cw_company_id": "250",
             "callback_secret": "0123456789abcdef",
         }
+    page = as_user("alice", "hartwell").get("/inbox/sources/").content.decode()
+    assert f"/api/v1/sources/{source.pk}/callback/connectwise/&lt;callback secret&gt;" in page
     refused = as_user("alice", "hartwell").post(
         "/inbox/sources/connect/connectwise/",
         {**fields, "site_url": "http://cw.example", "cw_company_id": "0", "client_id": "not-a-guid"},
