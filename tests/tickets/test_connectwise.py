@@ -143,9 +143,11 @@ def test_rate_limits_and_refused_credentials_say_what_happened(
     no_client = cw_source(make_source, cw, name="No clientId", client_id="00000000-0000-0000-0000-000000000000")
     with tenant_context(hartwell):
         assert polling.poll(wrong.pk).status == "failed"
-        assert "401" in TicketSource.objects.get(pk=wrong.pk).last_error
+        error = TicketSource.objects.get(pk=wrong.pk).last_error
+        assert "refused the API member's keys" in error and "Authentication failed" in error
         assert polling.poll(no_client.pk).status == "failed"
-        assert "is not valid" in TicketSource.objects.get(pk=no_client.pk).last_error
+        error = TicketSource.objects.get(pk=no_client.pk).last_error
+        assert "check the clientId" in error and "is not valid" in error
 
 
 def test_reply_and_note_are_written_once_even_when_the_answer_is_lost(
@@ -338,6 +340,6 @@ def test_the_cli_lists_companies_maps_them_and_registers_callbacks_in_one_step(
         )
     with pytest.raises(CommandError, match="no Gaby client with slug 'nope'"):
         call_command("gaby", "connect-connectwise", "--config", config, "--map", "252=nope")
-    with pytest.raises(CommandError, match="401"):
+    with pytest.raises(CommandError, match="refused the API member's keys"):
         bad = json.dumps(connection(cw, private_key="nope"))
         call_command("gaby", "connect-connectwise", "--config", bad, "--list")

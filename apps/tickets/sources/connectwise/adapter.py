@@ -31,12 +31,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
+import httpx
 from django.utils import timezone
 
 from apps.tickets.normalized import NormalizedContact, NormalizedTicket
 from apps.tickets.sources.base import Delivered, OutboundMessage, Page, PayloadError, SignatureError, SourceError, Step
 from apps.tickets.sources.connectwise import shapes
-from apps.tickets.sources.http import SourceHttp
+from apps.tickets.sources.http import HttpStatusError, SourceHttp
 from apps.tickets.sources.vendor import (
     HttpAdapter,
     IgnoredDelivery,
@@ -56,6 +57,28 @@ NOTES_PAGE_SIZE = 1000  # Manage's largest page: a thread is one request
 CLOCK_SKEW = timedelta(minutes=5)  # Manage's clock against Gaby's, when looking for a note a lost attempt wrote
 # The callback route puts the secret it found in the URL here, so verify_webhook checks it like any other secret.
 CALLBACK_SECRET_HEADER = "X-Gaby-Callback-Secret"
+
+
+class ManageHttp(SourceHttp):
+    """The seam, with Manage's refusals of the keys (401) and the clientId (403) told as what to fix."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return super().request(method, url, **kwargs)
+        except HttpStatusError as exc:
+            if exc.status == 401:
+                raise HttpStatusError(
+                    f"ConnectWise refused the API member's keys ({exc}); check the company id, public key and private "
+                    "key (System → Members → API Members → API Keys).",
+                    status=401,
+                ) from exc
+            if exc.status == 403:
+                raise HttpStatusError(
+                    f"ConnectWise refused the request ({exc}); check the clientId (developer.connectwise.com → Client "
+                    "IDs) and the API member's security role.",
+                    status=403,
+                ) from exc
+            raise
 
 
 class ConnectWiseAdapter(HttpAdapter):
@@ -82,13 +105,13 @@ class ConnectWiseAdapter(HttpAdapter):
         return self.setting("site_url").rstrip("/") + API_PATH
 
     def build_http(self) -> SourceHttp:
-        return SourceHttp(self._api_root(), headers=self._headers())
+        return ManageHttp(self._api_root(), headers=self._headers())
 
     @property
     def writer(self) -> SourceHttp:
         """Writes are attempted once per call: a retry after a lost answer must look before writing again."""
         if self._writer is None:
-            self._writer = SourceHttp(self._api_root(), headers=self._headers(), max_attempts=1)
+            self._writer = ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)
         return self._writer
 
     @property
