@@ -13,7 +13,8 @@ Faults: ``fail_next`` (sandbox.base) answers a 429 with Retry-After or a 5xx fir
 a write and answers 504 (the gateway timed out after Manage committed it); ``rate_limit=(n, seconds)``.
 
 Inspect: ``tickets``, ``notes``, ``time_entries``, ``patches`` (JSON Patch arrays received, per ticket),
-``callbacks``. ``callback_body(ticket_id)`` is what Manage posts to a callback URL when a ticket is saved.
+``callbacks``. ``callback_body(ticket_id)`` is what Manage posts to a callback URL when a ticket is saved;
+``fire_callbacks(ticket_id)`` posts it to every registered callback that covers the ticket.
 Run alone for the demo: ``python -m sandbox.connectwise --port 8191`` (serves DEMO_SEED).
 """
 

@@ -3,15 +3,24 @@
 ``POST /time/entries`` charged to a service ticket (``chargeToType`` ServiceTicket, ``chargeToId``; ``timeStart``
 and ``timeEnd`` or ``actualHours``; ``billableOption``; ``member`` and ``workType`` by id, identifier or name) and
 ``POST /system/callbacks`` (``url``, ``type`` Ticket, ``level``, ``objectId``), validated as Manage does, with
-its 400 body naming the field.
+its 400 body naming the field; ``fire_callbacks`` posts a ticket save to the callbacks that cover it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 BILLABLE_OPTIONS = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
+Sender = Callable[[str, bytes, dict[str, str]], int]
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    import httpx
+
+    return httpx.post(url, content=body, headers=headers, timeout=10).status_code
 
 
 def now() -> str:
@@ -36,6 +45,30 @@ class TimeAndCallbacks:
 
     def _ref(self, kind: str, item_id: int) -> dict[str, Any] | None:
         raise NotImplementedError
+
+    def callback_body(self, ticket_id: int, action: str = "updated") -> dict[str, Any]:
+        raise NotImplementedError
+
+    def fire_callbacks(
+        self, ticket_id: int, action: str = "updated", *, send: Sender | None = None
+    ) -> list[tuple[str, int]]:
+        """Post the callback of a ticket save to every active Ticket callback covering it, as Manage does: level
+        Owner covers every ticket, Company the tickets of company ``objectId``, Board those of board ``objectId``,
+        Ticket the one ticket. ``send(url, body, headers)`` answers the status (default: an HTTP POST with
+        httpx). Returns (url, status) for each callback fired."""
+        ticket = self.tickets[ticket_id]
+        covers = {"Owner": None, "Company": ticket["company_id"], "Board": 1, "Ticket": ticket_id}
+        fired = []
+        for callback in sorted(self.callbacks.values(), key=lambda c: c["id"]):
+            level = callback["level"]
+            if callback["inactiveFlag"] or callback["type"] != "Ticket" or level not in covers:
+                continue
+            if covers[level] is not None and callback["objectId"] != covers[level]:
+                continue
+            body = json.dumps(self.callback_body(ticket_id, action)).encode()
+            headers = {"Content-Type": "application/json"}
+            fired.append((callback["url"], (send or _post)(callback["url"], body, headers)))
+        return fired
 
     def _post_time(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -92,3 +93,25 @@ def test_time_entries_and_callbacks_and_faults(cw: ConnectWiseSandbox) -> None:
         f"{cw.base_url}{API}/service/tickets/5102/notes", headers=_auth(), json={"text": "x", "resolutionFlag": True}
     )
     assert lost.status_code == 504 and [n["text"] for n in cw.ticket_notes(5102)][-1] == "x"
+
+
+def test_a_ticket_save_fires_the_callbacks_that_cover_it(cw: ConnectWiseSandbox) -> None:
+    callbacks = f"{cw.base_url}{API}/system/callbacks"
+    for url, level, object_id, inactive in (
+        ("https://all.example/cb", "Owner", 1, False),
+        ("https://dearborn.example/cb", "Company", 251, False),
+        ("https://hartwell.example/cb", "Company", 250, False),
+        ("https://paused.example/cb", "Company", 250, True),
+        ("https://one.example/cb", "Ticket", 5102, False),
+    ):
+        hook = {"url": url, "objectId": object_id, "type": "Ticket", "level": level, "inactiveFlag": inactive}
+        assert httpx.post(callbacks, headers=_auth(), json=hook).status_code == 201
+    received: list[tuple[str, dict[str, object]]] = []
+
+    def send(url: str, body: bytes, headers: dict[str, str]) -> int:
+        received.append((url, json.loads(body)))
+        return 200
+
+    fired = cw.fire_callbacks(5101, send=send)
+    assert fired == [("https://all.example/cb", 200), ("https://hartwell.example/cb", 200)]
+    assert all((body["ID"], body["Type"]) == (5101, "ticket") for _, body in received)

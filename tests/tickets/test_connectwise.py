@@ -6,10 +6,12 @@ import json
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client as DjangoClient
 from django_tenants.utils import tenant_context
 
 from apps.tickets import delivery, polling, services, writeback
@@ -45,6 +47,13 @@ def connection(cw: ConnectWiseSandbox, **extra: Any) -> dict[str, Any]:
 def cw_source(make_source: Any, cw: ConnectWiseSandbox, company: int = 250, **extra: Any) -> TicketSource:
     config = connection(cw, cw_company_id=str(company), callback_secret=SECRET, backfill_days=3650)
     return make_source(**{"kind": "connectwise", "name": "ConnectWise", **config, **extra})
+
+
+def _through_django(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The stand-in's callback POST, delivered to Gaby's own endpoint through Django's test client."""
+    parts = urlsplit(url)
+    web = DjangoClient(HTTP_HOST=parts.netloc)
+    return int(web.post(parts.path, body, content_type=headers["Content-Type"]).status_code)
 
 
 def _ticket_lists(cw: ConnectWiseSandbox) -> list[Any]:
@@ -334,6 +343,15 @@ def test_the_cli_lists_companies_maps_them_and_registers_callbacks_in_one_step(
             secret = services.source_config(client=client, source=source)["callback_secret"]
             assert callback["url"].endswith(f"/api/v1/sources/{source.pk}/callback/connectwise/{secret}")
             assert callback["url"] in text
+    # A contact adds a note in Manage: Manage posts Hartwell's callback only, to the URL the CLI registered.
+    cw.add_note(5101, "Still blank on the second floor too.")
+    fired = cw.fire_callbacks(5101, send=_through_django)
+    assert [(urlsplit(url).netloc.split(".")[0], status) for url, status in fired] == [("hartwell", 200)]
+    with tenant_context(hartwell):
+        ticket = Ticket.objects.get(external_id="5101")
+        assert ticket.messages.filter(body="Still blank on the second floor too.").count() == 1
+    with tenant_context(dearborn):
+        assert not Ticket.objects.exists()
     with pytest.raises(CommandError, match="mapped twice"):
         call_command(
             "gaby", "connect-connectwise", "--config", config, "--map", "252=hartwell", "--map", "252=dearborn"
