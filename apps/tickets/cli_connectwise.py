@@ -7,13 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.tickets import cli_psa
-from apps.tickets.connectwise_mapping import (
-    MappingError,
-    callback_url,
-    connect_clients,
-    cw_companies,
-    register_callbacks,
-)
+from apps.tickets.connectwise_mapping import LINK, callback_url, register_callbacks
 from apps.tickets.sources.base import SourceError
 
 
@@ -46,25 +40,13 @@ def register(subparsers: Any, command: BaseCommand) -> None:
 
 
 def connect_connectwise(command: BaseCommand, options: dict[str, Any]) -> None:
-    connection = cli_psa.connection(options["config"])
-    try:
-        if options["list"]:
-            for company_id, name in sorted(cw_companies(connection).items()):
-                command.stdout.write(f"{company_id}\t{name}")
-            return
-        connected = connect_clients(
-            connection=connection,
-            mapping=cli_psa.mapping(options["map"], psa="ConnectWise", noun="company", example="250=hartwell"),
-            poll_interval_seconds=options["poll_interval"],
-        )
-    except (MappingError, SourceError) as exc:
-        raise CommandError(str(exc)) from exc
+    connection, connected = cli_psa.list_or_connect(command, options, LINK)
     for item in connected:
         command.stdout.write(f"ConnectWise company {item.company_id} ({item.company_name}) → {item.client.name}")
         command.stdout.write(
             f"  callback URL (holds its secret, shown once): {callback_url(item.client, item.source, item.secret)}"
         )
-    if options["register_callbacks"]:
+    if connected and options["register_callbacks"]:
         try:
             ids = register_callbacks(connection, connected)
         except SourceError as exc:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from apps.tickets import cli_psa
-from apps.tickets.halopsa_mapping import MappingError, connect_clients, halo_clients
-from apps.tickets.sources.base import SourceError
+from apps.tickets.halopsa_mapping import LINK
 from tenants.addresses import client_domain
 
 
@@ -32,21 +31,9 @@ def register(subparsers: Any, command: BaseCommand) -> None:
 
 
 def connect_halopsa(command: BaseCommand, options: dict[str, Any]) -> None:
-    connection = cli_psa.connection(options["config"])
-    try:
-        if options["list"]:
-            for halo_id, name in sorted(halo_clients(connection).items()):
-                command.stdout.write(f"{halo_id}\t{name}")
-            return
-        connected = connect_clients(
-            connection=connection,
-            mapping=cli_psa.mapping(options["map"], psa="Halo", noun="client", example="12=hartwell"),
-            poll_interval_seconds=options["poll_interval"],
-        )
-    except (MappingError, SourceError) as exc:
-        raise CommandError(str(exc)) from exc
+    _, connected = cli_psa.list_or_connect(command, options, LINK)
     for item in connected:
         url = f"https://{client_domain(item.client.slug)}/api/v1/sources/{item.source.pk}/webhook/halopsa"
-        command.stdout.write(f"Halo client {item.halo_client_id} ({item.halo_client_name}) → {item.client.name}")
+        command.stdout.write(f"Halo client {item.company_id} ({item.company_name}) → {item.client.name}")
         command.stdout.write(f"  webhook URL: {url}")
-        command.stdout.write(f"  webhook Basic auth password (shown once): {item.webhook_secret}")
+        command.stdout.write(f"  webhook Basic auth password (shown once): {item.secret}")

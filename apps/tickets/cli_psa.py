@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
+from apps.tickets import psa_mapping
+from apps.tickets.sources.base import SourceError
 from tenants.models import Client
 
 
@@ -37,3 +39,23 @@ def mapping(pairs: list[str], *, psa: str, noun: str, example: str) -> dict[int,
             raise CommandError(f"--map {pair!r}: no Gaby client with slug {slug.strip()!r}.")
         found[int(company_id)] = client
     return found
+
+
+def list_or_connect(
+    command: BaseCommand, options: dict[str, Any], link: psa_mapping.PsaLink
+) -> tuple[dict[str, Any], list[psa_mapping.Connected]]:
+    """``--list`` prints the PSA's companies (and nothing is connected); otherwise the ``--map`` pairs are connected
+    in one step. Returns the connection and what was connected."""
+    given = connection(options["config"])
+    try:
+        if options["list"]:
+            for company_id, name in sorted(link.companies(given).items()):
+                command.stdout.write(f"{company_id}\t{name}")
+            return given, []
+        found = mapping(options["map"], psa=link.label, noun=link.noun, example=link.example)
+        made = psa_mapping.connect_clients(
+            link, connection=given, mapping=found, poll_interval_seconds=options["poll_interval"]
+        )
+    except (psa_mapping.MappingError, SourceError) as exc:
+        raise CommandError(str(exc)) from exc
+    return given, made
