@@ -28,7 +28,7 @@ from django.db import connections
 from django_tenants.utils import get_public_schema_name
 from psycopg import sql
 
-from tenants.db_privileges import owner_alias
+from tenants.db_privileges import application_role, grant_application_role, owner_alias
 from tenants.models import Client
 from tenants.schema_clone import TEMPLATE_SCHEMA, create_from_template, is_empty, migrate_template
 
@@ -86,17 +86,18 @@ def _migrate(alias: str, label: str, schema: str, **options: object) -> SchemaMi
 
 
 def migrate_client_schema(alias: str, label: str, schema: str, *, from_template: bool = False) -> SchemaMigrated:
-    """One client schema: made a copy of the (migrated) template first when ``from_template`` and it holds
-    nothing yet, then migrated; what the copy recorded counts as what the schema gained."""
-    copied: list[tuple[str, str]] = []
+    """One client schema: when ``from_template`` and it holds nothing yet, a copy of the template (migrated by this
+    run just before: the copy has nothing left to apply, so only the application role's grants follow, as after
+    a migration); otherwise migrated."""
     try:
         if from_template and is_empty(alias, schema) and create_from_template(alias, schema, template_migrated=True):
-            copied = recorded(alias, schema)
+            role = application_role()
+            if role is not None:
+                grant_application_role(alias, schema, role)
+            return SchemaMigrated(label, schema, recorded(alias, schema), cloned=True)
     except Exception as exc:  # the schema's name, as for a migration that fails
         raise SchemaMigrationFailed(label, schema, exc) from exc
-    result = _migrate(alias, label, schema, schema_name=schema)
-    result.applied, result.cloned = copied + result.applied, bool(copied)
-    return result
+    return _migrate(alias, label, schema, schema_name=schema)
 
 
 def _in_child(alias: str, label: str, schema: str, from_template: bool) -> SchemaMigrated:
