@@ -4,6 +4,7 @@ in GABY_DB_OWNER_URL. It migrates as the owner, and the application role can use
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,28 @@ def test_upgrade_migrates_as_the_owner_and_the_application_role_uses_the_result(
     again = run_gaby(install, tmp_path, "gaby", "upgrade", "--skip-connectors")
     assert "template schema: up to date" in again  # new clients' schemas are copied from it (schema_clone.py)
     assert "Nothing to apply: all 3 schemas were up to date." in again
+
+
+def test_upgrade_copies_an_empty_client_schema_and_the_application_role_uses_it(
+    install: Install,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # A client whose schema exists but was never given its tables (as if its creation had stopped there).
+    run_gaby(
+        install,
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.db import connections; from tenants.models import Client; "
+        "c = Client(name='Empty probe', slug='emptyprobe', schema_name='emptyprobe'); c.auto_create_schema = False; "
+        "c.save(); connections['owner'].cursor().execute('CREATE SCHEMA emptyprobe')",
+    )
+    out = run_gaby(install, tmp_path, "gaby", "upgrade", "--skip-connectors")
+    assert re.search(r"client \d+/\d+ emptyprobe: \d+ migrations copied from the template schema", out), out
+    # The owner granted the application role on the copy as it does after a migration: rows, not the audit trail.
+    install.as_app(
+        "INSERT INTO emptyprobe.tickets_savedview (id, user_id, name, query, created_at) "
+        "VALUES (gen_random_uuid(), gen_random_uuid(), 'mine', 'status:open', now())"
+    )
+    with pytest.raises(Exception, match="permission denied"):
+        install.as_app("DELETE FROM emptyprobe.auditlog_auditevent")
