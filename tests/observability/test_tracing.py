@@ -188,3 +188,26 @@ def test_an_otlp_endpoint_switches_on_the_sdk_and_the_instrumentations(tmp_path:
     assert "'apps.observability.middleware.MetricsMiddleware', 'opentelemetry" in result.stdout
     assert any('"kind": "SpanKind.CLIENT"' in span for span in spans)
     assert '"service.name": "gaby-test"' in result.stdout
+
+
+def test_a_request_s_queries_are_its_children_and_a_query_in_no_trace_makes_no_span(
+    in_hartwell: Any, exporter: InMemorySpanExporter
+) -> None:
+    from django.core.signals import request_finished
+    from opentelemetry import trace
+
+    from apps.tickets.models import Ticket
+
+    Ticket.objects.count()  # no span is current: in no trace
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with trace.get_tracer("test", tracer_provider=provider).start_as_current_span("GET /tickets/") as request:
+        list(Ticket.objects.filter(title__icontains="secret-subject"))
+    request_finished.send(sender=None)  # the end of a request hands its queries on
+    spans = list(exporter.get_finished_spans())
+    queries = [span for span in spans if dict(span.attributes or {}).get("db.system") == "postgresql"]
+    assert len(queries) == 1, [span.name for span in queries]
+    (query,) = queries
+    assert query.parent is not None and query.parent.span_id == request.get_span_context().span_id
+    statement = str(dict(query.attributes or {})["db.statement"])
+    assert "tickets_ticket" in statement and "secret-subject" not in statement
