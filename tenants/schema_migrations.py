@@ -126,6 +126,9 @@ def migrate_in_processes(
     *,
     from_template: bool = False,
 ) -> list[SchemaMigrated]:
+    """``jobs`` ((label, schema) pairs) in ``processes`` forked children; ``progress`` hears each as it ends, and
+    the results come back in the order of ``jobs``. The first failure cancels the schemas not yet started and is
+    raised once the running ones end."""
     # A forked child must open its own connections: sharing the parent's socket would interleave two sessions.
     connections.close_all()
     done: dict[str, SchemaMigrated] = {}
