@@ -3,9 +3,10 @@
 Migrating a fresh schema costs about a second of CPU, nearly all of it Django rendering model states in Python
 (the DDL itself is a small part: docs/reports/footprint.html). PostgreSQL copies the ~45 tables of a migrated
 schema in a fraction of that, so a new client's schema is cloned from ``TEMPLATE_SCHEMA``, which is migrated like
-any client's (by ``gaby upgrade`` and before each clone), and then migrated the ordinary way: that run finds
-nothing to apply (or applies what the template lacked), and its post_migrate handlers (the application role's
-grants) run as for any schema.
+any client's (by ``gaby upgrade`` and before each clone). Client creation then migrates the copy the ordinary way:
+that run finds nothing to apply (or applies what the template lacked), and its post_migrate handlers (the
+application role's grants) run as for any schema. ``gaby upgrade``, having just migrated the template itself,
+only grants (tenants/schema_migrations.py).
 
 django-tenants has this mechanism (``TENANT_BASE_SCHEMA`` with its bundled pg-clone-schema function), but that
 function rebuilds each table from text and loses a pgvector column's dimensions (``embedding public.vector``), so
