@@ -13,6 +13,7 @@ from apps.connectors.specs import (
     Draft,
     code_draft,
     keycloak_draft,
+    microsoft365_draft,
     openapi_draft,
     postgres_draft,
     stripe_draft,
@@ -239,7 +240,43 @@ class StripeForm(_Common):
         return stripe_draft(name=data["name"], api_key=data["api_key"], api_base=data["api_base"] or "")
 
 
-ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm
+class Microsoft365Form(_Common):
+    tenant_id = forms.CharField(
+        max_length=253, label="Tenant ID", help_text="The customer's tenant: its ID (a GUID) or a verified domain."
+    )
+    client_id = forms.CharField(
+        max_length=36, label="Application (client) ID", help_text="The app registration Gaby signs in as."
+    )
+    client_secret = _secret(
+        "Client secret", "Sealed. The secret's value (not its ID); grant the app the permissions the docs list.", True
+    )
+    authority = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Leave empty for https://login.microsoftonline.com (a national cloud or the stand-in sets it).",
+    )
+    graph_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Graph URL",
+        help_text="Leave empty for https://graph.microsoft.com.",
+    )
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return microsoft365_draft(
+            name=data["name"],
+            tenant_id=data["tenant_id"],
+            client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            authority=data["authority"] or "",
+            graph_url=data["graph_url"] or "",
+        )
+
+
+ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm | Microsoft365Form
 FORMS: dict[str, type[ConnectForm]] = {
     "mcp": McpServerForm,
     "postgres": PostgresForm,
@@ -247,6 +284,7 @@ FORMS: dict[str, type[ConnectForm]] = {
     "openapi": OpenApiForm,
     "keycloak": KeycloakForm,
     "stripe": StripeForm,
+    "microsoft365": Microsoft365Form,
 }
 # The Connect page's title and intro per kind.
 PAGES: dict[str, tuple[str, str]] = {
@@ -278,5 +316,12 @@ PAGES: dict[str, tuple[str, str]] = {
         "Connect Stripe",
         "Gaby reads customers, subscriptions, invoices and why payments failed; refunds, invoice resends and "
         "payment retries are previewed first and sent with an idempotency key, so none happens twice.",
+    ),
+    "microsoft365": (
+        "Connect Microsoft 365",
+        "One customer tenant through Microsoft Graph: Entra ID users, sign-in state, MFA methods, licences, groups "
+        "and Intune devices. Password and MFA resets, licence and group changes and device actions are shown as "
+        "the exact Graph request first; wipes and retires are destructive and wait for approval at the default "
+        "risk threshold.",
     ),
 }
