@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,11 @@ from msgraph_core import GraphClientFactory
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused, check_url
+
+# azure-core and httpx log every request at INFO; in a connector subprocess that goes to stderr, i.e. into Gaby's logs,
+# with URLs whose $filter holds email addresses. What matters surfaces as tool results and errors instead.
+for _name in ("azure", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 T = TypeVar("T")
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"

@@ -14,8 +14,10 @@ add_group_member, remove_group_member, sync_device, restart_device, retire_devic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
@@ -85,8 +87,17 @@ class Directory:
 
 
 def build_server(graph: Graph) -> MCPServer:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[None]:
+        """The credential's and the Graph client's connections close with the server, on its event loop."""
+        try:
+            yield
+        finally:
+            await graph.close()
+
     server = MCPServer(
         name="gaby-microsoft365",
+        lifespan=lifespan,
         version="1.0",
         instructions=f"Microsoft 365 tenant {graph.settings.tenant_id} (Entra ID and Intune): look up users, why "
         "they cannot sign in, their MFA methods, licences, groups and devices; reset passwords and MFA, end "
