@@ -263,6 +263,12 @@ class Microsoft365Form(_Common):
         label="Graph URL",
         help_text="Leave empty for https://graph.microsoft.com.",
     )
+    ca_file = forms.CharField(
+        required=False,
+        max_length=500,
+        label="CA file",
+        help_text="MSP staff only: a CA certificate on the Gaby host to trust for these URLs (the local stand-in's).",
+    )
 
     def draft(self) -> Draft:
         data = self.cleaned_data
@@ -273,6 +279,7 @@ class Microsoft365Form(_Common):
             client_secret=data["client_secret"],
             authority=data["authority"] or "",
             graph_url=data["graph_url"] or "",
+            ca_file=data["ca_file"],
         )
 
 

@@ -365,3 +365,54 @@ def test_health_checks_ask_graph_not_just_the_server(m365: Connector, graph: Gra
     assert services.check_health(connector=m365) == Status.DEGRADED
     m365.refresh_from_db()
     assert "health_check failed" in m365.last_error and "rejected the access token" in m365.last_error
+
+
+def test_msal_reads_the_stand_ins_openid_metadata_then_gets_a_token(graph: GraphSandbox) -> None:
+    """The synchronous credential (MSAL inside) takes the discovery path the async one skips."""
+    from azure.identity import ClientSecretCredential
+
+    credential = ClientSecretCredential(
+        HARTWELL,
+        DEMO_CLIENT_ID,
+        SECRET,
+        authority=graph.base_url,
+        connection_verify=graph.ca_file,
+        disable_instance_discovery=True,  # Microsoft's instance discovery knows only Microsoft's hosts
+    )
+    assert credential.get_token(f"{graph.base_url}/.default").token in graph.tokens
+    assert [(c.method, c.path, c.status) for c in graph.calls()] == [
+        ("GET", f"/{HARTWELL}/v2.0/.well-known/openid-configuration", 200),
+        ("POST", f"/{HARTWELL}/oauth2/v2.0/token", 200),
+    ]
+
+
+def test_msp_staff_connect_a_tenant_on_one_screen(as_user: Any, hartwell: Any, graph: GraphSandbox) -> None:
+    from django_tenants.utils import tenant_context
+
+    page = as_user("alice", "hartwell").get("/connectors/").content.decode()
+    for entry in ("m365", "entra-id", "intune"):
+        assert f'href="/connectors/new/microsoft365/" data-testid="catalog-connect-{entry}"' in page
+    form = {
+        "name": "Hartwell M365",
+        "tenant_id": "hartwelllaw.com",
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": SECRET,
+        "authority": graph.base_url,
+        "graph_url": graph.base_url,
+        "ca_file": graph.ca_file,
+        "autonomy": "investigate",
+    }
+    alice = as_user("alice", "hartwell")
+    assert alice.get("/connectors/new/microsoft365/").status_code == 200
+    refused = alice.post("/connectors/new/microsoft365/test/", form, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400 and "Only MSP staff may point Gaby at a CA file" in refused.content.decode()
+    mona = as_user("mona", "hartwell")
+    probe = mona.post("/connectors/new/microsoft365/test/", form, HTTP_HX_REQUEST="true")
+    assert probe.status_code == 200 and 'data-testid="probe-tool-wipe_device"' in probe.content.decode()
+    wrong = mona.post("/connectors/new/microsoft365/test/", {**form, "client_secret": "x"}, HTTP_HX_REQUEST="true")
+    assert wrong.status_code == 502 and "AADSTS7000215" in wrong.content.decode()
+    assert mona.post("/connectors/new/microsoft365/save/", form, HTTP_HX_REQUEST="true").status_code == 204
+    with tenant_context(hartwell):
+        connector = Connector.objects.get(name="Hartwell M365")
+        assert connector.kind == Kind.MICROSOFT365 and connector.tools.filter(present=True).count() == 20
+    assert SECRET not in mona.get(f"/connectors/{connector.pk}/").content.decode()
