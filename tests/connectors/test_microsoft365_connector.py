@@ -7,6 +7,7 @@ import copy
 import os
 import re
 import ssl
+import time
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
@@ -294,7 +295,12 @@ def test_throttling_is_retried_after_retry_after_and_graph_errors_read_clearly(
     assert [c.status for c in graph.calls("GET", "/v1.0/users")][-2:] == [429, 200]
     graph.fail_next(429, path="/v1.0/users", headers={"Retry-After": "1"}, times=4)  # past the SDK's 3 retries
     throttled = call(m365, "find_user", query="Sam")
-    assert throttled.result_is_error and "throttling these calls (HTTP 429)" in throttled.result_text
+    assert throttled.result_is_error and "throttling these calls (HTTP 429); try again in 1s" in throttled.result_text
+    assert [c.status for c in graph.calls("GET", "/v1.0/users")][-4:] == [429] * 4  # the first try and 3 retries
+    graph.fail_next(429, path="/v1.0/users", headers={"Retry-After": "120"})  # longer than a tool call may sleep
+    started = time.monotonic()
+    slow = call(m365, "find_user", query="Sam")
+    assert slow.result_is_error and "try again in 120s" in slow.result_text and time.monotonic() - started < 10
     limited = _connect(in_hartwell, people["mona"], graph, name="M365 read-only", client_id=READ_ONLY_APP)
     refused = call(limited, "list_devices", user="jane.doe@hartwelllaw.com")
     assert refused.result_is_error and "Insufficient privileges" in refused.result_text

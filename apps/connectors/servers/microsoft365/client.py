@@ -2,7 +2,8 @@
 
 One app registration per customer tenant (or one multi-tenant app consented in each): the credential asks the
 tenant's token endpoint for ``<graph>/.default`` — the application permissions an admin granted — and the SDK's
-middleware retries 429/503/504 after ``Retry-After``. Requests go through the install's outbound-URL policy:
+middleware retries 429/503/504 after ``Retry-After`` (up to ``MAX_WAIT_S``; a longer wait fails the call saying
+when to retry). Requests go through the install's outbound-URL policy:
 Graph calls on the pinned transport (apps/core/outbound_http.py), the token endpoint checked once at start (the
 credential uses azure-core's own transport). ``GABY_M365_CA_FILE`` trusts a private CA for these two hosts only
 (the stand-in's); nothing turns verification off.
@@ -25,9 +26,13 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity.aio import ClientSecretCredential
 from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
 
 from apps.core import outbound_http
 from apps.core.outbound import OutboundRefused, check_url
@@ -40,6 +45,30 @@ for _name in ("azure", "httpx", "httpcore"):
 T = TypeVar("T")
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_GRAPH = "https://graph.microsoft.com"
+MAX_WAIT_S = 10.0  # the longest Retry-After a tool call sleeps through; beyond it the call fails saying when to retry
+
+
+class BoundedRetryHandler(RetryHandler):
+    """The SDK's retry middleware (429, 503, 504 with ``Retry-After`` or backoff), except that a wait longer than
+    ``MAX_WAIT_S`` is not slept through: the SDK would wait up to 180 s, well past a tool call's timeout."""
+
+    def get_delay_time(
+        self,
+        retry_count: int,
+        response: httpx.Response | None = None,
+        delay: float = RetryHandlerOption.DEFAULT_DELAY,
+    ) -> float:
+        wait = super().get_delay_time(retry_count, response, delay)
+        return wait if wait <= MAX_WAIT_S else RetryHandlerOption.MAX_DELAY  # MAX_DELAY: the handler gives up
+
+
+def middleware() -> list[Any]:
+    """The Graph SDK's default middleware with the bounded retry handler in the retry handler's place."""
+    chain = [
+        BoundedRetryHandler() if isinstance(m, RetryHandler) else m
+        for m in KiotaClientFactory.get_default_middleware(None)
+    ]
+    return [*chain, GraphTelemetryHandler()]
 
 
 class GraphFailure(Exception):
@@ -111,7 +140,7 @@ class Graph:
         http = outbound_http.async_client(
             verify=verify, base_url=f"{settings.graph_url}/v1.0", timeout=settings.timeout
         )
-        self._http = GraphClientFactory.create_with_default_middleware(client=http)
+        self._http = GraphClientFactory.create_with_custom_middleware(middleware(), client=http)
         self.adapter = GraphRequestAdapter(auth, client=self._http)
         self.adapter.base_url = self.v1  # httpx adds a slash to its base URL; the SDK's templates start with one
         self.client = GraphServiceClient(request_adapter=self.adapter)
@@ -200,9 +229,11 @@ def _from_odata(exc: ODataError, permission: str) -> GraphFailure:
     if status == 404:
         return GraphFailure(f"Not found in this tenant: {message}", status=404, code="not_found")
     if status == 429:
+        headers = {key.lower(): value for key, value in (exc.response_headers or {}).items()}
+        after = headers.get("retry-after", "")
+        when = f"in {after}s" if after.isdigit() else "in a minute"
         return GraphFailure(
-            "Microsoft Graph is throttling these calls (HTTP 429) and still was after the SDK's retries; try again "
-            "in a minute.",
+            f"Microsoft Graph is throttling these calls (HTTP 429); try again {when}.",
             status=429,
             code="rate_limited",
         )
