@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import ssl
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,27 +23,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apps.connectors.calls import ServerSpec
 from apps.connectors.host import Host
+from bench.first_party_connectors import percentiles, timed
 from sandbox.keycloak import KeycloakSandbox
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import DEMO_CLIENT_ID, HARTWELL
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOW = {"GABY_OUTBOUND_ALLOW": "127.0.0.0/8"}  # the stand-ins listen on loopback
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return f"p50 {statistics.median(ordered):7.1f} ms   p95 {ordered[max(int(len(ordered) * 0.95) - 1, 0)]:7.1f} ms"
-
-
-def timed(calls: int, work: Callable[[], object]) -> list[float]:
-    work()  # warm
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        work()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def spec(label: str, module: str, env: dict[str, str]) -> ServerSpec:

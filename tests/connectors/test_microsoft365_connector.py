@@ -305,6 +305,9 @@ def test_throttling_is_retried_after_retry_after_and_graph_errors_read_clearly(
     refused = call(limited, "list_devices", user="jane.doe@hartwelllaw.com")
     assert refused.result_is_error and "Insufficient privileges" in refused.result_text
     assert "DeviceManagementManagedDevices.Read.All" in refused.result_text
+    audit = call(limited, "sign_in_state", user="jane.doe@hartwelllaw.com")  # signInActivity is audit data
+    assert audit.result_is_error and "AuditLog.Read.All" in audit.result_text
+    assert result(call(limited, "find_user", query="Sam"))["count"] == 1  # what it was granted still works
 
 
 def test_a_token_is_only_good_for_its_own_tenant(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox) -> None:
