@@ -13,13 +13,15 @@ application permissions (``roles``): missing ones answer 403 ``Authorization_Req
 ``$select``/``$filter``/``$top``, Graph error bodies; ``fail_next(429, headers={"Retry-After": "1"})`` throttles.
 
 Inspect: ``tenant(id_or_domain)``, ``tokens_issued``, ``actions`` (every change, in order), ``expire_tokens()``.
-Run alone for the demo: ``python -m sandbox.msgraph --port 8443`` (serves DEMO_SEED; prints the URL and CA file).
+Run alone for the demo: ``python -m sandbox.msgraph --port 8443`` (serves DEMO_SEED; prints the URL and CA file;
+``GABY_MSGRAPH_CA_DIR`` keeps the CA in that directory across restarts).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import re
 import secrets
 import time
@@ -48,10 +50,11 @@ class Token:
 class GraphSandbox(Sandbox):
     name = "msgraph"
 
-    def __init__(self, seed: dict[str, Any] | None = None) -> None:
+    def __init__(self, seed: dict[str, Any] | None = None, *, ca_dir: str | None = None) -> None:
+        """``ca_dir``: keep the CA there and reuse it on later starts (a demo's stored connector names its file)."""
         super().__init__()
         self._seed = copy.deepcopy(seed if seed is not None else DEMO_SEED)
-        self._ca = LocalCA()
+        self._ca = LocalCA(ca_dir)
         self.ca_file = self._ca.ca_file
         self.tls = self._ca.server_context()
         self.tokens: dict[str, Token] = {}
@@ -216,7 +219,7 @@ class GraphSandbox(Sandbox):
 
 
 def main() -> None:
-    sandbox = GraphSandbox(DEMO_SEED)
+    sandbox = GraphSandbox(DEMO_SEED, ca_dir=os.environ.get("GABY_MSGRAPH_CA_DIR") or None)
     print(f"CA file: {sandbox.ca_file}", flush=True)
     serve_from_command_line(
         sandbox, description="Serve the Microsoft Graph stand-in with its demo seed.", default_port=8443

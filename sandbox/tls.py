@@ -1,8 +1,10 @@
 """A throwaway certificate authority for stand-ins served over HTTPS (MSAL and the Graph SDK refuse plain http).
 
 ``LocalCA()`` makes a CA and a server certificate for ``127.0.0.1``, ``::1`` and ``localhost`` at start, valid for
-a day; ``server_context()`` serves with it and ``ca_file`` is the PEM a client is told to trust — per client (the
-connector's setting), never by turning verification off or changing the process's trust store.
+a day, in a temporary directory; ``LocalCA(directory)`` keeps them there for a year and reuses them on the next start,
+so a demo's stored connector keeps trusting the same CA file. ``server_context()`` serves with it and ``ca_file`` is
+the PEM a client is told to trust — per client (the connector's setting), never by turning verification off or
+changing the process's trust store.
 """
 
 from __future__ import annotations
@@ -24,9 +26,22 @@ def _name(common_name: str) -> x509.Name:
 
 
 class LocalCA:
-    def __init__(self, hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost")) -> None:
+    def __init__(
+        self, directory: str | None = None, hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost")
+    ) -> None:
+        temporary = None if directory else tempfile.TemporaryDirectory(prefix="gaby-standin-tls-")
+        self._dir = temporary
+        folder = temporary.name if temporary is not None else str(directory)
+        os.makedirs(folder, exist_ok=True)
+        self.ca_file = os.path.join(folder, "ca.pem")
+        self._cert_file = os.path.join(folder, "server.pem")
+        if directory and os.path.exists(self.ca_file) and os.path.exists(self._cert_file):
+            return  # made by an earlier start: clients configured with this CA file keep working
+        self._make(hosts, datetime.timedelta(days=365 if directory else 1))
+
+    def _make(self, hosts: tuple[str, ...], lifetime: datetime.timedelta) -> None:
         now = datetime.datetime.now(datetime.UTC)
-        valid = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
+        valid = (now - datetime.timedelta(minutes=5), now + lifetime)
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_cert = (
             x509.CertificateBuilder()
@@ -78,12 +93,9 @@ class LocalCA:
             )
             .sign(ca_key, hashes.SHA256())
         )
-        self._dir = tempfile.TemporaryDirectory(prefix="gaby-standin-tls-")
-        self.ca_file = os.path.join(self._dir.name, "ca.pem")
-        self._cert_file = os.path.join(self._dir.name, "server.pem")
         with open(self.ca_file, "wb") as out:
             out.write(ca_cert.public_bytes(serialization.Encoding.PEM))
-        with open(self._cert_file, "wb") as out:
+        with open(os.open(self._cert_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
             out.write(cert.public_bytes(serialization.Encoding.PEM))
             out.write(
                 key.private_bytes(
@@ -98,4 +110,5 @@ class LocalCA:
         return context
 
     def cleanup(self) -> None:
-        self._dir.cleanup()
+        if self._dir is not None:
+            self._dir.cleanup()

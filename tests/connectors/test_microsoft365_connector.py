@@ -425,3 +425,14 @@ def test_msp_staff_connect_a_tenant_on_one_screen(as_user: Any, hartwell: Any, g
         connector = Connector.objects.get(name="Hartwell M365")
         assert connector.kind == Kind.MICROSOFT365 and connector.tools.filter(present=True).count() == 20
     assert SECRET not in mona.get(f"/connectors/{connector.pk}/").content.decode()
+
+
+def test_the_stand_in_keeps_its_ca_across_restarts_when_given_a_directory(tmp_path: Any) -> None:
+    """A demo's stored connector names the CA file: a restarted stand-in must still be trusted by it."""
+    with GraphSandbox(ca_dir=str(tmp_path)) as first:
+        ca_file, pem = first.ca_file, (tmp_path / "ca.pem").read_text()
+    with GraphSandbox(ca_dir=str(tmp_path)) as second:
+        assert second.ca_file == ca_file and (tmp_path / "ca.pem").read_text() == pem
+        answer = httpx.get(f"{second.graph_url}/users", verify=ssl.create_default_context(cafile=ca_file))
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert (tmp_path / "ca.pem").exists() and (tmp_path / "server.pem").stat().st_mode & 0o077 == 0
