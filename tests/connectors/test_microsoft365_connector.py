@@ -368,12 +368,22 @@ def test_cli_connects_a_tenant_with_the_secret_from_the_environment(hartwell: An
 
 
 def test_health_checks_ask_graph_not_just_the_server(m365: Connector, graph: GraphSandbox) -> None:
+    """Also: a token Graph rejects before its expiry is replaced once, and the call goes through."""
     assert services.check_health(connector=m365) == Status.HEALTHY
+    issued = graph.tokens_issued
+    graph.expire_tokens()
+    assert result(call(m365, "find_user", query="Sam"))["count"] == 1
+    assert graph.tokens_issued == issued + 1 and [c.status for c in graph.calls("GET", "/v1.0/users")][-2:] == [
+        401,
+        200,
+    ]
     graph.tenant(HARTWELL).apps[DEMO_CLIENT_ID].secret = "rotated-in-entra"
     graph.expire_tokens()
-    assert services.check_health(connector=m365) == Status.DEGRADED
+    assert services.check_health(connector=m365) == Status.DEGRADED  # rejected token → a fresh one → refused
     m365.refresh_from_db()
-    assert "health_check failed" in m365.last_error and "rejected the access token" in m365.last_error
+    assert "health_check failed" in m365.last_error and "AADSTS7000215: Invalid client secret" in m365.last_error
+    graph.tenant(HARTWELL).apps[DEMO_CLIENT_ID].secret = SECRET
+    assert services.check_health(connector=m365) == Status.HEALTHY
 
 
 def test_msal_reads_the_stand_ins_openid_metadata_then_gets_a_token(graph: GraphSandbox) -> None:

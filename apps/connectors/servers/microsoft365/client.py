@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from azure.core.credentials import AccessToken
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity.aio import ClientSecretCredential
 from kiota_abstractions.request_information import RequestInformation
@@ -69,6 +70,45 @@ def middleware() -> list[Any]:
         for m in KiotaClientFactory.get_default_middleware(None)
     ]
     return [*chain, GraphTelemetryHandler()]
+
+
+class RenewableCredential:
+    """azure-identity's ``ClientSecretCredential`` behind a door that can be replaced: ``renew()`` drops the cached
+    token (a new credential asks the token endpoint again). A token Graph rejects before its stated expiry —
+    revoked, or the stand-in's ``expire_tokens`` — would otherwise be sent until azure-identity renews it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._inner = self._make()
+
+    def _make(self) -> ClientSecretCredential:
+        s = self.settings
+        return ClientSecretCredential(
+            s.tenant_id, s.client_id, s.client_secret, authority=s.authority, connection_verify=s.ca_file or True
+        )
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        return await self._inner.get_token(*scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs)
+
+    async def __aenter__(self) -> RenewableCredential:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def renew(self) -> None:
+        stale, self._inner = self._inner, self._make()
+        await stale.close()
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class GraphFailure(Exception):
@@ -125,13 +165,7 @@ class Graph:
         verify: ssl.SSLContext | bool = True
         if settings.ca_file:
             verify = ssl.create_default_context(cafile=settings.ca_file)
-        self.credential = ClientSecretCredential(
-            settings.tenant_id,
-            settings.client_id,
-            settings.client_secret,
-            authority=settings.authority,
-            connection_verify=settings.ca_file or True,
-        )
+        self.credential = RenewableCredential(settings)
         auth = AzureIdentityAuthenticationProvider(
             self.credential,
             scopes=[f"{settings.graph_url}/.default"],
@@ -150,9 +184,16 @@ class Graph:
         return f"{self.settings.graph_url}/v1.0"
 
     async def call(self, make: Callable[[], Awaitable[T]], *, permission: str = "") -> T:
-        """Await one SDK call; failures become ``GraphFailure`` with a message for the person reading it."""
+        """Await one SDK call; failures become ``GraphFailure`` with a message for the person reading it. A 401
+        (the token was rejected) gets one fresh token and one more try."""
         try:
-            return await make()
+            try:
+                return await make()
+            except ODataError as exc:
+                if exc.response_status_code != 401:
+                    raise
+                await self.credential.renew()
+                return await make()
         except ODataError as exc:
             raise _from_odata(exc, permission) from None
         except ClientAuthenticationError as exc:
