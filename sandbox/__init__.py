@@ -1,4 +1,4 @@
-"""Local stand-ins for the vendors Gaby's first-party connectors talk to (Keycloak, Stripe).
+"""Local stand-ins for the vendors Gaby's first-party connectors talk to (Keycloak, Stripe, NinjaOne).
 
 Each is a small, stateful HTTP server that follows the vendor's documented payloads — its pagination,
 error bodies, 401 on an expired token, 429 with Retry-After, 5xx — seeded from a fixture dict and

@@ -116,6 +116,7 @@ _actions = st.builds(
     scope=st.sampled_from(list(Scope)),
     production=st.booleans(),
     destructive=st.booleans(),
+    approval_required=st.booleans(),
     client_autonomy=_autonomy,
     connector_autonomy=_autonomy,
     source_autonomy=st.none() | _autonomy,
@@ -169,3 +170,24 @@ def test_a_read_only_scope_refuses_every_write_whatever_the_rules(action: Action
     action = replace(action, scope=Scope.READ_ONLY)
     if action.is_write:
         assert decide(action, [*rules, Rule("allow", "*")]).outcome is Outcome.DENY
+
+
+@given(_actions, _rules)
+def test_a_tool_that_always_needs_approval_never_runs_without_a_person_or_an_allow_rule(
+    action: Action, rules: list[Rule]
+) -> None:
+    action = replace(action, approval_required=True)
+    without_allow = [rule for rule in rules if rule.effect == "deny"]
+    if action.is_write:
+        assert decide(action, without_allow).outcome is not Outcome.ALLOW
+
+
+def test_an_allow_rule_naming_the_call_lifts_always_approval() -> None:
+    always = replace(RESTART, approval_required=True, approval_threshold=100)
+    held = decide(always, [])
+    assert held.outcome is Outcome.NEEDS_APPROVAL and "always waits for a person" in held.reason
+    assert decide(always, STAGING_ONLY).outcome is Outcome.ALLOW  # the staging rule names this call
+    prod = replace(always, arguments={"namespace": "prod", "pod": "web-1"})
+    assert decide(prod, [Rule("allow", "restart_*", predicates=STAGING_ONLY[0].predicates)]).outcome is (
+        Outcome.NEEDS_APPROVAL
+    )

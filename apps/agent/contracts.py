@@ -143,6 +143,9 @@ class Finding:
     is_infra: bool | None = None  # SRE-2: "is this infra?" when the decider looked
     infra_evidence: list[Citation] = field(default_factory=list)
     decided_by: str = ""  # "llm", "playbook:<name>", "knowledge"
+    # The decider found no account of the requester's where it looked (a playbook's ``unknown_requester``
+    # escalation): nothing of theirs can be acted on, though a question of theirs may still be answered.
+    unknown_requester: bool = False
 
 
 class InvestigationContext(Protocol):

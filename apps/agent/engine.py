@@ -44,7 +44,7 @@ from apps.agent.knowledge_answer import answer_from_knowledge
 from apps.agent.live import RunAnnouncer
 from apps.agent.loop import LLMDecider
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
-from apps.agent.playbooks.request_kind import Kind
+from apps.agent.playbooks.request_kind import Kind, asks_about_own_state
 from apps.agent.playbooks.request_kind import classify as classify_request
 from apps.agent.runtime import current_client
 from apps.agent.triage import Assessment, TicketKind
@@ -84,6 +84,18 @@ def asks_about_nothing_of_theirs(assessment: Assessment, ticket: TicketView) -> 
     return assessment.kind is TicketKind.QUESTION and classify_request(ticket.english).kind is not Kind.ACTIONABLE
 
 
+def answers_instead(finding: Finding, assessment: Assessment, ticket: TicketView) -> bool:
+    """A playbook that could not find the requester, on a question the knowledge base may answer and that does not
+    ask about the state of the requester's own things ("is my subscription active?" needs their account)."""
+    return (
+        finding.unknown_requester
+        and assessment.kind is TicketKind.QUESTION
+        and assessment.knowledge_may_answer
+        and not assessment.suspicious
+        and not asks_about_own_state(ticket.english)
+    )
+
+
 def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding:
     assessment = assess_ticket(context)
     agent_settings = context.agent_settings
@@ -99,6 +111,14 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
         if answered.verdict is Verdict.AUTO_RESOLVED:
             return answered
     finding = try_playbook(context) if assessment.may_act else None
+    if finding is not None and not with_model and answers_instead(finding, assessment, context.ticket):
+        # The playbook found no account of the requester's, so there is nothing of theirs to act on or look up; a
+        # how-to question in their ticket ("can I use my backup codes?") can still be answered from the help center.
+        answered = answered or answer_from_knowledge(
+            context, threshold=agent_settings.knowledge_threshold, questions=assessment.questions
+        )
+        if answered.verdict is Verdict.AUTO_RESOLVED:
+            return answered
     if finding is not None:
         return finding
     if with_model:

@@ -4,8 +4,11 @@ Only questions reach this decider (apps/agent/triage.py decides the kind first).
 retrieval confidence (``context.passage_confidence``: cosine similarity and query-word coverage, in [0, 1]);
 the client's threshold (``AgentSettings.knowledge_threshold``) decides. A ticket that asks several questions gets
 each part answered from its own passage with its own citation, or escalates naming the part nothing answers: a
-half answer is not an answer. The reply quotes the passages, in the client's tone, and cites them; nothing is
-invented.
+half answer is not an answer. A part is searched alone and after the title; when that is not confident enough, after
+the sentence before it too, which may raise the confidence of the page the part points at ("And can I do it myself?"
+is about what that sentence names) but never choose another page; a part that asks us to do something ("can you
+please turn my user on again?") is never answered with a page. The reply quotes the passages, in the client's tone,
+and cites them; nothing is invented.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from collections.abc import Sequence
 
 from apps.agent.contracts import Finding, InvestigationContext, Passage, Tone, Verdict
+from apps.agent.playbooks.request_kind import asks_us_to_act
 
 MAX_QUOTE = 1200
 MAX_PARTS = 3
@@ -90,11 +94,15 @@ def compose_parts(context: InvestigationContext, answers: Sequence[tuple[str, Pa
     return "\n\n".join([*sections, CLOSINGS[context.tone]])
 
 
+def _content_words(text: str) -> list[str]:
+    return [w for w in _CONTENT_WORD.findall(text.lower()) if w not in _FILLER]
+
+
 def question_parts(questions: Sequence[str]) -> list[str]:
     """The asking sentences that carry a question of their own (distinct, at most ``MAX_PARTS``)."""
     parts: list[str] = []
     for question in questions:
-        words = [w for w in _CONTENT_WORD.findall(question.lower()) if w not in _FILLER]
+        words = _content_words(question)
         if len(words) >= MIN_PART_WORDS and question.strip() not in parts:
             parts.append(question.strip())
     return parts[:MAX_PARTS]
@@ -122,10 +130,50 @@ def _best_for(context: InvestigationContext, queries: Sequence[str], limit: int)
     return best
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+
+
+def _preceding(text: str, part: str) -> str:
+    """The sentence before ``part`` in the ticket: "And can I do it myself?" is about what that sentence names."""
+    flat = " ".join(text.split())
+    at = flat.find(" ".join(part.split()))
+    if at <= 0:
+        return ""
+    before = [s for s in _SENTENCE_END.split(flat[:at].strip()) if s.strip()]
+    return before[-1] if before else ""
+
+
+def _page(passage: Passage) -> str:
+    """The page a passage is from (its citation label without the section and lines)."""
+    return re.split(r" § | \(lines ", passage.citation.label, maxsplit=1)[0]
+
+
+def _with_preceding(context: InvestigationContext, part: str, found: list[Passage], threshold: float) -> list[Passage]:
+    """A part no passage answers confidently, searched again after the sentence before it. The context may only
+    raise the confidence of the page the part already points at ("can I do it myself?" → the plans page), never
+    pick another one: "and why does the coffee machine hum?" after a VPN question is not about the VPN page."""
+    preceding = _preceding(context.ticket.text, part)
+    if not preceding or not found or found[0].score >= threshold:
+        return found
+    again = context.search_knowledge(f"{preceding} {part}", limit=3)
+    if not again or _page(again[0]) != _page(found[0]) or again[0].score <= found[0].score:
+        return found
+    own = set(_content_words(part)) & set(_content_words(again[0].text))
+    return again if own else found  # the part names nothing the page speaks of: context alone is not an answer
+
+
 def _answer_parts(context: InvestigationContext, parts: list[str], threshold: float) -> Finding:
     answers: list[tuple[str, Passage]] = []
     for part in parts:
+        ask = asks_us_to_act(part)
+        if ask:  # a help page does not do what was asked ("can you please turn my user on again?")
+            return _escalate(
+                f"The ticket asks {len(parts)} questions and “{part}” asks us to act ({ask!r}), which no playbook did.",
+                [p for _, p in answers],
+                0.0,
+            )
         found = _best_for(context, [part, f"{context.ticket.title}: {part}"], 3)
+        found = _with_preceding(context, part, found, threshold)
         best = found[0] if found else None
         if best is None or best.score < threshold:
             return _escalate(

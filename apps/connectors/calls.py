@@ -61,6 +61,12 @@ class ToolInfo:
     input_schema: dict[str, Any]
     read_only_hint: bool | None
     destructive_hint: bool | None
+    approval_required: bool = False  # the server's tool ``_meta`` says ``"gaby/approval": "always"``
+
+
+# A tool's ``_meta`` key by which a server says its calls always wait for a person (wiping a device, running any
+# script): the gate holds them whatever the risk threshold, unless one of the client's allow rules names the call.
+APPROVAL_META_KEY = "gaby/approval"
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ def tool_info(tool: mcp_types.Tool) -> ToolInfo:
         input_schema=dict(tool.input_schema),
         read_only_hint=annotations.read_only_hint if annotations else None,
         destructive_hint=annotations.destructive_hint if annotations else None,
+        approval_required=(tool.meta or {}).get(APPROVAL_META_KEY) == "always",
     )
 
 

@@ -1,6 +1,7 @@
-"""``manage.py gaby connect postgres|code|openapi|keycloak|stripe|mcp --client SLUG ...`` (FND-3): test, then save.
+"""``manage.py gaby connect postgres|code|openapi|keycloak|stripe|ninjaone|mcp --client SLUG ...`` (FND-3): test,
+then save.
 
-``microsoft365`` too. Secrets can come from the environment instead of the command line (shell history, ``ps``):
+Secrets can come from the environment instead of the command line (shell history, ``ps``):
 ``--client-secret-env NAME``, ``--password-env NAME``, ``--api-key-env NAME``.
 """
 
@@ -22,6 +23,7 @@ from apps.connectors.specs import (
     code_draft,
     keycloak_draft,
     microsoft365_draft,
+    ninjaone_draft,
     openapi_draft,
     postgres_draft,
     stripe_draft,
@@ -84,6 +86,25 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     st.add_argument("--name", default="Stripe", help="Connector name. Default: Stripe.")
     st.add_argument("--production", action="store_true", help="Mark it as a production system.")
     st.set_defaults(handler=connect_stripe)
+
+    nj = kinds.add_parser(
+        "ninjaone", help="A NinjaOne RMM instance (public API v2), limited to this client's organizations."
+    )
+    nj.add_argument("--client", required=True, help="The client's slug.")
+    nj.add_argument(
+        "--url", required=True, help="The instance, e.g. https://app.ninjarmm.com or https://eu.ninjarmm.com"
+    )
+    nj.add_argument("--client-id", required=True, help="An API client app with the client-credentials grant.")
+    _secret_args(nj, "--client-secret", "The client app's secret.")
+    nj.add_argument(
+        "--organization", action="append", type=int, required=True, help="A NinjaOne organization id; repeatable."
+    )
+    nj.add_argument(
+        "--allow-script", action="append", default=[], help="A library script (id or name) run without approval."
+    )
+    nj.add_argument("--name", default="NinjaOne", help="Connector name. Default: NinjaOne.")
+    nj.add_argument("--production", action="store_true", help="Mark it as a production system.")
+    nj.set_defaults(handler=connect_ninjaone)
 
     m365 = kinds.add_parser("microsoft365", help="A Microsoft 365 tenant (Entra ID, Intune) through Microsoft Graph.")
     m365.add_argument("--client", required=True, help="The client's slug.")
@@ -209,6 +230,19 @@ def connect_keycloak(command: BaseCommand, options: dict[str, Any]) -> None:
 def connect_stripe(command: BaseCommand, options: dict[str, Any]) -> None:
     client = _client(options["client"])
     draft = stripe_draft(name=options["name"], api_key=_secret(options, "api_key"), api_base=options["api_base"])
+    _save(command, client, draft, is_production=options["production"])
+
+
+def connect_ninjaone(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = ninjaone_draft(
+        name=options["name"],
+        url=options["url"],
+        client_id=options["client_id"],
+        client_secret=_secret(options, "client_secret"),
+        organizations=options["organization"],
+        allowed_scripts=options["allow_script"],
+    )
     _save(command, client, draft, is_production=options["production"])
 
 

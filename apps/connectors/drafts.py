@@ -81,6 +81,19 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
         if base and not base.startswith(("http://", "https://")):
             raise ValidationError({"api_base": "Leave the API base empty, or enter an http(s):// URL."})
         check_vendor_url(opts, "api_base")
+    if draft.kind == Kind.NINJAONE:
+        if not str(opts.get("url", "")).startswith(("http://", "https://")):
+            raise ValidationError({"url": "Enter your NinjaOne instance URL, e.g. https://app.ninjarmm.com."})
+        check_vendor_url(opts, "url")
+        if not (opts.get("client_id") and opts.get("client_secret")):
+            raise ValidationError({"client_secret": "Enter the API client app's client id and client secret."})
+        if not opts.get("organizations"):
+            raise ValidationError(
+                {
+                    "organizations": "Enter the NinjaOne organization id(s) of this client (see Administration > "
+                    "Organizations): the connector sees no other organization."
+                }
+            )
     if draft.kind == Kind.MICROSOFT365:
         check_microsoft365_settings(opts, trusted=trusted)
 

@@ -14,6 +14,7 @@ from apps.connectors.specs import (
     code_draft,
     keycloak_draft,
     microsoft365_draft,
+    ninjaone_draft,
     openapi_draft,
     postgres_draft,
     stripe_draft,
@@ -240,6 +241,52 @@ class StripeForm(_Common):
         return stripe_draft(name=data["name"], api_key=data["api_key"], api_base=data["api_base"] or "")
 
 
+def _ids(text: str) -> list[int]:
+    try:
+        ids = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+    except ValueError:
+        raise forms.ValidationError("Enter organization ids as numbers separated by commas, e.g. 12, 15.") from None
+    if not ids or min(ids) < 1:
+        raise forms.ValidationError("Enter at least one NinjaOne organization id (a positive number).")
+    return ids
+
+
+class NinjaOneForm(_Common):
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        label="Instance URL",
+        help_text="Where you sign in to NinjaOne: https://app.ninjarmm.com, https://eu.ninjarmm.com, ca., oc. …",
+    )
+    client_id = forms.CharField(max_length=200, help_text="An API client app with the client-credentials grant.")
+    client_secret = _secret("Client secret", "Sealed. Scopes: monitoring (reads) and management (actions).", True)
+    organizations = forms.CharField(
+        max_length=500,
+        label="Organization ids",
+        help_text="This client's NinjaOne organization id(s), comma-separated: Gaby sees no other organization.",
+    )
+    allowed_scripts = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Library scripts (ids or exact names, comma-separated) Gaby may run without approval, e.g. "
+        "Disk Cleanup. Any other script waits for an approver.",
+    )
+
+    def clean_organizations(self) -> list[int]:
+        return _ids(self.cleaned_data["organizations"])
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return ninjaone_draft(
+            name=data["name"],
+            url=data["url"],
+            client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            organizations=data["organizations"],
+            allowed_scripts=_names(data["allowed_scripts"]),
+        )
+
+
 class Microsoft365Form(_Common):
     tenant_id = forms.CharField(
         max_length=253, label="Tenant ID", help_text="The customer's tenant: its ID (a GUID) or a verified domain."
@@ -283,7 +330,9 @@ class Microsoft365Form(_Common):
         )
 
 
-ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm | Microsoft365Form
+ConnectForm = (
+    McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm | NinjaOneForm | Microsoft365Form
+)
 FORMS: dict[str, type[ConnectForm]] = {
     "mcp": McpServerForm,
     "postgres": PostgresForm,
@@ -291,6 +340,7 @@ FORMS: dict[str, type[ConnectForm]] = {
     "openapi": OpenApiForm,
     "keycloak": KeycloakForm,
     "stripe": StripeForm,
+    "ninjaone": NinjaOneForm,
     "microsoft365": Microsoft365Form,
 }
 # The Connect page's title and intro per kind.
@@ -323,6 +373,12 @@ PAGES: dict[str, tuple[str, str]] = {
         "Connect Stripe",
         "Gaby reads customers, subscriptions, invoices and why payments failed; refunds, invoice resends and "
         "payment retries are previewed first and sent with an idempotency key, so none happens twice.",
+    ),
+    "ninjaone": (
+        "Connect NinjaOne",
+        "Gaby finds this client's devices and why they misbehave (health, disks, alerts, services); it can restart "
+        "a service, reset an alert or run a library script — each shown as a dry run first. A script you do not list "
+        "as allowed is a high-risk action (65): it waits for an approver unless your approval threshold is above that.",
     ),
     "microsoft365": (
         "Connect Microsoft 365",

@@ -123,6 +123,9 @@ class ConnectorTool(models.Model):
     input_schema = models.JSONField(default=dict)
     read_only_hint = models.BooleanField(null=True)
     destructive_hint = models.BooleanField(null=True)
+    approval_required = models.BooleanField(
+        default=False, help_text="The server says every call waits for a person (unless an allow rule names it)."
+    )
     access = models.CharField(max_length=8, choices=Access.choices)
     scope = models.CharField(
         max_length=16, choices=ScopeMode.choices, blank=True, help_text="Overrides the connector's scope for this tool."

@@ -111,6 +111,7 @@ def _store_tools(connector: Connector, tools: list[ToolInfo]) -> None:
                 input_schema=info.input_schema,
                 read_only_hint=info.read_only_hint,
                 destructive_hint=info.destructive_hint,
+                approval_required=info.approval_required,
                 access=classify(info.read_only_hint),
                 present=True,
             )
@@ -124,6 +125,7 @@ def _store_tools(connector: Connector, tools: list[ToolInfo]) -> None:
             "input_schema",
             "read_only_hint",
             "destructive_hint",
+            "approval_required",
             "access",
             "present",
             "updated_at",

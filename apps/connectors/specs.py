@@ -99,6 +99,30 @@ def stripe_draft(*, name: str, api_key: str, api_base: str = "") -> Draft:
     return Draft(kind=Kind.STRIPE, name=name, settings={"api_key": api_key.strip(), "api_base": api_base.rstrip("/")})
 
 
+def ninjaone_draft(
+    *,
+    name: str,
+    url: str,
+    client_id: str,
+    client_secret: str,
+    organizations: list[int],
+    allowed_scripts: list[str] | None = None,
+) -> Draft:
+    """The first-party NinjaOne RMM connector: an API client app (client credentials) and the organization(s) of
+    this Gaby client — the connector never sees the MSP's other organizations."""
+    return Draft(
+        kind=Kind.NINJAONE,
+        name=name,
+        settings={
+            "url": url.rstrip("/"),
+            "client_id": client_id.strip(),
+            "client_secret": client_secret,
+            "organizations": sorted({int(org) for org in organizations}),
+            "allowed_scripts": [script.strip() for script in allowed_scripts or [] if script.strip()],
+        },
+    )
+
+
 def microsoft365_draft(
     *,
     name: str,
@@ -161,6 +185,21 @@ def _stripe_env(opts: dict[str, Any]) -> dict[str, str]:
     }
     if opts.get("page_size"):
         env["GABY_STRIPE_PAGE_SIZE"] = str(opts["page_size"])
+    return env
+
+
+def _ninjaone_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {
+        "GABY_NINJA_URL": str(opts.get("url", "")),
+        "GABY_NINJA_CLIENT_ID": str(opts.get("client_id", "")),
+        "GABY_NINJA_CLIENT_SECRET": str(opts.get("client_secret", "")),
+        "GABY_NINJA_ORGANIZATIONS": ",".join(str(org) for org in opts.get("organizations", [])),
+        "GABY_NINJA_ALLOWED_SCRIPTS": ",".join(str(script) for script in opts.get("allowed_scripts", [])),
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
+    }
+    for key, name in (("page_size", "GABY_NINJA_PAGE_SIZE"), ("script_wait_s", "GABY_NINJA_SCRIPT_WAIT_S")):
+        if opts.get(key):
+            env[name] = str(opts[key])
     return env
 
 
@@ -337,6 +376,7 @@ FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] =
     Kind.OPENAPI: ("openapi", _openapi_env),
     Kind.KEYCLOAK: ("keycloak", _keycloak_env),
     Kind.STRIPE: ("stripe", _stripe_env),
+    Kind.NINJAONE: ("ninjaone", _ninjaone_env),
     Kind.MICROSOFT365: ("microsoft365", _microsoft365_env),
 }
 

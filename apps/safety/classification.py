@@ -38,6 +38,14 @@ class Classification:
 
 
 def classify(connector: Connector, tool: ConnectorTool | None) -> Classification:
+    found = _classify(connector, tool)
+    if tool is not None and tool.approval_required:
+        why = f"{found.explanation} Every call waits for a person unless an allow rule names it (the server says so)."
+        return Classification(found.tool_class, found.origin, why)
+    return found
+
+
+def _classify(connector: Connector, tool: ConnectorTool | None) -> Classification:
     if tool is None:
         return Classification(ToolClass.UNKNOWN, Origin.UNKNOWN, "Not listed by the server: counts as a write.")
     if connector.kind in FIRST_PARTY_KINDS:

@@ -120,6 +120,7 @@ def build_action(
         scope=Scope(scope),
         production=connector.is_production,
         destructive=bool(tool and tool.destructive_hint),
+        approval_required=bool(tool and tool.approval_required),
         client_autonomy=Autonomy.from_client_setting(client.autonomy),
         connector_autonomy=Autonomy(connector.autonomy),
         source_autonomy=context.source_limit(),

@@ -137,6 +137,7 @@ class Action:
     scope: Scope = Scope.READ_ONLY
     production: bool = False
     destructive: bool = False
+    approval_required: bool = False  # the tool says every call waits for a person, unless an allow rule names it
     client_autonomy: Autonomy = Autonomy.INVESTIGATE
     connector_autonomy: Autonomy = Autonomy.INVESTIGATE
     source_autonomy: Autonomy | None = None  # the ticket source's, when the call serves a ticket
@@ -230,6 +231,11 @@ def decide(action: Action, rules: Iterable[Rule]) -> Decision:
         )
     if action.human_asked:
         return result(Outcome.NEEDS_APPROVAL, f"{action.human_asked}: a human decides.")
+    if action.approval_required and not any(rule.effect == "allow" and rule.matches(action) for rule in rules):
+        return result(
+            Outcome.NEEDS_APPROVAL,
+            f"{action.tool_name} always waits for a person (its server says so), unless an allow rule names the call.",
+        )
     if autonomy is Autonomy.PROPOSE:
         return result(Outcome.NEEDS_APPROVAL, "Propose mode: a human applies this change.")
     if risk >= action.approval_threshold:

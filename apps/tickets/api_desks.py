@@ -57,11 +57,12 @@ WEBHOOK_KINDS = desk_kinds()
     "/sources/{source_id}/webhook/{kind}",
     auth=None,
     response={200: Accepted, 202: Problem, 400: Problem, 401: Problem, 404: Problem, 502: Problem, 503: Problem},
-    summary="Receive a help desk's webhook (Zendesk, Freshdesk, GitHub, Linear)",
+    summary="Receive a help desk's webhook (Zendesk, Freshdesk, GitHub, Linear, HaloPSA)",
     description=(
         "Point the help desk's webhook at this URL with the source's id and kind. Zendesk: "
         "`X-Zendesk-Webhook-Signature` over timestamp + body. Freshdesk: the shared secret in "
-        "`X-Gaby-Webhook-Secret`. GitHub: `X-Hub-Signature-256`. Linear: `Linear-Signature`. "
+        "`X-Gaby-Webhook-Secret`. GitHub: `X-Hub-Signature-256`. Linear: `Linear-Signature`. HaloPSA: the "
+        "webhook's Basic authentication password (or Bearer token) is the source's webhook secret. "
         "Replaying a delivery is harmless: ingestion is idempotent."
     ),
 )

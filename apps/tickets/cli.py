@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from apps.tickets import cli_halopsa as halopsa_command
 from apps.tickets import polling, services
 from apps.tickets.models import SourceKind, TicketSource
 from apps.tickets.sources.email.listener import IdleListener
@@ -44,6 +45,8 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     )
     listen.add_argument("--rescan", type=float, default=60.0, help="Seconds between looks for new or changed sources.")
     listen.set_defaults(handler=listen_email)
+
+    halopsa_command.register(subparsers, command)
 
 
 def _client(slug: str) -> Client:

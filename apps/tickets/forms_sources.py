@@ -33,6 +33,18 @@ def _subdomain(value: str, vendor: str, host: str) -> str:
     return value
 
 
+def chosen_secret(how_sent: str) -> forms.CharField:
+    """A webhook secret the admin chooses (for vendors that send a shared secret instead of signing)."""
+    return forms.CharField(
+        widget=SECRET,
+        required=False,
+        min_length=16,
+        max_length=200,
+        help_text=f"A secret you choose; {how_sent}",
+        error_messages={"min_length": "Choose a webhook secret of at least 16 characters."},
+    )
+
+
 class SourceForm(forms.Form):
     kind: ClassVar[str]
     polls: ClassVar[bool] = True
@@ -81,14 +93,7 @@ class FreshdeskForm(SourceForm):
     kind = "freshdesk"
     domain = forms.CharField(max_length=100, help_text="acme for https://acme.freshdesk.com")
     api_key = forms.CharField(widget=SECRET, max_length=200, help_text="Profile settings → Your API key.")
-    webhook_secret = forms.CharField(
-        widget=SECRET,
-        required=False,
-        min_length=16,
-        max_length=200,
-        help_text="A secret you choose; the automation rule sends it in the X-Gaby-Webhook-Secret header.",
-        error_messages={"min_length": "Choose a webhook secret of at least 16 characters."},
-    )
+    webhook_secret = chosen_secret("the automation rule sends it in the X-Gaby-Webhook-Secret header.")
 
     def clean_domain(self) -> str:
         return _subdomain(self.cleaned_data["domain"], "Freshdesk", "freshdesk.com")
@@ -180,6 +185,53 @@ class LinearForm(SourceForm):
         }
 
 
+class HaloPSAForm(SourceForm):
+    """One Halo client (company) for this Gaby client; an MSP maps many at once with ``gaby connect-halopsa``."""
+
+    kind = "halopsa"
+    base_url = forms.URLField(
+        assume_scheme="https",
+        label="Halo URL",
+        help_text="Your Halo's address, e.g. https://northwind.halopsa.com (no /api).",
+    )
+    auth_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        label="Authorisation server",
+        help_text="Only if Halo's API page shows an authorisation server other than <Halo URL>/auth.",
+    )
+    tenant = forms.RegexField(
+        regex=r"^[A-Za-z0-9_-]{1,100}$",
+        required=False,
+        help_text="Hosted Halo only: the tenant name shown under Configuration → Integrations → HaloPSA API.",
+        error_messages={"invalid": "The tenant is one word of letters, digits, dashes or underscores."},
+    )
+    client_id = forms.CharField(max_length=200, label="API client ID", help_text="The API application's client ID.")
+    client_secret = forms.CharField(widget=SECRET, max_length=300, label="API client secret")
+    halo_client_id = forms.IntegerField(
+        min_value=1,
+        label="Halo client ID",
+        help_text="The Halo client (company) whose tickets are this Gaby client's: the number in its Halo URL.",
+        error_messages={"min_value": "A Halo client ID is a positive number, e.g. 12."},
+    )
+    webhook_secret = chosen_secret("the Halo webhook sends it as its Basic authentication password.")
+
+    def clean_base_url(self) -> str:
+        value: str = self.cleaned_data["base_url"].strip().rstrip("/")
+        value = value.removesuffix("/api").removesuffix("/auth")
+        if not value.startswith("https://"):
+            raise forms.ValidationError("Give the https:// address of your Halo, e.g. https://northwind.halopsa.com.")
+        return value
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("base_url", "tenant", "client_id", "client_secret", "webhook_secret")
+        config = {**{key: data[key] for key in keys}, "halo_client_id": str(data["halo_client_id"])}
+        if data["auth_url"]:
+            config["auth_url"] = data["auth_url"].rstrip("/").removesuffix("/token")
+        return config
+
+
 SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]
 
 
@@ -257,5 +309,6 @@ def _host(value: str, what: str) -> str:
 
 
 FORMS: dict[str, type[SourceForm]] = {
-    form.kind: form for form in (EmailForm, ZendeskForm, FreshdeskForm, ZohoDeskForm, GitHubForm, LinearForm)
+    form.kind: form
+    for form in (EmailForm, ZendeskForm, FreshdeskForm, ZohoDeskForm, GitHubForm, LinearForm, HaloPSAForm)
 }

@@ -25,6 +25,7 @@ class SourceKind(models.TextChoices):
     ZOHO = "zoho", "Zoho Desk"
     GITHUB = "github", "GitHub Issues"
     LINEAR = "linear", "Linear"
+    HALOPSA = "halopsa", "HaloPSA"
 
 
 class Priority(models.TextChoices):

@@ -12,6 +12,7 @@ from apps.agent.evals.environment import Environment
 from tests.agent.eval_world import MARIA, email_in, executed, northwind, world_of
 
 __all__ = ["northwind", "world_of"]  # fixtures, from the eval world's module
+UNKNOWN = "Office <office@bakery-unknown.example>"  # no account in Keycloak, Stripe or the shop
 
 
 def test_a_policy_question_is_answered_from_knowledge_without_touching_the_account(world_of: Environment) -> None:
@@ -52,3 +53,20 @@ def test_wanting_to_avoid_a_problem_is_not_reporting_it(world_of: Environment) -
     )
     assert not investigation.decided_by.startswith("playbook:"), investigation.summary
     assert not [step for step in investigation.steps.all() if step.action_id is not None]  # no account read
+
+
+def test_a_question_from_someone_without_an_account_is_still_answered(world_of: Environment) -> None:
+    # The failed-payment playbook fits, but the sender is no Stripe customer: nothing of theirs can be looked at, and
+    # asking them for "the email your invoices go to" leaves their two questions unanswered.
+    body = (
+        "Hello,\nwe got an email saying the payment for our subscription failed. Our card expired last month. "
+        "What happens if we don't pay right away, will the team lose access? Where do we change the card?\nThanks"
+    )
+    investigation = email_in(world_of, sender=UNKNOWN, subject="Payment failed", body=body)
+    assert (investigation.verdict, investigation.decided_by) == ("auto_resolved", "knowledge"), investigation.summary
+
+
+def test_a_question_about_their_own_account_still_needs_the_account(world_of: Environment) -> None:
+    body = "Hi, is our subscription still active? We got an email about a failed payment.\nThanks"
+    investigation = email_in(world_of, sender=UNKNOWN, subject="subscription", body=body)
+    assert investigation.verdict == "needs_client", investigation.summary

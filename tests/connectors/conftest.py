@@ -208,6 +208,33 @@ def contract_stripe() -> Iterator[ContractTarget]:
 
 
 @pytest.fixture
+def contract_ninjaone() -> Iterator[ContractTarget]:
+    from apps.connectors.specs import ninjaone_draft
+    from sandbox.ninjaone import DEMO_SEED, NinjaOneSandbox
+
+    secret = "ninja-contract-secret"
+    with NinjaOneSandbox({**DEMO_SEED, "clients": {"gaby-rmm": secret}}) as ninja:
+        draft = ninjaone_draft(
+            name="Contract RMM",
+            url=ninja.base_url,
+            client_id="gaby-rmm",
+            client_secret=secret,
+            organizations=[1],
+            allowed_scripts=["Disk Cleanup"],
+        )
+        alert = next(uid for uid, alert in ninja.alerts.items() if alert["deviceId"] == 101)
+        samples: dict[str, dict[str, Any]] = {
+            "restart_service": {"device_id": 101, "service": "Spooler"},
+            "start_service": {"device_id": 101, "service": "Spooler"},
+            "stop_service": {"device_id": 101, "service": "Spooler"},
+            "reset_alert": {"alert_uid": alert},
+            "run_script": {"device_id": 102, "script": "Clear Print Queue"},
+            "run_allowed_script": {"device_id": 102, "script": "Disk Cleanup"},
+        }
+        yield first_party_target(draft, samples)
+
+
+@pytest.fixture
 def contract_microsoft365() -> Iterator[ContractTarget]:
     from apps.connectors.specs import microsoft365_draft
     from sandbox.msgraph import GraphSandbox

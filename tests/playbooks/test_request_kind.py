@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agent.playbooks.request_kind import Kind, classify
+from apps.agent.playbooks.request_kind import Kind, asks_us_to_act, classify
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,19 @@ def test_kinds(text: str, kind: Kind) -> None:
     found = classify(text)
     assert found.kind is kind, found
     assert bool(found.cue) is (kind is not Kind.STATEMENT)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asks"),
+    [
+        ("Can you please turn my user on again so I can work?", True),
+        ("Please resend it.", True),
+        ("Do we lose those events, or will you send them again later?", False),  # what we will do, not an ask
+        ("Will you please send them again?", True),
+        ("Could you tell me how long a refund takes?", False),
+        ("Please let me know where the export button is.", False),
+        ("Please tell me how long a refund takes.", False),
+    ],
+)
+def test_asks_us_to_act(sentence: str, asks: bool) -> None:
+    assert bool(asks_us_to_act(sentence)) is asks

@@ -36,6 +36,15 @@ def test_a_good_playbook_parses() -> None:
     assert playbook.name == "hello" and playbook.connectors == ("postgres",) and playbook.match.threshold == 0.55
 
 
+def test_an_escalation_may_say_the_requester_is_unknown() -> None:
+    text = GOOD.replace(
+        "replies:",
+        'escalations:\n  gone:\n    verdict: needs_client\n    reason: "x"\n    unknown_requester: true\nreplies:',
+    )
+    escalations = parse(text, source="library/hello.yaml").escalations
+    assert escalations["gone"].unknown_requester is True
+
+
 def test_invalid_yaml_names_the_line() -> None:
     assert _problems("name: x\nintent: [a, b\n") == [
         "library/broken.yaml: line 3, column 1: not valid YAML: expected ',' or ']', but got '<stream end>'"
@@ -54,6 +63,14 @@ def test_invalid_yaml_names_the_line() -> None:
         (('"Hello {{ ticket.contact_name }}"', '"Hello {{ ticket."'), "replies.resolved.default: template does not"),
         (("  resolved:", "  done:"), "library/broken.yaml: replies.resolved: required"),
         (("args: {", "when: 'result.data[' \n    args: {"), "steps[0].when: expression does not compile"),
+        (
+            (
+                '  resolved: "Hello',
+                'escalations:\n  gone:\n    verdict: needs_client\n    reason: "x"\n'
+                '    unknown_requester: "yes"\nreplies:\n  resolved: "Hello',
+            ),
+            "library/broken.yaml: escalations.gone.unknown_requester: use true or false",
+        ),
     ],
 )
 def test_each_problem_names_the_field(change: tuple[str, str], expected: str) -> None:

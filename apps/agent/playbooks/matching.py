@@ -4,8 +4,9 @@ Hard conditions (any failing one rules the playbook out) are facts about the tic
 ticket's source kind, priority and customer attributes, and — unless the playbook sets ``match.questions`` — the
 ticket must not be a general how-to question (request_kind.py: "where can I download our invoices?" is for the
 knowledge base, "I never received our invoice" is for the playbook), unless it names one of the playbook's own
-entities (an order or invoice number). After the similarity, a ticket closer to one of the playbook's
-``not_intent`` near misses than to every intent phrasing is ruled out too.
+entities (an order or invoice number). Nor may the ticket ask for a distinct operation the playbook's intents
+never speak of (asked_action.py: "please issue a corrected invoice" is not a re-send). After the similarity, a
+ticket closer to one of the playbook's ``not_intent`` near misses than to every intent phrasing is ruled out too.
 
 The score is the semantic similarity of the ticket to the closest intent phrasing (the knowledge base's
 embeddings, apps/knowledge/embeddings.py — or word overlap when embeddings are off), taken as the best of the
@@ -31,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from apps.agent.contracts import TicketView
+from apps.agent.playbooks.asked_action import asked_operations, unasked_for
 from apps.agent.playbooks.request_kind import RequestKind, classify
 from apps.agent.playbooks.schema import Playbook
 from apps.knowledge.embeddings import EmbeddingProvider, Vector, get_provider
@@ -130,7 +132,7 @@ def _names_own_entity(playbook: Playbook, text: str) -> str:
     return ""
 
 
-def _ruled_out(playbook: Playbook, ticket: TicketView, text: str, kind: RequestKind) -> str:
+def _ruled_out(playbook: Playbook, ticket: TicketView, kind: RequestKind, asked: frozenset[str]) -> str:
     rules = playbook.match
     if rules.sources and ticket.source_kind not in rules.sources:
         return f"source {ticket.source_kind or '(none)'} is not one of {', '.join(rules.sources)}"
@@ -142,6 +144,9 @@ def _ruled_out(playbook: Playbook, ticket: TicketView, text: str, kind: RequestK
             return f"customer {key} is {actual or '(unset)'}, not one of {', '.join(allowed)}"
     if kind.question_only and not rules.questions and not _names_own_entity(playbook, ticket.text):
         return f"a how-to question ({kind.cue!r}) with no problem to act on: the knowledge base answers it"
+    unasked = unasked_for(asked, playbook.intent)
+    if unasked:
+        return f"the ticket asks us to {unasked}, which this playbook does not do"
     return ""
 
 
@@ -206,6 +211,7 @@ def score_all(
     provider = provider or get_provider()
     text = ticket.english.lower()  # intents and keywords are English
     kind = classify(ticket.english)
+    asked = asked_operations(ticket.english)
     playbooks = list(playbooks)
     vectors: list[Vector] = []
     if provider.enabled and playbooks:
@@ -213,7 +219,7 @@ def score_all(
     matches = []
     for playbook in playbooks:
         result = Match(playbook)
-        reason = _ruled_out(playbook, ticket, text, kind)
+        reason = _ruled_out(playbook, ticket, kind, asked)
         if reason:
             result.reasons.append(f"ruled out: {reason}")
             matches.append(result)

@@ -324,7 +324,7 @@ def _escalations(v: _Validator, raw: Any) -> dict[str, Escalation]:
     for name, item in v.mapping(raw or {}, "escalations").items():
         where = f"escalations.{name}"
         data = v.mapping(item, where)
-        v.unknown(data, {"verdict", "reason", "reply"}, f"{where}.")
+        v.unknown(data, {"verdict", "reason", "reply", "unknown_requester"}, f"{where}.")
         verdict = str(data.get("verdict", ""))
         allowed = [value for value in Verdict if value not in {Verdict.AUTO_RESOLVED, Verdict.FAILED}]
         if verdict not in allowed:
@@ -334,7 +334,11 @@ def _escalations(v: _Validator, raw: Any) -> dict[str, Escalation]:
         if reason:
             v.template(reason, f"{where}.reason")
         reply = reply_of(v, data["reply"], f"{where}.reply") if data.get("reply") else None
-        escalations[str(name)] = Escalation(str(name), Verdict(verdict), reason, reply)
+        unknown_requester = data.get("unknown_requester", False)
+        if not isinstance(unknown_requester, bool):
+            v.fail(f"{where}.unknown_requester", "use true or false")
+            continue
+        escalations[str(name)] = Escalation(str(name), Verdict(verdict), reason, reply, unknown_requester)
     return escalations
 
 

@@ -56,8 +56,8 @@ QUESTION_CUES = tuple(
         r"\bexplain\b",
     )
 )
-# Asking us to act, or saying that something of theirs did not arrive or does not work: these count anywhere.
-REQUEST_CUES = tuple(
+# Asking us, in so many words, to do something.
+ASK_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?:\w+ )?{ACTION_VERBS}",
@@ -65,12 +65,28 @@ REQUEST_CUES = tuple(
         # those that ask to be told something ("can you tell me how...", "could you explain...").
         rf"\b(?:can|could|would|will) you (?:please |kindly |just )?(?!{INFO_VERBS}\b)[a-z]{{3,}}\b",
         rf"\bplease (?:\w+ )?{ACTION_VERBS}\b",
-        r"\b(?:never|not yet|didn't|didnt|did not|haven't|havent|have not|hasn't|hasnt|has not|isn't|wasn't|"
-        r"still not|not) (?:\w+ )?(?:received|receive|arrived|arrive|got|get|come|came|shipped|delivered|"
-        r"working|work|go through|went through|showing up|turned up)\b",
-        r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
-        r"get into|access|remember|open|pay|use)\b",
-        rf"\bi (?:need|want|would like|'d like|am requesting)\b{NOT_AN_ASK}",
+    )
+)
+# Asking us to act, or saying that something of theirs did not arrive or does not work: these count anywhere.
+REQUEST_CUES = (
+    *ASK_CUES,
+    *(
+        re.compile(pattern, re.IGNORECASE)
+        for pattern in (
+            r"\b(?:never|not yet|didn't|didnt|did not|haven't|havent|have not|hasn't|hasnt|has not|isn't|wasn't|"
+            r"still not|not) (?:\w+ )?(?:received|receive|arrived|arrive|got|get|come|came|shipped|delivered|"
+            r"working|work|go through|went through|showing up|turned up)\b",
+            r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
+            r"get into|access|remember|open|pay|use)\b",
+            rf"\bi (?:need|want|would like|'d like|am requesting)\b{NOT_AN_ASK}",
+        )
+    ),
+)
+# Asking about the state of their own things ("where is my order?", "has our plan renewed?"): only their account
+# answers these, never a help page.
+OWN_STATE_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
         r"\b(?:where|what) is (?:my|our)\b",
         r"\b(?:has|have|did|was|is) (?:my|our)\b",
         r"\bwhen (?:will|does|did) (?:my|our)\b",
@@ -112,6 +128,28 @@ def _first_cue(cues: tuple[re.Pattern[str], ...], text: str) -> str:
     return ""
 
 
+# The same asks, minus those that ask to be told something ("could you tell me how…", "please let me know") and a
+# bare "will you …?", which asks what we will do ("do we lose those events, or will you send them again later?").
+DIRECT_ASK_CUES = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        rf"\b(?:(?:can|could|would) you (?:please |kindly |just )?|will you (?:please|kindly) )(?!{INFO_VERBS}\b)"
+        r"[a-z]{3,}\b",
+        rf"\bplease (?!{INFO_VERBS}\b)(?:\w+ )?{ACTION_VERBS}\b",
+    )
+)
+
+
+def asks_us_to_act(sentence: str) -> str:
+    """The words with which a sentence asks us to do something ("can you please turn my user on"), or ""."""
+    return _first_cue(DIRECT_ASK_CUES, sentence.replace("\u2019", "'"))
+
+
+def asks_about_own_state(text: str) -> bool:
+    """Whether some sentence asks about the state of the requester's own things ("is my subscription active?")."""
+    return bool(_first_cue(OWN_STATE_CUES, text.replace("\u2019", "'")))
+
+
 def classify(text: str) -> RequestKind:
     """The ticket's kind from its title and body (``TicketView.text``); apostrophes normalised first."""
     text = text.replace("\u2019", "'")
@@ -119,7 +157,7 @@ def classify(text: str) -> RequestKind:
     for sentence in _SENTENCES.split(text):
         asks = _first_cue(QUESTION_CUES, sentence)
         reported = "" if asks or HYPOTHETICAL.search(sentence) else _first_cue(STATE_CUES, sentence)
-        problem = problem or _first_cue(REQUEST_CUES, sentence) or reported
+        problem = problem or _first_cue(REQUEST_CUES, sentence) or _first_cue(OWN_STATE_CUES, sentence) or reported
         question = question or asks
     if problem:
         return RequestKind(Kind.ACTIONABLE, problem)

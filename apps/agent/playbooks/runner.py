@@ -258,4 +258,5 @@ class PlaybookRun:
             confidence=self._confidence(),
             escalation_reason=reason,
             decided_by=self.decided_by,
+            unknown_requester=escalation.unknown_requester,
         )

@@ -88,6 +88,9 @@ class Escalation:
     verdict: Verdict
     reason: str  # a template: the internal reason operators read
     reply: Reply | None = None
+    # The requester has no account in the system the playbook looked in: nothing of theirs can be acted on, so a
+    # question in the ticket may still be answered from the knowledge base (apps/agent/engine.py).
+    unknown_requester: bool = False
 
 
 @dataclass(frozen=True)

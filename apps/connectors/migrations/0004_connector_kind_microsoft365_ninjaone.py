@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0003_alter_connector_kind'),
+        ("connectors", "0003_alter_connector_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='connector',
-            name='kind',
-            field=models.CharField(choices=[('mcp_stdio', 'MCP server (command)'), ('mcp_http', 'MCP server (URL)'), ('postgres', 'PostgreSQL'), ('git_source', 'Source code (git)'), ('openapi', 'REST API (OpenAPI)'), ('keycloak', 'Keycloak'), ('stripe', 'Stripe'), ('microsoft365', 'Microsoft 365 (Entra ID, Intune)'), ('ninjaone', 'NinjaOne RMM')], max_length=32),
+            model_name="connector",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("mcp_stdio", "MCP server (command)"),
+                    ("mcp_http", "MCP server (URL)"),
+                    ("postgres", "PostgreSQL"),
+                    ("git_source", "Source code (git)"),
+                    ("openapi", "REST API (OpenAPI)"),
+                    ("keycloak", "Keycloak"),
+                    ("stripe", "Stripe"),
+                    ("microsoft365", "Microsoft 365 (Entra ID, Intune)"),
+                    ("ninjaone", "NinjaOne RMM"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -10,6 +10,7 @@ from apps.tickets.sources.base import SourceAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.freshdesk.adapter import FreshdeskAdapter
 from apps.tickets.sources.github.adapter import GitHubAdapter
+from apps.tickets.sources.halopsa.adapter import HaloPSAAdapter
 from apps.tickets.sources.linear.adapter import LinearAdapter
 from apps.tickets.sources.webhook.adapter import WebhookAdapter
 from apps.tickets.sources.zendesk.adapter import ZendeskAdapter
@@ -25,6 +26,7 @@ ADAPTERS: dict[str, type[SourceAdapter]] = {
         ZohoDeskAdapter,
         GitHubAdapter,
         LinearAdapter,
+        HaloPSAAdapter,
     )
 }
 

@@ -1,0 +1,1 @@
+"""NinjaOne RMM as an MCP server: devices, health, alerts, Windows services and library scripts."""
