@@ -384,7 +384,6 @@ PAGES: dict[str, tuple[str, str]] = {
         "Connect Microsoft 365",
         "One customer tenant through Microsoft Graph: Entra ID users, sign-in state, MFA methods, licences, groups "
         "and Intune devices. Password and MFA resets, licence and group changes and device actions are shown as "
-        "the exact Graph request first; wipes and retires are destructive and wait for approval at the default "
-        "risk threshold.",
+        "the exact Graph request first; device wipes and retires always wait for a person.",
     ),
 }

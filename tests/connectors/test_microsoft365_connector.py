@@ -260,23 +260,31 @@ def test_writes_change_the_tenant_and_declare_their_inverses(
     assert [a["action"] for a in graph.actions][-2:] == ["syncDevice", "rebootNow"]
 
 
-def test_wipe_and_retire_wait_for_approval_at_the_default_threshold(
+def test_wipe_and_retire_always_wait_for_approval_whatever_the_threshold(
     in_hartwell: Any, m365: Connector, graph: GraphSandbox, people: dict[str, Any]
 ) -> None:
-    allow_writes(in_hartwell, m365)
-    type(in_hartwell).objects.filter(pk=in_hartwell.pk).update(approval_threshold=50)  # the default
-    in_hartwell.refresh_from_db()
+    allow_writes(in_hartwell, m365)  # act autonomy, threshold 100: any other write runs at once
+    assert set(m365.tools.filter(approval_required=True).values_list("name", flat=True)) == {
+        "retire_device",
+        "wipe_device",
+    }
     laptop = _device(graph, "HL-LT-014")
-    assert call(m365, "sync_device", device_id=laptop).status == ActionStatus.DONE  # additive: risk 40 runs
+    assert call(m365, "restart_device", device_id=laptop).status == ActionStatus.DONE  # destructive, risk 65 < 100
     wipe = call(m365, "wipe_device", device_id=laptop)
     retire = call(m365, "retire_device", device_id=_device(graph, "HL-LT-002"))
-    assert wipe.status == retire.status == ActionStatus.AWAITING_APPROVAL and wipe.risk >= 65
-    assert [a["action"] for a in graph.actions] == ["syncDevice"]
+    assert wipe.status == retire.status == ActionStatus.AWAITING_APPROVAL
+    assert "always waits for a person" in wipe.reason
+    assert [a["action"] for a in graph.actions] == ["rebootNow"]
     enforcement.approve(action=wipe, actor=people["alice"])
     assert enforcement.run_approved(str(wipe.pk))
     wipe.refresh_from_db()
     assert wipe.status == ActionStatus.DONE and _hartwell(graph).devices[laptop]["managementState"] == "wipePending"
     assert graph.actions[-1]["action"] == "wipe"
+    type(in_hartwell).objects.filter(pk=in_hartwell.pk).update(approval_threshold=50)  # the default
+    in_hartwell.refresh_from_db()
+    reset = call(m365, "reset_mfa", user=_id(graph, "jane.doe@hartwelllaw.com"))  # destructive: 65 >= 50
+    sync = call(m365, "sync_device", device_id=_device(graph, "HL-LT-002"))  # additive: 40 < 50
+    assert reset.status == ActionStatus.AWAITING_APPROVAL and sync.status == ActionStatus.DONE
 
 
 def test_paging_follows_odata_next_links(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox) -> None:

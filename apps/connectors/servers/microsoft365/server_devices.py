@@ -1,7 +1,8 @@
 """The Intune device actions of the Microsoft 365 server: sync, restart, retire, wipe (dry run first; tooling.py).
 
-Retire and wipe cannot be undone and are annotated destructive: the safety gate scores them so they wait for
-approval at a client's default threshold."""
+Retire and wipe cannot be undone: besides the destructive annotation their ``_meta`` says ``"gaby/approval":
+"always"``, so Gaby's safety gate holds every real run for a person whatever the client's risk threshold, unless
+an allow rule names the call (apps/safety/policy.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from msgraph.generated.device_management.managed_devices.item.wipe.wipe_post_req
 )
 from msgraph.generated.models.managed_device import ManagedDevice
 
+from apps.connectors.calls import APPROVAL_META_KEY
 from apps.connectors.servers.microsoft365.client import Graph, GraphFailure
 from apps.connectors.servers.microsoft365.tooling import ADDITIVE, DESTRUCTIVE, apply, guard, risk
 
@@ -80,7 +82,7 @@ def register(server: MCPServer, graph: Graph) -> None:
             )
         )
 
-    @server.tool(annotations=DESTRUCTIVE)
+    @server.tool(annotations=DESTRUCTIVE, meta={APPROVAL_META_KEY: "always"})
     async def retire_device(device_id: str, dry_run: bool = True) -> dict[str, Any]:
         """Retire a device: remove company data, apps and profiles and unenroll it; personal data stays. Cannot be
         undone — the user must enroll it again."""
@@ -90,7 +92,7 @@ def register(server: MCPServer, graph: Graph) -> None:
             )
         )
 
-    @server.tool(annotations=DESTRUCTIVE)
+    @server.tool(annotations=DESTRUCTIVE, meta={APPROVAL_META_KEY: "always"})
     async def wipe_device(device_id: str, keep_user_data: bool = False, dry_run: bool = True) -> dict[str, Any]:
         """Factory-reset a device (with ``keep_user_data``, Windows keeps the user's files). Cannot be undone."""
         body = WipePostRequestBody(keep_enrollment_data=False, keep_user_data=keep_user_data)
