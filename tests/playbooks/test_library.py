@@ -38,6 +38,25 @@ TOOLS = {
         "retry_invoice_payment",
     },
     "postgres": {"query", "list_tables", "describe_table"},
+    "microsoft365": {
+        "find_user",
+        "find_group",
+        "sign_in_state",
+        "list_auth_methods",
+        "list_licenses",
+        "list_groups",
+        "list_devices",
+        "reset_password",
+        "revoke_sessions",
+        "reset_mfa",
+        "set_account_enabled",
+        "assign_license",
+        "remove_license",
+        "add_group_member",
+        "remove_group_member",
+        "sync_device",
+        "restart_device",
+    },
 }
 PHRASES = [(playbook.name, phrase) for playbook in PLAYBOOKS for phrase in playbook.intent]
 
