@@ -15,6 +15,15 @@ from apps.safety.models import ToolAction
 from tenants.models import Client
 
 _counter = iter(range(1_000_000))
+# The Microsoft 365 server's tools (apps/connectors/servers/microsoft365), as its listing must show them.
+M365_READS = frozenset(
+    {"health_check", "find_user", "find_group", "sign_in_state", "list_auth_methods", "list_licenses"}
+    | {"list_groups", "list_devices"}
+)
+M365_WRITES = frozenset(
+    {"reset_password", "revoke_sessions", "reset_mfa", "set_account_enabled", "assign_license", "remove_license"}
+    | {"add_group_member", "remove_group_member", "sync_device", "restart_device", "retire_device", "wipe_device"}
+)
 
 
 def call(connector: Connector, tool: str, key: str | None = None, **arguments: Any) -> ToolAction:

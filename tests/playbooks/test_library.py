@@ -10,6 +10,7 @@ from apps.agent.playbooks import templating
 from apps.agent.playbooks.library import LIBRARY_DIR, shipped
 from apps.agent.playbooks.matching import score_all
 from apps.knowledge.embeddings import provider_for
+from tests.connectors.vendors import M365_READS, M365_WRITES
 from tests.playbooks.harness import ticket
 
 ENTRIES = shipped()
@@ -38,25 +39,7 @@ TOOLS = {
         "retry_invoice_payment",
     },
     "postgres": {"query", "list_tables", "describe_table"},
-    "microsoft365": {
-        "find_user",
-        "find_group",
-        "sign_in_state",
-        "list_auth_methods",
-        "list_licenses",
-        "list_groups",
-        "list_devices",
-        "reset_password",
-        "revoke_sessions",
-        "reset_mfa",
-        "set_account_enabled",
-        "assign_license",
-        "remove_license",
-        "add_group_member",
-        "remove_group_member",
-        "sync_device",
-        "restart_device",
-    },
+    "microsoft365": set(M365_READS | M365_WRITES),
 }
 PHRASES = [(playbook.name, phrase) for playbook in PLAYBOOKS for phrase in playbook.intent]
 
