@@ -25,15 +25,13 @@ OPERATOR_KINDS = {MessageKind.PUBLIC_REPLY: WorkKind.REPLY, MessageKind.INTERNAL
 
 
 def record_investigation(investigation: Investigation) -> TimeRecord | None:
-    """The record of a concluded investigation (started → finished); None while it has not finished."""
+    """The record of a concluded investigation (started → finished); None while it has not finished. A finished
+    investigation is saved once (apps/agent/writeback.py concludes or fails it under its claim)."""
     if investigation.finished_at is None or investigation.status not in (
         InvestigationStatus.DONE,
         InvestigationStatus.FAILED,
     ):
         return None
-    existing = TimeRecord.objects.filter(investigation=investigation).first()
-    if existing is not None:
-        return existing
     started = investigation.started_at or investigation.finished_at
     seconds = max(0, math.ceil((investigation.finished_at - started).total_seconds()))  # whole seconds, up
     failed = investigation.status == InvestigationStatus.FAILED
@@ -88,7 +86,7 @@ def _create(
     refuse: str = "",
     **link: Any,
 ) -> TimeRecord:
-    rule = rule_for(ticket.source)
+    rule = rule_for(ticket.source_id)
     context = {
         "ticket": {"external_id": ticket.external_id, "title": ticket.title},
         "kind": WorkKind(kind).label,
@@ -106,7 +104,7 @@ def _create(
     else:
         state, reason = WriteState.QUEUED, ""
     billable = rated.billable and not refuse
-    record = TimeRecord.objects.create(
+    record = TimeRecord(
         ticket=ticket,
         kind=kind,
         worker=worker,
@@ -125,6 +123,9 @@ def _create(
         next_attempt_at=ended_at if state == WriteState.QUEUED else None,
         **link,
     )
+    # One statement, and never a second record for the same investigation or message (a replayed save): the
+    # one-to-one columns are unique, and a conflicting insert does nothing.
+    TimeRecord.objects.bulk_create([record], ignore_conflicts=True)
     if state == WriteState.QUEUED:
         record_id = record.pk
         transaction.on_commit(lambda: enqueue_write(record_id))

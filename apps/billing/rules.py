@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
+
+from django.db.models import F, Q
 
 from apps.agent.playbooks.templating import TemplateProblem, check_template, render
 from apps.billing.models import BillingRule, Worker
@@ -29,11 +32,10 @@ class Rated:
     note: str = ""
 
 
-def rule_for(source: TicketSource | None) -> BillingRule | None:
-    rules = {rule.source_id: rule for rule in BillingRule.objects.filter(source__in=[source] if source else [])}
-    if source is not None and source.pk in rules:
-        return rules[source.pk]
-    return BillingRule.objects.filter(source__isnull=True).first()
+def rule_for(source_id: UUID | None) -> BillingRule | None:
+    """The source's own rule, else the client's default; one query."""
+    wanted = Q(source__isnull=True) | Q(source_id=source_id) if source_id else Q(source__isnull=True)
+    return BillingRule.objects.filter(wanted).order_by(F("source_id").asc(nulls_last=True)).first()
 
 
 def takes_time(source: TicketSource) -> bool:
