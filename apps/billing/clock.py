@@ -11,11 +11,14 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
+import redis
+import structlog
 from django.conf import settings
 from django.db import connection
 
 from apps.core.redis_clients import shared_client
 
+log = structlog.get_logger(__name__)
 LIMIT = 2 * 3600  # a page left open longer than two hours is not one piece of work
 
 
@@ -25,13 +28,22 @@ def _key(ticket_id: UUID | str, user_id: UUID | str) -> str:
 
 
 def start(ticket_id: UUID | str, user_id: UUID | str, *, now: float | None = None) -> None:
+    """Start the clock unless it runs already. Redis being down costs the measurement, never the page."""
     moment = time.time() if now is None else now
-    shared_client(settings.REDIS_URL).set(_key(ticket_id, user_id), f"{moment:.3f}", ex=LIMIT, nx=True)
+    try:
+        shared_client(settings.REDIS_URL).set(_key(ticket_id, user_id), f"{moment:.3f}", ex=LIMIT, nx=True)
+    except redis.RedisError as exc:
+        log.warning("billing_clock_unavailable", error=str(exc))
 
 
 def stop(ticket_id: UUID | str, user_id: UUID | str, *, now: float | None = None) -> tuple[float, float] | None:
-    """(started, stopped) as Unix times, and the clock removed; None when no clock ran."""
-    raw = shared_client(settings.REDIS_URL).getdel(_key(ticket_id, user_id))
+    """(started, stopped) as Unix times, and the clock removed; None when no clock ran (or Redis is down: the
+    reply is stored all the same, with no time measured)."""
+    try:
+        raw = shared_client(settings.REDIS_URL).getdel(_key(ticket_id, user_id))
+    except redis.RedisError as exc:
+        log.warning("billing_clock_unavailable", error=str(exc))
+        return None
     if raw is None:
         return None
     stopped = time.time() if now is None else now
