@@ -353,7 +353,8 @@ def main() -> None:
     )
     print(
         f"  sweep after the lease: {recovering:5.2f} s, outcomes {dict(outcomes)}; "
-        f"posted to Halo by the sweep: {posted_in_recovery} (the rest were found by their marker)"
+        f"posted to Halo by the sweep: {posted_in_recovery}, "
+        f"found in Halo by their marker: {swept - posted_in_recovery}"
     )
     print(f"  final states {dict(states)}")
     print(f"  billable records written once: {written} of {queued}; duplicates at Halo: {duplicates}; lost: {lost}")
