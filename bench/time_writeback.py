@@ -1,5 +1,5 @@
 """Billable time write-back at MSP scale: N closed investigations across M clients, through each client's billing
-rules, written to the HaloPSA stand-in by parallel workers, one of which is killed mid-run.
+rules, written to the HaloPSA stand-in by parallel workers, two of which die mid-run.
 
 Set-up (not timed): ``--clients`` Gaby clients (schemas made once and reused), each with a HaloPSA source on its own
 Halo company (``--tickets`` tickets, polled into Gaby) and a billing rule (minimum 2 min; rounding 6 or 15 min by
@@ -11,7 +11,8 @@ client). Timed, in this order:
    itself does not run (its cost is apps/agent's own bench): this bench measures the ledger and the write-back.
 2. **Write-back**: ``--workers`` processes each walk every client's due records and call ``writeback.write``
    (claim, write through the adapter, finish); contention is settled by the conditional UPDATE. When a third of the
-   records are written, worker 0 is killed with SIGKILL, mid-write. The survivors finish the rest.
+   records are written, worker 0 is killed with SIGKILL, mid-write. Worker 1 dies in the window a timed kill
+   cannot aim at: right after Halo wrote a record, before the worker recorded it. The survivors finish the rest.
 3. **Recovery**: what the dead worker held stays ``writing``; the sweep runs as it will once the lease has passed
    (``now`` = lease + 1 s later): each such record is looked up by its marker in Halo, and written only if absent.
 
@@ -82,8 +83,11 @@ def _django_in_child() -> None:
     django.setup()
 
 
-def worker(schemas: list[str], order_seed: int, ready: Any, go: Any) -> None:
-    """One write-back worker: every client's due records, in its own order, through ``writeback.write``."""
+def worker(schemas: list[str], order_seed: int, ready: Any, go: Any, die_after_write: int = 0) -> None:
+    """One write-back worker: every client's due records, in its own order, through ``writeback.write``.
+
+    ``die_after_write``: at that record, the worker claims it and has Halo write it, then exits on the spot
+    (``os._exit``, no cleanup) before recording the result, the window a timed SIGKILL cannot aim at."""
     _django_in_child()
     from django_tenants.utils import tenant_context
 
@@ -96,11 +100,18 @@ def worker(schemas: list[str], order_seed: int, ready: Any, go: Any) -> None:
     rng.shuffle(clients)
     ready.release()
     go.wait()  # process start-up is not part of the write-back's time
+    done = 0
     for client in clients:
         with tenant_context(client):
             due = list(TimeRecord.objects.filter(state=WriteState.QUEUED).values_list("pk", flat=True))
             rng.shuffle(due)
             for record_id in due:
+                done += 1
+                if die_after_write and done >= die_after_write:
+                    attempt = writeback.claim(record_id)
+                    if attempt is not None:  # another worker may hold this one: die on the next one claimed
+                        writeback.adapter_of(attempt.record).write_time_entry(writeback.entry_for(attempt.record))
+                        os._exit(137)
                 # A retry is queued again with its reason; the sweep takes it.
                 with contextlib.suppress(writeback.RetryWrite):
                     writeback.write(record_id)
@@ -236,7 +247,11 @@ def write_back(clients: list[Any], workers: int, billable: int) -> tuple[float, 
     connections.close_all()  # the children open their own
     schemas = [client.schema_name for client in clients]
     ready, go = multiprocessing.Semaphore(0), multiprocessing.Event()
-    procs = [multiprocessing.Process(target=worker, args=(schemas, w, ready, go)) for w in range(workers)]
+    # Worker 1 dies right after a Halo write, a quarter of its way in; worker 0 is SIGKILLed below.
+    dying = {1: max(1, billable // workers // 4)}
+    procs = [
+        multiprocessing.Process(target=worker, args=(schemas, w, ready, go, dying.get(w, 0))) for w in range(workers)
+    ]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -349,7 +364,8 @@ def main() -> None:
         f"{written_in_run / writing:6.0f} records/s  ({per_record / per_post:4.1f}x the floor's time per post)"
     )
     print(
-        f"  worker killed mid-run: {'yes' if killed else 'no (it finished first)'}; records left for the sweep: {swept}"
+        f"  worker 0 SIGKILLed mid-run: {'yes' if killed else 'no (it finished first)'}; worker 1 exited after a "
+        f"Halo write; records they left for the sweep: {swept}"
     )
     print(
         f"  sweep after the lease: {recovering:5.2f} s, outcomes {dict(outcomes)}; "
