@@ -2,9 +2,12 @@
 
 1. PostgreSQL + Redis alone, fresh and empty: their resident memory is the services' floor.
 2. ``N`` clients whose schemas exist but are empty, then ``gaby upgrade``'s migration step (tenants/
-   schema_migrations.py: public, then every client schema through django-tenants' ``migrate_schemas``) timed on
-   them. Floor: the same tables made by PostgreSQL alone (``CREATE TABLE ... (LIKE ... INCLUDING ALL)`` from a
-   migrated schema), i.e. the DDL without Django's migration machinery.
+   schema_migrations.py: public, then every client schema through django-tenants' ``migrate_schemas``, in
+   ``GABY_MIGRATION_PROCESSES`` processes at once; an empty schema is first copied from the template schema,
+   tenants/schema_clone.py) timed on them. Beside it, two sets of ``--serial-schemas`` (20) other empty schemas
+   migrated by Django: one by one in one process (the way before), and in the process pool; and the floor: the
+   same tables made by PostgreSQL alone (``CREATE TABLE ... (LIKE ... INCLUDING ALL)`` from a migrated schema),
+   i.e. the DDL without Django's migration machinery.
 3. Tenant routing: requests through Django's whole middleware stack to a client's host (cycling over the ``N``
    clients), with the time spent in django-tenants' TenantMainMiddleware taken apart; floor: a trivial view with
    no middleware through the same test client.
@@ -69,16 +72,29 @@ def services_floor(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def migrate_fresh_schemas(count: int) -> dict[str, Any]:
+def migrate_fresh_schemas(count: int, serial: int) -> dict[str, Any]:
+    from django.conf import settings
     from django.db import connections, transaction
     from psycopg import sql
 
     from tenants.addresses import client_domain
     from tenants.db_privileges import owner_alias
     from tenants.models import Client, Domain
-    from tenants.schema_migrations import migrate_every_schema
+    from tenants.schema_migrations import migrate_client_schema, migrate_every_schema, migrate_in_processes
 
     alias = owner_alias()
+    with connections[alias].cursor() as cursor:  # no client row: only these comparisons migrate them
+        for index in range(serial):
+            for prefix in ("serial", "pool"):
+                cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(f"{prefix}{index:03d}")))
+    started = time.monotonic()
+    for index in range(serial):
+        migrate_client_schema(alias, f"serial {index}", f"serial{index:03d}")  # by Django: no template
+    serial_s = time.monotonic() - started
+    started = time.monotonic()
+    pool = [(f"pool {index}", f"pool{index:03d}") for index in range(serial)]
+    migrate_in_processes(alias, pool, settings.MIGRATION_PROCESSES, lambda _result: None)
+    pool_s = time.monotonic() - started
     for index in range(count):
         slug = f"bench{index:03d}"
         client = Client(name=f"Bench client {index}", slug=slug, schema_name=slug)
@@ -90,7 +106,9 @@ def migrate_fresh_schemas(count: int) -> dict[str, Any]:
     started = time.monotonic()
     results = migrate_every_schema(lambda _result: None)
     migrate_s = time.monotonic() - started
-    applied = sum(len(r.applied) for r in results[1:])
+    clients = [r for r in results if r.label.startswith("client ")]
+    applied = sum(len(r.applied) for r in clients)
+    copied = sum(1 for r in clients if r.cloned)
     started = time.monotonic()
     migrate_every_schema(lambda _result: None)  # a second `gaby upgrade`: nothing to apply
     rerun_s = time.monotonic() - started
@@ -114,8 +132,13 @@ def migrate_fresh_schemas(count: int) -> dict[str, Any]:
     return {
         "schemas": count,
         "migrations_per_schema": applied // max(1, count),
+        "copied_from_template": copied,
         "tables_per_schema": len(tables),
         "migrate_s": migrate_s,
+        "processes": settings.MIGRATION_PROCESSES,
+        "serial_schemas": serial,
+        "serial_s": serial_s,
+        "pool_s": pool_s,
         "rerun_s": rerun_s,
         "floor_ddl_s": floor_s,
     }
@@ -172,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--schemas", type=int, default=100)
+    parser.add_argument("--serial-schemas", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL", "GABY_DB_OWNER_URL"):
@@ -193,7 +217,7 @@ def main() -> None:
         from tenants.db_privileges import owner_alias
 
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0, database=owner_alias())
-        result["migrations"] = migrate_fresh_schemas(args.schemas)
+        result["migrations"] = migrate_fresh_schemas(args.schemas, args.serial_schemas)
         result["routing"] = routing(args.requests)
         from django.db import connections
 

@@ -256,6 +256,17 @@ def report_tenancy(tenancy: dict[str, dict[str, float]]) -> None:
         f"schema, {per_hundred:.0f} s for 100)   goal: 100 in < {GOAL_SCHEMAS_S} s -> "
         f"{'met' if per_hundred < GOAL_SCHEMAS_S else 'NOT met'}"
     )
+    print(
+        f"    ({m.get('copied_from_template', 0):.0f} empty schemas copied from the template schema, then migrated; "
+        f"{m['processes']:.0f} processes at once)"
+    )
+    if m.get("serial_schemas"):
+        count = m["serial_schemas"]
+        for key, how in (("serial_s", "one process"), ("pool_s", f"{m['processes']:.0f} processes")):
+            print(
+                f"  Django's migrations alone, {how:<11} {m[key]:6.1f} s  ({m[key] / count:.2f} s per schema, "
+                f"{m[key] * 100 / count:.0f} s for 100; {count:.0f} other schemas)"
+            )
     print(f"  the same again (nothing to apply)    {m['rerun_s']:7.1f} s")
     print(
         f"  floor: the same tables by SQL alone  {m['floor_ddl_s']:7.1f} s  (CREATE TABLE ... LIKE ... INCLUDING ALL)"

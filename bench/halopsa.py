@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _psa
 from bench._server import setup_django
 
 PAGE = 50
@@ -114,23 +115,11 @@ def main() -> None:
     setup_django()
     from django_tenants.utils import tenant_context
 
-    from apps.tickets import delivery, polling, services
     from apps.tickets.halopsa_mapping import connect_clients
-    from apps.tickets.models import Message, Ticket, TicketSource
+    from apps.tickets.models import Ticket
     from sandbox.halopsa import HaloPSASandbox
-    from tenants.models import Client
-    from tenants.services import create_client, ensure_public_tenant
 
-    ensure_public_tenant()
-    clients = []
-    for c in range(args.companies):
-        slug = f"halobench{c}"
-        clients.append(Client.objects.filter(slug=slug).first() or create_client(name=f"Halo Bench {c}", slug=slug))
-    for client in clients:  # each run starts from empty sources
-        with tenant_context(client):
-            Message.objects.filter(ticket__source__kind="halopsa").delete()
-            Ticket.objects.filter(source__kind="halopsa").delete()
-            TicketSource.objects.filter(kind="halopsa").delete()
+    clients = _psa.fresh_clients("halobench", "Halo Bench", args.companies, "halopsa")
 
     with HaloPSASandbox(seed(args.companies, args.tickets)) as halo:
         connection = {
@@ -142,47 +131,22 @@ def main() -> None:
         started = time.perf_counter()
         made = connect_clients(connection=connection, mapping={100 + c: clients[c] for c in range(args.companies)})
         mapped = time.perf_counter() - started
-        runs = []
         # The second poll asks only for tickets updated since the first one's high-water mark (Halo's startdate is
         # inclusive, so the last ticket is read again): it is not the same work as the floor's full read.
-        for label in ("first poll of every source (all new)", "second poll (incremental: nothing changed)"):
-            started = time.perf_counter()
-            created = new = 0
-            for item in made:
-                with tenant_context(item.client):
-                    config = services.source_config(client=item.client, source=item.source)
-                    services.update_source_config(
-                        client=item.client, source=item.source, config={**config, "backfill_days": 3650}
-                    )
-                    TicketSource.objects.filter(pk=item.source.pk).update(next_poll_at=None)
-                    result = polling.poll(item.source.pk)
-                    assert result.status == "ok", result
-                    created, new = created + result.created, new + result.new_messages
-            runs.append((label, time.perf_counter() - started, created, new))
+        runs = _psa.timed_polls(made)
         leaked = 0
         for index, item in enumerate(made):
             with tenant_context(item.client):
                 leaked += Ticket.objects.exclude(external_id__in=[str(t) for t in _ids_of(halo, 100 + index)]).count()
         tokens = halo.tokens_issued
 
-        # Replies with lost answers: each lost one is retried the way the Celery task retries it.
-        item = made[0]
-        retried = 0
-        started = time.perf_counter()
-        with tenant_context(item.client):
-            tickets = list(Ticket.objects.filter(source=item.source).order_by("external_id")[: args.replies])
-            for n in range(args.replies):
-                ticket = tickets[n % len(tickets)]
-                message = services.reply(ticket=ticket, body=f"Bench reply {n}", kind="public_reply", author=None)
-                if n % args.lose_every == 0:
-                    halo.lose_next_answer("POST", "/api/Actions")
-                try:
-                    outcome = delivery.deliver(message.pk)
-                except delivery.RetryDelivery:
-                    retried += 1
-                    outcome = delivery.deliver(message.pk)
-                assert outcome == "sent", outcome
-        delivering = time.perf_counter() - started
+        # Replies with lost answers: Halo saves the action, the gateway answers 504.
+        delivering, retried = _psa.replies_with_lost_answers(
+            made[0],
+            replies=args.replies,
+            lose_every=args.lose_every,
+            lose=lambda ticket: halo.lose_next_answer("POST", "/api/Actions"),
+        )
         notes = [a["note"] for a in halo.actions.values() if str(a["note"]).startswith("Bench reply ")]
         duplicates = len(notes) - len(set(notes))
         lost = args.replies - len(set(notes))
@@ -194,13 +158,7 @@ def main() -> None:
         f"mapped to {args.companies} Gaby clients"
     )
     print(f"  mapping in one step (credentials, client list, {args.companies} sealed sources) {mapped:7.2f} s")
-    print(f"  {'floor: bare httpx + json.loads, same reads':<46} {base:7.2f} s  {total / base:7.0f} tickets/s")
-    for label, seconds, created, new in runs:
-        rate = f"{total / seconds:7.0f} tickets/s"
-        print(
-            f"  {label:<46} {seconds:7.2f} s  {rate}  ({seconds / base:4.1f}x floor)  "
-            f"{created} created, {new} new messages"
-        )
+    _psa.print_polls(runs, total=total, floor=base)
     print(f"  tokens minted for all sources: {tokens}; tickets of another company in a client: {leaked}")
     print(
         f"  {args.replies} replies, every {args.lose_every}th answer lost ({retried} retried): {delivering:.2f} s, "

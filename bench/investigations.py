@@ -76,9 +76,10 @@ def _probe() -> None:
     """Timing probes (behaviour unchanged): litellm, the MCP host's call, the local embedding model."""
     from apps.connectors import host as host_module
     from apps.knowledge.embeddings import EmbeddingProvider
-    from apps.llm import calling
+    from apps.llm.sdk import litellm
 
-    calling.litellm.completion = _timed(calling.litellm.completion, "llm")
+    sdk: Any = litellm()  # the module the gateway calls through, imported now rather than at the first call
+    sdk.completion = _timed(sdk.completion, "llm")
     host_module.Host.call_tool = _timed(host_module.Host.call_tool, "tool")  # type: ignore[method-assign]
     EmbeddingProvider.embed = _timed(EmbeddingProvider.embed, "embed")  # type: ignore[method-assign]
 

@@ -143,6 +143,11 @@ if _owner_url := env_str("GABY_DB_OWNER_URL"):
         raise ImproperlyConfigured("GABY_DB_OWNER_URL must name the same database as DATABASE_URL.")
     DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DB_OWNER_ALIAS = "owner" if "owner" in DATABASES else "default"
+# A new client's schema is a copy of a migrated template schema (tenants/schema_clone.py), not ~80 migrations run.
+CLIENT_SCHEMA_FROM_TEMPLATE = env_bool("GABY_CLIENT_SCHEMA_FROM_TEMPLATE", default=True)
+# `gaby upgrade` migrates client schemas in this many forked processes (tenants/schema_migrations.py): Django's
+# migration state rendering is CPU-bound Python, so one per core. 1 migrates them one by one in the command's own.
+MIGRATION_PROCESSES = env_int("GABY_MIGRATION_PROCESSES", default=min(4, os.cpu_count() or 1), minimum=1, maximum=32)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = check_redis_url("REDIS_URL", _required_url("REDIS_URL"))

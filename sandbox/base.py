@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class Sandbox:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()  # kept-alive client connections, closed by stop()
+        self.tls: ssl.SSLContext | None = None  # set before start() to serve HTTPS (a vendor SDK that insists on it)
         self.base_url = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -102,6 +104,8 @@ class Sandbox:
             disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
             def setup(self) -> None:
+                if sandbox.tls is not None:  # the handshake runs in this connection's thread, not the accept loop
+                    self.request = sandbox.tls.wrap_socket(self.request, server_side=True)
                 super().setup()
                 with sandbox.lock:
                     sandbox._connections.add(self.connection)
@@ -134,13 +138,14 @@ class Sandbox:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sandbox", daemon=True)
         self._thread.start()
-        self.base_url = f"http://{host}:{self._server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        self.base_url = f"{scheme}://{host}:{self._server.server_address[1]}"
         return self.base_url
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.validators import RegexValidator
 from django.db import connections, models
@@ -14,6 +15,7 @@ from psycopg import sql
 from apps.core.compliance import ProfileName
 from apps.core.ids import uuid7
 from tenants.db_privileges import owner_alias
+from tenants.schema_clone import create_from_template
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9]{1,30}$",
@@ -59,16 +61,18 @@ class Client(TenantMixin):
         return self.name
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
-        """Create and migrate the schema as the owner role when one is configured (tenants/db_privileges.py)."""
+        """Create the schema as the owner role when one is configured (tenants/db_privileges.py): a copy of the
+        migrated template schema (tenants/schema_clone.py) when ``CLIENT_SCHEMA_FROM_TEMPLATE``, then migrated the
+        ordinary way (which applies whatever the copy lacks: nothing, most times)."""
         alias = owner_alias()
-        if alias == "default":
-            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
         if check_if_exists and schema_exists(self.schema_name, database=alias):
             return False
         owner: Any = connections[alias]  # django-tenants' database wrapper (set_schema_to_public)
         owner.set_schema_to_public()
-        with owner.cursor() as cursor:
-            cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema_name)))
+        cloned = sync_schema and settings.CLIENT_SCHEMA_FROM_TEMPLATE and create_from_template(alias, self.schema_name)
+        if not cloned:
+            with owner.cursor() as cursor:
+                cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema_name)))
         if sync_schema:
             call_command(
                 "migrate_schemas",

@@ -75,6 +75,10 @@ def summary(
         changed = sum(1 for result in migrated if result.applied)
         apps = ", ".join(f"{app} {n}" for app, n in sorted(by_app.items()))
         lines = [f"Applied {applied} migrations in {changed} of {len(migrated)} schemas: {apps}."]
+        if copied := sum(1 for result in migrated if result.cloned):
+            lines.append(
+                f"{copied} of those schemas {'were' if copied != 1 else 'was'} copied from the template schema."
+            )
     else:
         lines = [f"Nothing to apply: all {len(migrated)} schemas were up to date."]
     if skipped:

@@ -17,7 +17,7 @@ import yaml
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 SERVERS_DIR = Path(__file__).with_name("servers")
-FORMS_BY_VIA = {"postgres", "code", "openapi", "keycloak", "stripe", "mcp", "ninjaone"}
+FORMS_BY_VIA = {"postgres", "code", "openapi", "keycloak", "stripe", "mcp", "ninjaone", "microsoft365"}
 
 
 @dataclass(frozen=True)

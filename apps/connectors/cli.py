@@ -22,6 +22,7 @@ from apps.connectors.specs import (
     Draft,
     code_draft,
     keycloak_draft,
+    microsoft365_draft,
     ninjaone_draft,
     openapi_draft,
     postgres_draft,
@@ -104,6 +105,18 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     nj.add_argument("--name", default="NinjaOne", help="Connector name. Default: NinjaOne.")
     nj.add_argument("--production", action="store_true", help="Mark it as a production system.")
     nj.set_defaults(handler=connect_ninjaone)
+
+    m365 = kinds.add_parser("microsoft365", help="A Microsoft 365 tenant (Entra ID, Intune) through Microsoft Graph.")
+    m365.add_argument("--client", required=True, help="The client's slug.")
+    m365.add_argument("--tenant-id", required=True, help="The customer's tenant id (GUID) or verified domain.")
+    m365.add_argument("--client-id", required=True, help="The app registration's Application (client) ID.")
+    _secret_args(m365, "--client-secret", "The app registration's client secret (its value).")
+    m365.add_argument("--authority", default="", help="Default https://login.microsoftonline.com.")
+    m365.add_argument("--graph-url", default="", help="Default https://graph.microsoft.com.")
+    m365.add_argument("--ca-file", default="", help="A private CA for those two hosts (the stand-in's).")
+    m365.add_argument("--name", default="Microsoft 365", help="Connector name. Default: Microsoft 365.")
+    m365.add_argument("--production", action="store_true", help="Mark it as a production system.")
+    m365.set_defaults(handler=connect_microsoft365)
 
     mcp = kinds.add_parser("mcp", help="Any MCP server: --command (stdio) or --url (streamable HTTP).")
     mcp.add_argument("--client", required=True, help="The client's slug.")
@@ -229,6 +242,20 @@ def connect_ninjaone(command: BaseCommand, options: dict[str, Any]) -> None:
         client_secret=_secret(options, "client_secret"),
         organizations=options["organization"],
         allowed_scripts=options["allow_script"],
+    )
+    _save(command, client, draft, is_production=options["production"])
+
+
+def connect_microsoft365(command: BaseCommand, options: dict[str, Any]) -> None:
+    client = _client(options["client"])
+    draft = microsoft365_draft(
+        name=options["name"],
+        tenant_id=options["tenant_id"],
+        client_id=options["client_id"],
+        client_secret=_secret(options, "client_secret"),
+        authority=options["authority"],
+        graph_url=options["graph_url"],
+        ca_file=options["ca_file"],
     )
     _save(command, client, draft, is_production=options["production"])
 

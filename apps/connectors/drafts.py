@@ -7,6 +7,10 @@ connector's sealed secrets back into a ``Draft`` for the host. specs.py turns a 
 
 from __future__ import annotations
 
+import os
+import re
+from typing import Any
+
 from django.core.exceptions import ValidationError
 
 from apps.accounts.models import User
@@ -90,3 +94,33 @@ def validate_draft(draft: Draft, *, actor: User | None, operator: bool = False) 
                     "Organizations): the connector sees no other organization."
                 }
             )
+    if draft.kind == Kind.MICROSOFT365:
+        check_microsoft365_settings(opts, trusted=trusted)
+
+
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+DOMAIN = re.compile(r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def check_microsoft365_settings(opts: dict[str, Any], *, trusted: bool) -> None:
+    tenant = str(opts.get("tenant_id", ""))
+    if not (GUID.fullmatch(tenant) or DOMAIN.fullmatch(tenant)):
+        raise ValidationError(
+            {"tenant_id": "Enter the customer's tenant id (a GUID, Entra admin center → Overview) or its domain."}
+        )
+    if not GUID.fullmatch(str(opts.get("client_id", ""))):
+        raise ValidationError(
+            {"client_id": "Enter the app registration's Application (client) ID: a GUID from its Overview page."}
+        )
+    if not opts.get("client_secret"):
+        raise ValidationError({"client_secret": "Enter the value of a client secret of that app registration."})
+    for name in ("authority", "graph_url"):
+        url = str(opts.get(name, ""))
+        if url and not url.startswith("https://"):
+            raise ValidationError({name: "Leave it empty for Microsoft's endpoint, or enter an https:// URL."})
+        check_vendor_url(opts, name)
+    ca_file = str(opts.get("ca_file", ""))
+    if ca_file and not trusted:
+        raise ValidationError({"ca_file": "Only MSP staff may point Gaby at a CA file on its host."})
+    if ca_file and not os.path.isfile(ca_file):
+        raise ValidationError({"ca_file": f"{ca_file} is not a file on the Gaby host."})

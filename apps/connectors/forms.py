@@ -13,6 +13,7 @@ from apps.connectors.specs import (
     Draft,
     code_draft,
     keycloak_draft,
+    microsoft365_draft,
     ninjaone_draft,
     openapi_draft,
     postgres_draft,
@@ -286,7 +287,52 @@ class NinjaOneForm(_Common):
         )
 
 
-ConnectForm = McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm | NinjaOneForm
+class Microsoft365Form(_Common):
+    tenant_id = forms.CharField(
+        max_length=253, label="Tenant ID", help_text="The customer's tenant: its ID (a GUID) or a verified domain."
+    )
+    client_id = forms.CharField(
+        max_length=36, label="Application (client) ID", help_text="The app registration Gaby signs in as."
+    )
+    client_secret = _secret(
+        "Client secret", "Sealed. The secret's value (not its ID); grant the app the permissions the docs list.", True
+    )
+    authority = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Leave empty for https://login.microsoftonline.com (a national cloud or the stand-in sets it).",
+    )
+    graph_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Graph URL",
+        help_text="Leave empty for https://graph.microsoft.com.",
+    )
+    ca_file = forms.CharField(
+        required=False,
+        max_length=500,
+        label="CA file",
+        help_text="MSP staff only: a CA certificate on the Gaby host to trust for these URLs (the local stand-in's).",
+    )
+
+    def draft(self) -> Draft:
+        data = self.cleaned_data
+        return microsoft365_draft(
+            name=data["name"],
+            tenant_id=data["tenant_id"],
+            client_id=data["client_id"],
+            client_secret=data["client_secret"],
+            authority=data["authority"] or "",
+            graph_url=data["graph_url"] or "",
+            ca_file=data["ca_file"],
+        )
+
+
+ConnectForm = (
+    McpServerForm | PostgresForm | CodeForm | OpenApiForm | KeycloakForm | StripeForm | NinjaOneForm | Microsoft365Form
+)
 FORMS: dict[str, type[ConnectForm]] = {
     "mcp": McpServerForm,
     "postgres": PostgresForm,
@@ -295,6 +341,7 @@ FORMS: dict[str, type[ConnectForm]] = {
     "keycloak": KeycloakForm,
     "stripe": StripeForm,
     "ninjaone": NinjaOneForm,
+    "microsoft365": Microsoft365Form,
 }
 # The Connect page's title and intro per kind.
 PAGES: dict[str, tuple[str, str]] = {
@@ -332,5 +379,11 @@ PAGES: dict[str, tuple[str, str]] = {
         "Gaby finds this client's devices and why they misbehave (health, disks, alerts, services); it can restart "
         "a service, reset an alert or run a library script — each shown as a dry run first. A script you do not list "
         "as allowed is a high-risk action (65): it waits for an approver unless your approval threshold is above that.",
+    ),
+    "microsoft365": (
+        "Connect Microsoft 365",
+        "One customer tenant through Microsoft Graph: Entra ID users, sign-in state, MFA methods, licences, groups "
+        "and Intune devices. Password and MFA resets, licence and group changes and device actions are shown as "
+        "the exact Graph request first; device wipes and retires always wait for a person.",
     ),
 }

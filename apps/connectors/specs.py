@@ -123,6 +123,34 @@ def ninjaone_draft(
     )
 
 
+def microsoft365_draft(
+    *,
+    name: str,
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    authority: str = "",
+    graph_url: str = "",
+    ca_file: str = "",
+) -> Draft:
+    """The first-party Microsoft 365 connector: one customer tenant, an app registration's client id and secret.
+
+    ``authority`` and ``graph_url`` default to Microsoft's endpoints (empty); the stand-in and national clouds set
+    them. ``ca_file``: a private CA to trust for those two hosts (the stand-in's), set by the operator only."""
+    return Draft(
+        kind=Kind.MICROSOFT365,
+        name=name,
+        settings={
+            "tenant_id": tenant_id.strip(),
+            "client_id": client_id.strip(),
+            "client_secret": client_secret,
+            "authority": authority.strip().rstrip("/"),
+            "graph_url": graph_url.strip().rstrip("/"),
+            "ca_file": ca_file.strip(),
+        },
+    )
+
+
 def _postgres_env(opts: dict[str, Any]) -> dict[str, str]:
     return {
         "GABY_PG_URL": str(opts.get("url", "")),
@@ -172,6 +200,21 @@ def _ninjaone_env(opts: dict[str, Any]) -> dict[str, str]:
     for key, name in (("page_size", "GABY_NINJA_PAGE_SIZE"), ("script_wait_s", "GABY_NINJA_SCRIPT_WAIT_S")):
         if opts.get(key):
             env[name] = str(opts[key])
+    return env
+
+
+def _microsoft365_env(opts: dict[str, Any]) -> dict[str, str]:
+    env = {
+        "GABY_M365_TENANT_ID": str(opts.get("tenant_id", "")),
+        "GABY_M365_CLIENT_ID": str(opts.get("client_id", "")),
+        "GABY_M365_CLIENT_SECRET": str(opts.get("client_secret", "")),
+        "GABY_M365_AUTHORITY": str(opts.get("authority", "")),
+        "GABY_M365_GRAPH_URL": str(opts.get("graph_url", "")),
+        "GABY_M365_CA_FILE": str(opts.get("ca_file", "")),
+        OUTBOUND_ALLOW_ENV: ",".join(settings.OUTBOUND_ALLOW),  # the server runs without Django's settings
+    }
+    if opts.get("page_size"):
+        env["GABY_M365_PAGE_SIZE"] = str(opts["page_size"])
     return env
 
 
@@ -334,6 +377,7 @@ FIRST_PARTY: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]]]] =
     Kind.KEYCLOAK: ("keycloak", _keycloak_env),
     Kind.STRIPE: ("stripe", _stripe_env),
     Kind.NINJAONE: ("ninjaone", _ninjaone_env),
+    Kind.MICROSOFT365: ("microsoft365", _microsoft365_env),
 }
 
 

@@ -3,19 +3,12 @@ compliance check and redaction as completions (apps/llm/gateway.py)."""
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # also set by settings; here for scripts
-
-import litellm
-import openai
-from litellm import exceptions as llm_errors
-
 from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
 from apps.llm.budget import LLMError, ProviderNotAllowed
 from apps.llm.models import LLMProvider
 from apps.llm.providers import litellm_arguments
+from apps.llm.sdk import litellm, provider_errors
 from tenants.models import Client
 
 
@@ -38,8 +31,8 @@ def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *
     inputs = [redactor.redact(text).text for text in texts]
     try:
         # drop_params: models that cannot shorten their vectors ignore ``dimensions``; the caller checks the shape.
-        response = litellm.embedding(input=inputs, dimensions=dimensions, drop_params=True, timeout=60, **arguments)
-    except (openai.OpenAIError, llm_errors.APIError, llm_errors.APIConnectionError) as exc:
+        response = litellm().embedding(input=inputs, dimensions=dimensions, drop_params=True, timeout=60, **arguments)
+    except provider_errors() as exc:
         raise LLMError(f"Embedding with {provider.name} / {model} failed: {exc.__class__.__name__}: {exc}") from exc
     items = sorted(response.data, key=lambda item: item["index"] if isinstance(item, dict) else item.index)
     return [[float(x) for x in (item["embedding"] if isinstance(item, dict) else item.embedding)] for item in items]

@@ -1,5 +1,5 @@
 """The LLM gateway: with ``calling`` (the model call), ``responses`` (how a response is read) and ``embeddings``,
-the one seam to litellm (LLM-2..LLM-6, GOV-4, MSP-7).
+the one seam to litellm, which ``sdk`` imports at the first model call (LLM-2..LLM-6, GOV-4, MSP-7).
 
 Every model call in Gaby goes through ``LLMGateway.complete`` (or ``streaming``, the same steps with the stream
 read on an event loop: streaming.py), which, in order:
@@ -18,16 +18,11 @@ instead.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Generator, Sequence
 from decimal import Decimal
 from typing import Any
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # also set by settings; here for scripts
-
-import litellm
-import openai
 import structlog
 
 from apps.core.compliance import profile_for
@@ -39,6 +34,7 @@ from apps.llm.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.llm.prompts import Prompt
 from apps.llm.providers import litellm_arguments
 from apps.llm.responses import Outcome
+from apps.llm.sdk import litellm, openai_error, transient_errors
 from apps.llm.steps import LLMResult, ModelCall, Request, Steps, Target, advance
 from apps.llm.streaming import Streaming
 from tenants.models import Client
@@ -193,7 +189,7 @@ class LLMGateway:
         limit = request.budget.max_tokens
         # Counting tokens costs ~1 ms a call; a ceiling that can only over-count tells when it cannot matter.
         if limit is not None and tokens + _token_ceiling(request.messages) + request.route.max_output_tokens > limit:
-            needed = litellm.token_counter(model=target.model, messages=request.messages)
+            needed = litellm().token_counter(model=target.model, messages=request.messages)
             needed += request.route.max_output_tokens
             if tokens + needed > limit:
                 raise BudgetExceeded(f"Token budget reached: {tokens} spent + up to {needed} for this call > {limit}.")
@@ -216,7 +212,7 @@ class LLMGateway:
                 self._record(request, target, status=CallStatus.ERROR, error=str(exc), attempt=attempt)
                 request.notes.append(f"{target.provider.name}/{target.model}: {exc}")
                 return None
-            except calling.TRANSIENT as exc:
+            except transient_errors() as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(
                     request,
@@ -231,7 +227,7 @@ class LLMGateway:
                     continue
                 request.notes.append(f"{target.provider.name}/{target.model}: {error}")
                 return None
-            except openai.OpenAIError as exc:  # not worth retrying (bad request, auth, not found): next target
+            except openai_error() as exc:  # not worth retrying (bad request, auth, not found): next target
                 error = f"{type(exc).__name__}: {exc}"
                 self._record(
                     request,

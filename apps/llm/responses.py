@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import litellm
+from apps.llm.sdk import litellm
 
 Outcome = tuple[str, list[dict[str, Any]], dict[str, int], Decimal]  # text, tool calls, usage, cost
 
@@ -88,7 +88,7 @@ class StreamReader:
         if self.usage is not None and not self.tool_call_deltas:
             # Text only, with the usage the provider reported: nothing to rebuild.
             return text, [], self.usage, cost_of_tokens(model, self.usage)
-        response: Any = litellm.stream_chunk_builder(self.chunks, messages=messages)  # tool calls; or counts tokens
+        response: Any = litellm().stream_chunk_builder(self.chunks, messages=messages)  # tool calls; or counts tokens
         message = response.choices[0].message
         tool_calls = [tool_call(asked) for asked in (message.tool_calls or [])]
         if self.usage is not None:
@@ -126,7 +126,7 @@ def cost_of(response: Any) -> Decimal:
     if model in _UNPRICED:
         return Decimal(0)
     try:
-        return Decimal(str(litellm.completion_cost(completion_response=response)))
+        return Decimal(str(litellm().completion_cost(completion_response=response)))
     except Exception:  # litellm raises plain exceptions for unknown models
         _UNPRICED.add(model)
         return Decimal(0)
@@ -137,7 +137,7 @@ def cost_of_tokens(model: str, usage: dict[str, int]) -> Decimal:
     if model in _UNPRICED:
         return Decimal(0)
     try:
-        prompt, completion = litellm.cost_per_token(
+        prompt, completion = litellm().cost_per_token(
             model=model, prompt_tokens=usage["input"], completion_tokens=usage["output"]
         )
     except Exception:  # litellm raises plain exceptions for unknown models

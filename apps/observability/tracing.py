@@ -11,7 +11,7 @@ the run's ``started_at``, under whatever span is current: the Celery task's when
 becomes a ``step.<kind>`` child timed by its ``duration_ms``, a step that called a tool holds a ``tool.call`` (read)
 or ``tool.action`` (write) child timed from the gate's decision to the result, and each model call an ``llm.call``
 child timed by its latency; the conclusion ends the root. All of it from rows in memory: tracing reads nothing
-from the database.
+from the database. The SQL queries each step ran become its children (apps/observability/sql_spans.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from apps.observability import sql_spans
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -46,6 +48,7 @@ OPEN_RUNS_KEPT = 256  # a run that never concludes here (its worker died) is dro
 class _Run:
     span: Span
     context: Any
+    started_ns: int
 
 
 _tracer: Tracer | None = None
@@ -58,6 +61,7 @@ def install(provider: TracerProvider | None) -> None:
     an in-memory exporter."""
     global _tracer
     _tracer = provider.get_tracer(TRACER_NAME) if provider is not None else None
+    sql_spans.install(_tracer)
     with _runs_lock:
         _runs.clear()
 
@@ -120,7 +124,7 @@ def _run_for(investigation_id: str, investigation: Any, started_ns: int) -> _Run
             }
             started_ns = min(started_ns, _ns(investigation.started_at) or started_ns)
         span = _tracer.start_span("investigation", start_time=started_ns, attributes=attributes)
-        run = _Run(span=span, context=trace.set_span_in_context(span))
+        run = _Run(span=span, context=trace.set_span_in_context(span), started_ns=started_ns)
         _runs[investigation_id] = run
         while len(_runs) > OPEN_RUNS_KEPT:
             _, dropped = _runs.popitem(last=False)
@@ -137,6 +141,8 @@ def step_recorded(step: InvestigationStep) -> None:
 
     end = time.time_ns()
     start = end - step.duration_ms * 1_000_000
+    row_written = sql_spans.last_started_ns()  # the step's span also covers the write of its own timeline row
+    start = min(start, row_written) if row_written is not None else start
     cached = step.investigation if InvestigationStep.investigation.is_cached(step) else None
     run = _run_for(str(step.investigation_id), cached, start)
     if run is None:
@@ -168,6 +174,9 @@ def step_recorded(step: InvestigationStep) -> None:
             tool.set_status(Status(StatusCode.ERROR, str(action.status)))
         tool.end(end_time=min(end, _ns(action.executed_at) or end))
     span.end(end_time=end)
+    sql_spans.flush(
+        sql_spans.Window(run.started_ns, run.context), sql_spans.Window(start, trace.set_span_in_context(span))
+    )
 
 
 def llm_call_recorded(call: LLMCall) -> None:
@@ -205,6 +214,7 @@ def investigation_ended(investigation_id: str, *, verdict: str, decided_by: str)
         run = _runs.pop(investigation_id, None)
     if run is None:
         return
+    sql_spans.flush(sql_spans.Window(run.started_ns, run.context))  # the conclusion's own queries
     run.span.set_attribute("gaby.verdict", verdict)
     run.span.set_attribute("gaby.decided_by", decided_by)
     if verdict == "failed":

@@ -8,6 +8,7 @@ reads the ticket 502/503 so the vendor retries the delivery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -69,6 +70,13 @@ WEBHOOK_KINDS = desk_kinds()
 def receive_desk_webhook(request: HttpRequest, source_id: UUID, kind: str) -> Status[dict[str, Any]]:
     if kind not in WEBHOOK_KINDS:
         return Status(404, {"detail": f"No help-desk webhook of kind {kind!r}; known: {', '.join(WEBHOOK_KINDS)}."})
+    return answer_delivery(request, source_id, kind, request.headers)
+
+
+def answer_delivery(
+    request: HttpRequest, source_id: UUID, kind: str, headers: Mapping[str, str]
+) -> Status[dict[str, Any]]:
+    """Verify, parse and ingest one delivery to an enabled source of ``kind``; the status says what happened."""
     source = TicketSource.objects.filter(pk=source_id, kind=kind, enabled=True).first()
     if source is None:
         return Status(404, {"detail": f"No enabled {ADAPTERS[kind].label} source with this id in this client."})
@@ -77,7 +85,7 @@ def receive_desk_webhook(request: HttpRequest, source_id: UUID, kind: str) -> St
             client=request.tenant,  # type: ignore[attr-defined]
             source=source,
             body=request.body,
-            headers=request.headers,
+            headers=headers,
         )
     except SignatureError as exc:
         return Status(401, {"detail": str(exc)})

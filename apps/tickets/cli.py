@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from apps.tickets import cli_connectwise as connectwise_command
 from apps.tickets import cli_halopsa as halopsa_command
 from apps.tickets import polling, services
 from apps.tickets.models import SourceKind, TicketSource
@@ -47,6 +48,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     listen.set_defaults(handler=listen_email)
 
     halopsa_command.register(subparsers, command)
+    connectwise_command.register(subparsers, command)
 
 
 def _client(slug: str) -> Client:

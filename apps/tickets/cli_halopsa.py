@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from apps.tickets.halopsa_mapping import MappingError, connect_clients, halo_clients
-from apps.tickets.sources.base import SourceError
+from apps.tickets import cli_psa
+from apps.tickets.halopsa_mapping import LINK
 from tenants.addresses import client_domain
-from tenants.models import Client
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -32,40 +30,10 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.set_defaults(handler=connect_halopsa)
 
 
-def _mapping(pairs: list[str]) -> dict[int, Client]:
-    mapping: dict[int, Client] = {}
-    for pair in pairs:
-        halo_id, _, slug = pair.partition("=")
-        if not halo_id.strip().isdigit() or not slug.strip():
-            raise CommandError(f"--map {pair!r}: write HALO_CLIENT_ID=GABY_CLIENT_SLUG, e.g. --map 12=hartwell.")
-        if int(halo_id) in mapping:
-            raise CommandError(f"Halo client {halo_id} is mapped twice: a Halo client feeds one Gaby client.")
-        client = Client.objects.filter(slug=slug.strip()).first()
-        if client is None:
-            raise CommandError(f"--map {pair!r}: no Gaby client with slug {slug.strip()!r}.")
-        mapping[int(halo_id)] = client
-    return mapping
-
-
 def connect_halopsa(command: BaseCommand, options: dict[str, Any]) -> None:
-    try:
-        connection = json.loads(options["config"])
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--config is not valid JSON: {exc}") from exc
-    if not isinstance(connection, dict):
-        raise CommandError("--config must be a JSON object.")
-    try:
-        if options["list"]:
-            for halo_id, name in sorted(halo_clients(connection).items()):
-                command.stdout.write(f"{halo_id}\t{name}")
-            return
-        connected = connect_clients(
-            connection=connection, mapping=_mapping(options["map"]), poll_interval_seconds=options["poll_interval"]
-        )
-    except (MappingError, SourceError) as exc:
-        raise CommandError(str(exc)) from exc
+    _, connected = cli_psa.list_or_connect(command, options, LINK)
     for item in connected:
         url = f"https://{client_domain(item.client.slug)}/api/v1/sources/{item.source.pk}/webhook/halopsa"
-        command.stdout.write(f"Halo client {item.halo_client_id} ({item.halo_client_name}) → {item.client.name}")
+        command.stdout.write(f"Halo client {item.company_id} ({item.company_name}) → {item.client.name}")
         command.stdout.write(f"  webhook URL: {url}")
-        command.stdout.write(f"  webhook Basic auth password (shown once): {item.webhook_secret}")
+        command.stdout.write(f"  webhook Basic auth password (shown once): {item.secret}")

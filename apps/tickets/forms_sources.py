@@ -232,6 +232,53 @@ class HaloPSAForm(SourceForm):
         return config
 
 
+class ConnectWiseForm(SourceForm):
+    """One Manage company for this Gaby client; an MSP maps many at once with ``gaby connect-connectwise``."""
+
+    kind = "connectwise"
+    site_url = forms.URLField(
+        assume_scheme="https",
+        label="ConnectWise API site",
+        help_text="The API host of your Manage, e.g. https://api-na.myconnectwise.net (no /v4_6_release).",
+    )
+    company_id = forms.RegexField(
+        regex=r"^[A-Za-z0-9_.-]{1,60}$",
+        label="Company ID",
+        help_text="The company you log in to Manage with (the first field of its login page).",
+        error_messages={"invalid": "The company ID is one word: letters, digits, dots, dashes or underscores."},
+    )
+    public_key = forms.CharField(max_length=100, label="Public key", help_text="The API member's public key.")
+    private_key = forms.CharField(widget=SECRET, max_length=200, label="Private key")
+    client_id = forms.RegexField(
+        regex=r"^[0-9A-Fa-f-]{32,36}$",
+        label="clientId",
+        help_text="Your integration's clientId from developer.connectwise.com (a GUID).",
+        error_messages={"invalid": "A clientId is a GUID, e.g. 6a1f5b7e-3c0d-4f59-9d8e-1b2c3d4e5f60."},
+    )
+    cw_company_id = forms.IntegerField(
+        min_value=1,
+        label="Manage company record ID",
+        help_text="The company whose tickets are this Gaby client's: the number `gaby connect-connectwise --list` "
+        "prints beside its name.",
+        error_messages={"min_value": "A company record ID is a positive number, e.g. 250."},
+    )
+    callback_secret = chosen_secret("it ends the callback URL you register in ConnectWise.")
+
+    def clean_site_url(self) -> str:
+        value: str = self.cleaned_data["site_url"].strip().rstrip("/")
+        value = value.split("/v4_6_release", 1)[0]
+        if not value.startswith("https://"):
+            raise forms.ValidationError(
+                "Give the https:// address of your Manage API, e.g. https://api-na.myconnectwise.net."
+            )
+        return value
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("site_url", "company_id", "public_key", "private_key", "client_id", "callback_secret")
+        return {**{key: data[key] for key in keys}, "cw_company_id": str(data["cw_company_id"])}
+
+
 SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]
 
 
@@ -310,5 +357,14 @@ def _host(value: str, what: str) -> str:
 
 FORMS: dict[str, type[SourceForm]] = {
     form.kind: form
-    for form in (EmailForm, ZendeskForm, FreshdeskForm, ZohoDeskForm, GitHubForm, LinearForm, HaloPSAForm)
+    for form in (
+        EmailForm,
+        ZendeskForm,
+        FreshdeskForm,
+        ZohoDeskForm,
+        GitHubForm,
+        LinearForm,
+        HaloPSAForm,
+        ConnectWiseForm,
+    )
 }

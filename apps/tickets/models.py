@@ -26,6 +26,7 @@ class SourceKind(models.TextChoices):
     GITHUB = "github", "GitHub Issues"
     LINEAR = "linear", "Linear"
     HALOPSA = "halopsa", "HaloPSA"
+    CONNECTWISE = "connectwise", "ConnectWise PSA"
 
 
 class Priority(models.TextChoices):

@@ -232,3 +232,39 @@ def contract_ninjaone() -> Iterator[ContractTarget]:
             "run_allowed_script": {"device_id": 102, "script": "Disk Cleanup"},
         }
         yield first_party_target(draft, samples)
+
+
+@pytest.fixture
+def contract_microsoft365() -> Iterator[ContractTarget]:
+    from apps.connectors.specs import microsoft365_draft
+    from sandbox.msgraph import GraphSandbox
+    from sandbox.msgraph_data import DEMO_CLIENT_ID, DEMO_SEED, HARTWELL
+
+    with GraphSandbox(DEMO_SEED) as graph:
+        tenant = graph.tenant(HARTWELL)
+        draft = microsoft365_draft(
+            name="Contract M365",
+            tenant_id=HARTWELL,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=tenant.apps[DEMO_CLIENT_ID].secret,
+            authority=graph.base_url,
+            graph_url=graph.base_url,
+            ca_file=graph.ca_file,
+        )
+        jane = str(tenant.user("jane.doe@hartwelllaw.com")["id"])  # type: ignore[index]
+        laptop = next(d["id"] for d in tenant.devices.values() if d["deviceName"] == "HL-LT-014")
+        partners = tenant.group_named("Partners")["id"]
+        device_tools = ("sync_device", "restart_device", "retire_device", "wipe_device")
+        samples: dict[str, dict[str, Any]] = {
+            tool: {"user": jane} for tool in ("reset_password", "revoke_sessions", "reset_mfa")
+        }
+        samples |= {tool: {"device_id": laptop} for tool in device_tools}
+        samples |= {
+            "set_account_enabled": {"user": jane, "enabled": False},
+            "assign_license": {"user": jane, "sku": "EXCHANGESTANDARD"},
+            "remove_license": {"user": jane, "sku": "O365_BUSINESS_PREMIUM"},
+            "add_group_member": {"user": jane, "group_id": partners},
+            "remove_group_member": {"user": jane, "group_id": partners},
+        }
+        yield first_party_target(draft, samples)
+        assert graph.actions == []  # the contract's dry runs changed nothing

@@ -4,6 +4,7 @@ in GABY_DB_OWNER_URL. It migrates as the owner, and the application role can use
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.deploy.migration_counts import applied, tickets_after
 from tests.test_db_roles import ROOT, Install, install  # noqa: F401  (the two-role database fixture)
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -33,6 +35,13 @@ def run_gaby(target: Install, data_dir: Path, *args: str) -> str:
     return result.stdout
 
 
+def save_a_view_as_the_application(target: Install, schema: str) -> None:
+    target.as_app(
+        f"INSERT INTO {schema}.tickets_savedview (id, user_id, name, query, created_at) "
+        "VALUES (gen_random_uuid(), gen_random_uuid(), 'mine', 'status:open', now())"
+    )
+
+
 def test_upgrade_migrates_as_the_owner_and_the_application_role_uses_the_result(
     install: Install,  # noqa: F811
     tmp_path: Path,
@@ -53,12 +62,33 @@ def test_upgrade_migrates_as_the_owner_and_the_application_role_uses_the_result(
 
     out = run_gaby(install, tmp_path, "gaby", "upgrade")
     assert "Migrating every schema (database alias 'owner')" in out
-    assert f"client 1/1 {install.schema}: 2 migrations applied (tickets 2)" in out
+    count = tickets_after("0005_ticketpush_attachment_error_attachment_external_id_and_more")
+    assert re.search(rf"client 1/1 {install.schema}: {applied(count)}", out), out
     assert "Connector tools: no enabled connector to check." in out
     # The owner re-granted the application role on the schema it just migrated: the new table is usable.
-    install.as_app(
-        f"INSERT INTO {install.schema}.tickets_savedview (id, user_id, name, query, created_at) "
-        "VALUES (gen_random_uuid(), gen_random_uuid(), 'mine', 'status:open', now())"
-    )
+    save_a_view_as_the_application(install, install.schema)
     again = run_gaby(install, tmp_path, "gaby", "upgrade", "--skip-connectors")
-    assert "Nothing to apply: all 2 schemas were up to date." in again
+    assert "template schema: up to date" in again  # new clients' schemas are copied from it (schema_clone.py)
+    assert "Nothing to apply: all 3 schemas were up to date." in again
+
+
+def test_upgrade_copies_an_empty_client_schema_and_the_application_role_uses_it(
+    install: Install,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # A client whose schema exists but was never given its tables (as if its creation had stopped there).
+    run_gaby(
+        install,
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.db import connections; from tenants.models import Client; "
+        "c = Client(name='Empty probe', slug='emptyprobe', schema_name='emptyprobe'); c.auto_create_schema = False; "
+        "c.save(); connections['owner'].cursor().execute('CREATE SCHEMA emptyprobe')",
+    )
+    out = run_gaby(install, tmp_path, "gaby", "upgrade", "--skip-connectors")
+    assert re.search(r"client \d+/\d+ emptyprobe: \d+ migrations copied from the template schema", out), out
+    # The owner granted the application role on the copy as it does after a migration: rows, not the audit trail.
+    save_a_view_as_the_application(install, "emptyprobe")
+    with pytest.raises(Exception, match="permission denied"):
+        install.as_app("DELETE FROM emptyprobe.auditlog_auditevent")

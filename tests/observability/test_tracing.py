@@ -72,7 +72,7 @@ def test_one_trace_per_investigation_with_its_steps_tool_and_model_calls(
     ]
     assert all(dict(span.attributes or {})["gen_ai.request.model"] == "scripted-model" for span in models)
     (query,) = [span for span in steps if span.name == "step.query"]
-    (tool,) = _children(spans, query)
+    (tool,) = [span for span in _children(spans, query) if span.name.startswith("tool.")]  # beside its SQL
     tool_attributes = dict(tool.attributes or {})
     assert tool.name == "tool.call" and tool_attributes["gaby.tool.name"] == "query"
     assert (tool_attributes["gaby.gate.outcome"], tool_attributes["gaby.tool.status"]) == ("allow", "done")
@@ -80,6 +80,41 @@ def test_one_trace_per_investigation_with_its_steps_tool_and_model_calls(
     for span in children:
         assert root.start_time <= span.start_time <= span.end_time <= root.end_time  # type: ignore[operator]
     assert query.start_time <= tool.start_time <= tool.end_time <= query.end_time  # type: ignore[operator]
+
+
+def test_each_step_holds_the_sql_it_ran_without_its_parameters(
+    run_with_one_tool_call: Any, in_hartwell: Any, exporter: InMemorySpanExporter
+) -> None:
+    investigation = run_with_one_tool_call()
+    spans = list(exporter.get_finished_spans())
+    (root,) = [span for span in spans if span.name == "investigation"]
+    queries = [span for span in spans if dict(span.attributes or {}).get("db.system") == "postgresql"]
+    assert queries and {span.context.trace_id for span in queries} == {root.context.trace_id}
+    for span in queries:
+        attributes = dict(span.attributes or {})
+        assert attributes["db.name"] == connection.settings_dict["NAME"]
+        assert attributes["gaby.client"] == in_hartwell.schema_name
+        assert span.name == f"{attributes['db.operation']} {attributes['db.name']}"
+        # Django's placeholders, never the values: no id, ticket text nor answer reaches a span.
+        statement = str(attributes["db.statement"])
+        for value in (str(investigation.pk), str(investigation.ticket_id), "You are on the pro plan"):
+            assert value not in statement
+    assert any("%s" in str(dict(span.attributes or {})["db.statement"]) for span in queries)
+
+    steps = [span for span in _children(spans, root) if span.name.startswith("step.")]
+    assert len(steps) == investigation.steps.count()
+    for step in steps:
+        inside = [span for span in _children(spans, step) if span in queries]
+        # At least the INSERT of the step's own timeline row, and each within the step's time.
+        assert any(
+            dict(span.attributes or {})["db.operation"] == "INSERT"
+            and "agent_investigationstep" in str(dict(span.attributes or {})["db.statement"])
+            for span in inside
+        ), step.name
+        for span in inside:
+            assert step.start_time <= span.start_time <= span.end_time <= step.end_time  # type: ignore[operator]
+    # What ran between steps (and the conclusion) sits under the investigation itself.
+    assert any(span in queries for span in _children(spans, root))
 
 
 def test_a_failed_investigation_ends_its_span_as_an_error(
@@ -153,3 +188,26 @@ def test_an_otlp_endpoint_switches_on_the_sdk_and_the_instrumentations(tmp_path:
     assert "'apps.observability.middleware.MetricsMiddleware', 'opentelemetry" in result.stdout
     assert any('"kind": "SpanKind.CLIENT"' in span for span in spans)
     assert '"service.name": "gaby-test"' in result.stdout
+
+
+def test_a_request_s_queries_are_its_children_and_a_query_in_no_trace_makes_no_span(
+    in_hartwell: Any, exporter: InMemorySpanExporter
+) -> None:
+    from django.core.signals import request_finished
+    from opentelemetry import trace
+
+    from apps.tickets.models import Ticket
+
+    Ticket.objects.count()  # no span is current: in no trace
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with trace.get_tracer("test", tracer_provider=provider).start_as_current_span("GET /tickets/") as request:
+        list(Ticket.objects.filter(title__icontains="secret-subject"))
+    request_finished.send(sender=None)  # the end of a request hands its queries on
+    spans = list(exporter.get_finished_spans())
+    queries = [span for span in spans if dict(span.attributes or {}).get("db.system") == "postgresql"]
+    assert len(queries) == 1, [span.name for span in queries]
+    (query,) = queries
+    assert query.parent is not None and query.parent.span_id == request.get_span_context().span_id
+    statement = str(dict(query.attributes or {})["db.statement"])
+    assert "tickets_ticket" in statement and "secret-subject" not in statement

@@ -7,6 +7,7 @@ from typing import Any
 
 from apps.tickets.models import TicketSource
 from apps.tickets.sources.base import SourceAdapter
+from apps.tickets.sources.connectwise.adapter import ConnectWiseAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
 from apps.tickets.sources.freshdesk.adapter import FreshdeskAdapter
 from apps.tickets.sources.github.adapter import GitHubAdapter
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[SourceAdapter]] = {
         GitHubAdapter,
         LinearAdapter,
         HaloPSAAdapter,
+        ConnectWiseAdapter,
     )
 }
 

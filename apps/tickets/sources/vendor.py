@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -154,3 +155,15 @@ def json_and_next(http: SourceHttp, url: str, **kwargs: Any) -> tuple[Any, str |
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"GET {url} answered with a body that is not JSON: {response.text[:200]!r}") from exc
     return data, response.links.get("next", {}).get("url")
+
+
+def uuid7_time(value: str) -> datetime | None:
+    """When Gaby created a message: its id is a UUIDv7, whose first 48 bits are Unix milliseconds. Sinks without
+    an idempotency key (HaloPSA, ConnectWise) look for what a lost attempt wrote since then before writing again."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    if parsed.version != 7:
+        return None
+    return datetime.fromtimestamp((parsed.int >> 80) / 1000, tz=UTC)
