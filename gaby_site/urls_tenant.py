@@ -22,6 +22,7 @@ urlpatterns = [
     path("setup/", include("apps.onboarding.urls")),
     path("dashboard/", include("apps.insights.urls")),
     path("settings/api-keys/", include("apps.apikeys.urls")),
+    path("billing/", include("apps.billing.urls")),
     path("", include("apps.chat.urls_widget")),
     path("settings/", include("apps.accounts.urls")),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),

@@ -331,13 +331,21 @@ class HaloPSASandbox(Sandbox):
                 if not isinstance(value, int | float) or value < 0:
                     raise Invalid(field, f"{field} is a number of hours, 0 or more.")
                 timing[field] = value
+            for field in ("chargerate", "contract_id"):  # a time action's charge rate and contract, when given
+                if field in item:
+                    if not isinstance(item[field], int) or item[field] < 0:
+                        raise Invalid(field, f"{field} is an id (a whole number).")
+                    timing[field] = item[field]
+            agent_id = item.get("who_agentid", 1)
+            if agent_id not in self.agents:
+                raise Invalid("who_agentid", f"who_agentid {agent_id!r} is not an agent.")
             action = self._new_action(
                 ticket,
                 note=note,
                 outcome=str(item.get("outcome") or "Note"),
                 hidden=bool(item.get("hiddenfromuser")),
-                who=self.agents.get(1, {}).get("name", "API"),
-                agent_id=1,
+                who=self.agents.get(agent_id, {}).get("name", "API"),
+                agent_id=agent_id,
                 sendemail=bool(item.get("sendemail")),
                 **timing,
             )

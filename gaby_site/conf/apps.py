@@ -39,6 +39,7 @@ TENANT_APPS = [
     "apps.chat",
     "apps.onboarding",
     "apps.insights",
+    "apps.billing",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.accounts.access.ClientAccessMiddleware",
+    "apps.billing.middleware.TicketWorkClockMiddleware",  # an operator's time on a ticket starts when its page opens
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -93,6 +93,25 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True)
+class TimeEntry:
+    """One billable time entry for a ticket (apps/billing writes them). ``key`` is Gaby's time record id: it is
+    written into the note as ``marker`` so an attempt after a lost answer can look for what the last one wrote."""
+
+    key: str
+    ticket_external_id: str
+    minutes: int
+    note: str
+    billable: bool = True
+    work_type: str = ""  # Halo charge rate, ConnectWise work type, Autotask billing code
+    agreement_id: str = ""  # the contract / agreement the time is charged to
+    member_id: str = ""  # Gaby's own agent / member / resource id in the PSA
+
+    @property
+    def marker(self) -> str:
+        return f"[gaby-time:{self.key}]"
+
+
+@dataclass(frozen=True)
 class Delivered:
     external_id: str  # the source's id for the written message (email: our Message-ID header)
 
@@ -143,3 +162,16 @@ class SourceAdapter:
     def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
         """PSA billable time write-back (MSP); only PSA adapters (HaloPSA, Autotask, ConnectWise...) implement it."""
         raise UnsupportedOperation(f"{self.label} is not a PSA: it has no time entries to log.")
+
+    def write_time_entry(self, entry: TimeEntry) -> str:
+        """Write ``entry`` (its marker at the end of the note); returns the source's id for it, "" when the source
+        does not say. This default goes through ``log_time_entry``, so any source that logs time can be written to;
+        a PSA adapter overrides it to send the work type, agreement and member as well."""
+        note = f"{entry.note}\n\n{entry.marker}" if entry.note else entry.marker
+        self.log_time_entry(entry.ticket_external_id, minutes=entry.minutes, note=note, billable=entry.billable)
+        return ""
+
+    def find_time_entry(self, entry: TimeEntry) -> str | None:
+        """The id of a time entry an earlier attempt of ``entry`` wrote (found by its marker), None when there is
+        none; raises ``UnsupportedOperation`` when the source cannot be asked."""
+        raise UnsupportedOperation(f"{self.label} cannot be asked which time entries a ticket has.")

@@ -42,6 +42,7 @@ from apps.tickets.sources.base import (
     SignatureError,
     SourceError,
     Step,
+    TimeEntry,
 )
 from apps.tickets.sources.halopsa import auth
 from apps.tickets.sources.http import HttpStatusError, SourceHttp
@@ -320,6 +321,36 @@ class HaloPSAAdapter(HttpAdapter):
             "nonbilltime": 0 if billable else hours,
         }
         self._call("POST", "/api/Actions", write=True, json=[action])
+
+    def write_time_entry(self, entry: TimeEntry) -> str:
+        """The time action of ``log_time_entry`` with the billing rule's charge rate (``chargerate``), contract
+        (``contract_id``) and agent (``who_agentid``, Gaby's own agent in Halo) when the rule names them."""
+        hours = round(entry.minutes / 60, 4)
+        action: dict[str, Any] = {
+            "ticket_id": int(entry.ticket_external_id),
+            "note": f"{entry.note}\n\n{entry.marker}" if entry.note else entry.marker,
+            "outcome": str(self.config.get("time_outcome") or NOTE_OUTCOME),
+            "hiddenfromuser": True,
+            "timetaken": hours,
+            "timetakenadjusted": hours if entry.billable else 0,
+            "nonbilltime": 0 if entry.billable else hours,
+        }
+        for field, value in (("chargerate", entry.work_type), ("contract_id", entry.agreement_id)):
+            if value:
+                action[field] = int(value) if value.isdigit() else value
+        if entry.member_id:
+            action["who_agentid"] = int(entry.member_id) if entry.member_id.isdigit() else entry.member_id
+        answer = self._call("POST", "/api/Actions", write=True, json=[action])
+        written = answer[0] if isinstance(answer, list) and answer else answer
+        return f"action-{written['id']}" if isinstance(written, dict) and "id" in written else ""
+
+    def find_time_entry(self, entry: TimeEntry) -> str | None:
+        """Halo takes no idempotency key: the action whose note carries the entry's marker is the one written."""
+        answer = self._call("GET", "/api/Actions", params={"ticket_id": int(entry.ticket_external_id)})
+        for action in answer.get("actions", []) if isinstance(answer, dict) else []:
+            if entry.marker in html_to_text(str(action.get("note") or "")):
+                return f"action-{action['id']}"
+        return None
 
 
 def _message(action: Any) -> NormalizedMessage:
