@@ -120,3 +120,41 @@ def test_someone_without_an_account_is_asked_which_address_they_use(m365: Connec
     )
     assert finding is not None and finding.verdict == Verdict.NEEDS_CLIENT and finding.unknown_requester
     assert "could not find a Microsoft 365 account" in " ".join(finding.reply.split())
+
+
+def test_an_unlicensed_office_with_a_licence_is_told_to_sign_in_again(m365: Connector) -> None:
+    finding, _ = _decide(
+        "Word says unlicensed product",
+        "Since this morning Word shows a red bar saying unlicensed product and I cannot edit my documents.",
+        "margaret.hartwell@hartwelllaw.com",
+        "Margaret",
+    )
+    assert finding is not None and finding.decided_by == "playbook:m365-unlicensed-office", finding
+    assert finding.verdict == Verdict.AUTO_RESOLVED and "O365_BUSINESS_PREMIUM" in finding.reply
+    assert not ToolAction.objects.filter(access="write").exists()  # nothing changed
+
+
+def test_an_unlicensed_office_without_a_licence_goes_to_a_person_with_the_free_seats(m365: Connector) -> None:
+    finding, _ = _decide(
+        "Word says unlicensed product",
+        "Word says unlicensed product when I open it, I can only read documents.",
+        "sam.ortiz@hartwelllaw.com",
+        "Sam",
+    )
+    assert finding is not None and finding.verdict == Verdict.NEEDS_L2, finding
+    assert "no licence with the Office apps" in finding.escalation_reason
+    assert "O365_BUSINESS_PREMIUM 3" in finding.escalation_reason  # 5 seats, 2 used
+    assert not ToolAction.objects.filter(tool_name="assign_license").exists()
+
+
+def test_a_laptop_missing_an_app_is_synced(m365: Connector, graph: GraphSandbox) -> None:
+    finding, _ = _decide(
+        "New app not on my laptop",
+        "IT said the new document management app would be pushed yesterday but it is still not on my laptop.",
+        "margaret.hartwell@hartwelllaw.com",
+        "Margaret",
+    )
+    assert finding is not None and finding.decided_by == "playbook:intune-device-sync", finding
+    assert finding.verdict == Verdict.AUTO_RESOLVED and "HL-LT-002" in finding.reply
+    synced = [a for a in graph.actions if a["action"] == "syncDevice"]
+    assert len(synced) == 1
