@@ -40,6 +40,7 @@ TOOLS = {
     },
     "postgres": {"query", "list_tables", "describe_table"},
     "microsoft365": set(M365_READS | M365_WRITES),
+    "ninjaone": {"find_device", "device_health", "list_alerts", "list_services", "restart_service", "reset_alert"},
 }
 PHRASES = [(playbook.name, phrase) for playbook in PLAYBOOKS for phrase in playbook.intent]
 
