@@ -140,5 +140,7 @@ def test_one_client_may_get_several_organizations_and_the_secret_from_the_enviro
     [rmm] = _ninjaone_connectors(hartwell)
     assert _device_names(hartwell, rmm) >= {"HWL-FS-01", "LSD-XRAY-01"}
     assert not any(name.startswith("DCPA") for name in _device_names(hartwell, rmm))
+    with pytest.raises(CommandError, match="The NinjaOne connection needs client_secret"):
+        call_command("gaby", "connect-ninjaone", "--config", config, "--list")
     with pytest.raises(CommandError, match="--client-secret-env NINJA_MAP_SECRET: that environment variable"):
         call_command("gaby", "connect-ninjaone", "--config", config, "--client-secret-env", "NINJA_MAP_SECRET")
