@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from apps.connectors import cli_ninjaone as ninjaone_command
 from apps.connectors import services
 from apps.connectors.calls import ConnectorError
 from apps.connectors.models import AutonomyLevel, Kind, Transport
@@ -127,6 +128,8 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     mcp.add_argument("--arg", action="append", default=[], help="One argument for --command; repeat as needed.")
     mcp.add_argument("--env", action="append", default=[], help="NAME=value for the server (sealed); repeatable.")
     mcp.set_defaults(handler=connect_mcp)
+
+    ninjaone_command.register(subparsers, command)
 
 
 def _secret_args(parser: Any, flag: str, help_text: str) -> None:
