@@ -115,3 +115,17 @@ def test_a_ticket_save_fires_the_callbacks_that_cover_it(cw: ConnectWiseSandbox)
     fired = cw.fire_callbacks(5101, send=send)
     assert fired == [("https://all.example/cb", 200), ("https://hartwell.example/cb", 200)]
     assert all((body["ID"], body["Type"]) == (5101, "ticket") for _, body in received)
+
+
+def test_time_entries_are_found_by_ticket_and_a_text_their_notes_contain(cw: ConnectWiseSandbox) -> None:
+    entries = f"{cw.base_url}{API}/time/entries"
+    base = {"chargeToType": "ServiceTicket", "timeStart": "2026-12-01T10:00:00Z", "actualHours": 0.25}
+    for ticket, notes in ((5101, "Reset VPN\n\n[gaby-time:abc-1]"), (5101, "Other"), (5102, "[gaby-time:abc-1]")):
+        assert httpx.post(entries, headers=_auth(), json={**base, "chargeToId": ticket, "notes": notes}).is_success
+    query = 'chargeToType = "ServiceTicket" and chargeToId = 5101 and notes contains "GABY-TIME:abc-1"'
+    found = httpx.get(entries, headers=_auth(), params={"conditions": query}).json()
+    assert [(e["chargeToId"], e["notes"]) for e in found] == [(5101, "Reset VPN\n\n[gaby-time:abc-1]")]
+    with_brackets = 'chargeToId = 5101 and notes contains "[gaby-time:abc-1]"'
+    assert len(httpx.get(entries, headers=_auth(), params={"conditions": with_brackets}).json()) == 1
+    none = httpx.get(entries, headers=_auth(), params={"conditions": 'notes contains "gaby-time:abc-2"'}).json()
+    assert none == []

@@ -18,7 +18,9 @@ Gaby takes the ticket's id and reads the ticket again through the API rather tha
 
 Writes: replies are notes with ``detailDescriptionFlag`` (Discussion; ``processNotifications`` lets the board
 email the contact), internal notes ``internalAnalysisFlag``; status, priority and owner are one JSON Patch each;
-time is ``POST /time/entries`` charged to the service ticket. Manage takes no idempotency key, so a write is
+time is ``POST /time/entries`` charged to the service ticket, its notes ending with the record's marker
+(``[gaby-time:<id>]``) so a retry finds an entry a lost attempt wrote (``GET /time/entries`` with ``notes
+contains``) instead of writing it twice. Manage takes no idempotency key, so a write is
 sent once per attempt and an attempt after a failure first looks for the note a lost attempt may have written
 (same text and flags, by a member, since Gaby created the message); the delivery claim (apps/tickets/delivery.py)
 makes sure only one worker attempts at a time.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from django.utils import timezone
@@ -50,6 +52,9 @@ from apps.tickets.sources.vendor import (
     rejected,
     uuid7_time,
 )
+
+if TYPE_CHECKING:  # annotations only
+    from apps.tickets.sources.base import TimeEntry
 
 API_PATH = "/v4_6_release/apis/3.0"
 PAGE_SIZE = 50
@@ -333,10 +338,7 @@ class ConnectWiseAdapter(HttpAdapter):
             raise SourceError(f"ConnectWise has no member with the office email {assignee_email}.")
         self._patch(ticket_external_id, [{"op": "replace", "path": "owner", "value": {"id": int(members[0]["id"])}}])
 
-    def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
-        """A time entry charged to the service ticket, ending now: ``billableOption`` Billable or DoNotBill; the
-        member is the API member unless ``time_member`` names another (by identifier), the work type
-        ``time_work_type`` (by name) when set, else the member's default."""
+    def _time_body(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> dict[str, Any]:
         if minutes <= 0:
             raise SourceError(f"A time entry needs a positive number of minutes, not {minutes}.")
         end = timezone.now().replace(microsecond=0)
@@ -353,4 +355,38 @@ class ConnectWiseAdapter(HttpAdapter):
             entry["member"] = {"identifier": str(self.config["time_member"])}
         if self.config.get("time_work_type"):
             entry["workType"] = {"name": str(self.config["time_work_type"])}
-        self.writer.json("POST", "/time/entries", json=entry)
+        return entry
+
+    def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
+        """A time entry charged to the service ticket, ending now: ``billableOption`` Billable or DoNotBill; the
+        member is the API member unless ``time_member`` names another (by identifier), the work type
+        ``time_work_type`` (by name) when set, else the member's default."""
+        body = self._time_body(ticket_external_id, minutes=minutes, note=note, billable=billable)
+        self.writer.json("POST", "/time/entries", json=body)
+
+    def write_time_entry(self, entry: TimeEntry) -> str:
+        """The time entry of ``log_time_entry`` with the record's marker in its notes (once, even when the note
+        already carries it), so ``find_time_entry`` can tell after a lost answer; returns Manage's entry id."""
+        if entry.marker in entry.note:
+            note = entry.note
+        else:
+            note = f"{entry.note}\n\n{entry.marker}" if entry.note else entry.marker
+        body = self._time_body(entry.ticket_external_id, minutes=entry.minutes, note=note, billable=entry.billable)
+        written = self.writer.json("POST", "/time/entries", json=body)
+        return str(written["id"]) if isinstance(written, dict) and "id" in written else ""
+
+    def find_time_entry(self, entry: TimeEntry) -> str | None:
+        """Manage takes no idempotency key: the entry charged to the ticket whose notes carry the marker is the one
+        an earlier attempt wrote. The server-side ``contains`` leaves out the marker's brackets, which SQL Server's
+        LIKE (behind Manage's ``contains``) may read as a character class; the exact marker is checked here."""
+        if not entry.ticket_external_id.isdigit():
+            raise SourceError(f"{entry.ticket_external_id!r} is not a ConnectWise service ticket id.")
+        wanted = entry.marker[1:-1].replace('"', "")
+        conditions = (
+            f'chargeToType = "ServiceTicket" and chargeToId = {int(entry.ticket_external_id)} '
+            f'and notes contains "{wanted}"'
+        )
+        for found in self._all("/time/entries", conditions=conditions, orderBy="id asc"):
+            if entry.marker in str(found.get("notes") or "") and "id" in found:
+                return str(found["id"])
+        return None
