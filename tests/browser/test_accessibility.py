@@ -198,6 +198,7 @@ ADMIN_PAGES = [
     "/safety/connectors/{connector}/",
     "/safety/contacts/",
     "/safety/settings/",
+    "/billing/rules/",
     "/audit/",
     "/models/",
     "/models/routes/reply/edit/",

@@ -15,6 +15,16 @@ def tickets_after(name: str) -> int:
     return len(names) - names.index(name) - 1
 
 
+# Other apps' migrations that depend on the latest tickets one (billing's) are rolled back with it and applied
+# again: the line counts them too, so only the tickets part is pinned.
+OTHER_APPS = r"(?:[a-z_]+ \d+, )*"
+
+
 def applied(count: int) -> str:
     """The upgrade's line for a schema that got ``count`` tickets migrations, as a regular expression."""
-    return f"{count} migration{'s' if count != 1 else ''} applied \\(tickets {count}\\)"
+    return rf"\d+ migrations? applied \({OTHER_APPS}tickets {count}(?:, [a-z_]+ \d+)*\)"
+
+
+def summary(total: int) -> str:
+    """The upgrade's summary for ``total`` tickets migrations over two client schemas, as a regular expression."""
+    return rf"Applied \d+ migrations in 2 of \d+ schemas: {OTHER_APPS}tickets {total}\b"
