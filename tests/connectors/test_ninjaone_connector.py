@@ -374,3 +374,11 @@ def test_health_checks_ask_ninjaone_not_just_the_server(rmm: Connector, ninja: N
     assert "refused the connector's credentials" in rmm.last_error
     ninja.clients["gaby-rmm"] = SECRET
     assert services.check_health(connector=rmm) == Status.HEALTHY
+
+
+def test_find_device_by_user_matches_only_who_signed_in(rmm: Connector) -> None:
+    assert [d["systemName"] for d in result(call(rmm, "find_device", user="maria.lopez"))["devices"]] == [
+        "HWL-RECEPTION-01"
+    ]
+    assert result(call(rmm, "find_device", user="reception"))["count"] == 0  # a device name is not a person
+    assert result(call(rmm, "find_device", query="reception"))["count"] == 1

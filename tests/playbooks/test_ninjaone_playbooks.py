@@ -60,3 +60,12 @@ def test_a_running_spooler_is_not_restarted(rmm: Connector) -> None:
     assert finding is not None and finding.verdict == Verdict.NEEDS_L2, finding
     assert "is running" in finding.escalation_reason
     assert not ToolAction.objects.filter(tool_name="restart_service").exists()
+
+
+def test_a_computer_is_chosen_by_who_signed_in_to_it_never_by_its_name(rmm: Connector, ninja: NinjaOneSandbox) -> None:
+    # Failed before: "reception@…" matched HWL-RECEPTION-01 by name (Maria's computer) and its spooler was restarted
+    # for someone who never signed in to it.
+    finding = _printing("reception@hartwelllaw.com")
+    assert finding is not None and finding.verdict == Verdict.NEEDS_L2 and "no computer" in finding.escalation_reason
+    assert not ToolAction.objects.filter(tool_name="restart_service").exists()
+    assert ninja.service(101, "Spooler")["state"] == "STOPPED"

@@ -94,10 +94,11 @@ def build_server(ninja: NinjaOne) -> MCPServer:
 
     @server.tool(annotations=READ)
     def find_device(
-        query: str = "", organization_id: int = 0, offline_only: bool = False, limit: int = 20
+        query: str = "", user: str = "", organization_id: int = 0, offline_only: bool = False, limit: int = 20
     ) -> dict[str, Any]:
         """Find devices by name (system, display or DNS name) or by the user last logged in (``jane.doe`` or
-        ``HARTWELL\\jane.doe``), within the connector's organizations (or one of them)."""
+        ``HARTWELL\\jane.doe``), within the connector's organizations (or one of them). ``user`` matches only the
+        user last logged in, exactly: the devices of that person, never one whose name merely contains it."""
         limit = max(1, min(limit, 500))
 
         def find() -> dict[str, Any]:
@@ -110,15 +111,26 @@ def build_server(ninja: NinjaOne) -> MCPServer:
             if offline_only:
                 df += " AND offline"
             devices = ninja.paged("/devices-detailed", {"df": df}, limit=10_000)
-            wanted = query.strip().lower()
+            wanted, person = query.strip().lower(), user.strip().lower()
+
+            def signed_in(device: dict[str, Any], who: str) -> bool:
+                last = str(device.get("lastLoggedInUser") or "").lower()
+                return who in (last, last.rpartition("\\")[2])
 
             def matches(device: dict[str, Any]) -> bool:
+                if person and not signed_in(device, person):
+                    return False
                 names = [str(device.get(key) or "").lower() for key in ("systemName", "displayName", "dnsName")]
-                user = str(device.get("lastLoggedInUser") or "").lower()
-                return any(wanted in name for name in names) or wanted in (user, user.rpartition("\\")[2])
+                return not wanted or any(wanted in name for name in names) or signed_in(device, wanted)
 
-            found = [_device(d) for d in devices if not wanted or matches(d)]
-            return {"query": query, "total": len(found), "count": len(found[:limit]), "devices": found[:limit]}
+            found = [_device(d) for d in devices if matches(d)]
+            return {
+                "query": query,
+                "user": user,
+                "total": len(found),
+                "count": len(found[:limit]),
+                "devices": found[:limit],
+            }
 
         return guard(find)
 
