@@ -130,8 +130,9 @@ def main() -> None:
     from django.test import Client as WebClient
     from django_tenants.utils import tenant_context
 
-    from apps.tickets.connectwise_mapping import callback_url, connect_clients
+    from apps.tickets.connectwise_mapping import LINK, callback_url
     from apps.tickets.models import Message, Ticket
+    from apps.tickets.psa_mapping import connect_clients
     from sandbox.connectwise import ConnectWiseSandbox
     from tenants.addresses import client_domain
 
@@ -146,7 +147,9 @@ def main() -> None:
             "client_id": CLIENT_ID,
         }
         started = time.perf_counter()
-        made = connect_clients(connection=connection, mapping={100 + c: clients[c] for c in range(args.companies)})
+        made = connect_clients(
+            LINK, connection=connection, mapping={100 + c: clients[c] for c in range(args.companies)}
+        )
         mapped = time.perf_counter() - started
         runs = _psa.timed_polls(made)
         leaked = 0

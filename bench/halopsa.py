@@ -115,8 +115,9 @@ def main() -> None:
     setup_django()
     from django_tenants.utils import tenant_context
 
-    from apps.tickets.halopsa_mapping import connect_clients
+    from apps.tickets.halopsa_mapping import LINK
     from apps.tickets.models import Ticket
+    from apps.tickets.psa_mapping import connect_clients
     from sandbox.halopsa import HaloPSASandbox
 
     clients = _psa.fresh_clients("halobench", "Halo Bench", args.companies, "halopsa")
@@ -129,7 +130,9 @@ def main() -> None:
             "client_secret": "bench-secret",
         }
         started = time.perf_counter()
-        made = connect_clients(connection=connection, mapping={100 + c: clients[c] for c in range(args.companies)})
+        made = connect_clients(
+            LINK, connection=connection, mapping={100 + c: clients[c] for c in range(args.companies)}
+        )
         mapped = time.perf_counter() - started
         # The second poll asks only for tickets updated since the first one's high-water mark (Halo's startdate is
         # inclusive, so the last ticket is read again): it is not the same work as the floor's full read.

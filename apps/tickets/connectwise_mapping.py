@@ -21,10 +21,10 @@ from tenants.models import Client
 
 __all__ = [
     "CONNECTION_KEYS",
+    "LINK",
     "Connected",
     "MappingError",
     "callback_url",
-    "connect_clients",
     "cw_companies",
     "register_callbacks",
 ]
@@ -54,23 +54,6 @@ LINK = psa_mapping.PsaLink(
 def callback_url(client: Client, source: TicketSource, secret: str) -> str:
     """Where Manage posts this source's ticket callbacks: the secret is the URL's last segment."""
     return f"https://{client_domain(client.slug)}/api/v1/sources/{source.pk}/callback/connectwise/{secret}"
-
-
-def connect_clients(
-    *,
-    connection: Mapping[str, Any],
-    mapping: Mapping[int, Client],
-    poll_interval_seconds: int = 120,
-    actor: Any = None,
-) -> list[Connected]:
-    """Create one ConnectWise source per mapped Manage company in its Gaby client's schema, after checking all."""
-    return psa_mapping.connect_clients(
-        LINK,
-        connection=connection,
-        mapping=mapping,
-        poll_interval_seconds=poll_interval_seconds,
-        actor=actor,
-    )
 
 
 def register_callbacks(connection: Mapping[str, Any], made: list[Connected]) -> list[int]:

@@ -9,27 +9,16 @@ filters every pull and refuses other companies' tickets on webhooks. All of them
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from apps.tickets import psa_mapping
-from apps.tickets.models import SourceKind, TicketSource
+from apps.tickets.models import SourceKind
 from apps.tickets.psa_mapping import MappingError
 from apps.tickets.sources.halopsa.adapter import HaloPSAAdapter
-from tenants.models import Client
 
-__all__ = ["CONNECTION_KEYS", "Connected", "MappingError", "connect_clients", "halo_clients"]
+__all__ = ["CONNECTION_KEYS", "LINK", "MappingError", "halo_clients"]
 
 CONNECTION_KEYS = ("base_url", "auth_url", "tenant", "client_id", "client_secret")
-
-
-@dataclass(frozen=True)
-class Connected:
-    client: Client
-    source: TicketSource
-    halo_client_id: int
-    halo_client_name: str
-    webhook_secret: str  # shown once to the MSP, who sets it on the client's Halo webhook
 
 
 def halo_clients(connection: Mapping[str, Any]) -> dict[int, str]:
@@ -48,17 +37,3 @@ LINK = psa_mapping.PsaLink(
     example="12=hartwell",
     hook_key="webhook_secret",
 )
-
-
-def connect_clients(
-    *,
-    connection: Mapping[str, Any],
-    mapping: Mapping[int, Client],
-    poll_interval_seconds: int = 120,
-    actor: Any = None,
-) -> list[Connected]:
-    """Create one HaloPSA source per mapped Halo client in its Gaby client's schema, after checking them all."""
-    made = psa_mapping.connect_clients(
-        LINK, connection=connection, mapping=mapping, poll_interval_seconds=poll_interval_seconds, actor=actor
-    )
-    return [Connected(m.client, m.source, m.company_id, m.company_name, m.secret) for m in made]

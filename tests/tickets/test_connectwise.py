@@ -15,8 +15,9 @@ from django.test import Client as DjangoClient
 from django_tenants.utils import tenant_context
 
 from apps.tickets import delivery, polling, services, writeback
-from apps.tickets.connectwise_mapping import MappingError, connect_clients
+from apps.tickets.connectwise_mapping import LINK
 from apps.tickets.models import DeliveryState, Message, QuarantinedPayload, Ticket, TicketPush, TicketSource
+from apps.tickets.psa_mapping import MappingError, connect_clients
 from apps.tickets.sources.base import SourceError
 from apps.tickets.sources.connectwise.adapter import ConnectWiseAdapter
 from sandbox.connectwise import API, ConnectWiseSandbox
@@ -63,7 +64,7 @@ def _ticket_lists(cw: ConnectWiseSandbox) -> list[Any]:
 def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     cw: ConnectWiseSandbox, hartwell: Any, dearborn: Any
 ) -> None:
-    made = connect_clients(connection=connection(cw), mapping={250: hartwell, 251: dearborn})
+    made = connect_clients(LINK, connection=connection(cw), mapping={250: hartwell, 251: dearborn})
     assert [(m.company_id, m.client.slug, m.company_name) for m in made] == [
         (250, "hartwell", "Hartwell Dental"),
         (251, "dearborn", "Dearborn Law"),
@@ -96,11 +97,11 @@ def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     assert all(call.headers.get("clientid") == CLIENT_ID for call in cw.requests)
 
     with pytest.raises(MappingError, match="already receives ConnectWise company 250"):
-        connect_clients(connection=connection(cw), mapping={250: hartwell})
+        connect_clients(LINK, connection=connection(cw), mapping={250: hartwell})
     with pytest.raises(MappingError, match=r"no company with id \[99\].*250 Hartwell Dental"):
-        connect_clients(connection=connection(cw), mapping={99: hartwell})
+        connect_clients(LINK, connection=connection(cw), mapping={99: hartwell})
     with pytest.raises(MappingError, match="needs client_id"):
-        connect_clients(connection={**connection(cw), "client_id": ""}, mapping={252: hartwell})
+        connect_clients(LINK, connection={**connection(cw), "client_id": ""}, mapping={252: hartwell})
 
 
 def test_incremental_pull_pages_by_keyset_and_picks_up_a_new_note(

@@ -14,8 +14,9 @@ from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from apps.tickets import delivery, polling, services, writeback
-from apps.tickets.halopsa_mapping import MappingError, connect_clients
+from apps.tickets.halopsa_mapping import LINK
 from apps.tickets.models import DeliveryState, Message, QuarantinedPayload, Ticket, TicketPush, TicketSource
+from apps.tickets.psa_mapping import MappingError, connect_clients
 from apps.tickets.sources.base import SourceError
 from apps.tickets.sources.halopsa.adapter import HaloPSAAdapter
 from sandbox.halopsa import HaloPSASandbox
@@ -47,8 +48,8 @@ def halo_source(make_source: Any, halo: HaloPSASandbox, halo_client_id: int = 12
 def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     halo: HaloPSASandbox, hartwell: Any, dearborn: Any
 ) -> None:
-    made = connect_clients(connection=connection(halo), mapping={12: hartwell, 13: dearborn})
-    assert [(m.halo_client_id, m.client.slug, m.halo_client_name) for m in made] == [
+    made = connect_clients(LINK, connection=connection(halo), mapping={12: hartwell, 13: dearborn})
+    assert [(m.company_id, m.client.slug, m.company_name) for m in made] == [
         (12, "hartwell", "Hartwell Dental"),
         (13, "dearborn", "Dearborn Law"),
     ]
@@ -79,9 +80,9 @@ def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     assert listed == {("12",), ("13",)}
 
     with pytest.raises(MappingError, match="already receives Halo client 12"):
-        connect_clients(connection=connection(halo), mapping={12: hartwell})
+        connect_clients(LINK, connection=connection(halo), mapping={12: hartwell})
     with pytest.raises(MappingError, match=r"no client with id \[99\].*12 Hartwell Dental"):
-        connect_clients(connection=connection(halo), mapping={99: hartwell})
+        connect_clients(LINK, connection=connection(halo), mapping={99: hartwell})
 
 
 def test_incremental_pull_pages_and_picks_up_a_new_action(

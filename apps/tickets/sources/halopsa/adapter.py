@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.utils import timezone
@@ -56,6 +55,7 @@ from apps.tickets.sources.vendor import (
     load_json,
     parse_time,
     rejected,
+    uuid7_time,
 )
 
 PAGE_SIZE = 50
@@ -274,7 +274,7 @@ class HaloPSAAdapter(HttpAdapter):
 
     def _already_written(self, ticket_id: int, message: OutboundMessage, *, hidden: bool) -> int | None:
         """The id of an action an earlier attempt of this message wrote, if Halo has it."""
-        created = _uuid7_time(message.message_id)
+        created = uuid7_time(message.message_id)
         answer = self._call("GET", "/api/Actions", params={"ticket_id": ticket_id, "excludesys": "true"})
         for action in answer.get("actions", []) if isinstance(answer, dict) else []:
             moment = parse_time(action.get("datetime"))
@@ -383,14 +383,3 @@ def _webhook_ticket_id(data: Any) -> str:
         if raw is not None and not isinstance(raw, bool):
             return str(raw).strip()
     return ""
-
-
-def _uuid7_time(value: str) -> datetime | None:
-    """When Gaby created a message: its id is a UUIDv7, whose first 48 bits are Unix milliseconds."""
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return None
-    if parsed.version != 7:
-        return None
-    return datetime.fromtimestamp((parsed.int >> 80) / 1000, tz=UTC)
