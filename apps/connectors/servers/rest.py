@@ -14,6 +14,7 @@ The retrying itself is the shared mechanism (apps/core/retry.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -85,6 +86,18 @@ class RestClient:
                 status=429,
                 code="rate_limited",
             )
+        return response
+
+    def send_bearer(
+        self, method: str, path: str, token: Callable[[bool], str], *, retry: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """``send`` with ``Authorization: Bearer <token(False)>``; a 401 gets one fresh token (``token(True)``) and
+        one more try, so a token the vendor revoked or expired early costs one round trip, not a failed call."""
+        for fresh in (False, True):
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token(fresh)}"}
+            response = self.send(method, path, retry=retry, headers=headers, **kwargs)
+            if response.status_code != 401:
+                break
         return response
 
     def json(self, response: httpx.Response) -> Any:

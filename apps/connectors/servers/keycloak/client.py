@@ -127,11 +127,9 @@ class Keycloak:
     ) -> Any:
         """Call ``/admin/realms/{realm}{path}``; a 401 gets one fresh token and one more try."""
         url = f"/admin/realms/{quote(self.settings.realm, safe='')}{path}"
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {self.token(force=fresh)}"}
-            response = self.rest.send(method, url, params=params, json=json, headers=headers, retry=retry)
-            if response.status_code != 401:
-                break
+        response = self.rest.send_bearer(
+            method, url, lambda fresh: self.token(force=fresh), params=params, json=json, retry=retry
+        )
         status = response.status_code
         if status == 401:
             raise VendorError("Keycloak rejected a fresh access token (HTTP 401).", status=401, code="auth_failed")

@@ -138,11 +138,9 @@ class NinjaOne:
         retry: bool = True,
     ) -> Any:
         """Call ``/v2{path}``; a 401 gets one fresh token and one more try."""
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {self.token(force=fresh)}"}
-            response = self.rest.send(method, f"/v2{path}", params=params, json=json, headers=headers, retry=retry)
-            if response.status_code != 401:
-                break
+        response = self.rest.send_bearer(
+            method, f"/v2{path}", lambda fresh: self.token(force=fresh), params=params, json=json, retry=retry
+        )
         status = response.status_code
         if status == 401:
             raise VendorError("NinjaOne rejected a fresh access token (HTTP 401).", status=401, code="auth_failed")
