@@ -6,12 +6,15 @@ for it (policy rule 7). The signals are deliberately about *how* the ticket asks
 * ``sender_unverified`` — the receiving server said the sender failed DMARC (or SPF with no passing DKIM);
 * ``lookalike_domain`` — the sender's domain imitates a domain this client already knows (one or two letters off,
   another top-level domain, the name with a suffix glued on, look-alike characters);
-* ``free_mail_impersonation`` — a free-mail sender using the name of a known contact at a company domain, or
-  claiming a company address of a known domain as theirs;
+* ``free_mail_impersonation`` — a free-mail sender using the name of a known contact at a company domain,
+  claiming a company address of a known domain as theirs, or whose mailbox is named after a known company
+  ("brightpath.it.helpdesk@outlook.com");
 * ``instructions_to_agent`` — text addressed to an AI or its system ("ignore previous instructions", "SYSTEM:");
 * ``fake_approval`` — an approval line in the customer's own text ("Approved by IT", "pre-approved");
 * ``payload`` — template, SQL or script injection (``{{7*7}}``, ``' OR 1=1 --``, ``<script>``);
-* ``mfa_disable`` — asks to turn off or bypass two-factor authentication.
+* ``mfa_disable`` — asks to turn off or bypass two-factor authentication;
+* ``hidden_text`` — words inside an HTML comment, which a person reading the mail never sees;
+* ``acts_on_many`` — asks for an account action on everyone ("reset links for all @brightpath.example users").
 """
 
 from __future__ import annotations
@@ -102,9 +105,15 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"<\|?(?:im_start|im_end|system|endoftext)\|?>",
         r"\bdeveloper mode\b|\bjailbreak\b|\bDAN mode\b",
         r"\bdo not (?:tell|inform|notify|alert) (?:a |any )?(?:human|staff|admin|anyone|your team)\b",
-        r"\bignorier(?:e|en)? (?:alle )?(?:vorherigen |bisherigen )?anweisungen\b",
-        r"\bignor(?:ez|e|er) (?:toutes )?(?:les )?instructions\b",
-        r"\bignora (?:todas )?(?:las )?instrucciones\b",
+        r"\b(?:ignore|disregard|forget)\s+(?:the|everything|all|any)\s+(?:\w+\s+){0,2}?(?:above|before this|earlier)\b",
+        r"(?:^|\n)\s*\[?(?:assistant|ai assistant|ai|bot)\]?\s*:",
+        r"<!--\s*\[?(?:system|assistant|ai|bot|agent|instructions?)\]?\s*:",
+        r"\bignorier(?:e|en)? (?:alle )?(?:vorherigen |bisherigen |deine |ihre )?anweisungen\b",
+        r"\bignor(?:ez|e|er) (?:toutes )?(?:les |tes |vos |ses )?(?:instructions|consignes)\b",
+        r"\bignora (?:todas )?(?:las |tus |sus )?instrucciones\b",
+        r"\b(?:note|message|consigne)s?\s+(?:pour|à|a)\s+l['\u2019](?:assistant|ia)\b",
+        r"\b(?:hinweis|nachricht|notiz|anweisung)\s+(?:an|für)\s+(?:die\s+|den\s+)?(?:ki|assistenten|bot)\b",
+        r"\b(?:nota|mensaje|instrucci[óo]n)\s+para\s+(?:el\s+|la\s+)?(?:asistente|ia|bot)\b",
     ),
     "fake_approval": (
         r"\b(?:pre-?approved|approval (?:granted|given|attached|confirmed)|already approved|has been approved)\b",
@@ -113,8 +122,9 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"\b(?:authori[sz]ed|signed off) by\s+(?:the\s+)?(?:it|security|management|admin|manager|ciso|cto|ceo)\b",
         r"(?:^|\n)\s*(?:approved|approval|authorization|authorisation)\s*:\s*(?:yes|granted|ok|approved|\w+)",
         r"\b(?:cab|change) (?:ticket )?approved\b",
+        r"\bapproved by\s+(?:the\s+|your\s+)?(?:[\w-]+\s+){1,3}(?:team|department|dept|office|desk|management)\b",
         r"\bgenehmigt (?:durch|von)\b|\bfreigegeben (?:durch|von)\b",
-        r"\bapprouvé par\b|\baprobado por\b",
+        r"\bapprouvé par\b|\baprobado por\b|\bvalid[ée]e?s? par\b|\bvalidado por\b",
     ),
     "payload": (
         r"\{\{.*?\}\}",
@@ -141,6 +151,12 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"\b(?:2fa|mfa|zwei-faktor\S*)\b[^.?!\n]{0,40}\bdeaktivier",
         r"\bd[ée]sactiv\w*\s+(?:la\s+|le\s+|l')?(?:2fa|mfa|double authentification|authentification (?:à|a) deux)",
         r"\bdesactiv\w*\s+(?:el\s+|la\s+)?(?:2fa|mfa|doble factor|autenticaci[óo]n de dos)",
+    ),
+    "hidden_text": (r"<!--(?=(?:(?!-->).)*?[^\W\d_]{3,}\s+[^\W\d_]{3,})(?:(?!-->).)+-->",),
+    "acts_on_many": (
+        r"\b(?:reset|unlock|disable|deactivate|delete|remove|end|terminate|revoke|log out|sign out)\b[^.?!\n]{0,60}?"
+        r"\b(?:all|every|each)\s+(?:of\s+)?(?:our\s+|the\s+|their\s+)?(?:@[\w.-]+\s+)?"
+        r"(?:users?|accounts?|employees|staff|members|people|mailboxes)\b",
     ),
 }
 _COMPILED = {
@@ -207,6 +223,16 @@ def lookalike_of(domain: str, known: Iterable[str]) -> str:
     return ""
 
 
+def _named_after(mailbox: str, known: Sequence[str]) -> str:
+    """The known company domain a free-mail mailbox is named after ("brightpath.it.helpdesk" → brightpath.example)."""
+    words = set(re.split(r"[._+-]+", mailbox.lower()))
+    for domain in known:
+        core = _core(domain)
+        if len(core) >= 5 and core in words:
+            return domain
+    return ""
+
+
 def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> str:
     for pattern in patterns:
         found = pattern.search(text)
@@ -254,8 +280,11 @@ def flags(
             for address in namesakes
             if address.lower() != sender and address.lower().rsplit("@", 1)[-1] not in FREE_MAIL
         ]
+        named_after = _named_after(sender.rsplit("@", 1)[0], ordered)
         if company:
             found.append(Flag("free_mail_impersonation", f"{sender} uses the name of {company[0]}"))
+        elif named_after:
+            found.append(Flag("free_mail_impersonation", f"{sender} (free mail) is named after {named_after}"))
         else:
             claimed = [m.group(0).lower() for m in EMAIL.finditer(text) if m.group(1).lower() in set(ordered)]
             if claimed and re.search(
