@@ -168,6 +168,7 @@ def _payload(mode: str, reports: dict[str, Report]) -> dict[str, Any]:
                     "kind": r.observation.kind,
                     "language": r.case.language,
                     "problems": r.problems(),
+                    "reason": r.observation.reason,
                 }
                 for r in results
             ]
