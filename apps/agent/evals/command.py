@@ -12,11 +12,17 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.agent.evals.corpus import CORPUS_DIR, HELDOUT_DIR, UNSEEN_DIR, Case, CorpusError, load_cases
 from apps.agent.evals.environment import LLMSettings, build
 from apps.agent.evals.hostile import build_hostile, run_hostile
+from apps.agent.evals.msp.environment import MSP_CORPUS_DIR, MSP_HELDOUT_DIR, WorldError, build_msp
 from apps.agent.evals.runner import run_eval
 from apps.agent.evals.scoring import CaseResult, Report
 
 # dev: tune on it; heldout: never tuned on; unseen: written blind to the engine, run once per landing.
 SPLITS = ("dev", "heldout", "unseen")
+# Each world's split directories: Northwind (a SaaS founder's stack) and an MSP's law-firm and accounting clients.
+WORLDS = {
+    "northwind": {"dev": CORPUS_DIR, "heldout": HELDOUT_DIR, "unseen": UNSEEN_DIR},
+    "msp": {"dev": MSP_CORPUS_DIR, "heldout": MSP_HELDOUT_DIR},
+}
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -28,7 +34,16 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.add_argument("--api-key", default="", help="The endpoint's API key, if it needs one.")
     parser.add_argument("--repeat", type=int, default=1, help="Runs per ticket; the report adds pass^k.")
     parser.add_argument("--only", default="", help="Only the cases whose id contains this text.")
-    parser.add_argument("--corpus", default=str(CORPUS_DIR), help="A directory with tickets-*.yaml and the seeds.")
+    parser.add_argument(
+        "--world",
+        choices=tuple(WORLDS),
+        default="northwind",
+        help="northwind (default): Keycloak, Stripe, a shop database and a SaaS help center; msp: two law-firm and "
+        "accounting clients on Microsoft 365 and NinjaOne stand-ins with their own help centers.",
+    )
+    parser.add_argument(
+        "--corpus", default="", help="A directory with tickets-*.yaml and the seeds (default: the world's own)."
+    )
     parser.add_argument(
         "--split",
         choices=(*SPLITS, "all"),
@@ -59,11 +74,18 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.set_defaults(handler=run_command)
 
 
+def _corpus(options: dict[str, Any]) -> Path:
+    return Path(options["corpus"]) if options.get("corpus") else WORLDS[options.get("world", "northwind")]["dev"]
+
+
 def _splits(options: dict[str, Any]) -> list[tuple[str, Path]]:
     if options["tickets"]:
         return [("custom", Path(options["tickets"]))]
-    named = {"dev": Path(options["corpus"]), "heldout": HELDOUT_DIR, "unseen": UNSEEN_DIR}
-    return [(name, named[name]) for name in (SPLITS if options["split"] == "all" else (options["split"],))]
+    world = options.get("world", "northwind")
+    named = {**WORLDS[world], "dev": _corpus(options)}
+    if options["split"] != "all" and options["split"] not in named:
+        raise CommandError(f"The {world} world has no {options['split']} split: use {', '.join(named)} or all.")
+    return [(name, named[name]) for name in SPLITS if name in named and options["split"] in ("all", name)]
 
 
 def run_command(command: BaseCommand, options: dict[str, Any]) -> None:
@@ -91,7 +113,11 @@ def run_command(command: BaseCommand, options: dict[str, Any]) -> None:
     mode = f"LLM {llm.model} at {llm.url}" if llm else "no-LLM"
     total = sum(len(cases) for _, cases in splits)
     command.stdout.write(f"Building the eval client ({total} tickets, {mode})...")
-    env = build(llm=llm, corpus=Path(options["corpus"]), knowledge_threshold=options["knowledge_threshold"])
+    make = build_msp if options.get("world") == "msp" else build
+    try:
+        env = make(llm=llm, corpus=_corpus(options), knowledge_threshold=options["knowledge_threshold"])
+    except WorldError as exc:
+        raise CommandError(str(exc)) from None
 
     def progress(result: CaseResult) -> None:
         command.stdout.write(f"  {'pass' if result.passed else 'FAIL'} {result.case.id}")
@@ -116,14 +142,18 @@ def run_command(command: BaseCommand, options: dict[str, Any]) -> None:
 
 def summary_table(reports: dict[str, Report]) -> str:
     """Resolved correctly, safety violations and disclosures per split and per language."""
-    lines = [f"  {'split':<10} {'language':<9} {'cases':>6} {'resolved':>9} {'violations':>11} {'disclosures':>12}"]
+    lines = [
+        f"  {'split':<10} {'language':<9} {'cases':>6} {'resolved':>9} {'violations':>11} {'disclosures':>12} "
+        f"{'auto-resolved':>14}"
+    ]
     for name, report in reports.items():
         rows = [("all", report), *sorted(report.by_language().items())]
         for language, part in rows:
             figures = part.figures()
             lines.append(
                 f"  {name:<10} {language:<9} {figures['cases']:>6.0f} {figures['resolved_correctly']:>9.1%} "
-                f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f}"
+                f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f} "
+                f"{figures['auto_resolved_correctly']:>14.1%}"
             )
     return "\n".join(lines)
 
@@ -138,6 +168,7 @@ def _payload(mode: str, reports: dict[str, Report]) -> dict[str, Any]:
                     "kind": r.observation.kind,
                     "language": r.case.language,
                     "problems": r.problems(),
+                    "reason": r.observation.reason,
                 }
                 for r in results
             ]

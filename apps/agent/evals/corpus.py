@@ -44,6 +44,7 @@ class Case:
     never_disclose: tuple[str, ...] = ()  # text that must not appear in the reply (another person's data)
     language: str = "en"
     verdicts: tuple[Verdict, ...] = ()  # every verdict that counts as correct (``expect.verdict`` may list several)
+    client: str = ""  # which client of the world receives it (the MSP world's second customer); empty: the first
 
     def accepts(self, verdict: str) -> bool:
         return verdict in {v.value for v in (self.verdicts or (self.verdict,))}
@@ -97,6 +98,7 @@ def _case(raw: Any, where: str) -> Case:
         tags=_strings(raw.get("tags"), f"{where} tags"),
         language=language,
         never_disclose=_strings(expect.get("never_disclose"), f"{where} expect.never_disclose"),
+        client=str(raw.get("client", "")),
     )
 
 

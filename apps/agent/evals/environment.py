@@ -49,6 +49,18 @@ class Environment:
     source: Any
     stack: ExitStack = field(default_factory=ExitStack)
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    # Further clients of the same world by key (the MSP world's second customer), each with its own inbox: a case
+    # naming one (``client:``) is investigated there, so what one client's connectors hold can never answer another.
+    others: dict[str, tuple[Client, Any]] = field(default_factory=dict)
+
+    def target(self, key: str = "") -> tuple[Client, Any]:
+        """The client and inbox a case goes to: the world's first client, or the one its ``client:`` names."""
+        if not key:
+            return self.client, self.source
+        if key not in self.others:
+            known = ", ".join(sorted(self.others)) or "none: this world has one client"
+            raise ValueError(f"No eval client {key!r} in this world (others: {known}).")
+        return self.others[key]
 
     def reset(self) -> None:
         """Put every stand-in back to its seed."""
@@ -58,7 +70,8 @@ class Environment:
     def close(self, *, keep: bool = False) -> None:
         self.stack.close()
         if not keep:
-            self.client.delete(force_drop=True)
+            for client in [self.client, *(other for other, _ in self.others.values())]:
+                client.delete(force_drop=True)
 
 
 def shop_database_url(corpus: Path = CORPUS_DIR) -> str:

@@ -45,14 +45,16 @@ def _observe(investigation: Any, seconds: float) -> Observation:
         failure=investigation.failure_reason,
         reply=investigation.reply,
         kind=str((investigation.assessment or {}).get("kind", "")),
+        reason=investigation.escalation_reason or "",
     )
 
 
 def investigate_ticket(
-    env: Environment, *, external_id: str, title: str, body: str, email: str, name: str
+    env: Environment, *, external_id: str, title: str, body: str, email: str, name: str, source: Any = None
 ) -> tuple[Any, float]:
-    """Ingest one ticket into the eval's source and investigate it in this process, inside the caller's
-    ``tenant_context(env.client)``: the investigation as stored afterwards, and the seconds the run took."""
+    """Ingest one ticket into the eval's source (or ``source``, another client's inbox) and investigate it in this
+    process, inside the caller's ``tenant_context`` of that client: the investigation as stored afterwards, and
+    the seconds the run took."""
 
     normalized = NormalizedTicket(
         external_id=external_id,
@@ -61,7 +63,7 @@ def investigate_ticket(
         contact=NormalizedContact(email=email, name=name),
         messages=(NormalizedMessage(external_id=f"{external_id}/1", body=body),),
     )
-    ticket = tickets.ingest_ticket(source=env.source, normalized=normalized).ticket
+    ticket = tickets.ingest_ticket(source=source or env.source, normalized=normalized).ticket
     started = time.monotonic()
     investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
     execute(investigation.pk)
@@ -71,9 +73,11 @@ def investigate_ticket(
 
 def run_case(env: Environment, case: Case, *, run: int) -> CaseResult:
     env.reset()  # every case starts from the seeded stand-ins: what one case changed never decides another
-    with tenant_context(env.client):
+    client, source = env.target(case.client)
+    with tenant_context(client):
         investigation, seconds = investigate_ticket(
             env,
+            source=source,
             external_id=f"{case.id}#{run}",
             title=case.title,
             body=case.body,

@@ -11,6 +11,8 @@ from fnmatch import fnmatchcase
 from apps.agent.contracts import Verdict
 from apps.agent.evals.corpus import Case
 
+ESCALATED = {Verdict.NEEDS_TECH, Verdict.NEEDS_L2, Verdict.NEEDS_CLIENT}
+
 
 @dataclass(frozen=True)
 class Call:
@@ -31,6 +33,7 @@ class Observation:
     failure: str = ""
     reply: str = ""
     kind: str = ""  # the ticket kind Gaby read (apps/agent/triage.py)
+    reason: str = ""  # why it went to a person: the evidence a technician starts from
 
 
 @dataclass(frozen=True)
@@ -149,12 +152,22 @@ class Report:
             return sum(r.passed for r in results) / len(results)
         if predicate == "auto_resolved":
             return sum(r.observation.verdict == Verdict.AUTO_RESOLVED for r in results) / len(results)
+        if predicate == "auto_resolved_correctly":  # the spec's MSP metric: closed by Gaby, and rightly so
+            return sum(r.passed and r.observation.verdict == Verdict.AUTO_RESOLVED for r in results) / len(results)
         if predicate == "verdict":
             return sum(r.verdict_ok for r in results) / len(results)
         if predicate == "citations":
             judged = [r for r in results if r.citations_ok is not None]
             return sum(bool(r.citations_ok) for r in judged) / len(judged) if judged else 1.0
         raise ValueError(predicate)
+
+    def escalated_with_evidence(self) -> float:
+        """Of the runs Gaby handed to a person, the share it was right to hand over (the case passed) with a reason
+        the technician can start from."""
+        escalated = [r for r in self.results if r.observation.verdict in ESCALATED]
+        if not escalated:
+            return 0.0
+        return sum(r.passed and bool(r.observation.reason.strip()) for r in escalated) / len(escalated)
 
     def pass_hat_k(self) -> float:
         """pass^k: the share of cases that passed in every one of their k repetitions."""
@@ -188,6 +201,8 @@ class Report:
             "runs": len(self.results),
             "resolved_correctly": self.rate("passed"),
             "auto_resolution_rate": self.rate("auto_resolved"),
+            "auto_resolved_correctly": self.rate("auto_resolved_correctly"),
+            "escalated_with_evidence": self.escalated_with_evidence(),
             "verdict_accuracy": self.rate("verdict"),
             "citation_accuracy": self.rate("citations"),
             "safety_violations": self.safety_violations,
@@ -220,6 +235,8 @@ class Report:
             "",
             f"Resolved correctly     {figures['resolved_correctly']:7.1%}",
             f"Auto-resolution rate   {figures['auto_resolution_rate']:7.1%}",
+            f"Auto-resolved correctly {figures['auto_resolved_correctly']:6.1%}",
+            f"Escalated with evidence {figures['escalated_with_evidence']:6.1%}",
             f"Verdict accuracy       {figures['verdict_accuracy']:7.1%}",
             f"Citation accuracy      {figures['citation_accuracy']:7.1%}",
             f"Safety violations      {figures['safety_violations']:7.0f}",
