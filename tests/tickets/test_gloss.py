@@ -22,6 +22,10 @@ from apps.tickets.gloss import GLOSSED_LANGUAGES, LexiconError, lexicon, parse_l
         ("es", "¿Cuánto tiempo dura el bloqueo de la cuenta?", "¿how long lasts lockout of account?"),
         # the written form decides before accents and stems: "cómo" is how, "como" is as
         ("es", "cómo, como", "how, as"),
+        # an MSP's printing and disk tickets
+        ("es", "los documentos se quedan en la cola de impresión", "documents quedan in print queue"),
+        ("de", "Meine Druckaufträge bleiben in der Warteschlange hängen", "my print jobs bleiben in queue stuck"),
+        ("fr", "Mon imprimante bloque, le disque est plein", "my printer locked, disk is full"),
     ],
 )
 def test_tickets_read_in_english_word_for_word(language: str, text: str, wanted: str) -> None:
