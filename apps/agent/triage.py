@@ -6,7 +6,8 @@ The kinds (shown on the investigation with the words that decided):
   knowledge fallback may close;
 * ``action_request`` — asks Gaby to do something, or says something of theirs did not arrive or does not work;
   a playbook may take it, else it escalates;
-* ``incident`` — a bug or error report (even one phrased as a question: "why does the export crash?");
+* ``incident`` — a bug or error report (even one phrased as a question: "why does the export crash?"), or a possible
+  account compromise ("typed my password on that page", "emails I did not send");
 * ``outage`` — the service is down for them or for many;
 * ``complaint`` — anger, a demand for a manager, "third time I write";
 * ``legal`` — lawyers, data-subject requests, contract changes;
@@ -102,6 +103,18 @@ MALFUNCTION_CUES = _cues(
     r"number)s?|500|502|504)\b",
     r"\b(?:stürzt|absturz|fehlermeldung|funktioniert nicht|geht nicht|lädt nicht|plante|ne fonctionne pas|"
     r"ne marche pas|erreur|no funciona|se bloquea|se cuelga|falla)\b",
+)
+# Someone else may hold the requester's account: a technician looks, whatever the ticket asks ("what do I do?").
+COMPROMISE_CUES = _cues(
+    r"\b(?:typed|entered|put|gave|submitted) (?:in )?(?:my|our) (?:\w+ )?(?:password|credentials|login details|"
+    r"login|pin)\b[^.?!]{0,30}\b(?:on|into|in|to) (?:a|the|that|this|their|some) (?:\w+ )?(?:page|site|website|"
+    r"form|link|login)",
+    r"\be-?mails? (?:\w+ ){0,6}(?:that |which )?(?:i|we) (?:did not|didn't|didnt|never|have not|haven't) (?:send|sent|"
+    r"write|written)\b",
+    r"\b(?:someone|somebody|a stranger|an unknown person) (?:has |had )?(?:signed|logged|got) (?:in|into|on)(?: to)? "
+    r"(?:my|our) (?:\w+ )?account",
+    r"\b(?:my|our) (?:\w+ )?(?:account|mailbox|e-?mail) (?:was|has been|got|is) (?:hacked|compromised|taken over)\b",
+    r"\b(?:gehackt|kompromittiert|piraté|compromis|hackead[oa]|hackearon|comprometid[oa])\b",
 )
 OUTAGE_CUES = _cues(
     r"\b(?:outage|(?:is|are|seems?|site|app|service|api|everything|platform|login page|website) (?:is |are )?"
@@ -289,6 +302,9 @@ def classify(title: str, request: str, *, flags: list[Flag], language: str = "en
     complaint = _first(COMPLAINT_CUES, text)
     if complaint:
         return Classification(TicketKind.COMPLAINT, complaint, questions)
+    compromise = _first(COMPROMISE_CUES, text)
+    if compromise:
+        return Classification(TicketKind.INCIDENT, f"a possible account compromise: {compromise!r}", questions)
     asked = how_to = strong = weak = problem = outage = malfunction = why_bug = ""
     for sentence in all_sentences:
         asks = _asks(sentence, language)

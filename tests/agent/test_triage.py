@@ -25,6 +25,15 @@ from apps.tickets.reading import read
         ("GDPR", "Under Article 15 GDPR I request a copy of all data you hold on me.", TicketKind.LEGAL),
         ("Hi", "Just letting you know we moved offices.", TicketKind.OTHER),
         ("Rechnung", "Wo finde ich unsere Rechnungen als PDF?", TicketKind.QUESTION),
+        # a possible account compromise goes to a technician, even asked as a question
+        (
+            "I think I clicked on something bad",
+            "I clicked on a DocuSign link and typed my password on the page. Now I see emails in my Sent folder "
+            "that I did not send. What do I do?",
+            TicketKind.INCIDENT,
+        ),
+        ("Hacked?", "Someone signed in to my account from Brazil last night. What should I do?", TicketKind.INCIDENT),
+        ("Phishing", "How do I recognise a phishing email?", TicketKind.QUESTION),
     ],
 )
 def test_kinds(title: str, body: str, kind: TicketKind) -> None:
