@@ -57,7 +57,7 @@ class SourceHttp:
             auth=auth,
             timeout=timeout,
         )
-        self.policy = retry.Policy(attempts=max_attempts, backoff=backoff, max_wait=max_wait)
+        self.policy = retry.Policy(attempts=max_attempts, backoff=backoff, max_wait=max_wait, refused=self.refused)
         self.sleep = sleep
         self.waits: list[float] = []  # what this client slept, for logs and tests
 
@@ -70,6 +70,11 @@ class SourceHttp:
             )
         return response
 
+    def refused(self, response: httpx.Response) -> bool:
+        """Whether an answer in a retried status is the vendor's refusal (raised as ``HttpStatusError``, not retried);
+        a vendor package overrides it when its API answers refusals with a 5xx."""
+        return False
+
     def _send(self, method: str, url: str, call: Callable[[], httpx.Response]) -> retry.Answer:
         """``call`` under the retry policy; an answer still asking to retry is raised as transient."""
         try:
@@ -78,7 +83,7 @@ class SourceHttp:
             raise SourceError(str(exc)) from None  # not transient: an operator has to allow the address
         except httpx.TransportError as exc:
             raise TransientSourceError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRY_STATUSES and not self.refused(response):
             response.close()
             wait = self.policy.wait(response, attempts)
             raise TransientSourceError(

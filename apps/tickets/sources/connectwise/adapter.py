@@ -95,7 +95,6 @@ class ConnectWiseAdapter(HttpAdapter):
 
     def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
         super().__init__(source_id=source_id, config=config)
-        self._writer: SourceHttp | None = None
         self._contacts: dict[int, dict[str, Any]] = {}
 
     def _headers(self) -> dict[str, str]:
@@ -112,19 +111,12 @@ class ConnectWiseAdapter(HttpAdapter):
     def build_http(self) -> SourceHttp:
         return ManageHttp(self._api_root(), headers=self._headers())
 
-    @property
-    def writer(self) -> SourceHttp:
-        """Writes are attempted once per call: a retry after a lost answer must look before writing again."""
-        if self._writer is None:
-            self._writer = ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)
-        return self._writer
+    def build_writer(self) -> SourceHttp:
+        return ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)
 
     @property
     def cw_company_id(self) -> int:
-        value = self.setting("cw_company_id")
-        if not value.isdigit():
-            raise SourceError(f"cw_company_id {value!r} is not a ConnectWise company record id; edit the source.")
-        return int(value)
+        return self.id_setting("cw_company_id", "a ConnectWise company record id")
 
     def _read(self, url: str, **params: Any) -> Any:
         return self.http.json("GET", url, params=params or None)
