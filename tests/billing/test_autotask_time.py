@@ -6,21 +6,20 @@ worker killed mid-write, find that entry by marker and never write twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.agent import engine
 from apps.agent.investigations import start_investigation
-from apps.billing import tasks, writeback
+from apps.billing import writeback
 from apps.billing.models import BillingRule, TimeRecord, WriteState
 from apps.tickets import polling, services
 from apps.tickets.models import Ticket
 from sandbox.autotask import AutotaskSandbox
+from tests.billing.psa_time import lost_answer_is_found_by_marker, sweep_confirms_a_killed_write
 
 pytestmark = pytest.mark.django_db
 CHARGED_TO: dict[UUID, int] = {}  # a record's Autotask ticket id
@@ -105,47 +104,16 @@ def test_without_a_member_the_api_user_is_the_resource_and_without_a_work_type_i
 def test_a_lost_answer_is_found_by_marker_on_retry_not_written_twice(
     hartwell: Any, at: AutotaskSandbox, records: list[TimeRecord]
 ) -> None:
-    first, second = records
-    with tenant_context(hartwell):
-        assert writeback.write(second.pk) == "written"  # another ticket's entry: not mistaken for this one
-        at.lose_next_answer("POST", "/TimeEntries")  # Autotask writes, the gateway answers 504
-        with pytest.raises(writeback.RetryWrite) as raised:
-            writeback.write(first.pk)
-        first.refresh_from_db()
-        assert first.state == WriteState.QUEUED and "did not take it (attempt 1)" in first.reason
-        assert len(entries_for(at, first)) == 1  # it did land
-        later = timezone.now() + timedelta(seconds=raised.value.countdown)
-        assert writeback.write(first.pk, now=later) == "written"
-        first.refresh_from_db()
-    [entry] = entries_for(at, first)
-    assert (first.state, first.reason, first.attempts) == (WriteState.WRITTEN, "", 2)
-    assert first.external_id == str(entry["id"])
+    lost_answer_is_found_by_marker(
+        hartwell, records, lambda: at.lose_next_answer("POST", "/TimeEntries"), lambda r: entries_for(at, r)
+    )
     assert len(at.time_entries) == 2
 
 
 def test_the_sweep_confirms_a_write_whose_worker_was_killed_and_writes_one_that_never_landed(
     hartwell: Any, at: AutotaskSandbox, records: list[TimeRecord], monkeypatch: Any
 ) -> None:
-    after_write, before_write = records
-    with tenant_context(hartwell):
-        # One worker writes to Autotask and dies before recording it; the other dies right after its claim.
-        attempt = writeback.claim(after_write.pk)
-        assert attempt is not None
-        written_id = writeback.adapter_of(attempt.record).write_time_entry(writeback.entry_for(attempt.record))
-        assert writeback.claim(before_write.pk) is not None
-        for record in records:
-            TimeRecord.objects.filter(pk=record.pk).update(
-                attempted_at=timezone.now() - writeback.LEASE - timedelta(seconds=1)
-            )
-    # The beat's sweep sends each lost record's task again; here the task runs in this process, not a broker.
-    monkeypatch.setattr(tasks.write_time, "apply_async", lambda args: tasks.write_time.apply(args=args).get())
-    assert tasks.sweep_time() == 2
-    with tenant_context(hartwell):
-        for record in records:
-            record.refresh_from_db()
-            assert (record.state, record.attempts) == (WriteState.WRITTEN, 2), record.reason
-    assert after_write.external_id == written_id
-    assert [len(entries_for(at, r)) for r in records] == [1, 1]
+    sweep_confirms_a_killed_write(hartwell, records, monkeypatch, lambda r: entries_for(at, r))
     finds = [c for c in at.calls("POST") if c.path.endswith("/TimeEntries/query")]
     assert len(finds) == 2  # each second attempt asked Autotask for the marker before writing
 

@@ -16,6 +16,7 @@ from apps.tickets import delivery, polling, services, writeback
 from apps.tickets.autotask_mapping import LINK
 from apps.tickets.models import DeliveryState, Message, QuarantinedPayload, Ticket, TicketPush, TicketSource
 from apps.tickets.psa_mapping import MappingError, connect_clients
+from apps.tickets.sources.autotask import reader
 from apps.tickets.sources.autotask.adapter import AutotaskAdapter
 from apps.tickets.sources.base import SourceError
 from sandbox.autotask import AutotaskSandbox
@@ -27,6 +28,7 @@ USER = "gaby-api@northwind.example"
 
 @pytest.fixture
 def at() -> Iterator[AutotaskSandbox]:
+    reader._ZONES.clear()  # a stand-in on a port an earlier test's used: its zone is asked again
     with AutotaskSandbox() as sandbox:
         yield sandbox
 
@@ -85,7 +87,8 @@ def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     # Every API call went to the zone the discovery named, with the API user's three headers.
     zone_calls = [c for c in at.requests if c.path.startswith(at.zone_root)]
     assert zone_calls and all(c.headers.get("apiintegrationcode") == "GABYTRACKINGIDENTIFIER01" for c in zone_calls)
-    assert at.calls("GET", "/atservicesrest/v1.0/zoneInformation")[0].query["user"] == [USER]
+    [discovery] = at.calls("GET", "/atservicesrest/v1.0/zoneInformation")  # once: every later adapter knows it
+    assert discovery.query["user"] == [USER]
 
     with pytest.raises(MappingError, match="already receives Autotask company 174"):
         connect_clients(LINK, connection=connection(at), mapping={174: hartwell})
@@ -233,3 +236,33 @@ def test_the_cli_lists_companies_and_maps_them_in_one_step(at: AutotaskSandbox, 
         call_command("gaby", "connect-autotask", "--config", config, "--map", "176=hartwell", "--map", "176=dearborn")
     with pytest.raises(CommandError, match="Autotask refused the API user"):
         call_command("gaby", "connect-autotask", "--config", json.dumps(connection(at, secret="nope")), "--list")
+
+
+def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) -> None:
+    fields = {
+        "name": "Autotask",
+        "poll_interval_seconds": "120",
+        "username": "gaby@northwind.example",
+        "secret": "s3cret",
+        "integration_code": "GABYTRACKINGIDENTIFIER01",
+        "at_company_id": "174",
+    }
+    response = as_user("alice", "hartwell").post("/inbox/sources/connect/autotask/", fields)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context(hartwell):
+        source = TicketSource.objects.get(kind="autotask")
+        assert services.source_config(client=hartwell, source=source) == {
+            "username": "gaby@northwind.example",
+            "secret": "s3cret",
+            "integration_code": "GABYTRACKINGIDENTIFIER01",
+            "at_company_id": "174",
+        }
+    page = as_user("alice", "hartwell").get("/inbox/sources/").content.decode()
+    assert f"/api/v1/sources/{source.pk}/webhook" not in page  # polled: no webhook URL to register
+    refused = as_user("alice", "hartwell").post(
+        "/inbox/sources/connect/autotask/",
+        {**fields, "username": "gaby", "integration_code": "has spaces", "at_company_id": "-1"},
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert "valid email" in html and "tracking identifier" in html and "greater than or equal to 0" in html

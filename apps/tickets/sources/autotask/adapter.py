@@ -12,6 +12,7 @@ attempts at a time. Reading is apps/tickets/sources/autotask/reader.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,6 +40,10 @@ class AutotaskAdapter(AutotaskReader):
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply", "internal_note"})
     # Autotask tickets have no free tag list (categories and issue types are configured): tags stay in Gaby.
     writable_fields: ClassVar[frozenset[str]] = frozenset({"status", "priority", "assignee"})
+
+    def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
+        super().__init__(source_id=source_id, config=config)
+        self._resources: dict[str, dict[str, Any]] = {}
 
     def _publish(self, *, internal: bool) -> int:
         picklist = self.picklist("TicketNotes", "publish")
@@ -123,6 +128,18 @@ class AutotaskAdapter(AutotaskReader):
             raise SourceError(f"Autotask has no resource with {field} {value}.")
         return found[0]
 
+    def _time_resource(self, chosen: str) -> dict[str, Any]:
+        """The resource time is written as, asked once per adapter: billing keeps a source's adapter for its next
+        records (apps/billing/writeback.adapter_of), and one more query per entry would double each write's calls.
+        A changed resource is seen when the source's configuration changes or the worker restarts."""
+        key = chosen or f"user:{self.username}"
+        if key not in self._resources:
+            if chosen:
+                self._resources[key] = self._item("Resources", _whole(chosen, "Resource"))
+            else:
+                self._resources[key] = self._resource("userName", self.username)  # the API user is a resource too
+        return self._resources[key]
+
     def assign(self, ticket_external_id: str, assignee_email: str) -> None:
         """Assign to the resource with this email, in its default service desk role (Autotask wants both)."""
         if not assignee_email:
@@ -138,11 +155,7 @@ class AutotaskAdapter(AutotaskReader):
     def _time_body(self, entry: TimeEntry, note: str) -> dict[str, Any]:
         if entry.minutes <= 0:
             raise SourceError(f"A time entry needs a positive number of minutes, not {entry.minutes}.")
-        chosen = entry.member_id or str(self.config.get("time_resource_id") or "")
-        if chosen:
-            resource = self._item("Resources", _whole(chosen, "Resource"))
-        else:
-            resource = self._resource("userName", self.username)  # the API user is a resource too
+        resource = self._time_resource(entry.member_id or str(self.config.get("time_resource_id") or ""))
         role = str(self.config.get("time_role_id") or resource.get("defaultServiceDeskRoleID") or "")
         code = entry.work_type or str(self.config.get("time_billing_code_id") or "")
         if not code:

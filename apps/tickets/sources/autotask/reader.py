@@ -33,6 +33,9 @@ from apps.tickets.sources.vendor import HttpAdapter, IgnoredDelivery, iso_z, par
 WEBSERVICES = "https://webservices.autotask.net"
 PAGE_SIZE = 100
 MAX_RECORDS = 500  # Autotask's largest page
+# Which zone serves each API user, per process: Autotask asks integrations to look it up once rather than before
+# every call (each poll and delivery builds a fresh adapter). A database moved to another zone is seen on restart.
+_ZONES: dict[tuple[str, str], str] = {}
 
 
 class AutotaskHttp(SourceHttp):
@@ -83,9 +86,11 @@ class AutotaskReader(HttpAdapter):
         }
 
     def zone_url(self) -> str:
-        """The API root of the user's zone, asked once per adapter (``zoneInformation`` on the webservices host)."""
+        """The API root of the user's zone (``zoneInformation`` on the webservices host), asked once per process."""
+        host = str(self.config.get("webservices_url") or WEBSERVICES).rstrip("/")
+        if self._zone is None and (host, self.username) in _ZONES:
+            self._zone = _ZONES[(host, self.username)]
         if self._zone is None:
-            host = str(self.config.get("webservices_url") or WEBSERVICES).rstrip("/")
             discovery = AutotaskHttp(host, headers=self._headers())
             try:
                 found = discovery.json("GET", "/atservicesrest/v1.0/zoneInformation", params={"user": self.username})
@@ -98,7 +103,7 @@ class AutotaskReader(HttpAdapter):
                 discovery.close()
             if not isinstance(found, dict) or not str(found.get("url") or "").startswith(("http://", "https://")):
                 raise SourceError(f"Autotask's zone information has no URL: {str(found)[:200]}")
-            self._zone = str(found["url"]).rstrip("/") + "/v1.0"
+            self._zone = _ZONES[(host, self.username)] = str(found["url"]).rstrip("/") + "/v1.0"
         return self._zone
 
     @property
