@@ -212,6 +212,17 @@ def test_status_priority_and_assignee_are_patched_by_label(
     renamed = AutotaskAdapter(source_id="x", config={**adapter.config, "statuses": {"pending": "Waiting"}})
     with pytest.raises(SourceError, match=r"no ticket status labelled 'Waiting' .*'statuses'"):
         renamed.update_status("7701", "pending")
+    # Time logged outside billing's ledger takes the source's own billing code, role and resource settings.
+    timed = AutotaskAdapter(
+        source_id="x",
+        config={**adapter.config, "time_billing_code_id": "29682802", "time_role_id": "29682834"},
+    )
+    timed.log_time_entry("7701", minutes=45, note="Driver swap", billable=False)
+    [entry] = at.time_entries.values()
+    assert (entry["hoursWorked"], entry["isNonBillable"], entry["summaryNotes"]) == (0.75, True, "Driver swap")
+    assert (entry["resourceID"], entry["roleID"], entry["billingCodeID"]) == (29682885, 29682834, 29682802)
+    with pytest.raises(SourceError, match="a time entry is charged to an existing ticket"):
+        timed.log_time_entry("999", minutes=5, note="x", billable=True)
 
 
 def test_the_cli_lists_companies_and_maps_them_in_one_step(at: AutotaskSandbox, hartwell: Any, dearborn: Any) -> None:

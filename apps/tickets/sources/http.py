@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -37,6 +37,10 @@ def retry_after_seconds(value: str | None, *, default: float) -> float:
 
 
 class SourceHttp:
+    # What a vendor package says when its API refuses with one of these statuses: a template whose ``{error}`` is the
+    # answer (method, URL, status, body) and whose text says what to fix (ConnectWise's keys, Autotask's API user).
+    refusals: ClassVar[Mapping[int, str]] = {}
+
     def __init__(
         self,
         base_url: str,
@@ -64,10 +68,9 @@ class SourceHttp:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response, _ = self._send(method, url, lambda: self.client.request(method, url, **kwargs))
         if response.status_code >= 400:
-            raise HttpStatusError(
-                f"{method} {url} answered {response.status_code}: {response.text[:300]}",
-                status=response.status_code,
-            )
+            error = f"{method} {url} answered {response.status_code}: {response.text[:300]}"
+            hint = self.refusals.get(response.status_code)
+            raise HttpStatusError(hint.format(error=error) if hint else error, status=response.status_code)
         return response
 
     def refused(self, response: httpx.Response) -> bool:

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.utils import timezone
 
 from apps.tickets.sources.autotask import shapes
 from apps.tickets.sources.autotask.reader import AutotaskReader
-from apps.tickets.sources.base import Delivered, OutboundMessage, SourceError
+from apps.tickets.sources.base import Delivered, OutboundMessage, SourceError, TimeEntry
 from apps.tickets.sources.vendor import iso_z, parse_time, uuid7_time
-
-if TYPE_CHECKING:  # annotations only
-    from apps.tickets.sources.base import TimeEntry
 
 CLOCK_SKEW = timedelta(minutes=5)  # Autotask's clock against Gaby's, when looking for a note a lost attempt wrote
 
@@ -182,8 +179,6 @@ class AutotaskAdapter(AutotaskReader):
 
     def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
         """A time entry charged to the ticket, ending now, as the source's resource and work type."""
-        from apps.tickets.sources.base import TimeEntry
-
         entry = TimeEntry(key="", ticket_external_id=ticket_external_id, minutes=minutes, note=note, billable=billable)
         self.writer.json("POST", "/TimeEntries", json=self._time_body(entry, note))
 

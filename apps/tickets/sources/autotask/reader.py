@@ -52,17 +52,10 @@ class AutotaskHttp(SourceHttp):
             return False
         return isinstance(errors, list) and bool(errors)
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return super().request(method, url, **kwargs)
-        except HttpStatusError as exc:
-            if exc.status == 401:
-                raise HttpStatusError(
-                    f"Autotask refused the API user ({exc}); check the username, the secret and the API integration "
-                    "code (Admin → Resources (Users) → the API user → Security: API Tracking Identifier).",
-                    status=401,
-                ) from exc
-            raise
+    refusals: ClassVar[Mapping[int, str]] = {
+        401: "Autotask refused the API user ({error}); check the username, the secret and the API integration code "
+        "(Admin → Resources (Users) → the API user → Security: API Tracking Identifier).",
+    }
 
 
 class AutotaskReader(HttpAdapter):
@@ -182,7 +175,10 @@ class AutotaskReader(HttpAdapter):
         items, next_url = self._page(answer, "ticket")
         steps: list[Step] = []
         for item in items:
-            moment = parse_time(item.get("lastActivityDate")) if isinstance(item.get("lastActivityDate"), str) else None
+            try:
+                moment = parse_time(item.get("lastActivityDate"))
+            except ValueError:
+                moment = None  # the ticket is read (or quarantined) below; it does not move the bound
             if moment is not None and moment > (parse_time(high) or moment):
                 high = str(item["lastActivityDate"])
             place = {"since": since, "high": high, "page": page_url} if page_url else {"since": since, "high": high}
