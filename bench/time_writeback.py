@@ -1,8 +1,9 @@
 """Billable time write-back at MSP scale: N closed investigations across M clients, through each client's billing
-rules, written to the HaloPSA stand-in by parallel workers, two of which die mid-run.
+rules, written to a PSA stand-in (``--psa halopsa``, the default, or ``--psa autotask``; bench/_time_psa.py) by
+parallel workers, two of which die mid-run.
 
-Set-up (not timed): ``--clients`` Gaby clients (schemas made once and reused), each with a HaloPSA source on its own
-Halo company (``--tickets`` tickets, polled into Gaby) and a billing rule (minimum 2 min; rounding 6 or 15 min by
+Set-up (not timed): ``--clients`` Gaby clients (schemas made once and reused), each with a source on its own
+PSA company (``--tickets`` tickets, polled into Gaby) and a billing rule (minimum 2 min; rounding 6 or 15 min by
 client). Timed, in this order:
 
 1. **Recording**: ``--investigations`` investigations are stored as concluded (status ``done``, ``started_at`` →
@@ -12,15 +13,15 @@ client). Timed, in this order:
 2. **Write-back**: ``--workers`` processes each walk every client's due records and call ``writeback.write``
    (claim, write through the adapter, finish); contention is settled by the conditional UPDATE. When a third of the
    records are written, worker 0 is killed with SIGKILL, mid-write. Worker 1 dies in the window a timed kill
-   cannot aim at: right after Halo wrote a record, before the worker recorded it. The survivors finish the rest.
+   cannot aim at: right after the PSA wrote a record, before the worker recorded it. The survivors finish the rest.
 3. **Recovery**: what the dead worker held stays ``writing``; the sweep runs as it will once the lease has passed
-   (``now`` = lease + 1 s later): each such record is looked up by its marker in Halo, and written only if absent.
+   (``now`` = lease + 1 s later): each such record is looked up by its marker in the PSA, written only if absent.
 
-Then Halo's actions are counted by marker: duplicates (a marker written twice) and losses (a billable record not
-written, or written with no action in Halo). Floor: the same number of bare ``POST /api/Actions`` with httpx, by
-the same number of processes, to a fresh stand-in.
+Then the PSA's entries are counted by marker: duplicates (a marker written twice) and losses (a billable record not
+written, or written with no entry in the PSA). Floor: the same number of bare writes (Halo ``POST /api/Actions``,
+Autotask ``POST /TimeEntries``) with httpx, by the same number of processes, to a fresh stand-in.
 
-    GABY_ENV=development .venv/bin/python bench/time_writeback.py [--clients 50] [--investigations 10000]
+    GABY_ENV=development .venv/bin/python bench/time_writeback.py [--psa autotask] [--clients 50]
 """
 
 from __future__ import annotations
@@ -40,40 +41,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._server import setup_django
+from bench._time_psa import PSAS, Psa
 
 MARKER = "[gaby-time:"
-START = datetime(2026, 11, 16, 9, tzinfo=UTC)
-
-
-def seed(clients: int, tickets: int) -> dict[str, Any]:
-    rows = [
-        {
-            "id": 50_000 + c * tickets + t,
-            "summary": f"Time bench ticket {c}-{t}",
-            "details": "The scanner on the second floor is offline.",
-            "client_id": 500 + c,
-            "user_id": 5000 + c,
-            "status_id": 2,
-            "priority_id": 3,
-            "agent_id": 0,
-            "dateoccurred": "2026-11-16T09:00:00Z",
-            "last_update": (START + timedelta(minutes=t)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "actions": [],
-        }
-        for c in range(clients)
-        for t in range(tickets)
-    ]
-    return {
-        "tenant": "timebench",
-        "applications": {"gaby-bench": "bench-secret"},
-        "clients": [{"id": 500 + c, "name": f"Time Bench Company {c}", "inactive": False} for c in range(clients)],
-        "users": [
-            {"id": 5000 + c, "name": f"User {c}", "emailaddress": f"u@c{c}.timebench.example", "client_id": 500 + c}
-            for c in range(clients)
-        ],
-        "agents": [{"id": 1, "name": "Gaby (API)", "email": "gaby@timebench.example"}],
-        "tickets": rows,
-    }
 
 
 def _django_in_child() -> None:
@@ -86,7 +56,7 @@ def _django_in_child() -> None:
 def worker(schemas: list[str], order_seed: int, ready: Any, go: Any, die_after_write: int = 0) -> None:
     """One write-back worker: every client's due records, in its own order, through ``writeback.write``.
 
-    ``die_after_write``: at that record, the worker claims it and has Halo write it, then exits on the spot
+    ``die_after_write``: at that record, the worker claims it and has the PSA write it, then exits on the spot
     (``os._exit``, no cleanup) before recording the result, the window a timed SIGKILL cannot aim at."""
     _django_in_child()
     from django_tenants.utils import tenant_context
@@ -117,35 +87,12 @@ def worker(schemas: list[str], order_seed: int, ready: Any, go: Any, die_after_w
                     writeback.write(record_id)
 
 
-def floor_worker(url: str, ticket_ids: list[int], count: int) -> None:
-    import httpx
-
-    with httpx.Client(base_url=url, timeout=30) as http:
-        form = {"grant_type": "client_credentials", "client_id": "gaby-bench", "client_secret": "bench-secret"}
-        token = http.post("/auth/token", data={**form, "scope": "all"}).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
-        for n in range(count):
-            action = {
-                "ticket_id": ticket_ids[n % len(ticket_ids)],
-                "note": f"floor {n}",
-                "outcome": "Private Note",
-                "hiddenfromuser": True,
-                "timetaken": 0.1,
-                "timetakenadjusted": 0.1,
-                "nonbilltime": 0,
-            }
-            response = http.post("/api/Actions", json=[action])
-            assert response.status_code == 201, response.text
-
-
-def floor(clients: int, tickets: int, posts: int, workers: int) -> float:
-    from sandbox.halopsa import HaloPSASandbox
-
-    with HaloPSASandbox(seed(clients, tickets)) as halo:
-        ids = list(halo.tickets)
+def floor(psa: Psa, clients: int, tickets: int, posts: int, workers: int) -> float:
+    with psa.sandbox(psa.seed(clients, tickets)) as stand_in:
+        ids = list(stand_in.tickets)
         share = [posts // workers + (1 if w < posts % workers else 0) for w in range(workers)]
         started = time.perf_counter()
-        procs = [multiprocessing.Process(target=floor_worker, args=(halo.base_url, ids, n)) for n in share]
+        procs = [multiprocessing.Process(target=psa.floor, args=(stand_in.base_url, ids, n)) for n in share]
         for proc in procs:
             proc.start()
         for proc in procs:
@@ -153,7 +100,7 @@ def floor(clients: int, tickets: int, posts: int, workers: int) -> float:
         return time.perf_counter() - started
 
 
-def prepare(args: argparse.Namespace, halo: Any) -> list[Any]:
+def prepare(args: argparse.Namespace, psa: Psa, stand_in: Any) -> list[Any]:
     from django_tenants.utils import tenant_context
 
     from apps.billing.models import BillingRule, TimeRecord
@@ -171,30 +118,18 @@ def prepare(args: argparse.Namespace, halo: Any) -> list[Any]:
         with tenant_context(client):  # each run starts from an empty ledger and empty sources
             TimeRecord.objects.all().delete()
             BillingRule.objects.all().delete()
-            Message.objects.filter(ticket__source__kind="halopsa").delete()
-            Ticket.objects.filter(source__kind="halopsa").delete()
-            TicketSource.objects.filter(kind="halopsa").delete()
-            config = {
-                "base_url": halo.base_url,
-                "tenant": "timebench",
-                "client_id": "gaby-bench",
-                "client_secret": "bench-secret",
-                "halo_client_id": str(500 + c),
-                "backfill_days": 3650,
-            }
-            source = services.create_source(client=client, kind="halopsa", name="HaloPSA", config=config)
+            for kind in PSAS:  # a run for another PSA left its sources: the records go to this one's
+                Message.objects.filter(ticket__source__kind=kind).delete()
+                Ticket.objects.filter(source__kind=kind).delete()
+                TicketSource.objects.filter(kind=kind).delete()
+            config = {**psa.config(stand_in, c), "backfill_days": 3650}
+            source = services.create_source(client=client, kind=psa.kind, name=psa.label, config=config)
             assert polling.poll(source.pk).status == "ok"
-            BillingRule.objects.create(
-                minimum_minutes=2,
-                rounding_minutes=6 if c % 2 == 0 else 15,
-                work_type="3",
-                agreement_id=str(900 + c),
-                member_id="1",
-            )
+            BillingRule.objects.create(minimum_minutes=2, rounding_minutes=6 if c % 2 == 0 else 15, **psa.rule(c))
     return clients
 
 
-def record(clients: list[Any], per_client: int, rng: random.Random) -> tuple[float, int, int]:
+def record(clients: list[Any], per_client: int, rng: random.Random, kind: str) -> tuple[float, int, int]:
     from django.db import transaction
     from django_tenants.utils import tenant_context
 
@@ -205,7 +140,7 @@ def record(clients: list[Any], per_client: int, rng: random.Random) -> tuple[flo
     started = time.perf_counter()
     for client in clients:
         with tenant_context(client):
-            tickets = list(Ticket.objects.filter(source__kind="halopsa"))
+            tickets = list(Ticket.objects.filter(source__kind=kind))
             for n in range(per_client):
                 finished = datetime.now(UTC) - timedelta(minutes=rng.randint(1, 600))
                 worked = timedelta(seconds=rng.randint(30, 1200))
@@ -247,7 +182,7 @@ def write_back(clients: list[Any], workers: int, billable: int) -> tuple[float, 
     connections.close_all()  # the children open their own
     schemas = [client.schema_name for client in clients]
     ready, go = multiprocessing.Semaphore(0), multiprocessing.Event()
-    # Worker 1 dies right after a Halo write, a quarter of its way in; worker 0 is SIGKILLed below.
+    # Worker 1 dies right after a PSA write, a quarter of its way in; worker 0 is SIGKILLed below.
     dying = {1: max(1, billable // workers // 4)}
     procs = [
         multiprocessing.Process(target=worker, args=(schemas, w, ready, go, dying.get(w, 0))) for w in range(workers)
@@ -291,14 +226,14 @@ def recover(clients: list[Any]) -> tuple[float, int, Counter[str]]:
     return time.perf_counter() - started, swept, outcomes
 
 
-def audit(clients: list[Any], halo: Any) -> tuple[int, int, int, Counter[str]]:
+def audit(clients: list[Any], psa: Psa, stand_in: Any) -> tuple[int, int, int, Counter[str]]:
     from django_tenants.utils import tenant_context
 
     from apps.billing.models import TimeRecord, WriteState
 
     markers = Counter(
         note[note.index(MARKER) + len(MARKER) : note.index("]", note.index(MARKER))]
-        for note in (str(a["note"]) for a in halo.actions.values())
+        for note in psa.notes(stand_in)
         if MARKER in note
     )
     duplicates = sum(count - 1 for count in markers.values() if count > 1)
@@ -319,36 +254,41 @@ def audit(clients: list[Any], halo: Any) -> tuple[int, int, int, Counter[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--psa", choices=sorted(PSAS), default="halopsa", help="the PSA stand-in written to")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--investigations", type=int, default=10_000)
-    parser.add_argument("--tickets", type=int, default=20, help="Halo tickets per client")
+    parser.add_argument("--tickets", type=int, default=20, help="PSA tickets per client")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     setup_django()
     multiprocessing.set_start_method("spawn")
-    from sandbox.halopsa import HaloPSASandbox
+    psa = PSAS[args.psa]
+
+    def marked(stand_in: Any) -> int:
+        return sum(1 for note in psa.notes(stand_in) if MARKER in note)
 
     rng = random.Random(args.seed)
     per_client = args.investigations // args.clients
     total = per_client * args.clients
-    with HaloPSASandbox(seed(args.clients, args.tickets)) as halo:
+    with psa.sandbox(psa.seed(args.clients, args.tickets)) as stand_in:
         started = time.perf_counter()
-        clients = prepare(args, halo)
+        clients = prepare(args, psa, stand_in)
         prepared = time.perf_counter() - started
-        recording, queued, not_billed = record(clients, per_client, rng)
+        recording, queued, not_billed = record(clients, per_client, rng, psa.kind)
         writing, killed = write_back(clients, args.workers, queued)
-        in_halo = len([a for a in halo.actions.values() if MARKER in str(a["note"])])
+        in_psa = marked(stand_in)
         written_in_run = written_so_far(clients)
         recovering, swept, outcomes = recover(clients)
-        posted_in_recovery = len([a for a in halo.actions.values() if MARKER in str(a["note"])]) - in_halo
-        written, duplicates, lost, states = audit(clients, halo)
-        posts = in_halo + posted_in_recovery
-    base = floor(args.clients, args.tickets, posts, args.workers)
+        posted_in_recovery = marked(stand_in) - in_psa
+        written, duplicates, lost, states = audit(clients, psa, stand_in)
+        posts = in_psa + posted_in_recovery
+    base = floor(psa, args.clients, args.tickets, posts, args.workers)
     per_record, per_post = writing / max(1, written_in_run), base / max(1, posts)
+    name = psa.label
     print(
-        f"Time write-back: {total} closed investigations across {args.clients} clients "
-        f"({args.tickets} Halo tickets each), {args.workers} worker processes"
+        f"Time write-back to {name}: {total} closed investigations across {args.clients} clients "
+        f"({args.tickets} {name} tickets each), {args.workers} worker processes"
     )
     print(f"  set-up (clients, sources polled, rules; not timed below)    {prepared:7.1f} s")
     print(
@@ -356,24 +296,24 @@ def main() -> None:
         f"{total / recording:6.0f} records/s  ({queued} billable; {not_billed} under the minimum: kept, not written)"
     )
     print(
-        f"  {'floor: bare httpx POST /api/Actions, same count and processes':<60}{base:7.1f} s  "
+        f"  {'floor: bare httpx ' + psa.write + ', same count and processes':<60}{base:7.1f} s  "
         f"{posts / base:6.0f} posts/s"
     )
     print(
-        f"  {'write-back: claim, Halo write, finish (worker 0 killed)':<60}{writing:7.1f} s  "
+        f"  {'write-back: claim, ' + name + ' write, finish (worker 0 killed)':<60}{writing:7.1f} s  "
         f"{written_in_run / writing:6.0f} records/s  ({per_record / per_post:4.1f}x the floor's time per post)"
     )
     print(
         f"  worker 0 SIGKILLed mid-run: {'yes' if killed else 'no (it finished first)'}; worker 1 exited after a "
-        f"Halo write; records they left for the sweep: {swept}"
+        f"{name} write; records they left for the sweep: {swept}"
     )
     print(
         f"  sweep after the lease: {recovering:5.2f} s, outcomes {dict(outcomes)}; "
-        f"posted to Halo by the sweep: {posted_in_recovery}, "
-        f"found in Halo by their marker: {swept - posted_in_recovery}"
+        f"posted to {name} by the sweep: {posted_in_recovery}, "
+        f"found in {name} by their marker: {swept - posted_in_recovery}"
     )
     print(f"  final states {dict(states)}")
-    print(f"  billable records written once: {written} of {queued}; duplicates at Halo: {duplicates}; lost: {lost}")
+    print(f"  billable records written once: {written} of {queued}; duplicates at {name}: {duplicates}; lost: {lost}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from apps.billing.rules import check_note_template
 
 ROUNDING_CHOICES = [(1, "1 minute"), (6, "6 minutes (a tenth of an hour)"), (10, "10 minutes"), (15, "15 minutes"),
                     (30, "30 minutes"), (60, "1 hour")]  # fmt: skip
-NUMERIC_ID_KINDS = {"halopsa": "HaloPSA"}  # ConnectWise names its work types and members
+NUMERIC_ID_KINDS = {"halopsa": "HaloPSA", "autotask": "Autotask"}  # ConnectWise names its work types and members
 SAMPLE = {
     "ticket": {"external_id": "3001", "title": "Payslips print blank"},
     "kind": "Investigation",

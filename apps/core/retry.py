@@ -56,6 +56,9 @@ class Policy:
     statuses: frozenset[int] = RETRY_STATUSES
     errors: tuple[type[BaseException], ...] = (httpx.TransportError,)
     hand_back: bool = True  # a Retry-After over max_wait: hand the answer back (True) or wait max_wait (False)
+    # An answer in ``statuses`` the vendor means as a refusal, not an outage (Autotask answers a rule it enforces
+    # with 500 and its errors): handed back at once, never tried again.
+    refused: Callable[[httpx.Response], bool] | None = None
 
     def step(self, attempt: int) -> float:
         """The backoff after try number ``attempt`` (1-based)."""
@@ -67,7 +70,7 @@ class Policy:
         return self.step(attempt) if asked is None else asked
 
     def retries(self, response: httpx.Response, attempt: int) -> bool:
-        if response.status_code not in self.statuses:
+        if response.status_code not in self.statuses or (self.refused is not None and self.refused(response)):
             return False
         return not self.hand_back or self.wait(response, attempt) <= self.max_wait
 

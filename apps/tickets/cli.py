@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from apps.tickets import cli_autotask as autotask_command
 from apps.tickets import cli_connectwise as connectwise_command
 from apps.tickets import cli_halopsa as halopsa_command
 from apps.tickets import polling, services
@@ -49,6 +50,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
 
     halopsa_command.register(subparsers, command)
     connectwise_command.register(subparsers, command)
+    autotask_command.register(subparsers, command)
 
 
 def _client(slug: str) -> Client:

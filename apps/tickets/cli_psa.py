@@ -1,4 +1,5 @@
-"""What the PSA connect commands share (``connect-halopsa``, ``connect-connectwise``): listing or mapping in one step;
+"""What the PSA connect commands share (``connect-halopsa``, ``connect-connectwise``,
+``connect-autotask``): listing or mapping in one step;
 reading the arguments is apps/core/cli_mapping.py (``connect-ninjaone`` reads them too)."""
 
 from __future__ import annotations

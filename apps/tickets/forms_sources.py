@@ -279,6 +279,31 @@ class ConnectWiseForm(SourceForm):
         return {**{key: data[key] for key in keys}, "cw_company_id": str(data["cw_company_id"])}
 
 
+class AutotaskForm(SourceForm):
+    """One Autotask company for this Gaby client; an MSP maps many at once with ``gaby connect-autotask``."""
+
+    kind = "autotask"
+    username = forms.EmailField(label="API user", help_text="The API user's username (its full login).")
+    secret = forms.CharField(widget=SECRET, max_length=200, label="Secret", help_text="The API user's secret.")
+    integration_code = forms.RegexField(
+        regex=r"^[A-Za-z0-9]{8,64}$",
+        label="API integration code",
+        help_text="The API user's tracking identifier (Security tab of the API user).",
+        error_messages={"invalid": "The integration code is the tracking identifier: letters and digits, no spaces."},
+    )
+    at_company_id = forms.IntegerField(
+        min_value=0,
+        label="Autotask company ID",
+        help_text="The company whose tickets are this Gaby client's: the number `gaby connect-autotask --list` "
+        "prints beside its name.",
+    )
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("username", "secret", "integration_code")
+        return {**{key: data[key] for key in keys}, "at_company_id": str(data["at_company_id"])}
+
+
 SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]
 
 
@@ -366,5 +391,6 @@ FORMS: dict[str, type[SourceForm]] = {
         LinearForm,
         HaloPSAForm,
         ConnectWiseForm,
+        AutotaskForm,
     )
 }

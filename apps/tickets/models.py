@@ -27,6 +27,7 @@ class SourceKind(models.TextChoices):
     LINEAR = "linear", "Linear"
     HALOPSA = "halopsa", "HaloPSA"
     CONNECTWISE = "connectwise", "ConnectWise PSA"
+    AUTOTASK = "autotask", "Autotask PSA"
 
 
 class Priority(models.TextChoices):

@@ -1,6 +1,7 @@
 """One PSA connection, set up once by the MSP, feeding many Gaby clients: PSA company → Gaby client.
 
-Shared by HaloPSA (apps/tickets/halopsa_mapping.py) and ConnectWise (apps/tickets/connectwise_mapping.py).
+Shared by HaloPSA (apps/tickets/halopsa_mapping.py), ConnectWise (apps/tickets/connectwise_mapping.py) and Autotask
+(apps/tickets/autotask_mapping.py).
 Tickets, their sources and their sealed secrets live in each Gaby client's own schema (strict isolation, one
 data key per client), so the mapping is made of ordinary per-client sources: for each mapped PSA company,
 ``connect_clients`` creates a source of the PSA's kind in the chosen Gaby client's schema holding the same
@@ -40,7 +41,7 @@ class PsaLink:
     instance_key: str  # the connection key that says which PSA instance it is (its URL)
     companies: Callable[[Mapping[str, Any]], dict[int, str]]  # the PSA's companies, id → name (proves credentials)
     example: str  # an example --map, e.g. "12=hartwell"
-    hook_key: str  # the source config key of the secret a webhook or callback proves itself with
+    hook_key: str  # the source config key of the secret a webhook or callback proves itself with; "" when it polls only
     noun: str = "client"  # what the PSA calls a customer company: Halo "client", ConnectWise "company"
 
 
@@ -50,7 +51,7 @@ class Connected:
     source: TicketSource
     company_id: int
     company_name: str
-    secret: str  # the webhook / callback secret, shown once to the MSP
+    secret: str  # the webhook / callback secret, shown once to the MSP ("" for a PSA that is only polled)
 
 
 def _already_mapped(link: PsaLink, client: Client, connection: Mapping[str, Any]) -> set[int]:
@@ -94,8 +95,8 @@ def connect_clients(
     base = {key: str(connection.get(key) or "") for key in link.connection_keys}
     connected: list[Connected] = []
     for company_id, client in sorted(mapping.items()):
-        secret = secrets.token_urlsafe(32)
-        config = {**base, link.company_key: str(company_id), link.hook_key: secret}
+        secret = secrets.token_urlsafe(32) if link.hook_key else ""
+        config = {**base, link.company_key: str(company_id)} | ({link.hook_key: secret} if link.hook_key else {})
         with tenant_context(client):
             source = services.create_source(
                 client=client,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -37,6 +37,10 @@ def retry_after_seconds(value: str | None, *, default: float) -> float:
 
 
 class SourceHttp:
+    # What a vendor package says when its API refuses with one of these statuses: a template whose ``{error}`` is the
+    # answer (method, URL, status, body) and whose text says what to fix (ConnectWise's keys, Autotask's API user).
+    refusals: ClassVar[Mapping[int, str]] = {}
+
     def __init__(
         self,
         base_url: str,
@@ -57,18 +61,22 @@ class SourceHttp:
             auth=auth,
             timeout=timeout,
         )
-        self.policy = retry.Policy(attempts=max_attempts, backoff=backoff, max_wait=max_wait)
+        self.policy = retry.Policy(attempts=max_attempts, backoff=backoff, max_wait=max_wait, refused=self.refused)
         self.sleep = sleep
         self.waits: list[float] = []  # what this client slept, for logs and tests
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response, _ = self._send(method, url, lambda: self.client.request(method, url, **kwargs))
         if response.status_code >= 400:
-            raise HttpStatusError(
-                f"{method} {url} answered {response.status_code}: {response.text[:300]}",
-                status=response.status_code,
-            )
+            error = f"{method} {url} answered {response.status_code}: {response.text[:300]}"
+            hint = self.refusals.get(response.status_code)
+            raise HttpStatusError(hint.format(error=error) if hint else error, status=response.status_code)
         return response
+
+    def refused(self, response: httpx.Response) -> bool:
+        """Whether an answer in a retried status is the vendor's refusal (raised as ``HttpStatusError``, not retried);
+        a vendor package overrides it when its API answers refusals with a 5xx."""
+        return False
 
     def _send(self, method: str, url: str, call: Callable[[], httpx.Response]) -> retry.Answer:
         """``call`` under the retry policy; an answer still asking to retry is raised as transient."""
@@ -78,7 +86,7 @@ class SourceHttp:
             raise SourceError(str(exc)) from None  # not transient: an operator has to allow the address
         except httpx.TransportError as exc:
             raise TransientSourceError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRY_STATUSES and not self.refused(response):
             response.close()
             wait = self.policy.wait(response, attempts)
             raise TransientSourceError(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.tickets.models import TicketSource
+from apps.tickets.sources.autotask.adapter import AutotaskAdapter
 from apps.tickets.sources.base import SourceAdapter
 from apps.tickets.sources.connectwise.adapter import ConnectWiseAdapter
 from apps.tickets.sources.email.adapter import EmailAdapter
@@ -29,6 +30,7 @@ ADAPTERS: dict[str, type[SourceAdapter]] = {
         LinearAdapter,
         HaloPSAAdapter,
         ConnectWiseAdapter,
+        AutotaskAdapter,
     )
 }
 

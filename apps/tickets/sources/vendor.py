@@ -38,6 +38,7 @@ class HttpAdapter(SourceAdapter):
     def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
         super().__init__(source_id=source_id, config=config)
         self._http: SourceHttp | None = None
+        self._writer: SourceHttp | None = None
 
     def setting(self, key: str) -> str:
         value = str(self.config.get(key, "") or "").strip()
@@ -45,8 +46,27 @@ class HttpAdapter(SourceAdapter):
             raise SourceError(f"This {self.label} source has no '{key}' in its configuration; edit the source.")
         return value
 
+    def id_setting(self, key: str, what: str) -> int:
+        """A setting that is a vendor's record id (a PSA company's): a whole number, or a message saying so."""
+        value = self.setting(key)
+        if not value.isdigit():
+            raise SourceError(f"{key} {value!r} is not {what} (a number); edit the source.")
+        return int(value)
+
     def build_http(self) -> SourceHttp:
         raise NotImplementedError
+
+    def build_writer(self) -> SourceHttp:
+        """The seam ``writer`` uses: the vendor's ``SourceHttp`` with ``max_attempts=1``."""
+        raise NotImplementedError
+
+    @property
+    def writer(self) -> SourceHttp:
+        """The seam for writes to a vendor that takes no idempotency key (the PSAs): each is attempted once per call,
+        because a retry after a lost answer must look for what the lost attempt wrote before writing again."""
+        if self._writer is None:
+            self._writer = self.build_writer()
+        return self._writer
 
     @property
     def http(self) -> SourceHttp:

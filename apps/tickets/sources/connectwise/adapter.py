@@ -33,13 +33,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from django.utils import timezone
 
 from apps.tickets.normalized import NormalizedContact, NormalizedTicket
 from apps.tickets.sources.base import Delivered, OutboundMessage, Page, PayloadError, SignatureError, SourceError, Step
 from apps.tickets.sources.connectwise import shapes
-from apps.tickets.sources.http import HttpStatusError, SourceHttp
+from apps.tickets.sources.http import SourceHttp
 from apps.tickets.sources.vendor import (
     HttpAdapter,
     IgnoredDelivery,
@@ -67,23 +66,12 @@ CALLBACK_SECRET_HEADER = "X-Gaby-Callback-Secret"
 class ManageHttp(SourceHttp):
     """The seam, with Manage's refusals of the keys (401) and the clientId (403) told as what to fix."""
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return super().request(method, url, **kwargs)
-        except HttpStatusError as exc:
-            if exc.status == 401:
-                raise HttpStatusError(
-                    f"ConnectWise refused the API member's keys ({exc}); check the company id, public key and private "
-                    "key (System → Members → API Members → API Keys).",
-                    status=401,
-                ) from exc
-            if exc.status == 403:
-                raise HttpStatusError(
-                    f"ConnectWise refused the request ({exc}); check the clientId (developer.connectwise.com → Client "
-                    "IDs) and the API member's security role.",
-                    status=403,
-                ) from exc
-            raise
+    refusals: ClassVar[Mapping[int, str]] = {
+        401: "ConnectWise refused the API member's keys ({error}); check the company id, public key and private key "
+        "(System → Members → API Members → API Keys).",
+        403: "ConnectWise refused the request ({error}); check the clientId (developer.connectwise.com → Client IDs) "
+        "and the API member's security role.",
+    }
 
 
 class ConnectWiseAdapter(HttpAdapter):
@@ -95,7 +83,6 @@ class ConnectWiseAdapter(HttpAdapter):
 
     def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
         super().__init__(source_id=source_id, config=config)
-        self._writer: SourceHttp | None = None
         self._contacts: dict[int, dict[str, Any]] = {}
 
     def _headers(self) -> dict[str, str]:
@@ -112,19 +99,12 @@ class ConnectWiseAdapter(HttpAdapter):
     def build_http(self) -> SourceHttp:
         return ManageHttp(self._api_root(), headers=self._headers())
 
-    @property
-    def writer(self) -> SourceHttp:
-        """Writes are attempted once per call: a retry after a lost answer must look before writing again."""
-        if self._writer is None:
-            self._writer = ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)
-        return self._writer
+    def build_writer(self) -> SourceHttp:
+        return ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)
 
     @property
     def cw_company_id(self) -> int:
-        value = self.setting("cw_company_id")
-        if not value.isdigit():
-            raise SourceError(f"cw_company_id {value!r} is not a ConnectWise company record id; edit the source.")
-        return int(value)
+        return self.id_setting("cw_company_id", "a ConnectWise company record id")
 
     def _read(self, url: str, **params: Any) -> Any:
         return self.http.json("GET", url, params=params or None)

@@ -77,25 +77,17 @@ class HaloPSAAdapter(HttpAdapter):
 
     def __init__(self, *, source_id: str, config: Mapping[str, Any]) -> None:
         super().__init__(source_id=source_id, config=config)
-        self._writer: SourceHttp | None = None
         self._users: dict[int, dict[str, Any]] = {}
 
     def build_http(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"))
 
-    @property
-    def writer(self) -> SourceHttp:
-        """Writes are attempted once per call: a retry after a lost answer must look before writing again."""
-        if self._writer is None:
-            self._writer = SourceHttp(self.setting("base_url"), max_attempts=1)
-        return self._writer
+    def build_writer(self) -> SourceHttp:
+        return SourceHttp(self.setting("base_url"), max_attempts=1)
 
     @property
     def halo_client_id(self) -> int:
-        value = self.setting("halo_client_id")
-        if not value.isdigit():
-            raise SourceError(f"halo_client_id {value!r} is not a Halo client id (a number); edit the source.")
-        return int(value)
+        return self.id_setting("halo_client_id", "a Halo client id")
 
     # --- calls -------------------------------------------------------------------------------
     def _call(self, method: str, url: str, *, write: bool = False, **kwargs: Any) -> Any:
