@@ -20,16 +20,19 @@ def seed_builtin(apps: Any, schema_editor: Any) -> None:
 
     if schema_editor.connection.schema_name != get_public_schema_name():
         return
-    template_model = apps.get_model("client_templates", "ClientTemplate")
-    version_model = apps.get_model("client_templates", "TemplateVersion")
+    # The migration's own connection: with a separate owner role (tenants/db_privileges.py), "default" is the
+    # application role, which gets its grants on these tables only after the migration.
+    alias = schema_editor.connection.alias
+    templates = apps.get_model("client_templates", "ClientTemplate").objects.using(alias)
+    versions = apps.get_model("client_templates", "TemplateVersion").objects.using(alias)
     for path in builtin_files():
         key = path.stem
-        if template_model.objects.filter(key=key).exists():
+        if templates.filter(key=key).exists():
             continue
         text = path.read_text(encoding="utf-8")
         spec = parse(text)
-        template = template_model.objects.create(key=key, name=spec.name, description=spec.description, builtin=True)
-        version_model.objects.create(
+        template = templates.create(key=key, name=spec.name, description=spec.description, builtin=True)
+        versions.create(
             template=template,
             number=1,
             yaml=text,
