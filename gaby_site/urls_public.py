@@ -11,6 +11,7 @@ urlpatterns = [
     path("clients/new/", views_portal.new_client, name="portal_new_client"),
     path("status/", observability.status_page, name="portal_status"),  # MSP staff: every client's health (OBS-4)
     path("anomalies/", observability.anomalies_page, name="portal_anomalies"),  # MSP staff: cross-client (MSP-11)
+    path("templates/", include("apps.onboarding.client_templates.urls")),  # MSP staff: onboarding templates (MSP-8)
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),

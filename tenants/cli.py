@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Role, User
 from apps.accounts.services import mint_first_admin, set_membership
+from apps.onboarding.client_templates.cli import report_onboarding, template_for_cli
+from apps.onboarding.client_templates.onboard import apply_on_onboarding
 from gaby_site.demo_mail import DemoMail
 from tenants.addresses import client_domain
 from tenants.demo import DEMO_PEOPLE, seed_demo
@@ -43,6 +45,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     new.add_argument("name")
     new.add_argument("--slug", required=True, help="Subdomain and schema name, e.g. hartwell.")
     new.add_argument("--admin", help="Email of an existing user to make the client's first Admin.")
+    new.add_argument("--template", help="Key of an onboarding template to apply in the same step, e.g. law-firm.")
     new.set_defaults(handler=create_client_command)
 
     member = subparsers.add_parser("add-member", help="Give a user a role on a client (creates the user if new).")
@@ -105,11 +108,13 @@ def create_client_command(command: BaseCommand, options: dict[str, Any]) -> None
         admin = User.objects.filter(email=options["admin"].lower()).first()
         if admin is None:
             raise CommandError(f"No user with email {options['admin']!r}: create them first or leave --admin out.")
+    template = template_for_cli(options.get("template"))  # checked before the client exists
     try:
         client = create_client(name=options["name"], slug=options["slug"], admin=admin)
     except ValidationError as exc:
         raise CommandError("; ".join(exc.messages)) from exc
     command.stdout.write(f"Created {client.name}: schema {client.schema_name}, domain {client_domain(client.slug)}")
+    report_onboarding(command, apply_on_onboarding(client=client, template=template, actor=admin))
 
 
 def add_member(command: BaseCommand, options: dict[str, Any]) -> None:

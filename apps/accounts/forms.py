@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 
 from apps.accounts.models import Role
+from apps.onboarding.client_templates.onboard import TemplateChoiceField
 from tenants.models import Client, slug_validator
 
 
@@ -16,6 +17,7 @@ class NewClientForm(forms.Form):
         validators=[slug_validator],
         help_text="Becomes the subdomain and schema, e.g. hartwell.",
     )
+    template = TemplateChoiceField()  # MSP-8: applied in one step after the client is created
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"].strip().lower()

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import msp_staff_required
 from apps.accounts.forms import NewClientForm
 from apps.core.http import GabyRequest, render_page
+from apps.onboarding.client_templates.onboard import apply_on_onboarding
 from tenants.services import create_client
 
 
@@ -31,6 +32,11 @@ def new_client(request: GabyRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"{client.name} is ready. You are its first Admin.")
+            onboarded = apply_on_onboarding(client=client, template=form.cleaned_data["template"], actor=request.user)
+            if onboarded.message:
+                messages.add_message(
+                    request, messages.SUCCESS if onboarded.applied else messages.ERROR, onboarded.message
+                )
             if not request.htmx:
                 return redirect("portal_home")
             form, status = NewClientForm(), 200

@@ -96,8 +96,11 @@ def _apply(widget: Widget, changes: dict[str, Any]) -> None:
     for name in ("name", "greeting", "persona_name", "persona_avatar_url", "identity_mode", "enabled"):
         if name in changes:
             setattr(widget, name, changes[name])
-    if "allowed_origins" in changes:
+    if "allowed_origins" in changes and (changes["allowed_origins"] or widget.enabled):
         widget.allowed_origins = clean_origins(list(changes["allowed_origins"]))
+    if widget.enabled and not widget.allowed_origins:
+        # A widget that is off may wait for its sites (an onboarding template cannot know them); one that runs may not.
+        widget.allowed_origins = clean_origins([])
     if "theme" in changes:
         widget.theme = clean_theme(changes["theme"])
     if "business_hours" in changes:
@@ -107,8 +110,6 @@ def _apply(widget: Widget, changes: dict[str, Any]) -> None:
 def create_widget(*, client: Client, changes: dict[str, Any], actor: Any = None) -> Widget:
     widget = Widget(public_key=new_public_key())
     _apply(widget, changes)
-    if not widget.allowed_origins:
-        widget.allowed_origins = clean_origins([])
     with transaction.atomic():
         widget.save()
         widget.sealed_identity_secret = seal(client, secrets.token_urlsafe(32), purpose=widget.secret_purpose)

@@ -17,11 +17,13 @@ from apps.chat.models import Widget
 from apps.chat.services import CHAT_SOURCE_NAME
 from apps.knowledge.models import Document
 from apps.llm.models import LLMProvider, ModelRoute
+from apps.onboarding.client_templates.apply import checklist_steps as template_steps
 from apps.onboarding.models import SetupChoices
 from apps.tickets.models import SourceKind, TicketSource
 from tenants.models import Client
 
 CONFIRMABLE = ("model", "autonomy")
+CONNECT_FORM = {"git_source": "code", "mcp_stdio": "mcp", "mcp_http": "mcp"}  # connector kind -> its Connect form
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,18 @@ def steps(client: Client) -> list[Step]:
             reverse("safety:settings"),
             "Review autonomy and approvals",
             confirmable=True,
+        ),
+        # The connectors the client's onboarding template asks for (MSP-8): done once one of that kind exists.
+        *(
+            Step(
+                f"connect-{step.kind}",
+                step.title,
+                step.done,
+                "Connected." if step.done else "Not connected yet: it needs this client's own credentials.",
+                reverse("connectors:new", args=[CONNECT_FORM.get(step.kind, step.kind)]),
+                "Connect it",
+            )
+            for step in template_steps(client)
         ),
     ]
 

@@ -23,6 +23,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
     "apps.observability",  # no tables: /metrics, traces and the MSP's /status page read the other apps' rows
+    "apps.onboarding.client_templates",  # MSP-8: onboarding templates, shared by every client
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -314,6 +314,10 @@ def test_the_msp_portal_and_a_client_in_the_msp_colours(asgi_server: str, scanne
     s.scan(portal + "/accounts/password/reset/")
     s.scan(portal + "/status/")  # every client's health, for MSP staff (apps/observability)
     s.scan(portal + "/anomalies/")  # the same problem at several clients, for MSP staff (MSP-11)
+    s.scan(portal + "/templates/")  # onboarding templates (MSP-8): list, edit and history, a version, apply
+    s.scan(portal + "/templates/law-firm/")
+    s.scan(portal + "/templates/law-firm/versions/1/")
+    s.scan(portal + "/templates/law-firm/apply/?client=hartwell")
     unscanned = s.unscanned(besides={"public:admin:index"})  # Django's own admin is not Gaby's page
     assert not {r for r in unscanned if r.startswith("public:")}, unscanned
     s.page.goto(portal + "/")
