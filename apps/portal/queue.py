@@ -39,14 +39,14 @@ from apps.tickets.models import QuarantinedPayload, Ticket, TicketSource
 from apps.tickets.models import Status as TicketStatus
 from tenants.models import Client
 
-PAGE = 200
+PAGE = 50  # the oldest first; the total says how many more the filters would show
 TENANT_URLS = "gaby_site.urls_tenant"
 CLOSED = [TicketStatus.SOLVED, TicketStatus.CLOSED]
 ESCALATED = [VerdictChoice.NEEDS_TECH, VerdictChoice.NEEDS_L2, VerdictChoice.FAILED]
 FINISHED = [InvestigationStatus.DONE, InvestigationStatus.FAILED]
 FAILING = [ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]
 # apps/connectors/services.check_health records a health event on every status change; the one it writes on
-# recovery starts "Healthy". A connector has been failing since its first failure event after the last recovery.
+# recovery starts "Healthy". A failing connector is in its state since its latest failure event.
 FAILURE_EVENTS = [EventKind.HEALTH, EventKind.CALL_ERROR, EventKind.AUTH_FAILURE]
 RECOVERED = "Healthy%"
 RESTARTED = "Server restarted%"  # a server restarted by the pool is an incident, not the connector failing
@@ -161,13 +161,13 @@ def _parts(schema: str, kinds: Sequence[str], now: datetime) -> tuple[list[str],
         )
         values += [schema, ActionStatus.AWAITING_APPROVAL]
     if Kind.ESCALATION in kinds:
+        # The ticket's latest investigation decides: an escalation a later run resolved is no longer one.
         parts.append(
             f"SELECT %s, 'escalation', i.id::text, i.finished_at, t.title, "  # noqa: S608
             f"i.verdict || '|' || left(i.escalation_reason, 300), t.id::text "
             f"FROM {investigation} i JOIN {ticket} t ON t.id = i.ticket_id "
             f"WHERE i.verdict = ANY(%s) AND i.status = ANY(%s) AND t.deleted_at IS NULL AND NOT t.status = ANY(%s) "
-            f"AND NOT EXISTS (SELECT 1 FROM {investigation} l WHERE l.ticket_id = i.ticket_id "
-            f"AND l.created_at > i.created_at)"
+            f"AND i.created_at = (SELECT max(l.created_at) FROM {investigation} l WHERE l.ticket_id = i.ticket_id)"
         )
         values += [schema, ESCALATED, FINISHED, CLOSED]
     if Kind.SLA in kinds:
@@ -177,21 +177,17 @@ def _parts(schema: str, kinds: Sequence[str], now: datetime) -> tuple[list[str],
         )
         values += [schema, now, CLOSED]
     if Kind.CONNECTOR in kinds:
-        recovered = (
-            f"(SELECT max(h.created_at) FROM {event} h WHERE h.connector_id = c.id "  # noqa: S608
-            f"AND h.kind = %s AND h.summary LIKE %s)"
-        )
-        first_failure = (
-            f"(SELECT min(e.created_at) FROM {event} e WHERE e.connector_id = c.id AND e.kind = ANY(%s) "  # noqa: S608
-            f"AND e.summary NOT LIKE %s AND e.summary NOT LIKE %s "
-            f"AND e.created_at > COALESCE({recovered}, '-infinity'))"
+        # In its present state since its last recorded change of health (check_health records one per change).
+        changed = (
+            f"(SELECT max(e.created_at) FROM {event} e WHERE e.connector_id = c.id AND e.kind = ANY(%s) "  # noqa: S608
+            f"AND e.summary NOT LIKE %s AND e.summary NOT LIKE %s)"
         )
         parts.append(
-            f"SELECT %s, 'connector', c.id::text, COALESCE({first_failure}, c.updated_at), c.name, "  # noqa: S608
+            f"SELECT %s, 'connector', c.id::text, COALESCE({changed}, c.updated_at), c.name, "  # noqa: S608
             f"c.status || '|' || left(c.last_error, 300), c.id::text FROM {connector} c "
             f"WHERE c.enabled AND c.status = ANY(%s)"
         )
-        values += [schema, FAILURE_EVENTS, RECOVERED, RESTARTED, EventKind.HEALTH, RECOVERED, FAILING]
+        values += [schema, FAILURE_EVENTS, RECOVERED, RESTARTED, FAILING]
         # A help-desk source is the connector tickets arrive by: failing polls are failing since its last good one.
         parts.append(
             f"SELECT %s, 'connector', 'source:' || s.id::text, COALESCE(s.last_sync_at, s.created_at), s.name, "  # noqa: S608

@@ -313,6 +313,7 @@ def test_the_msp_portal_and_a_client_in_the_msp_colours(asgi_server: str, scanne
     _scan_two_factor_setup(s, portal)
     s.scan(portal + "/accounts/password/reset/")
     s.scan(portal + "/status/")  # every client's health, for MSP staff (apps/observability)
+    s.scan(portal + "/attention/?kind=quarantine&state=all")  # the attention queue, filtered (apps/portal)
     unscanned = s.unscanned(besides={"public:admin:index"})  # Django's own admin is not Gaby's page
     assert not {r for r in unscanned if r.startswith("public:")}, unscanned
     s.page.goto(portal + "/")
