@@ -51,6 +51,14 @@ def attention(world: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
                 _drop_audit_tail(client.schema_name, marks[slug])
 
 
+def _only(page: Any, attribute: str, value: str) -> None:
+    """Wait until the swapped-in queue holds only rows whose ``data-<attribute>`` is ``value``."""
+    page.wait_for_function(
+        "([a, v]) => [...document.querySelectorAll('[data-testid=attention-row]')].every(r => r.dataset[a] === v)",
+        arg=[attribute, value],
+    )
+
+
 def test_the_queue_filters_acts_in_bulk_and_opens_a_row_signed_in(
     asgi_server: str, page_factory: Any, attention: Any
 ) -> None:
@@ -65,14 +73,10 @@ def test_the_queue_filters_acts_in_bulk_and_opens_a_row_signed_in(
     page.screenshot(path=str(SHOTS / "portal-attention.png"), full_page=True)
 
     page.select_option("[data-testid=filter-kind]", "sla")  # HTMX swaps the queue in place
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=attention-row]')].every(r => r.dataset.kind === 'sla')"
-    )
+    _only(page, "kind", "sla")
     assert "kind=sla" in page.url  # the filtered view has its own address
     page.select_option("[data-testid=filter-client]", "hartwell")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=attention-row]')].every(r => r.dataset.client === 'hartwell')"
-    )
+    _only(page, "client", "hartwell")
 
     page.locator("[data-testid=attention-row]", has_text="Printer down at hartwell").locator(
         "[data-testid=attention-select]"
@@ -83,9 +87,7 @@ def test_the_queue_filters_acts_in_bulk_and_opens_a_row_signed_in(
 
     page.select_option("[data-testid=filter-client]", "dearborn")
     page.select_option("[data-testid=filter-kind]", "quarantine")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=attention-row]')].every(r => r.dataset.client === 'dearborn')"
-    )
+    _only(page, "client", "dearborn")
     page.locator("[data-testid=attention-row]", has_text="Portal test dearborn").first.locator(
         "[data-testid=attention-open]"
     ).click()
