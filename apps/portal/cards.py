@@ -2,7 +2,7 @@
 30 days as sparklines.
 
 Each figure is one statement over every client's schema (``across.per_client``, a ``UNION ALL``): the cards cost
-the same six queries for 3 clients or 100. Months and days are UTC, the same for every client on one page (a client's
+the same seven queries for 3 clients or 100. Months and days are UTC, the same for every client on one page (a client's
 own dashboard counts in its time zone).
 """
 
@@ -18,6 +18,8 @@ from django.utils.safestring import SafeString
 
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
 from apps.billing.models import TimeRecord
+from apps.connectors.models import Connector
+from apps.connectors.models import Status as ConnectorStatus
 from apps.insights.charts import sparkline
 from apps.insights.metrics import MINUTES_PER_RESOLVED_TICKET
 from apps.llm.models import LLMCall
@@ -39,6 +41,8 @@ class Card:
     finished_this_month: int = 0
     billed_minutes: int = 0
     spend_usd: Decimal = Decimal(0)
+    connectors: int = 0
+    connectors_failing: int = 0
     tickets_per_day: list[int] = field(default_factory=list)
     resolved_per_day: list[int] = field(default_factory=list)
 
@@ -118,6 +122,14 @@ def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Car
         schemas, TimeRecord, "coalesce(sum(billed_minutes), 0)", where="billable AND ended_at >= %s", params=[month]
     ):
         result[schema].billed_minutes = int(minutes)
+    for schema, total, failing in across.per_client(
+        schemas,
+        Connector,
+        "count(*), count(*) FILTER (WHERE status = ANY(%s))",
+        where="enabled",
+        select_params=[[ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]],
+    ):
+        result[schema].connectors, result[schema].connectors_failing = int(total), int(failing)
     for schema, spend in llm_spend_by_client(schemas, month).items():
         result[schema].spend_usd = spend
     day = "(created_at AT TIME ZONE 'UTC')::date"
