@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -79,17 +80,18 @@ def request_scheme_and_port(request: HttpRequest) -> tuple[str, str | None]:
     return request.scheme or "http", request.get_port()
 
 
-def jump_url(request: HttpRequest, client: Client | None) -> str:
-    """Where a link to another client (None: the portal) should point from this page.
+def jump_url(request: HttpRequest, client: Client | None, path: str = "/") -> str:
+    """Where a link to another client (None: the portal), at ``path`` of its site, should point from this page.
 
     Direct when the session cookie spans subdomains; through the signed hand-off when it cannot.
     """
     if settings.SESSION_COOKIE_DOMAIN is None:
-        return reverse("handoff", args=[client.slug if client else "portal"])
+        handoff = reverse("handoff", args=[client.slug if client else "portal"])
+        return handoff if path == "/" else f"{handoff}?{urlencode({'next': path})}"
     scheme, port = request_scheme_and_port(request)
     if client is None:
-        return portal_url(scheme=scheme, port=port)
-    return client_url(client, scheme=scheme, port=port)
+        return portal_url(scheme=scheme, port=port) + path.removeprefix("/")
+    return client_url(client, scheme=scheme, port=port) + path.removeprefix("/")
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Carry a signed-in user from one Gaby domain to another (portal ⇄ clients) without a second sign-in.
 
 Needed where the session cookie cannot span subdomains (``*.localhost`` in development) and
-harmless where it can. The token is signed with SECRET_KEY, names the user and the target, expires
-after a minute and is accepted once; the target's own access rules (membership) still apply.
+harmless where it can. The token is signed with SECRET_KEY, names the user, the target and the page to
+open there (``?next=/inbox/t/<id>/``: a path of the target's own site, nothing else), expires after a
+minute and is accepted once; the target's own access rules (membership) still apply.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.accounts.access import membership_for
 from apps.accounts.context import request_scheme_and_port
@@ -27,6 +29,18 @@ from tenants.models import Client
 SALT = "gaby.accounts.handoff"
 MAX_AGE_SECONDS = 60
 PORTAL = "portal"
+
+
+def local_path(value: str) -> str:
+    """``value`` when it is a path on the same site ("/inbox/"), else "/": never another host, never a scheme."""
+    if (
+        value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
+    ):
+        return value
+    return "/"
 
 
 @login_required
@@ -42,7 +56,10 @@ def hand_off(request: GabyRequest, target: str) -> HttpResponse:
             raise PermissionDenied(f"You are not a member of {client.name}.")
         destination = client_url(client, scheme=scheme, port=port)
         client_id = str(client.pk)
-    token = signing.dumps({"u": str(request.user.pk), "c": client_id, "n": secrets.token_urlsafe(12)}, salt=SALT)
+    page = local_path(request.GET.get("next", "/"))
+    token = signing.dumps(
+        {"u": str(request.user.pk), "c": client_id, "n": secrets.token_urlsafe(12), "p": page}, salt=SALT
+    )
     return HttpResponseRedirect(f"{destination}accounts/handoff/accept/?token={token}")
 
 
@@ -62,4 +79,4 @@ def accept_hand_off(request: GabyRequest) -> HttpResponse:
     if user is None:
         return HttpResponseBadRequest("This account is no longer active.")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return HttpResponseRedirect("/")
+    return HttpResponseRedirect(local_path(str(data.get("p", "/"))))

@@ -1,11 +1,12 @@
-"""The MSP portal: the clients a user can reach, and onboarding new ones (MSP staff)."""
+"""The MSP portal: onboarding new clients (MSP staff). The portal's home (attention queue, client cards) is
+apps/portal/views.py: it reads every app's rows, which this bottom layer may not import."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
@@ -13,11 +14,6 @@ from apps.accounts.forms import NewClientForm
 from apps.core.http import GabyRequest, render_page
 from apps.onboarding.client_templates.onboard import apply_on_onboarding
 from tenants.services import create_client
-
-
-def home(request: GabyRequest) -> HttpResponse:
-    form = NewClientForm() if request.user.is_msp_staff else None
-    return render(request, "portal/home.html", {"form": form})
 
 
 @require_POST

@@ -24,6 +24,7 @@ SHARED_APPS = [
     "apps.auditlog",  # also shared: the public schema keeps the install-level audit chain
     "apps.observability",  # no tables: /metrics, traces and the MSP's /status page read the other apps' rows
     "apps.onboarding.client_templates",  # MSP-8: onboarding templates, shared by every client
+    "apps.portal",  # the MSP portal's attention queue and client cards; its marks live in the public schema
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -1,0 +1,157 @@
+"""One card per client on the MSP portal: tickets, resolution rate, time saved and billed, model spend, and the last
+30 days as sparklines.
+
+Each figure is one statement over every client's schema (``across.per_client``, a ``UNION ALL``): the cards cost
+the same seven queries for 3 clients or 100. Months and days are UTC, the same for every client on one page (a client's
+own dashboard counts in its time zone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
+from apps.billing.models import TimeRecord
+from apps.connectors.models import Connector
+from apps.connectors.models import Status as ConnectorStatus
+from apps.insights.charts import sparkline
+from apps.insights.metrics import MINUTES_PER_RESOLVED_TICKET
+from apps.llm.models import LLMCall
+from apps.observability import across
+from apps.tickets.models import Status, Ticket
+from tenants.models import Client
+
+DAYS = 30
+CLOSED = [Status.SOLVED, Status.CLOSED]
+FINISHED = [InvestigationStatus.DONE, InvestigationStatus.FAILED]
+
+
+@dataclass
+class Card:
+    client: Client
+    open_tickets: int = 0
+    tickets_this_month: int = 0
+    resolved_this_month: int = 0
+    finished_this_month: int = 0
+    billed_minutes: int = 0
+    spend_usd: Decimal = Decimal(0)
+    connectors: int = 0
+    connectors_failing: int = 0
+    tickets_per_day: list[int] = field(default_factory=list)
+    resolved_per_day: list[int] = field(default_factory=list)
+
+    @property
+    def resolution_rate(self) -> int | None:
+        """Percent of this month's finished investigations Gaby resolved on its own."""
+        return round(100 * self.resolved_this_month / self.finished_this_month) if self.finished_this_month else None
+
+    @property
+    def hours_saved(self) -> float:
+        """The dashboard's assumption (apps/insights/metrics.py): an agent's minutes per ticket Gaby resolved."""
+        return self.resolved_this_month * MINUTES_PER_RESOLVED_TICKET / 60
+
+    @property
+    def hours_billed(self) -> float:
+        return self.billed_minutes / 60
+
+    @property
+    def tickets_line(self) -> SafeString:
+        return sparkline(self.tickets_per_day, label=f"Tickets in, {self.client.name}, last {DAYS} days")
+
+    @property
+    def resolved_line(self) -> SafeString:
+        return sparkline(
+            self.resolved_per_day, label=f"Resolved by Gaby, {self.client.name}, last {DAYS} days", colour=1
+        )
+
+
+def month_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def llm_spend_by_client(schemas: Sequence[str], since: datetime) -> dict[str, Decimal]:
+    """Each client's model spend since ``since``: the sum of its ``LLMCall.cost_usd``, one statement.
+
+    The portal's own small reading of the per-call records; when the usage ledger (apps/billing usage, the costs
+    page) lands, point this one function at it and the cards follow.
+    """
+    rows = across.per_client(schemas, LLMCall, "coalesce(sum(cost_usd), 0)", where="created_at >= %s", params=[since])
+    return {schema: Decimal(total) for schema, total in rows}
+
+
+def _per_day(rows: Sequence[tuple[str, date, int]], days: list[date]) -> dict[str, list[int]]:
+    found: dict[str, dict[date, int]] = {}
+    for schema, day, count in rows:
+        found.setdefault(schema, {})[day] = int(count)
+    return {schema: [by_day.get(day, 0) for day in days] for schema, by_day in found.items()}
+
+
+def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Card]:
+    """A card for each of ``clients``, in their order."""
+    now = now or timezone.now()
+    month = month_start(now)
+    today = now.astimezone(UTC).date()
+    days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
+    since_days = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
+    result = {client.schema_name: Card(client=client) for client in clients}
+    schemas = sorted(result)
+    for schema, open_count, month_count in across.per_client(
+        schemas,
+        Ticket,
+        "count(*) FILTER (WHERE NOT status = ANY(%s)), count(*) FILTER (WHERE created_at >= %s)",
+        where="deleted_at IS NULL",
+        select_params=[CLOSED, month],
+    ):
+        result[schema].open_tickets, result[schema].tickets_this_month = int(open_count), int(month_count)
+    for schema, resolved, finished in across.per_client(
+        schemas,
+        Investigation,
+        "count(*) FILTER (WHERE verdict = %s), count(*)",
+        where="status = ANY(%s) AND finished_at >= %s",
+        params=[FINISHED, month],
+        select_params=[VerdictChoice.AUTO_RESOLVED],
+    ):
+        result[schema].resolved_this_month, result[schema].finished_this_month = int(resolved), int(finished)
+    for schema, minutes in across.per_client(
+        schemas, TimeRecord, "coalesce(sum(billed_minutes), 0)", where="billable AND ended_at >= %s", params=[month]
+    ):
+        result[schema].billed_minutes = int(minutes)
+    for schema, total, failing in across.per_client(
+        schemas,
+        Connector,
+        "count(*), count(*) FILTER (WHERE status = ANY(%s))",
+        where="enabled",
+        select_params=[[ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]],
+    ):
+        result[schema].connectors, result[schema].connectors_failing = int(total), int(failing)
+    for schema, spend in llm_spend_by_client(schemas, month).items():
+        result[schema].spend_usd = spend
+    day = "(created_at AT TIME ZONE 'UTC')::date"
+    tickets = across.per_client(
+        schemas,
+        Ticket,
+        f"{day}, count(*)",
+        where="deleted_at IS NULL AND created_at >= %s",
+        group_by=day,
+        params=[since_days],
+    )
+    finished_day = "(finished_at AT TIME ZONE 'UTC')::date"
+    resolved = across.per_client(
+        schemas,
+        Investigation,
+        f"{finished_day}, count(*)",
+        where="verdict = %s AND finished_at >= %s",
+        group_by=finished_day,
+        params=[VerdictChoice.AUTO_RESOLVED, since_days],
+    )
+    tickets_by_day, resolved_by_day = _per_day(tickets, days), _per_day(resolved, days)
+    for schema, card in result.items():
+        card.tickets_per_day = tickets_by_day.get(schema, [0] * DAYS)
+        card.resolved_per_day = resolved_by_day.get(schema, [0] * DAYS)
+    return [result[client.schema_name] for client in clients]
