@@ -3,15 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.accounts import handoff, views_portal
+from apps.accounts import handoff
 from apps.observability import views as observability
+from apps.portal import onboard_client
 from apps.portal import views as portal
 
 urlpatterns = [
     path("", portal.home, name="portal_home"),
     path("attention/", portal.attention, name="portal_attention"),  # the queue, filtered (MSP staff)
     path("attention/act/", portal.act, name="portal_attention_act"),  # bulk acknowledge / snooze / retry
-    path("clients/new/", views_portal.new_client, name="portal_new_client"),
+    path("clients/new/", onboard_client.new_client, name="portal_new_client"),
     path("status/", observability.status_page, name="portal_status"),  # MSP staff: every client's health (OBS-4)
     path("anomalies/", observability.anomalies_page, name="portal_anomalies"),  # MSP staff: cross-client (MSP-11)
     path("templates/", include("apps.onboarding.client_templates.urls")),  # MSP staff: onboarding templates (MSP-8)

@@ -5,25 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 
 from apps.accounts.models import Role
-from apps.onboarding.client_templates.onboard import TemplateChoiceField
-from tenants.models import Client, slug_validator
-
-
-class NewClientForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    slug = forms.CharField(
-        max_length=31,
-        label="Subdomain",
-        validators=[slug_validator],
-        help_text="Becomes the subdomain and schema, e.g. hartwell.",
-    )
-    template = TemplateChoiceField()  # MSP-8: applied in one step after the client is created
-
-    def clean_slug(self) -> str:
-        slug: str = self.cleaned_data["slug"].strip().lower()
-        if Client.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(f"A client with the subdomain {slug!r} already exists: pick another.")
-        return slug
+from tenants.models import Client
 
 
 class ClientSettingsForm(forms.ModelForm[Client]):

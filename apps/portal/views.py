@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
 from apps.accounts.context import jump_url
-from apps.accounts.forms import NewClientForm
 from apps.core.http import GabyRequest, render_page
 from apps.portal import actions, cards, queue
+from apps.portal.forms import NewClientForm
 from apps.portal.models import Kind
 
 TEMPLATE = "portal/home.html"

@@ -1,5 +1,5 @@
-"""The MSP portal: onboarding new clients (MSP staff). The portal's home (attention queue, client cards) is
-apps/portal/views.py: it reads every app's rows, which this bottom layer may not import."""
+"""The MSP portal: onboarding a new client (MSP staff), with the onboarding template applied right after it is
+created (MSP-8). The portal's home (attention queue, client cards) is apps/portal/views.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
-from apps.accounts.forms import NewClientForm
 from apps.core.http import GabyRequest, render_page
 from apps.onboarding.client_templates.onboard import apply_on_onboarding
+from apps.portal.forms import NewClientForm
 from tenants.services import create_client
 
 
