@@ -193,6 +193,7 @@ class Assessment:
     questions: list[str] = field(default_factory=list)  # the asking sentences, for multi-part answers
     how_to: bool = False  # some sentence asks how something works
     acts_for: str = ""  # whose account a playbook may act on: the requester's, or the one an authorized contact named
+    compromise: str = ""  # someone else may hold the account: a technician decides every step, no playbook runs
     read: ReadTicket | None = None
 
     @property
@@ -211,9 +212,10 @@ class Assessment:
 
     @property
     def may_act(self) -> bool:
-        """Whether a playbook may act on this ticket at all: never when flagged; for another person only when the
-        requester is an authorized contact who named that person's address."""
-        if self.flags or not self.acts_for:
+        """Whether a playbook may act on this ticket at all: never when flagged or when the account may be in
+        someone else's hands; for another person only when the requester is an authorized contact who named that
+        person's address."""
+        if self.flags or self.compromise or not self.acts_for:
             return False
         return not self.on_behalf_of_other or self.requester.authorized_for_others
 
@@ -287,6 +289,7 @@ class Classification:
     why: str  # the words that decided
     questions: list[str]  # the asking sentences
     how_to: bool = False  # some sentence asks how something works (not only a "?" after a request)
+    compromise: str = ""  # the words that say someone else may hold the requester's account
 
 
 def classify(title: str, request: str, *, flags: list[Flag], language: str = "en") -> Classification:
@@ -304,7 +307,8 @@ def classify(title: str, request: str, *, flags: list[Flag], language: str = "en
         return Classification(TicketKind.COMPLAINT, complaint, questions)
     compromise = _first(COMPROMISE_CUES, text)
     if compromise:
-        return Classification(TicketKind.INCIDENT, f"a possible account compromise: {compromise!r}", questions)
+        why = f"a possible account compromise: {compromise!r}"
+        return Classification(TicketKind.INCIDENT, why, questions, compromise=compromise)
     asked = how_to = strong = weak = problem = outage = malfunction = why_bug = ""
     for sentence in all_sentences:
         asks = _asks(sentence, language)
@@ -379,5 +383,6 @@ def assess(*, title: str, read: ReadTicket, requester: Requester, flags: list[Fl
         questions=found.questions,
         how_to=found.how_to,
         acts_for=acts_for,
+        compromise=found.compromise,
         read=read,
     )

@@ -41,6 +41,17 @@ def test_kinds(title: str, body: str, kind: TicketKind) -> None:
     assert classify(title, body, flags=[], language=language).kind is kind
 
 
+def test_a_possible_compromise_lets_no_playbook_act() -> None:
+    body = "I typed my password on a DocuSign page and now there are emails in my Sent folder I did not send."
+    requester = Requester(email="ana@hartwell-law.example", name="Ana")
+    assessment = assess(title="Help", read=read(body), requester=requester, flags=[])
+    assert assessment.kind is TicketKind.INCIDENT and assessment.compromise and not assessment.may_act
+    ordinary = assess(
+        title="Outlook", read=read("Outlook keeps asking for my password."), requester=requester, flags=[]
+    )
+    assert ordinary.may_act and not ordinary.compromise
+
+
 def test_a_flag_makes_the_ticket_suspicious_whatever_it_asks() -> None:
     found = classify("Pricing", "How much is Team?", flags=[Flag("payload", "{{7*7}}")])
     assert found.kind is TicketKind.SUSPICIOUS

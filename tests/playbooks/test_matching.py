@@ -54,6 +54,8 @@ def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddin
     "text",
     [
         "The printer on the third floor is jammed again",
+        # a copier's own fault code is the copier's, not a computer's print spooler
+        "Copier error code E000007-0001. The 2nd floor copier shows error E000007-0001 and won't print or copy.",
         "Our VPN drops every ten minutes since Monday",
         "Please add a new employee to the shared calendar",
     ],
