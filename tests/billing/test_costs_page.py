@@ -37,7 +37,7 @@ def _calls(client: Any, *costs: str, requested_by: str = "") -> None:
                 status="ok",
                 requested_by=requested_by,
             )
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
 def test_only_msp_staff_read_the_costs(as_user: Any) -> None:
@@ -115,7 +115,7 @@ def test_the_plan_form_saves_audits_and_shows_errors(as_user: Any, hartwell: Any
     assert event.payload["monthly_usd"] == "150.00" and event.payload["plan"] == "Pro"
     with tenant_context(hartwell):
         assert AuditEvent.objects.filter(event="billing.plan_changed").count() == 1  # and the client's
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     bad = mona.post(
         "/costs/clients/hartwell/plan/",
         {"plan": str(pro.pk), "monthly_usd": "-3", "seats": "0"},

@@ -120,13 +120,14 @@ def test_the_tally_is_read_once_then_kept_in_redis(
     llm.then(Reply("one", usage=(10, 10)), Reply("two", usage=(10, 10)))
     _ask(in_hartwell)
     gate = quota.Quota(in_hartwell)
-    gate.limits
+    assert gate.limits.capped  # the plan, read once per gateway
     with django_assert_num_queries(0):
         gate.check()  # the month's tally is in Redis: no query per call
     month = quota.month_of(timezone.now())
-    assert quota.month_tally(connection.schema_name, month)[0] == 20
+    schema = in_hartwell.schema_name
+    assert quota.month_tally(schema, month)[0] == 20
     _ask(in_hartwell)
-    assert quota.month_tally(connection.schema_name, month)[0] == 40  # added as the call was recorded
+    assert quota.month_tally(schema, month)[0] == 40  # added as the call was recorded
 
 
 def test_an_uncapped_client_pays_no_tally(in_dearborn: Any) -> None:
@@ -150,7 +151,7 @@ def test_an_investigation_stopped_by_the_quota_is_escalated_with_the_reason(
     investigation = investigate(make_ticket())
     assert investigation.status == "failed" and investigation.verdict == "failed"
     assert "Monthly model quota reached for Hartwell" in investigation.failure_reason
-    last = investigation.steps.order_by("-ordinal").first()
+    last = investigation.steps.order_by("-ordinal")[0]
     assert last.title == "Investigation failed" and "Monthly model quota reached" in last.detail
     assert investigation.escalation_reason == investigation.failure_reason
     calls = LLMCall.objects.filter(budget_key=str(investigation.pk))

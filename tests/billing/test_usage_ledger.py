@@ -57,7 +57,7 @@ def _hartwell_investigation(hartwell: Any, llm: ScriptedLLM, new_ticket: Any) ->
         (plan_call,) = [call for call in plans if len(call.tool_calls) == 2]
         # The same plan call also asked another connector once (a step row as the engine writes it): its cost is
         # then 2/3 Billing DB and 1/3 NinjaOne.
-        step = investigation.steps.filter(llm_call=plan_call, action__isnull=False).first()
+        step = investigation.steps.filter(llm_call=plan_call, action__isnull=False)[0]
         InvestigationStep.objects.create(
             investigation=investigation,
             ordinal=99,
@@ -95,7 +95,7 @@ def test_cost_is_attributed_per_client_month_user_connector_and_workflow(
 ) -> None:
     _, plan_call = _hartwell_investigation(hartwell, llm, make_ticket)
     _dearborn_calls(dearborn, llm, people["carol"])
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     month = timezone.now().date().replace(day=1)
 
     with CaptureQueriesContext(connection) as queries:
@@ -145,7 +145,7 @@ def test_the_csv_parses_back_with_commas_quotes_and_formulas_escaped(
         LLMCall.objects.filter(budget_key="inv-x").update(
             requested_by='contact:=HYPERLINK("http://evil.example","x"), "quoted"'
         )
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     month = timezone.now().date().replace(day=1)
     rows = ledger(month, month, schemas=[hartwell.schema_name, dearborn.schema_name])
     text = usage_csv(rows, {dearborn.schema_name: 'Dearborn, "Dental"'})
@@ -157,7 +157,7 @@ def test_the_csv_parses_back_with_commas_quotes_and_formulas_escaped(
     users = {line["user"] for line in body}
     assert users == {"Chat visitors", """'=HYPERLINK("http://evil.example","x"), "quoted" (requester)"""}
     assert not any(line["user"].startswith("=") for line in body)  # never a formula in a spreadsheet
-    assert sum(Decimal(line["cost_usd"]) for line in body) == sum(r.cost_usd for r in rows).quantize(
+    assert sum(Decimal(line["cost_usd"]) for line in body) == sum((r.cost_usd for r in rows), Decimal(0)).quantize(
         Decimal("0.000001")
     )
     assert {line["month"] for line in body} == {f"{month:%Y-%m}"}
