@@ -31,7 +31,11 @@ NO_LIMITS = Limits()
 
 def limits_for(client: Client) -> Limits:
     """The client's effective limits: its overrides, else its plan's (one query)."""
-    assigned = ClientPlan.objects.select_related("plan").filter(client_id=client.pk).first()
+    return limits_of(ClientPlan.objects.select_related("plan").filter(client_id=client.pk).first())
+
+
+def limits_of(assigned: ClientPlan | None) -> Limits:
+    """The limits of an assignment already read (its plan with it), e.g. every client's at once."""
     if assigned is None:
         return NO_LIMITS
     plan = assigned.plan

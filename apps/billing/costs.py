@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from apps.accounts.models import Membership
 from apps.accounts.services import OPERATOR_ROLES
@@ -23,7 +24,7 @@ from apps.billing.plan_forms import ClientPlanForm
 from apps.billing.usage import Totals, UsageRow, breakdown, by_client_and_month, ledger, user_labels
 from apps.llm.models import CALL_WORKFLOWS
 from tenants.models import Client, ClientPlan
-from tenants.plans import Limits
+from tenants.plans import Limits, limits_of
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 WORKFLOWS = dict(CALL_WORKFLOWS)
@@ -93,20 +94,6 @@ class CostsPage:
     quotas: list[ClientQuota] = field(default_factory=list)
 
 
-def limits_of(assigned: ClientPlan | None) -> Limits:
-    """``tenants.plans.limits_for`` from an already-read assignment: one query for every client's."""
-    if assigned is None:
-        return Limits()
-    plan = assigned.plan
-    return Limits(
-        plan=plan.name,
-        monthly_tokens=assigned.monthly_tokens if assigned.monthly_tokens is not None else plan.monthly_tokens,
-        monthly_usd=assigned.monthly_usd if assigned.monthly_usd is not None else plan.monthly_usd,
-        seats=assigned.seats if assigned.seats is not None else plan.seats,
-        notice_percent=plan.notice_percent,
-    )
-
-
 def plan_form(client: Client, assigned: ClientPlan | None, data: Any = None) -> ClientPlanForm:
     initial = {}
     if assigned is not None:
@@ -140,7 +127,7 @@ def page(*, month_param: str = "", span_param: str = "", client_param: str = "")
     months = months_back(max(month, current), span)
     if month not in months:
         raise BadInput(f"month must be one of the {span} months shown ({months[0]:%Y-%m} to {months[-1]:%Y-%m}).")
-    clients = list(Client.objects.exclude(schema_name="public").order_by("name"))
+    clients = list(Client.objects.exclude(schema_name=get_public_schema_name()).order_by("name"))
     rows = ledger(months[0], months[-1], schemas=[c.schema_name for c in clients])
     per = by_client_and_month(rows)
     chosen = next((c for c in clients if c.slug == client_param), None)

@@ -11,6 +11,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_tenants.utils import get_public_schema_name
 
 from apps.accounts.access import msp_staff_required
 from apps.billing import costs, plans
@@ -59,7 +60,7 @@ def costs_csv(request: GabyRequest) -> HttpResponse:
     except costs.BadInput as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     months = costs.months_back(month, span)
-    clients = list(Client.objects.exclude(schema_name="public"))
+    clients = list(Client.objects.exclude(schema_name=get_public_schema_name()))
     rows = ledger(months[0], months[-1], schemas=[c.schema_name for c in clients])
     body = usage_csv(rows, {c.schema_name: c.name for c in clients})
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
@@ -71,7 +72,7 @@ def costs_csv(request: GabyRequest) -> HttpResponse:
 @require_POST
 @msp_staff_required
 def save_plan(request: GabyRequest, slug: str) -> HttpResponse:
-    client = get_object_or_404(Client.objects.exclude(schema_name="public"), slug=slug)
+    client = get_object_or_404(Client.objects.exclude(schema_name=get_public_schema_name()), slug=slug)
     current = timezone.now().date().replace(day=1)
     totals = costs.month_totals(client, current)
     quota = costs.quota_of(client, totals, data=request.POST)

@@ -141,8 +141,9 @@ TIERS = [
 
 def add_tiers(apps, schema_editor):  # type: ignore[no-untyped-def]
     plan = apps.get_model("tenants", "Plan")
+    database = schema_editor.connection.alias  # the owner role's alias when one is configured (tenants/routers.py)
     for tier in TIERS:
-        plan.objects.get_or_create(name=tier["name"], defaults=tier)
+        plan.objects.using(database).get_or_create(name=tier["name"], defaults=tier)
 
 
 Migration.operations.append(migrations.RunPython(add_tiers, migrations.RunPython.noop))
