@@ -125,3 +125,18 @@ def test_the_plan_form_saves_audits_and_shows_errors(as_user: Any, hartwell: Any
     assert bad.status_code == 400 and "greater than or equal to 0.01" in text and "greater than or equal to 1" in text
     assert ClientPlan.objects.get(client=hartwell).seats == 4  # unchanged
     assert mona.post("/costs/clients/nobody/plan/", {"plan": str(pro.pk)}).status_code == 404
+
+
+def test_plan_tiers_are_rows_staff_edit_in_the_admin(db: None) -> None:
+    from django.test import Client as HttpClient
+
+    from apps.accounts.models import User
+
+    boss = User.objects.create_superuser("boss@bluemesa.example", "a-long-password-1")
+    browser = HttpClient(HTTP_HOST="localhost")
+    browser.force_login(boss)
+    listing = browser.get("/admin/tenants/plan/")
+    assert listing.status_code == 200
+    assert all(name in listing.content.decode() for name in ("Starter", "Pro", "Unlimited"))
+    starter = Plan.objects.get(name="Starter")
+    assert browser.get(f"/admin/tenants/plan/{starter.pk}/change/").status_code == 200
