@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import handoff
+from apps.insights import views_costs
 from apps.observability import views as observability
 from apps.portal import onboard_client
 from apps.portal import views as portal
@@ -16,6 +17,9 @@ urlpatterns = [
     path("status/", observability.status_page, name="portal_status"),  # MSP staff: every client's health (OBS-4)
     path("anomalies/", observability.anomalies_page, name="portal_anomalies"),  # MSP staff: cross-client (MSP-11)
     path("templates/", include("apps.onboarding.client_templates.urls")),  # MSP staff: onboarding templates (MSP-8)
+    path("costs/", views_costs.costs_page, name="portal_costs"),  # MSP staff: model spend, plans, quotas (MSP-10)
+    path("costs/export.csv", views_costs.costs_csv, name="portal_costs_csv"),
+    path("costs/clients/<slug:slug>/plan/", views_costs.save_plan, name="portal_client_plan"),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django_tenants.admin import TenantAdminMixin
 
-from tenants.models import Client, Domain
+from tenants.models import Client, ClientPlan, Domain, Plan, QuotaNotice
 
 
 class DomainInline(admin.TabularInline):
@@ -27,3 +27,31 @@ class ClientAdmin(TenantAdminMixin, admin.ModelAdmin):
         if not change:
             obj.schema_name = obj.slug
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    """The plan tiers MSP staff sell (MSP-10): caps per month and seats; clients are put on one on the Costs page."""
+
+    list_display = ["name", "position", "monthly_tokens", "monthly_usd", "seats", "notice_percent"]
+    ordering = ["position", "name"]
+
+
+@admin.register(ClientPlan)
+class ClientPlanAdmin(admin.ModelAdmin):
+    list_display = ["client", "plan", "monthly_tokens", "monthly_usd", "seats", "updated_at"]
+    list_select_related = ["client", "plan"]
+
+
+@admin.register(QuotaNotice)
+class QuotaNoticeAdmin(admin.ModelAdmin):
+    """Sent by the gateway's quota check, once per client, month and level: read-only."""
+
+    list_display = ["client", "month", "level", "created_at", "sent_at"]
+    list_filter = ["level"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -106,3 +106,79 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class Plan(models.Model):
+    """A plan tier the MSP sells (Starter, Pro, Unlimited...): what a client on it may spend on models each calendar
+    month (UTC) and how many operator seats it has. Rows, not code: MSP staff edit them in the admin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists, cheapest first.")
+    monthly_tokens = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Model tokens (in + out) per month; empty: no cap."
+    )
+    monthly_usd = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Model spend per month in USD; empty: no cap."
+    )
+    seats = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Operator accounts (Admins and Agents); empty: no limit."
+    )
+    notice_percent = models.PositiveSmallIntegerField(
+        default=80, help_text="MSP staff and the client's Admins are told once a month when usage reaches this share."
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(notice_percent__gte=1, notice_percent__lte=99), name="plan_notice_percent_1_99"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClientPlan(models.Model):
+    """The plan a client is on, with per-client overrides of its caps (empty: the plan's). A client without one has
+    no caps."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="plan_assignment")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="clients")
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: the plan's cap.")
+    monthly_usd = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Empty: the plan's."
+    )
+    seats = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the plan's seats.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.client} on {self.plan}"
+
+
+class QuotaLevel(models.TextChoices):
+    NOTICE = "notice", "Nearing the monthly cap"
+    STOP = "stop", "Monthly cap reached: model calls stopped"
+
+
+class QuotaNotice(models.Model):
+    """One per client, month and level: the row's uniqueness is what makes the notice go out once a month."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="quota_notices")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    level = models.CharField(max_length=8, choices=QuotaLevel.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "month", "level"], name="quota_notice_once_a_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m} {self.level}"

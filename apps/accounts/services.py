@@ -17,6 +17,9 @@ from apps.accounts.models import Membership, Persona, Role, User
 from apps.auditlog.audit import record_for_client
 from apps.auditlog.models import ActorKind
 from tenants.models import Client
+from tenants.plans import limits_for
+
+OPERATOR_ROLES = (Role.ADMIN, Role.AGENT)  # the roles that take a seat; Viewers only read
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +55,8 @@ def set_membership(*, client: Client, email: str, role: str, actor: User, base_u
     if role not in Role.values:
         raise ValidationError({"role": f"Pick one of: {', '.join(Role.labels)}."})
     user = User.objects.filter(email=email).first()
+    if role in OPERATOR_ROLES:
+        check_seat(client, user, field="email")
     created_user = user is None
     if user is None:
         user = User.objects.create_user(email, persona=Persona.SUPPORT_LEAD)
@@ -67,6 +72,26 @@ def set_membership(*, client: Client, email: str, role: str, actor: User, base_u
     if created_user and base_url:
         transaction.on_commit(lambda: send_set_password_email(user, client=client, base_url=base_url))
     return membership
+
+
+def check_seat(client: Client, user: User | None, *, field: str | None) -> None:
+    """Refuse one more operator (Admin or Agent) beyond the seats of the client's plan (tenants/plans.py).
+
+    The client's row is locked until the caller's transaction ends, so two invitations at once cannot both take
+    the last seat. Someone who already holds an operator role keeps their seat."""
+    seats = limits_for(client).seats
+    if seats is None:
+        return
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    operators = Membership.objects.filter(client=client, role__in=OPERATOR_ROLES)
+    if user is not None and operators.filter(user=user).exists():
+        return
+    if operators.count() >= seats:
+        message = (
+            f"{client.name}'s plan has {seats} operator seat{'s' if seats != 1 else ''} (Admins and Agents) and all "
+            "are taken: add this person as a Viewer, remove an operator, or ask MSP staff for more seats."
+        )
+        raise ValidationError({field: message} if field else message)
 
 
 def send_set_password_email(user: User, *, client: Client, base_url: str) -> None:
@@ -111,6 +136,8 @@ def change_role(*, membership: Membership, role: str, actor: User) -> Membership
         and not client.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
     ):
         raise ValidationError("A client needs at least one Admin: make someone else Admin first.")
+    if role in OPERATOR_ROLES:
+        check_seat(client, membership.user, field=None)
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])

@@ -66,13 +66,17 @@ def add_member(request: ClientRequest) -> HttpResponse:
     if not form.is_valid():
         return _render(request, member_form=form, status=400, partial="members")
     base_url = f"{request.scheme}://{request.get_host()}"
-    services.set_membership(
-        client=request.tenant,
-        email=form.cleaned_data["email"],
-        role=form.cleaned_data["role"],
-        actor=request.user,
-        base_url=base_url,
-    )
+    try:
+        services.set_membership(
+            client=request.tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            base_url=base_url,
+        )
+    except ValidationError as exc:  # no seat left on the client's plan, or a role it does not know
+        form.add_error(None, exc)
+        return _render(request, member_form=form, status=400, partial="members")
     messages.success(request, f"{form.cleaned_data['email']} now has access.")
     return partial_or_redirect(request, lambda: _render(request, partial="members"), "accounts:settings")
 

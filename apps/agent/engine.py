@@ -123,7 +123,12 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
         return finding
     if with_model:
         investigation = context.investigation
-        budget = Budget(str(investigation.pk), max_tokens=agent_settings.max_tokens, max_usd=agent_settings.max_usd)
+        budget = Budget(
+            str(investigation.pk),
+            max_tokens=agent_settings.max_tokens,
+            max_usd=agent_settings.max_usd,
+            requested_by=requested_by(investigation),
+        )
         if context.fresh:
             budget.start_empty()  # the investigation's own key: only this run's calls can be under it
         context.budget = budget
@@ -140,6 +145,17 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
     if answered is not None:
         return answered  # asked before the playbooks, which did not fit either
     return answer_from_knowledge(context, threshold=agent_settings.knowledge_threshold, questions=assessment.questions)
+
+
+def requested_by(investigation: Investigation) -> str:
+    """Who the investigation's model calls are for (the cost ledger's "user"): the operator who started it, else
+    the ticket's requester."""
+    if investigation.triggered_by_user_id is not None:
+        return f"user:{investigation.triggered_by_user_id}"
+    contact = investigation.ticket.contact
+    if contact is None:
+        return ""
+    return f"contact:{contact.email or contact.pk}"
 
 
 def execute(investigation_id: UUID | str, *, gateway: LLMGateway | None = None) -> str | Busy:

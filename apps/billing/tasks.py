@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
-from apps.billing import writeback
+from apps.billing import plans, writeback
 from tenants.models import Client
 
 
@@ -27,3 +27,9 @@ def sweep_time() -> int:
                 write_time.apply_async(args=(str(record_id),))
                 sent += 1
     return sent
+
+
+@shared_task(name="billing.quota_notice")
+def quota_notice(notice_id: str) -> bool:
+    """Tell MSP staff and the client's Admins that a monthly cap nears or is reached (apps/llm/quota.py)."""
+    return plans.send_notice(notice_id)

@@ -23,6 +23,10 @@ class BudgetExceeded(LLMError):
     pass
 
 
+class QuotaExceeded(BudgetExceeded):
+    """The client's monthly plan cap is reached (apps/llm/quota.py): the same hard stop as a spent budget."""
+
+
 class ProviderNotAllowed(LLMError):
     pass
 
@@ -38,6 +42,7 @@ class Budget:
     key: str
     max_tokens: int | None = None
     max_usd: Decimal | None = None
+    requested_by: str = ""  # who the calls are for, recorded on each (LLMCall.requested_by)
     _tally: list[Any] = field(default_factory=list, init=False, compare=False, repr=False)  # [tokens, usd]
 
     def spent(self) -> tuple[int, Decimal]:

@@ -7,7 +7,8 @@ read on an event loop: streaming.py), which, in order:
 1. picks the route for the workflow (classification, planning, verdict, reply) and its fallbacks (LLM-4);
 2. skips providers the client's compliance profile does not allow (MSP-7);
 3. labels customer and tool text as untrusted and redacts every message with the client's profile (GOV-4);
-4. refuses the call if the investigation's token or dollar budget would be exceeded (LLM-5: hard stop);
+4. refuses the call if the investigation's token or dollar budget would be exceeded (LLM-5: hard stop), or if the
+   client's monthly plan quota is reached (quota.py: ``QuotaExceeded``, with a notice to people before it);
 5. calls litellm (calling.py), retrying transient failures with backoff, then falling back to the next route;
 6. records every attempt as an ``LLMCall`` with prompt name, version and hash, tokens, cost and latency (LLM-6).
 
@@ -33,6 +34,7 @@ from apps.llm.budget import Budget, BudgetExceeded, LLMError, NoModelConfigured,
 from apps.llm.models import CallStatus, LLMCall, LLMProvider, ModelRoute
 from apps.llm.prompts import Prompt
 from apps.llm.providers import litellm_arguments
+from apps.llm.quota import Quota
 from apps.llm.responses import Outcome
 from apps.llm.sdk import litellm, openai_error, transient_errors
 from apps.llm.steps import LLMResult, ModelCall, Request, Steps, Target, advance
@@ -50,6 +52,7 @@ class LLMGateway:
     def __init__(self, client: Client, *, backoff_seconds: float = 0.5, max_attempts: int = 3) -> None:
         self.client = client
         self.profile = profile_for(client)
+        self.quota = Quota(client)
         self.backoff_seconds = backoff_seconds
         self.max_attempts = max_attempts
         self._routes: dict[str, ModelRoute] | None = None
@@ -185,6 +188,7 @@ class LLMGateway:
         return targets
 
     def _check_budget(self, request: Request, target: Target) -> None:
+        self.quota.check()  # the client's month first: a spent quota stops every budget
         tokens, usd = request.budget.spent()
         limit = request.budget.max_tokens
         # Counting tokens costs ~1 ms a call; a ceiling that can only over-count tells when it cannot matter.
@@ -289,6 +293,7 @@ class LLMGateway:
     ) -> LLMCall:
         call = LLMCall.objects.create(
             budget_key=request.budget.key,
+            requested_by=request.budget.requested_by[:320],
             workflow=request.workflow,
             provider_kind=target.provider.kind,
             provider_name=target.provider.name,
@@ -309,6 +314,7 @@ class LLMGateway:
             attempt=attempt,
         )
         request.budget.add(call.input_tokens + call.output_tokens, cost)
+        self.quota.add(call.input_tokens + call.output_tokens, cost)
         log.info(
             "llm_call",
             workflow=request.workflow,

@@ -28,6 +28,12 @@ class Workflow(models.TextChoices):
     REPLY = "reply", "Customer reply"
 
 
+# Embedding batches are recorded as calls too (apps/llm/embeddings.py), for their cost; they are never routed (the
+# knowledge settings pick the model), so the workflow is the call's only, not a route's.
+EMBED = "embed"
+CALL_WORKFLOWS = [*Workflow.choices, (EMBED, "Embeddings (knowledge base)")]
+
+
 class LLMProvider(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     name = models.CharField(max_length=100, unique=True)
@@ -75,7 +81,11 @@ class LLMCall(models.Model):
     budget_key = models.CharField(
         max_length=64, db_index=True, blank=True, help_text="The investigation it counts against."
     )
-    workflow = models.CharField(max_length=16, choices=Workflow.choices)
+    workflow = models.CharField(max_length=16, choices=CALL_WORKFLOWS)
+    # Who the call was made for, as the caller's Budget says: "user:<accounts.User id>" (an operator who started
+    # it), "contact:<email or id>" (the ticket's requester), "visitor:<email or id>" (a chat visitor); empty when
+    # nobody asked (knowledge ingestion) or for calls recorded before it existed. The cost ledger groups by it.
+    requested_by = models.CharField(max_length=320, blank=True, default="")
     provider_kind = models.CharField(max_length=32, choices=ProviderKind.choices)
     provider_name = models.CharField(max_length=100)
     model = models.CharField(max_length=200)

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 
 from apps.core.http import ClientRequest, render_page
-from apps.llm.models import CallStatus, LLMCall, Workflow
+from apps.llm.models import CALL_WORKFLOWS, CallStatus, LLMCall
 
 PAGE_SIZE = 50
 
@@ -23,7 +23,7 @@ def get_call_for_client(request: ClientRequest, call_id: UUID) -> LLMCall:
 def _filtered(request: ClientRequest) -> tuple[QuerySet[LLMCall], dict[str, str]]:
     filters = {key: request.GET.get(key, "").strip() for key in ("workflow", "status", "model", "budget")}
     calls = LLMCall.objects.all()
-    if filters["workflow"] in Workflow.values:
+    if filters["workflow"] in dict(CALL_WORKFLOWS):  # embedding batches too
         calls = calls.filter(workflow=filters["workflow"])
     if filters["status"] in CallStatus.values:
         calls = calls.filter(status=filters["status"])
@@ -44,7 +44,7 @@ def calls(request: ClientRequest) -> HttpResponse:
         "page": page,
         "filters": filters,
         "totals": {key: value or 0 for key, value in totals.items()},
-        "workflows": Workflow.choices,
+        "workflows": CALL_WORKFLOWS,
         "statuses": CallStatus.choices,
     }
     return render_page(request, "llm/calls.html", context, partial="results")

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db
 
 # The budgets include the savepoints of the test's own transaction and the helper's read-back; how they came to be
 # these numbers is in git history.
-WHOLE_RUN = 60  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back,
-# and its time record (the billing rule, the insert: apps/billing/ledger.py).
+WHOLE_RUN = 61  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back,
+# its time record (the billing rule, the insert: apps/billing/ledger.py), and the client's plan read once per
+# gateway for its monthly quota (apps/llm/quota.py; none per model call for a client without caps).
 PER_TOOL_STEP = 12  # a plan call + a tool call: model call row, gate (key, rules, action, audit, result, audit)
 QUERIES = [
     {

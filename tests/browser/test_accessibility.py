@@ -132,6 +132,7 @@ NOT_PAGES = {
     "public:handoff",
     "tenant:agent:evidence",
     "tenant:chat:export",
+    "public:portal_costs_csv",  # the costs ledger as a CSV download
     "tenant:safety:audit_export",
 }
 
@@ -319,6 +320,7 @@ def test_the_msp_portal_and_a_client_in_the_msp_colours(asgi_server: str, scanne
     s.scan(portal + "/templates/law-firm/versions/1/")
     s.scan(portal + "/templates/law-firm/apply/?client=hartwell")
     s.scan(portal + "/attention/?kind=quarantine&state=all")  # the attention queue, filtered (apps/portal)
+    s.scan(portal + "/costs/?client=hartwell")  # model spend, plans and quotas, for MSP staff (apps/insights)
     unscanned = s.unscanned(besides={"public:admin:index"})  # Django's own admin is not Gaby's page
     assert not {r for r in unscanned if r.startswith("public:")}, unscanned
     s.page.goto(portal + "/")
