@@ -53,7 +53,8 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from prometheus_client import generate_latest
 
-    from apps.observability import across, endpoint, metrics, status
+    from apps.core import across
+    from apps.observability import endpoint, metrics, status
     from tenants.demo import seed_demo
     from tenants.services import create_client
 

@@ -126,7 +126,7 @@ def main() -> None:
     from django.test import Client as HttpClient
 
     from apps.accounts.models import Membership, Role, User
-    from apps.observability import across
+    from apps.core import across
     from apps.portal import queue
     from tenants.models import Client
     from tenants.services import create_client, ensure_public_tenant

@@ -33,13 +33,11 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Model
-from django_tenants.utils import get_public_schema_name
 
 from apps.accounts.models import User
 from apps.agent.models import InvestigationStep
+from apps.core import across
 from apps.llm.models import LLMCall
-from tenants.models import Client
 
 NO_CONNECTOR = ""
 CHAT = "chat"
@@ -61,17 +59,11 @@ class UsageRow:
 
 def client_schemas() -> list[str]:
     """Every client's schema, active or not: a client switched off still cost what it cost."""
-    clients = Client.objects.exclude(schema_name=get_public_schema_name())
-    return list(clients.order_by("schema_name").values_list("schema_name", flat=True))
-
-
-def _table(schema: str, model: type[Model]) -> str:
-    quote = connection.ops.quote_name
-    return f"{quote(schema)}.{quote(model._meta.db_table)}"
+    return across.client_schemas(active_only=False)
 
 
 def _select(schema: str) -> str:
-    calls, steps = _table(schema, LLMCall), _table(schema, InvestigationStep)
+    calls, steps = across.table(schema, LLMCall), across.table(schema, InvestigationStep)
     # Written here, never from input: only the quoted identifiers above vary; every value is a bound parameter.
     return f"""
 SELECT %s, (date_trunc('month', c.created_at AT TIME ZONE 'UTC'))::date, c.workflow,

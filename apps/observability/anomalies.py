@@ -27,8 +27,8 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from apps.core import across
 from apps.knowledge.embeddings import provider_for
-from apps.observability import across
 from apps.tickets.models import Ticket
 from tenants.models import Client
 

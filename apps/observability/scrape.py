@@ -2,7 +2,7 @@
 
 Approvals waiting, connectors by health, knowledge sources by sync state (with each client's last sync and its
 quarantined documents), open widget conversations, Celery queue depth and live workers. Each family is one
-statement over every client's schema (apps/observability/across.py) or one Redis call, so a scrape costs a handful
+statement over every client's schema (apps/core/across.py) or one Redis call, so a scrape costs a handful
 of queries whatever the number of clients. A part that fails is reported by ``gaby_scrape_ok{part}`` = 0 and the
 rest of the scrape still answers.
 """
@@ -18,8 +18,9 @@ from prometheus_client.registry import Collector
 
 from apps.chat.models import Conversation, ConversationState
 from apps.connectors.models import Connector
+from apps.core import across
 from apps.knowledge.models import Document, KnowledgeSource
-from apps.observability import across, heartbeat
+from apps.observability import heartbeat
 from apps.observability.labels import client_label
 from apps.safety.models import ActionStatus, ToolAction
 

@@ -3,7 +3,7 @@
 Per client: connector health, model latency (p50/p95 over the last hour, from the ``LLMCall`` records), the last
 knowledge sync and the last ticket in, approvals waiting, and error rates over the last hour (failed investigations
 of those finished, failed tool calls of those run). Each figure is one statement over every client's schema
-(apps/observability/across.py): the page costs the same handful of queries for 3 clients or 100.
+(apps/core/across.py): the page costs the same handful of queries for 3 clients or 100.
 For the install: Celery queue depth, each worker's heartbeat and beat's, from Redis.
 """
 
@@ -19,9 +19,10 @@ from django_tenants.utils import get_public_schema_name
 
 from apps.agent.models import Investigation, InvestigationStatus
 from apps.connectors.models import Connector, Status
+from apps.core import across
 from apps.knowledge.models import KnowledgeSource, SyncStatus
 from apps.llm.models import CallStatus, LLMCall
-from apps.observability import across, heartbeat
+from apps.observability import heartbeat
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets.models import Ticket
 from tenants.models import Client

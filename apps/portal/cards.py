@@ -20,10 +20,10 @@ from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
 from apps.billing.models import TimeRecord
 from apps.connectors.models import Connector
 from apps.connectors.models import Status as ConnectorStatus
+from apps.core import across
 from apps.insights.charts import sparkline
 from apps.insights.metrics import MINUTES_PER_RESOLVED_TICKET
 from apps.llm.models import LLMCall
-from apps.observability import across
 from apps.tickets.models import Status, Ticket
 from tenants.models import Client
 
@@ -78,8 +78,8 @@ def month_start(now: datetime) -> datetime:
 def llm_spend_by_client(schemas: Sequence[str], since: datetime) -> dict[str, Decimal]:
     """Each client's model spend since ``since``: the sum of its ``LLMCall.cost_usd``, one statement.
 
-    The portal's own small reading of the per-call records; when the usage ledger (apps/billing usage, the costs
-    page) lands, point this one function at it and the cards follow.
+    The same records and the same sum as the usage ledger (apps/billing/usage.py, the costs page), which also
+    apportions each call to a user and a connector; a card needs only the total, so it skips that join.
     """
     rows = across.per_client(schemas, LLMCall, "coalesce(sum(cost_usd), 0)", where="created_at >= %s", params=[since])
     return {schema: Decimal(total) for schema, total in rows}

@@ -11,7 +11,7 @@ Five kinds of item, each read where it lives (the client's own schema):
 
 Every kind of every reachable client is one ``SELECT`` joined by ``UNION ALL`` into one statement, which the public
 schema's marks (acknowledged, snoozed: ``AttentionMark``) join, filter, count and page: the queue costs one query
-whether it holds 3 items or 30,000, and whether the user reaches 3 clients or 100 (apps/observability/across.py
+whether it holds 3 items or 30,000, and whether the user reaches 3 clients or 100 (apps/core/across.py
 does the same for the status page). Schema names come from ``Client`` rows and are quoted as identifiers; every
 value is a bound parameter.
 """
@@ -32,7 +32,7 @@ from apps.accounts.models import Membership, User
 from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
 from apps.connectors.models import Connector, ConnectorEvent, EventKind
 from apps.connectors.models import Status as ConnectorStatus
-from apps.observability.across import table
+from apps.core.across import table
 from apps.portal.models import AttentionMark, Kind
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets.models import QuarantinedPayload, Ticket, TicketSource

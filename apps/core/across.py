@@ -18,10 +18,13 @@ from django_tenants.utils import get_public_schema_name
 from tenants.models import Client
 
 
-def client_schemas() -> list[str]:
-    """The schema of every active client, in a stable order (the public schema is not a client)."""
-    active = Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name())
-    return list(active.order_by("schema_name").values_list("schema_name", flat=True))
+def client_schemas(*, active_only: bool = True) -> list[str]:
+    """The schema of every active client (or every client, switched off too), in a stable order (the public
+    schema is not a client)."""
+    clients = Client.objects.exclude(schema_name=get_public_schema_name())
+    if active_only:
+        clients = clients.filter(is_active=True)
+    return list(clients.order_by("schema_name").values_list("schema_name", flat=True))
 
 
 def table(schema: str, model: type[Model]) -> str:
