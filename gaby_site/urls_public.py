@@ -5,12 +5,17 @@ from django.urls import include, path
 
 from apps.accounts import handoff, views_portal
 from apps.observability import views as observability
+from apps.onboarding import views_m365_partner as m365_partner
 
 urlpatterns = [
     path("", views_portal.home, name="portal_home"),
     path("clients/new/", views_portal.new_client, name="portal_new_client"),
     path("status/", observability.status_page, name="portal_status"),  # MSP staff: every client's health (OBS-4)
     path("anomalies/", observability.anomalies_page, name="portal_anomalies"),  # MSP staff: cross-client (MSP-11)
+    # MSP staff: every client's Microsoft 365 tenant through the MSP's partner (GDAP) app (MSP-2)
+    path("partners/microsoft365/", m365_partner.page, name="portal_m365_partner"),
+    path("partners/microsoft365/customers/", m365_partner.customers, name="portal_m365_partner_customers"),
+    path("partners/microsoft365/connect/", m365_partner.connect, name="portal_m365_partner_connect"),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
