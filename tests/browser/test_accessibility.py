@@ -314,6 +314,7 @@ def test_the_msp_portal_and_a_client_in_the_msp_colours(asgi_server: str, scanne
     s.scan(portal + "/accounts/password/reset/")
     s.scan(portal + "/status/")  # every client's health, for MSP staff (apps/observability)
     s.scan(portal + "/anomalies/")  # the same problem at several clients, for MSP staff (MSP-11)
+    s.scan(portal + "/partners/microsoft365/")  # Microsoft 365 partner (GDAP) connect, for MSP staff
     unscanned = s.unscanned(besides={"public:admin:index"})  # Django's own admin is not Gaby's page
     assert not {r for r in unscanned if r.startswith("public:")}, unscanned
     s.page.goto(portal + "/")
