@@ -63,6 +63,18 @@ def with_partner(seed: dict[str, Any]) -> dict[str, Any]:
     return seed
 
 
+def partner_connection(graph: GraphSandbox) -> dict[str, str]:
+    """What the MSP enters to connect as this stand-in's partner (Gaby's partner form or ``--config``)."""
+    return {
+        "tenant_id": BLUE_MESA,
+        "client_id": PARTNER_APP_ID,
+        "client_secret": PARTNER_SECRET,
+        "authority": graph.base_url,
+        "graph_url": graph.base_url,
+        "ca_file": graph.ca_file,
+    }
+
+
 def _customers(sandbox: GraphSandbox, tenant: Tenant) -> list[Tenant]:
     """The partner's customers that exist (a relationship to a deleted tenant is not listed), in a stable order."""
     found = [sandbox.tenants[key] for key in tenant.customers if key in sandbox.tenants]

@@ -18,7 +18,7 @@ from apps.onboarding.client_domains import client_domains
 from apps.tickets.models import Contact
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import DEARBORN, HARTWELL
-from sandbox.msgraph_partner import BLUE_MESA, PARTNER_APP_ID, PARTNER_SECRET, QUILLFIELD
+from sandbox.msgraph_partner import BLUE_MESA, PARTNER_APP_ID, QUILLFIELD, partner_connection
 from tests.connectors.vendors import close_sessions  # noqa: F401 (autouse: servers end with each test)
 
 pytestmark = pytest.mark.django_db
@@ -31,15 +31,7 @@ def graph() -> Iterator[GraphSandbox]:
 
 
 def _given(graph: GraphSandbox, **changes: str) -> dict[str, str]:
-    given = {
-        "tenant_id": BLUE_MESA,
-        "client_id": PARTNER_APP_ID,
-        "client_secret": PARTNER_SECRET,
-        "authority": graph.base_url,
-        "graph_url": graph.base_url,
-        "ca_file": graph.ca_file,
-    }
-    return given | changes
+    return partner_connection(graph) | changes
 
 
 def _partner(graph: GraphSandbox, **changes: str) -> m365_partner.Partner:

@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from apps.connectors.models import Connector, Kind
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import DEARBORN, HARTWELL
-from sandbox.msgraph_partner import BLUE_MESA, PARTNER_APP_ID, PARTNER_SECRET, QUILLFIELD
+from sandbox.msgraph_partner import PARTNER_SECRET, QUILLFIELD, partner_connection
 from tests.connectors.vendors import close_sessions  # noqa: F401 (autouse: servers end with each test)
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +28,7 @@ def graph() -> Iterator[GraphSandbox]:
 
 
 def _form(graph: GraphSandbox, **changes: str) -> dict[str, str]:
-    return {
-        "tenant_id": BLUE_MESA,
-        "client_id": PARTNER_APP_ID,
-        "client_secret": PARTNER_SECRET,
-        "authority": graph.base_url,
-        "graph_url": graph.base_url,
-        "ca_file": graph.ca_file,
-    } | changes
+    return partner_connection(graph) | changes
 
 
 def test_only_msp_staff_reach_it(as_user: Any) -> None:
