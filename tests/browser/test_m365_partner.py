@@ -13,6 +13,9 @@ import pytest
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import DEARBORN, HARTWELL
 from sandbox.msgraph_partner import BLUE_MESA, PARTNER_APP_ID, PARTNER_SECRET, QUILLFIELD
+from tests.browser.test_accessibility import _assert_clean
+from tests.browser.test_accessibility import axe_script as axe_script  # the fixtures the scanner needs
+from tests.browser.test_accessibility import scanner as scanner
 from tests.browser.test_shell import _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -45,9 +48,10 @@ def connectors_removed(world: Any, django_db_blocker: Any) -> Iterator[None]:
 
 @pytest.mark.usefixtures("connectors_removed")
 def test_msp_staff_connect_every_clients_tenant_as_a_partner(
-    asgi_server: str, page_factory: Any, graph: GraphSandbox
+    asgi_server: str, scanner: Any, graph: GraphSandbox
 ) -> None:
-    page = page_factory()
+    s = scanner()  # axe-core scans the page in each state: the errors, the customers, the results
+    page = s.page
     portal = asgi_server.format(host="localhost")
     _sign_in(page, portal + "/", "mona@bluemesa.example")
     page.wait_for_selector("[data-testid=client-list]")
@@ -61,6 +65,7 @@ def test_msp_staff_connect_every_clients_tenant_as_a_partner(
     page.fill("input[name=ca_file]", graph.ca_file)
     page.click("[data-testid=m365-partner-list]")
     page.wait_for_selector("[data-testid=m365-partner-errors]:has-text('AADSTS7000215')")  # a wrong secret, said
+    s.scan_current()
 
     page.fill("input[name=client_secret]", PARTNER_SECRET)
     page.click("[data-testid=m365-partner-list]")
@@ -68,11 +73,13 @@ def test_msp_staff_connect_every_clients_tenant_as_a_partner(
     assert page.input_value(f"[data-testid=map-{HARTWELL}]") == "hartwell"
     assert page.input_value(f"[data-testid=map-{DEARBORN}]") == "dearborn"
     assert page.input_value(f"[data-testid=map-{QUILLFIELD}]") == ""  # no client matches: not connected
+    s.scan_current()
     page.click("[data-testid=m365-partner-connect]")
     page.wait_for_selector("[data-testid=m365-partner-results]", timeout=90000)
     assert page.get_attribute("[data-testid=result-hartwell]", "data-status") == "created"
     assert page.get_attribute("[data-testid=result-dearborn]", "data-status") == "created"
     assert page.locator("[data-testid^=result-]").count() == 2
+    s.scan_current()
     into_hartwell = page.get_attribute("[data-testid=open-hartwell]", "href")
     assert into_hartwell
 
@@ -86,3 +93,4 @@ def test_msp_staff_connect_every_clients_tenant_as_a_partner(
     page.goto(asgi_server.format(host="hartwell.localhost") + "/connectors/")
     page.wait_for_selector("[data-testid=connector-microsoft-365]")
     assert "Microsoft 365" in page.inner_text("[data-testid=connector-list]")
+    _assert_clean(s)
