@@ -5,6 +5,7 @@ read into Gaby clients (vendor ids are numbers, or what ``parse`` accepts: a Mic
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -28,6 +29,18 @@ def json_object(text: str, *, flag: str = "--config") -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise CommandError(f"{flag} must be a JSON object.")
     return parsed
+
+
+def config_with_secret(options: dict[str, Any]) -> dict[str, Any]:
+    """``--config`` as a JSON object, its ``client_secret`` read from ``--client-secret-env`` when that is given
+    (the secret stays off the command line: shell history, ``ps``)."""
+    given = json_object(options["config"])
+    variable = options.get("client_secret_env") or ""
+    if variable:
+        if not os.environ.get(variable):
+            raise CommandError(f"--client-secret-env {variable}: that environment variable is empty or not set.")
+        given["client_secret"] = os.environ[variable]
+    return given
 
 
 @overload

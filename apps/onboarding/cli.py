@@ -9,7 +9,6 @@ TENANT_ID=SLUG ...`` creates one connector per client and says, per client, crea
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -46,12 +45,7 @@ def _tenant_id(text: str) -> str | None:
 
 
 def connect_m365_partner(command: BaseCommand, options: dict[str, Any]) -> None:
-    given = cli_mapping.json_object(options["config"])
-    variable = options["client_secret_env"]
-    if variable:
-        if not os.environ.get(variable):
-            raise CommandError(f"--client-secret-env {variable}: that environment variable is empty or not set.")
-        given["client_secret"] = os.environ[variable]
+    given = cli_mapping.config_with_secret(options)
     try:
         partner = m365_partner.partner_from(given)
         if options["list"]:
