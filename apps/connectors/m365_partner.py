@@ -18,6 +18,7 @@ for each client (given by the caller: they live in the tickets and accounts apps
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ MAX_CUSTOMERS = 5000
 PAGE_SIZE = 100
 PARALLEL_TENANTS = 8  # customer tenants read at once (domains): each is a token request and one Graph call
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DOMAIN = re.compile(r"^(?=.{3,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 EXAMPLE = "6b1c1e2a-3d4f-4a8b-9c0d-1e2f3a4b5c6d=hartwell"
 
 
@@ -120,6 +122,13 @@ def partner_from(given: Mapping[str, Any]) -> Partner:
             f"client_id {values['client_id']!r} is not an Application (client) ID: copy the GUID from the app "
             "registration's Overview page in Entra ID."
         )
+    if not GUID.match(values["tenant_id"]) and not DOMAIN.match(values["tenant_id"]):
+        raise PartnerError(
+            f"tenant_id {values['tenant_id']!r} is neither a tenant ID (a GUID) nor a domain: copy the Directory "
+            "(tenant) ID of your partner tenant from Entra ID's Overview page."
+        )
+    if values["ca_file"] and not os.path.isfile(values["ca_file"]):
+        raise PartnerError(f"ca_file {values['ca_file']} is not a file on the Gaby host.")
     for key in ("authority", "graph_url"):
         if values[key] and not values[key].startswith("https://"):
             raise PartnerError(f"{key} must be an https:// URL, or empty for Microsoft's own.")

@@ -146,6 +146,11 @@ def test_bad_credentials_or_input_create_nothing(graph: GraphSandbox, hartwell: 
         m365_partner.partner_from({"tenant_id": BLUE_MESA})
     with pytest.raises(m365_partner.PartnerError, match="not an Application"):
         m365_partner.partner_from(_given(graph, client_id="my-app"))
+    with pytest.raises(m365_partner.PartnerError, match="neither a tenant ID"):
+        m365_partner.partner_from(_given(graph, tenant_id="../../evil?x="))
+    assert m365_partner.partner_from(_given(graph, tenant_id="bluemesa.example")).tenant_id == "bluemesa.example"
+    with pytest.raises(m365_partner.PartnerError, match="is not a file on the Gaby host"):
+        m365_partner.partner_from(_given(graph, ca_file="/nowhere/ca.pem"))
     with pytest.raises(m365_partner.PartnerError, match="https://"):
         m365_partner.partner_from(_given(graph, graph_url="http://graph.example"))
     with pytest.raises(m365_partner.PartnerError, match="does not list customer tenant"):
