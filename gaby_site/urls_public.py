@@ -6,6 +6,7 @@ from django.urls import include, path
 from apps.accounts import handoff
 from apps.insights import views_costs
 from apps.observability import views as observability
+from apps.onboarding import views_m365_partner as m365_partner
 from apps.portal import onboard_client
 from apps.portal import views as portal
 
@@ -20,6 +21,10 @@ urlpatterns = [
     path("costs/", views_costs.costs_page, name="portal_costs"),  # MSP staff: model spend, plans, quotas (MSP-10)
     path("costs/export.csv", views_costs.costs_csv, name="portal_costs_csv"),
     path("costs/clients/<slug:slug>/plan/", views_costs.save_plan, name="portal_client_plan"),
+    # MSP staff: every client's Microsoft 365 tenant through the MSP's partner (GDAP) app (MSP-2)
+    path("partners/microsoft365/", m365_partner.page, name="portal_m365_partner"),
+    path("partners/microsoft365/customers/", m365_partner.customers, name="portal_m365_partner_customers"),
+    path("partners/microsoft365/connect/", m365_partner.connect, name="portal_m365_partner_connect"),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),

@@ -13,8 +13,10 @@ application permissions (``roles``): missing ones answer 403 ``Authorization_Req
 ``$select``/``$filter``/``$top``, Graph error bodies; ``fail_next(429, headers={"Retry-After": "1"})`` throttles.
 
 Inspect: ``tenant(id_or_domain)``, ``tokens_issued``, ``actions`` (every change, in order), ``expire_tokens()``.
-Run alone for the demo: ``python -m sandbox.msgraph --port 8443`` (serves DEMO_SEED; prints the URL and CA file;
-``GABY_MSGRAPH_CA_DIR`` keeps the CA in that directory across restarts).
+Partner (GDAP) tenants list their customers and contracts (``sandbox/msgraph_partner.py``).
+
+Run alone for the demo: ``python -m sandbox.msgraph --port 8443`` (serves DEMO_SEED and the partner tenant;
+prints the URL and CA file; ``GABY_MSGRAPH_CA_DIR`` keeps the CA in that directory across restarts).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from urllib.parse import unquote
 from sandbox import msgraph_odata as odata
 from sandbox import msgraph_resources  # noqa: F401 (registers the licence, group, device and domain routes)
 from sandbox.base import Request, Response, Sandbox, serve_from_command_line
-from sandbox.msgraph_data import DEMO_SEED, Tenant, build_tenant
+from sandbox.msgraph_data import DEMO_SEED, AppConsent, Tenant, build_tenant
+from sandbox.msgraph_partner import with_partner
 from sandbox.msgraph_routes import route
 from sandbox.tls import LocalCA
 
@@ -53,7 +56,7 @@ class GraphSandbox(Sandbox):
     def __init__(self, seed: dict[str, Any] | None = None, *, ca_dir: str | None = None) -> None:
         """``ca_dir``: keep the CA there and reuse it on later starts (a demo's stored connector names its file)."""
         super().__init__()
-        self._seed = copy.deepcopy(seed if seed is not None else DEMO_SEED)
+        self._seed = copy.deepcopy(seed if seed is not None else with_partner(DEMO_SEED))
         self._ca = LocalCA(ca_dir)
         self.ca_file = self._ca.ca_file
         self.tls = self._ca.server_context()
@@ -170,7 +173,8 @@ class GraphSandbox(Sandbox):
                 "happen if the application has not been installed by the administrator of the tenant or consented "
                 "to by any user in the tenant.",
             )
-        if not secrets.compare_digest(app.secret, form.get("client_secret", "")):
+        expected = self._secret_of(app)
+        if not expected or not secrets.compare_digest(expected, form.get("client_secret", "")):
             return self._aad_error(
                 401,
                 "invalid_client",
@@ -201,6 +205,14 @@ class GraphSandbox(Sandbox):
             },
         )
 
+    def _secret_of(self, app: AppConsent) -> str:
+        """A multi-tenant app's secret is its registration's, in its home tenant (empty: no secret works)."""
+        if not app.home:
+            return app.secret
+        home = self.tenants.get(app.home)
+        registration = home.apps.get(app.client_id) if home else None
+        return registration.secret if registration else ""
+
     def _graph(self, request: Request) -> Response:
         scheme, _, raw = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not raw:
@@ -219,7 +231,7 @@ class GraphSandbox(Sandbox):
 
 
 def main() -> None:
-    sandbox = GraphSandbox(DEMO_SEED, ca_dir=os.environ.get("GABY_MSGRAPH_CA_DIR") or None)
+    sandbox = GraphSandbox(with_partner(DEMO_SEED), ca_dir=os.environ.get("GABY_MSGRAPH_CA_DIR") or None)
     print(f"CA file: {sandbox.ca_file}", flush=True)
     serve_from_command_line(
         sandbox, description="Serve the Microsoft Graph stand-in with its demo seed.", default_port=8443

@@ -5,6 +5,9 @@ One ``Tenant`` per customer, as in Entra ID: a token is issued for one tenant an
 objects. An app (client id) may be consented in several tenants — a multi-tenant app, as a partner's (GDAP)
 app is — each consent with its own secret and application permissions (``roles`` in the token).
 
+A partner (GDAP) tenant lists its ``customers`` (tenant ids); its app is consented in each customer with
+``{"home": "<partner tenant id>"}`` instead of a secret (sandbox/msgraph_partner.py).
+
 Seed shape (every key but ``tenants`` optional; see ``DEMO_SEED``)::
 
     {"tenants": [{"id": "<guid>", "name": "Hartwell Law", "domains": ["hartwelllaw.com"],
@@ -45,6 +48,8 @@ ALL_ROLES = (
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
     "Domain.Read.All",
+    "DelegatedAdminRelationship.Read.All",  # a partner tenant lists its GDAP customers (sandbox/msgraph_partner.py)
+    "Directory.Read.All",  # ... and its contracts (each customer's default domain)
 )
 
 # Well-known SKUs (Microsoft's product names and GUIDs), so seeds name licences the way admins see them.
@@ -91,6 +96,9 @@ class AppConsent:
     client_id: str
     secret: str
     roles: tuple[str, ...]
+    # A multi-tenant app consented here but registered in another tenant (a partner's): its one secret lives in
+    # that home tenant's registration, as in Entra ID, so rotating it there changes it for every customer.
+    home: str = ""
 
 
 @dataclass
@@ -103,6 +111,7 @@ class Tenant:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     skus: dict[str, dict[str, Any]] = field(default_factory=dict)  # by skuId
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: list[str] = field(default_factory=list)  # a partner tenant's GDAP customers (tenant ids)
 
     def user(self, key: str) -> dict[str, Any] | None:
         """By id or userPrincipalName (case-insensitive), as /users/{id | userPrincipalName} accepts."""
@@ -142,10 +151,12 @@ def build_tenant(raw: dict[str, Any]) -> Tenant:
         for number, name in enumerate(domain_names)
     ]
     apps = {
-        client_id: AppConsent(client_id, str(app["secret"]), tuple(app.get("roles") or ALL_ROLES))
+        client_id: AppConsent(
+            client_id, str(app.get("secret", "")), tuple(app.get("roles") or ALL_ROLES), str(app.get("home", ""))
+        )
         for client_id, app in raw.get("apps", {}).items()
     }
-    tenant = Tenant(id=tenant_id, name=raw["name"], domains=domains, apps=apps)
+    tenant = Tenant(id=tenant_id, name=raw["name"], domains=domains, apps=apps, customers=raw.get("customers", []))
     for sku in raw.get("skus", []):
         part = sku["skuPartNumber"]
         sku_id = sku.get("skuId") or SKU_IDS.get(part) or _id("sku", part)

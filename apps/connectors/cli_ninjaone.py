@@ -6,7 +6,6 @@ slug or domain); ``--map ORG_ID=SLUG ...`` creates one connector per client (app
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -40,18 +39,8 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     parser.set_defaults(handler=connect_ninjaone)
 
 
-def _given(options: dict[str, Any]) -> dict[str, Any]:
-    given = cli_mapping.json_object(options["config"])
-    variable = options["client_secret_env"]
-    if variable:
-        if not os.environ.get(variable):
-            raise CommandError(f"--client-secret-env {variable}: that environment variable is empty or not set.")
-        given["client_secret"] = os.environ[variable]
-    return given
-
-
 def connect_ninjaone(command: BaseCommand, options: dict[str, Any]) -> None:
-    given = _given(options)
+    given = cli_mapping.config_with_secret(options)
     try:
         if options["list"]:
             _list(command, given)

@@ -9,6 +9,7 @@ in apps/safety. What an admin enters is checked by ``validate_draft`` (drafts.py
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,7 @@ def create_connector(
     autonomy: str = AutonomyLevel.INVESTIGATE,
     is_production: bool = False,
     operator: bool = False,
+    via: Mapping[str, Any] | None = None,
 ) -> Connector:
     validate_draft(draft, actor=actor, operator=operator)
     if Connector.objects.filter(name=draft.name).exists():
@@ -167,13 +169,17 @@ def create_connector(
     connector.secret_keys = draft.secret_keys()
     connector.save()
     _store_tools(connector, tools)
-    record_event(
-        connector=connector,
-        kind=EventKind.CONSENT,
-        actor=actor,
-        summary=f"{_actor_label(actor)} connected {connector.name} with autonomy {connector.get_autonomy_display()}",
-        detail={"scopes": connector.scopes, "autonomy": autonomy, "production": is_production, "tools": len(tools)},
-    )
+    summary = f"{_actor_label(actor)} connected {connector.name} with autonomy {connector.get_autonomy_display()}"
+    detail: dict[str, Any] = {
+        "scopes": connector.scopes,
+        "autonomy": autonomy,
+        "production": is_production,
+        "tools": len(tools),
+    }
+    if via:
+        summary += f" through {via.get('label', 'a shared connection')}"
+        detail["via"] = dict(via)
+    record_event(connector=connector, kind=EventKind.CONSENT, actor=actor, summary=summary, detail=detail)
     log.info("connector_created", connector=str(connector.pk), kind=draft.kind, tools=len(tools))
     return connector
 
@@ -187,8 +193,12 @@ def connect(
     autonomy: str = AutonomyLevel.INVESTIGATE,
     is_production: bool = False,
     operator: bool = False,
+    via: Mapping[str, Any] | None = None,
 ) -> Connector:
-    """Test the connection (lists its tools), then store the connector with its tools and the consent row."""
+    """Test the connection (lists its tools), then store the connector with its tools and the consent row.
+
+    ``via``: where the connection came from when it is not typed in for this client alone (a partner connection
+    serving several clients): its ``label`` is named in the consent event and the whole of it kept in the detail."""
     tools = test_connection(client=client, draft=draft, actor=actor, operator=operator)
     return create_connector(
         client=client,
@@ -199,6 +209,7 @@ def connect(
         autonomy=autonomy,
         is_production=is_production,
         operator=operator,
+        via=via,
     )
 
 
