@@ -8,16 +8,15 @@ from uuid import uuid4
 
 import pytest
 
-from apps.agent.engine import execute
-from apps.agent.investigations import save_settings, start_investigation
+from apps.agent.investigations import save_settings
 from apps.agent.models import Investigation
 from apps.connectors.models import Connector
 from apps.safety.contacts import add_authorized_contact
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets import services as tickets
-from apps.tickets.sources.email.parse import parse_email
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import HARTWELL
+from tests.agent.eval_world import email_into
 from tests.playbooks.test_m365_playbooks import graph, m365  # noqa: F401 (fixtures: the Graph stand-in, connector)
 
 PASS = "spf=pass smtp.mailfrom=hartwelllaw.com dkim=pass header.d=hartwelllaw.com dmarc=pass"
@@ -25,20 +24,10 @@ ADD_SAM = "Hi,\n\nPlease add Sam to the partners shared mailbox, he is on the Ba
 
 
 def _email_in(client: Any, *, sender: str, subject: str, body: str) -> Investigation:
-    raw = (
-        f"Authentication-Results: mx.msp.example; {PASS}\r\n"
-        f"From: {sender}\r\nTo: help@msp.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{uuid4().hex}@mail.example>\r\nDate: Mon, 07 Dec 2026 09:00:00 +0000\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body.replace("\n", "\r\n")
-    ).encode()
-    parsed = parse_email(raw)
-    assert parsed.ticket is not None
     save_settings(changes={"auto_investigate": False}, actor=None)
     source = tickets.create_source(client=client, kind="webhook", name=f"Inbox {uuid4().hex[:6]}", config={})
-    ticket = tickets.ingest_ticket(source=source, normalized=parsed.ticket).ticket
-    investigation = start_investigation(ticket=ticket, triggered_by="test", queue=False)
-    execute(investigation.pk)
-    return Investigation.objects.select_related("ticket").get(pk=investigation.pk)
+    investigation: Investigation = email_into(source, sender=sender, subject=subject, body=body, auth=PASS)
+    return investigation
 
 
 @pytest.fixture
