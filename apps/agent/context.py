@@ -237,11 +237,12 @@ class RunContext:
         llm_call: LLMCall | None = None,
         loaded: ConnectorTool | None = None,
         human_asked: str = "",
+        dry_run: bool = False,
     ) -> ToolOutcome:
         """``llm_call`` (engine-only): the model call that asked for it, linked on the step. ``loaded``: the tool's
         row with its connector, when the caller already read it (the model's tool list): neither is read again.
         ``human_asked``: why the call must wait for a person (a proposed step); the gate holds it for approval,
-        or says why it cannot."""
+        or says why it cannot. ``dry_run``: a write only shows what it would send (a playbook's preview step)."""
         started = time.monotonic()
         if loaded is not None and loaded.name == tool and loaded.connector.name == connector:
             target: Connector | None = loaded.connector
@@ -282,6 +283,7 @@ class RunContext:
                 accounts=self.accounts,
                 suspicion=self.suspicion,
                 human_asked=human_asked,
+                dry_run=dry_run,
             ),
         )
         ordinal = self._ordinal + 1

@@ -163,9 +163,17 @@ class InvestigationContext(Protocol):
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]: ...
 
     def call_tool(
-        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, human_asked: str = ""
+        self,
+        connector: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        purpose: str,
+        human_asked: str = "",
+        dry_run: bool = False,
     ) -> ToolOutcome:
-        """``connector`` is a connector's kind (``postgres``, ``keycloak``, ...) or its name."""
+        """``connector`` is a connector's kind (``postgres``, ``keycloak``, ...) or its name. ``dry_run``: a write
+        only shows what it would do (a playbook's preview step), whatever the gate would otherwise allow."""
         ...
 
     def record(

@@ -35,6 +35,11 @@ def world_of(northwind: Environment, db: None) -> Iterator[Environment]:
 
 def email_in(env: Environment, *, sender: str, subject: str, body: str, auth: str = PASS) -> Any:
     """A raw email through the real parser into the eval inbox, investigated by the engine; the investigation."""
+    return email_into(env.source, sender=sender, subject=subject, body=body, auth=auth)
+
+
+def email_into(source: Any, *, sender: str, subject: str, body: str, auth: str = PASS) -> Any:
+    """A raw email through the real parser into ``source`` (any client's inbox), investigated by the engine."""
     from apps.agent.engine import execute
     from apps.agent.investigations import start_investigation
     from apps.agent.models import Investigation
@@ -50,7 +55,7 @@ def email_in(env: Environment, *, sender: str, subject: str, body: str, auth: st
     ).encode()
     parsed = parse_email(raw)
     assert parsed.ticket is not None
-    ticket = tickets.ingest_ticket(source=env.source, normalized=parsed.ticket).ticket
+    ticket = tickets.ingest_ticket(source=source, normalized=parsed.ticket).ticket
     investigation = start_investigation(ticket=ticket, triggered_by="eval", queue=False)
     execute(investigation.pk)
     return Investigation.objects.select_related("ticket").get(pk=investigation.pk)

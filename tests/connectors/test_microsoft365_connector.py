@@ -182,6 +182,14 @@ def test_dry_runs_show_the_exact_graph_request_and_change_nothing(
     assert "/authentication/phoneMethods/" in mfa["requests"][1]["url"]
     add = result(call(m365, "add_group_member", group_id=_hartwell(graph).group_named("Partners")["id"], user=jane))
     assert add["requests"][0]["body"] == {"@odata.id": f"{graph.base_url}/v1.0/directoryObjects/{jane}"}
+    partners = _hartwell(graph).group_named("Partners")["id"]
+    assert add["inverse"] == {"tool": "remove_group_member", "arguments": {"group_id": partners, "user": jane}}
+    signed_out = result(call(m365, "reset_password", user=jane, revoke_sessions=True))
+    assert [(r["method"], r["url"]) for r in signed_out["requests"]] == [
+        ("PATCH", f"{graph.base_url}/v1.0/users/{jane}"),
+        ("POST", f"{graph.base_url}/v1.0/users/{jane}/revokeSignInSessions"),
+    ]
+    assert signed_out["sessions_revoked"] is True and signed_out["inverse"] is None  # a password has no undo
     full = result(call(m365, "assign_license", user=_id(graph, "jamie.fox@hartwelllaw.com"), sku="EXCHANGESTANDARD"))
     assert full["would_change"] is False and full["blocked_by"] == [
         "the user has no usage location, which licences require"

@@ -19,6 +19,7 @@ from apps.connectors.models import Connector
 from apps.core.ids import uuid7
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ActionStatus, ToolAction
+from apps.safety.requester import AccountBook
 
 RAN = {ActionStatus.DONE, ActionStatus.FAILED}
 
@@ -43,12 +44,22 @@ class GateContext:
     timeline: list[Recorded] = field(default_factory=list)
     actions: list[ToolAction] = field(default_factory=list)
     embedding_provider: None = None  # playbooks are matched by their keywords here
+    # The run's account book, as the engine keeps one (apps/agent/context.py): with it the gate tells a call on the
+    # requester's account from one on somebody else's, and a test can run the reply check on the Finding.
+    accounts: AccountBook | None = None
 
     def search_knowledge(self, query: str, *, limit: int = 5) -> list[Passage]:
         return []
 
     def call_tool(
-        self, connector: str, tool: str, arguments: dict[str, Any], *, purpose: str, human_asked: str = ""
+        self,
+        connector: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        purpose: str,
+        human_asked: str = "",
+        dry_run: bool = False,
     ) -> ToolOutcome:
         row = Connector.objects.filter(Q(kind=connector) | Q(name=connector)).order_by("name").first()
         if row is None:
@@ -63,6 +74,8 @@ class GateContext:
                 purpose=purpose,
                 source_autonomy=self.source_autonomy,
                 human_asked=human_asked,
+                dry_run=dry_run,
+                accounts=self.accounts,
             ),
         )
         self.actions.append(action)

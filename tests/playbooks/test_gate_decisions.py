@@ -208,3 +208,37 @@ def test_a_branch_escalation_without_its_own_reply_uses_its_reason(
     finding, _ = _run(yaml_text=escalating, tone=Tone.TECHNICAL)
     assert finding.verdict == Verdict.NEEDS_TECH and finding.escalation_reason == "acme holds 5000"
     assert finding.reply == "Automated handling stopped at step 'before': acme holds 5000. An engineer will follow up."
+
+
+PREVIEWING = PROPOSING.replace(
+    "  - id: credit\n",
+    "  - id: preview\n    connector: Ledger\n    tool: credit\n    preview: true\n"
+    '    args: {account: "{{ entities.account }}", amount: 25, dry_run: false}\n    purpose: Show the change\n'
+    '    branches:\n      - when: "result.data.would_be > 1000"\n        escalate: too_rich\n  - id: credit\n',
+).replace(
+    'summary: "Credited {{ entities.account }}."',
+    'summary: "Credited {{ entities.account }}."\nescalations:\n  approval:\n    verdict: needs_l2\n'
+    '    reason: "{{ entities.account }} would hold {{ steps.preview.data.would_be }}"\n'
+    '  too_rich:\n    verdict: needs_l2\n    reason: "too rich"\n',
+)
+
+
+def test_a_preview_step_is_always_a_dry_run_and_the_run_goes_on(
+    ledger: Any, ledger_file: Path, in_hartwell: Client
+) -> None:
+    # Act mode, threshold 100: the same write without ``preview`` would run at once (the first test above).
+    ledger()
+    _settings(in_hartwell, autonomy="auto", approval_threshold=100)
+    finding, _ = _run(yaml_text=PREVIEWING)
+    preview = ToolAction.objects.get(tool_name="credit", status=ActionStatus.DRY_RUN)
+    assert preview.reason == "A dry run was asked for." and balances(ledger_file) == {"acme": 100}
+    assert ToolAction.objects.get(tool_name="credit", status=ActionStatus.AWAITING_APPROVAL).arguments["amount"] == 25
+    assert finding.verdict == Verdict.NEEDS_L2 and finding.escalation_reason == "acme would hold 125"
+
+
+def test_a_preview_step_the_gate_refuses_stops_the_run(ledger: Any, ledger_file: Path, in_hartwell: Client) -> None:
+    ledger(scope="read_only")
+    _settings(in_hartwell, autonomy="auto", approval_threshold=100)
+    finding, _ = _run(yaml_text=PREVIEWING)
+    assert finding.verdict == Verdict.NEEDS_L2 and "is read-only" in finding.escalation_reason
+    assert list(ToolAction.objects.filter(tool_name="credit").values_list("status", flat=True)) == ["denied"]

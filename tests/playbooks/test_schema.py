@@ -134,3 +134,13 @@ def test_a_broken_library_file_is_reported_and_not_used(tmp_path: Path, in_hartw
     broken = current.get("broken")
     assert broken is not None and broken.playbook is None
     assert [str(p) for p in current.problems] == ["library/broken.yaml: steps[0].tool: required"]
+
+
+def test_a_step_is_proposed_or_previewed_never_both() -> None:
+    text = GOOD.replace('args: {sql: "SELECT 1"}', 'args: {sql: "SELECT 1"}\n    propose: true\n    preview: true')
+    assert _problems(text) == [
+        "library/broken.yaml: steps[0]: a step is either proposed (a person applies it) or previewed (a dry run), "
+        "not both"
+    ]
+    previewed = parse(GOOD.replace('args: {sql: "SELECT 1"}', 'args: {sql: "SELECT 1"}\n    preview: true'), source="x")
+    assert previewed.steps[0].preview is True and previewed.steps[0].propose is False

@@ -240,8 +240,12 @@ def _steps(v: _Validator, raw: Any) -> tuple[Step, ...]:
         where = f"steps[{index}]"
         data = v.mapping(item, where)
         v.unknown(
-            data, {"id", "connector", "tool", "args", "purpose", "when", "verify", "propose", "branches"}, f"{where}."
+            data,
+            {"id", "connector", "tool", "args", "purpose", "when", "verify", "propose", "preview", "branches"},
+            f"{where}.",
         )
+        if data.get("propose") and data.get("preview"):
+            v.fail(where, "a step is either proposed (a person applies it) or previewed (a dry run), not both")
         step_id = v.text(data, "id", f"{where}.", required=True)
         if step_id and not STEP_ID.match(step_id):
             v.fail(f"{where}.id", "use lowercase letters, digits and '_' (it is used in templates: steps.<id>)")
@@ -282,6 +286,7 @@ def _steps(v: _Validator, raw: Any) -> tuple[Step, ...]:
                 when=str(data.get("when") or ""),
                 verify=str(data.get("verify") or ""),
                 propose=bool(data.get("propose", False)),
+                preview=bool(data.get("preview", False)),
                 branches=tuple(branches),
             )
         )

@@ -16,6 +16,7 @@ from apps.agent.playbooks.entities import extract
 from apps.agent.playbooks.escalations import BUILTIN
 from apps.agent.playbooks.matching import Match
 from apps.agent.playbooks.schema import Escalation, Playbook, Step
+from apps.safety.identity import is_authorized_contact
 
 SYSTEM = "playbooks"
 # Why a run stopped, for the operator reading its summary (the escalation's name stays in the step data).
@@ -54,6 +55,10 @@ class PlaybookRun:
         self.steps: dict[str, dict[str, Any]] = {}
         self.citations: list[Citation] = []
         self.trail: list[str] = []  # one line per step for the internal summary
+        # Who asks, as the channel identified them, and whether an Admin lets them request for colleagues
+        # (Safety > Authorized contacts): a playbook that changes someone's access checks it (m365-group-access).
+        email = context.ticket.contact_email
+        self.requester = {"email": email, "authorized_contact": is_authorized_contact(email)}
 
     @property
     def decided_by(self) -> str:
@@ -74,6 +79,7 @@ class PlaybookRun:
                 "attributes": dict(ticket.attributes),
             },
             "entities": self.entities,
+            "requester": self.requester,
             "steps": self.steps,
             "tone": str(self.context.tone),
             "cite": self._cite,
@@ -132,6 +138,7 @@ class PlaybookRun:
                 arguments,
                 purpose=f"Playbook {self.playbook.name}: {step.purpose}",
                 human_asked=f"Playbook {self.playbook.name} proposes this step" if step.propose else "",
+                dry_run=step.preview,
             )
             if step.propose:
                 # The gate holds a proposal for approval (it shows in Approvals, linked from the investigation),
@@ -145,7 +152,9 @@ class PlaybookRun:
                     arguments=arguments,
                 )
             self._store(step, outcome)
-            if outcome.status in NOT_RUN:
+            # A preview is a dry run by design: only a refusal (or a write that ran after all) stops it.
+            previewed = step.preview and outcome.status == "dry_run"
+            if outcome.status in NOT_RUN and not previewed:
                 raise _Stop(NOT_RUN[outcome.status], step=step, reason=outcome.text)
             verified = self._verify(step) if step.verify else True
             for branch in step.branches:

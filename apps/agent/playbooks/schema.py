@@ -69,6 +69,7 @@ class Step:
     when: str = ""  # run the step only if this expression holds
     verify: str = ""  # a verify step: this expression must hold on its result
     propose: bool = False  # never call: propose the call to a human (e.g. refunds)
+    preview: bool = False  # always a dry run: what the write would send, for the person who decides (never applied)
     branches: tuple[Branch, ...] = ()
 
 

@@ -38,29 +38,43 @@ def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
     client = graph.client
 
     @server.tool(annotations=DESTRUCTIVE)
-    async def reset_password(user: str, dry_run: bool = True) -> dict[str, Any]:
-        """Set a new temporary password the user must change at next sign-in (PATCH passwordProfile). The real run
-        returns the temporary password once: give it to the verified requester only, never in a public reply."""
+    async def reset_password(user: str, revoke_sessions: bool = False, dry_run: bool = True) -> dict[str, Any]:
+        """Set a new temporary password the user must change at next sign-in (PATCH passwordProfile) and, with
+        ``revoke_sessions``, sign them out everywhere too (whoever knew the old password loses their sessions).
+        The real run returns the temporary password once: give it to the verified requester only (a technician
+        on the phone), never in a ticket reply."""
 
         async def run() -> dict[str, Any]:
             found = await directory.user(user)
             password = temporary_password()
             body = User(password_profile=PasswordProfile(force_change_password_next_sign_in=True, password=password))
             builder = client.users.by_user_id(str(found.id))
+            revoke = builder.revoke_sign_in_sessions
+            requests = [builder.to_patch_request_information(body)]
+            if revoke_sessions:
+                requests.append(revoke.to_post_request_information())
+
+            async def send() -> None:
+                await builder.patch(body)
+                if revoke_sessions:
+                    await revoke.post()
+
             outcome = {
                 "user_id": found.id,
                 "email": found.mail or found.user_principal_name,
                 "force_change_at_next_sign_in": True,
+                "sessions_revoked": revoke_sessions,
             }
             blocked = [] if found.account_enabled else ["the account is disabled (set_account_enabled enables it)"]
             result = await apply(
                 graph,
-                [builder.to_patch_request_information(body)],
-                lambda: builder.patch(body),
+                requests,
+                send,
                 dry_run=dry_run,
                 estimate=risk(45, "replaces the user's password; their other sign-ins keep working until revoked"),
                 outcome=outcome,
-                permission="User-PasswordProfile.ReadWrite.All",
+                permission="User-PasswordProfile.ReadWrite.All"
+                + (" and User.RevokeSessions.All" if revoke_sessions else ""),
                 blocked_by=blocked,
                 hide=("password",),
             )

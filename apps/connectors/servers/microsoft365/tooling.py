@@ -60,6 +60,8 @@ async def apply(
             "blocked_by": blocked_by or [],
             "requests": shown,
             "risk": estimate,
+            # What undoes it, shown before it is approved (the real run declares it as gaby_inverse).
+            "inverse": inverse if requests else None,
             **outcome,
         }
     if blocked_by:
