@@ -87,3 +87,13 @@ def test_only_an_authorized_contact_may_have_a_playbook_act_for_a_named_colleagu
     vague = _assess("Please unlock my colleague's account.", authorized=True)
     assert not vague.may_act  # no address named: a person decides whose account it is
     assert _assess("Please unlock my account.").acts_for == "maria.lopez@brightpath.example"
+
+
+def test_the_reason_a_request_for_a_colleague_goes_to_a_person_fits_who_asked() -> None:
+    from apps.agent.guards import kind_finding
+
+    body = "Please grant sam.reyes@brightpath.example access to the Partners shared mailbox."
+    stranger = kind_finding(_assess(body)).escalation_reason
+    assert "only for the requester" in stranger
+    manager = kind_finding(_assess(body, authorized=True)).escalation_reason
+    assert "authorized contact" in manager and "only for the requester" not in manager

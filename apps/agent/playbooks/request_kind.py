@@ -24,7 +24,7 @@ class Kind(StrEnum):
 
 ACTION_VERBS = (
     r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
-    r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove)"
+    r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove|grant|assign|install|restart|sync)"
 )
 # Verbs that ask to be told, not for something to be done: "can you tell me", "could you explain".
 INFO_VERBS = (
