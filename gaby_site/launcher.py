@@ -227,6 +227,19 @@ def _prepare_in_this_process(flags: list[str]) -> str:
     return buffer.getvalue()
 
 
+def connect_command(demo_mail: bool) -> list[str]:
+    """Connect the demo clients to the stand-ins (tenants/demo_msp_cli.py); its stdout is the banner's MSP part."""
+    return [PYTHON, "manage.py", "gaby", "demo-standins", "connect", *(["--demo-mail"] if demo_mail else [])]
+
+
+def _finish(proc: subprocess.Popen[bytes] | None) -> str | None:
+    """What a finished helper process printed; None when it failed."""
+    if proc is None:
+        return ""
+    out, _ = proc.communicate(timeout=180)
+    return out.decode("utf-8", errors="replace") if proc.returncode == 0 else None
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM (./gaby stop) before supervision begins: clean up as on Ctrl-C
 
@@ -268,6 +281,7 @@ def run() -> int:
     services = Services(_data_dir())
     procs: list[subprocess.Popen[bytes]] = []
     names: list[str] = []
+    msp: subprocess.Popen[bytes] | None = None
 
     def start(commands: dict[str, list[str]]) -> None:
         for name, command in commands.items():
@@ -285,11 +299,20 @@ def run() -> int:
         multiproc.prepare(_data_dir() / "metrics")
         banner = _prepare_database(demo_mail=mail is not None, demo_standins=standins is not None)
         commands = process_commands(host, port, mail)
-        say(f"Starting {', '.join(commands)}")
+        connecting = " and connecting the demo clients to the stand-ins" if standins is not None else ""
+        say(f"Starting {', '.join(commands)}{connecting}")
         start(commands)
+        if standins is not None:  # its connection tests run while the web and the worker start
+            msp = subprocess.Popen(
+                connect_command(mail is not None), cwd=ROOT, stdout=subprocess.PIPE, env=process_env("demo-standins")
+            )
         # Ready means what /ready means: database, Redis and a live worker, not just a web process.
         if not _wait_for_http(f"http://{host}:{port}/ready", 90, procs):
             print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
+            return 1
+        msp_banner = _finish(msp)
+        if msp_banner is None:
+            print("Connecting the demo clients to the stand-ins failed; see the output above.", file=sys.stderr)
             return 1
         if mail is not None and not all(
             wait_for_port(mail.host, p, 30, procs) for p in (mail.imap_port, mail.smtp_port)
@@ -298,6 +321,8 @@ def run() -> int:
             return 1
         print()
         print(banner.rstrip())
+        if msp_banner:
+            print(msp_banner.rstrip())
         if mail is None:
             print(f"Demo mail server off ({why_no_mail}).")
         if standins is None:
@@ -308,10 +333,11 @@ def run() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        _terminate(procs)
+        _terminate([*procs, *([msp] if msp is not None else [])])
         services.down()
-        for name in [*names, pidfiles.LAUNCHER]:
-            pidfiles.forget(_data_dir(), name)
+        for name, proc in zip(names, procs, strict=True):
+            pidfiles.forget(_data_dir(), name, proc.pid)
+        pidfiles.forget(_data_dir(), pidfiles.LAUNCHER, os.getpid())
 
 
 def _supervise(procs: list[subprocess.Popen[bytes]], names: list[str]) -> int:

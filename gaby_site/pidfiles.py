@@ -30,8 +30,16 @@ def record(data_dir: Path, name: str, pid: int) -> None:
         _path(data_dir, name).write_text(json.dumps({"pid": pid, "started": started}), encoding="utf-8")
 
 
-def forget(data_dir: Path, name: str) -> None:
-    _path(data_dir, name).unlink(missing_ok=True)
+def forget(data_dir: Path, name: str, pid: int | None = None) -> None:
+    """Remove the pid file; with ``pid``, only if it is still that process's (a later run may have its own)."""
+    path = _path(data_dir, name)
+    if pid is not None:
+        try:
+            if int(json.loads(path.read_text(encoding="utf-8"))["pid"]) != pid:
+                return
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+    path.unlink(missing_ok=True)
 
 
 def running(data_dir: Path, name: str) -> psutil.Process | None:
@@ -51,14 +59,16 @@ def recorded(data_dir: Path) -> list[str]:
     return sorted(path.stem for path in (data_dir / RUN_DIR).glob("*.pid"))
 
 
-def stop_all(data_dir: Path, *, timeout: float = 30.0) -> list[str]:
+def stop_all(data_dir: Path, *, timeout: float = 60.0) -> list[str]:
     """End the launcher (and so everything it started), then any recorded process still running; the names."""
     stopped = []
     launcher = running(data_dir, LAUNCHER)
     if launcher is not None:
         launcher.terminate()
-        with contextlib.suppress(psutil.TimeoutExpired):
+        try:
             launcher.wait(timeout)
+        except psutil.TimeoutExpired:
+            launcher.kill()  # its children are ended below, by their own pid files
         stopped.append(LAUNCHER)
     left = {name: process for name in recorded(data_dir) if (process := running(data_dir, name)) is not None}
     for process in left.values():

@@ -13,13 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.accounts.models import Role, User
 from apps.accounts.services import mint_first_admin, set_membership
 from gaby_site.demo_mail import DemoMail
-from gaby_site.demo_standins import DemoStandIns
 from tenants.addresses import client_domain
 from tenants.demo import DEMO_PEOPLE, seed_demo
 from tenants.demo_mail_cli import banner_lines as demo_mail_banner
 from tenants.demo_mail_cli import register as register_demo_mail
-from tenants.demo_msp import DemoStackError, seed_msp
-from tenants.demo_msp import banner_lines as msp_banner
+from tenants.demo_msp import seed_msp
+from tenants.demo_msp_cli import register as register_demo_standins
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
 from tenants.upgrade_cli import register as register_upgrade
@@ -36,8 +35,8 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     boot.add_argument(
         "--demo-standins",
         action="store_true",
-        help="With --demo: connect each demo client to the Microsoft 365 and NinjaOne stand-ins (./gaby run starts "
-        "them); without it, the demo's connectors to them are revoked.",
+        help="With --demo: the Microsoft 365 and NinjaOne stand-ins run (./gaby run starts them and connects the demo "
+        "clients with gaby demo-standins connect); without it, the demo's connectors to them are revoked.",
     )
     boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
     boot.add_argument(
@@ -61,6 +60,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     member.set_defaults(handler=add_member)
 
     register_demo_mail(subparsers, command)
+    register_demo_standins(subparsers, command)
     register_upgrade(subparsers, command)
 
 
@@ -79,11 +79,8 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
     if options["demo"]:
         mail = DemoMail.from_env(settings.DATA_DIR) if options["demo_mail"] else None
         clients, _people, password = seed_demo(mail)
-        standins = DemoStandIns.from_env(settings.DATA_DIR) if options["demo_standins"] else None
-        try:
-            stack = seed_msp(clients, standins)
-        except DemoStackError as exc:
-            raise CommandError(str(exc)) from exc
+        if not options["demo_standins"]:
+            seed_msp(clients, None)  # nothing would answer them: revoke (tenants/demo_msp_cli.py connects them)
         out.write("Demo MSP ready:")
         for client in clients.values():
             out.write(f"  {client.name:<14} {scheme}://{client_domain(client.slug)}{_port_suffix()}/")
@@ -93,8 +90,6 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
             staff = " + MSP staff" if person.msp_staff else ""
             out.write(f"  {person.key:<6} {person.email:<26} {roles}{staff}")
         for line in demo_mail_banner(mail, clients):
-            out.write(line)
-        for line in msp_banner(standins, stack, clients, mail_on=mail is not None):
             out.write(line)
     out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
     if minted and options.get("print_password"):
