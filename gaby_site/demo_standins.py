@@ -32,6 +32,9 @@ PORT_ENV = {GRAPH: "GABY_DEMO_GRAPH_PORT", NINJAONE: "GABY_DEMO_NINJAONE_PORT"}
 # The ports the stand-ins' own command lines default to (python -m sandbox.msgraph / sandbox.ninjaone).
 DEFAULT_PORTS = {GRAPH: 8443, NINJAONE: 8190}
 SERVER_MODULE = "gaby_site.demo_standins_server"
+# How the banner's part about the stand-ins starts: the launcher connects the clients only when bootstrap's banner
+# lacks it (bootstrap prints it itself once they are connected: every run after the first).
+BANNER_TITLE = "Demo Microsoft 365 and NinjaOne"
 
 
 @dataclass(frozen=True)

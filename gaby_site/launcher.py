@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from apps.observability import multiproc
 from gaby_site import pidfiles
-from gaby_site.demo_standins import GRAPH, NINJAONE, PORT_ENV, SWITCH, DemoStandIns, is_configured
+from gaby_site.demo_standins import BANNER_TITLE, GRAPH, NINJAONE, PORT_ENV, SWITCH, DemoStandIns, is_configured
 from gaby_site.demo_standins import wanted as standins_wanted
 from gaby_site.embedded import ROOT, Services, say
 from gaby_site.embedded import data_dir as _data_dir
@@ -299,10 +299,11 @@ def run() -> int:
         multiproc.prepare(_data_dir() / "metrics")
         banner = _prepare_database(demo_mail=mail is not None, demo_standins=standins is not None)
         commands = process_commands(host, port, mail)
-        connecting = " and connecting the demo clients to the stand-ins" if standins is not None else ""
+        connect = standins is not None and BANNER_TITLE not in banner
+        connecting = " and connecting the demo clients to the stand-ins" if connect else ""
         say(f"Starting {', '.join(commands)}{connecting}")
         start(commands)
-        if standins is not None:  # its connection tests run while the web and the worker start
+        if connect:  # the connection tests start the connectors' MCP servers: beside the web and worker start
             msp = subprocess.Popen(
                 connect_command(mail is not None), cwd=ROOT, stdout=subprocess.PIPE, env=process_env("demo-standins")
             )

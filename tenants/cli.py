@@ -13,11 +13,13 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.accounts.models import Role, User
 from apps.accounts.services import mint_first_admin, set_membership
 from gaby_site.demo_mail import DemoMail
+from gaby_site.demo_standins import DemoStandIns
 from tenants.addresses import client_domain
 from tenants.demo import DEMO_PEOPLE, seed_demo
 from tenants.demo_mail_cli import banner_lines as demo_mail_banner
 from tenants.demo_mail_cli import register as register_demo_mail
-from tenants.demo_msp import seed_msp
+from tenants.demo_msp import banner_lines as msp_banner
+from tenants.demo_msp import connected, seed_msp
 from tenants.demo_msp_cli import register as register_demo_standins
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
@@ -79,8 +81,10 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
     if options["demo"]:
         mail = DemoMail.from_env(settings.DATA_DIR) if options["demo_mail"] else None
         clients, _people, password = seed_demo(mail)
-        if not options["demo_standins"]:
-            seed_msp(clients, None)  # nothing would answer them: revoke (tenants/demo_msp_cli.py connects them)
+        standins = DemoStandIns.from_env(settings.DATA_DIR) if options["demo_standins"] else None
+        # Revoked when nothing would answer them; connected here when that tests no connection (every run after the
+        # first), else by gaby demo-standins connect, which ./gaby run starts beside the web and the worker.
+        msp = seed_msp(clients, standins) if standins is None or connected(clients, standins) else None
         out.write("Demo MSP ready:")
         for client in clients.values():
             out.write(f"  {client.name:<14} {scheme}://{client_domain(client.slug)}{_port_suffix()}/")
@@ -90,6 +94,8 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
             staff = " + MSP staff" if person.msp_staff else ""
             out.write(f"  {person.key:<6} {person.email:<26} {roles}{staff}")
         for line in demo_mail_banner(mail, clients):
+            out.write(line)
+        for line in msp_banner(standins, msp, clients, mail_on=mail is not None) if msp is not None else []:
             out.write(line)
     out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
     if minted and options.get("print_password"):

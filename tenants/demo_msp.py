@@ -32,7 +32,7 @@ from apps.connectors.drafts import draft_of
 from apps.connectors.models import AutonomyLevel, Connector, Kind, ScopeMode
 from apps.connectors.specs import Draft, microsoft365_draft, ninjaone_draft
 from apps.safety.services import configure_connector
-from gaby_site.demo_standins import DemoStandIns
+from gaby_site.demo_standins import BANNER_TITLE, DemoStandIns
 from tenants.models import Autonomy, Client
 from tenants.services import update_client_settings
 
@@ -126,10 +126,10 @@ def _wait_for(standins: DemoStandIns) -> None:
         )
 
 
-def _microsoft365(client: Client, standins: DemoStandIns, slug: str) -> tuple[Connector, bool]:
+def _graph_draft(slug: str, standins: DemoStandIns) -> Draft:
     from sandbox.msp_demo import DEMO_TENANTS, GRAPH_CLIENT_ID, graph_secret
 
-    draft = microsoft365_draft(
+    return microsoft365_draft(
         name=GRAPH_NAME,
         tenant_id=DEMO_TENANTS[slug].tenant_id,
         client_id=GRAPH_CLIENT_ID,
@@ -138,6 +138,41 @@ def _microsoft365(client: Client, standins: DemoStandIns, slug: str) -> tuple[Co
         graph_url=standins.graph_url,
         ca_file=str(standins.ca_file),
     )
+
+
+def _ninja_given(standins: DemoStandIns) -> dict[str, str]:
+    from sandbox.msp_demo import NINJA_CLIENT_ID, ninjaone_secret
+
+    return {"url": standins.ninjaone_url, "client_id": NINJA_CLIENT_ID, "client_secret": ninjaone_secret()}
+
+
+def _ninja_draft(slug: str, standins: DemoStandIns) -> Draft:
+    from sandbox.msp_demo import DEMO_TENANTS
+
+    organization = [DEMO_TENANTS[slug].organization]
+    return ninjaone_draft(
+        name=NINJA_NAME, organizations=organization, allowed_scripts=ALLOWED_SCRIPTS, **_ninja_given(standins)
+    )
+
+
+def connected(clients: dict[str, Client], standins: DemoStandIns) -> bool:
+    """Whether every demo client has both demo connectors, set as the stand-ins are now: then seeding them tests
+    no connection (a run after the first), and ``gaby bootstrap`` does it at once."""
+    from sandbox.msp_demo import DEMO_TENANTS
+
+    for slug, client in clients.items():
+        if slug not in DEMO_TENANTS:
+            continue
+        with tenant_context(client):
+            for name, draft in ((GRAPH_NAME, _graph_draft(slug, standins)), (NINJA_NAME, _ninja_draft(slug, standins))):
+                connector = Connector.objects.filter(name=name).first()
+                if connector is None or draft_of(connector, client).settings != draft.settings:
+                    return False
+    return True
+
+
+def _microsoft365(client: Client, standins: DemoStandIns, slug: str) -> tuple[Connector, bool]:
+    draft = _graph_draft(slug, standins)
     existing = Connector.objects.filter(name=GRAPH_NAME).first()
     if existing is not None:
         return _current(client, existing, draft), False
@@ -146,27 +181,20 @@ def _microsoft365(client: Client, standins: DemoStandIns, slug: str) -> tuple[Co
 
 def _ninjaone(clients: dict[str, Client], standins: DemoStandIns) -> dict[str, tuple[Connector, bool]]:
     """Each client's NinjaOne connector: the missing ones made in one mapping, the others repointed if needed."""
-    from sandbox.msp_demo import DEMO_TENANTS, NINJA_CLIENT_ID, ninjaone_secret
+    from sandbox.msp_demo import DEMO_TENANTS
 
-    given = {"url": standins.ninjaone_url, "client_id": NINJA_CLIENT_ID, "client_secret": ninjaone_secret()}
     found: dict[str, tuple[Connector, bool]] = {}
     mapping: dict[int, Client] = {}
     for slug, client in clients.items():
         with tenant_context(client):
             existing = Connector.objects.filter(name=NINJA_NAME).first()
             if existing is not None:
-                draft = ninjaone_draft(
-                    name=NINJA_NAME,
-                    organizations=[DEMO_TENANTS[slug].organization],
-                    allowed_scripts=ALLOWED_SCRIPTS,
-                    **given,
-                )
-                found[slug] = (_current(client, existing, draft), False)
+                found[slug] = (_current(client, existing, _ninja_draft(slug, standins)), False)
             elif not Connector.objects.filter(kind=Kind.NINJAONE).exists():  # an Admin's own NinjaOne stays alone
                 mapping[DEMO_TENANTS[slug].organization] = client
     if mapping:
         made = ninjaone_mapping.connect_clients(
-            given, mapping=mapping, name=NINJA_NAME, allowed_scripts=ALLOWED_SCRIPTS
+            _ninja_given(standins), mapping=mapping, name=NINJA_NAME, allowed_scripts=ALLOWED_SCRIPTS
         )
         slugs = {client.pk: slug for slug, client in clients.items()}
         found |= {slugs[item.client.pk]: (item.connector, True) for item in made}
@@ -198,10 +226,7 @@ def banner_lines(
     from sandbox.msp_demo import DEMO_TENANTS
     from tenants.demo_examples import EXAMPLES
 
-    lines = [
-        f"Demo Microsoft 365 and NinjaOne (local stand-ins; Graph {standins.graph_url}, "
-        f"NinjaOne {standins.ninjaone_url}):"
-    ]
+    lines = [f"{BANNER_TITLE} (local stand-ins; Graph {standins.graph_url}, NinjaOne {standins.ninjaone_url}):"]
     for slug, client in clients.items():
         if slug not in stack.connectors:
             continue

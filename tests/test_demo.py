@@ -31,7 +31,7 @@ from gaby_site.demo_standins import DemoStandIns
 from sandbox import msp_demo
 from tenants.demo import DEMO_KNOWLEDGE, DEMO_MAIL_SOURCE, seed_demo_mail, seed_knowledge
 from tenants.demo_examples import EXAMPLES
-from tenants.demo_msp import GRAPH_NAME, NINJA_NAME, msp_playbooks, seed_msp
+from tenants.demo_msp import GRAPH_NAME, NINJA_NAME, connected, msp_playbooks, seed_msp
 from tenants.services import update_client_settings
 from tests.agent.helpers import investigate
 from tests.tickets.conftest import free_port
@@ -100,8 +100,10 @@ def _demo_connectors(client: Any) -> dict[str, Connector]:
 def test_each_client_is_connected_to_its_own_tenant_and_organization_once(
     clients: dict[str, Any], standins: DemoStandIns
 ) -> None:
+    assert not connected(clients, standins)
     stack = seed_msp(clients, standins)
     assert sorted(slug for slug, _ in stack.made) == ["dearborn", "dearborn", "hartwell", "hartwell"]
+    assert connected(clients, standins)  # a later `gaby bootstrap` brings them up to date itself
     for slug, client in clients.items():
         found = _demo_connectors(client)
         assert set(found) == {Kind.MICROSOFT365, Kind.NINJAONE}
@@ -147,7 +149,9 @@ def test_a_stand_in_on_another_port_is_followed_and_an_absent_one_revokes_the_de
     procs = _start({"ninjaone": launcher.standin_commands(moved)["ninjaone"]})
     try:
         assert moved.wait_until_answering(30) == []
+        assert not connected(clients, moved)
         seed_msp(clients, moved)
+        assert connected(clients, moved)
     finally:
         _stop(procs)
     for client in clients.values():

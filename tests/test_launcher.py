@@ -90,6 +90,10 @@ def test_run_starts_the_microsoft_graph_and_ninjaone_stand_ins_by_default(monkey
     assert commands["ninjaone"][-4:] == ["--port", "2190", "--data-dir", str(standins.data_dir)]
     # The seeding and the workers (other processes) read the ports the launcher settled on.
     assert standins.env() == {"GABY_DEMO_GRAPH_PORT": "8443", "GABY_DEMO_NINJAONE_PORT": "2190"}
+    # The demo clients are connected to them while the web and the worker start, as the application role.
+    assert launcher.connect_command(True)[-4:] == ["gaby", "demo-standins", "connect", "--demo-mail"]
+    monkeypatch.setenv("GABY_DB_OWNER_URL", "postgresql://postgres:@/gaby?host=/srv/pg")
+    assert "GABY_DB_OWNER_URL" not in launcher.process_env("demo-standins")
 
 
 @pytest.mark.parametrize(
