@@ -1,9 +1,9 @@
 """What the demo holds and burns once settled, next to floors measured in the same run (issue 22, item 7).
 
 1. Starts the demo exactly as ``./gaby run`` does (``python -m gaby_site.launcher run``: embedded PostgreSQL and
-   Redis, migrations, the demo seed, web, Celery worker, beat, the IMAP IDLE listener, the demo mail server) on a
-   throw-away data directory (or ``--data-dir``) and free ports; waits for ``/ready`` 200 and for every demo
-   knowledge source's first sync to end (``ok`` or ``failed`` in each client schema).
+   Redis, migrations, the demo seed, web, Celery worker, beat, the IMAP IDLE listener, the demo mail server, the
+   Graph and NinjaOne stand-ins) on a throw-away data directory (or ``--data-dir``) and free ports; waits for
+   ``/ready`` 200 and for every demo knowledge source's first sync to end (``ok`` or ``failed`` in each client schema).
 2. Prints resident memory per process (RSS, and PSS from /proc/<pid>/smaps_rollup: shared pages split among
    the processes sharing them, so PSS adds up) and in total, and which processes mapped onnxruntime; then CPU
    seconds each used over ``--idle-seconds`` (60) of no traffic. Goal: total < 2.5 GB, idle CPU ≈ 0.
@@ -53,6 +53,8 @@ def role_of(command: list[str]) -> str:
         return "mail-listener"
     if "demo_mail_server" in line:
         return "demo mail server"
+    if "demo_standins_server" in line:
+        return "demo stand-in"
     if "redis-server" in line:
         return "redis"
     if command and ("postgres" in command[0] or line.startswith("postgres:")):

@@ -21,6 +21,7 @@ from typing import Any
 
 from apps.core.env import database_url, parse_database_url
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE = "gaby"
 # The role the running services connect as: it reads and writes rows but owns nothing, so it cannot
 # alter the audit table or switch its triggers off (tenants/db_privileges.py grants what it may do).
@@ -205,6 +206,12 @@ def wipe(data_dir: Path) -> None:
 
 
 # --- The launcher's view: start what is missing, stop only that ---------------------------------
+
+
+def data_dir() -> Path:
+    """Where the embedded services, the demo's mailboxes and generated secrets live: GABY_DATA_DIR or ./var."""
+    value = os.environ.get("GABY_DATA_DIR")
+    return Path(value).expanduser().resolve() if value else ROOT / "var"
 
 
 def say(message: str) -> None:

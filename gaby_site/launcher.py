@@ -1,19 +1,19 @@
-"""What ``./gaby run|test|manage|bench|stop|reset`` do once the venv is ready.
+"""What ``./gaby run`` does once the venv is ready (``test|manage|bench|stop|reset``: gaby_site/launcher_tools.py).
 
-``run`` starts the embedded services (unless ``DATABASE_URL`` / ``REDIS_URL`` are set), migrates every
-schema as the database owner, seeds the demo MSP, starts the ASGI server, a Celery worker, beat, the
-IMAP IDLE listener and (unless ``GABY_DEMO_MAIL=0`` or real mail settings are given) the demo mail
-server, all connecting as the application role, waits until the web answers, prints the URLs and
-logins, and supervises those processes until Ctrl-C, when it stops them and the services it started.
-``test`` runs the project's checks and the whole suite; ``manage`` and ``bench`` run one command
-with the services up. This is the only module that starts embedded servers: settings only read URLs.
+``run`` starts the demo's Microsoft Graph and NinjaOne stand-ins (unless ``GABY_DEMO_STANDINS=0``) while it
+starts the embedded services (unless ``DATABASE_URL`` / ``REDIS_URL`` are set) and migrates every schema as the
+database owner, seeds the demo MSP (its clients connected to the stand-ins), starts the ASGI server, a Celery
+worker, beat, the IMAP IDLE listener and (unless ``GABY_DEMO_MAIL=0`` or real mail settings are given) the demo
+mail server, all connecting as the application role, waits until the web answers, prints the URLs and logins,
+and supervises those processes until Ctrl-C or ``./gaby stop`` (SIGTERM), when it stops them and the services it
+started. Each process it starts has a pid file (gaby_site/pidfiles.py) so ``./gaby stop`` finds them. This and
+launcher_tools are the only modules that start embedded servers: settings only read URLs.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,22 +21,20 @@ import sys
 import time
 import urllib.request
 from contextlib import redirect_stdout
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from apps.observability import multiproc
-from gaby_site.embedded import Services, say
+from gaby_site import pidfiles
+from gaby_site.demo_standins import BANNER_TITLE, GRAPH, NINJAONE, PORT_ENV, SWITCH, DemoStandIns, is_configured
+from gaby_site.demo_standins import wanted as standins_wanted
+from gaby_site.embedded import ROOT, Services, say
+from gaby_site.embedded import data_dir as _data_dir
 
 if TYPE_CHECKING:
     from gaby_site.demo_mail import DemoMail
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-
-
-def _data_dir() -> Path:
-    value = os.environ.get("GABY_DATA_DIR")
-    return Path(value).expanduser().resolve() if value else ROOT / "var"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -83,6 +81,36 @@ def demo_mail() -> tuple[DemoMail | None, str]:
 
     use, why_not = wanted()
     return (DemoMail.from_env(_data_dir()) if use else None), why_not
+
+
+def demo_standins() -> tuple[DemoStandIns | None, str]:
+    """The Microsoft 365 and NinjaOne stand-ins ``run`` starts, or None and why not (GABY_DEMO_STANDINS=0, an
+    outbound-URL policy that refuses loopback)."""
+    use, why_not = standins_wanted()
+    return (DemoStandIns.from_env(_data_dir()) if use else None), why_not
+
+
+def place_standins(standins: DemoStandIns) -> DemoStandIns | str:
+    """The stand-ins on free ports: a configured port must be free (else what to do, as text); a default one that
+    is taken gives way to a port the system picks (the seeding repoints the demo's connectors)."""
+    ports = standins.ports()
+    for name, port in ports.items():
+        if _port_free(standins.host, port):
+            continue
+        if is_configured(name):
+            return (
+                f"Port {port} on {standins.host} is taken, and the demo's {name} stand-in needs it. Set "
+                f"{PORT_ENV[name]} to a free port, or {SWITCH}=0 to run without the stand-ins."
+            )
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((standins.host, 0))
+            ports[name] = probe.getsockname()[1]
+    return replace(standins, graph_port=ports[GRAPH], ninjaone_port=ports[NINJAONE])
+
+
+def standin_commands(standins: DemoStandIns) -> dict[str, list[str]]:
+    """The stand-ins' processes, by name (supervised like the others)."""
+    return {name: standins.command(name, PYTHON) for name in standins.ports()}
 
 
 def _worker_concurrency() -> int:
@@ -158,13 +186,14 @@ def process_env(name: str) -> dict[str, str]:
     return env
 
 
-def _prepare_database(*, demo_mail: bool = False) -> str:
+def _prepare_database(*, demo_mail: bool = False, demo_standins: bool = False) -> str:
     """Migrate the public schema and every client schema, then bootstrap; return what bootstrap printed.
 
     In a process of its own (``prepare``): Django, Celery's task modules and litellm stay loaded in a process once
     imported (about 270 MB measured by bench/footprint.py), and the launcher itself only supervises.
     """
-    command = [PYTHON, "-m", "gaby_site.launcher", "prepare", *(["--demo-mail"] if demo_mail else [])]
+    flags = [*(["--demo-mail"] if demo_mail else []), *(["--demo-standins"] if demo_standins else [])]
+    command = [PYTHON, "-m", "gaby_site.launcher", "prepare", *flags]
     # Progress goes to the terminal (stderr, passed through); the banner comes back on stdout.
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False)
     if done.returncode != 0:
@@ -174,13 +203,14 @@ def _prepare_database(*, demo_mail: bool = False) -> str:
 
 def prepare(args: list[str]) -> int:
     """``_prepare_database`` run by ``run`` in a child process: progress on stderr, the banner on stdout."""
+    flags = [arg for arg in args if arg in {"--demo-mail", "--demo-standins"}]
     with redirect_stdout(sys.stderr):
-        banner = _prepare_in_this_process(demo_mail="--demo-mail" in args)
+        banner = _prepare_in_this_process(flags)
     sys.stdout.write(banner)
     return 0
 
 
-def _prepare_in_this_process(*, demo_mail: bool) -> str:
+def _prepare_in_this_process(flags: list[str]) -> str:
     import django
     from django.core.management import call_command
     from django.db import connections
@@ -192,9 +222,26 @@ def _prepare_in_this_process(*, demo_mail: bool) -> str:
     call_command("migrate_schemas", interactive=False, verbosity=0, database=settings.DB_OWNER_ALIAS)
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        call_command("gaby", "bootstrap", "--demo", *(["--demo-mail"] if demo_mail else []), stdout=buffer)
+        call_command("gaby", "bootstrap", "--demo", *flags, stdout=buffer)
     connections.close_all()
     return buffer.getvalue()
+
+
+def connect_command(demo_mail: bool) -> list[str]:
+    """Connect the demo clients to the stand-ins (tenants/demo_msp_cli.py); its stdout is the banner's MSP part."""
+    return [PYTHON, "manage.py", "gaby", "demo-standins", "connect", *(["--demo-mail"] if demo_mail else [])]
+
+
+def _finish(proc: subprocess.Popen[bytes] | None) -> str | None:
+    """What a finished helper process printed; None when it failed."""
+    if proc is None:
+        return ""
+    out, _ = proc.communicate(timeout=180)
+    return out.decode("utf-8", errors="replace") if proc.returncode == 0 else None
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (./gaby stop) before supervision begins: clean up as on Ctrl-C
 
 
 def run() -> int:
@@ -221,22 +268,52 @@ def run() -> int:
             return 1
         mail.accounts()  # generate the mailbox passwords before the server and the seeding read them
         os.environ.update(mail.outbound_env())  # Gaby's own outgoing mail goes to the demo SMTP server too
+    pidfiles.stop_all(_data_dir())  # what a killed run of this data directory left behind (it holds the ports)
+    standins, why_no_standins = demo_standins()
+    if standins is not None:
+        placed = place_standins(standins)
+        if isinstance(placed, str):
+            print(placed, file=sys.stderr)
+            return 1
+        standins = placed
+        os.environ.update(standins.env())  # the seeding and the workers read the ports chosen here
     started_at = time.monotonic()
     services = Services(_data_dir())
     procs: list[subprocess.Popen[bytes]] = []
+    names: list[str] = []
+    msp: subprocess.Popen[bytes] | None = None
+
+    def start(commands: dict[str, list[str]]) -> None:
+        for name, command in commands.items():
+            procs.append(subprocess.Popen(command, cwd=ROOT, env=process_env(name)))
+            names.append(name)
+            pidfiles.record(_data_dir(), name, procs[-1].pid)
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    pidfiles.record(_data_dir(), pidfiles.LAUNCHER, os.getpid())
     try:
+        # The stand-ins need no database: they start while PostgreSQL starts and the schemas migrate.
+        start(standin_commands(standins) if standins is not None else {})
         services.up(app_role=True)
         # Every process's Prometheus counters go to one directory, summed by /metrics (docs/operations/metrics.md).
         multiproc.prepare(_data_dir() / "metrics")
-        banner = _prepare_database(demo_mail=mail is not None)
+        banner = _prepare_database(demo_mail=mail is not None, demo_standins=standins is not None)
         commands = process_commands(host, port, mail)
-        say(f"Starting {', '.join(commands)}")
-        names = list(commands)
-        for name, command in commands.items():
-            procs.append(subprocess.Popen(command, cwd=ROOT, env=process_env(name)))
+        connect = standins is not None and BANNER_TITLE not in banner
+        connecting = " and connecting the demo clients to the stand-ins" if connect else ""
+        say(f"Starting {', '.join(commands)}{connecting}")
+        start(commands)
+        if connect:  # the connection tests start the connectors' MCP servers: beside the web and worker start
+            msp = subprocess.Popen(
+                connect_command(mail is not None), cwd=ROOT, stdout=subprocess.PIPE, env=process_env("demo-standins")
+            )
         # Ready means what /ready means: database, Redis and a live worker, not just a web process.
         if not _wait_for_http(f"http://{host}:{port}/ready", 90, procs):
             print(f"Gaby did not become ready; see the output above and http://{host}:{port}/ready.", file=sys.stderr)
+            return 1
+        msp_banner = _finish(msp)
+        if msp_banner is None:
+            print("Connecting the demo clients to the stand-ins failed; see the output above.", file=sys.stderr)
             return 1
         if mail is not None and not all(
             wait_for_port(mail.host, p, 30, procs) for p in (mail.imap_port, mail.smtp_port)
@@ -245,16 +322,23 @@ def run() -> int:
             return 1
         print()
         print(banner.rstrip())
+        if msp_banner:
+            print(msp_banner.rstrip())
         if mail is None:
             print(f"Demo mail server off ({why_no_mail}).")
+        if standins is None:
+            print(f"Demo Microsoft 365 and NinjaOne stand-ins off ({why_no_standins}).")
         print("Sign in at the MSP portal or at a client's own URL above.")
         print(f"Up in {time.monotonic() - started_at:.1f} s. Press Ctrl-C to stop.", flush=True)
         return _supervise(procs, names)
     except KeyboardInterrupt:
         return 0
     finally:
-        _terminate(procs)
+        _terminate([*procs, *([msp] if msp is not None else [])])
         services.down()
+        for name, proc in zip(names, procs, strict=True):
+            pidfiles.forget(_data_dir(), name, proc.pid)
+        pidfiles.forget(_data_dir(), pidfiles.LAUNCHER, os.getpid())
 
 
 def _supervise(procs: list[subprocess.Popen[bytes]], names: list[str]) -> int:
@@ -289,97 +373,9 @@ def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-def test(args: list[str]) -> int:
-    os.environ["GABY_ENV"] = "test"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gaby_site.settings_test"
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner, not a docs problem
-    services = Services(_data_dir())
-    try:
-        services.up()
-        bin_dir = Path(PYTHON).parent
-        steps = [
-            ("ruff lint", [str(bin_dir / "ruff"), "check", "."]),
-            ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "."]),
-            ("mypy", [str(bin_dir / "mypy")]),
-            ("import layers", [str(bin_dir / "lint-imports")]),
-            ("django check", [PYTHON, "manage.py", "check", "--fail-level", "WARNING"]),
-            ("migrations up to date", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
-            (
-                "docs build",
-                [str(bin_dir / "mkdocs"), "build", "--strict", "--quiet", "--site-dir", str(_data_dir() / "site")],
-            ),
-            ("pytest", [PYTHON, "-m", "pytest", *args]),
-        ]
-        if args:  # a focused run (./gaby test tests/test_x.py -k name) skips the whole-tree checks
-            steps = steps[-1:]
-        for label, command in steps:
-            say(label)
-            code = subprocess.call(command, cwd=ROOT)
-            if code != 0:
-                print(f"FAILED: {label} (exit {code})", file=sys.stderr)
-                return code
-        say("All checks passed")
-        return 0
-    finally:
-        services.down()
-
-
-def with_services(command: list[str]) -> int:
-    """Run ``command`` with the embedded services up (as the owner), stopping those it started."""
-    services = Services(_data_dir())
-    try:
-        services.up()
-        return subprocess.call(command, cwd=ROOT)
-    finally:
-        services.down()
-
-
-def manage(args: list[str]) -> int:
-    os.environ.setdefault("GABY_ENV", "development")
-    return with_services([PYTHON, "manage.py", *args])
-
-
-def bench(args: list[str]) -> int:
-    os.environ.setdefault("GABY_ENV", "development")
-    scripts = sorted(path.stem for path in (ROOT / "bench").glob("[a-z]*.py"))
-    if not args or args[0] not in scripts:
-        print(f"Name a benchmark: ./gaby bench <{'|'.join(scripts)}> [options].", file=sys.stderr)
-        return 2
-    return with_services([PYTHON, str(ROOT / "bench" / f"{args[0]}.py"), *args[1:]])
-
-
-def stop() -> int:
-    from gaby_site import embedded
-
-    data_dir = _data_dir()
-    stopped = [
-        name for name, fn in (("PostgreSQL", embedded.stop_postgres), ("Redis", embedded.stop_redis)) if fn(data_dir)
-    ]
-    say(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running")
-    return 0
-
-
-def reset(args: list[str]) -> int:
-    from gaby_site import embedded
-
-    data_dir = _data_dir()
-    if "--yes" not in args:
-        if not sys.stdin.isatty():
-            print("Refusing to wipe without confirmation: run `./gaby reset --yes`.", file=sys.stderr)
-            return 2
-        answer = input(f"Delete every client's data under {data_dir}? Type 'reset' to confirm: ")
-        if answer.strip() != "reset":
-            print("Nothing deleted.")
-            return 1
-    embedded.wipe(data_dir)
-    shutil.rmtree(data_dir / "demo-mail", ignore_errors=True)  # its mailboxes belong to the wiped demo
-    for name in ("secret_key", "demo-password", "celerybeat-schedule"):
-        (data_dir / name).unlink(missing_ok=True)
-    say(f"Wiped {data_dir}; the next `./gaby run` starts fresh and mints a new admin")
-    return 0
-
-
 def main(argv: list[str]) -> int:
+    from gaby_site.launcher_tools import bench, manage, reset, stop, test
+
     sys.path.insert(0, str(ROOT))
     command, rest = (argv[0], argv[1:]) if argv else ("run", [])
     if command == "run":

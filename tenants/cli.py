@@ -15,10 +15,14 @@ from apps.accounts.services import mint_first_admin, set_membership
 from apps.onboarding.client_templates.cli import report_onboarding, template_for_cli
 from apps.onboarding.client_templates.onboard import apply_on_onboarding
 from gaby_site.demo_mail import DemoMail
+from gaby_site.demo_standins import DemoStandIns
 from tenants.addresses import client_domain
 from tenants.demo import DEMO_PEOPLE, seed_demo
 from tenants.demo_mail_cli import banner_lines as demo_mail_banner
 from tenants.demo_mail_cli import register as register_demo_mail
+from tenants.demo_msp import banner_lines as msp_banner
+from tenants.demo_msp import connected, seed_msp
+from tenants.demo_msp_cli import register as register_demo_standins
 from tenants.models import Client
 from tenants.services import create_client, ensure_public_tenant
 from tenants.upgrade_cli import register as register_upgrade
@@ -31,6 +35,12 @@ def register(subparsers: Any, command: BaseCommand) -> None:
         "--demo-mail",
         action="store_true",
         help="With --demo: give each demo client an email source on the demo mail server (./gaby run starts it).",
+    )
+    boot.add_argument(
+        "--demo-standins",
+        action="store_true",
+        help="With --demo: the Microsoft 365 and NinjaOne stand-ins run (./gaby run starts them and connects the demo "
+        "clients with gaby demo-standins connect); without it, the demo's connectors to them are revoked.",
     )
     boot.add_argument("--admin-email", default=f"admin@{settings.BASE_DOMAIN}", help="Email of the first admin.")
     boot.add_argument(
@@ -55,6 +65,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     member.set_defaults(handler=add_member)
 
     register_demo_mail(subparsers, command)
+    register_demo_standins(subparsers, command)
     register_upgrade(subparsers, command)
 
 
@@ -73,6 +84,10 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
     if options["demo"]:
         mail = DemoMail.from_env(settings.DATA_DIR) if options["demo_mail"] else None
         clients, _people, password = seed_demo(mail)
+        standins = DemoStandIns.from_env(settings.DATA_DIR) if options["demo_standins"] else None
+        # Revoked when nothing would answer them; connected here when that tests no connection (every run after the
+        # first), else by gaby demo-standins connect, which ./gaby run starts beside the web and the worker.
+        msp = seed_msp(clients, standins) if standins is None or connected(clients, standins) else None
         out.write("Demo MSP ready:")
         for client in clients.values():
             out.write(f"  {client.name:<14} {scheme}://{client_domain(client.slug)}{_port_suffix()}/")
@@ -82,6 +97,8 @@ def bootstrap(command: BaseCommand, options: dict[str, Any]) -> None:
             staff = " + MSP staff" if person.msp_staff else ""
             out.write(f"  {person.key:<6} {person.email:<26} {roles}{staff}")
         for line in demo_mail_banner(mail, clients):
+            out.write(line)
+        for line in msp_banner(standins, msp, clients, mail_on=mail is not None) if msp is not None else []:
             out.write(line)
     out.write(f"MSP portal: {scheme}://{settings.BASE_DOMAIN}{_port_suffix()}/")
     if minted and options.get("print_password"):

@@ -1,4 +1,5 @@
-"""The demo MSP: two clients, each with its own knowledge, and one person per persona; created once, reused."""
+"""The demo MSP: two clients, each with its own knowledge, support mailbox and Microsoft 365 / NinjaOne stack
+(tenants/demo_msp.py), and one person per persona; created once, reused."""
 
 from __future__ import annotations
 
@@ -131,6 +132,8 @@ def seed_demo_mail(clients: dict[str, Client], mail: DemoMail | None) -> None:
 
 
 def seed_demo(mail: DemoMail | None = None) -> tuple[dict[str, Client], dict[str, User], str]:
+    """The demo MSP's clients, people, knowledge and mailboxes; its Microsoft 365 / NinjaOne stack is seeded apart
+    (``tenants.demo_msp.seed_msp``) by ``gaby bootstrap --demo``, which knows whether the stand-ins run."""
     password = demo_password()
     clients = seed_clients()
     people = seed_people(clients, password=password)

@@ -1,4 +1,5 @@
-"""``gaby demo-mail send`` and ``gaby demo-mail list``: write to the demo support mailboxes and read what Gaby sent.
+"""``gaby demo-mail send``, ``examples`` and ``list``: write to the demo support mailboxes (your own text or one of
+the MSP demo's example tickets, tenants/demo_examples.py) and read what Gaby sent.
 
 Both talk to the demo mail server that ``./gaby run`` starts (``gaby_site.demo_mail_server``) over
 SMTP and IMAP, like any mail client would.
@@ -24,6 +25,7 @@ from django_tenants.utils import tenant_context
 from apps.tickets.models import Message
 from gaby_site.demo_mail import CUSTOMERS, DEMO_DOMAIN, DemoMail, support_address
 from tenants.addresses import client_domain
+from tenants.demo_examples import EXAMPLES
 from tenants.models import Client
 
 DEFAULT_SENDER = "Dana Reyes <dana@customer.demo>"
@@ -33,16 +35,24 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     demo = subparsers.add_parser("demo-mail", help="Send to the demo support mailboxes; list what Gaby sent back.")
     actions = demo.add_subparsers(dest="demo_mail_action", metavar="ACTION", required=True)
     send = actions.add_parser("send", help="Email a demo support address as a customer would (SMTP).")
-    send.add_argument("--to", required=True, help="A demo support address, e.g. support@hartwell.demo.")
-    send.add_argument("--subject", required=True)
-    send.add_argument("--body", required=True)
-    send.add_argument("--from", dest="sender", default=DEFAULT_SENDER, help=f"Default: {DEFAULT_SENDER}.")
+    send.add_argument(
+        "--example",
+        choices=sorted(EXAMPLES),
+        help="Send one of the MSP demo's example tickets from its author (gaby demo-mail examples lists them); "
+        "--to, --subject, --body and --from then default to the example's.",
+    )
+    send.add_argument("--to", help="A demo support address, e.g. support@hartwell.demo.")
+    send.add_argument("--subject")
+    send.add_argument("--body")
+    send.add_argument("--from", dest="sender", help=f"Default: {DEFAULT_SENDER}.")
     send.add_argument("--in-reply-to", default="", help="Message-ID this mail answers (a customer's follow-up).")
     send.add_argument("--message-id", default="", help="Reuse a Message-ID (to see a duplicate create nothing).")
     send.add_argument(
         "--wait", type=float, default=30.0, help="Seconds to wait for the ticket to appear (0: do not wait)."
     )
     send.set_defaults(handler=send_mail)
+    examples = actions.add_parser("examples", help="List the MSP demo's example tickets: who writes, what happens.")
+    examples.set_defaults(handler=list_examples)
     show = actions.add_parser("list", help="Show a demo mailbox with its threading headers (default: customers).")
     show.add_argument("--mailbox", default=CUSTOMERS, help="customers, or a demo support address.")
     show.set_defaults(handler=list_mail)
@@ -71,8 +81,33 @@ def _client_of(address: str) -> Client | None:
     return client if client is not None and support_address(client.slug) == address.lower() else None
 
 
+def _with_example(options: dict[str, Any]) -> dict[str, Any]:
+    """The options with the chosen example's fields where none was given; a clear error for what is missing."""
+    example = EXAMPLES[options["example"]] if options.get("example") else None
+    if example is not None:
+        given = {
+            "to": support_address(example.client),
+            "subject": example.subject,
+            "body": example.body,
+            "sender": example.sender,
+        }
+        options = options | {key: options.get(key) or value for key, value in given.items()}
+    missing = [f"--{key}" for key in ("to", "subject", "body") if not options.get(key)]
+    if missing:
+        raise CommandError(f"Give {', '.join(missing)}, or send an example: --example {' | '.join(EXAMPLES)}.")
+    return options | {"sender": options.get("sender") or DEFAULT_SENDER}
+
+
+def list_examples(command: BaseCommand, options: dict[str, Any]) -> None:
+    for name, example in EXAMPLES.items():
+        command.stdout.write(f"{name:<17} {example.sender} to {support_address(example.client)}")
+        command.stdout.write(f'{"":<17} "{example.subject}": {example.expect}')
+    command.stdout.write("Send one: ./gaby manage gaby demo-mail send --example NAME")
+
+
 def send_mail(command: BaseCommand, options: dict[str, Any]) -> None:
     mail = _demo()
+    options = _with_example(options)
     to = options["to"].strip()
     client = _client_of(to)
     message = EmailMessage()

@@ -135,6 +135,12 @@ def _store_tools(connector: Connector, tools: list[ToolInfo]) -> None:
     ConnectorTool.objects.filter(connector=connector).exclude(name__in=listed).update(present=False)
 
 
+def _seal(connector: Connector, client: Client, draft: Draft) -> None:
+    """The draft's settings and secrets, sealed under the client's data key (never stored in clear)."""
+    connector.sealed_config = seal_json(client, draft.secrets(), purpose=connector.purpose)
+    connector.secret_keys = draft.secret_keys()
+
+
 @transaction.atomic
 def create_connector(
     *,
@@ -165,8 +171,7 @@ def create_connector(
         last_health_at=timezone.now() if tools else None,
         created_by=actor,
     )
-    connector.sealed_config = seal_json(client, draft.secrets(), purpose=connector.purpose)
-    connector.secret_keys = draft.secret_keys()
+    _seal(connector, client, draft)
     connector.save()
     _store_tools(connector, tools)
     summary = f"{_actor_label(actor)} connected {connector.name} with autonomy {connector.get_autonomy_display()}"
@@ -211,6 +216,41 @@ def connect(
         operator=operator,
         via=via,
     )
+
+
+def reconfigure(
+    *, client: Client, connector: Connector, draft: Draft, actor: User | None, operator: bool = False
+) -> Connector:
+    """Give a stored connector new settings (a vendor URL that moved): tested first like a new connection, then
+    sealed again, its tools refreshed and the change (which settings, never their values) in the consent log."""
+    if (draft.kind, draft.name) != (connector.kind, connector.name):
+        raise ValidationError({"name": f"This is {connector.name} ({connector.kind}): its kind and name stay."})
+    before = draft_of(connector, client).secrets()
+    tools = test_connection(client=client, draft=draft, actor=actor, operator=operator)
+    after = draft.secrets()
+    changed = sorted(
+        f"{part}:{key}"
+        for part in after
+        for key in set(before.get(part, {})) | set(after[part])
+        if before.get(part, {}).get(key) != after[part].get(key)
+    )
+    with transaction.atomic():
+        connector.transport, connector.command, connector.args = draft.transport, draft.command, draft.args
+        connector.url = draft.url
+        _seal(connector, client, draft)
+        connector.last_health_at = timezone.now()
+        if connector.enabled:  # a revoked connector stays revoked: only its settings change
+            connector.status = Status.HEALTHY
+        connector.save()
+        _store_tools(connector, tools)
+        record_event(
+            connector=connector,
+            kind=EventKind.CONSENT,
+            actor=actor,
+            summary=f"{_actor_label(actor)} changed its settings ({', '.join(changed) or 'none'})",
+            detail={"changed": changed, "tools": len(tools)},
+        )
+    return connector
 
 
 @transaction.atomic
