@@ -97,6 +97,9 @@ class TimeAndCallbacks:
             raise Invalid(f"billableOption is one of {', '.join(BILLABLE_OPTIONS)}.", field="billableOption")
         member = self._reference(body.get("member"), list(self.members.values()), "member") or self.api_member
         work = self._reference(body.get("workType"), self.work_types, "workType")
+        agreement = body.get("agreement")
+        if agreement is not None and not (isinstance(agreement, dict) and isinstance(agreement.get("id"), int)):
+            raise Invalid('agreement is a reference: {"id": <agreement id>}.', field="agreement/id")
         entry_id = max(self.time_entries, default=30000) + 1
         entry = {
             "id": entry_id,
@@ -109,6 +112,7 @@ class TimeAndCallbacks:
             "actualHours": hours,
             "billableOption": option,
             "workType": {"id": work["id"], "name": work["name"]} if work else None,
+            "agreement": {"id": agreement["id"]} if agreement else None,
             "notes": str(body.get("notes") or ""),
             "addToInternalAnalysisFlag": body.get("addToInternalAnalysisFlag") is True,
             "_info": {"dateEntered": now(), "lastUpdated": now()},

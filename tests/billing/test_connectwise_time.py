@@ -45,6 +45,9 @@ def cw_records(hartwell: Any, cw: ConnectWiseSandbox, rule: Any) -> list[TimeRec
         "time_work_type": "Remote Support",
     }
     with tenant_context(hartwell):
+        # The rule decides the work type, member and agreement (by name, by identifier, by number).
+        rule.work_type, rule.member_id, rule.agreement_id = "Onsite", "priya", "77"
+        rule.save()
         source = services.create_source(client=hartwell, kind="connectwise", name="ConnectWise", config=config)
         assert polling.poll(source.pk).status == "ok"
         records = []
@@ -72,7 +75,9 @@ def test_connectwise_time_is_charged_to_the_ticket_once_with_its_marker(
     assert record.external_id == str(entry["id"])
     assert (entry["chargeToType"], entry["chargeToId"]) == ("ServiceTicket", CHARGED_TO[record.pk])
     assert (entry["actualHours"], entry["billableOption"]) == (0.1, "Billable")
-    assert entry["workType"]["name"] == "Remote Support"
+    # the rule's work type, member and agreement win over the source's own time_work_type
+    assert entry["workType"]["name"] == "Onsite" and entry["member"]["identifier"] == "priya"
+    assert entry["agreement"] == {"id": 77}
     assert entry["notes"].endswith(f"[gaby-time:{record.pk}]")
     assert entry["notes"].count("[gaby-time:") == 1
 

@@ -318,7 +318,19 @@ class ConnectWiseAdapter(HttpAdapter):
             raise SourceError(f"ConnectWise has no member with the office email {assignee_email}.")
         self._patch(ticket_external_id, [{"op": "replace", "path": "owner", "value": {"id": int(members[0]["id"])}}])
 
-    def _time_body(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> dict[str, Any]:
+    def _time_body(
+        self,
+        ticket_external_id: str,
+        *,
+        minutes: int,
+        note: str,
+        billable: bool,
+        member: str = "",
+        work_type: str = "",
+        agreement: str = "",
+    ) -> dict[str, Any]:
+        """A time entry ending now. ``member`` and ``work_type`` (a billing rule's) win over the source's own
+        ``time_member`` / ``time_work_type``; each is sent by id when it is a number, else by identifier / name."""
         if minutes <= 0:
             raise SourceError(f"A time entry needs a positive number of minutes, not {minutes}.")
         end = timezone.now().replace(microsecond=0)
@@ -331,10 +343,16 @@ class ConnectWiseAdapter(HttpAdapter):
             "billableOption": "Billable" if billable else "DoNotBill",
             "notes": note,
         }
-        if self.config.get("time_member"):
-            entry["member"] = {"identifier": str(self.config["time_member"])}
-        if self.config.get("time_work_type"):
-            entry["workType"] = {"name": str(self.config["time_work_type"])}
+        member = member or str(self.config.get("time_member") or "")
+        work_type = work_type or str(self.config.get("time_work_type") or "")
+        if member:
+            entry["member"] = _reference(member, "identifier")
+        if work_type:
+            entry["workType"] = _reference(work_type, "name")
+        if agreement:
+            if not agreement.isdigit():
+                raise SourceError(f"A ConnectWise agreement is given by its number, not {agreement!r}.")
+            entry["agreement"] = {"id": int(agreement)}
         return entry
 
     def log_time_entry(self, ticket_external_id: str, *, minutes: int, note: str, billable: bool) -> None:
@@ -351,7 +369,15 @@ class ConnectWiseAdapter(HttpAdapter):
             note = entry.note
         else:
             note = f"{entry.note}\n\n{entry.marker}" if entry.note else entry.marker
-        body = self._time_body(entry.ticket_external_id, minutes=entry.minutes, note=note, billable=entry.billable)
+        body = self._time_body(
+            entry.ticket_external_id,
+            minutes=entry.minutes,
+            note=note,
+            billable=entry.billable,
+            member=entry.member_id,
+            work_type=entry.work_type,
+            agreement=entry.agreement_id,
+        )
         written = self.writer.json("POST", "/time/entries", json=body)
         return str(written["id"]) if isinstance(written, dict) and "id" in written else ""
 
@@ -370,3 +396,9 @@ class ConnectWiseAdapter(HttpAdapter):
             if entry.marker in str(found.get("notes") or "") and "id" in found:
                 return str(found["id"])
         return None
+
+
+def _reference(value: str, by: str) -> dict[str, Any]:
+    """A Manage reference: ``{"id": n}`` for a number, else ``{by: value}`` (a member's identifier, a work type's
+    name)."""
+    return {"id": int(value)} if value.isdigit() else {by: value}
