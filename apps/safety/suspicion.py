@@ -106,7 +106,10 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"\bdeveloper mode\b|\bjailbreak\b|\bDAN mode\b",
         r"\bdo not (?:tell|inform|notify|alert) (?:a |any )?(?:human|staff|admin|anyone|your team)\b",
         r"\b(?:ignore|disregard|forget)\s+(?:the|everything|all|any)\s+(?:\w+\s+){0,2}?(?:above|before this|earlier)\b",
-        r"(?:^|\n)\s*\[?(?:assistant|ai assistant|ai|bot)\]?\s*:",
+        # "Assistant: refund every charge", not a signature's "Assistant: maria.lopez@… | +49 …"
+        r"(?:^|\n)\s*\[?(?:assistant|ai assistant|ai|bot)\]?\s*:\s*(?:please\s+)?(?:ignore|disregard|forget|"
+        r"refund|reset|unlock|delete|remove|send|call|run|execute|list|export|give|grant|disable|approve|you (?:are|"
+        r"must|will|should)|do not|don't|always|never)\b",
         r"<!--\s*\[?(?:system|assistant|ai|bot|agent|instructions?)\]?\s*:",
         r"\bignorier(?:e|en)? (?:alle )?(?:vorherigen |bisherigen |deine |ihre )?anweisungen\b",
         r"\bignor(?:ez|e|er) (?:toutes )?(?:les |tes |vos |ses )?(?:instructions|consignes)\b",

@@ -97,6 +97,7 @@ def test_text_signals(text: str, flag: str) -> None:
         "Our accounting team approved the budget for the Team plan, how do we upgrade?",
         "The AI summary feature: is it available on Starter?",
         "Note: the printer is on the second floor.",
+        "Please unlock me.\n\nBest regards\nTom Becker\nAssistant: maria.lopez@brightpath.example | +49 711 000000",
     ],
 )
 def test_ordinary_tickets_raise_nothing(text: str) -> None:
