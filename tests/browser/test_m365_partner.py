@@ -27,7 +27,7 @@ def graph() -> Iterator[GraphSandbox]:
         yield sandbox
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: its teardown runs outside, and after, the test's transaction
 def connectors_removed(world: Any, django_db_blocker: Any) -> Iterator[None]:
     """The journey commits a connector (and its events and audit rows) in two clients; all removed afterwards."""
     from django_tenants.utils import tenant_context

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 SLUG = "wrendental"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: its teardown runs outside, and after, the test's transaction
 def onboarded_client_removed(world: Any, django_db_blocker: Any) -> Iterator[None]:
     """The journey commits a client (its schema too) and install audit events; all are removed afterwards."""
     from tenants.models import Client
