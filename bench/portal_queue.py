@@ -5,13 +5,14 @@ tenants/schema_clone.py; kept for the next run), gives each ``--items`` attentio
 (approvals waiting, escalations, SLA breaches, failing connectors, quarantined payloads), and a staff member who is
 a member of every client. Then, ``--rounds`` times each:
 
-* the queue (``apps.portal.queue.read``: one ``UNION ALL`` statement over every client's schema, joined with the
+* the queue (``apps.portal.queue.read``: one query on the items beat read from every client, joined with the
   marks, filtered, counted and paged at 50 items);
 * the whole ``/attention/`` response (HTMX partial: queue + rendering + the session and middleware, through
   Django's test client);
 * the portal home (queue + the client cards + the page);
-* floors: one bare ``SELECT 1`` round trip (the queue is one statement), and the same items read schema by
-  schema (one query per client: what the single statement replaces).
+* beat's refresh (``apps.portal.snapshot.refresh``: one ``INSERT … SELECT`` over a ``UNION ALL`` of every
+  client's schema, every 15 s in the background), and the same refresh client by client;
+* the floor: one bare ``SELECT 1`` round trip (the queue is one query).
 
     GABY_ENV=development .venv/bin/python bench/portal_queue.py [--clients 100] [--items 20] [--rounds 50]
 """
@@ -127,7 +128,7 @@ def main() -> None:
 
     from apps.accounts.models import Membership, Role, User
     from apps.core import across
-    from apps.portal import queue
+    from apps.portal import queue, snapshot
     from tenants.models import Client
     from tenants.services import create_client, ensure_public_tenant
 
@@ -150,9 +151,12 @@ def main() -> None:
     def read() -> None:
         queue.read(reach)
 
+    def refresh() -> None:
+        snapshot.refresh()
+
     def per_schema() -> None:
         for one in reach:
-            queue.read([one])
+            snapshot.refresh([one.client.schema_name])
 
     def select_one() -> None:
         with connection.cursor() as cursor:
@@ -164,6 +168,7 @@ def main() -> None:
     def home() -> None:
         assert http.get("/").status_code == 200
 
+    refresh()  # what beat does every 15 s
     read()
     partial()
     home()  # warm: connections, templates
@@ -177,17 +182,19 @@ def main() -> None:
     partial_ms = timed(partial, args.rounds)
     home_ms = timed(home, args.rounds)
     floor_ms = timed(select_one, args.rounds)
+    refresh_ms = timed(refresh, max(args.rounds // 5, 3))
     looped_ms = timed(per_schema, max(args.rounds // 5, 3))
 
     print(
         f"Portal attention queue: {len(reach)} clients, {found.total} items ({args.items} per client), "
         f"{args.rounds} rounds (bench clients onboarded in {onboarded:.1f} s this run)"
     )
-    print(f"  queue.read (one statement, 50 shown)    {summary(queue_ms)}   ({len(queue_queries)} queries)")
+    print(f"  queue.read (one query, 50 shown)        {summary(queue_ms)}   ({len(queue_queries)} queries)")
     print(f"  GET /attention/ (HTMX partial)          {summary(partial_ms)}   ({len(partial_queries)} queries)")
     print(f"  GET / (queue + client cards + page)     {summary(home_ms)}   ({len(home_queries)} queries)")
     print(f"  floor: SELECT 1                         {summary(floor_ms)}")
-    print(f"  floor: the same items schema by schema  {summary(looped_ms)}   ({len(reach)} queries)")
+    print(f"  beat's refresh (one INSERT ... SELECT)  {summary(refresh_ms)}")
+    print(f"  same refresh, schema by schema          {summary(looped_ms)}   ({len(reach)} statements)")
 
 
 if __name__ == "__main__":

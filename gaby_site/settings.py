@@ -170,6 +170,8 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CONNECTOR_HEALTH_INTERVAL = env_int("GABY_CONNECTOR_HEALTH_INTERVAL_S", 300, minimum=10)
+# A portal page reads the attention queue's items afresh from every client when beat's copy is older than this.
+PORTAL_ATTENTION_STALE_SECONDS = env_int("GABY_PORTAL_ATTENTION_STALE_S", 60, minimum=1)
 # Every periodic job of every app, in one place (gaby_site/conf/backends.py).
 CELERY_BEAT_SCHEDULE = _backends.beat_schedule(connector_health_interval=CONNECTOR_HEALTH_INTERVAL)
 

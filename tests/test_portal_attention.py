@@ -22,13 +22,20 @@ from apps.auditlog.models import AuditEvent
 from apps.billing.models import TimeRecord, Worker, WorkKind, WriteState
 from apps.connectors.models import Connector, ConnectorEvent, EventKind, Status, Transport
 from apps.llm.models import LLMCall
-from apps.portal import queue
+from apps.portal import queue, snapshot
 from apps.portal.models import AttentionMark
+from apps.portal.tasks import refresh_attention
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets import services
 from apps.tickets.models import QuarantinedPayload, Ticket
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def items_read_afresh() -> None:
+    """Each test writes its items, then reads the queue: the first read reads every client's schema again."""
+    snapshot.invalidate()
 
 
 def _items(client: Any, tag: str) -> dict[str, Any]:
@@ -140,6 +147,7 @@ def test_snooze_hides_until_the_time_and_a_new_occurrence_is_not_hidden(as_user:
     with tenant_context(hartwell):  # it recovers, then fails again: a new occurrence shows
         ConnectorEvent.objects.create(connector=connector, kind=EventKind.HEALTH, summary="Healthy (answered in 3 ms)")
         ConnectorEvent.objects.create(connector=connector, kind=EventKind.HEALTH, summary="Down: again")
+    snapshot.refresh()  # what beat does every 15 s
     assert ("connector", "hartwell") in _rows(mona.get("/").content.decode())
 
 
@@ -222,6 +230,7 @@ def test_a_viewer_sees_items_but_cannot_act_and_client_users_get_no_queue(
 
 def test_the_queue_is_one_query_however_many_items(both: Any, hartwell: Any, people: Any) -> None:
     reach = queue.reachable(people["mona"])
+    refresh_attention.apply()  # beat's task: every client's items read into one table
     with CaptureQueriesContext(connection) as few:
         first = queue.read(reach)
     with tenant_context(hartwell):
@@ -229,11 +238,25 @@ def test_the_queue_is_one_query_however_many_items(both: Any, hartwell: Any, peo
         for n in range(40):
             services.quarantine(source=source, raw=f"bad {n}", error="Invalid JSON")
     connection.set_schema_to_public()  # type: ignore[attr-defined]
+    assert queue.read(reach).total == first.total  # until the next refresh, the page shows what beat read
+    refresh_attention.apply()
     with CaptureQueriesContext(connection) as many:
         second = queue.read(reach)
     assert second.total == first.total + 40
     statements = [[q["sql"] for q in run.captured_queries if not q["sql"].startswith("SET ")] for run in (few, many)]
     assert [len(s) for s in statements] == [1, 1]  # one statement (the schema switch's SET search_path aside)
+
+
+def test_a_page_reads_every_client_itself_when_beats_copy_is_stale(both: Any, hartwell: Any, people: Any) -> None:
+    reach = queue.reachable(people["mona"])
+    refresh_attention.apply()
+    before = queue.read(reach)
+    with tenant_context(hartwell):
+        services.quarantine(source=both["hartwell"]["quarantined"].source, raw="bad", error="Invalid JSON")
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    later = timezone.now() + timedelta(seconds=snapshot.stale_seconds() + 1)  # beat stopped a while ago
+    after = queue.read(reach, now=later)
+    assert after.total == before.total + 1 and after.read_at == later
 
 
 def test_cards_show_each_clients_figures(as_user: Any, hartwell: Any) -> None:

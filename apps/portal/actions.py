@@ -7,8 +7,9 @@ approval page, where the Admin-only threshold for risky actions is enforced. A c
 that check into a rubber stamp. Approvals can be acknowledged or snoozed here like any item; each row opens the
 client's approval queue, signed in, to decide.
 
-The items acted on are read again from the clients' schemas (``queue.read`` with their keys), never trusted from the
-form: a key naming a client the user cannot act in, or an item that is gone, is skipped and counted.
+The items acted on are read again from the clients' schemas (their clients' items refreshed, then ``queue.read``
+with their keys), never trusted from the form: a key naming a client the user cannot act in, or an item that is
+gone, is skipped and counted. After the action those clients' items are read again, so the queue shows its effect.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import User
 from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
+from apps.portal import snapshot
 from apps.portal.models import AttentionMark, Kind
 from apps.portal.queue import Filters, Item, Reach, read
 from apps.tickets.models import QuarantinedPayload
@@ -74,6 +76,9 @@ def act(
         raise ActionError(f"Select at most {MAX_ITEMS} items at a time.")
     now = now or timezone.now()
     actionable = [r for r in reach if r.can_act]
+    named = {key.split("|", 1)[0] for key in keys}
+    schemas = [r.client.schema_name for r in actionable if r.client.slug in named]
+    snapshot.refresh(schemas, now=now)
     items = read(actionable, Filters(state="all"), keys=keys, now=now, limit=len(keys)).items
     outcome = Outcome(action=action, skipped=len(keys) - len(items))
     if outcome.skipped:
@@ -92,6 +97,8 @@ def act(
                 else:
                     _mark(user, item, action, until=now + SNOOZES[snooze] if action == "snooze" else None, now=now)
                     outcome.done += 1
+    if action == "retry":
+        snapshot.refresh(schemas)
     return outcome
 
 

@@ -41,3 +41,29 @@ class AttentionMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.item_id} of {self.client_id}"
+
+
+class AttentionItem(models.Model):
+    """One item of the attention queue as last read from its client's schema (apps/portal/snapshot.py).
+
+    The portal reads the queue from these rows, one indexed table, instead of planning a statement over every
+    client's schema on each page view; beat refreshes them every few seconds and a page refreshes them itself
+    when they are older than GABY_PORTAL_ATTENTION_STALE_S."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    item_id = models.CharField(max_length=64)
+    since = models.DateTimeField()
+    title = models.TextField()
+    detail = models.TextField(blank=True)
+    target = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind", "item_id"], name="attention_item_one_per_item"),
+        ]
+        indexes = [models.Index(fields=["since"], name="attention_item_since")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.item_id} of {self.client_id}"

@@ -1,6 +1,6 @@
-"""The attention queue: what needs a person, across every client the user may reach, in one statement.
+"""The attention queue: what needs a person, across every client the user may reach, in one query.
 
-Five kinds of item, each read where it lives (the client's own schema):
+Five kinds of item (apps/portal/snapshot.py reads them from each client's schema into one public table):
 
 * ``approval``   — a tool call waiting for a human decision at the safety gate (``ToolAction`` awaiting approval);
 * ``escalation`` — an open ticket whose latest investigation handed it to a person (needs a technician, needs L2,
@@ -9,11 +9,9 @@ Five kinds of item, each read where it lives (the client's own schema):
 * ``connector``  — an enabled connector that is down or reconnecting, or a help-desk source whose last polls failed;
 * ``quarantine`` — a payload that could not become a ticket and is not resolved yet.
 
-Every kind of every reachable client is one ``SELECT`` joined by ``UNION ALL`` into one statement, which the public
-schema's marks (acknowledged, snoozed: ``AttentionMark``) join, filter, count and page: the queue costs one query
-whether it holds 3 items or 30,000, and whether the user reaches 3 clients or 100 (apps/core/across.py
-does the same for the status page). Schema names come from ``Client`` rows and are quoted as identifiers; every
-value is a bound parameter.
+The items of every reachable client, joined with the marks (acknowledged, snoozed: ``AttentionMark``), filtered,
+counted and paged in one query on indexed public tables: the queue costs the same whether it holds 3 items or
+30,000, and whether the user reaches 3 clients or 100.
 """
 
 from __future__ import annotations
@@ -29,27 +27,15 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from apps.accounts.models import Membership, User
-from apps.agent.models import Investigation, InvestigationStatus, VerdictChoice
-from apps.connectors.models import Connector, ConnectorEvent, EventKind
+from apps.agent.models import VerdictChoice
 from apps.connectors.models import Status as ConnectorStatus
 from apps.core.across import table
-from apps.portal.models import AttentionMark, Kind
-from apps.safety.models import ActionStatus, ToolAction
-from apps.tickets.models import QuarantinedPayload, Ticket, TicketSource
-from apps.tickets.models import Status as TicketStatus
+from apps.portal import snapshot
+from apps.portal.models import AttentionItem, AttentionMark, Kind
 from tenants.models import Client
 
 PAGE = 50  # the oldest first; the total says how many more the filters would show
 TENANT_URLS = "gaby_site.urls_tenant"
-CLOSED = [TicketStatus.SOLVED, TicketStatus.CLOSED]
-ESCALATED = [VerdictChoice.NEEDS_TECH, VerdictChoice.NEEDS_L2, VerdictChoice.FAILED]
-FINISHED = [InvestigationStatus.DONE, InvestigationStatus.FAILED]
-FAILING = [ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]
-# apps/connectors/services.check_health records a health event on every status change; the one it writes on
-# recovery starts "Healthy". A failing connector is in its state since its latest failure event.
-FAILURE_EVENTS = [EventKind.HEALTH, EventKind.CALL_ERROR, EventKind.AUTH_FAILURE]
-RECOVERED = "Healthy%"
-RESTARTED = "Server restarted%"  # a server restarted by the pool is an incident, not the connector failing
 AGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 STATES = ("open", "acknowledged", "snoozed", "all")
 
@@ -140,68 +126,11 @@ class Queue:
     items: list[Item] = field(default_factory=list)
     total: int = 0
     errors: list[str] = field(default_factory=list)
+    read_at: datetime | None = None  # when the items were last read from the clients' schemas
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.items)
-
-
-def _parts(schema: str, kinds: Sequence[str], now: datetime) -> tuple[list[str], list[Any]]:
-    """One SELECT per kind for ``schema``, each yielding (client, kind, item_id, since, title, detail, target)."""
-    parts: list[str] = []
-    values: list[Any] = []
-    action, connector, event = table(schema, ToolAction), table(schema, Connector), table(schema, ConnectorEvent)
-    ticket, investigation = table(schema, Ticket), table(schema, Investigation)
-    source, payload = table(schema, TicketSource), table(schema, QuarantinedPayload)
-    # Only identifiers quoted by ``table`` and SQL written here are joined in; values are bound parameters.
-    if Kind.APPROVAL in kinds:
-        parts.append(
-            f"SELECT %s, 'approval', a.id::text, a.created_at, c.name || ' · ' || a.tool_name, left(a.reason, 300), "  # noqa: S608
-            f"a.id::text FROM {action} a JOIN {connector} c ON c.id = a.connector_id WHERE a.status = %s"
-        )
-        values += [schema, ActionStatus.AWAITING_APPROVAL]
-    if Kind.ESCALATION in kinds:
-        # The ticket's latest investigation decides: an escalation a later run resolved is no longer one.
-        parts.append(
-            f"SELECT %s, 'escalation', i.id::text, i.finished_at, t.title, "  # noqa: S608
-            f"i.verdict || '|' || left(i.escalation_reason, 300), t.id::text "
-            f"FROM {investigation} i JOIN {ticket} t ON t.id = i.ticket_id "
-            f"WHERE i.verdict = ANY(%s) AND i.status = ANY(%s) AND t.deleted_at IS NULL AND NOT t.status = ANY(%s) "
-            f"AND i.created_at = (SELECT max(l.created_at) FROM {investigation} l WHERE l.ticket_id = i.ticket_id)"
-        )
-        values += [schema, ESCALATED, FINISHED, CLOSED]
-    if Kind.SLA in kinds:
-        parts.append(
-            f"SELECT %s, 'sla', t.id::text, t.sla_due_at, t.title, t.priority, t.id::text FROM {ticket} t "  # noqa: S608
-            f"WHERE t.sla_due_at < %s AND t.deleted_at IS NULL AND NOT t.status = ANY(%s)"
-        )
-        values += [schema, now, CLOSED]
-    if Kind.CONNECTOR in kinds:
-        # In its present state since its last recorded change of health (check_health records one per change).
-        changed = (
-            f"(SELECT max(e.created_at) FROM {event} e WHERE e.connector_id = c.id AND e.kind = ANY(%s) "  # noqa: S608
-            f"AND e.summary NOT LIKE %s AND e.summary NOT LIKE %s)"
-        )
-        parts.append(
-            f"SELECT %s, 'connector', c.id::text, COALESCE({changed}, c.updated_at), c.name, "  # noqa: S608
-            f"c.status || '|' || left(c.last_error, 300), c.id::text FROM {connector} c "
-            f"WHERE c.enabled AND c.status = ANY(%s)"
-        )
-        values += [schema, FAILURE_EVENTS, RECOVERED, RESTARTED, FAILING]
-        # A help-desk source is the connector tickets arrive by: failing polls are failing since its last good one.
-        parts.append(
-            f"SELECT %s, 'connector', 'source:' || s.id::text, COALESCE(s.last_sync_at, s.created_at), s.name, "  # noqa: S608
-            f"'source|' || left(s.last_error, 300), s.id::text FROM {source} s "
-            f"WHERE s.enabled AND s.consecutive_failures > 0"
-        )
-        values += [schema]
-    if Kind.QUARANTINE in kinds:
-        parts.append(
-            f"SELECT %s, 'quarantine', q.id::text, q.received_at, s.name, left(q.error, 300), q.id::text "  # noqa: S608
-            f"FROM {payload} q JOIN {source} s ON s.id = q.source_id WHERE NOT q.resolved"
-        )
-        values += [schema]
-    return parts, values
 
 
 def read(
@@ -213,21 +142,17 @@ def read(
     limit: int = PAGE,
 ) -> Queue:
     """The queue of the clients in ``reach`` narrowed by ``filters`` (or exactly the items ``keys`` names), oldest
-    first, at most ``limit`` items, with the total that matched. One query."""
+    first, at most ``limit`` items, with the total that matched: one query on the items as last read from the
+    clients' schemas (apps/portal/snapshot.py; refreshed first when older than its limit)."""
     now = now or timezone.now()
     by_schema = {r.client.schema_name: r for r in reach if not filters.clients or r.client.slug in filters.clients}
-    kinds = filters.kinds or tuple(Kind.values)
-    parts: list[str] = []
-    values: list[Any] = []
-    for schema in sorted(by_schema):
-        more, more_values = _parts(schema, kinds, now)
-        parts += more
-        values += more_values
-    if not parts:
+    if not by_schema:
         return Queue()
+    read_at = snapshot.ensure_fresh(now=now)
+    kinds = list(filters.kinds or Kind.values)
     public = get_public_schema_name()
-    conditions: list[str] = ["TRUE"]
-    condition_values: list[Any] = []
+    conditions: list[str] = ["cl.schema_name = ANY(%s)", "items.kind = ANY(%s)"]
+    condition_values: list[Any] = [sorted(by_schema), kinds]
     if filters.age:
         conditions.append("items.since <= %s")
         condition_values.append(now - AGES[filters.age])
@@ -241,21 +166,21 @@ def read(
         conditions.append("m.snoozed_until > %s")
         condition_values.append(now)
     if keys:
-        conditions.append("(items.client || '|' || items.kind || '|' || items.item_id) = ANY(%s)")
+        conditions.append("(cl.schema_name || '|' || items.kind || '|' || items.item_id) = ANY(%s)")
         condition_values.append(list(keys))
     sql = (
-        f"WITH items (client, kind, item_id, since, title, detail, target) AS ({' UNION ALL '.join(parts)}) "  # noqa: S608
-        f"SELECT items.*, m.acknowledged_at, u.full_name, u.email, m.snoozed_until, count(*) OVER () "
-        f"FROM items JOIN {table(public, Client)} cl ON cl.schema_name = items.client "
+        f"SELECT cl.schema_name, items.kind, items.item_id, items.since, items.title, items.detail, items.target, "  # noqa: S608
+        f"m.acknowledged_at, u.full_name, u.email, m.snoozed_until, count(*) OVER () "
+        f"FROM {table(public, AttentionItem)} items JOIN {table(public, Client)} cl ON cl.id = items.client_id "
         f"LEFT JOIN {table(public, AttentionMark)} m ON m.client_id = cl.id AND m.kind = items.kind "
         f"AND m.item_id = items.item_id AND m.item_since = items.since "
         f"LEFT JOIN {table(public, User)} u ON u.id = m.acknowledged_by_id "
-        f"WHERE {' AND '.join(conditions)} ORDER BY items.since, items.client, items.item_id LIMIT %s"
+        f"WHERE {' AND '.join(conditions)} ORDER BY items.since, cl.schema_name, items.item_id LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *condition_values, limit])
+        cursor.execute(sql, [*condition_values, limit])
         rows = cursor.fetchall()
-    queue = Queue(total=int(rows[0][-1]) if rows else 0)
+    queue = Queue(total=int(rows[0][-1]) if rows else 0, read_at=read_at)
     for schema, kind, item_id, since, title, detail, target, acked_at, acked_name, acked_email, snoozed, _ in rows:
         row = by_schema[schema]
         queue.items.append(

@@ -72,6 +72,8 @@ def beat_schedule(*, connector_health_interval: int) -> dict[str, dict[str, Any]
         "agent-nightly-summaries": {"task": "agent.send_nightly_summaries", "schedule": 900.0},
         # Proves beat, the broker and a worker all move (the /status page and gaby_celery_beat_age_seconds).
         "observability-beat-heartbeat": {"task": "observability.beat_heartbeat", "schedule": 30.0},
+        # The portal's attention queue, read from every client's schema into one table (apps/portal/snapshot.py).
+        "portal-refresh-attention": {"task": "portal.refresh_attention", "schedule": 15.0},
         # Time records whose write-back task was lost (or whose worker died mid-write) are written again, once.
         "billing-time-sweep": {"task": "billing.sweep_time", "schedule": 120.0},
     }
