@@ -35,6 +35,8 @@ def test_only_msp_staff_reach_it(as_user: Any) -> None:
     page = as_user("mona", "public").get(PAGE)
     assert page.status_code == 200 and b'data-testid="m365-partner-form"' in page.content
     assert as_user("alice", "public").get(PAGE).status_code == 403  # a client's Admin, not MSP staff
+    assert 'data-testid="portal-m365-partner-link"' in as_user("mona", "public").get("/").content.decode()
+    assert 'data-testid="portal-m365-partner-link"' not in as_user("alice", "public").get("/").content.decode()
     assert as_user("alice", "public").post(PAGE + "customers/", {}).status_code == 403
     assert as_user("mona", "hartwell").get(PAGE).status_code == 404  # the portal's page, not a client's
     anonymous = as_user(None, "public").get(PAGE)
