@@ -250,6 +250,13 @@ def run() -> int:
     os.environ.setdefault("GABY_LOG_FORMAT", "json")
     host = os.environ.get("GABY_HOST", "127.0.0.1")
     port = int(os.environ.get("GABY_PORT", "8000"))
+    other = pidfiles.running(_data_dir(), pidfiles.LAUNCHER)
+    if other is not None:  # stop_all below would end it: only a killed run's leftovers are cleared
+        print(
+            f"Gaby is already running from {_data_dir()} (pid {other.pid}). Stop it with ./gaby stop first.",
+            file=sys.stderr,
+        )
+        return 1
     if not _port_free(host, port):
         print(
             f"Port {port} on {host} is taken (is Gaby already running?). Stop that process or set GABY_PORT.",

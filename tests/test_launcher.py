@@ -5,6 +5,7 @@ and how ``./gaby stop`` ends what a run started."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -169,3 +170,13 @@ def test_gaby_stop_ends_what_a_killed_run_left_behind(
         reused.kill()
         reused.wait()
     assert not any(psutil.pid_exists(proc.pid) for proc in running_standins)
+
+
+def test_a_second_run_on_the_same_data_directory_refuses_instead_of_stopping_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GABY_DATA_DIR", str(tmp_path))
+    pidfiles.record(tmp_path, pidfiles.LAUNCHER, os.getpid())  # a live launcher: this test's own process
+    assert launcher.run() == 1
+    assert "already running" in capsys.readouterr().err
+    assert pidfiles.running(tmp_path, pidfiles.LAUNCHER) is not None  # and it was left alone
