@@ -131,7 +131,8 @@ def create_client_command(command: BaseCommand, options: dict[str, Any]) -> None
     except ValidationError as exc:
         raise CommandError("; ".join(exc.messages)) from exc
     command.stdout.write(f"Created {client.name}: schema {client.schema_name}, domain {client_domain(client.slug)}")
-    report_onboarding(command, apply_on_onboarding(client=client, template=template, actor=admin))
+    # The command's operator applied it, not the --admin it names (as gaby apply-template records it).
+    report_onboarding(command, apply_on_onboarding(client=client, template=template, actor=None))
 
 
 def add_member(command: BaseCommand, options: dict[str, Any]) -> None:
