@@ -186,10 +186,11 @@ def test_dry_runs_show_the_exact_graph_request_and_change_nothing(
     assert add["inverse"] == {"tool": "remove_group_member", "arguments": {"group_id": partners, "user": jane}}
     signed_out = result(call(m365, "reset_password", user=jane, revoke_sessions=True))
     assert [(r["method"], r["url"]) for r in signed_out["requests"]] == [
-        ("PATCH", f"{graph.base_url}/v1.0/users/{jane}"),
         ("POST", f"{graph.base_url}/v1.0/users/{jane}/revokeSignInSessions"),
+        ("PATCH", f"{graph.base_url}/v1.0/users/{jane}"),
     ]
     assert signed_out["sessions_revoked"] is True and signed_out["inverse"] is None  # a password has no undo
+    assert signed_out["risk"]["why"] == "replaces the user's password and ends every session"  # what the approver reads
     full = result(call(m365, "assign_license", user=_id(graph, "jamie.fox@hartwelllaw.com"), sku="EXCHANGESTANDARD"))
     assert full["would_change"] is False and full["blocked_by"] == [
         "the user has no usage location, which licences require"

@@ -50,14 +50,14 @@ def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
             body = User(password_profile=PasswordProfile(force_change_password_next_sign_in=True, password=password))
             builder = client.users.by_user_id(str(found.id))
             revoke = builder.revoke_sign_in_sessions
-            requests = [builder.to_patch_request_information(body)]
-            if revoke_sessions:
-                requests.append(revoke.to_post_request_information())
+            # Sessions end first: if that fails, the password is unchanged, never replaced by one nobody was given.
+            requests = [revoke.to_post_request_information()] if revoke_sessions else []
+            requests.append(builder.to_patch_request_information(body))
 
             async def send() -> None:
-                await builder.patch(body)
                 if revoke_sessions:
                     await revoke.post()
+                await builder.patch(body)
 
             outcome = {
                 "user_id": found.id,
@@ -71,7 +71,12 @@ def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
                 requests,
                 send,
                 dry_run=dry_run,
-                estimate=risk(45, "replaces the user's password; their other sign-ins keep working until revoked"),
+                estimate=risk(
+                    45,
+                    "replaces the user's password and ends every session"
+                    if revoke_sessions
+                    else "replaces the user's password; their other sign-ins keep working until revoked",
+                ),
                 outcome=outcome,
                 permission="User-PasswordProfile.ReadWrite.All"
                 + (" and User.RevokeSessions.All" if revoke_sessions else ""),
