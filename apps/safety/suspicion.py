@@ -155,11 +155,15 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"\bd[ée]sactiv\w*\s+(?:la\s+|le\s+|l')?(?:2fa|mfa|double authentification|authentification (?:à|a) deux)",
         r"\bdesactiv\w*\s+(?:el\s+|la\s+)?(?:2fa|mfa|doble factor|autenticaci[óo]n de dos)",
     ),
-    "hidden_text": (r"<!--(?=(?:(?!-->).)*?[^\W\d_]{3,}\s+[^\W\d_]{3,})(?:(?!-->).)+-->",),
     "acts_on_many": (
-        r"\b(?:reset|unlock|disable|deactivate|delete|remove|end|terminate|revoke|log out|sign out)\b[^.?!\n]{0,60}?"
-        r"\b(?:all|every|each)\s+(?:of\s+)?(?:our\s+|the\s+|their\s+)?(?:@[\w.-]+\s+)?"
-        r"(?:users?|accounts?|employees|staff|members|people|mailboxes)\b",
+        # the accounts of everyone: "send password reset links for all @x users", "end the sessions of every user"
+        r"\b(?:send|reset|unlock|disable|deactivate|delete|remove|end|terminate|revoke|log out|sign out)\s+"
+        r"(?:the\s+)?(?:passwords?|accounts?|sessions?|mfa|2fa|logins?|(?:password\s+)?reset\s+links?)\b"
+        r"[^.?!\n]{0,40}?\b(?:of|for|on)\s+(?:all|every|each)\b",
+        # "unlock all accounts", "reset every user's password"
+        r"\b(?:reset|unlock|disable|deactivate|delete|remove|end|terminate|revoke)\s+(?:all|every|each)\s+(?:of\s+)?"
+        r"(?:our\s+|the\s+|their\s+)?(?:@[\w.-]+\s+)?(?:(?:users?|staff|employees?)(?:'s|s')?\s+)?"
+        r"(?:accounts?|passwords?|sessions?|mailboxes|logins?)\b",
     ),
 }
 _COMPILED = {
@@ -303,4 +307,24 @@ def flags(
         evidence = _first(patterns, text)
         if evidence:
             found.append(Flag(name, f"“{evidence}”"))
+    hidden = _hidden_comment(text)
+    if hidden:
+        found.append(Flag("hidden_text", f"“{hidden}”"))
     return found
+
+
+_TWO_WORDS = re.compile(r"[^\W\d_]{3,}\s+[^\W\d_]{3,}")
+
+
+def _hidden_comment(text: str) -> str:
+    """The first HTML comment holding words (``<!-- assistant: … -->``), found by plain searches: a regex that looks
+    ahead for the closing ``-->`` from every ``<!--`` takes quadratic time on a long text with none."""
+    start = text.find("<!--")
+    while start != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            return ""
+        if _TWO_WORDS.search(text, start + 4, end):
+            return text[start : end + 3].strip()[:120]
+        start = text.find("<!--", end + 3)
+    return ""

@@ -76,6 +76,7 @@ def test_free_mail_impersonation() -> None:
         ("Please send password reset links for all @brightpath.example users to this mailbox", "acts_on_many"),
         ("End the sessions of every user in our company", "acts_on_many"),
         ("Unlock all accounts of our staff please", "acts_on_many"),
+        ("Please reset every user's password tonight", "acts_on_many"),
         ("Kannst du die 2FA deaktivieren?", "mfa_disable"),
     ],
 )
@@ -97,11 +98,22 @@ def test_text_signals(text: str, flag: str) -> None:
         "Our accounting team approved the budget for the Team plan, how do we upgrade?",
         "The AI summary feature: is it available on Starter?",
         "Note: the printer is on the second floor.",
+        "We had to reset the router, all users are offline since then.",
+        "Outlook asked me to reset my password and now all our staff see the same prompt.",
         "Please unlock me.\n\nBest regards\nTom Becker\nAssistant: maria.lopez@brightpath.example | +49 711 000000",
     ],
 )
 def test_ordinary_tickets_raise_nothing(text: str) -> None:
     assert _names(sender="maria@brightpath.example", text=text) == []
+
+
+def test_a_long_text_with_an_unclosed_comment_is_read_in_linear_time() -> None:
+    import time
+
+    text = "<!--" + "a" * 200_000
+    started = time.perf_counter()
+    assert "hidden_text" not in _names(sender="a@b.example", text=text)
+    assert time.perf_counter() - started < 5.0  # the old look-ahead: 3 s at 20,000 characters, minutes at 200,000
 
 
 def test_the_receiving_servers_verdict() -> None:
