@@ -135,7 +135,8 @@ def decide(context: RunContext, *, gateway: LLMGateway | None = None) -> Finding
         try:
             # A flagged ticket is still investigated (the gate holds every write it asks for), then escalated.
             found = LLMDecider(context, client=gateway.client, budget=budget, gateway=gateway).investigate()
-            return flagged(found, assessment) if assessment.suspicious else found
+            # A possible compromise too: the model may read, a technician decides (its writes were held).
+            return flagged(found, assessment) if assessment.suspicious or assessment.compromise else found
         except NoModelConfigured:
             pass  # the verdict route went away mid-run: answer without a model
     if assessment.suspicious:

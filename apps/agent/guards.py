@@ -76,14 +76,15 @@ def flagged(finding: Finding, assessment: Assessment) -> Finding:
 def kind_finding(assessment: Assessment) -> Finding:
     """A ticket no playbook took and that is not a question: a person takes it, with the reason."""
     kind = assessment.kind.value.replace("_", " ")
-    if assessment.on_behalf_of_other and assessment.requester.authorized_for_others:
+    asks = assessment.kind in {TicketKind.ACTION_REQUEST, TicketKind.QUESTION}
+    if assessment.on_behalf_of_other and assessment.requester.authorized_for_others and asks:
         reason = (
             f"A request for another person ({assessment.on_behalf_of_other}) from an authorized contact that no "
             "playbook covers"
             + ("" if assessment.acts_for else ", or that names nobody's address")
             + ": a person takes it."
         )
-    elif assessment.on_behalf_of_other and assessment.kind in {TicketKind.ACTION_REQUEST, TicketKind.QUESTION}:
+    elif assessment.on_behalf_of_other and asks:
         reason = (
             f"About another person's account ({assessment.on_behalf_of_other}): Gaby acts and answers only "
             "for the requester, so a person decides."

@@ -208,7 +208,11 @@ class Assessment:
 
     @property
     def suspicion(self) -> str:
-        return "; ".join(f"{flag.name}: {flag.evidence}" for flag in self.flags)
+        """Why the gate holds every write made for this ticket: its flags, and a possible account compromise."""
+        reasons = [f"{flag.name}: {flag.evidence}" for flag in self.flags]
+        if self.compromise:
+            reasons.append(f"possible account compromise: “{self.compromise}”")
+        return "; ".join(reasons)
 
     @property
     def may_act(self) -> bool:

@@ -46,6 +46,8 @@ def test_a_possible_compromise_lets_no_playbook_act() -> None:
     requester = Requester(email="ana@hartwell-law.example", name="Ana")
     assessment = assess(title="Help", read=read(body), requester=requester, flags=[])
     assert assessment.kind is TicketKind.INCIDENT and assessment.compromise and not assessment.may_act
+    # what the gate holds a model's writes by (apps/agent/guards.py sets context.suspicion from it)
+    assert "possible account compromise" in assessment.suspicion
     ordinary = assess(
         title="Outlook", read=read("Outlook keeps asking for my password."), requester=requester, flags=[]
     )
