@@ -93,8 +93,9 @@ class RestClient:
     ) -> httpx.Response:
         """``send`` with ``Authorization: Bearer <token(False)>``; a 401 gets one fresh token (``token(True)``) and
         one more try, so a token the vendor revoked or expired early costs one round trip, not a failed call."""
+        extra_headers = kwargs.pop("headers", {})  # once: the retry sends them too
         for fresh in (False, True):
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token(fresh)}"}
+            headers = {**extra_headers, "Authorization": f"Bearer {token(fresh)}"}
             response = self.send(method, path, retry=retry, headers=headers, **kwargs)
             if response.status_code != 401:
                 break
