@@ -31,6 +31,7 @@ def test_msp_staff_onboards_a_client_from_the_portal(as_user: Any) -> None:
     response = mona.post("/clients/new/", {"name": "Osprey Clinic", "slug": "osprey"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert b"Osprey Clinic is ready" in response.content
+    assert b'class="sparkline"' in response.content  # the re-drawn client list keeps each client's card figures
     client = Client.objects.get(slug="osprey")
     assert client.memberships.get().user.email == "mona@bluemesa.example"
     assert as_user("mona", "public").get("/inbox/", HTTP_HOST="osprey.localhost").status_code == 200
@@ -40,6 +41,7 @@ def test_onboarding_errors_say_what_to_fix(as_user: Any) -> None:
     response = as_user("mona", "public").post("/clients/new/", {"name": "Dup", "slug": "hartwell"})
     assert response.status_code == 400
     assert b"already exists: pick another" in response.content
+    assert b'data-testid="attention"' in response.content  # a failed plain post still shows the whole page
 
 
 def test_anonymous_portal_visitor_is_sent_to_sign_in(as_user: Any) -> None:

@@ -13,6 +13,7 @@ from apps.accounts.access import msp_staff_required
 from apps.core.http import GabyRequest, render_page
 from apps.onboarding.client_templates.onboard import apply_on_onboarding
 from apps.portal.forms import NewClientForm
+from apps.portal.views import TEMPLATE, page_context
 from tenants.services import create_client
 
 
@@ -36,4 +37,5 @@ def new_client(request: GabyRequest) -> HttpResponse:
             if not request.htmx:
                 return redirect("portal_home")
             form, status = NewClientForm(), 200
-    return render_page(request, "portal/home.html", {"form": form}, partial="clients", status=status)
+    # The same cards and queue as the home page: a re-drawn list (or a failed plain post) keeps its figures.
+    return render_page(request, TEMPLATE, page_context(request, form), partial="clients", status=status)

@@ -40,6 +40,7 @@ from apps.tickets.models import Status as TicketStatus
 from tenants.models import Client
 
 REFRESHED_KEY = "gaby:portal:attention-refreshed"
+REFRESH_LOCK = 0x6761_6279_0001  # a PostgreSQL advisory lock key of this module's own
 CLOSED = [TicketStatus.SOLVED, TicketStatus.CLOSED]
 ESCALATED = [VerdictChoice.NEEDS_TECH, VerdictChoice.NEEDS_L2, VerdictChoice.FAILED]
 FINISHED = [InvestigationStatus.DONE, InvestigationStatus.FAILED]
@@ -124,6 +125,8 @@ def refresh(schemas: Sequence[str] | None = None, *, now: datetime | None = None
         values += more_values
     items, clients = table("public", AttentionItem), table("public", Client)
     with transaction.atomic(), connection.cursor() as cursor:
+        # One refresh at a time (beat, a stale page, a bulk action): the next one waits and replaces this one's rows.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
         if everyone:  # clients switched off or removed since the last refresh leave the queue too
             cursor.execute(f"DELETE FROM {items}")  # noqa: S608
         else:

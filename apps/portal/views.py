@@ -38,13 +38,18 @@ def _attention(request: GabyRequest, reach: list[queue.Reach], data: Any) -> dic
     }
 
 
-def home(request: GabyRequest) -> HttpResponse:
-    context: dict[str, Any] = {"form": NewClientForm() if request.user.is_msp_staff else None}
+def page_context(request: GabyRequest, form: NewClientForm | None = None) -> dict[str, Any]:
+    """What the portal's home shows: the onboarding form, and for MSP staff the queue and a card per client."""
+    context: dict[str, Any] = {"form": form or (NewClientForm() if request.user.is_msp_staff else None)}
     reach = queue.reachable(request.user)
     if reach:
         context.update(_attention(request, reach, request.GET))
         context["cards"] = {card.client.pk: card for card in cards.cards([r.client for r in reach])}
-    return render_page(request, TEMPLATE, context)
+    return context
+
+
+def home(request: GabyRequest) -> HttpResponse:
+    return render_page(request, TEMPLATE, page_context(request))
 
 
 @msp_staff_required
