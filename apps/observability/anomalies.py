@@ -14,6 +14,7 @@ sent to the provider another client configured), and nothing is written to any c
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -250,10 +251,16 @@ def find_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLIEN
 
 
 def cached_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLIENTS) -> Report:
-    """``find_anomalies``, computed at most every few minutes per window (the status board polls every 30 s)."""
-    key = f"gaby:anomalies:{window}:{min_clients}"
+    """``find_anomalies``, grouped at most every few minutes per window (whatever ``min_clients`` a page asks: the
+    groups are kept once and narrowed here, so no request parameter makes the grouping run again)."""
+    if window not in WINDOWS:
+        raise ValueError(f"Unknown window {window!r}: use one of {', '.join(WINDOWS)}.")
+    key = f"gaby:anomalies:{window}"
     report = cache.get(key)
     if report is None:
-        report = find_anomalies(window, min_clients=min_clients)
+        report = find_anomalies(window, min_clients=MIN_CLIENTS)
         cache.set(key, report, timeout=RESULT_CACHE_SECONDS)
+    if min_clients > MIN_CLIENTS:
+        wide = [anomaly for anomaly in report.anomalies if len(anomaly.clients) >= min_clients]
+        report = dataclasses.replace(report, anomalies=wide)
     return report

@@ -116,7 +116,7 @@ def test_error_strings_are_the_codes_a_ticket_quotes() -> None:
 def test_only_msp_staff_see_the_page_and_no_ticket_text_reaches_it(as_user: Any, hartwell: Any, dearborn: Any) -> None:
     _tickets(hartwell, ("Mail bounce", "Mail to the court bounces: 550 5.7.1 relaying denied. Case Okonkwo v. Reyes."))
     _tickets(dearborn, ("Bounce", "Emails to the IRS bounce back with 550 5.7.1 relaying denied"))
-    cache.delete_many([f"gaby:anomalies:{window}:{anomalies.MIN_CLIENTS}" for window in anomalies.WINDOWS])
+    cache.delete_many([f"gaby:anomalies:{window}" for window in anomalies.WINDOWS])
 
     page = as_user("mona", "public").get("/anomalies/")
 
@@ -125,6 +125,8 @@ def test_only_msp_staff_see_the_page_and_no_ticket_text_reaches_it(as_user: Any,
     assert "550 5.7.1" in body and 'data-testid="anomaly-client-hartwell"' in body
     assert 'data-testid="anomaly-client-dearborn"' in body
     assert "Okonkwo" not in body and "IRS" not in body and "court" not in body  # one client's words only
+    wider = as_user("mona", "public").get("/anomalies/?min_clients=3").content.decode()
+    assert 'data-testid="anomaly-client-dearborn"' not in wider  # two clients only: narrowed from the same groups
     assert 'data-testid="anomalies-link"' in as_user("mona", "public").get("/status/").content.decode()
     part = as_user("mona", "public").get("/anomalies/?window=7d&min_clients=x", HTTP_HX_REQUEST="true")
     assert part.status_code == 200 and b"<html" not in part.content and b'data-testid="anomaly"' in part.content
