@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from apps.agent.contracts import Finding, InvestigationContext, Passage, Tone, Verdict
+from apps.agent.contracts import Finding, InvestigationContext, Passage, StepKind, Tone, Verdict
+from apps.agent.knowledge_confidence import Pick, page_of, pick, shortfall
 from apps.agent.playbooks.request_kind import asks_us_to_act
 
 MAX_QUOTE = 1200
@@ -119,13 +120,13 @@ def _escalate(reason: str, passages: Sequence[Passage], confidence: float) -> Fi
     )
 
 
-def _best_for(context: InvestigationContext, queries: Sequence[str], limit: int) -> list[Passage]:
+def _best_for(context: InvestigationContext, queries: Sequence[str], limit: int) -> Pick:
     """The passages of whichever query found the most confident one: a long email's question sentence often
     finds its page where the whole rambling text does not, and the other way round."""
-    best: list[Passage] = []
+    best = pick(())
     for query in dict.fromkeys(q.strip() for q in queries if q.strip()):
-        found = context.search_knowledge(query, limit=limit)
-        if found and (not best or found[0].score > best[0].score):
+        found = pick(context.search_knowledge(query, limit=limit))
+        if found.best is not None and (best.best is None or found.score > best.score):
             best = found
     return best
 
@@ -143,46 +144,60 @@ def _preceding(text: str, part: str) -> str:
     return before[-1] if before else ""
 
 
-def _page(passage: Passage) -> str:
-    """The page a passage is from (its citation label without the section and lines)."""
-    return re.split(r" § | \(lines ", passage.citation.label, maxsplit=1)[0]
-
-
-def _with_preceding(context: InvestigationContext, part: str, found: list[Passage], threshold: float) -> list[Passage]:
+def _with_preceding(context: InvestigationContext, part: str, found: Pick, threshold: float) -> Pick:
     """A part no passage answers confidently, searched again after the sentence before it. The context may only
     raise the confidence of the page the part already points at ("can I do it myself?" → the plans page), never
     pick another one: "and why does the coffee machine hum?" after a VPN question is not about the VPN page."""
     preceding = _preceding(context.ticket.text, part)
-    if not preceding or not found or found[0].score >= threshold:
+    if not preceding or found.best is None or not shortfall(found, threshold):
         return found
-    again = context.search_knowledge(f"{preceding} {part}", limit=3)
-    if not again or _page(again[0]) != _page(found[0]) or again[0].score <= found[0].score:
+    again = pick(context.search_knowledge(f"{preceding} {part}", limit=5))
+    if again.best is None or page_of(again.best) != page_of(found.best) or again.score <= found.score:
         return found
-    own = set(_content_words(part)) & set(_content_words(again[0].text))
+    own = set(_content_words(part)) & set(_content_words(again.best.text))
     return again if own else found  # the part names nothing the page speaks of: context alone is not an answer
+
+
+def _weighed(context: InvestigationContext, picks: Sequence[tuple[str, Pick]], threshold: float) -> None:
+    """The timeline step an operator reads to see why the help center answered or did not: each question's best
+    page, its confidence, and how far it stood ahead of the next page."""
+    context.record(
+        StepKind.READ,
+        system="knowledge",
+        title="Weighed the knowledge answer",
+        data={
+            "threshold": threshold,
+            "parts": [{"question": question[:200], **found.as_dict()} for question, found in picks],
+        },
+    )
 
 
 def _answer_parts(context: InvestigationContext, parts: list[str], threshold: float) -> Finding:
     answers: list[tuple[str, Passage]] = []
+    picks: list[tuple[str, Pick]] = []
     for part in parts:
         ask = asks_us_to_act(part)
         if ask:  # a help page does not do what was asked ("can you please turn my user on again?")
+            _weighed(context, picks, threshold)
             return _escalate(
                 f"The ticket asks {len(parts)} questions and “{part}” asks us to act ({ask!r}), which no playbook did.",
                 [p for _, p in answers],
                 0.0,
             )
-        found = _best_for(context, [part, f"{context.ticket.title}: {part}"], 3)
+        found = _best_for(context, [part, f"{context.ticket.title}: {part}"], 5)
         found = _with_preceding(context, part, found, threshold)
-        best = found[0] if found else None
-        if best is None or best.score < threshold:
+        picks.append((part, found))
+        short = shortfall(found, threshold)
+        if short or found.best is None:
+            _weighed(context, picks, threshold)
             return _escalate(
                 f"The ticket asks {len(parts)} questions and no knowledge passage is confident enough for “{part}” "
-                f"({_how_close(best, threshold)}).",
-                [p for _, p in answers] + found,
-                best.score if best else 0.0,
+                f"({short}).",
+                [p for _, p in answers] + list(found.passages[:3]),
+                found.score,
             )
-        answers.append((part, best))
+        answers.append((part, found.best))
+    _weighed(context, picks, threshold)
     distinct = list({passage.citation.ref: (question, passage) for question, passage in answers}.values())
     if len(distinct) == 1:  # one passage answers every part: a single answer reads better
         return _answered(context, distinct[0][1], threshold)
@@ -197,13 +212,6 @@ def _answer_parts(context: InvestigationContext, parts: list[str], threshold: fl
         confidence=confidence,
         decided_by="knowledge",
     )
-
-
-def _how_close(best: Passage | None, threshold: float) -> str:
-    """How near the knowledge base came, in words an operator reads at a glance."""
-    if best is None:
-        return "the knowledge base has nothing on it"
-    return f"the closest, {best.citation.label}, matches {best.score:.0%}; answering needs {threshold:.0%}"
 
 
 def _answered(context: InvestigationContext, best: Passage, threshold: float) -> Finding:
@@ -222,9 +230,10 @@ def answer_from_knowledge(context: InvestigationContext, *, threshold: float, qu
     parts = question_parts(questions)
     if len(parts) >= 2:
         return _answer_parts(context, parts, threshold)
-    passages = _best_for(context, [context.ticket.text, *parts], 5)
-    best = passages[0] if passages else None
-    if best is None or best.score < threshold:
-        reason = f"No knowledge passage is confident enough to answer ({_how_close(best, threshold)})."
-        return _escalate(reason, passages, best.score if best else 0.0)
-    return _answered(context, best, threshold)
+    found = _best_for(context, [context.ticket.text, *parts], 5)
+    _weighed(context, [(parts[0] if parts else context.ticket.title, found)], threshold)
+    short = shortfall(found, threshold)
+    if short or found.best is None:
+        reason = f"No knowledge passage is confident enough to answer ({short})."
+        return _escalate(reason, found.passages, found.score)
+    return _answered(context, found.best, threshold)
