@@ -186,7 +186,10 @@ class StripeSandbox(Sandbox):
             return Response(400, error("invalid_request_error", "Invalid integer: limit", param="limit"))
         if not 1 <= limit <= 100:
             return Response(400, error("invalid_request_error", "Limit must be between 1 and 100.", param="limit"))
-        items = [self.objects[obj_id] for obj_id in reversed(self.order[kind])]  # newest first
+        # Newest first, as Stripe lists: by creation time (a seed may date objects), then the latest added.
+        items = sorted(
+            (self.objects[obj_id] for obj_id in reversed(self.order[kind])), key=lambda o: -int(o["created"])
+        )
         for field in ("customer", "email", "charge", "payment_intent", "invoice"):
             wanted = request.arg(field)
             if wanted is not None:

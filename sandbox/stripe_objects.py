@@ -165,6 +165,8 @@ def build_invoice(raw: dict[str, Any], fallback_id: str) -> dict[str, Any]:
         "next_payment_attempt": raw.get("next_payment_attempt"),
         "hosted_invoice_url": f"https://invoice.stripe.com/i/sandbox/{invoice_id}",
         "pay_outcome": raw.get("pay_outcome", "succeeds"),
+        # A seed may date an invoice ("my March invoice" must find March's); else it is stamped when added.
+        **({"created": raw["created"]} if "created" in raw else {}),
     }
 
 

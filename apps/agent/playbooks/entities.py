@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from apps.agent.playbooks.months import INVOICE_MONTH
+
 if TYPE_CHECKING:
     from apps.agent.contracts import TicketView
 
@@ -37,6 +39,8 @@ NAMED_PATTERNS = {
     r"|\border\b[^.?!\n]{0,30}?\b([A-Z]{2,5}-\d{3,}[\w-]*))",
     # Stripe invoice ids (in_...), or "invoice INV-0042" / "invoice #1042"
     "invoice_id": r"(?i)\b(in_[A-Za-z0-9]{6,})\b|\binvoice\s*(?:id|number|no\.?|#)?\s*[:#]?\s*#?\s*([A-Z]*-?\d[\w-]*)",
+    # the month an invoice is named by: "my March invoice", "the bill for October 2026", "facture de mars"
+    "invoice_month": INVOICE_MONTH,
     "charge_id": r"\b((?:ch|pi|py)_[A-Za-z0-9]{6,})\b",
     # "username: jdoe", "my user name is jdoe", "login jdoe"
     "username": r"(?i)\b(?:user\s?name|login|user\s?id)\s*(?:is|:|=)?\s*[\"'`]?([A-Za-z0-9][\w.-]{1,63})",

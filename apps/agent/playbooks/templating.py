@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from apps.agent.playbooks.months import in_month, month_of
+
 MAX_OUTPUT = 20_000  # characters of one rendered reply; a runaway loop must not build megabytes
 
 
@@ -65,6 +67,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env.filters["records"] = records
     env.filters["money"] = _money
     env.globals["find"] = find
+    env.globals["in_month"] = lambda items, named, field="created": in_month(records(items), named, field)
+    env.filters["month_of"] = month_of
     return env
 
 
