@@ -59,9 +59,10 @@ FOREIGN_QUESTION_CUES = {
         r"ist es möglich)\b"
     ),
     "fr": _cues(r"\b(?:comment|où|quand|pourquoi|quel(?:le)?s?|combien|est-ce que|puis-je|pouvons-nous|y a-t-il)\b"),
+    # "puedo"/"podemos" ask ("¿puedo cambiar…?") unless negated: "no puedo imprimir" reports a problem.
     "es": _cues(
-        r"(?:¿|\b(?:cómo|dónde|cuándo|por qué|cuál|cuánto|cuántos|puedo|podemos|hay algún|hay alguna|"
-        r"es posible)\b)"
+        r"(?:¿|\b(?:cómo|dónde|cuándo|por qué|cuál|cuánto|cuántos|hay algún|hay alguna|es posible)\b"
+        r"|(?<!\bno )\b(?:puedo|podemos)\b)"
     ),
 }
 # Asking Gaby to do something: "can you unlock", "please resend", "bitte entsperren". "I need", "I want" ask too,
