@@ -52,3 +52,16 @@ def test_kinds(text: str, kind: Kind) -> None:
 )
 def test_asks_us_to_act(sentence: str, asks: bool) -> None:
     assert bool(asks_us_to_act(sentence)) is asks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where exactly do I put our VAT number so it is printed on the next invoice?",
+        "How precisely can we move our data to the EU region?",
+    ],
+)
+def test_an_adverb_between_still_asks_how_to(text: str) -> None:
+    from apps.agent.triage import classify as classify_ticket
+
+    assert classify_ticket("", text, flags=[], language="en").how_to  # a how-to, not only a "?"

@@ -38,10 +38,12 @@ NOT_AN_ASK = r"(?! to (?:know|learn|understand|find out|figure out|avoid|prevent
 QUESTION_CUES = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
-        r"\bhow (?:do|can|could|should|would|does|is|are) (?:i|we|one|you|it|this|that|they|customers|users)\b",
+        # "how exactly do I", "where precisely can we": an adverb between changes nothing
+        r"\bhow (?:\w+ly )?(?:do|can|could|should|would|does|is|are) (?:i|we|one|you|it|this|that|they|customers|"
+        r"users)\b",
         r"\bhow (?:long|much|many|often|soon|quickly|far)\b",
         r"\bhow to\b",
-        r"\bwhere (?:do|can|could|should|would) (?:i|we|one|you)\b",
+        r"\bwhere (?:\w+ly )?(?:do|can|could|should|would) (?:i|we|one|you)\b",
         r"\bwhat (?:is|are|'s) your\b",
         r"\bwhat are the\b",
         r"\bwhat happens\b",
