@@ -2,7 +2,8 @@
 
 Only questions reach this decider (apps/agent/triage.py decides the kind first). The confidence is a passage's
 retrieval confidence (``context.passage_confidence``: cosine similarity and query-word coverage, in [0, 1]);
-the client's threshold (``AgentSettings.knowledge_threshold``) decides. A ticket that asks several questions gets
+the client's threshold (``AgentSettings.knowledge_threshold``) and the abstain band (the passage must stand clear of
+the next page, apps/agent/knowledge_confidence.py) decide. A ticket that asks several questions gets
 each part answered from its own passage with its own citation, or escalates naming the part nothing answers: a
 half answer is not an answer. A part is searched alone and after the title; when that is not confident enough, after
 the sentence before it too, which may raise the confidence of the page the part points at ("And can I do it myself?"
