@@ -149,10 +149,13 @@ def _spent(tokens: int, token_cap: int | None, usd: Decimal, usd_cap: Decimal | 
 
 def _notify(client: Client, month: date, level: str, detail: str, schema: str) -> None:
     """Once per client, month and level: a Redis key spares the database on every later call, and the unique
-    ``QuotaNotice`` row decides (a flushed Redis sends nothing twice). The billing app's task tells MSP staff and
-    the client's Admins (apps/billing/quota_notices.py)."""
+    ``QuotaNotice`` row decides (a flushed Redis sends nothing twice). The key is set only once the row is
+    committed: set before, a rolled-back transaction (the investigation failed after the check) would leave a key
+    saying "sent" for a notice that no longer exists, and the month would pass in silence. The billing app's task
+    tells MSP staff and the client's Admins (apps/billing/quota_notices.py)."""
     redis = shared_client(settings.REDIS_URL)
-    if not redis.set(f"gaby:quota-notice:{schema}:{month:%Y-%m}:{level}", 1, nx=True, ex=NOTICE_KEY_SECONDS):
+    key = f"gaby:quota-notice:{schema}:{month:%Y-%m}:{level}"
+    if redis.exists(key):
         return
     try:
         with transaction.atomic():
@@ -161,6 +164,7 @@ def _notify(client: Client, month: date, level: str, detail: str, schema: str) -
             )
     except IntegrityError:  # another process created it between the read and the insert: it sends it
         return
+    transaction.on_commit(lambda: redis.set(key, 1, ex=NOTICE_KEY_SECONDS))
     if created:
         log.info("quota_notice", client=schema, level=level, month=f"{month:%Y-%m}")
         notice_id = str(notice.pk)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -110,6 +110,29 @@ def test_the_notice_goes_once_then_the_cap_stops_calls(
     with pytest.raises(QuotaExceeded):
         _ask(in_hartwell)
     assert len(mailoutbox) == 2  # stopped again, told once
+
+
+def test_a_notice_rolled_back_with_its_transaction_is_sent_by_the_next_check(
+    in_hartwell: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    """The "already sent" key is set when the notice's row commits: a rollback leaves no key claiming a notice."""
+    _cap(in_hartwell, tokens=1000)
+    schema, month = in_hartwell.schema_name, quota.month_of(timezone.now())
+    quota.month_tally(schema, month)  # the tally exists in Redis (0 from the records) ...
+    quota.add_to_tally(schema, month, 850, Decimal(0))  # ... and 85% of the cap is spent
+    with pytest.raises(RuntimeError), transaction.atomic():
+        quota.Quota(in_hartwell).check()  # the notice is created in this transaction ...
+        raise RuntimeError("the investigation failed after the check")  # ... and rolled back with it
+    assert QuotaNotice.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        quota.Quota(in_hartwell).check()  # not silenced by a key of the rolled-back attempt
+    assert list(QuotaNotice.objects.values_list("level", flat=True)) == [QuotaLevel.NOTICE]
+    assert len(mailoutbox) == 1
+    gate = quota.Quota(in_hartwell)
+    _ = gate.limits
+    with django_assert_num_queries(0):
+        gate.check()  # committed: the key spares the database from now on
+    assert len(mailoutbox) == 1
 
 
 def test_the_tally_is_read_once_then_kept_in_redis(
