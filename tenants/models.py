@@ -182,3 +182,25 @@ class QuotaNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.month:%Y-%m} {self.level}"
+
+
+class MonthlyUsage(models.Model):
+    """A client's model use in one calendar month (UTC): calls, tokens (in + out) and dollars, kept as calls are
+    recorded. Written in the same transaction as each ``LLMCall`` (apps/llm/rollup.py), so it always equals the
+    sum of the client's call records for the month: the quota, the portal's cards and the costs page read one row
+    per client and month instead of summing every call of every client's schema."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="monthly_usage")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    calls = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "month"], name="monthly_usage_one_per_month")]
+        indexes = [models.Index(fields=["month"], name="monthly_usage_month")]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m}: {self.tokens} tokens, ${self.cost_usd}"

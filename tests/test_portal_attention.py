@@ -21,13 +21,13 @@ from apps.auditlog.audit import verify
 from apps.auditlog.models import AuditEvent
 from apps.billing.models import TimeRecord, Worker, WorkKind, WriteState
 from apps.connectors.models import Connector, ConnectorEvent, EventKind, Status, Transport
-from apps.llm.models import LLMCall
 from apps.portal import queue, snapshot
 from apps.portal.models import AttentionMark
 from apps.portal.tasks import refresh_attention
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets import services
 from apps.tickets.models import QuarantinedPayload, Ticket
+from tests.llm_records import recorded_call
 
 pytestmark = pytest.mark.django_db
 
@@ -281,7 +281,8 @@ def test_cards_show_each_clients_figures(as_user: Any, hartwell: Any) -> None:
             billable=True,
             state=WriteState.WRITTEN,
         )
-        LLMCall.objects.create(
+        recorded_call(
+            hartwell,
             workflow="reply",
             provider_kind="openai",
             provider_name="p",

@@ -1,9 +1,10 @@
 """One card per client on the MSP portal: tickets, resolution rate, time saved and billed, model spend, and the last
 30 days as sparklines.
 
-Each figure is one statement over every client's schema (``across.per_client``, a ``UNION ALL``): the cards cost
-the same seven queries for 3 clients or 100. Months and days are UTC, the same for every client on one page (a client's
-own dashboard counts in its time zone).
+Each figure is one statement over every client's schema (``across.per_client``, a ``UNION ALL``), except model spend,
+which is the monthly rollup's row per client (apps/llm/rollup.py, one query in the public schema): the cards cost the
+same six cross-schema statements and one public query for 3 clients or 100. Months and days are UTC, the same for
+every client on one page (a client's own dashboard counts in its time zone).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from apps.billing.models import TimeRecord
 from apps.connectors.models import Connector
 from apps.connectors.models import Status as ConnectorStatus
 from apps.core import across
+from apps.core.months import start_of, this_month
 from apps.insights.charts import sparkline
 from apps.insights.metrics import MINUTES_PER_RESOLVED_TICKET
-from apps.llm.models import LLMCall
+from apps.llm import rollup
 from apps.tickets.models import Status, Ticket
 from tenants.models import Client
 
@@ -71,20 +73,6 @@ class Card:
         )
 
 
-def month_start(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def llm_spend_by_client(schemas: Sequence[str], since: datetime) -> dict[str, Decimal]:
-    """Each client's model spend since ``since``: the sum of its ``LLMCall.cost_usd``, one statement.
-
-    The same records and the same sum as the usage ledger (apps/billing/usage.py, the costs page), which also
-    apportions each call to a user and a connector; a card needs only the total, so it skips that join.
-    """
-    rows = across.per_client(schemas, LLMCall, "coalesce(sum(cost_usd), 0)", where="created_at >= %s", params=[since])
-    return {schema: Decimal(total) for schema, total in rows}
-
-
 def _per_day(rows: Sequence[tuple[str, date, int]], days: list[date]) -> dict[str, list[int]]:
     found: dict[str, dict[date, int]] = {}
     for schema, day, count in rows:
@@ -95,7 +83,8 @@ def _per_day(rows: Sequence[tuple[str, date, int]], days: list[date]) -> dict[st
 def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Card]:
     """A card for each of ``clients``, in their order."""
     now = now or timezone.now()
-    month = month_start(now)
+    this = this_month(now)
+    month = start_of(this)
     today = now.astimezone(UTC).date()
     days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
     since_days = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
@@ -130,8 +119,9 @@ def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Car
         select_params=[[ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]],
     ):
         result[schema].connectors, result[schema].connectors_failing = int(total), int(failing)
-    for schema, spend in llm_spend_by_client(schemas, month).items():
-        result[schema].spend_usd = spend
+    by_id = {client.pk: client.schema_name for client in clients}
+    for (client_id, _), used in rollup.usage_by_client(by_id, this, this).items():
+        result[by_id[client_id]].spend_usd = used.cost_usd
     day = "(created_at AT TIME ZONE 'UTC')::date"
     tickets = across.per_client(
         schemas,
