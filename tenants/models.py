@@ -127,12 +127,22 @@ class Plan(models.Model):
     notice_percent = models.PositiveSmallIntegerField(
         default=80, help_text="MSP staff and the client's Admins are told once a month when usage reaches this share."
     )
+    # PENNY's plans (github.com/madfam-io/penny, packages/billing/src/plans.ts) give each usage limit a soft limit
+    # (80%: the notice) and a hard limit above it (150% on Free and Pro: overage allowed up to there).
+    stop_percent = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Model calls stop when usage reaches this share of the caps: 100 stops at the cap, 150 lets a client "
+        "run half a cap over it (overage) before the hard stop.",
+    )
 
     class Meta:
         ordering = ["position", "name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(notice_percent__gte=1, notice_percent__lte=99), name="plan_notice_percent_1_99"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stop_percent__gte=100, stop_percent__lte=1000), name="plan_stop_percent_100_1000"
             ),
         ]
 

@@ -9,8 +9,9 @@ each check costs:
   after ``LIMITS_SECONDS`` so a quota raised by MSP staff reaches a long-lived embedder);
 - a capped client: one indexed read of the month's row.
 
-The cap is checked before a call, so the call that crosses it completes and the next one is refused: a month can
-end at most one call's worth above its cap (more only when several calls of one client run at the same moment).
+The hard stop is at the plan's ``stop_percent`` of the caps (100: at the cap; above it, overage is allowed up to
+there, as PENNY's plans allow 150%). It is checked before a call, so the call that crosses it completes and the
+next one is refused: a month can end at most one call's worth above its stop (more only when several calls of one client run at the same moment).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Quota:
         used_so_far = rollup.month_usage(self.client.pk, month)
         tokens, usd = used_so_far.tokens, used_so_far.cost_usd
         used = _share(tokens, limits.monthly_tokens, usd, limits.monthly_usd)
-        if used >= 1:
+        if used * 100 >= limits.stop_percent:
             reason = self._reason(limits, tokens, usd, month)
             _notify(self.client, month, QuotaLevel.STOP, reason, self.schema)
             raise QuotaExceeded(reason)
@@ -81,7 +82,9 @@ class Quota:
     def _reason(self, limits: Limits, tokens: int, usd: Decimal, month: date) -> str:
         return (
             f"Monthly model quota reached for {self.client.name} ({limits.plan} plan): "
-            f"{_spent(tokens, limits.monthly_tokens, usd, limits.monthly_usd)}. Model calls are stopped until "
+            f"{_spent(tokens, limits.monthly_tokens, usd, limits.monthly_usd)}"
+            f"{f' ({limits.stop_percent}% of it, overage included)' if limits.stop_percent > 100 else ''}. "
+            "Model calls are stopped until "
             f"{next_month(month):%B %-d} (UTC) or until MSP staff raise the quota; a person takes this ticket."
         )
 

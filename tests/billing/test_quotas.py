@@ -214,3 +214,16 @@ def test_seats_are_enforced_where_members_are_added(hartwell: Any, people: dict[
     from apps.accounts.models import User
 
     assert not User.objects.filter(email="third@example.com").exists()
+
+
+def test_a_plan_can_allow_overage_up_to_its_stop_percent(in_hartwell: Any) -> None:
+    """PENNY's plans stop at a hard limit above the included one (150%): a plan's stop_percent does the same."""
+    plan = _cap(in_hartwell, tokens=1000)
+    Plan.objects.filter(pk=plan.pk).update(stop_percent=150)
+    rollup.record(in_hartwell.pk, this_month(), tokens=1200, cost_usd=Decimal(0))
+    quota.Quota(in_hartwell).check()  # 120% of the cap: over it, within the overage
+    rollup.record(in_hartwell.pk, this_month(), tokens=300, cost_usd=Decimal(0))
+    with pytest.raises(QuotaExceeded, match=r"1,500 of 1,000 tokens \(150% of it, overage included\)"):
+        quota.Quota(in_hartwell).check()
+    with pytest.raises(ValidationError):
+        Plan(name="Too little", stop_percent=90).full_clean()
