@@ -11,7 +11,8 @@ each check costs:
 
 The hard stop is at the plan's ``stop_percent`` of the caps (100: at the cap; above it, overage is allowed up to
 there, as PENNY's plans allow 150%). It is checked before a call, so the call that crosses it completes and the
-next one is refused: a month can end at most one call's worth above its stop (more only when several calls of one client run at the same moment).
+next one is refused: a month can end at most one call's worth above its stop (more only when several calls of one
+client run at the same moment).
 """
 
 from __future__ import annotations
