@@ -54,9 +54,13 @@ def record(client_id: UUID, month: date, *, tokens: int, cost_usd: Decimal, call
 
 
 def month_usage(client_id: UUID, month: date) -> MonthTotals:
-    """One client's month (one indexed row)."""
-    found = MonthlyUsage.objects.filter(client_id=client_id, month=month).values_list("calls", "tokens", "cost_usd")
-    row = found.first()
+    """One client's month: one indexed row, read with a plain statement (the quota asks before every model call)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT calls, tokens, cost_usd FROM {_table()} WHERE client_id = %s AND month = %s",  # noqa: S608
+            [client_id, month],
+        )
+        row = cursor.fetchone()
     return MonthTotals(int(row[0]), int(row[1]), Decimal(row[2])) if row else NOTHING
 
 
