@@ -266,4 +266,6 @@ def _field(name: str, values: dict[str, str]) -> dict[str, Any]:
 __all__ = ["BILLING_CODES", "DEMO_SEED", "AutotaskSandbox", "now"]
 
 if __name__ == "__main__":
-    serve_from_command_line(AutotaskSandbox(), description="An Autotask PSA stand-in for demos.", default_port=8192)
+    demo = AutotaskSandbox()
+    demo.start_delivering()  # a registered webhook is called within a second of a change, as Autotask calls it
+    serve_from_command_line(demo, description="An Autotask PSA stand-in for demos.", default_port=8192)
