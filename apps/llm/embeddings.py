@@ -87,7 +87,7 @@ def _record(
 ) -> None:
     """One batch as one call: its size, not its texts (they are the knowledge base's, already stored there), and
     its month's rollup row in the same transaction."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # no savepoint of its own: a failure fails the caller's transaction too
         _create(provider, model, inputs, status=status, started=started, tokens=tokens, cost=cost, error=error)
         quota.add(tokens, cost)
 

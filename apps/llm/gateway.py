@@ -292,7 +292,9 @@ class LLMGateway:
         cost: Decimal = Decimal(0),
         latency: float = 0.0,
     ) -> LLMCall:
-        with transaction.atomic():  # the call's record and its month's rollup row, together or not at all
+        # The call's record and its month's rollup row, together or not at all (inside a caller's transaction, no
+        # savepoint of its own: a failure here fails the caller's transaction too).
+        with transaction.atomic(savepoint=False):
             call = self._create_call(request, target, status=status, error=error, attempt=attempt, text=text,
                                      tool_calls=tool_calls, usage=usage, cost=cost, latency=latency)  # fmt: skip
             self.quota.add(call.input_tokens + call.output_tokens, cost)
