@@ -146,7 +146,9 @@ def _filed(client: Any, title: str, body: str, *, ago: timedelta) -> None:
         Ticket.objects.filter(title=title).update(created_at=timezone.now() - ago)
 
 
-def test_a_problem_as_wide_as_in_an_ordinary_week_is_recurring_not_an_anomaly(hartwell: Any, dearborn: Any) -> None:
+def test_a_problem_as_wide_as_in_an_ordinary_week_is_recurring_not_an_anomaly(
+    as_user: Any, hartwell: Any, dearborn: Any
+) -> None:
     # Every Monday both clients' passwords expire (the same error at both, four weeks running): nothing new.
     for week in range(5):
         for client in (hartwell, dearborn):
@@ -170,6 +172,9 @@ def test_a_problem_as_wide_as_in_an_ordinary_week_is_recurring_not_an_anomaly(ha
     cache.delete_many([f"gaby:anomalies:{window}" for window in anomalies.WINDOWS])
     page = anomalies.cached_anomalies("24h")
     assert [a.errors for a in page.recurring if "AADSTS50055" in a.errors]
+    body = as_user("mona", "public").get("/anomalies/").content.decode()
+    assert 'data-testid="recurring"' in body and "AADSTS50055: 2 clients now, usually 2" in body
+    assert "Usually 1 client in the same 24h of a week" in body  # the sync error, an anomaly: wider than usual
 
 
 def test_similar_tickets_join_in_components_like_pairwise_union() -> None:
