@@ -204,3 +204,21 @@ def test_unregistering_deletes_the_webhook_and_autotask_says_so_at_the_deactivat
         assert polling.poll(source.pk).status == "ok"
         assert Ticket.objects.get(external_id="7701").messages.filter(body="Anyone there?").exists()
     assert USER in at.api_users
+
+
+def test_a_callout_is_read_even_when_redis_cannot_remember_deliveries(
+    at: AutotaskSandbox, make_source: Any, hartwell: Any
+) -> None:
+    from django.test import override_settings
+
+    source = at_source(make_source, at, webhook_secret="s3cret-key-of-the-webhook")
+    body = json.dumps({"Action": "Update", "EntityType": "Ticket", "Id": 7701, "Fields": {"id": 7701}}).encode()
+    web = DjangoClient(HTTP_HOST="hartwell.localhost")
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):  # nothing listens there
+        answer = web.post(
+            f"/api/v1/sources/{source.pk}/webhook/autotask",
+            body,
+            content_type="application/json",
+            headers={"X-Hook-Signature": sign("s3cret-key-of-the-webhook", body)},
+        )
+    assert answer.status_code == 200 and answer.json()["created"] is True

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from redis import RedisError
 
 from apps.core.redis_clients import shared_client
 from apps.tickets.normalized import NormalizedTicket
@@ -91,7 +92,11 @@ class AutotaskWebhooks(AutotaskReader):
             return self._read_again(ticket_id)  # a quarantined callout retried: no delivery to deduplicate
         key = f"gaby:autotask:callout:{self.source_id}:{hashlib.sha256(body).hexdigest()}"
         redis = shared_client(settings.REDIS_URL)
-        if not redis.set(key, 1, nx=True, ex=DELIVERY_SECONDS):
+        try:
+            first = redis.set(key, 1, nx=True, ex=DELIVERY_SECONDS)
+        except RedisError:  # no memory of deliveries: reading a repeat again is harmless (ingestion is idempotent)
+            return self._read_again(ticket_id)
+        if not first:
             raise IgnoredDelivery(f"a repeated delivery of the callout for ticket {ticket_id}, already received.")
         try:
             return self._read_again(ticket_id)
