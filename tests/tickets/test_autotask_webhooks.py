@@ -222,3 +222,28 @@ def test_a_callout_is_read_even_when_redis_cannot_remember_deliveries(
             headers={"X-Hook-Signature": sign("s3cret-key-of-the-webhook", body)},
         )
     assert answer.status_code == 200 and answer.json()["created"] is True
+
+
+def test_the_connect_form_can_create_the_webhook(
+    at: AutotaskSandbox, hartwell: Any, as_user: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(reader, "WEBSERVICES", at.base_url)  # Autotask's webservices host is the stand-in here
+    fields = {
+        "name": "Autotask",
+        "poll_interval_seconds": "120",
+        "username": USER,
+        "secret": "at-secret",
+        "integration_code": "GABYTRACKINGIDENTIFIER01",
+        "at_company_id": "174",
+        "webhook": "on",
+    }
+    response = as_user("alice", "hartwell").post("/inbox/sources/connect/autotask/", fields)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source, config = _source(hartwell)
+    (hook,) = at.webhooks.values()
+    assert config["webhook_id"] == hook["id"] and hook["secretKey"] == config["webhook_secret"]
+    assert hook["webhookUrl"].endswith(f"/api/v1/sources/{source.pk}/webhook/autotask")
+    refused = {**fields, "name": "Wrong secret", "secret": "nope", "at_company_id": "175"}
+    page = as_user("alice", "hartwell").post("/inbox/sources/connect/autotask/", refused, follow=True)
+    assert "The ticket webhook could not be created in Autotask" in page.content.decode()
+    assert len(at.webhooks) == 1
