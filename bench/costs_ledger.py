@@ -6,11 +6,15 @@
   one ``UNION ALL`` statement too), i.e. reading them without grouping or attributing. Beside it, the same ledger
   asked schema by schema (one statement per client), what the single statement replaces. The bench's calls have
   no investigation steps: the connector join runs over empty step tables, so the figure is the grouping's cost.
+* Spend per client and month for 12 months, what the costs page and the portal's cards show: from the monthly
+  rollup (``apps/llm/rollup.usage_by_client``, one query in the public schema) beside the same totals summed from
+  the ledger, which is how the page got them before the rollup.
 * The quota check the gateway makes before every model call (``apps/llm/quota.Quota.check``) for a capped client
-  (the month's tally in Redis) and for an uncapped one; floor: one bare Redis ``GET`` round trip.
+  (one indexed read of the month's rollup row) and for an uncapped one; floor: one bare ``SELECT 1`` round trip.
 
 Clients and calls are kept for the next run (bench clients are named ``bench###``; their calls are marked
-``requested_by='bench'`` and only added up to ``--calls``).
+``requested_by='bench'`` and only added up to ``--calls``); their rollup rows are rebuilt from the calls
+(``rollup.rebuild``), as the migration that created the table does.
 
     GABY_ENV=development .venv/bin/python bench/costs_ledger.py [--clients 100] [--calls 1000] [--rounds 20]
 """
@@ -42,7 +46,7 @@ def fill(schema: str, calls: int) -> None:
     """Up to ``calls`` bench calls in ``schema``, spread over 12 months, 5 workflows and 20 requesters."""
     from django.db import connection
 
-    from apps.billing.usage import _table
+    from apps.core.across import table as _table
     from apps.llm.models import LLMCall
 
     table = _table(schema, LLMCall)
@@ -75,8 +79,9 @@ def main() -> None:
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 
-    from apps.billing.usage import _table, client_schemas, ledger
-    from apps.core.redis_clients import shared_client
+    from apps.billing.usage import by_client_and_month, client_schemas, ledger
+    from apps.core.across import table as _table
+    from apps.llm import rollup
     from apps.llm.models import LLMCall
     from apps.llm.quota import Quota
     from tenants.models import Client, ClientPlan, Plan
@@ -89,6 +94,15 @@ def main() -> None:
         fill(schema, args.calls)
     today = timezone.now().date()
     first = date(today.year - 1, today.month, 1)
+    clients = list(Client.objects.filter(schema_name__in=schemas))
+    rollup.rebuild(clients, first, today)
+    ids = [c.pk for c in clients]
+
+    def totals_from_rollup() -> None:
+        rollup.usage_by_client(ids, first, today)
+
+    def totals_from_ledger() -> None:
+        by_client_and_month(ledger(first, today, schemas=schemas))
 
     def run_ledger() -> None:
         ledger(first, today, schemas=schemas)
@@ -114,6 +128,9 @@ def main() -> None:
     ledger_ms = timed(run_ledger, args.rounds)
     floor_ms = timed(floor, args.rounds)
     looped_ms = timed(schema_by_schema, max(3, args.rounds // 4))
+    rollup_ms = timed(totals_from_rollup, args.rounds)
+    summed_ms = timed(totals_from_ledger, max(3, args.rounds // 4))
+    assert len(rollup.usage_by_client(ids, first, today)) == len(by_client_and_month(rows))  # the same months
     statements = len([q for q in queries.captured_queries if not q["sql"].startswith("SET")])
 
     # The quota check, capped and uncapped, on the first two bench clients.
@@ -121,7 +138,6 @@ def main() -> None:
     plan, _ = Plan.objects.get_or_create(name="Bench cap", defaults={"monthly_tokens": 10**12, "monthly_usd": 10**6})
     ClientPlan.objects.update_or_create(client=capped, defaults={"plan": plan})
     ClientPlan.objects.filter(client=uncapped).delete()
-    redis = shared_client(__import__("django.conf").conf.settings.REDIS_URL)
     checks = 2000
     results = {}
     for label, client in (("capped", capped), ("uncapped", uncapped)):
@@ -133,9 +149,11 @@ def main() -> None:
                 gate.check()
             results[label] = (time.perf_counter() - started) / checks * 1e6
     started = time.perf_counter()
-    for _ in range(checks):
-        redis.get("gaby:bench:floor")
-    redis_floor_us = (time.perf_counter() - started) / checks * 1e6
+    with connection.cursor() as cursor:
+        for _ in range(checks):
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    floor_us = (time.perf_counter() - started) / checks * 1e6
     ClientPlan.objects.filter(client=capped).delete()
 
     total_calls = len(schemas) * args.calls
@@ -143,8 +161,10 @@ def main() -> None:
     print(f"  ledger, 12 months         {summary(ledger_ms)}   ({statements} statement, {len(rows):,} grouped rows)")
     print(f"    floor: count+sum, one statement   {summary(floor_ms)}")
     print(f"    the same ledger schema by schema  {summary(looped_ms)}   ({len(schemas)} statements)")
+    print(f"  spend per client and month, 12 months, from the rollup   {summary(rollup_ms)}")
+    print(f"    the same totals summed from the ledger                {summary(summed_ms)}")
     print(f"  quota check per model call: capped {results['capped']:6.1f} us   uncapped {results['uncapped']:6.2f} us")
-    print(f"    floor: one Redis GET              {redis_floor_us:6.1f} us")
+    print(f"    floor: one SELECT 1 round trip    {floor_us:6.1f} us")
 
 
 if __name__ == "__main__":

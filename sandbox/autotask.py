@@ -17,7 +17,12 @@ Faults: ``fail_next`` (sandbox.base) answers a 429 or a 5xx first; ``rate_limit=
 Retry-After past n requests in the window, as Autotask's thread and request thresholds do; ``lose_next_answer``
 performs a write and answers 504 (the gateway timed out after Autotask committed it).
 
-Inspect: ``tickets``, ``notes``, ``time_entries``, ``patches``; ``add_note(ticket_id, text)`` is a contact's note.
+Webhooks (sandbox/autotask_webhooks.py): ``POST /TicketWebhooks``, ``GET``/``DELETE /TicketWebhooks/{id}``, ``POST
+/TicketWebhooks/{id}/Fields`` and ``/ExcludedResources``; a ticket changed through the API, by ``add_note`` or
+``add_ticket`` queues the signed callouts it triggers, posted by ``deliver_webhooks`` (or ``start_delivering``).
+
+Inspect: ``tickets``, ``notes``, ``time_entries``, ``patches``, ``webhooks``, ``delivered``; ``add_note(ticket_id,
+text)`` is a contact's note, ``add_ticket(company_id, title, description)`` a ticket a contact opens.
 Run alone for the demo: ``python -m sandbox.autotask --port 8192`` (serves DEMO_SEED).
 """
 
@@ -31,6 +36,7 @@ from typing import Any
 from sandbox import autotask_query as query
 from sandbox.autotask_records import Invalid, Writes, now
 from sandbox.autotask_seed import BILLING_CODES, DEMO_SEED, PICKLISTS
+from sandbox.autotask_webhooks import TicketWebhooks
 from sandbox.base import Request, Response, Sandbox, serve_from_command_line
 from sandbox.faults import LostAnswers, Throttle
 
@@ -48,10 +54,12 @@ FIELDS = {  # what each entity's records hold: a query naming another field is r
     "TimeEntries": {"id", "ticketID", "resourceID", "roleID", "billingCodeID", "contractID", "dateWorked",
                     "startDateTime", "endDateTime", "hoursWorked", "hoursToBill", "isNonBillable", "summaryNotes",
                     "internalNotes", "createDateTime"},
+    "TicketWebhooks": {"id", "name", "isActive", "isReady", "webhookGUID", "webhookUrl", "ownerResourceID"},
+    "TicketWebhookFields": {"id", "webhookID", "fieldID", "isSubscribedField", "isDisplayAlwaysField"},
 }  # fmt: skip
 
 
-class AutotaskSandbox(Writes, Sandbox):
+class AutotaskSandbox(TicketWebhooks, Writes, Sandbox):
     name = "autotask"
 
     def __init__(self, seed: dict[str, Any] | None = None, *, rate_limit: tuple[int, float] | None = None) -> None:
@@ -79,6 +87,7 @@ class AutotaskSandbox(Writes, Sandbox):
         self.patches: list[tuple[int, dict[str, Any]]] = []
         self.throttle = Throttle(rate_limit)
         self.lost = LostAnswers()
+        self.init_webhooks()
 
     @property
     def zone_root(self) -> str:
@@ -103,6 +112,25 @@ class AutotaskSandbox(Writes, Sandbox):
                 publish=1,
                 createdByContactID=contact_id or ticket["contactID"],
             )
+
+    def add_ticket(self, company_id: int, title: str, description: str, *, contact_id: int | None = None) -> dict:
+        """A ticket a contact opens (the client portal, email): its Create callouts are queued."""
+        with self.lock:
+            moment = now()
+            ticket_id = max(self.tickets, default=7000) + 1
+            contact = contact_id or next(c["id"] for c in self.contacts.values() if c["companyID"] == company_id)
+            ticket = dict.fromkeys(TICKET_FIELDS) | {
+                "id": ticket_id, "ticketNumber": f"T20261207.{ticket_id:04d}", "title": title,
+                "description": description, "companyID": company_id, "contactID": contact, "status": 1,
+                "priority": 2, "createDate": moment, "lastActivityDate": moment, "ticketType": 1, "queueID": 8,
+            }  # fmt: skip
+            self.tickets[ticket_id] = ticket
+            self.ticket_changed(ticket, set(ticket), action="Create", by=None)
+            return ticket
+
+    def stop(self) -> None:
+        self._stop_delivering.set()
+        super().stop()
 
     def lose_next_answer(self, method: str, path: str) -> None:
         """The next matching write is performed, then answered 504; ``path`` is the part after ``v1.0``."""
@@ -159,11 +187,17 @@ class AutotaskSandbox(Writes, Sandbox):
             "Resources": lambda: list(self.resources.values()),
             "TicketNotes": lambda: list(self.notes.values()),
             "TimeEntries": lambda: list(self.time_entries.values()),
+            "TicketWebhooks": lambda: list(self.webhooks.values()),
+            "TicketWebhookFields": lambda: list(self.webhook_fields.values()),
         }
-        match = re.fullmatch(r"/(\w+)(?:/(query(?:/next)?|entityInformation/fields|\d+)(?:/(Notes))?)?", path)
+        match = re.fullmatch(
+            r"/(\w+)(?:/(query(?:/next)?|entityInformation/fields|\d+)(?:/(Notes|Fields|ExcludedResources))?)?", path
+        )
         if match is None or match.group(1) not in entities:
             return Response(404, self.error_body(404, f"No route {method} {path}"))
         entity, rest, child = match.groups()
+        if entity == "TicketWebhooks":
+            return self._webhooks(method, rest, request)
         records = entities[entity]()
         if rest in ("query", "query/next"):
             if method == "POST" and rest == "query":
@@ -189,6 +223,26 @@ class AutotaskSandbox(Writes, Sandbox):
             return Response(200, {"itemId": self.post_time_entry(request.json())["id"]})
         return Response(405, self.error_body(405, f"{method} is not allowed on {path}"))
 
+    def _webhooks(self, method: str, rest: str | None, request: Request) -> Response:
+        child = request.path.rsplit("/", 1)[-1] if rest and rest.isdigit() else None
+        if rest is None and method == "POST":
+            return Response(200, {"itemId": self.create_webhook(request.json())["id"]})
+        if rest and rest.isdigit():
+            webhook_id = int(rest)
+            if webhook_id not in self.webhooks:
+                return Response(404, self.error_body(404, f"TicketWebhooks {webhook_id} does not exist."))
+            if child == "Fields" and method == "POST":
+                return Response(200, {"itemId": self.add_webhook_field(webhook_id, request.json())["id"]})
+            if child == "ExcludedResources" and method == "POST":
+                return Response(200, {"itemId": self.exclude_resource(webhook_id, request.json())["id"]})
+            if child == rest and method == "GET":
+                shown = {k: v for k, v in self.webhooks[webhook_id].items() if k != "secretKey"}
+                return Response(200, {"item": shown})
+            if child == rest and method == "DELETE":
+                self.delete_webhook(webhook_id)
+                return Response(200, {"itemId": webhook_id})
+        return Response(405, self.error_body(405, f"{method} is not allowed on TicketWebhooks/{rest or ''}"))
+
     def _query(self, entity: str, records: list[dict[str, Any]], search: Any, *, after_id: int) -> dict[str, Any]:
         fields = FIELDS[entity]
         include = search.get("IncludeFields") if isinstance(search, dict) else None
@@ -212,4 +266,6 @@ def _field(name: str, values: dict[str, str]) -> dict[str, Any]:
 __all__ = ["BILLING_CODES", "DEMO_SEED", "AutotaskSandbox", "now"]
 
 if __name__ == "__main__":
-    serve_from_command_line(AutotaskSandbox(), description="An Autotask PSA stand-in for demos.", default_port=8192)
+    demo = AutotaskSandbox()
+    demo.start_delivering()  # a registered webhook is called within a second of a change, as Autotask calls it
+    serve_from_command_line(demo, description="An Autotask PSA stand-in for demos.", default_port=8192)

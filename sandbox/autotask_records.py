@@ -41,6 +41,9 @@ class Writes:
     patches: list[tuple[int, dict[str, Any]]]
     api_resource: dict[str, Any]
 
+    def ticket_changed(self, ticket: dict[str, Any], changed: set[str], *, action: str, by: int | None) -> None:
+        """Where a change is announced (sandbox/autotask_webhooks.py queues its callouts)."""
+
     def new_note(self, ticket: dict[str, Any], **fields: Any) -> dict[str, Any]:
         note_id = max(self.notes, default=91000) + 1
         moment = now()
@@ -59,6 +62,7 @@ class Writes:
         }
         self.notes[note_id] = note
         ticket["lastActivityDate"] = moment
+        self.ticket_changed(ticket, {"lastActivityDate"}, action="Update", by=note["creatorResourceID"])
         return note
 
     def post_note(self, ticket: dict[str, Any], body: Any) -> dict[str, Any]:
@@ -105,6 +109,7 @@ class Writes:
         ticket.update(changes)
         ticket["lastActivityDate"] = now()
         self.patches.append((ticket["id"], changes))
+        self.ticket_changed(ticket, {*changes, "lastActivityDate"}, action="Update", by=self.api_resource["id"])
         return ticket
 
     def post_time_entry(self, body: Any) -> dict[str, Any]:
@@ -152,4 +157,5 @@ class Writes:
         }
         self.time_entries[entry_id] = entry
         ticket["lastActivityDate"] = now()
+        self.ticket_changed(ticket, {"lastActivityDate"}, action="Update", by=int(body["resourceID"]))
         return entry

@@ -22,6 +22,11 @@ PICKLISTS: dict[str, dict[str, dict[str, str]]] = {
         "noteType": {"1": "Task Summary", "2": "Task Detail", "3": "Task Notes"},
         "publish": {"1": "All Autotask Users", "2": "Internal Only"},
     },
+    # The ticket fields a webhook can watch, by their internal field ids (TicketWebhookFields.fieldID).
+    "TicketWebhookFields": {
+        "fieldID": {"2": "title", "3": "description", "5": "status", "6": "priority", "9": "companyID",
+                    "12": "assignedResourceID", "23": "lastActivityDate", "31": "dueDateTime"},
+    },
 }  # fmt: skip
 ROLES = [{"id": 29682833, "name": "Helpdesk L1"}, {"id": 29682834, "name": "Engineer L2"}]
 BILLING_CODES = [  # work types: billingCodeID of a time entry

@@ -33,7 +33,7 @@ class ClientAdmin(TenantAdminMixin, admin.ModelAdmin):
 class PlanAdmin(admin.ModelAdmin):
     """The plan tiers MSP staff sell (MSP-10): caps per month and seats; clients are put on one on the Costs page."""
 
-    list_display = ["name", "position", "monthly_tokens", "monthly_usd", "seats", "notice_percent"]
+    list_display = ["name", "position", "monthly_tokens", "monthly_usd", "seats", "notice_percent", "stop_percent"]
     ordering = ["position", "name"]
 
 

@@ -127,12 +127,22 @@ class Plan(models.Model):
     notice_percent = models.PositiveSmallIntegerField(
         default=80, help_text="MSP staff and the client's Admins are told once a month when usage reaches this share."
     )
+    # PENNY's plans (github.com/madfam-io/penny, packages/billing/src/plans.ts) give each usage limit a soft limit
+    # (80%: the notice) and a hard limit above it (150% on Free and Pro: overage allowed up to there).
+    stop_percent = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Model calls stop when usage reaches this share of the caps: 100 stops at the cap, 150 lets a client "
+        "run half a cap over it (overage) before the hard stop.",
+    )
 
     class Meta:
         ordering = ["position", "name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(notice_percent__gte=1, notice_percent__lte=99), name="plan_notice_percent_1_99"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stop_percent__gte=100, stop_percent__lte=1000), name="plan_stop_percent_100_1000"
             ),
         ]
 
@@ -182,3 +192,25 @@ class QuotaNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.month:%Y-%m} {self.level}"
+
+
+class MonthlyUsage(models.Model):
+    """A client's model use in one calendar month (UTC): calls, tokens (in + out) and dollars, kept as calls are
+    recorded. Written in the same transaction as each ``LLMCall`` (apps/llm/rollup.py), so it always equals the
+    sum of the client's call records for the month: the quota, the portal's cards and the costs page read one row
+    per client and month instead of summing every call of every client's schema."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="monthly_usage")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    calls = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "month"], name="monthly_usage_one_per_month")]
+        indexes = [models.Index(fields=["month"], name="monthly_usage_month")]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m}: {self.tokens} tokens, ${self.cost_usd}"

@@ -19,6 +19,7 @@ class Limits:
     monthly_usd: Decimal | None = None
     seats: int | None = None
     notice_percent: int = 80
+    stop_percent: int = 100  # the hard stop, as a share of the caps (above 100: overage allowed)
 
     @property
     def capped(self) -> bool:
@@ -45,4 +46,5 @@ def limits_of(assigned: ClientPlan | None) -> Limits:
         monthly_usd=assigned.monthly_usd if assigned.monthly_usd is not None else plan.monthly_usd,
         seats=assigned.seats if assigned.seats is not None else plan.seats,
         notice_percent=plan.notice_percent,
+        stop_percent=plan.stop_percent,
     )

@@ -21,13 +21,13 @@ from apps.auditlog.audit import verify
 from apps.auditlog.models import AuditEvent
 from apps.billing.models import TimeRecord, Worker, WorkKind, WriteState
 from apps.connectors.models import Connector, ConnectorEvent, EventKind, Status, Transport
-from apps.llm.models import LLMCall
 from apps.portal import queue, snapshot
 from apps.portal.models import AttentionMark
 from apps.portal.tasks import refresh_attention
 from apps.safety.models import ActionStatus, ToolAction
 from apps.tickets import services
 from apps.tickets.models import QuarantinedPayload, Ticket
+from tests.llm_records import recorded_call
 
 pytestmark = pytest.mark.django_db
 
@@ -281,7 +281,8 @@ def test_cards_show_each_clients_figures(as_user: Any, hartwell: Any) -> None:
             billable=True,
             state=WriteState.WRITTEN,
         )
-        LLMCall.objects.create(
+        recorded_call(
+            hartwell,
             workflow="reply",
             provider_kind="openai",
             provider_name="p",
@@ -317,3 +318,26 @@ def test_the_hand_off_opens_the_exact_page_and_only_a_local_one(as_user: Any, bo
             "/accounts/handoff/accept/", {"token": token}, HTTP_HOST="hartwell.localhost"
         )
         assert landed.status_code == 302 and landed["Location"] == lands
+
+
+def test_the_cards_are_five_queries_however_many_rows(hartwell: Any, dearborn: Any) -> None:
+    """Four statements over every schema and one rollup query, whatever the clients hold; the sparklines and the
+    month's counts come from the same grouped statements."""
+    from apps.portal.cards import cards
+
+    def counted() -> tuple[int, list[Any]]:
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        with CaptureQueriesContext(connection) as run:
+            made = cards([hartwell, dearborn])
+        return len([q for q in run.captured_queries if not q["sql"].startswith("SET ")]), made
+
+    before, _ = counted()
+    with tenant_context(hartwell):
+        source = services.create_source(client=hartwell, kind="webhook", name="Many", config={})
+        for n in range(12):
+            ticket = Ticket.objects.create(source=source, external_id=f"many-{n}", title=f"Many {n}")
+            Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=n * 5))
+    after, made = counted()
+    assert before == after == 5
+    hartwell_card = made[0]
+    assert hartwell_card.open_tickets >= 12 and sum(hartwell_card.tickets_per_day) == 6  # days 0, 5, ... 25

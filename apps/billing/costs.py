@@ -1,8 +1,10 @@
 """What the MSP's Costs page shows (MSP-10, OBS-5): spend by client and month, one client's month broken down by
 workflow, connector and user, and each client's plan, caps, use of them this month and seats.
 
-The ledger is one statement over every client's schema (apps/billing/usage.py); plans, seats and clients are three
-queries in the public schema: the page costs the same handful of queries for 3 clients or 100.
+Spend per client and month is the monthly rollup (apps/llm/rollup.py, one query in the public schema); only the chosen
+client's month is read from its call records (the ledger, apps/billing/usage.py) to break it down. Plans, seats and
+clients are three more queries in the public schema: the page costs the same handful of queries for 3 clients or
+100, and none of them sums every call. The page and its CSV cover the same months (``shown_months``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count
-from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from apps.accounts.models import Membership
 from apps.accounts.services import OPERATOR_ROLES
 from apps.billing.plan_forms import ClientPlanForm
-from apps.billing.usage import Totals, UsageRow, breakdown, by_client_and_month, ledger, user_labels
+from apps.billing.usage import Totals, UsageRow, breakdown, ledger, user_labels
+from apps.core.months import months_back, this_month
+from apps.llm import rollup
 from apps.llm.models import CALL_WORKFLOWS
 from tenants.models import Client, ClientPlan
 from tenants.plans import Limits, limits_of
@@ -53,13 +56,20 @@ def parse_span(value: str) -> int:
     return int(value)
 
 
-def months_back(last: date, count: int) -> list[date]:
-    months = []
-    year, month = last.year, last.month
-    for _ in range(count):
-        months.append(date(year, month, 1))
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return months[::-1]
+def shown_months(month_param: str, span_param: str) -> tuple[list[date], date, int]:
+    """The months the page shows (``span`` of them ending with this month, or with ``month`` when it is later)
+    and the chosen one; the CSV reads the same, so a download covers what the page showed."""
+    current = this_month()
+    month = parse_month(month_param, default=current)
+    span = parse_span(span_param)
+    months = months_back(max(month, current), span)
+    if month not in months:
+        raise BadInput(f"month must be one of the {span} months shown ({months[0]:%Y-%m} to {months[-1]:%Y-%m}).")
+    return months, month, span
+
+
+def totals_of(found: rollup.MonthTotals) -> Totals:
+    return Totals(found.calls, Decimal(found.tokens), found.cost_usd)
 
 
 @dataclass
@@ -93,6 +103,14 @@ class CostsPage:
     breakdowns: dict[str, list[tuple[str, Totals]]] = field(default_factory=dict)
     quotas: list[ClientQuota] = field(default_factory=list)
 
+    @property
+    def table(self) -> list[tuple[Client, list[Decimal | None]]]:
+        """Each client's spend per shown month (None: no calls that month), for the table."""
+        return [
+            (c, [getattr(self.per_client_month.get((c.schema_name, m)), "cost_usd", None) for m in self.months])
+            for c in self.clients
+        ]
+
 
 def plan_form(client: Client, assigned: ClientPlan | None, data: Any = None) -> ClientPlanForm:
     initial = {}
@@ -114,26 +132,22 @@ def quota_of(client: Client, month_totals: Totals, *, data: Any = None, saved: b
 
 
 def month_totals(client: Client, month: date) -> Totals:
-    totals = Totals()
-    for row in ledger(month, month, schemas=[client.schema_name]):
-        totals.add(row)
-    return totals
+    return totals_of(rollup.month_usage(client.pk, month))
 
 
 def page(*, month_param: str = "", span_param: str = "", client_param: str = "") -> CostsPage:
-    current = timezone.now().date().replace(day=1)
-    month = parse_month(month_param, default=current)
-    span = parse_span(span_param)
-    months = months_back(max(month, current), span)
-    if month not in months:
-        raise BadInput(f"month must be one of the {span} months shown ({months[0]:%Y-%m} to {months[-1]:%Y-%m}).")
+    months, month, span = shown_months(month_param, span_param)
+    current = this_month()
     clients = list(Client.objects.exclude(schema_name=get_public_schema_name()).order_by("name"))
-    rows = ledger(months[0], months[-1], schemas=[c.schema_name for c in clients])
-    per = by_client_and_month(rows)
+    by_id = {c.pk: c.schema_name for c in clients}
+    found = rollup.usage_by_client(by_id, min(months[0], current), max(months[-1], current))
+    per = {(by_id[client_id], m): totals_of(totals) for (client_id, m), totals in found.items()}
     chosen = next((c for c in clients if c.slug == client_param), None)
     if client_param and chosen is None:
         raise BadInput(f"No client has the slug {client_param[:40]!r}.")
-    result = CostsPage(months, month, span, rows, clients, per, chosen)
+    rows = ledger(month, month, schemas=[chosen.schema_name]) if chosen is not None else []
+    shown = {key: totals for key, totals in per.items() if key[1] in months}
+    result = CostsPage(months, month, span, rows, clients, shown, chosen)
     if chosen is not None:
         users = user_labels(rows)
         names: dict[str, Callable[[str], str]] = {

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -36,7 +36,7 @@ from django.db import connection
 
 from apps.accounts.models import User
 from apps.agent.models import InvestigationStep
-from apps.core import across
+from apps.core import across, months
 from apps.llm.models import LLMCall
 
 NO_CONNECTOR = ""
@@ -85,19 +85,12 @@ WHERE c.created_at >= %s AND c.created_at < %s
 GROUP BY 2, 3, 4, 5"""  # noqa: S608
 
 
-def month_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """From the first day of ``first``'s month to the first day after ``last``'s month, UTC."""
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    end = datetime(last.year + (last.month == 12), last.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
-
-
 def ledger(first: date, last: date, *, schemas: Sequence[str] | None = None) -> list[UsageRow]:
     """Every client's usage from ``first``'s month to ``last``'s, inclusive, in one statement."""
     schemas = client_schemas() if schemas is None else list(schemas)
     if not schemas:
         return []
-    start, end = month_bounds(first, last)
+    start, end = months.bounds(first, last)
     parts: list[str] = []
     values: list[str | datetime] = []
     for schema in schemas:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_tenants.utils import get_public_schema_name
 
@@ -18,6 +17,7 @@ from apps.billing import costs, plans
 from apps.billing.usage import ledger
 from apps.billing.usage_csv import usage_csv
 from apps.core.http import GabyRequest, render_page, render_part
+from apps.core.months import this_month
 from apps.insights.charts import Series, bars
 from tenants.models import Client
 
@@ -44,7 +44,7 @@ def costs_page(request: GabyRequest) -> HttpResponse:
         "by_month": by_month,
         "by_client": by_client,
         "span_choices": costs.SPAN_CHOICES,
-        "current_month": timezone.now().date().replace(day=1),
+        "current_month": this_month(),
     }
     return render_page(request, TEMPLATE, context)
 
@@ -52,14 +52,11 @@ def costs_page(request: GabyRequest) -> HttpResponse:
 @require_GET
 @msp_staff_required
 def costs_csv(request: GabyRequest) -> HttpResponse:
-    """The ledger of the months shown (``months`` back from ``month``) as a CSV download."""
+    """The ledger of the months the page shows for the same ``month`` and ``months`` as a CSV download."""
     try:
-        current = timezone.now().date().replace(day=1)
-        month = costs.parse_month(request.GET.get("month", ""), default=current)
-        span = costs.parse_span(request.GET.get("months", ""))
+        months, _, _ = costs.shown_months(request.GET.get("month", ""), request.GET.get("months", ""))
     except costs.BadInput as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    months = costs.months_back(month, span)
     clients = list(Client.objects.exclude(schema_name=get_public_schema_name()))
     rows = ledger(months[0], months[-1], schemas=[c.schema_name for c in clients])
     body = usage_csv(rows, {c.schema_name: c.name for c in clients})
@@ -73,8 +70,7 @@ def costs_csv(request: GabyRequest) -> HttpResponse:
 @msp_staff_required
 def save_plan(request: GabyRequest, slug: str) -> HttpResponse:
     client = get_object_or_404(Client.objects.exclude(schema_name=get_public_schema_name()), slug=slug)
-    current = timezone.now().date().replace(day=1)
-    totals = costs.month_totals(client, current)
+    totals = costs.month_totals(client, this_month())
     quota = costs.quota_of(client, totals, data=request.POST)
     if not quota.form.is_valid():
         return render_part(request, f"{TEMPLATE}#quota", {"quota": quota}, status=400)

@@ -163,6 +163,7 @@ class LiteLLMEmbeddings(EmbeddingProvider):
     def __init__(self, *, client: Any, provider: Any, model: str, batch_size: int = 64) -> None:
         super().__init__(batch_size=batch_size)
         self.client, self.llm_provider, self.llm_model = client, provider, model
+        self._quota: Any = None  # the client's Quota, kept across batches (made on the first: importing is slow)
         # Stored with every vector: another provider kind, model or size re-embeds on the next sync.
         self.model = f"litellm:{provider.kind}/{model}@{self.dimensions}"
 
@@ -170,7 +171,13 @@ class LiteLLMEmbeddings(EmbeddingProvider):
         from apps.llm.embeddings import embed  # here: importing litellm takes seconds, most clients never need it
 
         try:
-            return embed(self.client, self.llm_provider, self.llm_model, texts, dimensions=self.dimensions)
+            if self._quota is None:
+                from apps.llm.quota import Quota
+
+                self._quota = Quota(self.client)
+            return embed(
+                self.client, self.llm_provider, self.llm_model, texts, dimensions=self.dimensions, quota=self._quota
+            )
         except LLMError as exc:
             raise ImproperlyConfigured(str(exc)) from exc
 

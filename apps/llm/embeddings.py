@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
+
 from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
 from apps.llm.budget import LLMError, ProviderNotAllowed
@@ -20,8 +22,18 @@ from apps.llm.sdk import litellm, provider_errors
 from tenants.models import Client
 
 
-def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *, dimensions: int) -> list[list[float]]:
-    """Vectors for ``texts`` from ``model`` of ``provider``, the texts redacted with the client's profile first."""
+def embed(
+    client: Client,
+    provider: LLMProvider,
+    model: str,
+    texts: list[str],
+    *,
+    dimensions: int,
+    quota: Quota | None = None,
+) -> list[list[float]]:
+    """Vectors for ``texts`` from ``model`` of ``provider``, the texts redacted with the client's profile first.
+    ``quota``: the caller's, kept across its batches (a knowledge sync embeds hundreds), so the plan is not read
+    again for every batch."""
     profile = profile_for(client)
     if not profile.allows_provider(provider.kind):
         raise ProviderNotAllowed(
@@ -37,7 +49,7 @@ def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *
         arguments["model"] = f"ollama/{model}"  # embeddings use the plain prefix, chat uses ollama_chat
     redactor = profile.redactor
     inputs = [redactor.redact(text).text for text in texts]
-    quota = Quota(client)
+    quota = quota or Quota(client)
     quota.check()
     started = time.monotonic()
     try:
@@ -45,11 +57,10 @@ def embed(client: Client, provider: LLMProvider, model: str, texts: list[str], *
         response = litellm().embedding(input=inputs, dimensions=dimensions, drop_params=True, timeout=60, **arguments)
     except provider_errors() as exc:
         error = f"{exc.__class__.__name__}: {exc}"
-        _record(provider, model, len(inputs), status=CallStatus.ERROR, error=error, started=started)
+        _record(quota, provider, model, len(inputs), status=CallStatus.ERROR, error=error, started=started)
         raise LLMError(f"Embedding with {provider.name} / {model} failed: {error}") from exc
     tokens, cost = _tokens_of(response), cost_of(response)
-    _record(provider, model, len(inputs), status=CallStatus.OK, tokens=tokens, cost=cost, started=started)
-    quota.add(tokens, cost)
+    _record(quota, provider, model, len(inputs), status=CallStatus.OK, tokens=tokens, cost=cost, started=started)
     items = sorted(response.data, key=lambda item: item["index"] if isinstance(item, dict) else item.index)
     return [[float(x) for x in (item["embedding"] if isinstance(item, dict) else item.embedding)] for item in items]
 
@@ -63,6 +74,7 @@ def _tokens_of(response: Any) -> int:
 
 
 def _record(
+    quota: Quota,
     provider: LLMProvider,
     model: str,
     inputs: int,
@@ -73,7 +85,24 @@ def _record(
     cost: Decimal = Decimal(0),
     error: str = "",
 ) -> None:
-    """One batch as one call: its size, not its texts (they are the knowledge base's, already stored there)."""
+    """One batch as one call: its size, not its texts (they are the knowledge base's, already stored there), and
+    its month's rollup row in the same transaction."""
+    with transaction.atomic(savepoint=False):  # no savepoint of its own: a failure fails the caller's transaction too
+        _create(provider, model, inputs, status=status, started=started, tokens=tokens, cost=cost, error=error)
+        quota.add(tokens, cost)
+
+
+def _create(
+    provider: LLMProvider,
+    model: str,
+    inputs: int,
+    *,
+    status: str,
+    started: float,
+    tokens: int,
+    cost: Decimal,
+    error: str,
+) -> None:
     LLMCall.objects.create(
         workflow=EMBED,
         provider_kind=provider.kind,

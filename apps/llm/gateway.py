@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
+from django.db import transaction
 
 from apps.core.compliance import profile_for
 from apps.core.outbound import OutboundRefused, check_url
@@ -291,7 +292,39 @@ class LLMGateway:
         cost: Decimal = Decimal(0),
         latency: float = 0.0,
     ) -> LLMCall:
-        call = LLMCall.objects.create(
+        # The call's record and its month's rollup row, together or not at all (inside a caller's transaction, no
+        # savepoint of its own: a failure here fails the caller's transaction too).
+        with transaction.atomic(savepoint=False):
+            call = self._create_call(request, target, status=status, error=error, attempt=attempt, text=text,
+                                     tool_calls=tool_calls, usage=usage, cost=cost, latency=latency)  # fmt: skip
+            self.quota.add(call.input_tokens + call.output_tokens, cost)
+        request.budget.add(call.input_tokens + call.output_tokens, cost)
+        log.info(
+            "llm_call",
+            workflow=request.workflow,
+            model=target.model,
+            status=status,
+            attempt=attempt,
+            tokens=call.input_tokens + call.output_tokens,
+            cost_usd=str(cost),
+        )
+        return call
+
+    def _create_call(
+        self,
+        request: Request,
+        target: Target,
+        *,
+        status: str,
+        error: str,
+        attempt: int,
+        text: str,
+        tool_calls: list[dict[str, Any]] | None,
+        usage: dict[str, int] | None,
+        cost: Decimal,
+        latency: float,
+    ) -> LLMCall:
+        return LLMCall.objects.create(
             budget_key=request.budget.key,
             requested_by=request.budget.requested_by[:320],
             workflow=request.workflow,
@@ -313,18 +346,6 @@ class LLMGateway:
             error=error,
             attempt=attempt,
         )
-        request.budget.add(call.input_tokens + call.output_tokens, cost)
-        self.quota.add(call.input_tokens + call.output_tokens, cost)
-        log.info(
-            "llm_call",
-            workflow=request.workflow,
-            model=target.model,
-            status=status,
-            attempt=attempt,
-            tokens=call.input_tokens + call.output_tokens,
-            cost_usd=str(cost),
-        )
-        return call
 
 
 def _token_ceiling(messages: Sequence[dict[str, Any]]) -> int:

@@ -3,8 +3,15 @@
 Every client's tickets from a recent window are read in one statement over all schemas (``across.per_client``),
 then joined into groups: two tickets belong together when they name the same error string ("AADSTS50076",
 "0x80070005", "550 5.7.1", "IRQL_NOT_LESS_OR_EQUAL") or their texts mean nearly the same (cosine of the bundled
-all-MiniLM-L6-v2 vectors, or word overlap where embeddings are off). A group is an anomaly when it spans at least
-``min_clients`` clients.
+all-MiniLM-L6-v2 vectors, or word overlap where embeddings are off). A group that spans at least ``min_clients``
+clients is an anomaly when it is more than usual for it: its signature (the error strings it shares, else its
+shared words) is counted in the same window of each of the ``BASELINE_WEEKS`` previous weeks by one SQL statement
+over every schema (``baseline``), and a group reaching no more clients than the median of those weeks is listed as
+recurring (the Monday password expiry, the monthly patch night), not as an anomaly.
+
+The similarity grouping runs in numpy (connected components of the thresholded similarity matrix by label
+propagation, a block of rows at a time), not pair by pair in Python: everyday problems many clients share produce
+millions of similar pairs.
 
 Privacy: an anomaly names its clients and their ticket counts, and is labelled only with error strings and words
 found in the tickets of at least two of its clients, so no phrase only one client wrote reaches the page. The
@@ -15,17 +22,21 @@ sent to the provider another client configured), and nothing is written to any c
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
 
 import numpy as np
 import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.utils import timezone
 
 from apps.core import across
@@ -47,6 +58,9 @@ TEXT_CHARS = 1000
 LABEL_WORDS = 6
 VECTOR_CACHE_SECONDS = 7 * 24 * 3600
 RESULT_CACHE_SECONDS = 300
+BASELINE_WEEKS = 4
+WEEK_SECONDS = 7 * 24 * 3600
+BLOCK = 512
 
 ERROR_PATTERNS = [
     re.compile(r"\b0x[0-9a-f]{6,8}\b", re.IGNORECASE),  # Windows / Office HRESULTs
@@ -86,6 +100,20 @@ class Anomaly:
     clients: list[tuple[Client, int]]  # (client, its tickets in the group), most tickets first
     first_seen: datetime
     last_seen: datetime
+    weekly_clients: list[int] = field(default_factory=list)  # clients the signature reached 1, 2, ... weeks ago
+
+    @property
+    def usual_clients(self) -> float:
+        """The median of ``weekly_clients``: how many clients this signature reaches in an ordinary week."""
+        return float(median(self.weekly_clients)) if self.weekly_clients else 0.0
+
+    @property
+    def signature(self) -> tuple[list[str], int]:
+        """What a past ticket must contain to count as the same problem: any shared error string, else most of the
+        shared words (substring matches in SQL, so an approximation of the grouping, on the safe side)."""
+        if self.errors:
+            return [error.lower() for error in self.errors], 1
+        return self.words, max(2, (len(self.words) + 1) // 2) if len(self.words) >= 2 else 99
 
     @property
     def tickets(self) -> int:
@@ -97,6 +125,7 @@ class Report:
     window: str
     since: datetime
     anomalies: list[Anomaly] = field(default_factory=list)
+    recurring: list[Anomaly] = field(default_factory=list)  # groups no wider than in an ordinary week
     tickets_compared: int = 0
     tickets_left_out: int = 0  # beyond MAX_TICKETS in the window
     compared_by: str = "meaning"  # or "words", when the install runs without embeddings
@@ -177,13 +206,32 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
+def _components(vectors: np.ndarray) -> np.ndarray:
+    """For each ticket, the lowest index of its connected component in the graph "cosine >= SIMILAR_VECTORS":
+    the thresholded matrix is built a block of rows at a time, then each label becomes the smallest label among its
+    neighbours (and its label's label) until nothing changes, all in numpy."""
+    size = len(vectors)
+    adjacency = np.zeros((size, size), dtype=bool)
+    for start in range(0, size, BLOCK):
+        adjacency[start : start + BLOCK] = vectors[start : start + BLOCK] @ vectors.T >= SIMILAR_VECTORS
+    labels = np.arange(size)
+    while True:
+        lowest = np.empty_like(labels)
+        for start in range(0, size, BLOCK):
+            rows = adjacency[start : start + BLOCK]
+            lowest[start : start + BLOCK] = np.where(rows, labels[None, :], size).min(axis=1)
+        updated = np.minimum(labels, lowest)
+        updated = updated[updated]  # jump to the label's label: fewer rounds on long chains
+        if np.array_equal(updated, labels):
+            return labels
+        labels = updated
+
+
 def _join_similar(tickets: Sequence[RecentTicket], vectors: np.ndarray | None, groups: _Groups) -> None:
     if vectors is not None:
-        for start in range(0, len(tickets), 512):  # a block of rows at a time: memory stays O(block x n)
-            block = vectors[start : start + 512] @ vectors.T
-            for row, col in zip(*np.nonzero(block >= SIMILAR_VECTORS), strict=True):
-                if start + row < col:
-                    groups.join(start + int(row), int(col))
+        for i, label in enumerate(_components(vectors).tolist()):
+            if label != i:
+                groups.join(i, int(label))
         return
     for i, a in enumerate(tickets):
         for j in range(i + 1, len(tickets)):
@@ -191,6 +239,41 @@ def _join_similar(tickets: Sequence[RecentTicket], vectors: np.ndarray | None, g
             union = len(a.words | b.words)
             if union and len(a.words & b.words) / union >= SIMILAR_WORDS:
                 groups.join(i, j)
+
+
+def baseline(groups: Sequence[Anomaly], now: datetime, window: timedelta, schemas: Sequence[str]) -> None:
+    """Set each group's ``weekly_clients``: how many clients had a ticket matching its signature in the same window
+    1, 2, ... ``BASELINE_WEEKS`` weeks before ``now``. One statement over every schema; it returns counts per
+    client, week and group, never ticket text."""
+    if not groups or not schemas:
+        return
+    signatures = [{"n": n, "terms": terms, "need": need} for n, (terms, need) in enumerate(g.signature for g in groups)]
+    earliest = now - timedelta(weeks=BASELINE_WEEKS) - window
+    latest = now - timedelta(weeks=1)
+    parts: list[str] = []
+    values: list[Any] = []
+    for schema in schemas:
+        # Gaby's SQL with quoted identifiers only; the signatures, dates and window are bound parameters.
+        parts.append(
+            f"""SELECT %s, s.n, floor(extract(epoch FROM (%s - t.created_at)) / {WEEK_SECONDS})::int
+            FROM {across.table(schema, Ticket)} t
+            JOIN jsonb_to_recordset(%s::jsonb) AS s(n int, terms text[], need int)
+              ON (SELECT count(*) FROM unnest(s.terms) AS term
+                  WHERE strpos(lower(t.title || ' ' || left(t.body, {TEXT_CHARS})), term) > 0) >= s.need
+            WHERE t.deleted_at IS NULL AND t.created_at >= %s AND t.created_at < %s
+              AND mod(extract(epoch FROM (%s - t.created_at))::numeric, {WEEK_SECONDS}) < %s
+            GROUP BY 2, 3"""  # noqa: S608
+        )
+        values.extend([schema, now, json.dumps(signatures), earliest, latest, now, window.total_seconds()])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), values)
+        found = cursor.fetchall()
+    reached: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for schema, n, weeks_ago in found:
+        if 1 <= weeks_ago <= BASELINE_WEEKS:
+            reached[(n, weeks_ago)].add(schema)
+    for n, group in enumerate(groups):
+        group.weekly_clients = [len(reached.get((n, week), ())) for week in range(1, BASELINE_WEEKS + 1)]
 
 
 def _join_same_errors(tickets: Sequence[RecentTicket], groups: _Groups) -> None:
@@ -219,7 +302,8 @@ def find_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLIEN
         raise ValueError(f"Unknown window {window!r}: use one of {', '.join(WINDOWS)}.")
     if min_clients < 2:
         raise ValueError("An anomaly spans at least two clients: min_clients must be 2 or more.")
-    since = timezone.now() - WINDOWS[window]
+    now = timezone.now()
+    since = now - WINDOWS[window]
     tickets, left_out = recent_tickets(since)
     report = Report(window=window, since=since, tickets_compared=len(tickets), tickets_left_out=left_out)
     if len(tickets) < min_clients:
@@ -233,11 +317,12 @@ def find_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLIEN
     for i, ticket in enumerate(tickets):
         members[groups.find(i)].append(ticket)
     clients = {client.schema_name: client for client in Client.objects.filter(is_active=True)}
+    wide: list[Anomaly] = []
     for group in members.values():
         per_client = Counter(ticket.schema for ticket in group)
         if len(per_client) < min_clients:
             continue
-        report.anomalies.append(
+        wide.append(
             Anomaly(
                 errors=_shared(group, "errors"),
                 words=_shared(group, "words")[:LABEL_WORDS],
@@ -246,7 +331,11 @@ def find_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLIEN
                 last_seen=max(ticket.created_at for ticket in group),
             )
         )
-    report.anomalies.sort(key=lambda a: (-len(a.clients), -a.tickets, -a.last_seen.timestamp()))
+    baseline(wide, now, WINDOWS[window], across.client_schemas())
+    for anomaly in wide:
+        (report.anomalies if len(anomaly.clients) > anomaly.usual_clients else report.recurring).append(anomaly)
+    for listed in (report.anomalies, report.recurring):
+        listed.sort(key=lambda a: (-len(a.clients), -a.tickets, -a.last_seen.timestamp()))
     return report
 
 
@@ -262,5 +351,6 @@ def cached_anomalies(window: str = DEFAULT_WINDOW, *, min_clients: int = MIN_CLI
         cache.set(key, report, timeout=RESULT_CACHE_SECONDS)
     if min_clients > MIN_CLIENTS:
         wide = [anomaly for anomaly in report.anomalies if len(anomaly.clients) >= min_clients]
-        report = dataclasses.replace(report, anomalies=wide)
+        usual = [anomaly for anomaly in report.recurring if len(anomaly.clients) >= min_clients]
+        report = dataclasses.replace(report, anomalies=wide, recurring=usual)
     return report

@@ -1,9 +1,11 @@
-"""One card per client on the MSP portal: tickets, resolution rate, time saved and billed, model spend, and the last
-30 days as sparklines.
+"""One card per client on the MSP portal: tickets, resolution rate, time saved and billed, model spend, and the last 30
+days as sparklines.
 
-Each figure is one statement over every client's schema (``across.per_client``, a ``UNION ALL``): the cards cost
-the same seven queries for 3 clients or 100. Months and days are UTC, the same for every client on one page (a client's
-own dashboard counts in its time zone).
+The figures are four statements over every client's schema (``across.per_client``, a ``UNION ALL``): tickets and
+investigations each in one statement grouped by day (the sparklines, with the month's counts alongside), billed
+time, connectors; model spend is the monthly rollup's row per client (apps/llm/rollup.py, one query in the public
+schema). The cards cost the same five queries for 3 clients or 100 (seven cross-schema statements before). Months
+and days are UTC, the same for every client on one page (a client's own dashboard counts in its time zone).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from apps.billing.models import TimeRecord
 from apps.connectors.models import Connector
 from apps.connectors.models import Status as ConnectorStatus
 from apps.core import across
+from apps.core.months import start_of, this_month
 from apps.insights.charts import sparkline
 from apps.insights.metrics import MINUTES_PER_RESOLVED_TICKET
-from apps.llm.models import LLMCall
+from apps.llm import rollup
 from apps.tickets.models import Status, Ticket
 from tenants.models import Client
 
@@ -71,53 +74,59 @@ class Card:
         )
 
 
-def month_start(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def llm_spend_by_client(schemas: Sequence[str], since: datetime) -> dict[str, Decimal]:
-    """Each client's model spend since ``since``: the sum of its ``LLMCall.cost_usd``, one statement.
-
-    The same records and the same sum as the usage ledger (apps/billing/usage.py, the costs page), which also
-    apportions each call to a user and a connector; a card needs only the total, so it skips that join.
-    """
-    rows = across.per_client(schemas, LLMCall, "coalesce(sum(cost_usd), 0)", where="created_at >= %s", params=[since])
-    return {schema: Decimal(total) for schema, total in rows}
-
-
-def _per_day(rows: Sequence[tuple[str, date, int]], days: list[date]) -> dict[str, list[int]]:
-    found: dict[str, dict[date, int]] = {}
-    for schema, day, count in rows:
-        found.setdefault(schema, {})[day] = int(count)
-    return {schema: [by_day.get(day, 0) for day in days] for schema, by_day in found.items()}
-
-
 def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Card]:
     """A card for each of ``clients``, in their order."""
     now = now or timezone.now()
-    month = month_start(now)
+    this = this_month(now)
+    month = start_of(this)
     today = now.astimezone(UTC).date()
     days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
     since_days = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
     result = {client.schema_name: Card(client=client) for client in clients}
     schemas = sorted(result)
-    for schema, open_count, month_count in across.per_client(
+    # Tickets and investigations: one statement each, grouped by day over the sparkline's 30 days (older rows in
+    # one NULL bucket), each row carrying the month's filtered counts too; the month's figures are the sums.
+    ticket_day = "CASE WHEN created_at >= %s THEN (created_at AT TIME ZONE 'UTC')::date END"
+    tickets_by_day: dict[str, dict[date, int]] = {}
+    for schema, bucket, open_count, month_count, count in across.per_client(
         schemas,
         Ticket,
-        "count(*) FILTER (WHERE NOT status = ANY(%s)), count(*) FILTER (WHERE created_at >= %s)",
+        f"{ticket_day}, count(*) FILTER (WHERE NOT status = ANY(%s)), count(*) FILTER (WHERE created_at >= %s), "
+        "count(*)",
         where="deleted_at IS NULL",
-        select_params=[CLOSED, month],
+        group_by="2",
+        select_params=[since_days, CLOSED, month],
     ):
-        result[schema].open_tickets, result[schema].tickets_this_month = int(open_count), int(month_count)
-    for schema, resolved, finished in across.per_client(
+        card = result[schema]
+        card.open_tickets += int(open_count)
+        card.tickets_this_month += int(month_count)
+        if bucket is not None:
+            tickets_by_day.setdefault(schema, {})[bucket] = int(count)
+    finished_day = "CASE WHEN finished_at >= %s THEN (finished_at AT TIME ZONE 'UTC')::date END"
+    resolved_by_day: dict[str, dict[date, int]] = {}
+    for schema, bucket, resolved, finished, resolved_that_day in across.per_client(
         schemas,
         Investigation,
-        "count(*) FILTER (WHERE verdict = %s), count(*)",
-        where="status = ANY(%s) AND finished_at >= %s",
-        params=[FINISHED, month],
-        select_params=[VerdictChoice.AUTO_RESOLVED],
+        f"{finished_day}, count(*) FILTER (WHERE verdict = %s AND status = ANY(%s) AND finished_at >= %s), "
+        "count(*) FILTER (WHERE status = ANY(%s) AND finished_at >= %s), count(*) FILTER (WHERE verdict = %s)",
+        where="finished_at >= %s",
+        group_by="2",
+        select_params=[
+            since_days,
+            VerdictChoice.AUTO_RESOLVED,
+            FINISHED,
+            month,
+            FINISHED,
+            month,
+            VerdictChoice.AUTO_RESOLVED,
+        ],
+        params=[min(month, since_days)],
     ):
-        result[schema].resolved_this_month, result[schema].finished_this_month = int(resolved), int(finished)
+        card = result[schema]
+        card.resolved_this_month += int(resolved)
+        card.finished_this_month += int(finished)
+        if bucket is not None:
+            resolved_by_day.setdefault(schema, {})[bucket] = int(resolved_that_day)
     for schema, minutes in across.per_client(
         schemas, TimeRecord, "coalesce(sum(billed_minutes), 0)", where="billable AND ended_at >= %s", params=[month]
     ):
@@ -130,28 +139,10 @@ def cards(clients: Sequence[Client], *, now: datetime | None = None) -> list[Car
         select_params=[[ConnectorStatus.DOWN, ConnectorStatus.DEGRADED]],
     ):
         result[schema].connectors, result[schema].connectors_failing = int(total), int(failing)
-    for schema, spend in llm_spend_by_client(schemas, month).items():
-        result[schema].spend_usd = spend
-    day = "(created_at AT TIME ZONE 'UTC')::date"
-    tickets = across.per_client(
-        schemas,
-        Ticket,
-        f"{day}, count(*)",
-        where="deleted_at IS NULL AND created_at >= %s",
-        group_by=day,
-        params=[since_days],
-    )
-    finished_day = "(finished_at AT TIME ZONE 'UTC')::date"
-    resolved = across.per_client(
-        schemas,
-        Investigation,
-        f"{finished_day}, count(*)",
-        where="verdict = %s AND finished_at >= %s",
-        group_by=finished_day,
-        params=[VerdictChoice.AUTO_RESOLVED, since_days],
-    )
-    tickets_by_day, resolved_by_day = _per_day(tickets, days), _per_day(resolved, days)
+    by_id = {client.pk: client.schema_name for client in clients}
+    for (client_id, _), used in rollup.usage_by_client(by_id, this, this).items():
+        result[by_id[client_id]].spend_usd = used.cost_usd
     for schema, card in result.items():
-        card.tickets_per_day = tickets_by_day.get(schema, [0] * DAYS)
-        card.resolved_per_day = resolved_by_day.get(schema, [0] * DAYS)
+        card.tickets_per_day = [tickets_by_day.get(schema, {}).get(day, 0) for day in days]
+        card.resolved_per_day = [resolved_by_day.get(schema, {}).get(day, 0) for day in days]
     return [result[client.schema_name] for client in clients]

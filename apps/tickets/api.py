@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from apps.tickets import services
+from apps.tickets.api_autotask import router as autotask_deactivations
 from apps.tickets.api_connectwise import router as connectwise_callbacks
 from apps.tickets.api_desks import router as desks
 from apps.tickets.models import SourceKind, TicketSource
@@ -91,6 +92,7 @@ def receive_webhook(request: HttpRequest, source_id: UUID) -> Status[dict[str, A
 def _mount_help_desks() -> None:
     router.add_router("", desks)
     router.add_router("", connectwise_callbacks)
+    router.add_router("", autotask_deactivations)
 
 
 _mount_help_desks()

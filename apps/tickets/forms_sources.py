@@ -7,6 +7,7 @@ the API's base URL is derived here from what the admin knows (a subdomain, a dat
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any, ClassVar
 
 from django import forms
@@ -65,6 +66,10 @@ class SourceForm(forms.Form):
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def after_create(self, client: Any, source: Any) -> str:
+        """Anything to set up at the vendor once the source exists; a warning to show when it could not be."""
+        return ""
 
 
 class ZendeskForm(SourceForm):
@@ -298,10 +303,36 @@ class AutotaskForm(SourceForm):
         "prints beside its name.",
     )
 
+    webhook = forms.BooleanField(
+        required=False,
+        label="Ticket webhook",
+        help_text="Let Autotask call Gaby the moment a ticket changes: Gaby creates a ticket webhook in Autotask with "
+        "its own secret key. The source keeps polling either way.",
+    )
+
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
         keys = ("username", "secret", "integration_code")
-        return {**{key: data[key] for key in keys}, "at_company_id": str(data["at_company_id"])}
+        config = {**{key: data[key] for key in keys}, "at_company_id": str(data["at_company_id"])}
+        if data.get("webhook"):
+            config["webhook_secret"] = secrets.token_urlsafe(32)  # 43 characters: Autotask's SecretKey holds 64
+        return config
+
+    def after_create(self, client: Any, source: Any) -> str:
+        if not self.cleaned_data.get("webhook"):
+            return ""
+        from apps.tickets.autotask_mapping import register_webhooks
+        from apps.tickets.psa_mapping import Connected
+        from apps.tickets.services import source_config
+        from apps.tickets.sources.base import SourceError
+
+        config = source_config(client=client, source=source)
+        made = Connected(client, source, int(config["at_company_id"]), source.name, str(config["webhook_secret"]))
+        try:
+            register_webhooks([made])
+        except SourceError as exc:
+            return f"The ticket webhook could not be created in Autotask ({exc}); the source polls."
+        return ""
 
 
 SECURITY = [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (only inside a trusted network)")]

@@ -4,7 +4,8 @@ the new reason, never dropped.
 
 A payload is read again as its source reads a delivery (``parse_webhook``): that is the shape every help desk that
 pushes (the generic webhook, Zendesk, Freshdesk, HaloPSA, ConnectWise, ...) quarantines. A source that only polls
-has no such parser: its payloads are left as they are, with a reason saying the next poll is the way to retry.
+has no such parser: its payloads are left as they are, with a reason saying what reads the ticket again. (Autotask,
+polled and pushed, reads a quarantined ticket again by its id: apps/tickets/sources/autotask/webhooks.py.)
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ def retry_quarantined(*, client: Client, payload: QuarantinedPayload) -> RetryOu
             result = ingest_ticket(source=source, normalized=normalized)
             QuarantinedPayload.objects.filter(pk=payload.pk).update(resolved=True)
     except UnsupportedOperation:
-        return RetryOutcome(ok=False, reason=f"{source.name} is polled: its next poll reads this ticket again.")
+        # A poll reads what changed since the previous one: it passed this ticket already and reads it again only
+        # when the ticket changes at the source (saying "the next poll reads it" left people waiting for nothing).
+        return RetryOutcome(
+            ok=False,
+            reason=f"{source.name} is polled and cannot read one ticket again on demand: the poll reads this ticket "
+            "again when it next changes there (a reply, a status change); fix what the error names first.",
+        )
     except Exception as exc:  # whatever parsing or storing raised: kept, with the reason of this attempt
         reason = f"Retried {timezone.now():%Y-%m-%d %H:%M} UTC: {type(exc).__name__}: {exc}"
         kept = f"{reason}\nBefore: {payload.error}"

@@ -33,7 +33,10 @@ def connect_source(request: ClientRequest, kind: str) -> HttpResponse:
             poll_interval_seconds=form.cleaned_data["poll_interval_seconds"],
             actor=request.user,
         )
+        warning = form.after_create(request.tenant, source)
         messages.success(request, f"Connected {source.name}. Its first poll runs within a minute.")
+        if warning:
+            messages.warning(request, warning)
         return redirect("tickets:sources")
     context = {"form": form, "kind": kind, "label": ADAPTERS[kind].label, "kinds": connectable()}
     status = 400 if request.method == "POST" else 200

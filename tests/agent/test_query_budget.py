@@ -27,10 +27,12 @@ pytestmark = pytest.mark.django_db
 
 # The budgets include the savepoints of the test's own transaction and the helper's read-back; how they came to be
 # these numbers is in git history.
-WHOLE_RUN = 61  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back,
+WHOLE_RUN = 65  # one tool call: start, claim, 7 steps, 4 model calls, gate + 2 audits, conclusion, write-back,
 # its time record (the billing rule, the insert: apps/billing/ledger.py), and the client's plan read once per
-# gateway for its monthly quota (apps/llm/quota.py; none per model call for a client without caps).
-PER_TOOL_STEP = 12  # a plan call + a tool call: model call row, gate (key, rules, action, audit, result, audit)
+# gateway for its monthly quota (apps/llm/quota.py; none per model call for a client without caps); each model
+# call also adds itself to the client's monthly rollup row (one upsert, apps/llm/rollup.py).
+PER_TOOL_STEP = 13  # a plan call + a tool call: model call row and its rollup upsert, gate (key, rules, action,
+# audit, result, audit)
 QUERIES = [
     {
         "name": "Billing_DB__query",

@@ -14,8 +14,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.auditlog.models import AuditEvent
-from apps.llm.models import LLMCall
+from apps.billing import costs
+from apps.core.months import months_back, this_month
+from apps.llm import rollup
 from tenants.models import ClientPlan, Plan
+from tests.llm_records import recorded_call
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +26,8 @@ pytestmark = pytest.mark.django_db
 def _calls(client: Any, *costs: str, requested_by: str = "") -> None:
     with tenant_context(client):
         for usd in costs:
-            LLMCall.objects.create(
+            recorded_call(
+                client,
                 workflow="reply",
                 provider_kind="openai",
                 provider_name="OpenAI",
@@ -140,3 +144,79 @@ def test_plan_tiers_are_rows_staff_edit_in_the_admin(db: None) -> None:
     assert all(name in listing.content.decode() for name in ("Starter", "Pro", "Unlimited"))
     starter = Plan.objects.get(name="Starter")
     assert browser.get(f"/admin/tenants/plan/{starter.pk}/change/").status_code == 200
+
+
+def test_the_csv_covers_the_months_the_page_shows(as_user: Any, hartwell: Any) -> None:
+    """The page and its download read the same months for the same parameters (they used to differ)."""
+    current = this_month()
+    earlier = months_back(current, 2)[0]
+    with tenant_context(hartwell):
+        call = recorded_call(hartwell, workflow="reply", provider_kind="openai", provider_name="OpenAI",
+                             model="m", prompt_name="reply", prompt_version=1, prompt_hash="x",
+                             cost_usd=Decimal("0.30"), status="ok")  # fmt: skip
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    _calls(hartwell, "0.70")
+    mona = as_user("mona", "public")
+    for query in (f"month={earlier:%Y-%m}&months=3", "months=6", f"month={current:%Y-%m}&months=12"):
+        page = mona.get(f"/costs/?{query}").content.decode()
+        download = mona.get(f"/costs/export.csv?{query}")
+        shown = costs.shown_months(
+            *(dict(p.split("=") for p in query.split("&")).get(k, "") for k in ("month", "months"))
+        )[0]
+        name = f"gaby-costs-{shown[0]:%Y-%m}-to-{shown[-1]:%Y-%m}.csv"
+        assert download["Content-Disposition"] == f'attachment; filename="{name}"', query
+        assert f"?month={dict(p.split('=') for p in query.split('&')).get('month', f'{current:%Y-%m}')}" in page
+        months = {line["month"] for line in csv.DictReader(io.StringIO(download.content.decode()))}
+        assert months <= {f"{m:%Y-%m}" for m in shown} and f"{current:%Y-%m}" in months, query
+    assert call.pk
+
+
+def test_the_page_reads_the_rollup_not_every_clients_calls(
+    as_user: Any, hartwell: Any, dearborn: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Per-client spend comes from the monthly rollup; only the chosen client's month is read from its records."""
+    _calls(hartwell, "1.00", "2.00")
+    _calls(dearborn, "0.50")
+    used = {c: rollup.month_usage(c.pk, this_month()) for c in (hartwell, dearborn)}
+    assert (used[hartwell].calls, used[hartwell].cost_usd, used[dearborn].cost_usd) == (2, Decimal("3"), Decimal("0.5"))
+    rollup.rebuild([hartwell, dearborn], this_month(), this_month())  # recomputed from the records: the same
+    assert rollup.month_usage(hartwell.pk, this_month()) == used[hartwell]
+    mona = as_user("mona", "public")
+    page = mona.get("/costs/").content.decode()
+    assert "3.00" in page and "0.50" in page
+
+
+def test_the_rollup_command_rebuilds_from_the_records(hartwell: Any, dearborn: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _calls(hartwell, "0.40", "0.60")
+    rollup.record(hartwell.pk, this_month(), tokens=5, cost_usd=Decimal("9"))  # drifted: no call behind it
+    out = StringIO()
+    call_command("gaby", "usage-rollup", "--rebuild", "--months", "1", "--client", "hartwell", stdout=out)
+    assert "Rebuilt 1 month row(s) for 1 client(s)" in out.getvalue()
+    assert f"hartwell\t{this_month():%Y-%m}\t2 calls\t240 tokens\t$1.000000" in out.getvalue()
+    with pytest.raises(Exception, match="no Gaby client"):
+        call_command("gaby", "usage-rollup", "--client", "nobody")
+
+
+def test_the_migration_counts_the_calls_recorded_before_the_rollup(hartwell: Any) -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps as django_apps
+
+    from apps.llm.models import LLMCall
+    from tenants.models import MonthlyUsage
+
+    with tenant_context(hartwell):
+        for usd in ("0.25", "0.50"):  # recorded by a Gaby without the rollup: the calls alone
+            LLMCall.objects.create(workflow="reply", provider_kind="openai", provider_name="OpenAI", model="m",
+                                   prompt_name="reply", prompt_version=1, prompt_hash="x", input_tokens=10,
+                                   cost_usd=Decimal(usd), status="ok")  # fmt: skip
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    MonthlyUsage.objects.all().delete()
+    migration = importlib.import_module("tenants.migrations.0007_monthly_usage")
+    migration.backfill(django_apps, SimpleNamespace(connection=connection))
+    assert rollup.month_usage(hartwell.pk, this_month()) == rollup.MonthTotals(2, 20, Decimal("0.75"))

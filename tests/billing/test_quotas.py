@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from apps.accounts.services import set_membership
 from apps.agent.prompts import load_prompt
 from apps.auditlog.models import AuditEvent
-from apps.llm import quota
+from apps.core.months import this_month
+from apps.llm import quota, rollup
 from apps.llm.budget import Budget, BudgetExceeded, QuotaExceeded, Untrusted
 from apps.llm.embeddings import embed
 from apps.llm.gateway import LLMGateway
@@ -43,7 +44,7 @@ def _eager_tasks() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_tally() -> Iterator[None]:
-    """Redis outlives each test's rolled-back rows: the month's tally and notice keys start empty."""
+    """Redis outlives each test's rolled-back rows: the notice keys start empty."""
     from django.conf import settings
 
     from apps.core.redis_clients import shared_client
@@ -112,22 +113,48 @@ def test_the_notice_goes_once_then_the_cap_stops_calls(
     assert len(mailoutbox) == 2  # stopped again, told once
 
 
-def test_the_tally_is_read_once_then_kept_in_redis(
+def test_a_notice_rolled_back_with_its_transaction_is_sent_by_the_next_check(
+    in_hartwell: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    """The "already sent" key is set when the notice's row commits: a rollback leaves no key claiming a notice."""
+    _cap(in_hartwell, tokens=1000)
+    rollup.record(in_hartwell.pk, this_month(), tokens=850, cost_usd=Decimal(0), calls=3)  # 85% of the cap spent
+    with pytest.raises(RuntimeError), transaction.atomic():
+        quota.Quota(in_hartwell).check()  # the notice is created in this transaction ...
+        raise RuntimeError("the investigation failed after the check")  # ... and rolled back with it
+    assert QuotaNotice.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        quota.Quota(in_hartwell).check()  # not silenced by a key of the rolled-back attempt
+    assert list(QuotaNotice.objects.values_list("level", flat=True)) == [QuotaLevel.NOTICE]
+    assert len(mailoutbox) == 1
+    gate = quota.Quota(in_hartwell)
+    _ = gate.limits
+    with django_assert_num_queries(1):
+        gate.check()  # committed: the key spares the notice's queries, only the month's row is read
+    assert len(mailoutbox) == 1
+
+
+def test_the_month_is_one_row_kept_with_each_recorded_call(
     in_hartwell: Any, llm: ScriptedLLM, django_assert_num_queries: Any
 ) -> None:
     _cap(in_hartwell, usd="100")
     _route_reply(in_hartwell, llm)
-    llm.then(Reply("one", usage=(10, 10)), Reply("two", usage=(10, 10)))
+    llm.then(Reply("one", usage=(10, 10)), Reply("two", usage=(10, 10)), Reply("three", usage=(5, 5)))
     _ask(in_hartwell)
     gate = quota.Quota(in_hartwell)
     assert gate.limits.capped  # the plan, read once per gateway
-    with django_assert_num_queries(0):
-        gate.check()  # the month's tally is in Redis: no query per call
-    month = quota.month_of(timezone.now())
-    schema = in_hartwell.schema_name
-    assert quota.month_tally(schema, month)[0] == 20
+    with django_assert_num_queries(1):
+        gate.check()  # one indexed read of the month's row, whatever the number of calls
+    month = this_month()
+    assert rollup.month_usage(in_hartwell.pk, month).tokens == 20
     _ask(in_hartwell)
-    assert quota.month_tally(schema, month)[0] == 40  # added as the call was recorded
+    assert rollup.month_usage(in_hartwell.pk, month).tokens == 40  # added as the call was recorded
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _ask(in_hartwell)  # recorded, then rolled back with whatever made the caller fail ...
+        raise RuntimeError("the caller failed")
+    used = rollup.month_usage(in_hartwell.pk, month)  # ... and the rollup with it: it always equals the records
+    records = LLMCall.objects.aggregate(n=Count("id"), tokens=Sum(F("input_tokens") + F("output_tokens")))
+    assert (used.calls, used.tokens) == (records["n"], records["tokens"]) == (2, 40)
 
 
 def test_an_uncapped_client_pays_no_tally(in_dearborn: Any) -> None:
@@ -187,3 +214,16 @@ def test_seats_are_enforced_where_members_are_added(hartwell: Any, people: dict[
     from apps.accounts.models import User
 
     assert not User.objects.filter(email="third@example.com").exists()
+
+
+def test_a_plan_can_allow_overage_up_to_its_stop_percent(in_hartwell: Any) -> None:
+    """PENNY's plans stop at a hard limit above the included one (150%): a plan's stop_percent does the same."""
+    plan = _cap(in_hartwell, tokens=1000)
+    Plan.objects.filter(pk=plan.pk).update(stop_percent=150)
+    rollup.record(in_hartwell.pk, this_month(), tokens=1200, cost_usd=Decimal(0))
+    quota.Quota(in_hartwell).check()  # 120% of the cap: over it, within the overage
+    rollup.record(in_hartwell.pk, this_month(), tokens=300, cost_usd=Decimal(0))
+    with pytest.raises(QuotaExceeded, match=r"1,500 of 1,000 tokens \(150% of it, overage included\)"):
+        quota.Quota(in_hartwell).check()
+    with pytest.raises(ValidationError):
+        Plan(name="Too little", stop_percent=90).full_clean()

@@ -24,8 +24,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 def spend(world: Any, django_db_blocker: Any) -> Iterator[None]:
     """Committed calls in both clients (the server is another process); removed afterwards, with Hartwell's plan
     and the audit events saving it wrote."""
+    from apps.core.months import this_month
+    from apps.llm import rollup
     from apps.llm.models import LLMCall
     from tenants.models import ClientPlan
+    from tests.llm_records import recorded_call
 
     hartwell = world.clients["hartwell"]
     with django_db_blocker.unblock():
@@ -33,7 +36,8 @@ def spend(world: Any, django_db_blocker: Any) -> Iterator[None]:
         made = []
         for slug, usd in (("hartwell", "2.50"), ("dearborn", "0.75")):
             with tenant_context(world.clients[slug]):
-                call = LLMCall.objects.create(
+                call = recorded_call(
+                    world.clients[slug],
                     workflow="verdict",
                     provider_kind="openai",
                     provider_name="OpenAI",
@@ -53,6 +57,9 @@ def spend(world: Any, django_db_blocker: Any) -> Iterator[None]:
         for slug, pk in made:
             with tenant_context(world.clients[slug]):
                 LLMCall.objects.filter(pk=pk).delete()
+        with schema_context("public"):  # the month's rollup rows back to what the records say
+            clients = [world.clients[slug] for slug, _ in made]
+            rollup.rebuild(clients, this_month(), this_month())
         with schema_context("public"):
             ClientPlan.objects.filter(client=hartwell).delete()
         for schema, mark in marks.items():

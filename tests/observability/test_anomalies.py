@@ -4,11 +4,13 @@ staff alone."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.observability import anomalies
@@ -133,3 +135,62 @@ def test_only_msp_staff_see_the_page_and_no_ticket_text_reaches_it(as_user: Any,
     assert as_user("alice", "public").get("/anomalies/").status_code == 403  # a client's Admin
     assert as_user("carol", "public").get("/anomalies/").status_code == 403
     assert as_user("alice", "hartwell").get("/anomalies/").status_code == 404  # not on a client's domain
+
+
+def _filed(client: Any, title: str, body: str, *, ago: timedelta) -> None:
+    """A ticket filed ``ago`` before now (its creation moved back in time after it is ingested)."""
+    from apps.tickets.models import Ticket
+
+    _tickets(client, (title, body))
+    with tenant_context(client):
+        Ticket.objects.filter(title=title).update(created_at=timezone.now() - ago)
+
+
+def test_a_problem_as_wide_as_in_an_ordinary_week_is_recurring_not_an_anomaly(
+    as_user: Any, hartwell: Any, dearborn: Any
+) -> None:
+    # Every Monday both clients' passwords expire (the same error at both, four weeks running): nothing new.
+    for week in range(5):
+        for client in (hartwell, dearborn):
+            ago = timedelta(weeks=week, hours=2)
+            _filed(client, f"Expired {week}", f"Password expired, sign-in fails with AADSTS50055 ({week})", ago=ago)
+    # A sync error only Hartwell saw in the past weeks reaches Dearborn too this time: wider than usual.
+    for week in range(1, 5):
+        _filed(hartwell, f"Sync {week}", f"OneDrive stops syncing with 0x8004de40 ({week})", ago=timedelta(weeks=week))
+    _filed(hartwell, "Sync now", "OneDrive stops syncing with 0x8004de40", ago=timedelta(hours=1))
+    _filed(dearborn, "Sync here", "0x8004de40 from OneDrive on every laptop", ago=timedelta(hours=3))
+    # Three weeks ago, outside the same 24 hours of that week: not counted for the 24h window.
+    _filed(dearborn, "Old sync", "0x8004de40 once", ago=timedelta(weeks=3, hours=30))
+
+    report = anomalies.find_anomalies("24h")
+
+    (expiry,) = [a for a in report.recurring if "AADSTS50055" in a.errors]
+    assert expiry.weekly_clients == [2, 2, 2, 2] and expiry.usual_clients == 2
+    assert not [a for a in report.anomalies if "AADSTS50055" in a.errors]
+    (sync,) = [a for a in report.anomalies if "0X8004DE40" in a.errors]
+    assert sync.weekly_clients == [1, 1, 1, 1] and len(sync.clients) == 2
+    cache.delete_many([f"gaby:anomalies:{window}" for window in anomalies.WINDOWS])
+    page = anomalies.cached_anomalies("24h")
+    assert [a.errors for a in page.recurring if "AADSTS50055" in a.errors]
+    body = as_user("mona", "public").get("/anomalies/").content.decode()
+    assert 'data-testid="recurring"' in body and "AADSTS50055: 2 clients now, usually 2" in body
+    assert "Usually 1 client in the same 24h of a week" in body  # the sync error, an anomaly: wider than usual
+
+
+def test_similar_tickets_join_in_components_like_pairwise_union() -> None:
+    """The numpy grouping gives the same groups as joining every similar pair: a chain a~b~c is one group."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors[10] = vectors[20] + 0.01
+    vectors[30] = vectors[20] * 0.9 + vectors[40] * 0.1
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairwise = anomalies._Groups(len(vectors))
+    similar = vectors @ vectors.T >= anomalies.SIMILAR_VECTORS
+    for i, j in zip(*np.nonzero(similar), strict=True):
+        pairwise.join(int(i), int(j))
+    labels = anomalies._components(vectors)
+    for i in range(len(vectors)):
+        for j in range(len(vectors)):
+            assert (labels[i] == labels[j]) == (pairwise.find(i) == pairwise.find(j))

@@ -108,3 +108,51 @@ def test_rate_limit_and_lost_answers(at: AutotaskSandbox) -> None:
     lost = httpx.patch(f"{root}/Tickets", json={"id": 7701, "priority": 4}, headers=HEADERS)
     assert lost.status_code == 504 and at.tickets[7701]["priority"] == 4  # written all the same
     assert json.loads(at.requests[-1].body)["priority"] == 4
+
+
+def test_ticket_webhooks_are_validated_and_call_back_signed_with_retries(at: AutotaskSandbox) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from tests.http_receiver import http_receiver
+
+    root = api(at)
+    missing = httpx.post(f"{root}/TicketWebhooks", json={"name": "x", "isActive": True}, headers=HEADERS)
+    assert missing.status_code == 500 and "webhookUrl is required" in missing.json()["errors"][0]
+    with http_receiver("/hook") as receiver:
+        receiver.script = [503]  # the first delivery fails: Autotask tries again
+        made = httpx.post(
+            f"{root}/TicketWebhooks",
+            headers=HEADERS,
+            json={
+                "IsActive": True,
+                "Name": "Test",
+                "WebhookUrl": receiver.url,
+                "DeactivationUrl": receiver.url + "/off",
+                "SecretKey": "0123456789secret",
+                "IsSubscribedToUpdateEvents": True,
+            },
+        )
+        hook = made.json()["itemId"]
+        wrong = httpx.post(f"{root}/TicketWebhooks/{hook}/Fields", json={"fieldID": 999, "isSubscribedField": True},
+                           headers=HEADERS)  # fmt: skip
+        assert wrong.status_code == 500 and "fieldID 999" in wrong.json()["errors"][0]
+        at.add_note(7701, "not ready yet: no subscribed field")
+        assert at.outbox == []
+        field = httpx.post(f"{root}/TicketWebhooks/{hook}/Fields", json={"fieldID": 23, "isSubscribedField": True},
+                           headers=HEADERS)  # fmt: skip
+        assert field.status_code == 200 and at.webhooks[hook]["isReady"]
+        at.start_delivering(interval=0.1)
+        at.add_note(7701, "The LaserJet again.")
+        first, second = receiver.wait_for(2)
+        assert first.body == second.body  # the 503'd callout, delivered again byte for byte
+        body = second.json()
+        assert (body["Action"], body["EntityType"], body["Id"]) == ("Update", "Ticket", 7701)
+        assert "lastActivityDate" in body["Fields"] and body["Guid"] == at.webhooks[hook]["webhookGUID"]
+        digest = hmac.new(b"0123456789secret", second.body, hashlib.sha1).digest()
+        assert second.headers["X-Hook-Signature"] == "sha1=" + base64.b64encode(digest).decode()
+        shown = httpx.get(f"{root}/TicketWebhooks/{hook}", headers=HEADERS).json()["item"]
+        assert "secretKey" not in shown  # the secret is never read back
+        assert httpx.delete(f"{root}/TicketWebhooks/{hook}", headers=HEADERS).status_code == 200
+        assert receiver.wait_for(3)[-1].path == "/hook/off"  # the deactivation URL is told

@@ -56,14 +56,16 @@ def test_one_connection_feeds_each_mapped_client_only_its_own_company(
     at: AutotaskSandbox, hartwell: Any, dearborn: Any
 ) -> None:
     made = connect_clients(LINK, connection=connection(at), mapping={174: hartwell, 175: dearborn})
-    assert [(m.company_id, m.client.slug, m.company_name, m.secret) for m in made] == [
-        (174, "hartwell", "Hartwell Dental", ""),
-        (175, "dearborn", "Dearborn Law", ""),
+    assert [(m.company_id, m.client.slug, m.company_name) for m in made] == [
+        (174, "hartwell", "Hartwell Dental"),
+        (175, "dearborn", "Dearborn Law"),
     ]
+    assert made[0].secret != made[1].secret  # each source its own webhook secret key (Autotask's is 64 at most)
     for item in made:
         with tenant_context(item.client):
             config = services.source_config(client=item.client, source=item.source)
-            assert config["at_company_id"] == str(item.company_id) and "webhook_secret" not in config
+            assert config["at_company_id"] == str(item.company_id) and config["webhook_secret"] == item.secret
+            assert 10 <= len(item.secret) <= 64
             services.update_source_config(
                 client=item.client, source=item.source, config={**config, "backfill_days": 3650}
             )
@@ -269,7 +271,7 @@ def test_the_connect_form_builds_the_configuration(as_user: Any, hartwell: Any) 
             "at_company_id": "174",
         }
     page = as_user("alice", "hartwell").get("/inbox/sources/").content.decode()
-    assert f"/api/v1/sources/{source.pk}/webhook" not in page  # polled: no webhook URL to register
+    assert f"/api/v1/sources/{source.pk}/webhook/autotask" in page  # polled, and pushed once a webhook exists
     refused = as_user("alice", "hartwell").post(
         "/inbox/sources/connect/autotask/",
         {**fields, "username": "gaby", "integration_code": "has spaces", "at_company_id": "-1"},

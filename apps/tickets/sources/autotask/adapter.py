@@ -7,7 +7,8 @@ time is ``POST /TimeEntries`` charged to the ticket, its ``summaryNotes`` ending
 looks first for what a lost one wrote: a note with the same text and visibility by a resource since Gaby created
 the message, or the time entry of the ticket whose summary carries the marker; the delivery claim
 (apps/tickets/delivery.py) and the time record's claim (apps/billing/writeback.py) make sure only one worker
-attempts at a time. Reading is apps/tickets/sources/autotask/reader.py.
+attempts at a time. Reading is apps/tickets/sources/autotask/reader.py; webhook callouts
+apps/tickets/sources/autotask/webhooks.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 
 from apps.tickets.sources.autotask import shapes
-from apps.tickets.sources.autotask.reader import AutotaskReader
+from apps.tickets.sources.autotask.webhooks import AutotaskWebhooks
 from apps.tickets.sources.base import Delivered, OutboundMessage, SourceError, TimeEntry
 from apps.tickets.sources.vendor import iso_z, parse_time, uuid7_time
 
@@ -32,7 +33,7 @@ def _whole(value: str, what: str) -> int:
     return int(value)
 
 
-class AutotaskAdapter(AutotaskReader):
+class AutotaskAdapter(AutotaskWebhooks):
     kind: ClassVar[str] = "autotask"
     sink_kinds: ClassVar[frozenset[str]] = frozenset({"public_reply", "internal_note"})
     # Autotask tickets have no free tag list (categories and issue types are configured): tags stay in Gaby.
@@ -118,12 +119,6 @@ class AutotaskAdapter(AutotaskReader):
             except ValueError:
                 continue  # a priority Gaby has no name for is never the one asked for
         raise SourceError(f"Autotask has no priority Gaby reads as {priority!r}; map one in 'priorities'.")
-
-    def _resource(self, field: str, value: Any) -> dict[str, Any]:
-        found = self.query("Resources", [{"op": "eq", "field": field, "value": value}])
-        if not found:
-            raise SourceError(f"Autotask has no resource with {field} {value}.")
-        return found[0]
 
     def _time_resource(self, chosen: str) -> dict[str, Any]:
         """The resource time is written as, asked once per adapter: billing keeps a source's adapter for its next

@@ -137,6 +137,12 @@ class AutotaskReader(HttpAdapter):
             items.extend(more)
         return items
 
+    def _resource(self, field: str, value: Any) -> dict[str, Any]:
+        found = self.query("Resources", [{"op": "eq", "field": field, "value": value}])
+        if not found:
+            raise SourceError(f"Autotask has no resource with {field} {value}.")
+        return found[0]
+
     def picklist(self, entity: str, field: str) -> shapes.Picklist:
         """A picklist's values and labels as this database defines them (``entityInformation/fields``)."""
         if (entity, field) not in self._picklists:
