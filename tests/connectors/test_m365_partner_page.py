@@ -58,6 +58,9 @@ def test_it_lists_then_connects_the_chosen_clients(
     text = listed.content.decode()
     assert f'data-testid="customer-{QUILLFIELD}"' in text and "new; no client matches" in text
     assert PARTNER_SECRET not in text  # the secret is never rendered back
+    # GDAP: each customer's roles are shown, and Dearborn's relationship lacking Intune Administrator is flagged
+    assert "User Administrator" in text and text.count('data-testid="customer-missing-role"') == 1
+    assert "Missing Intune Administrator: technicians cannot sync, restart, retire or wipe managed devices" in text
     chosen = _form(graph) | {f"map-{HARTWELL}": "hartwell", f"map-{DEARBORN}": "dearborn", f"map-{QUILLFIELD}": ""}
     done = mona.post(PAGE + "connect/", chosen, **HTMX)
     assert done.status_code == 200
