@@ -35,12 +35,10 @@ from msgraph.generated.tenant_relationships.delegated_admin_relationships.delega
     DelegatedAdminRelationshipsRequestBuilder as RelationshipsRequest,
 )
 
-from apps.connectors import services
+from apps.connectors import client_mapping, services
 from apps.connectors.calls import ConnectorError
-from apps.connectors.drafts import draft_of
 from apps.connectors.m365_gdap import NEEDED_ROLES, roles_by_tenant
 from apps.connectors.models import Connector, Kind
-from apps.connectors.ninjaone_mapping import suggest as suggest_by_name
 from apps.connectors.servers.microsoft365.client import (
     MICROSOFT_GRAPH,
     MICROSOFT_LOGIN,
@@ -49,7 +47,7 @@ from apps.connectors.servers.microsoft365.client import (
     Settings,
 )
 from apps.connectors.specs import Draft, microsoft365_draft
-from tenants.models import Client, Domain
+from tenants.models import Client
 
 REQUIRED = ("tenant_id", "client_id", "client_secret")
 CONNECTOR_NAME = "Microsoft 365"
@@ -289,21 +287,17 @@ def customers(partner: Partner) -> list[Customer]:
 
 
 # --- what Gaby has already ---------------------------------------------------------------------
-def _clients(*, active_only: bool = True) -> list[Client]:
-    clients = Client.objects.exclude(schema_name="public").order_by("name")
-    return list(clients.filter(is_active=True) if active_only else clients)
-
-
 def existing() -> list[Served]:
     """Every Microsoft 365 connector of every client (a paused client's too: it still holds its tenant)."""
-    found: list[Served] = []
-    for client in _clients(active_only=False):
-        with tenant_context(client):
-            for connector in Connector.objects.filter(kind=Kind.MICROSOFT365).order_by("name"):
-                settings = draft_of(connector, client).settings
-                tenant = str(settings.get("tenant_id", "")).strip().lower()
-                found.append(Served(client, connector.name, tenant, str(settings.get("client_id", "")).lower()))
-    return found
+    return [
+        Served(
+            client,
+            connector.name,
+            str(settings.get("tenant_id", "")).strip().lower(),
+            str(settings.get("client_id", "")).lower(),
+        )
+        for client, connector, settings in client_mapping.connectors_of(Kind.MICROSOFT365)
+    ]
 
 
 def _serving(customer: Customer, served: list[Served]) -> Served | None:
@@ -327,17 +321,14 @@ def suggest(
         return best, f"domain {', '.join(shared)}"
     if scored and scored[0][0]:
         return None, ""  # two clients claim the same domain: a person decides
-    routing: dict[Any, list[str]] = {}
-    for tenant_id, domain in Domain.objects.filter(tenant__in=clients).values_list("tenant_id", "domain"):
-        routing.setdefault(tenant_id, []).append(domain)
-    by_name = suggest_by_name(customer.name, clients, routing)
+    by_name = client_mapping.suggest_by_name(customer.name, clients, client_mapping.routing_domains(clients))
     return by_name, "name" if by_name else ""
 
 
 def listing(partner: Partner, *, client_domains: Mapping[Any, Iterable[str]]) -> Listing:
     """Each customer tenant with the connector serving it or the suggested client; and the vanished ones."""
     found = customers(partner)
-    clients = _clients()
+    clients = client_mapping.clients()
     served = existing()
     rows = []
     for customer in found:
