@@ -12,7 +12,9 @@ client's data key): the same app, that customer's tenant id, through ``services.
 the consent event naming the partner connection and who confirmed, GOV-5). Every client stands alone: one
 customer failing never stops the others, and a tenant already served by a connector is never connected twice.
 Which Gaby client a customer is suggested for is decided by its verified domains against the domains Gaby knows
-for each client (given by the caller: they live in the tickets and accounts apps), then by name.
+for each client (given by the caller: they live in the tickets and accounts apps), then by name
+(apps/connectors/client_mapping.py, shared with NinjaOne's organizations). Each customer's GDAP roles come with the
+listing (apps/connectors/m365_gdap.py); the partner connection itself is kept by m365_partner_store.py.
 """
 
 from __future__ import annotations
