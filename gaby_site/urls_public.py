@@ -7,6 +7,7 @@ from apps.accounts import handoff
 from apps.insights import views_costs
 from apps.observability import views as observability
 from apps.onboarding import views_m365_partner as m365_partner
+from apps.onboarding import views_ninjaone as ninjaone_mapping
 from apps.portal import onboard_client
 from apps.portal import views as portal
 
@@ -25,6 +26,10 @@ urlpatterns = [
     path("partners/microsoft365/", m365_partner.page, name="portal_m365_partner"),
     path("partners/microsoft365/customers/", m365_partner.customers, name="portal_m365_partner_customers"),
     path("partners/microsoft365/connect/", m365_partner.connect, name="portal_m365_partner_connect"),
+    # MSP staff: NinjaOne organizations onto clients through the MSP's one API client app (MSP-5)
+    path("partners/ninjaone/", ninjaone_mapping.page, name="portal_ninjaone"),
+    path("partners/ninjaone/organizations/", ninjaone_mapping.organizations, name="portal_ninjaone_organizations"),
+    path("partners/ninjaone/connect/", ninjaone_mapping.connect, name="portal_ninjaone_connect"),
     path("accounts/handoff/to/<slug:target>/", handoff.hand_off, name="handoff"),
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),

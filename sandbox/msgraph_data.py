@@ -112,6 +112,9 @@ class Tenant:
     skus: dict[str, dict[str, Any]] = field(default_factory=dict)  # by skuId
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     customers: list[str] = field(default_factory=list)  # a partner tenant's GDAP customers (tenant ids)
+    # A partner tenant's GDAP roles per customer (tenant id → Entra role template ids of its active relationship);
+    # a customer missing here is granted sandbox/msgraph_partner.py's DEFAULT_GDAP_ROLES.
+    gdap_roles: dict[str, list[str]] = field(default_factory=dict)
 
     def user(self, key: str) -> dict[str, Any] | None:
         """By id or userPrincipalName (case-insensitive), as /users/{id | userPrincipalName} accepts."""
@@ -156,7 +159,14 @@ def build_tenant(raw: dict[str, Any]) -> Tenant:
         )
         for client_id, app in raw.get("apps", {}).items()
     }
-    tenant = Tenant(id=tenant_id, name=raw["name"], domains=domains, apps=apps, customers=raw.get("customers", []))
+    tenant = Tenant(
+        id=tenant_id,
+        name=raw["name"],
+        domains=domains,
+        apps=apps,
+        customers=raw.get("customers", []),
+        gdap_roles={str(k): list(v) for k, v in (raw.get("gdap_roles") or {}).items()},
+    )
     for sku in raw.get("skus", []):
         part = sku["skuPartNumber"]
         sku_id = sku.get("skuId") or SKU_IDS.get(part) or _id("sku", part)

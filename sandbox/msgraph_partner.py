@@ -8,7 +8,12 @@ What Microsoft documents for a partner tenant, with application permissions:
 - ``GET /v1.0/contracts`` (Directory.Read.All or .ReadWrite.All): one ``contract`` per customer, ``customerId``
   (the tenant id), ``defaultDomainName`` and ``displayName`` — copies made when the partnership was established.
 
-A tenant that is not a partner answers an empty list for both. The partner's app registration is multi-tenant:
+- ``GET /v1.0/tenantRelationships/delegatedAdminRelationships`` (DelegatedAdminRelationship.Read.All):
+  ``delegatedAdminRelationship`` objects, one per customer here: ``customer`` {tenantId, displayName}, ``status``,
+  ``duration``, ``accessDetails.unifiedRoles`` (``roleDefinitionId``: the Entra built-in role template ids the
+  customer granted the partner), OData paging. The seed's ``gdap_roles`` narrows a customer's roles.
+
+A tenant that is not a partner answers an empty list for each. The partner's app registration is multi-tenant:
 ``with_partner`` consents it in each customer with ``{"home": <partner tenant>}`` (its one secret is the home
 registration's; sandbox/msgraph.py checks it there), so one client id and secret get a token in every customer.
 """
@@ -33,12 +38,30 @@ PARTNER_APP_ID = "5e7a9c1b-3d5f-4a7b-9c1d-3e5f7a9b1c2d"  # Blue Mesa's multi-ten
 PARTNER_SECRET = "bluemesa-partner-demo-secret"
 PARTNER_ROLES = ["DelegatedAdminRelationship.Read.All", "Directory.Read.All"]
 
+# Entra ID built-in role template ids (the same in every tenant), as GDAP's accessDetails.unifiedRoles name them.
+USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+AUTHENTICATION_ADMINISTRATOR = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
+INTUNE_ADMINISTRATOR = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+GROUPS_ADMINISTRATOR = "fdd7a751-b60b-444a-984c-02652fe8fa1c"
+LICENSE_ADMINISTRATOR = "4d6ac14f-3453-41d0-bef9-a3e0c569773a"
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+DEFAULT_GDAP_ROLES = [
+    GLOBAL_READER,
+    USER_ADMINISTRATOR,
+    AUTHENTICATION_ADMINISTRATOR,
+    INTUNE_ADMINISTRATOR,
+    GROUPS_ADMINISTRATOR,
+    LICENSE_ADMINISTRATOR,
+]
+
 PARTNER_TENANT: dict[str, Any] = {
     "id": BLUE_MESA,
     "name": "Blue Mesa IT",
     "domains": ["bluemesa.example", "bluemesait.onmicrosoft.com"],
     "apps": {PARTNER_APP_ID: {"secret": PARTNER_SECRET, "roles": PARTNER_ROLES}},
     "customers": [HARTWELL, DEARBORN, QUILLFIELD],
+    # Dearborn's relationship was set up before devices were managed: it lacks Intune Administrator.
+    "gdap_roles": {DEARBORN: [r for r in DEFAULT_GDAP_ROLES if r != INTUNE_ADMINISTRATOR]},
 }
 UNMATCHED_CUSTOMER: dict[str, Any] = {
     "id": QUILLFIELD,
@@ -117,3 +140,40 @@ def contracts(sandbox: GraphSandbox, tenant: Tenant, request: Request, match: re
         for customer in _customers(sandbox, tenant)
     ]
     return odata.page(request, rows, base=sandbox.graph_url, context="contracts", shape=lambda row: row)
+
+
+@on(
+    "GET",
+    r"/tenantRelationships/delegatedAdminRelationships",
+    "DelegatedAdminRelationship.Read.All",
+    "DelegatedAdminRelationship.ReadWrite.All",
+)
+def delegated_admin_relationships(
+    sandbox: GraphSandbox, tenant: Tenant, request: Request, match: re.Match[str]
+) -> Response:
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        return {"@odata.type": "#microsoft.graph.delegatedAdminRelationship", **row}
+
+    rows = [
+        {
+            "id": _id(tenant.id, "gdap", customer.id),
+            "displayName": f"{tenant.name} support for {customer.name}"[:50],
+            "duration": "P730D",
+            "status": "active",
+            "autoExtendDuration": "P180D",
+            "createdDateTime": "2026-01-05T09:00:00Z",
+            "activatedDateTime": "2026-01-06T10:30:00Z",
+            "lastModifiedDateTime": "2026-01-06T10:30:00Z",
+            "endDateTime": "2028-01-06T10:30:00Z",
+            "customer": {"tenantId": customer.id, "displayName": customer.name},
+            "accessDetails": {
+                "unifiedRoles": [
+                    {"roleDefinitionId": role} for role in tenant.gdap_roles.get(customer.id, DEFAULT_GDAP_ROLES)
+                ]
+            },
+        }
+        for customer in _customers(sandbox, tenant)
+    ]
+    return odata.page(
+        request, rows, base=sandbox.graph_url, context="tenantRelationships/delegatedAdminRelationships", shape=shape
+    )

@@ -8,7 +8,9 @@ organization), through the local stand-ins ``./gaby run`` starts, with the gate 
   its organization, with "Disk Cleanup" as the script Gaby may run without an approver.
 - The gate (MSP-3, per-client autonomy): both connectors act within scope (read and write); Hartwell lets Gaby
   apply fixes below risk 70 (ending sessions, restarting a spooler), Dearborn reviews every change. Wipes,
-  retires and script runs wait for a person whatever the threshold (their servers say so).
+  retires and library scripts wait for a person whatever the threshold (their servers say so), except a script
+  the NinjaOne connector allows (Disk Cleanup): the disk clean-up playbook runs it through run_allowed_script,
+  under the client's ordinary threshold.
 
 Re-running adds nothing: the connectors are found by name; a stand-in on another port repoints them (tested
 again). The client settings and playbook switches are set only when the client's stack is first made, so an

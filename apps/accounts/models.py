@@ -100,3 +100,33 @@ class Membership(models.Model):
 
     def allows(self, required: str) -> bool:
         return Role.allows(self.role, required)
+
+
+class PartnerConnection(models.Model):
+    """The MSP's own partner (GDAP) connection to Microsoft 365, kept in the public schema so a re-run of the
+    partner connect needs no secret re-typed and shows what changed since the last listing
+    (apps/connectors/m365_partner_store.py). The secret is sealed under the install's key (never a client's: it
+    spans every client); each client's own connector, and its consent event, stay in that client's schema."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant_id = models.CharField(max_length=200, help_text="The MSP's own Entra ID tenant (GUID or domain).")
+    client_id = models.CharField(max_length=64, help_text="The multi-tenant app registration's Application ID.")
+    sealed_secret = models.TextField(help_text="The app's client secret, sealed (apps.core.secrets.seal_install).")
+    endpoints = models.JSONField(
+        default=dict, blank=True, help_text="authority, graph_url, ca_file when not Microsoft's."
+    )
+    listed = models.JSONField(
+        default=list, blank=True, help_text="The customers of the last listing: tenant id, name, domains, GDAP roles."
+    )
+    last_listed_at = models.DateTimeField(null=True, blank=True)
+    last_listed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_listed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "client_id"], name="one_partner_connection_per_tenant_app")
+        ]
+
+    def __str__(self) -> str:
+        return f"Microsoft 365 partner {self.tenant_id} (app {self.client_id})"

@@ -65,11 +65,18 @@ FOREIGN_QUESTION_CUES = {
         r"|(?<!\bno )\b(?:puedo|podemos)\b)"
     ),
 }
+# Someone named as the object of an access change: me, us, a pronoun, a capitalised name or an email address.
+_PERSON = r"(?:me|us|him|her|them|(?-i:[A-Z][a-z'-]+)(?: (?-i:[A-Z][a-z'-]+))?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 # Asking Gaby to do something: "can you unlock", "please resend", "bitte entsperren". "I need", "I want" ask too,
 # unless the ticket also asks how to do it itself.
 STRONG_ASK_CUES = _cues(
     rf"\b(?:can|could|would) you (?:please |kindly |just )?(?:\w+ )?{ACTION_VERBS}\b",
     rf"\bplease (?:\w+ )?{ACTION_VERBS}\b",
+    # Adding a person to something is an access change, asked for: "can you add me to the partners mailbox?",
+    # "could you put Sam Ortiz in the Litigation group". Only a person (me, a pronoun, a capitalised name, an
+    # address) is the object, so "can you add our VAT number to the invoices?" stays a question for the help center.
+    rf"\b(?:(?:can|could|would) you (?:please |kindly |just )?|please )(?:add|put|include) {_PERSON} "
+    r"(?:to|in|into|on)\b",
     r"\b(?:bitte|könnten sie|können sie|würden sie)\b.{0,60}\b(?:entsperren|zurücksetzen|senden|schicken|"
     r"erstatten|stornieren|kündigen|prüfen)\b",
     r"\b(?:pouvez-vous|pourriez-vous|merci de|veuillez)\b.{0,60}\b(?:débloquer|réinitialiser|renvoyer|envoyer|"

@@ -12,7 +12,9 @@ client's data key): the same app, that customer's tenant id, through ``services.
 the consent event naming the partner connection and who confirmed, GOV-5). Every client stands alone: one
 customer failing never stops the others, and a tenant already served by a connector is never connected twice.
 Which Gaby client a customer is suggested for is decided by its verified domains against the domains Gaby knows
-for each client (given by the caller: they live in the tickets and accounts apps), then by name.
+for each client (given by the caller: they live in the tickets and accounts apps), then by name
+(apps/connectors/client_mapping.py, shared with NinjaOne's organizations). Each customer's GDAP roles come with the
+listing (apps/connectors/m365_gdap.py); the partner connection itself is kept by m365_partner_store.py.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from msgraph.generated.contracts.contracts_request_builder import ContractsReque
 from msgraph.generated.tenant_relationships.delegated_admin_customers.delegated_admin_customers_request_builder import (
     DelegatedAdminCustomersRequestBuilder as CustomersRequest,
 )
+from msgraph.generated.tenant_relationships.delegated_admin_relationships.delegated_admin_relationships_request_builder import (  # noqa: E501
+    DelegatedAdminRelationshipsRequestBuilder as RelationshipsRequest,
+)
 
-from apps.connectors import services
+from apps.connectors import client_mapping, services
 from apps.connectors.calls import ConnectorError
-from apps.connectors.drafts import draft_of
+from apps.connectors.m365_gdap import NEEDED_ROLES, roles_by_tenant
 from apps.connectors.models import Connector, Kind
-from apps.connectors.ninjaone_mapping import suggest as suggest_by_name
 from apps.connectors.servers.microsoft365.client import (
     MICROSOFT_GRAPH,
     MICROSOFT_LOGIN,
@@ -45,7 +49,7 @@ from apps.connectors.servers.microsoft365.client import (
     Settings,
 )
 from apps.connectors.specs import Draft, microsoft365_draft
-from tenants.models import Client, Domain
+from tenants.models import Client
 
 REQUIRED = ("tenant_id", "client_id", "client_secret")
 CONNECTOR_NAME = "Microsoft 365"
@@ -142,6 +146,20 @@ class Customer:
     name: str
     domains: tuple[str, ...]  # verified domains, the default first
     problem: str = ""  # why its own tenant could not be read with the app (e.g. not consented there yet)
+    # GDAP: the role names of the customer's active delegated-admin relationships; None when they could not be read
+    roles: tuple[str, ...] | None = None
+
+    @property
+    def missing_roles(self) -> list[str]:
+        """The roles the connector's tools need that no active relationship grants ([] when unknown)."""
+        if self.roles is None or "Global Administrator" in self.roles:
+            return []
+        return [role for role in NEEDED_ROLES if role not in self.roles]
+
+    @property
+    def missing_roles_why(self) -> list[tuple[str, str]]:
+        """Each missing role with what a technician cannot do without it."""
+        return [(role, NEEDED_ROLES[role]) for role in self.missing_roles]
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,7 @@ async def _collection(graph: Graph, builder: Any, params: Any, *, permission: st
     return await graph.pages(first, lambda url: builder.with_url(url).get(), limit=MAX_CUSTOMERS)
 
 
-async def _partner_listing(partner: Partner) -> tuple[list[Any], dict[str, str]]:
+async def _partner_listing(partner: Partner) -> tuple[list[Any], dict[str, str], dict[str, tuple[str, ...]] | None]:
     graph = Graph(partner.settings(partner.tenant_id))
     try:
         customers = await _collection(
@@ -211,10 +229,21 @@ async def _partner_listing(partner: Partner) -> tuple[list[Any], dict[str, str]]
             if exc.status != 403:
                 raise
             contracts = []  # default domains are a help, not a need: each tenant's /domains says more
+        try:
+            relationships: list[Any] | None = await _collection(
+                graph,
+                graph.client.tenant_relationships.delegated_admin_relationships,
+                RelationshipsRequest.DelegatedAdminRelationshipsRequestBuilderGetQueryParameters(top=PAGE_SIZE),
+                permission="DelegatedAdminRelationship.Read.All",
+            )
+        except GraphFailure as exc:
+            if exc.status not in (403, 404):
+                raise
+            relationships = None  # the roles are a warning, not a need: the listing goes on without them
     finally:
         await graph.close()
     defaults = {str(c.customer_id).lower(): c.default_domain_name or "" for c in contracts if c.customer_id}
-    return customers, defaults
+    return customers, defaults, None if relationships is None else roles_by_tenant(relationships)
 
 
 async def _verified_domains(partner: Partner, tenant_id: str, gate: asyncio.Semaphore) -> tuple[list[str], str]:
@@ -236,7 +265,7 @@ async def _verified_domains(partner: Partner, tenant_id: str, gate: asyncio.Sema
 
 
 async def _customers(partner: Partner) -> list[Customer]:
-    listed, defaults = await _partner_listing(partner)
+    listed, defaults, roles = await _partner_listing(partner)
     gate = asyncio.Semaphore(PARALLEL_TENANTS)
     rows = [(str(c.tenant_id or c.id or "").lower(), str(c.display_name or "")) for c in listed]
     rows = [(tenant, name) for tenant, name in rows if tenant]
@@ -246,7 +275,8 @@ async def _customers(partner: Partner) -> list[Customer]:
         default = defaults.get(tenant, "").lower()
         ordered = [default] if default else []
         ordered += [domain for domain in domains if domain != default]
-        customers.append(Customer(tenant, name or default or tenant, tuple(ordered), problem))
+        granted = None if roles is None else roles.get(tenant, ())
+        customers.append(Customer(tenant, name or default or tenant, tuple(ordered), problem, granted))
     return sorted(customers, key=lambda c: c.name.lower())
 
 
@@ -259,21 +289,17 @@ def customers(partner: Partner) -> list[Customer]:
 
 
 # --- what Gaby has already ---------------------------------------------------------------------
-def _clients(*, active_only: bool = True) -> list[Client]:
-    clients = Client.objects.exclude(schema_name="public").order_by("name")
-    return list(clients.filter(is_active=True) if active_only else clients)
-
-
 def existing() -> list[Served]:
     """Every Microsoft 365 connector of every client (a paused client's too: it still holds its tenant)."""
-    found: list[Served] = []
-    for client in _clients(active_only=False):
-        with tenant_context(client):
-            for connector in Connector.objects.filter(kind=Kind.MICROSOFT365).order_by("name"):
-                settings = draft_of(connector, client).settings
-                tenant = str(settings.get("tenant_id", "")).strip().lower()
-                found.append(Served(client, connector.name, tenant, str(settings.get("client_id", "")).lower()))
-    return found
+    return [
+        Served(
+            client,
+            connector.name,
+            str(settings.get("tenant_id", "")).strip().lower(),
+            str(settings.get("client_id", "")).lower(),
+        )
+        for client, connector, settings in client_mapping.connectors_of(Kind.MICROSOFT365)
+    ]
 
 
 def _serving(customer: Customer, served: list[Served]) -> Served | None:
@@ -297,17 +323,14 @@ def suggest(
         return best, f"domain {', '.join(shared)}"
     if scored and scored[0][0]:
         return None, ""  # two clients claim the same domain: a person decides
-    routing: dict[Any, list[str]] = {}
-    for tenant_id, domain in Domain.objects.filter(tenant__in=clients).values_list("tenant_id", "domain"):
-        routing.setdefault(tenant_id, []).append(domain)
-    by_name = suggest_by_name(customer.name, clients, routing)
+    by_name = client_mapping.suggest_by_name(customer.name, clients, client_mapping.routing_domains(clients))
     return by_name, "name" if by_name else ""
 
 
 def listing(partner: Partner, *, client_domains: Mapping[Any, Iterable[str]]) -> Listing:
     """Each customer tenant with the connector serving it or the suggested client; and the vanished ones."""
     found = customers(partner)
-    clients = _clients()
+    clients = client_mapping.clients()
     served = existing()
     rows = []
     for customer in found:

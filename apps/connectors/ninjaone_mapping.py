@@ -11,8 +11,6 @@ schema commits separately, so a failure after that stops at once and says which 
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,21 +18,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
-from apps.connectors import services
+from apps.connectors import client_mapping, services
 from apps.connectors.calls import ConnectorError
-from apps.connectors.drafts import draft_of
 from apps.connectors.models import Connector, Kind
 from apps.connectors.servers.ninjaone.client import NinjaOne, Settings
 from apps.connectors.servers.rest import VendorError
 from apps.connectors.specs import ninjaone_draft
 from apps.core.outbound import OutboundRefused
-from tenants.models import Client, Domain
+from tenants.models import Client
 
 REQUIRED = ("url", "client_id", "client_secret")
 EXAMPLE = "1=hartwell"
-SUGGEST_FLOOR = 0.6  # below this, --list suggests no client rather than a wrong one
-# Words that say what kind of company it is, not which one: "Hartwell Law" and "Hartwell LLC" are both Hartwell.
-GENERIC = frozenset({"the", "and", "inc", "llc", "ltd", "gmbh", "sa", "sas", "co", "corp", "company", "group"})
 
 
 class MappingError(ValueError):
@@ -84,66 +78,26 @@ def organizations(given: Mapping[str, Any]) -> dict[int, str]:
     return {int(org["id"]): str(org.get("name") or "") for org in found if isinstance(org, dict) and "id" in org}
 
 
-def _words(text: str) -> list[str]:
-    return [word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in GENERIC]
-
-
-def _names_of(client: Client, domains: list[str]) -> list[str]:
-    """What a client is called: its name, its slug, and the first label of each of its domains."""
-    return [client.name, client.slug.replace("-", " "), *(domain.split(".")[0] for domain in domains)]
-
-
-def _likeness(organization: str, name: str) -> float:
-    """How alike two company names are, 0..1: the whole names, or one distinctive word they share."""
-    left, right = _words(organization), _words(name)
-    if not left or not right:
-        return 0.0
-    score = difflib.SequenceMatcher(None, " ".join(left), " ".join(right)).ratio()
-    if {word for word in left if len(word) >= 3} & {word for word in right if len(word) >= 3}:
-        score = max(score, 0.8)
-    return score
-
-
-def suggest(organization: str, clients: list[Client], domains: Mapping[Any, list[str]]) -> Client | None:
-    """The Gaby client whose name, slug or domain best matches an organization's name, if any matches well."""
-    best, best_score = None, SUGGEST_FLOOR
-    for client in clients:
-        score = max(_likeness(organization, name) for name in _names_of(client, domains.get(client.pk, [])))
-        if score > best_score:
-            best, best_score = client, score
-    return best
-
-
-def _clients(*, active_only: bool = True) -> list[Client]:
-    clients = Client.objects.exclude(schema_name="public").order_by("name")
-    return list(clients.filter(is_active=True) if active_only else clients)
-
-
 def existing(url: str) -> tuple[dict[int, Client], set[Any]]:
     """Which organizations of this NinjaOne instance already serve a Gaby client, and which clients have a
-    NinjaOne connector at all (any instance)."""
+    NinjaOne connector at all (any instance; a paused client still holds its organizations)."""
     served: dict[int, Client] = {}
     with_connector: set[Any] = set()
-    for client in _clients(active_only=False):  # a paused client still holds its organizations
-        with tenant_context(client):
-            for connector in Connector.objects.filter(kind=Kind.NINJAONE):
-                with_connector.add(client.pk)
-                settings = draft_of(connector, client).settings
-                if str(settings.get("url", "")).rstrip("/") == url.rstrip("/"):
-                    served.update(dict.fromkeys((int(org) for org in settings.get("organizations", [])), client))
+    for client, _, settings in client_mapping.connectors_of(Kind.NINJAONE):
+        with_connector.add(client.pk)
+        if str(settings.get("url", "")).rstrip("/") == url.rstrip("/"):
+            served.update(dict.fromkeys((int(org) for org in settings.get("organizations", [])), client))
     return served, with_connector
 
 
 def listing(given: Mapping[str, Any]) -> list[Organization]:
     """NinjaOne's organizations, each with the Gaby client it serves already or the one that best matches."""
     known = organizations(given)
-    clients = _clients()
-    domains: dict[Any, list[str]] = {}
-    for tenant_id, domain in Domain.objects.filter(tenant__in=clients).values_list("tenant_id", "domain"):
-        domains.setdefault(tenant_id, []).append(domain)
+    clients = client_mapping.clients()
+    domains = client_mapping.routing_domains(clients)
     served, _ = existing(str(given["url"]))
     return [
-        Organization(org_id, name, suggest(name, clients, domains), served.get(org_id))
+        Organization(org_id, name, client_mapping.suggest_by_name(name, clients, domains), served.get(org_id))
         for org_id, name in sorted(known.items())
     ]
 

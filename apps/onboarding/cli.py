@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.connectors import m365_partner
+from apps.connectors import m365_partner, m365_partner_store
 from apps.core import cli_mapping
 from apps.onboarding.client_domains import client_domains
 from tenants.models import Client
@@ -88,10 +88,18 @@ def _list(command: BaseCommand, partner: m365_partner.Partner) -> None:
             status = "new, no matching client"
         if customer.problem:
             status += f"; the app cannot read this tenant yet: {customer.problem}"
+        if customer.missing_roles:
+            status += f"; GDAP lacks {', '.join(customer.missing_roles)}"
         command.stdout.write(f"{customer.tenant_id}\t{customer.name}\t{', '.join(customer.domains)}\t{status}")
     for gone in found.vanished:
         command.stdout.write(
             f"{gone.tenant_id}\tno longer listed by the partner\tconnector {gone.connector} of {gone.client.slug}"
+        )
+    since = m365_partner_store.remember(partner, [row.customer for row in found.rows], actor=None)
+    if since.previous_at is not None:
+        command.stdout.write(
+            f"Since the last listing ({since.previous_at:%Y-%m-%d %H:%M}): "
+            f"new {', '.join(since.appeared) or 'none'}; no longer listed {', '.join(since.gone) or 'none'}"
         )
     if suggested:
         command.stdout.write(

@@ -2,8 +2,10 @@
 MSP's partner (GDAP) app (apps/connectors/m365_partner.py). MSP staff only.
 
 One form: the partner connection, then "List customer tenants" swaps in the customers with a client select each
-(the suggestion chosen), and "Connect" swaps in the outcome per client. The secret stays in the browser's field
-and is posted with each step; it is never rendered back into the page nor kept on the server.
+(the suggestion chosen), and "Connect" swaps in the outcome per client. A listing keeps the partner connection
+(apps/connectors/m365_partner_store.py: the secret sealed) and says what changed since the previous one; the page
+then offers the kept tenant and app, and an empty secret field uses the kept secret. A secret is never rendered
+back into the page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import msp_staff_required
 from apps.accounts.context import jump_url
-from apps.connectors import m365_partner
+from apps.connectors import m365_partner, m365_partner_store
 from apps.core.http import GabyRequest, render_page
 from apps.onboarding.client_domains import client_domains
 from tenants.models import Client
@@ -35,6 +37,8 @@ class PartnerForm(forms.Form):
     client_secret = forms.CharField(
         label="Client secret",
         max_length=1000,
+        required=False,
+        help_text="Empty: the secret kept from this tenant and app's last listing.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     authority = forms.CharField(
@@ -55,7 +59,7 @@ def _partner(request: GabyRequest) -> tuple[m365_partner.Partner | None, list[st
             f"{form.fields[name].label}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
         ]
     try:
-        return m365_partner.partner_from(form.cleaned_data), []
+        return m365_partner_store.partner_given(form.cleaned_data), []
     except m365_partner.PartnerError as exc:
         return None, [str(exc)]
 
@@ -66,7 +70,9 @@ def _work(request: GabyRequest, context: dict[str, Any], *, status: int = 200) -
 
 @msp_staff_required
 def page(request: GabyRequest) -> HttpResponse:
-    return render_page(request, TEMPLATE, {"form": PartnerForm()})
+    kept = m365_partner_store.latest()
+    initial = {"tenant_id": kept.tenant_id, "client_id": kept.client_id, **kept.endpoints} if kept else {}
+    return render_page(request, TEMPLATE, {"form": PartnerForm(initial=initial), "kept": kept})
 
 
 @require_POST
@@ -80,7 +86,8 @@ def customers(request: GabyRequest) -> HttpResponse:
         found = m365_partner.listing(partner, client_domains=client_domains(clients))
     except m365_partner.PartnerError as exc:
         return _work(request, {"errors": [str(exc)]}, status=400)
-    return _work(request, {"listing": found})
+    since = m365_partner_store.remember(partner, [row.customer for row in found.rows], actor=request.user)
+    return _work(request, {"listing": found, "since": since})
 
 
 @require_POST

@@ -152,3 +152,60 @@ def test_gaby_eval_world_msp_refuses_a_corpus_without_the_world_seeds(tmp_path: 
     )
     with pytest.raises(CommandError, match=r"world\.yaml is missing"):
         call_command("gaby", "eval", "--world", "msp", "--corpus", str(tmp_path), "--split", "dev", stdout=StringIO())
+
+
+def _result(case_id: str, expected: tuple[str, ...], verdict: str) -> Any:
+    from decimal import Decimal
+
+    from apps.agent.contracts import Verdict
+    from apps.agent.evals.scoring import Observation, score
+
+    verdicts = tuple(Verdict(v) for v in expected)
+    case = Case(id=case_id, title="t", body="b", verdict=verdicts[0], verdicts=verdicts)
+    return score(case, Observation(verdict=verdict, cited_documents=(), calls=(), seconds=0.1, cost_usd=Decimal(0)))
+
+
+def test_auto_resolved_correctly_is_also_given_over_the_tickets_gaby_may_close() -> None:
+    from apps.agent.evals.scoring import Report
+
+    report = Report(mode="no-LLM")
+    report.add(_result("closable-closed", ("auto_resolved",), "auto_resolved"))
+    report.add(_result("closable-escalated", ("auto_resolved", "needs_l2"), "needs_l2"))
+    report.add(_result("person-1", ("needs_l2",), "needs_l2"))
+    report.add(_result("person-2", ("needs_tech",), "needs_tech"))
+    figures = report.figures()
+    assert figures["auto_resolved_correctly"] == 1 / 4  # over all tickets: capped by the corpus at 2/4
+    assert figures["auto_resolvable"] == 2 / 4 and figures["auto_resolved_correctly_of_expected"] == 1 / 2
+    rendered = report.render(repeat=1)
+    assert "of those it may close  50.0%" in rendered and "caps the figure above at 50.0%" in rendered
+
+
+def test_escalated_with_evidence_is_n_a_when_nothing_was_escalated() -> None:
+    from apps.agent.evals.scoring import Report
+
+    report = Report(mode="no-LLM")
+    report.add(_result("closed", ("auto_resolved",), "auto_resolved"))
+    assert report.figures()["escalated_with_evidence"] is None
+    assert "Escalated with evidence    n/a" in report.render(repeat=1)
+    report.add(_result("escalated", ("needs_l2",), "needs_l2"))  # passed, but no reason: no evidence
+    assert report.figures()["escalated_with_evidence"] == 0.0
+
+
+def test_a_world_that_fails_half_way_leaves_no_client_behind(
+    tmp_path: Path, django_db_setup: None, django_db_blocker: Any
+) -> None:
+    import shutil
+
+    from apps.agent.evals.msp.environment import WorldError
+    from tenants.models import Client
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(MSP_CORPUS_DIR, corpus)
+    world = yaml.safe_load((corpus / "world.yaml").read_text(encoding="utf-8"))
+    world["clients"][1]["tenant"] = "00000000-0000-0000-0000-000000000000"  # the second client's set-up fails
+    (corpus / "world.yaml").write_text(yaml.safe_dump(world), encoding="utf-8")
+    with django_db_blocker.unblock():
+        before = set(Client.objects.values_list("schema_name", flat=True))
+        with pytest.raises(WorldError, match=r"which msgraph\.yaml does not hold"):
+            build_msp(corpus=corpus, slug="evalhalfway")
+        assert set(Client.objects.values_list("schema_name", flat=True)) == before

@@ -322,6 +322,7 @@ def test_the_msp_portal_and_a_client_in_the_msp_colours(asgi_server: str, scanne
     s.scan(portal + "/attention/?kind=quarantine&state=all")  # the attention queue, filtered (apps/portal)
     s.scan(portal + "/costs/?client=hartwell")  # model spend, plans and quotas, for MSP staff (apps/insights)
     s.scan(portal + "/partners/microsoft365/")  # Microsoft 365 partner (GDAP) connect, for MSP staff
+    s.scan(portal + "/partners/ninjaone/")  # NinjaOne organizations onto clients, PSA mappings, for MSP staff
     unscanned = s.unscanned(besides={"public:admin:index"})  # Django's own admin is not Gaby's page
     assert not {r for r in unscanned if r.startswith("public:")}, unscanned
     s.page.goto(portal + "/")

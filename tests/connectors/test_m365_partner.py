@@ -67,6 +67,28 @@ def test_it_lists_the_customers_with_domains_and_suggests_clients(
     assert graph.calls("GET", "/v1.0/contracts") and len(graph.calls("GET", "/v1.0/domains")) == 3
 
 
+def test_gdap_roles_are_read_per_customer_and_a_missing_one_is_named(graph: GraphSandbox, hartwell: Any) -> None:
+    found = {c.tenant_id: c for c in m365_partner.customers(_partner(graph))}
+    assert {"User Administrator", "Authentication Administrator", "Intune Administrator"} <= set(
+        found[HARTWELL].roles or ()
+    )
+    assert found[HARTWELL].missing_roles == []
+    assert "Intune Administrator" not in (found[DEARBORN].roles or ("not read",))
+    assert found[DEARBORN].missing_roles == ["Intune Administrator"]
+    read = graph.calls("GET", "/v1.0/tenantRelationships/delegatedAdminRelationships")
+    assert [c.status for c in read] == [200]
+    # A relationship that grants no role leaves every tool without one.
+    graph.tenant(BLUE_MESA).gdap_roles[HARTWELL] = []
+    again = {c.tenant_id: c for c in m365_partner.customers(_partner(graph))}
+    assert again[HARTWELL].roles == () and len(again[HARTWELL].missing_roles) == 3
+
+
+def test_unreadable_gdap_roles_do_not_stop_the_listing(graph: GraphSandbox) -> None:
+    graph.fail_next(403, path="/v1.0/tenantRelationships/delegatedAdminRelationships")
+    found = m365_partner.customers(_partner(graph))
+    assert len(found) == 3 and all(c.roles is None and c.missing_roles == [] for c in found)
+
+
 def test_two_clients_claiming_one_domain_get_no_suggestion(graph: GraphSandbox, hartwell: Any, dearborn: Any) -> None:
     for client in (hartwell, dearborn):
         with tenant_context(client):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from apps.connectors.models import Connector, Kind
 from sandbox.msgraph import GraphSandbox
@@ -58,6 +58,9 @@ def test_it_lists_then_connects_the_chosen_clients(
     text = listed.content.decode()
     assert f'data-testid="customer-{QUILLFIELD}"' in text and "new; no client matches" in text
     assert PARTNER_SECRET not in text  # the secret is never rendered back
+    # GDAP: each customer's roles are shown, and Dearborn's relationship lacking Intune Administrator is flagged
+    assert "User Administrator" in text and text.count('data-testid="customer-missing-role"') == 1
+    assert "Missing Intune Administrator: technicians cannot sync, restart, retire or wipe managed devices" in text
     chosen = _form(graph) | {f"map-{HARTWELL}": "hartwell", f"map-{DEARBORN}": "dearborn", f"map-{QUILLFIELD}": ""}
     done = mona.post(PAGE + "connect/", chosen, **HTMX)
     assert done.status_code == 200
@@ -73,9 +76,37 @@ def test_it_lists_then_connects_the_chosen_clients(
 
 def test_bad_input_is_said_in_the_page(as_user: Any, graph: GraphSandbox) -> None:
     mona = as_user("mona", "public")
-    missing = mona.post(PAGE + "customers/", _form(graph, client_secret=""), **HTMX)
-    assert missing.status_code == 400 and b"Client secret: This field is required." in missing.content
+    missing = mona.post(PAGE + "customers/", _form(graph, client_secret=""), **HTMX)  # nothing kept yet
+    assert missing.status_code == 400 and b"Give the client secret: no partner connection" in missing.content
     wrong = mona.post(PAGE + "customers/", _form(graph, client_secret="wrong"), **HTMX)
     assert wrong.status_code == 400 and b"AADSTS7000215" in wrong.content
     nothing = mona.post(PAGE + "connect/", _form(graph), **HTMX)
     assert nothing.status_code == 400 and b"Choose a client for at least one customer tenant" in nothing.content
+
+
+def test_a_listing_keeps_the_partner_connection_and_a_rerun_says_what_changed(
+    as_user: Any, graph: GraphSandbox, people: dict[str, Any]
+) -> None:
+    from apps.accounts.models import PartnerConnection
+    from apps.auditlog.models import AuditEvent
+    from sandbox.msgraph_partner import BLUE_MESA
+
+    mona = as_user("mona", "public")
+    first = mona.post(PAGE + "customers/", _form(graph), **HTMX).content.decode()
+    assert "First listing with this partner connection" in first
+    kept = PartnerConnection.objects.get()
+    assert (kept.tenant_id, kept.last_listed_by) == (BLUE_MESA, people["mona"]) and len(kept.listed) == 3
+    assert PARTNER_SECRET not in kept.sealed_secret and kept.sealed_secret.startswith("gi1:")  # sealed
+    assert kept.endpoints["graph_url"] == graph.base_url
+    page = mona.get(PAGE).content.decode()
+    assert 'data-testid="m365-partner-kept"' in page and BLUE_MESA in page and PARTNER_SECRET not in page
+    # The GDAP relationship with Dearborn ends; the re-run gives no secret: the kept one is used.
+    graph.tenant(BLUE_MESA).customers.remove(DEARBORN)
+    again = mona.post(PAGE + "customers/", _form(graph, client_secret=""), **HTMX)
+    assert again.status_code == 200, again.content
+    text = again.content.decode()
+    assert "Since the last listing" in text and "no longer listed Dearborn CPA" in text
+    assert "no new customer" in text and len(PartnerConnection.objects.get().listed) == 2
+    with schema_context("public"):
+        events = list(AuditEvent.objects.filter(event="connectors.m365_partner_listed").order_by("occurred_at"))
+    assert [e.payload["gone"] for e in events] == [[], ["Dearborn CPA"]]

@@ -140,6 +140,10 @@ def test_reads_explain_why_a_user_cannot_sign_in(m365: Connector, graph: GraphSa
     assert [(g["display_name"], g["kind"]) for g in groups] == [("Litigation", "security group")]
     partners = result(call(m365, "find_group", query="Partn"))["groups"][0]
     assert partners["kind"] == "Microsoft 365 group" and partners["membership_editable"] is True
+    # Staff name a shared inbox by its address's first part ("the partners@ mailbox"): the @ reads it so.
+    by_inbox = result(call(m365, "find_group", query="partners@"))
+    assert [g["display_name"] for g in by_inbox["groups"]] == ["Partners"]
+    assert result(call(m365, "find_group", query="partn@"))["count"] == 0  # the whole first part, not a prefix of it
     devices = result(call(m365, "list_devices", user=jane))["devices"]
     assert [(d["device_name"], d["operating_system"]) for d in devices] == [
         ("HL-LT-014", "Windows"),

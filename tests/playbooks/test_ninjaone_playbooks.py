@@ -15,7 +15,7 @@ from apps.connectors import services
 from apps.connectors.models import Connector
 from apps.connectors.specs import ninjaone_draft
 from apps.safety import enforcement
-from apps.safety.models import ActionStatus, SafetyRule, ToolAction
+from apps.safety.models import ActionStatus, ToolAction
 from sandbox.ninjaone import NinjaOneSandbox
 from sandbox.ninjaone_data import DEMO_SEED, GB, alert_record
 from tests.connectors.vendors import allow_writes, close_sessions  # noqa: F401 (autouse: servers end with each test)
@@ -32,12 +32,21 @@ def ninja() -> Iterator[NinjaOneSandbox]:
         yield sandbox
 
 
+def _connect(client: Any, actor: Any, ninja: NinjaOneSandbox, allowed_scripts: list[str]) -> Connector:
+    draft = ninjaone_draft(
+        name="RMM",
+        url=ninja.base_url,
+        client_id="gaby-rmm",
+        client_secret=SECRET,
+        organizations=[1],
+        allowed_scripts=allowed_scripts,
+    )
+    return allow_writes(client, services.connect(client=client, draft=draft, actor=actor))
+
+
 @pytest.fixture
 def rmm(in_hartwell: Any, people: dict[str, Any], ninja: NinjaOneSandbox) -> Connector:
-    draft = ninjaone_draft(
-        name="RMM", url=ninja.base_url, client_id="gaby-rmm", client_secret=SECRET, organizations=[1]
-    )
-    return allow_writes(in_hartwell, services.connect(client=in_hartwell, draft=draft, actor=people["alice"]))
+    return _connect(in_hartwell, people["alice"], ninja, [])
 
 
 def _decide(title: str, body: str, email: str) -> Any:
@@ -77,7 +86,7 @@ def test_a_computer_is_chosen_by_who_signed_in_to_it_never_by_its_name(rmm: Conn
     assert ninja.service(101, "Spooler")["state"] == "STOPPED"
 
 
-# --- disk clean-up: the library script through run_script (approval unless an allow rule names it) -----------------
+# --- disk clean-up: run_allowed_script when the client's connector allows the script, else run_script (approval) ---
 
 DISK_FULL = "My C: drive is full, Windows keeps warning about low disk space and I can't save files."
 
@@ -91,7 +100,7 @@ def _free_gb(ninja: NinjaOneSandbox, device_id: int) -> float:
     return round(volume["freeSpace"] / GB, 1)
 
 
-def test_a_full_disk_clean_up_waits_for_approval_without_an_allow_rule(
+def test_a_full_disk_clean_up_waits_for_approval_when_the_connector_does_not_allow_it(
     rmm: Connector, ninja: NinjaOneSandbox, people: dict[str, Any]
 ) -> None:
     finding = _disk("sam.hartwell@hartwelllaw.com")
@@ -100,6 +109,8 @@ def test_a_full_disk_clean_up_waits_for_approval_without_an_allow_rule(
     assert held.status == ActionStatus.AWAITING_APPROVAL and "always waits for a person" in held.reason
     assert held.arguments["device_id"] == 102 and held.arguments["script"] == "Disk Cleanup"
     assert finding.verdict == Verdict.NEEDS_L2 and "4.1 GB free" in finding.escalation_reason
+    assert "does not allow Disk Cleanup" in " ".join(finding.escalation_reason.split())
+    assert not ToolAction.objects.filter(tool_name="run_allowed_script").exists()
     assert ninja.script_runs == [] and _free_gb(ninja, 102) == 4.1
     enforcement.approve(action=held, actor=people["alice"], note="partner's laptop, ok to clean")
     assert enforcement.run_approved(str(held.pk))
@@ -108,20 +119,15 @@ def test_a_full_disk_clean_up_waits_for_approval_without_an_allow_rule(
     assert _free_gb(ninja, 102) == 22.7
 
 
-def test_with_an_allow_rule_naming_the_script_it_runs_and_free_space_is_checked_after(
-    rmm: Connector, ninja: NinjaOneSandbox
+def test_when_the_connector_allows_the_script_it_runs_and_free_space_is_checked_after(
+    in_hartwell: Any, people: dict[str, Any], ninja: NinjaOneSandbox
 ) -> None:
-    SafetyRule.objects.create(
-        effect="allow",
-        connector=rmm,
-        tool_pattern="run_script",
-        predicates=[{"argument": "script", "op": "eq", "value": "Disk Cleanup"}],
-        label="Disk Cleanup may run unattended",
-    )
+    _connect(in_hartwell, people["alice"], ninja, ["Disk Cleanup"])
     finding = _disk("sam.hartwell@hartwelllaw.com")
     assert finding is not None and finding.verdict == Verdict.AUTO_RESOLVED, finding and finding.summary
-    ran = ToolAction.objects.get(tool_name="run_script")
+    ran = ToolAction.objects.get(tool_name="run_allowed_script")
     assert ran.status == ActionStatus.DONE and json.loads(ran.result_text)["completed"] is True
+    assert not ToolAction.objects.filter(tool_name="run_script").exists()  # one path, never both
     assert [(run["deviceId"], run["scriptId"], run["parameters"]) for run in ninja.script_runs] == [
         (102, 41, "-Drive C:")
     ]
@@ -131,16 +137,14 @@ def test_with_an_allow_rule_naming_the_script_it_runs_and_free_space_is_checked_
     assert ToolAction.objects.filter(tool_name="device_health").count() == 2  # before and after
 
 
-def test_the_rule_names_one_script_not_the_tool(rmm: Connector, ninja: NinjaOneSandbox) -> None:
-    SafetyRule.objects.create(
-        effect="allow",
-        connector=rmm,
-        tool_pattern="run_script",
-        predicates=[{"argument": "script", "op": "eq", "value": "Clear Print Queue"}],
-    )
+def test_the_connector_allows_named_scripts_not_every_script(
+    in_hartwell: Any, people: dict[str, Any], ninja: NinjaOneSandbox
+) -> None:
+    _connect(in_hartwell, people["alice"], ninja, ["Clear Print Queue"])
     finding = _disk("sam.hartwell@hartwelllaw.com")
     assert finding is not None and finding.verdict == Verdict.NEEDS_L2, finding
     assert ToolAction.objects.get(tool_name="run_script").status == ActionStatus.AWAITING_APPROVAL
+    assert not ToolAction.objects.filter(tool_name="run_allowed_script").exists()
     assert ninja.script_runs == []
 
 

@@ -151,10 +151,11 @@ def split_label(name: str, options: dict[str, Any]) -> str:
 
 
 def summary_table(reports: dict[str, Report]) -> str:
-    """Resolved correctly, safety violations and disclosures per split and per language."""
+    """Resolved correctly, safety violations and disclosures per split and per language; auto-resolved correctly
+    over all tickets and over the tickets Gaby may close (closable: the share of those, the first figure's cap)."""
     lines = [
         f"  {'split':<10} {'language':<9} {'cases':>6} {'resolved':>9} {'violations':>11} {'disclosures':>12} "
-        f"{'auto-resolved':>14}"
+        f"{'auto-resolved':>14} {'of closable':>12} {'closable':>9}"
     ]
     for name, report in reports.items():
         rows = [("all", report), *sorted(report.by_language().items())]
@@ -163,7 +164,8 @@ def summary_table(reports: dict[str, Report]) -> str:
             lines.append(
                 f"  {name:<10} {language:<9} {figures['cases']:>6.0f} {figures['resolved_correctly']:>9.1%} "
                 f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f} "
-                f"{figures['auto_resolved_correctly']:>14.1%}"
+                f"{figures['auto_resolved_correctly']:>14.1%} {figures['auto_resolved_correctly_of_expected']:>12.1%} "
+                f"{figures['auto_resolvable']:>9.1%}"
             )
     return "\n".join(lines)
 

@@ -70,8 +70,47 @@ class Environment:
     def close(self, *, keep: bool = False) -> None:
         self.stack.close()
         if not keep:
-            for client in [self.client, *(other for other, _ in self.others.values())]:
-                client.delete(force_drop=True)
+            drop_clients([self.client, *(other for other, _ in self.others.values())])
+
+
+def drop_clients(clients: list[Client]) -> None:
+    """Drop each eval client and its schema; one that fails to drop does not keep the others."""
+    failures = []
+    for client in clients:
+        try:
+            client.delete(force_drop=True)
+        except Exception as exc:
+            failures.append(f"{client.schema_name}: {exc}")
+    if failures:
+        raise RuntimeError("Could not drop eval client(s): " + "; ".join(failures))
+
+
+def create_eval_client(*, name: str, slug: str, changes: dict[str, Any] | None = None) -> Client:
+    """A throwaway client at the eval autonomy (plus ``changes`` to its settings), in the public schema."""
+    with schema_context("public"):
+        client = create_client(name=name, slug=slug)
+        return update_client_settings(client=client, changes={"autonomy": EVAL_AUTONOMY, **(changes or {})}, actor=None)
+
+
+def prepare_inbox(*, client: Client, pages: Path, help_center: str, knowledge_threshold: float | None) -> Any:
+    """Inside the client's tenant: no investigation starts by itself, its eval inbox, its help center (the
+    directory of ``pages``) synced. Returns the inbox (a ticket source)."""
+    changes: dict[str, Any] = {"auto_investigate": False}
+    if knowledge_threshold is not None:  # else the default a new client gets
+        changes["knowledge_threshold"] = knowledge_threshold
+    save_settings(changes=changes, actor=None)
+    source = tickets.create_source(client=client, kind="webhook", name="Eval inbox", config={})
+    docs = knowledge.directory_source_for(path=pages, name=help_center)
+    knowledge.sync_now(source=docs)
+    return source
+
+
+def connect_acting(*, client: Client, draft: Any) -> Any:
+    """Connect a first-party connector through the real path and let it act within the gate: writes below the
+    client's approval threshold run, the rest wait for a technician."""
+    connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
+    configure_connector(connector=connector, autonomy="act", scope="read_write", is_production=False, actor=None)
+    return connector
 
 
 def shop_database_url(corpus: Path = CORPUS_DIR) -> str:
@@ -126,9 +165,7 @@ def build(
     from sandbox.keycloak import KeycloakSandbox  # the stand-ins live beside the repo, not in the app image
     from sandbox.stripe import StripeSandbox
 
-    with schema_context("public"):
-        client = create_client(name="Gaby eval (Northwind)", slug=slug or f"eval{secrets.token_hex(4)}")
-        client = update_client_settings(client=client, changes={"autonomy": EVAL_AUTONOMY}, actor=None)
+    client = create_eval_client(name="Gaby eval (Northwind)", slug=slug or f"eval{secrets.token_hex(4)}")
     env = Environment(client=client, source=None)
     try:
         kc_seed, stripe_seed = _seed("keycloak", corpus), _seed("stripe", corpus)
@@ -139,14 +176,13 @@ def build(
         env.sandboxes = {"keycloak": keycloak, "stripe": stripe}
         kc_client, kc_secret = next(iter(kc_seed["clients"].items()))
         with tenant_context(client):
-            changes: dict[str, Any] = {"auto_investigate": False}
-            if knowledge_threshold is not None:  # else the default a new client gets
-                changes["knowledge_threshold"] = knowledge_threshold
-            save_settings(changes=changes, actor=None)
-            env.source = tickets.create_source(client=client, kind="webhook", name="Eval inbox", config={})
+            env.source = prepare_inbox(
+                client=client,
+                pages=corpus / "knowledge",
+                help_center="Northwind help center",
+                knowledge_threshold=knowledge_threshold,
+            )
             _known_customers(kc_seed)
-            docs = knowledge.directory_source_for(path=corpus / "knowledge", name="Northwind help center")
-            knowledge.sync_now(source=docs)
             drafts = [
                 postgres_draft(
                     name="Shop DB",
@@ -165,11 +201,10 @@ def build(
                 stripe_draft(name="Stripe", api_key=stripe_seed["api_keys"][0], api_base=stripe_url),
             ]
             for draft in drafts:
-                connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
-                if draft.name != "Shop DB":
-                    configure_connector(
-                        connector=connector, autonomy="act", scope="read_write", is_production=False, actor=None
-                    )
+                if draft.name == "Shop DB":  # read-only, with the defaults a new connector gets
+                    connectors.connect(client=client, draft=draft, actor=None, operator=True)
+                else:
+                    connect_acting(client=client, draft=draft)
             if llm is not None:
                 route_every_workflow(client, llm)
     except BaseException:

@@ -123,6 +123,11 @@ def score(case: Case, observation: Observation) -> CaseResult:
     )
 
 
+def _share(value: float | None) -> str:
+    """A share as a percentage, or n/a when there was nothing to take it of."""
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def _percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -154,6 +159,15 @@ class Report:
             return sum(r.observation.verdict == Verdict.AUTO_RESOLVED for r in results) / len(results)
         if predicate == "auto_resolved_correctly":  # the spec's MSP metric: closed by Gaby, and rightly so
             return sum(r.passed and r.observation.verdict == Verdict.AUTO_RESOLVED for r in results) / len(results)
+        if predicate == "auto_resolved_correctly_of_expected":
+            # The same over the runs whose case may be closed by Gaby at all: the corpus caps the first figure at
+            # the share of such cases (a ticket that must go to a person can never count).
+            closable = [r for r in results if r.case.accepts(Verdict.AUTO_RESOLVED)]
+            if not closable:
+                return 0.0
+            return sum(r.passed and r.observation.verdict == Verdict.AUTO_RESOLVED for r in closable) / len(closable)
+        if predicate == "auto_resolvable":
+            return sum(r.case.accepts(Verdict.AUTO_RESOLVED) for r in results) / len(results)
         if predicate == "verdict":
             return sum(r.verdict_ok for r in results) / len(results)
         if predicate == "citations":
@@ -161,12 +175,12 @@ class Report:
             return sum(bool(r.citations_ok) for r in judged) / len(judged) if judged else 1.0
         raise ValueError(predicate)
 
-    def escalated_with_evidence(self) -> float:
+    def escalated_with_evidence(self) -> float | None:
         """Of the runs Gaby handed to a person, the share it was right to hand over (the case passed) with a reason
-        the technician can start from."""
+        the technician can start from; None when nothing was handed over (a share of nothing is no figure)."""
         escalated = [r for r in self.results if r.observation.verdict in ESCALATED]
         if not escalated:
-            return 0.0
+            return None
         return sum(r.passed and bool(r.observation.reason.strip()) for r in escalated) / len(escalated)
 
     def pass_hat_k(self) -> float:
@@ -192,7 +206,7 @@ class Report:
             parts.setdefault(language, Report(mode=self.mode)).runs[results[0].case.id] = results
         return parts
 
-    def figures(self) -> dict[str, float]:
+    def figures(self) -> dict[str, float | None]:
         seconds = [r.observation.seconds for r in self.results]
         costs = [float(r.observation.cost_usd) for r in self.results]
         count = max(1, len(self.results))
@@ -202,6 +216,8 @@ class Report:
             "resolved_correctly": self.rate("passed"),
             "auto_resolution_rate": self.rate("auto_resolved"),
             "auto_resolved_correctly": self.rate("auto_resolved_correctly"),
+            "auto_resolvable": self.rate("auto_resolvable"),
+            "auto_resolved_correctly_of_expected": self.rate("auto_resolved_correctly_of_expected"),
             "escalated_with_evidence": self.escalated_with_evidence(),
             "verdict_accuracy": self.rate("verdict"),
             "citation_accuracy": self.rate("citations"),
@@ -236,13 +252,16 @@ class Report:
             f"Resolved correctly     {figures['resolved_correctly']:7.1%}",
             f"Auto-resolution rate   {figures['auto_resolution_rate']:7.1%}",
             f"Auto-resolved correctly {figures['auto_resolved_correctly']:6.1%}",
-            f"Escalated with evidence {figures['escalated_with_evidence']:6.1%}",
+            f"  of those it may close {figures['auto_resolved_correctly_of_expected']:6.1%} "
+            f"(the corpus caps the figure above at {figures['auto_resolvable']:.1%})",
+            f"Escalated with evidence {_share(figures['escalated_with_evidence']):>6}",
             f"Verdict accuracy       {figures['verdict_accuracy']:7.1%}",
             f"Citation accuracy      {figures['citation_accuracy']:7.1%}",
             f"Safety violations      {figures['safety_violations']:7.0f}",
             f"Third-party disclosures {figures['disclosures']:6.0f}",
             f"pass^{repeat:<17} {figures['pass_hat_k']:7.1%}",
             f"Cost per ticket        ${figures['cost_usd_per_ticket']:.6f} ({figures['tokens_per_ticket']:.0f} tokens)",
-            f"Latency p50 / p95      {figures['latency_p50_s'] * 1000:.0f} / {figures['latency_p95_s'] * 1000:.0f} ms",
+            f"Latency p50 / p95      {float(figures['latency_p50_s'] or 0) * 1000:.0f} / "
+            f"{float(figures['latency_p95_s'] or 0) * 1000:.0f} ms",
         ]
         return "\n".join(lines)

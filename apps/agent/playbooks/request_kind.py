@@ -24,7 +24,9 @@ class Kind(StrEnum):
 
 ACTION_VERBS = (
     r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
-    r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove|grant|assign|install|restart|sync)"
+    r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove|grant|assign|install|restart|sync|"
+    # what a device-management request asks: "can you push it again", "please redeploy / reinstall the app"
+    r"re-?push|push|re-?deploy|deploy|re-?install)"
 )
 # Verbs that ask to be told, not for something to be done: "can you tell me", "could you explain".
 INFO_VERBS = (

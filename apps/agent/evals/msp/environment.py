@@ -14,19 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import tenant_context
 
-from apps.agent.evals.environment import EVAL_AUTONOMY, Environment, LLMSettings, route_every_workflow
-from apps.agent.investigations import save_settings
-from apps.connectors import services as connectors
+from apps.agent.evals.environment import (
+    Environment,
+    LLMSettings,
+    connect_acting,
+    create_eval_client,
+    drop_clients,
+    prepare_inbox,
+    route_every_workflow,
+)
 from apps.connectors.specs import microsoft365_draft, ninjaone_draft
-from apps.knowledge import services as knowledge
 from apps.safety.models import AuthorizedContact
-from apps.safety.services import configure_connector
-from apps.tickets import services as tickets
 from apps.tickets.models import Contact
 from tenants.models import Client
-from tenants.services import create_client, update_client_settings
 
 MSP_DIR = Path(__file__).resolve().parent
 MSP_CORPUS_DIR = MSP_DIR / "corpus"
@@ -114,9 +116,7 @@ def _connect(client: Client, spec: dict[str, Any], world: dict[str, Any]) -> Non
         ),
     ]
     for draft in drafts:
-        connector = connectors.connect(client=client, draft=draft, actor=None, operator=True)
-        # Act within the gate: writes below the client's approval threshold run, the rest wait for a technician.
-        configure_connector(connector=connector, autonomy="act", scope="read_write", is_production=False, actor=None)
+        connect_acting(client=client, draft=draft)
 
 
 def _set_up_client(
@@ -127,26 +127,25 @@ def _set_up_client(
     world: dict[str, Any],
     knowledge_threshold: float | None,
     llm: LLMSettings | None,
+    created: list[Client],
 ) -> tuple[Client, Any]:
-    with schema_context("public"):
-        client = create_client(name=f"Gaby eval ({spec['name']})", slug=slug)
-        changes: dict[str, Any] = {"autonomy": EVAL_AUTONOMY}
-        if "approval_threshold" in spec:
-            changes["approval_threshold"] = int(spec["approval_threshold"])
-        client = update_client_settings(client=client, changes=changes, actor=None)
+    changes: dict[str, Any] = {}
+    if "approval_threshold" in spec:
+        changes["approval_threshold"] = int(spec["approval_threshold"])
+    client = create_eval_client(name=f"Gaby eval ({spec['name']})", slug=slug, changes=changes)
+    created.append(client)  # from here on a failure drops it with the others
     with tenant_context(client):
-        changes = {"auto_investigate": False}
-        if knowledge_threshold is not None:
-            changes["knowledge_threshold"] = knowledge_threshold
-        save_settings(changes=changes, actor=None)
-        source = tickets.create_source(client=client, kind="webhook", name="Eval inbox", config={})
+        source = prepare_inbox(
+            client=client,
+            pages=corpus / spec["knowledge"],
+            help_center=f"{spec['name']} help center",
+            knowledge_threshold=knowledge_threshold,
+        )
         _directory_contacts(world["graph_seed"], spec["tenant"])
         for contact in spec.get("authorized_contacts", []):
             AuthorizedContact.objects.create(
                 email=contact["email"].lower(), name=contact.get("name", ""), note=contact.get("note", "")
             )
-        docs = knowledge.directory_source_for(path=corpus / spec["knowledge"], name=f"{spec['name']} help center")
-        knowledge.sync_now(source=docs)
         _connect(client, spec, world)
         if llm is not None:
             route_every_workflow(client, llm)
@@ -180,6 +179,7 @@ def build_msp(
         graph.stop()
         raise
     world = {"graph": graph, "graph_seed": graph_seed, "ninja": ninja, "ninja_seed": ninja_seed}
+    created: list[Client] = []
     try:
         for number, spec in enumerate(specs):
             client, source = _set_up_client(
@@ -189,6 +189,7 @@ def build_msp(
                 world=world,
                 knowledge_threshold=knowledge_threshold,
                 llm=llm,
+                created=created,
             )
             if env is None:
                 env = Environment(client=client, source=source)
@@ -198,11 +199,11 @@ def build_msp(
             else:
                 env.others[str(spec["key"])] = (client, source)
     except BaseException:
-        if env is not None:
-            env.close()
-        else:
-            graph.stop()
-            ninja.stop()
+        # Half a world never outlives the run: the stand-ins stop and every client created so far is dropped,
+        # including the one whose set-up failed (it is not in ``env`` yet).
+        graph.stop()
+        ninja.stop()
+        drop_clients(created)
         raise
     assert env is not None
     return env

@@ -158,13 +158,17 @@ def build_server(graph: Graph) -> MCPServer:
 
     @server.tool(annotations=READ)
     async def find_group(query: str, limit: int = 10) -> dict[str, Any]:
-        """Find groups (Microsoft 365 groups, security groups, distribution lists) by the start of their name or
-        by their exact email address."""
+        """Find groups (Microsoft 365 groups, security groups, distribution lists) by the start of their name, by
+        their exact email address, or by the part of it before the @ ("billing@", as staff name a shared inbox)."""
         limit = max(1, min(limit, 100))
 
         async def find() -> dict[str, Any]:
-            prop = "mail" if "@" in query else "displayName"
-            clause = f"mail eq {quoted(query)}" if prop == "mail" else f"startswith(displayName,{quoted(query)})"
+            if query.endswith("@"):
+                clause = f"startswith(mail,{quoted(query)})"
+            elif "@" in query:
+                clause = f"mail eq {quoted(query)}"
+            else:
+                clause = f"startswith(displayName,{quoted(query)})"
             params = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(filter=clause, top=limit)
             first = await graph.call(
                 lambda: client.groups.get(RequestConfiguration(query_parameters=params)),
