@@ -61,6 +61,7 @@ class CommittedHartwell:
         from apps.llm.models import LLMCall, LLMProvider, ModelRoute
         from apps.safety.models import ToolAction
         from apps.tickets.models import Contact, Ticket, TicketSource
+        from tenants.models import MonthlyUsage
 
         Ticket.objects.all().delete()
         Contact.objects.all().delete()
@@ -70,6 +71,7 @@ class CommittedHartwell:
         ModelRoute.objects.all().delete()
         LLMProvider.objects.all().delete()
         LLMCall.objects.all().delete()
+        MonthlyUsage.objects.filter(client=self.client).delete()  # the calls' month totals live in the public schema
         AgentSettings.objects.all().delete()
         for source in KnowledgeSource.objects.all():
             source.delete()

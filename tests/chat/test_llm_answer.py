@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from django.db import connections
 from django_tenants.utils import tenant_context
 
+from tenants.models import MonthlyUsage
 from tests.chat.conftest import ChatWorld, clear_conversations, events_until, gaby_answer, widget_socket
 from tests.llm_server import Reply, ScriptedLLM, Slow
 
@@ -42,6 +43,7 @@ def routed_llm(world: Any, django_db_blocker: Any) -> Iterator[ScriptedLLM]:
         ModelRoute.objects.all().delete()
         LLMCall.objects.all().delete()
         LLMProvider.objects.all().delete()
+        MonthlyUsage.objects.filter(client=hartwell).delete()  # the calls' month totals live in the public schema
 
 
 async def test_the_llm_answer_streams_over_retrieved_passages(
