@@ -13,7 +13,8 @@ for it (policy rule 7). The signals are deliberately about *how* the ticket asks
 * ``fake_approval`` — an approval line in the customer's own text ("Approved by IT", "pre-approved");
 * ``payload`` — template, SQL or script injection (``{{7*7}}``, ``' OR 1=1 --``, ``<script>``);
 * ``mfa_disable`` — asks to turn off or bypass two-factor authentication;
-* ``hidden_text`` — words inside an HTML comment, which a person reading the mail never sees;
+* ``hidden_text`` — words a person reading the mail never sees: an HTML comment in the text, or what the email's
+  HTML hid (``display:none``, white on white, a zero font, text off screen), kept apart by the email source;
 * ``acts_on_many`` — asks for an account action on everyone ("reset links for all @brightpath.example users").
 """
 
@@ -264,8 +265,12 @@ def flags(
     text: str,
     known_domains: Sequence[str] = (),
     namesakes: Iterable[str] = (),
+    hidden: Sequence[tuple[str, str]] = (),
 ) -> list[Flag]:
     """Every suspicion flag on a ticket from ``sender`` whose full text (title, body, quoted parts) is ``text``.
+
+    ``hidden``: (how, words) its messages' HTML hid from the reader; the text signals read them too, since a model
+    or a careless copy may still meet them.
 
     ``known_domains``: the company domains this client has heard from, oldest first (a look-alike imitates an
     older domain, never the other way round). ``namesakes``: addresses of known contacts with the sender's name.
@@ -303,13 +308,17 @@ def flags(
                 found.append(
                     Flag("free_mail_impersonation", f"{sender} (free mail) claims the company address {claimed[0]}")
                 )
+    everything = "\n\n".join([text, *(words for _, words in hidden)])
     for name, patterns in _COMPILED.items():
-        evidence = _first(patterns, text)
+        evidence = _first(patterns, everything)
         if evidence:
             found.append(Flag(name, f"“{evidence}”"))
-    hidden = _hidden_comment(text)
-    if hidden:
-        found.append(Flag("hidden_text", f"“{hidden}”"))
+    concealed = next(
+        (f"hidden by {how}: “{words.strip()[:120]}”" for how, words in hidden if _TWO_WORDS.search(words)), ""
+    )
+    comment = _hidden_comment(text)
+    if concealed or comment:
+        found.append(Flag("hidden_text", concealed or f"“{comment}”"))
     return found
 
 
