@@ -218,6 +218,13 @@ def transcript_text(conversation: Conversation) -> str:
     return "\n\n".join(lines)
 
 
+def _address_verdict(conversation: Conversation, email: str) -> str:
+    """Whether the address a visitor leaves is theirs: only the widget's signed identity says so. Typed by an anonymous
+    visitor (or differing from the signed one), it is a claim, and the ticket never acts on that account unchecked."""
+    signed = conversation.identity_verified and conversation.visitor_email.strip().lower() == email
+    return "identity=signed" if signed else "identity=unverified"
+
+
 def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> Ticket:
     """The conversation becomes an inbox ticket that carries the whole transcript; the visitor is told."""
     email = email.strip().lower()
@@ -236,7 +243,11 @@ def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> 
                 external_id=f"chat:{conversation.pk}",
                 title=title,
                 body=transcript_text(conversation),
-                contact=NormalizedContact(email=email, name=name or conversation.visitor_name),
+                contact=NormalizedContact(
+                    email=email,
+                    name=name or conversation.visitor_name,
+                    authentication=_address_verdict(conversation, email),
+                ),
                 messages=(
                     NormalizedMessage(
                         external_id=f"chat:{conversation.pk}:transcript",

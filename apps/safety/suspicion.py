@@ -3,7 +3,8 @@
 A flagged ticket never auto-acts: the engine escalates it with the flags, and the safety gate holds any write made
 for it (policy rule 7). The signals are deliberately about *how* the ticket asks, not what it asks about:
 
-* ``sender_unverified`` — the receiving server said the sender failed DMARC (or SPF with no passing DKIM);
+* ``sender_unverified`` — the receiving server said the sender failed DMARC (or SPF with no passing DKIM), or the
+  address is only what the requester typed (``identity=unverified``: a chat visitor without a signed identity);
 * ``lookalike_domain`` — the sender's domain imitates a domain this client already knows (one or two letters off,
   another top-level domain, the name with a suffix glued on, look-alike characters);
 * ``free_mail_impersonation`` — a free-mail sender using the name of a known contact at a company domain,
@@ -250,8 +251,11 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> str:
 
 
 def authentication_failed(authentication: str) -> bool:
-    """Whether a recorded "spf=… dkim=… dmarc=…" verdict says the sender is not who the From claims."""
+    """Whether a recorded "spf=… dkim=… dmarc=…" verdict says the sender is not who the From claims, or the channel
+    recorded that the address is only the requester's claim ("identity=unverified")."""
     verdicts = dict(part.split("=", 1) for part in authentication.split() if "=" in part)
+    if verdicts.get("identity") == "unverified":  # an address the requester typed where the channel verifies none
+        return True
     return verdicts.get("dmarc") == "fail" or (
         verdicts.get("spf") in {"fail", "softfail"} and verdicts.get("dkim") != "pass"
     )
@@ -277,7 +281,14 @@ def flags(
     """
     found: list[Flag] = []
     if authentication_failed(authentication):
-        found.append(Flag("sender_unverified", f"the receiving server reported {authentication}"))
+        found.append(
+            Flag(
+                "sender_unverified",
+                "the address was typed by the requester and is not verified by the channel (no signed identity)"
+                if "identity=unverified" in authentication.split()
+                else f"the receiving server reported {authentication}",
+            )
+        )
     sender = sender.strip().lower()
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else ""
     ordered = [d.lower() for d in known_domains if d and d.lower() not in FREE_MAIL]
