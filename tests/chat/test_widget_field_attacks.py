@@ -9,19 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from channels.db import database_sync_to_async
-from django.db import connections
 
-from tests.chat.conftest import ChatWorld, clear_conversations, events_until, gaby_answer, widget_socket
+from tests.chat.conftest import ChatWorld, events_until, gaby_answer, widget_socket
+from tests.chat.test_consumer import _close_consumer_connections  # noqa: F401 (autouse: the consumer's connections)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-async def _close_consumer_connections(world: Any) -> Any:
-    yield
-    await database_sync_to_async(clear_conversations)(world.clients["hartwell"])
-    await database_sync_to_async(connections.close_all)()
 
 
 async def _ready(chat_world: ChatWorld) -> Any:
