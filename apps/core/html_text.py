@@ -12,6 +12,7 @@ email's reader never saw them, so they are not the sender's visible words, but a
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -73,6 +74,7 @@ class _Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.separate_hidden = separate_hidden
         self.open: list[tuple[str, Look]] = []  # the elements around the current text, with their looks
+        self.open_count: Counter[str] = Counter()  # how many of each tag ``open`` holds
         self.hidden: list[tuple[str, list[str]]] = []  # (how, its texts) in document order
         self.out: list[str] = []
         self.line: list[str] = []
@@ -104,16 +106,23 @@ class _Reader(HTMLParser):
             return
         closes = SELF_CLOSING_SIBLINGS.get(tag)
         if closes and self.open and self.open[-1][0] in closes:
-            self.open.pop()
+            self._pop()
         named = {name.lower(): value or "" for name, value in attrs}
         self.open.append((tag, look_of(tag, named, self._look())))
+        self.open_count[tag] += 1
+
+    def _pop(self) -> None:
+        self.open_count[self.open.pop()[0]] -= 1
 
     def _leave(self, tag: str) -> None:
         self._separate(tag)
-        for index in range(len(self.open) - 1, -1, -1):
-            if self.open[index][0] == tag:
-                del self.open[index:]  # elements left open inside it end with it
-                return
+        # Counted, so a stray end tag is ignored at once: searching the stack for each of thousands of them under
+        # thousands of unclosed elements would take quadratic time on a hostile mail.
+        if self.open_count[tag] <= 0:
+            return
+        while self.open and self.open[-1][0] != tag:
+            self._pop()  # elements left open inside it end with it
+        self._pop()
 
     def _hide(self, how: str, text: str) -> None:
         if self.hidden and self.hidden[-1][0] == how and self.hidden[-1][1]:
@@ -134,7 +143,8 @@ class _Reader(HTMLParser):
             self.hidden.append(("an HTML comment", [data]))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._enter(tag, attrs)
+        if self.separate_hidden:  # the looks are worked out only when someone asks for the hidden parts
+            self._enter(tag, attrs)
         if tag == "title":
             self.in_title = True
         if tag in self.SKIP:
@@ -165,7 +175,8 @@ class _Reader(HTMLParser):
             self.out.append("")
 
     def handle_endtag(self, tag: str) -> None:
-        self._leave(tag)
+        if self.separate_hidden:
+            self._leave(tag)
         if tag == "title":
             self.in_title = False
         if tag in self.SKIP:
