@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 PAGE_BACKGROUND = "#ffffff"  # what mail clients and browsers draw behind a message that sets none
 OFF_SCREEN_PX = -500  # left/top/text-indent below this puts the text outside any window
+DEFAULT_FONT_PX = 16.0
 
 _NAMED = {"white": "#ffffff", "black": "#000000", "transparent": "transparent"}
 _LENGTH = re.compile(r"^(-?\d*\.?\d+)\s*(px|pt|em|rem|%|vw|vh|)$")
@@ -22,9 +23,14 @@ _RGB = re.compile(r"^rgba?\(\s*(\d+)\s*,?\s*(\d+)\s*,?\s*(\d+)\s*(?:[,/]\s*([\d.
 
 @dataclass(frozen=True)
 class Look:
-    """How an element draws its text: why it is hidden ("" when it is not), its colour and the background behind it."""
+    """How an element draws its text. ``hidden``: why its whole box is unseen, which no descendant can undo
+    (``display:none``, ``opacity:0``, a clipped or off-screen box); the rest is inherited and a descendant may set it
+    again, as layouts do (a column wrapper at ``font-size:0`` whose paragraphs set ``14px``)."""
 
     hidden: str = ""
+    invisible: bool = False  # visibility:hidden (a descendant may say visibility:visible)
+    font_px: float = DEFAULT_FONT_PX
+    indent_px: float = 0.0
     color: str = ""
     background: str = PAGE_BACKGROUND
 
@@ -32,6 +38,12 @@ class Look:
         """Why text drawn with this look is not seen, or ""."""
         if self.hidden:
             return self.hidden
+        if self.invisible:
+            return "visibility:hidden"
+        if self.font_px <= 1:
+            return "a zero font size"
+        if self.indent_px <= OFF_SCREEN_PX:
+            return "text indented off screen"
         if self.color == "transparent":
             return "transparent text"
         if self.color and self.color == self.background:
@@ -87,17 +99,13 @@ def _at_most(value: str, limit: float) -> bool:
     return pixels is not None and pixels <= limit
 
 
-def _hidden_by(tag: str, style: dict[str, str], attrs: dict[str, str]) -> str:
+def _hidden_by(style: dict[str, str], attrs: dict[str, str]) -> str:
     if "hidden" in attrs:
         return "the hidden attribute"
     if style.get("display") == "none":
         return "display:none"
-    if style.get("visibility") in {"hidden", "collapse"}:
-        return "visibility:hidden"
     if _at_most(style.get("opacity", ""), 0):
         return "opacity:0"
-    if _at_most(style.get("font-size", ""), 1) or (tag == "font" and attrs.get("size", "").strip() == "0"):
-        return "a zero font size"
     if style.get("overflow") == "hidden" and any(
         _at_most(style.get(prop, ""), 0) for prop in ("height", "max-height", "width", "max-width")
     ):
@@ -106,15 +114,27 @@ def _hidden_by(tag: str, style: dict[str, str], attrs: dict[str, str]) -> str:
         _at_most(style.get(prop, ""), OFF_SCREEN_PX) for prop in ("left", "top", "right")
     ):
         return "a box off screen"
-    if _at_most(style.get("text-indent", ""), OFF_SCREEN_PX):
-        return "text indented off screen"
     return ""
+
+
+def _font_px(tag: str, style: dict[str, str], attrs: dict[str, str], parent_px: float) -> float:
+    value = style.get("font-size", "").strip()
+    if not value:
+        return 0.0 if tag == "font" and attrs.get("size", "").strip() == "0" else parent_px
+    match = _LENGTH.match(value)
+    if not match:
+        return parent_px  # a keyword (small, larger) or a calc(): some readable size
+    number, unit = float(match.group(1)), match.group(2)
+    if unit in {"em", "%"}:  # relative to the parent's size: nothing brings a zero font back
+        return parent_px * (number if unit == "em" else number / 100)
+    return _pixels(value) or 0.0
 
 
 def look_of(tag: str, attrs: dict[str, str], parent: Look) -> Look:
     """The look of a ``tag`` element with these attributes inside an element that looks like ``parent``."""
     style = declarations(attrs.get("style", ""))
-    hidden = parent.hidden or _hidden_by(tag, style, attrs)
+    visibility = style.get("visibility", "")
+    indent = _pixels(style["text-indent"]) if "text-indent" in style else None
     color = colour(style.get("color", "") or (attrs.get("color", "") if tag == "font" else "")) or parent.color
     background_value = style.get("background-color", "") or attrs.get("bgcolor", "")
     if not background_value and style.get("background"):
@@ -124,4 +144,11 @@ def look_of(tag: str, attrs: dict[str, str], parent: Look) -> Look:
     background = colour(background_value) if background_value else ""
     if background == "transparent":
         background = ""
-    return Look(hidden=hidden, color=color, background=background or parent.background)
+    return Look(
+        hidden=parent.hidden or _hidden_by(style, attrs),
+        invisible=visibility in {"hidden", "collapse"} if visibility else parent.invisible,
+        font_px=_font_px(tag, style, attrs, parent.font_px),
+        indent_px=indent if indent is not None else parent.indent_px,
+        color=color,
+        background=background or parent.background,
+    )

@@ -110,6 +110,10 @@ def test_every_way_of_hiding_is_found_by_the_parser(how: str) -> None:
         # A preheader repeating the visible text, and Outlook's conditional comments, hide nothing.
         '<span style="display:none">Hi, I forgot my password over the weekend</span>' + VISIBLE,
         "<!--[if gte mso 9]><xml><o:OfficeDocumentSettings></o:OfficeDocumentSettings></xml><![endif]-->" + VISIBLE,
+        # A responsive layout's column wrapper at font-size:0 whose paragraphs set their own size (MJML does this).
+        '<div style="font-size:0px;display:inline-block"><div style="font-size:13px">Thanks, the IT team</div></div>'
+        + VISIBLE,
+        '<div style="visibility:hidden"><p style="visibility:visible">Thanks, the IT team</p></div>' + VISIBLE,
         # White text on a dark cell is visible.
         '<table><tr><td bgcolor="#003366"><span style="color:#ffffff">Thanks, the IT team</span></td></tr></table>'
         + VISIBLE,
