@@ -54,11 +54,15 @@ def read_html(html: str, *, separate_hidden: bool = False) -> HtmlText:
     text = parser.text()
     hidden: tuple[HiddenPart, ...] = ()
     if separate_hidden:
-        seen = {word.lower() for word in _WORD.findall(text)}
-        hidden = tuple(
-            part for part in parser.hidden_parts() if any(w.lower() not in seen for w in _WORD.findall(part.text))
-        )[:MAX_HIDDEN_PARTS]
+        # A hidden copy of words the reader sees in that order anyway hides nothing; the same words rearranged
+        # (to slip an order past this check) do not count as seen.
+        seen = _words(text)
+        hidden = tuple(part for part in parser.hidden_parts() if _words(part.text) not in seen)[:MAX_HIDDEN_PARTS]
     return HtmlText(re.sub(r"\s+", " ", parser.title).strip() or parser.first_h1, text, hidden)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(word.lower() for word in _WORD.findall(text)) + " "
 
 
 def html_to_text(html: str) -> str:
