@@ -63,7 +63,7 @@ def test_the_temporary_password_is_sealed_and_in_plain_nowhere(
     graph: GraphSandbox,  # noqa: F811
     as_user: Any,
     caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     done, action = _reset_approved_and_run(in_hartwell, as_user)
@@ -81,7 +81,7 @@ def test_the_temporary_password_is_sealed_and_in_plain_nowhere(
         "ticket messages": json.dumps(list(Message.objects.values_list("body", flat=True))),
         "what a model is given": outcome_of(action, Citation(kind="tool", ref=str(action.pk), label="reset")).text,
         "approvals page": as_user("alice", "hartwell").get("/approvals/").content.decode(),
-        "logs": caplog.text + "".join(capsys.readouterr()),
+        "logs": caplog.text + "".join(capfd.readouterr()),  # the MCP server subprocess's output too
     }
     leaked = [where for where, text in places.items() if password in text]
     assert leaked == [], leaked
