@@ -22,6 +22,7 @@ from apps.accounts.models import Role, User
 from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
 from apps.core.secrets import seal_json, unseal_json
+from apps.safety.client_settings import approval_ttl
 from apps.safety.models import ToolAction
 from tenants.models import Client
 
@@ -75,6 +76,20 @@ def may_reveal(action: ToolAction, user: User, client: Client) -> bool:
     return membership is not None and membership.role == Role.ADMIN
 
 
+def forget_unrevealed() -> int:
+    """Erase the sealed secrets nobody looked at within the approval time (beat, with the expiring approvals): a
+    temporary password no one was given is of no use, and kept, it is one more secret to lose."""
+    cutoff = timezone.now() - approval_ttl()
+    stale = list(
+        ToolAction.objects.filter(executed_at__lte=cutoff).exclude(sealed_secrets="").values_list("pk", "tool_name")
+    )
+    for pk, tool in stale:
+        with transaction.atomic():
+            if ToolAction.objects.filter(pk=pk).exclude(sealed_secrets="").update(sealed_secrets=""):
+                audit.record(event="tool.secret_expired", payload={"action": str(pk), "tool": tool})
+    return len(stale)
+
+
 def reveal(*, action: ToolAction, user: User, client: Client) -> dict[str, str]:
     """The sealed secrets of ``action``, once: the sealed value is erased in the same transaction, and audited
     (which keys, not their values)."""
@@ -86,9 +101,14 @@ def reveal(*, action: ToolAction, user: User, client: Client) -> dict[str, str]:
         locked = ToolAction.objects.select_for_update().get(pk=action.pk)
         if not locked.sealed_secrets:
             when = locked.secrets_revealed_at
-            shown = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+            if when is None:
+                raise RevealError(
+                    "It is no longer kept: nobody looked at it within the approval time, so it was erased.", status=410
+                )
             raise RevealError(
-                f"It was already shown{shown}: it is shown once. Run the action again for a new one.", status=410
+                f"It was already shown on {when:%Y-%m-%d %H:%M} UTC: it is shown once. "
+                "Run the action again for a new one.",
+                status=410,
             )
         secrets = unseal_json(client, locked.sealed_secrets, purpose=purpose(locked))
         ToolAction.objects.filter(pk=locked.pk).update(sealed_secrets="", secrets_revealed_at=timezone.now())

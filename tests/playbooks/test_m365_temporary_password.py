@@ -118,3 +118,27 @@ def test_the_approver_sees_it_once_and_nobody_else(
         unseal_json(in_hartwell, action.sealed_secrets, purpose=f"tool-action:{action.pk}")
     (revealed,) = AuditEvent.objects.filter(event="tool.secret_revealed")
     assert revealed.payload["keys"] == ["temporary_password"] and password not in json.dumps(revealed.payload)
+
+
+def test_a_secret_nobody_looked_at_is_erased_after_the_approval_time(
+    in_hartwell: Any,
+    m365: Connector,  # noqa: F811
+    as_user: Any,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.safety.tasks import expire_approvals
+
+    _, action = _reset_approved_and_run(in_hartwell, as_user)
+    expire_approvals()  # within the approval time: kept
+    action.refresh_from_db()
+    assert action.sealed_secrets
+    ToolAction.objects.filter(pk=action.pk).update(executed_at=timezone.now() - timedelta(hours=25))
+    expire_approvals()
+    action.refresh_from_db()
+    assert action.sealed_secrets == "" and action.secrets_revealed_at is None
+    assert AuditEvent.objects.filter(event="tool.secret_expired", payload__action=str(action.pk)).exists()
+    gone = as_user("alice", "hartwell").post(f"/approvals/{action.pk}/secret/")
+    assert gone.status_code == 410 and "no longer kept" in gone.content.decode()
