@@ -19,7 +19,7 @@ from apps.agent.contracts import Finding, StepKind, Verdict
 from apps.agent.triage import Assessment, TicketKind, assess
 from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
-from apps.safety.identity import flags_for, hidden_parts_of
+from apps.safety.identity import flags_for
 from apps.safety.requester import disclosures
 
 SYSTEM = "gaby"
@@ -29,7 +29,7 @@ def assess_ticket(context: RunContext) -> Assessment:
     requester = context.accounts.requester
     reading = context.reading
     # What the ticket's HTML hid from its reader is read here only: not the ticket's words (context.ticket).
-    flags = flags_for(requester, text=context.ticket.full_text, hidden=hidden_parts_of(context.investigation.ticket))
+    flags = flags_for(requester, text=context.ticket.full_text, hidden=context.hidden)
     assessment = assess(title=context.ticket.title, read=reading, requester=requester, flags=flags)
     context.suspicion = assessment.suspicion
     context.ticket = dataclasses.replace(context.ticket, acts_for=assessment.acts_for)

@@ -13,7 +13,7 @@ from django.db.models.functions import Lower, StrIndex, Substr
 from apps.safety import suspicion
 from apps.safety.models import AuthorizedContact
 from apps.safety.requester import Requester
-from apps.tickets.models import Contact, Direction, Message, Ticket
+from apps.tickets.models import Contact, Ticket
 
 MAX_KNOWN_DOMAINS = 5000
 
@@ -47,17 +47,6 @@ def known_domains() -> list[str]:
         .values_list("domain", flat=True)
     )
     return list(rows[:MAX_KNOWN_DOMAINS])
-
-
-def hidden_parts_of(ticket: Ticket) -> list[tuple[str, str]]:
-    """(how, words) that the customer's messages on ``ticket`` hid from their reader (apps/core/html_text.py)."""
-    rows = (
-        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
-        .exclude(hidden_parts=[])
-        .order_by("created_at", "id")
-        .values_list("hidden_parts", flat=True)
-    )
-    return [(str(part.get("how", "")), str(part.get("text", ""))) for parts in rows for part in parts or []]
 
 
 def flags_for(requester: Requester, *, text: str, hidden: list[tuple[str, str]] | None = None) -> list[suspicion.Flag]:
