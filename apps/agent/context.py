@@ -49,14 +49,17 @@ NOT_RUN_ERRORS = {ActionStatus.DENIED, ActionStatus.REJECTED, ActionStatus.EXPIR
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
-def customer_bodies(ticket: Ticket) -> list[str]:
-    """The ticket's first message and every later customer message."""
-    later = (
+def customer_messages(ticket: Ticket) -> tuple[list[str], list[tuple[str, str]]]:
+    """The ticket's first message and every later customer message, and (how, words) their HTML hid from the
+    reader (apps/core/html_text.py): read in one query, kept apart (the hidden words are not the ticket's)."""
+    rows = list(
         ticket.messages.filter(direction=Direction.INBOUND, kind=MessageKind.PUBLIC_REPLY)
         .order_by("id")
-        .values_list("body", flat=True)
+        .values_list("body", "hidden_parts")
     )
-    return [ticket.body.strip()] + [body.strip() for body in list(later)[1:] if body.strip()]
+    bodies = [ticket.body.strip()] + [body.strip() for body, _ in rows[1:] if body.strip()]
+    hidden = [(str(part.get("how", "")), str(part.get("text", ""))) for _, parts in rows for part in parts or []]
+    return bodies, hidden
 
 
 def view_of(ticket: Ticket, bodies: list[str]) -> tuple[TicketView, ReadTicket]:
@@ -141,7 +144,9 @@ class RunContext:
         self.investigation = investigation
         ticket = investigation.ticket
         self.ticket: TicketView
-        self.ticket, self.reading = view_of(ticket, customer_bodies(ticket))
+        bodies, hidden = customer_messages(ticket)
+        self.ticket, self.reading = view_of(ticket, bodies)
+        self.hidden = hidden  # for the suspicion check only (apps/agent/guards.py), never a decider's input
         # Who asks (the channel's identity) and what this run learns about whose records its results hold: the
         # safety gate checks every call's arguments against it (apps/safety/requester.py).
         self.accounts = AccountBook(requester_of(ticket))

@@ -28,7 +28,8 @@ SYSTEM = "gaby"
 def assess_ticket(context: RunContext) -> Assessment:
     requester = context.accounts.requester
     reading = context.reading
-    flags = flags_for(requester, text=context.ticket.full_text)
+    # What the ticket's HTML hid from its reader is read here only: not the ticket's words (context.ticket).
+    flags = flags_for(requester, text=context.ticket.full_text, hidden=context.hidden)
     assessment = assess(title=context.ticket.title, read=reading, requester=requester, flags=flags)
     context.suspicion = assessment.suspicion
     context.ticket = dataclasses.replace(context.ticket, acts_for=assessment.acts_for)

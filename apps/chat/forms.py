@@ -28,7 +28,9 @@ class JSONObjectField(forms.CharField):
 class WidgetForm(forms.Form):
     name = forms.CharField(max_length=100)
     allowed_origins = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="One site per line, e.g. https://www.example.com"
+        required=False,  # a widget that is off may have none; the service refuses an enabled one without a site
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One site per line, e.g. https://www.example.com",
     )
     greeting = forms.CharField(max_length=500, initial="Hi! How can I help?")
     persona_name = forms.CharField(max_length=60, initial="Gaby", label="Persona name")

@@ -34,6 +34,8 @@ from apps.tickets.services import ingest_ticket
 from tenants.models import Client
 
 CHAT_SOURCE_NAME = "Chat widget"
+MAX_EMAIL_CHARS = 254  # RFC 5321's path limit, and Contact.email's length
+MAX_NAME_CHARS = 200  # Contact.name and Conversation.visitor_name
 POOR_RATING = 2  # ratings at or below it put the conversation in the review queue (SUP-9)
 _ASKS_FOR_PERSON = re.compile(
     r"\b(human|person|real people|someone real|agent|operator|representative|talk to (?:someone|support))\b", re.I
@@ -218,9 +220,21 @@ def transcript_text(conversation: Conversation) -> str:
     return "\n\n".join(lines)
 
 
+def _address_verdict(conversation: Conversation, email: str) -> str:
+    """Whether the address a visitor leaves is theirs: only the widget's signed identity says so. Typed by an anonymous
+    visitor (or differing from the signed one), it is a claim, and the ticket never acts on that account unchecked."""
+    signed = conversation.identity_verified and conversation.visitor_email.strip().lower() == email
+    return "identity=signed" if signed else "identity=unverified"
+
+
 def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> Ticket:
     """The conversation becomes an inbox ticket that carries the whole transcript; the visitor is told."""
-    email = email.strip().lower()
+    email, name = email.strip().lower(), name.strip()
+    # Bounded here, by what they are stored in (Contact.email, Contact.name): the frame is bounded as a whole only.
+    if len(email) > MAX_EMAIL_CHARS:
+        raise ChatError(f"That email address is too long: use one of at most {MAX_EMAIL_CHARS} characters.")
+    if len(name) > MAX_NAME_CHARS:
+        raise ChatError(f"That name is too long: shorten it to at most {MAX_NAME_CHARS} characters.")
     try:
         validate_email(email)
     except ValidationError:
@@ -236,7 +250,11 @@ def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> 
                 external_id=f"chat:{conversation.pk}",
                 title=title,
                 body=transcript_text(conversation),
-                contact=NormalizedContact(email=email, name=name or conversation.visitor_name),
+                contact=NormalizedContact(
+                    email=email,
+                    name=name or conversation.visitor_name,
+                    authentication=_address_verdict(conversation, email),
+                ),
                 messages=(
                     NormalizedMessage(
                         external_id=f"chat:{conversation.pk}:transcript",

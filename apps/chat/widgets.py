@@ -96,15 +96,32 @@ def _apply(widget: Widget, changes: dict[str, Any]) -> None:
     for name in ("name", "greeting", "persona_name", "persona_avatar_url", "identity_mode", "enabled"):
         if name in changes:
             setattr(widget, name, changes[name])
-    if "allowed_origins" in changes and (changes["allowed_origins"] or widget.enabled):
-        widget.allowed_origins = clean_origins(list(changes["allowed_origins"]))
+    if "allowed_origins" in changes:
+        wanted = [str(value) for value in changes["allowed_origins"] or []]
+        # A widget that is off may wait for its sites (an onboarding template cannot know them, and an Admin may
+        # withdraw them all); one that runs may not: clean_origins refuses an empty list.
+        cleared = not widget.enabled and not any(value.strip() for value in wanted)
+        widget.allowed_origins = [] if cleared else clean_origins(wanted)
     if widget.enabled and not widget.allowed_origins:
-        # A widget that is off may wait for its sites (an onboarding template cannot know them); one that runs may not.
         widget.allowed_origins = clean_origins([])
     if "theme" in changes:
         widget.theme = clean_theme(changes["theme"])
     if "business_hours" in changes:
         widget.business_hours = clean_hours(changes["business_hours"])
+
+
+# What an update may change, as the audit names it; the identity secret has its own event (rotate_identity_secret).
+AUDITED = (
+    "name",
+    "greeting",
+    "persona_name",
+    "persona_avatar_url",
+    "identity_mode",
+    "enabled",
+    "allowed_origins",
+    "theme",
+    "business_hours",
+)
 
 
 def create_widget(*, client: Client, changes: dict[str, Any], actor: Any = None) -> Widget:
@@ -119,10 +136,17 @@ def create_widget(*, client: Client, changes: dict[str, Any], actor: Any = None)
 
 
 def update_widget(*, widget: Widget, changes: dict[str, Any], actor: Any = None) -> Widget:
+    """Apply ``changes`` (a form's whole cleaned data, or a template's few fields) and audit the fields whose value
+    really changed, with the origins before and after: who may embed the widget is what an auditor asks about."""
+    before = {name: getattr(widget, name) for name in AUDITED}
     _apply(widget, changes)
+    changed = [name for name in AUDITED if getattr(widget, name) != before[name]]
+    extra: dict[str, Any] = {}
+    if "allowed_origins" in changed:
+        extra["allowed_origins"] = {"before": before["allowed_origins"], "after": widget.allowed_origins}
     with transaction.atomic():
         widget.save()
-        _audit("chat_widget.changed", actor, widget=widget.pk, fields=sorted(changes))
+        _audit("chat_widget.changed", actor, widget=widget.pk, fields=sorted(changed), **extra)
     return widget
 
 

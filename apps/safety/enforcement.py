@@ -41,6 +41,7 @@ from apps.safety.live import announce_queue_change
 from apps.safety.models import ActionStatus, DecidedVia, SafetyRule, ToolAction
 from apps.safety.policy import Action, ArgumentPredicate, Autonomy, Decision, Outcome, Rule, Scope, decide
 from apps.safety.requester import AccountBook, Subject
+from apps.safety.tool_secrets import keep_apart, seal_secrets
 from tenants.models import Client
 
 if TYPE_CHECKING:
@@ -270,10 +271,15 @@ def _execute(action: ToolAction, *, dry_run: bool, tool: ConnectorTool | None = 
         return
     inverse = result.structured.get(INVERSE_KEY) if isinstance(result.structured, dict) else None
     status = ActionStatus.DRY_RUN if dry_run else (ActionStatus.FAILED if result.is_error else ActionStatus.DONE)
-    _finish(action, status, result.text, is_error=result.is_error, inverse=None if dry_run else inverse)
+    # Secrets the tool returned (a temporary password) never reach the stored text, so nothing that reads it can
+    # show them (apps/safety/tool_secrets.py); they are sealed for the client, for the approver's one look.
+    kept = keep_apart(result.text, result.structured)
+    sealed = seal_secrets(_client(), action, kept.secrets)
+    inverse = None if dry_run else inverse
+    _finish(action, status, kept.text, is_error=result.is_error, inverse=inverse, sealed=sealed)
 
 
-def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inverse: Any) -> None:
+def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inverse: Any, sealed: str = "") -> None:
     """Store the result, on the row and on ``action`` (the caller's copy stays what the database holds)."""
     result = {
         "status": status,
@@ -281,6 +287,7 @@ def _finish(action: ToolAction, status: str, text: str, *, is_error: bool, inver
         "result_is_error": is_error,
         "inverse": inverse,
         "executed_at": timezone.now(),
+        "sealed_secrets": sealed,
     }
     for name, value in result.items():
         setattr(action, name, value)

@@ -49,8 +49,9 @@ def known_domains() -> list[str]:
     return list(rows[:MAX_KNOWN_DOMAINS])
 
 
-def flags_for(requester: Requester, *, text: str) -> list[suspicion.Flag]:
-    """The suspicion flags of a ticket from ``requester`` whose whole text is ``text``."""
+def flags_for(requester: Requester, *, text: str, hidden: list[tuple[str, str]] | None = None) -> list[suspicion.Flag]:
+    """The suspicion flags of a ticket from ``requester`` whose whole text is ``text`` and whose messages hid
+    ``hidden`` from their reader."""
     namesakes: list[str] = []
     if requester.name.strip():
         namesakes = list(
@@ -66,4 +67,5 @@ def flags_for(requester: Requester, *, text: str) -> list[suspicion.Flag]:
         text=text,
         known_domains=known_domains(),
         namesakes=namesakes,
+        hidden=hidden or [],
     )

@@ -84,6 +84,9 @@ class ToolAction(models.Model):
     status = models.CharField(max_length=20, choices=ActionStatus.choices)
     result_text = models.TextField(blank=True)
     result_is_error = models.BooleanField(default=False)
+    # Secrets the tool returned (apps/safety/tool_secrets.py), sealed for this client; erased once shown.
+    sealed_secrets = models.TextField(blank=True, editable=False)
+    secrets_revealed_at = models.DateTimeField(null=True, blank=True)
     inverse = models.JSONField(null=True, blank=True, help_text='SAF-6: {"tool": ..., "arguments": {...}} to undo it.')
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks")
     decided_by = models.CharField(max_length=64, blank=True)

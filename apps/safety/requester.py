@@ -64,7 +64,8 @@ class Requester:
 
     @property
     def verified(self) -> bool:
-        """False when the channel reported that the sender failed authentication (DMARC, or SPF without DKIM)."""
+        """False when the channel reported that the sender failed authentication (DMARC, or SPF without DKIM), or
+        that the address is only what the requester typed (a chat visitor without a signed identity)."""
         return not authentication_failed(self.authentication)
 
     def is_me(self, address: str) -> bool:

@@ -3,7 +3,8 @@
 A flagged ticket never auto-acts: the engine escalates it with the flags, and the safety gate holds any write made
 for it (policy rule 7). The signals are deliberately about *how* the ticket asks, not what it asks about:
 
-* ``sender_unverified`` — the receiving server said the sender failed DMARC (or SPF with no passing DKIM);
+* ``sender_unverified`` — the receiving server said the sender failed DMARC (or SPF with no passing DKIM), or the
+  address is only what the requester typed (``identity=unverified``: a chat visitor without a signed identity);
 * ``lookalike_domain`` — the sender's domain imitates a domain this client already knows (one or two letters off,
   another top-level domain, the name with a suffix glued on, look-alike characters);
 * ``free_mail_impersonation`` — a free-mail sender using the name of a known contact at a company domain,
@@ -13,7 +14,8 @@ for it (policy rule 7). The signals are deliberately about *how* the ticket asks
 * ``fake_approval`` — an approval line in the customer's own text ("Approved by IT", "pre-approved");
 * ``payload`` — template, SQL or script injection (``{{7*7}}``, ``' OR 1=1 --``, ``<script>``);
 * ``mfa_disable`` — asks to turn off or bypass two-factor authentication;
-* ``hidden_text`` — words inside an HTML comment, which a person reading the mail never sees;
+* ``hidden_text`` — words a person reading the mail never sees: an HTML comment in the text, or what the email's
+  HTML hid (``display:none``, white on white, a zero font, text off screen), kept apart by the email source;
 * ``acts_on_many`` — asks for an account action on everyone ("reset links for all @brightpath.example users").
 """
 
@@ -249,8 +251,11 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> str:
 
 
 def authentication_failed(authentication: str) -> bool:
-    """Whether a recorded "spf=… dkim=… dmarc=…" verdict says the sender is not who the From claims."""
+    """Whether a recorded "spf=… dkim=… dmarc=…" verdict says the sender is not who the From claims, or the channel
+    recorded that the address is only the requester's claim ("identity=unverified")."""
     verdicts = dict(part.split("=", 1) for part in authentication.split() if "=" in part)
+    if verdicts.get("identity") == "unverified":  # an address the requester typed where the channel verifies none
+        return True
     return verdicts.get("dmarc") == "fail" or (
         verdicts.get("spf") in {"fail", "softfail"} and verdicts.get("dkim") != "pass"
     )
@@ -264,15 +269,26 @@ def flags(
     text: str,
     known_domains: Sequence[str] = (),
     namesakes: Iterable[str] = (),
+    hidden: Sequence[tuple[str, str]] = (),
 ) -> list[Flag]:
     """Every suspicion flag on a ticket from ``sender`` whose full text (title, body, quoted parts) is ``text``.
+
+    ``hidden``: (how, words) its messages' HTML hid from the reader; the text signals read them too, since a model
+    or a careless copy may still meet them.
 
     ``known_domains``: the company domains this client has heard from, oldest first (a look-alike imitates an
     older domain, never the other way round). ``namesakes``: addresses of known contacts with the sender's name.
     """
     found: list[Flag] = []
     if authentication_failed(authentication):
-        found.append(Flag("sender_unverified", f"the receiving server reported {authentication}"))
+        found.append(
+            Flag(
+                "sender_unverified",
+                "the address was typed by the requester and is not verified by the channel (no signed identity)"
+                if "identity=unverified" in authentication.split()
+                else f"the receiving server reported {authentication}",
+            )
+        )
     sender = sender.strip().lower()
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else ""
     ordered = [d.lower() for d in known_domains if d and d.lower() not in FREE_MAIL]
@@ -303,13 +319,17 @@ def flags(
                 found.append(
                     Flag("free_mail_impersonation", f"{sender} (free mail) claims the company address {claimed[0]}")
                 )
+    everything = "\n\n".join([text, *(words for _, words in hidden)])
     for name, patterns in _COMPILED.items():
-        evidence = _first(patterns, text)
+        evidence = _first(patterns, everything)
         if evidence:
             found.append(Flag(name, f"“{evidence}”"))
-    hidden = _hidden_comment(text)
-    if hidden:
-        found.append(Flag("hidden_text", f"“{hidden}”"))
+    concealed = next(
+        (f"hidden by {how}: “{words.strip()[:120]}”" for how, words in hidden if _TWO_WORDS.search(words)), ""
+    )
+    comment = _hidden_comment(text)
+    if concealed or comment:
+        found.append(Flag("hidden_text", concealed or f"“{comment}”"))
     return found
 
 

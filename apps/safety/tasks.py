@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from apps.core.retry import task_countdown
-from apps.safety import enforcement
+from apps.safety import enforcement, tool_secrets
 from apps.safety.notify.service import send_notices
 from apps.safety.notify.webhooks import TransientWebhookError
 from tenants.models import Client
@@ -20,11 +20,13 @@ def execute_approved(action_id: str) -> bool:
 
 @shared_task(name="safety.expire_approvals")
 def expire_approvals() -> int:
-    """Beat entry: in every active client, approvals past their expiry become expired (and never run)."""
+    """Beat entry: in every active client, approvals past their expiry become expired (and never run), and
+    secrets a tool returned that nobody looked at within the approval time are erased."""
     expired = 0
     for client in Client.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name()):
         with tenant_context(client):
             expired += enforcement.expire_waiting()
+            tool_secrets.forget_unrevealed()
     return expired
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("approvals/<uuid:action_id>/approve/", views.approve, name="approve"),
     path("approvals/<uuid:action_id>/reject/", views.reject, name="reject"),
     path("approvals/<uuid:action_id>/undo/", views.undo, name="undo"),
+    path("approvals/<uuid:action_id>/secret/", views.reveal_secret, name="reveal_secret"),
     path("approvals/confirm/<str:token>/", views_links.confirm, name="confirm"),
     path("safety/slack/interactions/", views_links.slack_interactions, name="slack_interactions"),
     path("safety/rules/", views_rules.rules, name="rules"),

@@ -7,12 +7,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.http import ClientRequest, partial_or_redirect, render_page
 from apps.safety import enforcement
 from apps.safety.live import queue_context
 from apps.safety.models import ToolAction
+from apps.safety.tool_secrets import RevealError, reveal
 
 RECENT = 50
 
@@ -26,6 +28,7 @@ def approvals(request: ClientRequest) -> HttpResponse:
     context = {
         **queue_context(),
         "recent": ToolAction.objects.exclude(status="awaiting_approval").select_related("connector")[:RECENT],
+        "me": str(request.user.pk),  # the approver of an action that returned a secret may see it once
     }
     return render(request, "safety/approvals.html", context)
 
@@ -71,3 +74,16 @@ def undo(request: ClientRequest, action_id: UUID) -> HttpResponse:
     except enforcement.ActionError as exc:
         messages.error(request, str(exc))
     return redirect("safety:approvals")
+
+
+@never_cache  # the page holds a secret: no browser or proxy keeps a copy
+@require_POST
+def reveal_secret(request: ClientRequest, action_id: UUID) -> HttpResponse:
+    """Show what an action returned in confidence (a temporary password), once, to the person who approved it."""
+    action = get_action_for_client(request, action_id)
+    try:
+        secrets = reveal(action=action, user=request.user, client=request.tenant)
+    except RevealError as exc:
+        context = {"action": action, "error": str(exc)}
+        return render(request, "safety/secret.html", context, status=exc.status)
+    return render(request, "safety/secret.html", {"action": action, "secrets": secrets})

@@ -195,6 +195,9 @@ class Message(models.Model):
     author_label = models.CharField(max_length=300, blank=True)
     author_user_id = models.UUIDField(null=True, blank=True)  # accounts.User in the public schema
     body = models.TextField(blank=True)
+    # Words the message's HTML hid from its reader ([{"how": "display:none", "text": "…"}], apps/core/html_text.py):
+    # not shown as the message's words nor given to a model as them; the suspicion check reads them.
+    hidden_parts = models.JSONField(default=list, blank=True)
     # The source's id for the message; for email the Message-ID header. Unique per ticket when present.
     external_id = models.CharField(max_length=500, blank=True)
     delivery_state = models.CharField(max_length=16, choices=DeliveryState.choices, blank=True, default="")

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from apps.core.html_text import HiddenPart
+
 
 @dataclass(frozen=True)
 class NormalizedAttachment:
@@ -38,6 +40,9 @@ class NormalizedMessage:
     kind: str = "public_reply"
     created_at: datetime | None = None
     attachments: tuple[NormalizedAttachment, ...] = ()
+    # Words the message's HTML hid from its reader (apps/core/html_text.py): never part of ``body``, kept for the
+    # suspicion check (apps/safety/suspicion.py, ``hidden_text``).
+    hidden: tuple[HiddenPart, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ def ingest_ticket(*, source: TicketSource, normalized: NormalizedTicket) -> Inge
                 author_label=item.author_label[:300],
                 body=item.body,
                 external_id=key,
+                hidden_parts=[{"how": part.how, "text": part.text} for part in item.hidden],
             )
             if item.created_at is not None:
                 Message.objects.filter(pk=message.pk).update(created_at=item.created_at)

@@ -40,12 +40,6 @@ def email_in(env: Environment, *, sender: str, subject: str, body: str, auth: st
 
 def email_into(source: Any, *, sender: str, subject: str, body: str, auth: str = PASS) -> Any:
     """A raw email through the real parser into ``source`` (any client's inbox), investigated by the engine."""
-    from apps.agent.engine import execute
-    from apps.agent.investigations import start_investigation
-    from apps.agent.models import Investigation
-    from apps.tickets import services as tickets
-    from apps.tickets.sources.email.parse import parse_email
-
     raw = (
         f"Authentication-Results: mx.northwind.example; {auth}\r\n"
         "Authentication-Results: forged.example; dmarc=pass\r\n"  # below the receiver's own: never trusted
@@ -53,6 +47,17 @@ def email_into(source: Any, *, sender: str, subject: str, body: str, auth: str =
         f"Message-ID: <{uuid4().hex}@mail.example>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body.replace("\n", "\r\n")
     ).encode()
+    return raw_email_into(source, raw)
+
+
+def raw_email_into(source: Any, raw: bytes) -> Any:
+    """An email's bytes through the real parser into ``source``, investigated by the engine."""
+    from apps.agent.engine import execute
+    from apps.agent.investigations import start_investigation
+    from apps.agent.models import Investigation
+    from apps.tickets import services as tickets
+    from apps.tickets.sources.email.parse import parse_email
+
     parsed = parse_email(raw)
     assert parsed.ticket is not None
     ticket = tickets.ingest_ticket(source=source, normalized=parsed.ticket).ticket

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from apps.agent import playbooks
 from apps.agent.contracts import Verdict
@@ -15,11 +16,13 @@ from apps.auditlog.models import AuditEvent
 from apps.connectors import services
 from apps.connectors.models import Connector
 from apps.connectors.specs import microsoft365_draft
+from apps.core.secrets import unseal_json
 from apps.safety import enforcement
 from apps.safety.contacts import add_authorized_contact
 from apps.safety.identity import is_authorized_contact
 from apps.safety.models import ActionStatus, ToolAction
 from apps.safety.requester import AccountBook, Requester, disclosures
+from apps.safety.tool_secrets import SEALED
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import DEMO_CLIENT_ID, DEMO_SEED, HARTWELL
 from tests.connectors.vendors import allow_writes, close_sessions  # noqa: F401 (autouse: servers end with each test)
@@ -204,8 +207,12 @@ def test_a_forgotten_password_is_reset_only_once_a_person_approves_and_never_sen
     assert enforcement.run_approved(str(held.pk))
     held.refresh_from_db()
     done = json.loads(held.result_text)
-    assert done["force_change_at_next_sign_in"] and done["sessions_revoked"] and len(done["temporary_password"]) == 16
-    assert done["temporary_password"] not in finding.reply + finding.summary + finding.escalation_reason
+    assert done["force_change_at_next_sign_in"] and done["sessions_revoked"]
+    # Sealed for the approver's one look (tests/playbooks/test_m365_temporary_password.py follows it everywhere).
+    assert done["temporary_password"] == SEALED
+    password = unseal_json(connection.tenant, held.sealed_secrets, purpose=f"tool-action:{held.pk}")
+    assert len(password["temporary_password"]) == 16
+    assert password["temporary_password"] not in finding.reply + finding.summary + finding.escalation_reason
     changed = {a["action"]: a for a in graph.actions if a["user"] == sam["id"]}
     assert changed["passwordReset"]["forceChange"] is True and "revokeSignInSessions" in changed
     assert held.inverse is None  # a password has no undo

@@ -84,7 +84,9 @@ def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
                 hide=("password",),
             )
             if not dry_run:
+                # Named as a secret: Gaby seals it for the approver's one look and stores the result without it.
                 result["temporary_password"] = password
+                result["gaby_secrets"] = ["temporary_password"]
             return result
 
         return await guard(run)

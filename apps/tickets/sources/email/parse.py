@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import parseaddr, parsedate_to_datetime
 
-from apps.core.html_text import html_to_text
+from apps.core.html_text import HiddenPart, read_html
 from apps.tickets.normalized import NormalizedAttachment, NormalizedContact, NormalizedMessage, NormalizedTicket
 
 MSG_ID = re.compile(r"<[^<>\s]+>")
@@ -107,17 +107,23 @@ def header_text(msg: EmailMessage, name: str) -> str:
     return clean(text)
 
 
-def _text_of(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
+def _decoded(part: MIMEPart) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    content = clean(decode_leniently(payload, part.get_content_charset()))
-    if part.get_content_type() == "text/html":
-        content = html_to_text(content)
-    return content.strip()
+    return clean(decode_leniently(payload, part.get_content_charset()))
+
+
+def _text_of(msg: EmailMessage) -> tuple[str, tuple[HiddenPart, ...]]:
+    """The body a person reads (the plain part, else the HTML's visible text) and what the HTML part hides: a mail
+    client shows the HTML, so words hidden there are hidden from the reader even when the plain part says them."""
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return "", ()
+    html_part = part if part.get_content_type() == "text/html" else msg.get_body(preferencelist=("html",))
+    html = read_html(_decoded(html_part), separate_hidden=True) if html_part is not None else None
+    content = html.text if part is html_part and html is not None else _decoded(part)
+    return content.strip(), html.hidden if html is not None else ()
 
 
 def _attachments(msg: EmailMessage) -> tuple[NormalizedAttachment, ...]:
@@ -177,7 +183,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         message_id = own[0] if own else f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@gaby.invalid>"
         refs = message_ids(msg.get("References")) + message_ids(msg.get("In-Reply-To"))
         subject = header_text(msg, "Subject").strip() or "(no subject)"
-        body = _text_of(msg)
+        body, hidden = _text_of(msg)
         attachments = _attachments(msg)
     except UnparseableEmail:
         raise
@@ -185,7 +191,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
         raise UnparseableEmail(f"{exc.__class__.__name__}: {exc}") from exc
     author = f"{name} <{address}>" if name else address
     message = NormalizedMessage(
-        external_id=message_id, body=body, author_label=author, created_at=_date(msg), attachments=attachments
+        external_id=message_id,
+        body=body,
+        author_label=author,
+        created_at=_date(msg),
+        attachments=attachments,
+        hidden=hidden,
     )
     ticket = NormalizedTicket(
         external_id=message_id,
