@@ -2,7 +2,9 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-SURFACE_MODULES: list[str] = []  # one line per platform package, appended as each one lands
+SURFACE_MODULES: list[str] = [  # one line per platform package
+    "apps.chat.surfaces.slack.outbound",
+]
 
 
 class ChatConfig(AppConfig):
