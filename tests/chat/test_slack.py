@@ -183,3 +183,46 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_thread(
             services.operator_reply(conversation=conversation, user=people["bob"], body="Hi Alice, Bob here.")
     texts = wait_for(lambda: [m.text for m in wired.thread("C0HELPDESK", thread_ts) if "Bob here" in m.text])
     assert texts and people["bob"].display_name in texts[0]
+
+
+def test_a_request_becomes_a_ticket_for_the_slack_user_and_the_tickets_public_reply_reaches_the_thread(
+    wired: SlackSandbox, hartwell: Any, people: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A request is not answered from knowledge: it becomes a ticket whose requester is the Slack user, which the
+    investigation engine works at once; the colleague it names is a third party (escalated, nothing said in the
+    thread); a public reply on the ticket is delivered to the thread by the ticket's chat sink."""
+    from django_tenants.utils import tenant_context
+
+    from apps.chat.models import Conversation
+    from apps.tickets import services as tickets
+    from apps.tickets.models import Message, MessageKind, SourceKind, Ticket
+
+    settings.AGENT_AUTO_INVESTIGATE = True
+    event = wired.mention(
+        user="U0ALICE", channel="C0HELPDESK", text="Please reset the VPN password of my colleague bob@acme.test"
+    )
+    deliver(event)
+    thread_ts = event["event"]["ts"]
+    key = f"{wired.team['id']}:C0HELPDESK:{thread_ts}"
+
+    def investigated() -> Any:
+        with tenant_context(hartwell):
+            conversation = Conversation.objects.filter(external_key=key).first()
+            if conversation is None or conversation.ticket_id is None:
+                return None
+            return Message.objects.filter(ticket_id=conversation.ticket_id, kind=MessageKind.INTERNAL_NOTE).first()
+
+    note = wait_for(investigated, timeout=60)
+    assert "another person" in note.body
+    opened = wait_for(lambda: [m.text for m in wired.thread("C0HELPDESK", thread_ts)])
+    assert opened == ["I've opened a ticket for this and I'm looking into it now; I'll reply in this thread."]
+    with tenant_context(hartwell):
+        ticket = Ticket.objects.select_related("source", "contact").get(pk=note.ticket_id)
+        assert ticket.source.kind == SourceKind.CHAT and ticket.contact.email == "alice@acme.test"
+        with django_capture_on_commit_callbacks(execute=True):
+            reply = tickets.reply(
+                ticket=ticket, body="Only Bob can ask for his reset.", kind="public_reply", author=people["bob"]
+            )
+        reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
+    assert [m.text for m in wired.thread("C0HELPDESK", thread_ts)][-1] == "Only Bob can ask for his reset."
