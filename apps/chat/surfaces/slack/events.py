@@ -97,11 +97,11 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
     return received.outcome
 
 
-def build_app(signing_secret: str) -> App:
+def build_app(signing_secret: str, api_url: str) -> App:
     app = App(
         signing_secret=signing_secret,
         authorize=authorize,  # type: ignore[arg-type]  # None is Bolt's "not installed here" (documented)
-        client=web_client(),
+        client=web_client(base_url=api_url),
         token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -120,11 +120,11 @@ def build_app(signing_secret: str) -> App:
 
 
 @lru_cache(maxsize=4)
-def bolt_app(signing_secret: str) -> App:
-    return build_app(signing_secret)
+def bolt_app(signing_secret: str, api_url: str) -> App:
+    return build_app(signing_secret, api_url)
 
 
 def current_app() -> App | None:
     """The Bolt app for the configured signing secret (None: Slack is not configured on this install)."""
     secret = settings.SLACK_SIGNING_SECRET
-    return bolt_app(secret) if secret else None
+    return bolt_app(secret, settings.SLACK_API_URL) if secret else None
