@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django_tenants.utils import tenant_context
 from slack_bolt import App
+from slack_bolt.adapter.django import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -117,11 +118,12 @@ def build_app(signing_secret: str, api_url: str) -> App:
 
 
 @lru_cache(maxsize=4)
-def bolt_app(signing_secret: str, api_url: str) -> App:
-    return build_app(signing_secret, api_url)
+def bolt_handler(signing_secret: str, api_url: str) -> SlackRequestHandler:
+    """The app and its Django adapter, built once (the adapter wires the app's listener runner when created)."""
+    return SlackRequestHandler(build_app(signing_secret, api_url))
 
 
-def current_app() -> App | None:
-    """The Bolt app for the configured signing secret (None: Slack is not configured on this install)."""
+def current_handler() -> SlackRequestHandler | None:
+    """The Bolt handler for the configured signing secret (None: Slack is not configured on this install)."""
     secret = settings.SLACK_SIGNING_SECRET
-    return bolt_app(secret, settings.SLACK_API_URL) if secret else None
+    return bolt_handler(secret, settings.SLACK_API_URL) if secret else None
