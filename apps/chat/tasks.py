@@ -82,3 +82,4 @@ def close_idle_conversations() -> int:
 
 # The surfaces' tasks (Slack, Teams) live beside their code; importing them here registers them with Celery.
 from apps.chat.surfaces import tasks as surface_tasks  # noqa: E402, F401
+from apps.chat.surfaces.slack import tasks as slack_tasks  # noqa: E402, F401
