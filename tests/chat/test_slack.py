@@ -227,3 +227,50 @@ def test_a_request_becomes_a_ticket_for_the_slack_user_and_the_tickets_public_re
         reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert [m.text for m in wired.thread("C0HELPDESK", thread_ts)][-1] == "Only Bob can ask for his reset."
+
+
+def test_a_throttled_post_is_retried_after_slacks_retry_after(wired: SlackSandbox) -> None:
+    """Slack answers 429 with Retry-After: slack-sdk's RateLimitErrorRetryHandler waits and posts again, once."""
+    wired.fail_next(429, path="/api/chat.postMessage", headers={"Retry-After": "1"})
+    event = wired.mention(user="U0ALICE", channel="C0HELPDESK", text="How do I fix a printer paper jam?")
+    deliver(event)
+    thread_ts = event["event"]["ts"]
+    posted = wait_for(lambda: wired.thread("C0HELPDESK", thread_ts))
+    time.sleep(0.5)
+    assert len(wired.thread("C0HELPDESK", thread_ts)) == 1 and "tray 2" in posted[0].text
+    statuses = [c.status for c in wired.calls("POST", "/api/chat.postMessage")][-2:]
+    assert statuses == [429, 200]
+
+
+def test_an_answer_being_written_is_posted_once_then_edited_at_most_every_interval(
+    in_hartwell: Any, settings: Any
+) -> None:
+    """The thread writer (apps/chat/surfaces/answer.py) against the stand-in: the first piece is posted, later
+    pieces edit that post no more often than the interval, and the last edit carries the sources."""
+    import asyncio
+
+    from apps.chat.models import Conversation
+    from apps.chat.surfaces import routing
+    from apps.chat.surfaces.answer import ThreadWriter
+    from apps.chat.surfaces.slack.outbound import SlackOutbound
+
+    with SlackSandbox() as sandbox:
+        settings.SLACK_API_URL = sandbox.base_url + "/api/"
+        install = routing.install(
+            client=in_hartwell, kind="slack", workspace_id="T0WRITER", display_name="W", bot_token=sandbox.bot_token
+        )
+        conversation = Conversation(surface="slack", external_key="T0WRITER:C0HELPDESK:1.000001", install=install)
+        writer = ThreadWriter(SlackOutbound(install), conversation, interval=0.2)
+
+        async def stream() -> None:
+            for n in range(12):  # 12 pieces 50 ms apart: 0.6 s of writing
+                await writer(f"word{n} ")
+                await asyncio.sleep(0.05)
+
+        asyncio.run(stream())
+        citations = [{"n": 1, "label": "VPN runbook", "url": "https://kb.example/vpn", "document": "VPN runbook"}]
+        writer.finish(writer.text.strip() + " [1]", citations)
+        [posted] = sandbox.thread("C0HELPDESK", "1.000001")
+        assert 2 <= posted.edits <= 4, posted.edits  # edits at ~0.2 s and ~0.4 s (and ~0.6 s), then the final one
+        assert posted.text.startswith("word0 word1") and "Sources: [1] VPN runbook" in posted.text
+        assert posted.blocks[-1]["type"] == "context" and "kb.example/vpn" in posted.blocks[-1]["elements"][0]["text"]
