@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import handoff
+from apps.chat.surfaces.slack import views as slack_views
 from apps.insights import views_costs
 from apps.observability import views as observability
 from apps.onboarding import views_m365_partner as m365_partner
@@ -34,4 +35,7 @@ urlpatterns = [
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("integrations/slack/events/", slack_views.events, name="slack_events"),  # Slack Events API (SRC-4)
+    path("integrations/slack/interactions/", slack_views.events, name="slack_interactions"),  # buttons, same app
+    path("integrations/slack/oauth/callback/", slack_views.oauth_callback, name="slack_oauth_callback"),
 ]
