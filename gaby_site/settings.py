@@ -358,3 +358,23 @@ CHAT_PRESENCE_SECONDS = env_int("GABY_CHAT_PRESENCE_SECONDS", 90, minimum=10)
 # Threads for the widget sockets' synchronous work (database, retrieval, the model's stream): how many answers can be
 # written at once in one web process, and at most that many database connections (keep under PostgreSQL's limit).
 CHAT_THREADS = env_int("GABY_CHAT_THREADS", 32, minimum=2, maximum=512)
+
+# --- Microsoft Teams (apps.chat.surfaces.teams: SRC-4) -------------------------------------------
+# The Azure Bot's Entra app registration (Microsoft App ID and a client secret); empty: Teams is off.
+TEAMS_APP_ID = env_str("GABY_TEAMS_APP_ID")
+TEAMS_APP_PASSWORD = env_str("GABY_TEAMS_APP_PASSWORD")
+# A multi-tenant bot's tokens come from the botframework.com tenant; a single-tenant bot sets its own tenant id.
+TEAMS_APP_TENANT_ID = env_str("GABY_TEAMS_APP_TENANT_ID", "botframework.com")
+TEAMS_TOKEN_URL = env_str(
+    "GABY_TEAMS_TOKEN_URL", "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+)
+# Empty: the channel's keys come from Microsoft (login.botframework.com); set for another channel, e.g. the stand-in.
+TEAMS_OPENID_METADATA_URL = env_str("GABY_TEAMS_OPENID_METADATA_URL")
+TEAMS_ISSUERS = env_list("GABY_TEAMS_ISSUERS", ["https://api.botframework.com"])
+# Replies go only to Microsoft's Bot Connector hosts over https (the SDK's OutboundHostValidator); off for a stand-in.
+TEAMS_CHECK_SERVICE_HOSTS = env_bool("GABY_TEAMS_CHECK_SERVICE_HOSTS", default=True)
+# Where the app manifest's icons come from (PNG files, 192x192 colour and 32x32 outline); empty: generated.
+TEAMS_ICON_COLOR = env_str("GABY_TEAMS_ICON_COLOR")
+TEAMS_ICON_OUTLINE = env_str("GABY_TEAMS_ICON_OUTLINE")
+# Where proactive replies go: Microsoft's documented global Bot Connector URL for Teams (public cloud).
+TEAMS_SERVICE_URL = env_str("GABY_TEAMS_SERVICE_URL", "https://smba.trafficmanager.net/teams/")
