@@ -182,3 +182,20 @@ class QuotaNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.month:%Y-%m} {self.level}"
+
+
+class SurfaceRoute(models.Model):
+    """Which client a Slack workspace or Teams tenant belongs to (public schema): one events URL serves every client,
+    and an event from a workspace with no route is refused. Written with the client's ``chat.ChatSurfaceInstall``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    kind = models.CharField(max_length=16, help_text="slack | teams")
+    workspace_id = models.CharField(max_length=100)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="surface_routes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "workspace_id"], name="surface_route_one_client")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.workspace_id} → {self.client}"

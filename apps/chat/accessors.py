@@ -11,7 +11,7 @@ from apps.core.http import ClientRequest
 
 
 def get_conversation_for_client(request: ClientRequest, conversation_id: UUID) -> Conversation:
-    return get_object_or_404(Conversation.objects.select_related("widget"), pk=conversation_id)
+    return get_object_or_404(Conversation.objects.select_related("widget", "install"), pk=conversation_id)
 
 
 def get_message_for_client(request: ClientRequest, conversation: Conversation, message_id: UUID) -> ChatMessage:

@@ -1,4 +1,8 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+SURFACE_MODULES: list[str] = []  # one line per platform package, appended as each one lands
 
 
 class ChatConfig(AppConfig):
@@ -12,3 +16,11 @@ class ChatConfig(AppConfig):
         from apps.tickets import inbox
 
         inbox.register(ConversationRows())
+        # Tickets opened from a Slack/Teams thread reply in that thread (apps/chat/surfaces/action_requests.py).
+        from apps.chat.surfaces.action_requests import ChatThreadAdapter
+        from apps.tickets.sources import registry
+
+        registry.register(ChatThreadAdapter)
+        # Each platform registers its Outbound (apps/chat/surfaces/base.py) when imported.
+        for module in SURFACE_MODULES:
+            import_module(module)

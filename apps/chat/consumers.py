@@ -221,7 +221,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             conversation_id=str(conversation.pk),
             question=question.body,
             history=history,
-            persona=conversation.widget.persona_name,
+            persona=conversation.persona_name,
         )
 
     @in_tenant_pool

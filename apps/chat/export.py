@@ -11,7 +11,9 @@ from apps.chat.models import Conversation
 def as_dict(conversation: Conversation) -> dict[str, Any]:
     return {
         "id": str(conversation.pk),
-        "widget": conversation.widget.name,
+        "widget": conversation.widget.name if conversation.widget is not None else None,
+        "surface": conversation.surface,
+        "channel": conversation.channel_label,
         "state": conversation.state,
         "visitor": {
             "id": conversation.visitor_id,

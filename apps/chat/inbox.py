@@ -13,10 +13,12 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
-from apps.chat.models import ChatMessage, Conversation, ConversationState, Role
+from apps.chat.models import ChatMessage, Conversation, ConversationState, Role, Surface
 from apps.tickets.inbox import InboxFilters, InboxRow, Position, as_uuid
 
 KIND = "chat"
+# The inbox's source filter: "chat" takes every conversation, "chat-slack" only those of that surface (SRC-5).
+SURFACE_SOURCES = {f"chat-{surface}": surface for surface in (Surface.WIDGET, Surface.SLACK, Surface.TEAMS)}
 NEEDS_HUMAN = "needs_human"
 TEMPLATE = "chat/inbox_row.html#row"
 ALL_STATES = [state.value for state in ConversationState]
@@ -39,7 +41,7 @@ def _visitor_wrote() -> QuerySet[ChatMessage]:
 
 def annotated() -> QuerySet[Conversation]:
     """Conversations with what a row shows: the widget, the last message and its author, whether the visitor wrote."""
-    return Conversation.objects.select_related("widget").annotate(
+    return Conversation.objects.select_related("widget", "install").annotate(
         last_body=_last("body"), last_author=_last("author_label"), visitor_wrote=Exists(_visitor_wrote())
     )
 
@@ -52,14 +54,19 @@ def conversations() -> QuerySet[Conversation]:
 class ConversationRows:
     kind = KIND
     page_template = "chat/inbox_row.html#page"
-    source_options = [(KIND, "Chat (live conversations)")]
+    source_options = [
+        (KIND, "Chat (live conversations)"),
+        ("chat-widget", "Chat widget"),
+        ("chat-slack", "Slack"),
+        ("chat-teams", "Microsoft Teams"),
+    ]
     status_options = [(NEEDS_HUMAN, "Needs a person (chat)")]
 
     def accepts(self, filters: InboxFilters) -> bool:
         """Filters another provider owns (a ticket source, a priority, a ticket status, what Gaby concluded of a
         ticket) match no conversation."""
         return (
-            filters.source in ("", KIND)
+            (filters.source in ("", KIND) or filters.source in SURFACE_SOURCES)
             and not filters.priority
             and not filters.facets
             and filters.status in _STATES_BY_STATUS
@@ -71,6 +78,8 @@ class ConversationRows:
         if not self.accepts(filters):
             return []
         qs = conversations()
+        if filters.source in SURFACE_SOURCES:
+            qs = qs.filter(surface=SURFACE_SOURCES[filters.source])
         if (states := _STATES_BY_STATUS[filters.status]) is not None:
             qs = qs.filter(state__in=states)
         if filters.assignee == "me":
@@ -90,6 +99,10 @@ class ConversationRows:
     def live_tokens(self, filters: InboxFilters) -> list[str]:
         """``chat-<state>`` for each state these filters show (a search or an assignee: none, it might not match)."""
         if filters.q or filters.assignee or not self.accepts(filters):
+            return []
+        if (
+            filters.source in SURFACE_SOURCES
+        ):  # live rows carry a state token only: a surface filter refreshes on reload
             return []
         return [_token(state) for state in _STATES_BY_STATUS[filters.status] or ALL_STATES]
 

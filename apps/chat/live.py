@@ -89,7 +89,9 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
 def announce_handoff(conversation_id: UUID, *, reason: str) -> None:
     """A visitor asks for a person: a notice on every open page of this client's team (the shell's messages)."""
     conversation = (
-        Conversation.objects.select_related("widget").filter(pk=conversation_id).first() if pages_open() else None
+        Conversation.objects.select_related("widget", "install").filter(pk=conversation_id).first()
+        if pages_open()
+        else None
     )
     if conversation is None:
         return

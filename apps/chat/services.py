@@ -22,7 +22,16 @@ from django.utils import timezone
 from apps.auditlog.audit import record
 from apps.auditlog.models import ActorKind
 from apps.chat import live
-from apps.chat.models import ChatMessage, Conversation, ConversationState, ReviewState, Role, Widget
+from apps.chat.models import (
+    ChatMessage,
+    Conversation,
+    ConversationState,
+    ReviewState,
+    Role,
+    Surface,
+    SurfacePost,
+    Widget,
+)
 from apps.chat.presence import operators_online
 from apps.chat.widgets import Identity, is_open
 from apps.core.tasks import enqueue
@@ -46,6 +55,14 @@ class ChatError(ValueError):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+token_hash = _hash  # a conversation's resume_hash, for the surfaces that create conversations (apps/chat/surfaces)
+
+
+def announce_new(conversation: Conversation) -> None:
+    """A conversation created elsewhere (a Slack/Teams thread) appears on the consoles once its transaction commits."""
+    _announce(conversation, created=True)
 
 
 def asks_for_person(text: str) -> bool:
@@ -73,6 +90,33 @@ def _announce(conversation: Conversation, *payloads: dict[str, Any], created: bo
         live.announce_row(conversation_id, created=created)
 
     transaction.on_commit(send)
+
+
+def _relay(conversation: Conversation, message: ChatMessage) -> None:
+    """On a Slack/Teams conversation, the message is also posted in the platform's thread: a ``SurfacePost`` row
+    delivered once by a retried task after the commit (the widget's sockets get it from ``_announce``)."""
+    if conversation.surface == Surface.WIDGET:
+        return
+    post = SurfacePost.objects.create(message=message)
+    transaction.on_commit(lambda: enqueue("chat.deliver_surface_post", str(post.pk), task_id=f"chat-post-{post.pk}"))
+
+
+def post_note(*, conversation: Conversation, body: str) -> ChatMessage:
+    """A note of Gaby's that is not an answer (a ticket was opened): stored, shown, and posted in the thread."""
+    with transaction.atomic():
+        note = ChatMessage.objects.create(
+            conversation=conversation, role=Role.SYSTEM, author_label=conversation.persona_name, body=body
+        )
+        _relay(conversation, note)
+        _touch(conversation)
+        _announce(conversation, live.message_payload(note))
+    return note
+
+
+def announce_message(conversation: Conversation, message: ChatMessage) -> None:
+    """A message stored elsewhere (a ticket's reply delivered to a thread) reaches the console and the inbox."""
+    _touch(conversation)
+    _announce(conversation, live.message_payload(message))
 
 
 # --- the visitor's side ----------------------------------------------------------------------------
@@ -147,7 +191,7 @@ def post_gaby_message(
         message = ChatMessage.objects.create(
             conversation=conversation,
             role=Role.GABY,
-            author_label=conversation.widget.persona_name,
+            author_label=conversation.persona_name,
             body=body,
             citations=citations or [],
             confidence=confidence,
@@ -160,7 +204,11 @@ def post_gaby_message(
 
 def conversation_for_gaby(conversation_id: UUID) -> Conversation | None:
     """The conversation with its widget while Gaby may answer it (read fresh: an operator may just have taken over)."""
-    return Conversation.objects.select_related("widget").filter(pk=conversation_id, state=ConversationState.BOT).first()
+    return (
+        Conversation.objects.select_related("widget", "install")
+        .filter(pk=conversation_id, state=ConversationState.BOT)
+        .first()
+    )
 
 
 # --- handoff (§8.1) ---------------------------------------------------------------------------------
@@ -170,16 +218,19 @@ def request_handoff(*, client: Client, conversation: Conversation, reason: str) 
     Either way the team hears of it: a notice on every open page of the client's shell, and, when nobody
     can come, one email per conversation to the client's escalation recipients (``notify_handoff``).
     """
-    persona = conversation.widget.persona_name
+    persona = conversation.persona_name
     if conversation.state in (ConversationState.WAITING, ConversationState.HUMAN):
         return True
-    available = is_open(conversation.widget, client, timezone.now()) and operators_online() > 0
+    hours_open = conversation.widget is None or is_open(conversation.widget, client, timezone.now())
+    available = hours_open and operators_online() > 0
     with transaction.atomic():
         first_ask = conversation.handoff_requested_at is None
         conversation.handoff_requested_at = timezone.now()
         if available:
             conversation.state = ConversationState.WAITING
             text = "I've asked a person from the team to join. They can see our whole conversation."
+        elif conversation.surface != Surface.WIDGET:  # the platform's user is known: no email to ask for
+            text = "Nobody from the team is available right now; I've let them know and someone will reply here."
         else:
             text = (
                 "Nobody from the team is available right now. Leave your email and I'll open a ticket: "
@@ -187,6 +238,7 @@ def request_handoff(*, client: Client, conversation: Conversation, reason: str) 
             )
         _touch(conversation, "state", "handoff_requested_at")
         note = ChatMessage.objects.create(conversation=conversation, role=Role.SYSTEM, author_label=persona, body=text)
+        _relay(conversation, note)
         payloads: list[dict[str, Any]] = [live.message_payload(note, offer="" if available else "ticket")]
         if available:
             payloads.append({"type": "state", "state": conversation.state, "reason": reason})
@@ -253,7 +305,7 @@ def create_ticket(*, conversation: Conversation, email: str, name: str = "") -> 
         note = ChatMessage.objects.create(
             conversation=conversation,
             role=Role.SYSTEM,
-            author_label=conversation.widget.persona_name,
+            author_label=conversation.persona_name,
             body=f"Thanks! Ticket created: we'll reply to {email}.",
         )
         _announce(conversation, live.message_payload(note))
@@ -273,6 +325,7 @@ def take_over(*, conversation: Conversation, user: Any) -> None:
         note = ChatMessage.objects.create(
             conversation=conversation, role=Role.SYSTEM, author_label="", body=f"{user.display_name} joined the chat."
         )
+        _relay(conversation, note)
         _audit("chat.taken_over", user, conversation=conversation.pk)
         _announce(
             conversation,
@@ -294,8 +347,9 @@ def hand_back(*, conversation: Conversation, user: Any) -> None:
             conversation=conversation,
             role=Role.SYSTEM,
             author_label="",
-            body=f"{user.display_name} handed the chat back to {conversation.widget.persona_name}.",
+            body=f"{user.display_name} handed the chat back to {conversation.persona_name}.",
         )
+        _relay(conversation, note)
         _audit("chat.handed_back", user, conversation=conversation.pk)
         _announce(conversation, {"type": "state", "state": conversation.state}, live.message_payload(note))
 
@@ -310,6 +364,7 @@ def operator_reply(*, conversation: Conversation, user: Any, body: str) -> ChatM
         message = ChatMessage.objects.create(
             conversation=conversation, role=Role.OPERATOR, author_label=user.display_name, body=body
         )
+        _relay(conversation, message)
         _touch(conversation)
         _announce(conversation, live.message_payload(message))
     return message

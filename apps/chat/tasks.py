@@ -35,7 +35,7 @@ def handoff_recipients(client: Client) -> list[str]:
 
 @shared_task(name="chat.notify_handoff", bind=True, max_retries=5)
 def notify_handoff(self: Task, conversation_id: str) -> str:
-    conversation = Conversation.objects.select_related("widget").filter(pk=conversation_id).first()
+    conversation = Conversation.objects.select_related("widget", "install").filter(pk=conversation_id).first()
     if conversation is None:
         return "gone"
     if conversation.state == ConversationState.HUMAN:
@@ -49,8 +49,9 @@ def notify_handoff(self: Task, conversation_id: str) -> str:
     if len(transcript) > MAX_TRANSCRIPT_CHARS:
         transcript = "…\n\n" + transcript[-MAX_TRANSCRIPT_CHARS:]
     body = (
-        f'{conversation.visitor_label} asked for a person on the chat widget "{conversation.widget.name}" '
-        f"and nobody from the team was online. {conversation.widget.persona_name} offered to open a ticket.\n\n"
+        f"{conversation.visitor_label} asked for a person on {conversation.get_surface_display()} "
+        f'"{conversation.channel_label}" and nobody from the team was online. '
+        f"{conversation.persona_name} offered to open a ticket.\n\n"
         f"Open the conversation: {link}\n\n"
         f"Transcript so far:\n\n{transcript}\n"
     )
@@ -71,3 +72,7 @@ def close_idle_conversations() -> int:
         with tenant_context(client):
             closed += close_idle(older_than=idle)
     return closed
+
+
+# The surfaces' tasks (Slack, Teams) live beside their code; importing them here registers them with Celery.
+from apps.chat.surfaces import tasks as surface_tasks  # noqa: E402, F401

@@ -21,7 +21,7 @@ from apps.core.http import ClientRequest, partial_or_redirect, render_page
 
 
 def console(request: ClientRequest) -> HttpResponse:
-    conversations = Conversation.objects.select_related("widget").order_by("-last_message_at")[:100]
+    conversations = Conversation.objects.select_related("widget", "install").order_by("-last_message_at")[:100]
     context = {
         "conversations": conversations,
         "has_widgets": Widget.objects.exists(),
@@ -135,7 +135,7 @@ def reviewed(request: ClientRequest, conversation_id: UUID) -> HttpResponse:
 
 
 def review_queue(request: ClientRequest) -> HttpResponse:
-    queued = Conversation.objects.select_related("widget").filter(review_state=ReviewState.QUEUED)
+    queued = Conversation.objects.select_related("widget", "install").filter(review_state=ReviewState.QUEUED)
     return render_page(request, "chat/review.html", {"conversations": queued.order_by("-last_message_at")})
 
 

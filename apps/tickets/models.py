@@ -28,6 +28,7 @@ class SourceKind(models.TextChoices):
     HALOPSA = "halopsa", "HaloPSA"
     CONNECTWISE = "connectwise", "ConnectWise PSA"
     AUTOTASK = "autotask", "Autotask PSA"
+    CHAT = "chat", "Chat surface (Slack, Teams)"
 
 
 class Priority(models.TextChoices):

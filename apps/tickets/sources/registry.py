@@ -35,6 +35,11 @@ ADAPTERS: dict[str, type[SourceAdapter]] = {
 }
 
 
+def register(adapter: type[SourceAdapter]) -> None:
+    """An adapter defined above this app (e.g. apps/chat's Slack/Teams threads), registered by its app's ready()."""
+    ADAPTERS[adapter.kind] = adapter
+
+
 def adapter_class(kind: str) -> type[SourceAdapter]:
     try:
         return ADAPTERS[kind]
