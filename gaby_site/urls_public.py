@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import handoff
+from apps.chat.surfaces.teams import views as teams
 from apps.insights import views_costs
 from apps.observability import views as observability
 from apps.onboarding import views_m365_partner as m365_partner
@@ -29,4 +30,5 @@ urlpatterns = [
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("teams/messages", teams.messages, name="teams_messages"),  # the Azure Bot's messaging endpoint (SRC-4)
 ]

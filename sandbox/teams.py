@@ -246,9 +246,7 @@ class TeamsSandbox(Sandbox):
         now = time.time()
         recent = [t for t in self._writes.get(conversation, []) if now - t < 1.0]
         if len(recent) >= self.rate_limit:
-            return Response(
-                429, self.error_body(429, "Too many requests for this conversation."), {"Retry-After": "1"}
-            )
+            return Response(429, self.error_body(429, "Too many requests for this conversation."), {"Retry-After": "1"})
         self._writes[conversation] = [*recent, now]
         return None
 

@@ -11,12 +11,12 @@ from django.db import connection
 from apps.accounts.models import Membership, Role, User
 from apps.auditlog import audit
 from apps.auditlog.models import ActorKind
+from apps.chat.surfaces.teams import cards
 from apps.safety import enforcement
 from apps.safety.client_settings import approval_ttl
 from apps.safety.models import DecidedVia, NoticeChannel, ToolAction
 from apps.safety.notify import compose
 from apps.safety.notify.links import BadLink, make_token, read_token
-from apps.chat.surfaces.teams import cards
 
 
 def card_for(action: ToolAction) -> dict[str, Any]:

@@ -67,11 +67,12 @@ class GabyTeamsBot:
 
     async def _decide(self, context: TurnContext, activity: Activity) -> None:
         sender = activity.from_property
+        value: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
         email = await self._email(activity, str(getattr(sender, "aad_object_id", "") or ""))
         who = str(getattr(sender, "name", "") or getattr(sender, "id", ""))
 
         def run() -> str:
             with tenant_context(self.client):
-                return approvals.decide(value=dict(activity.value), email=email, who=who)
+                return approvals.decide(value=value, email=email, who=who)
 
         await context.send_activity(await sync_to_async(run)())

@@ -42,9 +42,11 @@ def answer(text: str, citations: Sequence[dict[str, Any]] = (), actions: Sequenc
     return _card(body, [_action(a) for a in actions])
 
 
-def approval(*, title: str, reason: str, facts: Sequence[tuple[str, str]], token_approve: str, token_reject: str):
+def approval(
+    *, title: str, reason: str, facts: Sequence[tuple[str, str]], token_approve: str, token_reject: str
+) -> dict[str, Any]:
     """Approve/Reject in the card itself; the tokens are the safety app's signed approval-link tokens."""
-    body = [
+    body: list[dict[str, Any]] = [
         {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": title, "wrap": True},
         {"type": "TextBlock", "text": reason, "wrap": True},
         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]},

@@ -17,7 +17,7 @@ from django.db import connection
 
 from apps.connectors.drafts import draft_of
 from apps.connectors.models import Connector, Kind
-from apps.connectors.servers.microsoft365.client import Graph, GraphFailure, Settings
+from apps.connectors.servers.microsoft365.client import MICROSOFT_GRAPH, MICROSOFT_LOGIN, Graph, GraphFailure, Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ async def _graph_user(values: dict[str, Any], aad_object_id: str) -> str:
         tenant_id=str(values["tenant_id"]),
         client_id=str(values.get("client_id", "")),
         client_secret=str(values.get("client_secret", "")),
-        **{k: str(values[k]) for k in ("authority", "graph_url", "ca_file") if values.get(k)},
+        authority=str(values.get("authority") or MICROSOFT_LOGIN).rstrip("/"),
+        graph_url=str(values.get("graph_url") or MICROSOFT_GRAPH).rstrip("/"),
+        ca_file=str(values.get("ca_file") or ""),
     )
     graph = Graph(settings)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from microsoft_agents.activity import Activity
 
@@ -48,13 +49,13 @@ class Heard:
         )
 
 
-def channel_data(activity: Activity) -> dict:
-    data = activity.channel_data
-    if data is None:
-        return {}
+def channel_data(activity: Activity) -> dict[str, Any]:
+    data: Any = activity.channel_data
     if isinstance(data, dict):
         return data
-    return data.model_dump(by_alias=True, exclude_none=True) if hasattr(data, "model_dump") else dict(data)
+    if hasattr(data, "model_dump"):
+        return dict(data.model_dump(by_alias=True, exclude_none=True))
+    return {}
 
 
 def tenant_of(activity: Activity) -> str:

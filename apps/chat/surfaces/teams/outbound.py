@@ -1,6 +1,9 @@
 """Gaby's posts in a Teams thread, through the SDK's ``ConnectorClient`` (Bot Connector REST API):
-``POST /v3/conversations/{id}/activities/{activityId}`` to reply to the user's message, ``POST …/activities`` when
-there is none to reply to, ``PUT …/activities/{id}`` to update an answer as it is written. A 429 is retried after
+``POST /v3/conversations/{id}/activities`` to post (a channel thread's id ends with ``;messageid=<root>``, which
+puts the post in that thread, as Microsoft documents for replies to a channel post), ``PUT …/activities/{id}`` to
+update an answer as it is written. (What Gaby says within the turn itself — a refusal, a decision — is the SDK's
+``send_activity``: ``POST /v3/conversations/{id}/activities/{activityId}``, a reply to the user's message.) Called
+from the foundation's answer writer on a worker thread: no database access here. A 429 is retried after
 its ``Retry-After`` (a few times, bounded), as Microsoft's "Rate limiting for bots" asks.
 
 Replies go to ``TEAMS_SERVICE_URL``: Microsoft documents ``https://smba.trafficmanager.net/teams/`` as the global
@@ -17,9 +20,10 @@ from typing import Any, TypeVar
 import aiohttp
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, Attachment
 
-from apps.chat.models import ChatSurfaceInstall, Conversation, SurfaceDelivery
+from apps.chat.models import ChatSurfaceInstall, Conversation
+from apps.chat.surfaces.outbound import SurfaceError, TransientSurfaceError, register_outbound
 from apps.chat.surfaces.teams import cards
 from apps.chat.surfaces.teams.auth import bot_token
 from apps.chat.surfaces.teams.host import connector_for
@@ -30,38 +34,44 @@ MAX_TRIES = 4
 MAX_RETRY_AFTER = 30.0  # seconds: a longer wait fails the post (the delivery task retries it later)
 
 
-class TeamsPostError(RuntimeError):
-    """The Bot Connector refused or failed the post; the message has its status and body."""
-
-
 def message(text: str, citations: Sequence[dict[str, Any]] = (), actions: Sequence[Any] = ()) -> Activity:
     """Plain text when there is nothing else; an answer card (sources, buttons) when there is."""
     if not citations and not actions:
         return Activity(type="message", text=text, text_format="markdown")
     card = cards.answer(text, citations, actions)
-    return Activity(type="message", text=text, attachments=[cards.attachment(card)])
+    return Activity(type="message", text=text, attachments=[Attachment.model_validate(cards.attachment(card))])
+
+
+def _retry_after(exc: aiohttp.ClientResponseError) -> float:
+    try:
+        headers: Any = exc.headers or {}
+        return max(0.0, float(headers.get("Retry-After") or 1))
+    except ValueError:
+        return 1.0
 
 
 async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """A 401 gets one fresh bot token; a 429/502/503 waits its Retry-After and tries again (bounded); then the
+    foundation's errors: ``TransientSurfaceError`` (its task retries later) or ``SurfaceError`` (for good)."""
     for attempt in range(1, MAX_TRIES + 1):
         try:
             return await call()
-        except aiohttp.ClientResponseError as exc:
-            retry_after = float((exc.headers or {}).get("Retry-After") or 1) if exc.headers is not None else 1.0
+        except aiohttp.ClientError as exc:
+            if not isinstance(exc, aiohttp.ClientResponseError):
+                raise TransientSurfaceError(f"The Bot Connector could not be reached: {exc}") from None
+            wait = _retry_after(exc)
             if exc.status == 401 and attempt == 1:
-                bot_token.get(renew=True)  # an expired or revoked token: one fresh one
+                await asyncio.to_thread(bot_token.get, renew=True)  # an expired or revoked token: one fresh one
                 continue
-            if exc.status in (429, 502, 503) and attempt < MAX_TRIES and retry_after <= MAX_RETRY_AFTER:
-                await asyncio.sleep(retry_after)
+            transient = exc.status in (429, 500, 502, 503, 504)
+            if transient and attempt < MAX_TRIES and wait <= MAX_RETRY_AFTER:
+                await asyncio.sleep(wait)
                 continue
-            raise TeamsPostError(f"The Bot Connector answered {exc.status}: {exc.message}"[:500]) from None
-    raise TeamsPostError("The Bot Connector kept refusing the post.")
-
-
-def _reply_target(conversation: Conversation) -> str:
-    """The user's latest delivered message in this thread: Gaby's post replies to it."""
-    latest = SurfaceDelivery.objects.filter(conversation=conversation).order_by("-received_at").first()
-    return latest.delivery_id if latest is not None else ""
+            text = f"The Bot Connector answered {exc.status}: {exc.message}"[:500]
+            if transient:
+                raise TransientSurfaceError(text, retry_after=wait) from None
+            raise SurfaceError(text) from None
+    raise TransientSurfaceError("The Bot Connector kept refusing the post.")
 
 
 class TeamsOutbound:
@@ -78,17 +88,13 @@ class TeamsOutbound:
         actions: Sequence[Any] = (),
     ) -> str:
         activity = message(text, citations, actions)
-        reply_to = _reply_target(conversation)
-        return async_to_sync(self._post)(conversation.external_key, reply_to, activity)
+        return async_to_sync(self._post)(conversation.external_key, activity)
 
-    async def _post(self, conversation_id: str, reply_to: str, activity: Activity) -> str:
+    async def _post(self, conversation_id: str, activity: Activity) -> str:
         async def send() -> str:
             client = await connector_for(self.service_url)
             try:
-                if reply_to:
-                    sent = await client.conversations.reply_to_activity(conversation_id, reply_to, activity)
-                else:
-                    sent = await client.conversations.send_to_conversation(conversation_id, activity)
+                sent = await client.conversations.send_to_conversation(conversation_id, activity)
             finally:
                 await client.close()
             return str(sent.id or "")
@@ -117,3 +123,6 @@ class TeamsOutbound:
                 await client.close()
 
         await _with_retries(send)
+
+
+register_outbound("teams", TeamsOutbound)

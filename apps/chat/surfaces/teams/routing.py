@@ -1,15 +1,16 @@
 """Which client a Teams activity belongs to: its Entra tenant (``channelData.tenant.id``) → the client whose Teams
-install routes that tenant (``tenants.SurfaceRoute``, written with the install); failing that, the client whose
+install routes that tenant (the foundation's ``surfaces.routing.client_for``); failing that, the client whose
 Microsoft 365 connector serves that tenant (the MSP's partner mapping, ``apps.connectors.m365_partner``) when that
-client has a Teams install for it. Anything else is an unknown tenant: refused and logged by the view."""
+client has an enabled Teams install for it. Anything else is an unknown tenant: refused and logged by the view."""
 
 from __future__ import annotations
 
 from django_tenants.utils import tenant_context
 
 from apps.chat.models import ChatSurfaceInstall
+from apps.chat.surfaces import routing
 from apps.connectors import m365_partner
-from tenants.models import Client, SurfaceRoute
+from tenants.models import Client
 
 KIND = "teams"
 
@@ -18,9 +19,9 @@ def client_for(tenant_id: str) -> Client | None:
     tenant_id = tenant_id.strip().lower()
     if not tenant_id:
         return None
-    route = SurfaceRoute.objects.filter(kind=KIND, workspace_id=tenant_id).select_related("client").first()
-    if route is not None:
-        return route.client if route.client.is_active else None
+    routed = routing.client_for(KIND, tenant_id)
+    if routed is not None:
+        return routed
     for served in m365_partner.existing():
         if served.tenant_id == tenant_id and served.client.is_active:
             with tenant_context(served.client):

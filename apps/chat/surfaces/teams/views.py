@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.accounts.access import public_view
 from apps.chat.surfaces.teams import routing
 from apps.chat.surfaces.teams.auth import TeamsAuthError, TeamsNotConfigured, authenticate
 from apps.chat.surfaces.teams.bot import GabyTeamsBot
@@ -28,6 +29,7 @@ def _same_host(claimed: str, given: str) -> bool:
     return bool(claimed) and urlsplit(claimed).netloc.lower() == urlsplit(given).netloc.lower()
 
 
+@public_view  # type: ignore[type-var]  # an async view; no Gaby session: the channel's token is the credential
 @csrf_exempt  # the channel signs its requests (a JWT checked before anything is read)
 @require_POST
 async def messages(request: HttpRequest) -> HttpResponse:
