@@ -22,7 +22,7 @@ The signing key (RSA, made at start) also signs what ``sandbox.teams_emulator`` 
 validation (the Microsoft 365 Agents SDK's ``JwtTokenValidator``) runs against this stand-in's keys.
 
 Inspect: ``posted`` (every activity created, in order), ``updates`` (every PUT), ``activity(id)``,
-``replies_in(conversation_id)``. Run alone: ``python -m sandbox.teams --port 8190``.
+``replies_in(conversation_id)``. Run alone: ``python -m sandbox.teams --port 8191``.
 """
 
 from __future__ import annotations
@@ -288,4 +288,4 @@ def demo() -> TeamsSandbox:
 
 
 if __name__ == "__main__":
-    serve_from_command_line(demo(), description=__doc__ or "", default_port=8190)
+    serve_from_command_line(demo(), description=__doc__ or "", default_port=8191)

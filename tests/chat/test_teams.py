@@ -271,3 +271,22 @@ def test_dearborn_cannot_use_hartwells_tenant(
     from apps.chat.surfaces.teams.routing import client_for
 
     assert client_for(TENANT) == hartwell
+
+
+def test_the_demo_replays_a_conversation_against_the_stand_ins(
+    chat_world: ChatWorld, lexical_only: None, hartwell: Any
+) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("gaby", "teams-demo", "replay", "--client", "hartwell", stdout=out)
+    text = out.getvalue()
+    assert "Jordan Demo (personal): How do I reset my VPN password?" in text
+    assert "VPN runbook" in text, text  # the cited source of the answer
+    assert "reached the Bot Connector stand-in" in text
+    from apps.chat.models import Conversation
+
+    with tenant_context(hartwell):
+        assert Conversation.objects.filter(surface="teams", visitor_email="jordan.demo@hartwell.example").count() == 2

@@ -1,6 +1,7 @@
-"""Adaptive Cards Gaby posts in Teams (schema 1.4, what Teams renders): an answer with its sources, an approval with
-Approve/Reject buttons (``Action.Submit``: Teams sends the card's data back as a message whose ``value`` it is), and
-a handoff notice. Buttons carry ``{"gaby": <verb>, ...}`` so a click is recognised as Gaby's own."""
+"""Adaptive Cards Gaby posts in Teams (schema 1.4, what Teams renders): an answer with its sources and buttons, and
+an approval with Approve/Reject (``Action.Submit``: Teams sends the card's data back as a message whose ``value`` it
+is). Buttons carry ``{"gaby": <verb>, ...}`` so a click is recognised as Gaby's own. Handoff notices and operators'
+replies arrive as the foundation relays them: text in the thread."""
 
 from __future__ import annotations
 
@@ -61,8 +62,3 @@ def approval(
 
 def decided(text: str) -> dict[str, Any]:
     return _card([{"type": "TextBlock", "text": text, "wrap": True}])
-
-
-def handoff(text: str, *, console_url: str = "") -> dict[str, Any]:
-    actions = [{"type": "Action.OpenUrl", "title": "Open in Gaby", "url": console_url}] if console_url else []
-    return _card([{"type": "TextBlock", "text": text, "wrap": True, "weight": "Bolder"}], actions)
