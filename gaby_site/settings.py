@@ -359,6 +359,15 @@ CHAT_PRESENCE_SECONDS = env_int("GABY_CHAT_PRESENCE_SECONDS", 90, minimum=10)
 # written at once in one web process, and at most that many database connections (keep under PostgreSQL's limit).
 CHAT_THREADS = env_int("GABY_CHAT_THREADS", 32, minimum=2, maximum=512)
 
+# --- Slack app (apps/chat/surfaces/slack: SRC-4, FND-7) -------------------------------------------------------
+# The MSP's own Slack app (api.slack.com/apps): its OAuth client and the secret Slack signs events with.
+# Each accepts *_FILE. Empty: the Slack install is not offered and the events URL refuses every request.
+SLACK_CLIENT_ID = env_str("GABY_SLACK_CLIENT_ID", "")
+SLACK_CLIENT_SECRET = env_str("GABY_SLACK_CLIENT_SECRET", "")
+SLACK_SIGNING_SECRET = env_str("GABY_SLACK_SIGNING_SECRET", "")
+# The Web API's base URL: Slack's, or a stand-in's (sandbox/slack.py) for the demo and the tests.
+SLACK_API_URL = env_str("GABY_SLACK_API_URL", "https://slack.com/api/")
+SLACK_OAUTH_AUTHORIZE_URL = env_str("GABY_SLACK_OAUTH_AUTHORIZE_URL", "https://slack.com/oauth/v2/authorize")
 # --- Microsoft Teams (apps.chat.surfaces.teams: SRC-4) -------------------------------------------
 # The Azure Bot's Entra app registration (Microsoft App ID and a client secret); empty: Teams is off.
 TEAMS_APP_ID = env_str("GABY_TEAMS_APP_ID")

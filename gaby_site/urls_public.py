@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import handoff
+from apps.chat.surfaces.slack import views as slack_views
 from apps.chat.surfaces.teams import views as teams
 from apps.insights import views_costs
 from apps.observability import views as observability
@@ -30,5 +31,6 @@ urlpatterns = [
     path("accounts/handoff/accept/", handoff.accept_hand_off, name="handoff_accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("integrations/slack/events/", slack_views.events, name="slack_events"),  # Slack Events API (SRC-4)
     path("teams/messages", teams.messages, name="teams_messages"),  # the Azure Bot's messaging endpoint (SRC-4)
 ]

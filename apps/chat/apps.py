@@ -2,8 +2,10 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-SURFACE_MODULES: list[str] = []  # one line per platform package, appended as each one lands
-SURFACE_MODULES.append("apps.chat.surfaces.teams.outbound")
+SURFACE_MODULES: list[str] = [  # one line per platform package
+    "apps.chat.surfaces.slack.outbound",
+    "apps.chat.surfaces.teams.outbound",
+]
 
 
 class ChatConfig(AppConfig):

@@ -14,12 +14,12 @@ import time
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db import connection
 from django.utils import timezone
 
 from apps.chat import answering, services
 from apps.chat.models import ChatMessage, DeliveryState, SurfaceDelivery
 from apps.chat.surfaces.base import Outbound, outbound_for
+from apps.chat.surfaces.routing import current_client
 
 EDIT_INTERVAL = 1.0  # seconds between two edits of a reply being written
 
@@ -80,7 +80,7 @@ def answer(delivery_id: str) -> str:
         _finish(delivery_id, DeliveryState.SKIPPED)
         return "skipped"  # a person took the conversation meanwhile
     question = delivery.message
-    client = connection.tenant  # type: ignore[attr-defined]
+    client = current_client()
     earlier = ChatMessage.objects.filter(conversation=conversation).exclude(pk=question.pk).order_by("-created_at")
     history = [(m.author_label or m.role, m.body) for m in reversed(earlier[:10])]
     draft = answering.prepare(

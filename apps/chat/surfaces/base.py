@@ -18,7 +18,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from apps.chat import services
 from apps.chat.models import (
@@ -39,6 +39,7 @@ from apps.chat.surfaces.outbound import (  # re-exported: the surfaces' one inte
     outbound_for,
     register_outbound,
 )
+from apps.chat.surfaces.routing import current_client
 from apps.core.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ def _take(install: ChatSurfaceInstall, inbound: Inbound) -> Received:
 
 
 def _route(install: ChatSurfaceInstall, conversation: Conversation, message: ChatMessage) -> str:
-    client = connection.tenant  # type: ignore[attr-defined]
+    client = current_client()
     if conversation.state != ConversationState.BOT:
         return "quiet"  # a person has it (or is coming): Gaby stays quiet, the console shows the message
     if services.asks_for_person(message.body):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.chat.models import ChatSurfaceInstall
@@ -82,6 +82,15 @@ def uninstall(*, client: Client, install_row: ChatSurfaceInstall) -> None:
         SurfaceRoute.objects.filter(
             kind=install_row.kind, workspace_id=install_row.workspace_id, client=client
         ).delete()
+
+
+def current_client() -> Client:
+    """The client whose schema is active: the connection's tenant, read from the public table when the connection
+    only knows the schema's name (a Celery task run in place: tenant-schemas-celery sets a stand-in tenant)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Client):
+        return tenant
+    return Client.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
 
 
 def bot_token(client: Client, install_row: ChatSurfaceInstall) -> str:

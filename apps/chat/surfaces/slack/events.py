@@ -1,0 +1,130 @@
+"""The Slack events endpoint: a Bolt app that verifies, acknowledges, then hands each message to ``receive``.
+
+Bolt checks Slack's signature and timestamp (a bad one is answered 401 and nothing runs), answers
+``url_verification``, and acknowledges every event before its listener runs on Bolt's thread pool
+(``process_before_response`` off): Slack hears back at once, and the answer is written by the Celery task
+``receive`` queues. ``authorize`` resolves the event's team to its client (``routing.client_for``) and that client's
+install: an unknown team is refused there (logged by the route lookup; Bolt acknowledges and runs nothing).
+A retried event (``X-Slack-Retry-Num``) carries the same ``event_id``: the delivery ledger answers it once.
+
+Listeners: ``app_mention`` (in a channel the install listens to) and ``message`` in a direct message
+(``message.im``). Each looks the user up with ``users.info``: the email Slack verified for them is who the
+conversation acts for; a user without one is told politely that Gaby cannot help them here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django_tenants.utils import tenant_context
+from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from apps.chat.models import Surface
+from apps.chat.surfaces import routing
+from apps.chat.surfaces.base import Inbound, installed, receive
+from apps.chat.surfaces.slack.outbound import web_client
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
+def authorize(enterprise_id: str | None, team_id: str | None, logger: Any, **_: Any) -> AuthorizeResult | None:
+    client = routing.client_for(Surface.SLACK, team_id or "")
+    if client is None:
+        return None
+    with tenant_context(client):
+        row = installed(Surface.SLACK, team_id or "")
+        token = routing.bot_token(client, row) if row is not None else ""
+    if not token or row is None:
+        log.warning("slack event for a disabled install", extra={"workspace": team_id, "client": client.schema_name})
+        return None
+    return AuthorizeResult(
+        enterprise_id=enterprise_id, team_id=team_id, bot_token=token, bot_user_id=row.bot_user_id or None
+    )
+
+
+def _user(client: WebClient, user_id: str) -> tuple[str, str]:
+    """(verified email, name) of a Slack user ("" email: none shared, or the lookup failed)."""
+    try:
+        user = client.users_info(user=user_id).get("user") or {}
+    except SlackApiError as exc:
+        log.warning("slack users.info failed", extra={"user": user_id, "error": str(exc)})
+        return "", ""
+    if user.get("is_bot") or user.get("deleted"):
+        return "", ""
+    profile = user.get("profile") or {}
+    return str(profile.get("email") or ""), str(user.get("real_name") or profile.get("real_name") or user.get("name"))
+
+
+def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClient, *, direct: bool) -> str:
+    """One event to ``receive`` inside its client's schema; returns the outcome (for logs and tests)."""
+    if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+        return "ignored"  # Gaby's own posts, edits, joins: not someone asking
+    team_id = str(body.get("team_id") or event.get("team") or "")
+    tenant = routing.client_for(Surface.SLACK, team_id)
+    if tenant is None:
+        return "unknown-team"
+    channel, user_id = str(event.get("channel", "")), str(event["user"])
+    thread_ts = str(event.get("thread_ts") or ("" if direct else event.get("ts", "")))
+    email, name = _user(client, user_id)
+    text = MENTION.sub("", str(event.get("text", ""))).strip()
+    inbound = Inbound(
+        surface=Surface.SLACK,
+        workspace_id=team_id,
+        conversation_key=f"{team_id}:{channel}:{thread_ts}",
+        delivery_id=str(body.get("event_id") or f"{channel}:{event.get('ts')}"),
+        user_id=user_id,
+        user_email=email,
+        user_name=name,
+        text=text,
+        is_direct=direct,
+        channel_id=channel,
+    )
+    with tenant_context(tenant):
+        received = receive(inbound)
+    if received.reply:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user_id, text=received.reply, thread_ts=thread_ts or None)
+        except SlackApiError as exc:
+            log.warning("slack ephemeral refusal failed", extra={"error": str(exc)})
+    return received.outcome
+
+
+def build_app(signing_secret: str) -> App:
+    app = App(
+        signing_secret=signing_secret,
+        authorize=authorize,  # type: ignore[arg-type]  # None is Bolt's "not installed here" (documented)
+        client=web_client(),
+        token_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.event("app_mention")
+    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        handle_message(body, event, client, direct=False)
+
+    @app.event("message")
+    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") == "im":
+            handle_message(body, event, client, direct=True)
+
+    return app
+
+
+@lru_cache(maxsize=4)
+def bolt_app(signing_secret: str) -> App:
+    return build_app(signing_secret)
+
+
+def current_app() -> App | None:
+    """The Bolt app for the configured signing secret (None: Slack is not configured on this install)."""
+    secret = settings.SLACK_SIGNING_SECRET
+    return bolt_app(secret) if secret else None
