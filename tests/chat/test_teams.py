@@ -290,3 +290,77 @@ def test_the_demo_replays_a_conversation_against_the_stand_ins(
 
     with tenant_context(hartwell):
         assert Conversation.objects.filter(surface="teams", visitor_email="jordan.demo@hartwell.example").count() == 2
+
+
+def test_a_handoff_then_the_operators_reply_lands_in_the_teams_chat(
+    answering: None,
+    teams: TeamsSandbox,
+    emulator: TeamsEmulator,
+    hartwell: Any,
+    people: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.chat import services
+    from apps.chat.models import Conversation, SurfacePost
+    from apps.chat.surfaces.tasks import deliver_surface_post
+
+    activity = emulator.personal(JANE, "Can I talk to a person please?")
+    assert deliver(emulator, activity).status_code == 202
+    with tenant_context(hartwell):
+        conversation = Conversation.objects.get(surface="teams")
+        assert conversation.handoff_requested_at is not None
+        services.take_over(conversation=conversation, user=people["bob"])
+        conversation.refresh_from_db()
+        services.operator_reply(conversation=conversation, user=people["bob"], body="Hi Jane, Bob here.")
+        for post in SurfacePost.objects.order_by("created_at"):  # what chat.deliver_surface_post does, in order
+            assert deliver_surface_post.run(str(post.pk)) == "sent"
+    texts = [reply["text"] for reply in teams.replies_in(activity["conversation"]["id"])]
+    assert any("Bob here" in text and people["bob"].display_name in text for text in texts), texts
+    assert any("joined the chat" in text for text in texts)
+
+
+def test_the_email_comes_from_the_clients_graph_connector_when_the_bot_connector_has_none(
+    teams: TeamsSandbox, hartwell: Any, people: Any
+) -> None:
+    """The MSP mapped Hartwell's Entra tenant through its partner app (a Microsoft 365 connector): teams-install
+    takes the tenant from there, and a user the Bot Connector gives no email for is named by Graph /users/{id}."""
+    import io
+
+    from django.core.management import call_command
+
+    from apps.chat.models import ChatSurfaceInstall, Conversation
+    from apps.connectors import host, m365_partner
+    from sandbox.msgraph import GraphSandbox
+    from sandbox.msgraph_data import HARTWELL
+    from sandbox.msgraph_partner import partner_connection
+
+    try:
+        with GraphSandbox() as graph:
+            partner = m365_partner.partner_from(partner_connection(graph))
+            m365_partner.connect_clients(partner, mapping={HARTWELL: hartwell}, actor=people["mona"])
+            out = io.StringIO()
+            call_command("gaby", "teams-install", "--client", "hartwell", "--allow", "hartwelllaw.com", stdout=out)
+            assert f"Teams tenant {HARTWELL} now reaches Hartwell Law" in out.getvalue()
+            with tenant_context(hartwell):
+                assert ChatSurfaceInstall.objects.get(workspace_id=HARTWELL).allowed == ["hartwelllaw.com"]
+            user = graph.tenant(HARTWELL).user("jane.doe@hartwelllaw.com")
+            assert user is not None
+            emulator = TeamsEmulator(teams, APP_ID, HARTWELL)
+            activity = emulator.personal(TeamsUser(user["id"], "Jane Doe"), "printer paper jam")
+            assert deliver(emulator, activity).status_code == 202
+            assert graph.calls("GET", f"/v1.0/users/{user['id']}")
+    finally:
+        host.host().shutdown()  # the connector's MCP server ends with its stand-in
+    with tenant_context(hartwell):
+        conversation = Conversation.objects.get(surface="teams")
+        assert conversation.visitor_email == "jane.doe@hartwelllaw.com" and conversation.identity_verified
+
+
+def test_teams_install_needs_a_tenant_when_the_client_has_no_microsoft_365(hartwell: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Give --tenant"):
+        call_command("gaby", "teams-install", "--client", "hartwell")
+    with pytest.raises(CommandError, match="not a tenant id"):
+        call_command("gaby", "teams-install", "--client", "hartwell", "--tenant", "contoso")
