@@ -91,7 +91,7 @@ class GabyClientFactory(ChannelServiceClientFactoryBase):
         self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False
     ) -> UserTokenClientBase:
         # Gaby uses no user sign-in (OAuth cards); the SDK builds this client for every turn all the same.
-        return UserTokenClient(USER_TOKEN_SERVICE, "")
+        return UserTokenClient(USER_TOKEN_SERVICE, "", app_id=settings.TEAMS_APP_ID)
 
 
 class GabyTeamsAdapter(HttpAdapterBase):
