@@ -372,10 +372,11 @@ SLACK_OAUTH_AUTHORIZE_URL = env_str("GABY_SLACK_OAUTH_AUTHORIZE_URL", "https://s
 # The Azure Bot's Entra app registration (Microsoft App ID and a client secret); empty: Teams is off.
 TEAMS_APP_ID = env_str("GABY_TEAMS_APP_ID")
 TEAMS_APP_PASSWORD = env_str("GABY_TEAMS_APP_PASSWORD")
-# A multi-tenant bot's tokens come from the botframework.com tenant; a single-tenant bot sets its own tenant id.
+# The app registration's tenant: a single-tenant bot (what Azure creates since July 2025) gives the MSP's own tenant
+# id; a legacy multi-tenant bot keeps botframework.com. Its tokens come from that tenant's token endpoint.
 TEAMS_APP_TENANT_ID = env_str("GABY_TEAMS_APP_TENANT_ID", "botframework.com")
 TEAMS_TOKEN_URL = env_str(
-    "GABY_TEAMS_TOKEN_URL", "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+    "GABY_TEAMS_TOKEN_URL", f"https://login.microsoftonline.com/{TEAMS_APP_TENANT_ID}/oauth2/v2.0/token"
 )
 # Empty: the channel's keys come from Microsoft (login.botframework.com); set for another channel, e.g. the stand-in.
 TEAMS_OPENID_METADATA_URL = env_str("GABY_TEAMS_OPENID_METADATA_URL")

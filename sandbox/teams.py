@@ -4,7 +4,8 @@ metadata + signing keys the channel's tokens are checked against.
 Follows Microsoft's public documentation ("Bot Connector API reference", "Authenticate requests with the Bot
 Connector API", "Rate limiting for bots" in Teams):
 
-- ``POST /botframework.com/oauth2/v2.0/token`` — client credentials (``grant_type=client_credentials``,
+- ``POST /{tenant}/oauth2/v2.0/token`` (``botframework.com`` for a multi-tenant bot, the app's tenant id for a
+  single-tenant one) — client credentials (``grant_type=client_credentials``,
   ``client_id``, ``client_secret``, ``scope=https://api.botframework.com/.default``) →
   ``{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ...}``; a wrong secret is
   ``401 {"error": "invalid_client", "error_description": "AADSTS7000215: ...", "error_codes": [7000215]}``.
@@ -48,6 +49,7 @@ KEYS_PATH = "/v1/.well-known/keys"
 DENIED = {"message": "Authorization has been denied for this request."}
 
 _ACTIVITIES = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/activities(?:/(?P<activity>[^/]+))?$")
+_TOKEN = re.compile(r"^/[^/]+/oauth2/v2\.0/token$")
 _MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<member>[^/]+)$")
 
 
@@ -144,7 +146,7 @@ class TeamsSandbox(Sandbox):
 
     def handle(self, request: Request) -> Response:
         path = request.path
-        if request.method == "POST" and path == TOKEN_PATH:
+        if request.method == "POST" and _TOKEN.match(path):
             return self._token(request)
         if request.method == "GET" and path == METADATA_PATH:
             return Response(200, self._metadata())
