@@ -235,29 +235,46 @@ def _waiting_action(client: Any) -> Any:
         )
 
 
-@pytest.mark.parametrize(("clicker", "decided"), [(ALICE, True), (STRANGER, False)])
-def test_an_approval_card_click_decides_as_the_clicking_user_only_if_they_may(
-    clicker: TeamsUser, decided: bool, teams: TeamsSandbox, emulator: TeamsEmulator, installed: Any, hartwell: Any
+def test_an_approval_card_reaches_the_approvers_teams_chat_and_a_click_decides_as_them(
+    answering: None,
+    teams: TeamsSandbox,
+    emulator: TeamsEmulator,
+    hartwell: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from apps.chat.surfaces.teams import approvals
+    """Alice (Admin) and Jane (no Gaby account) both chat with the bot; an action waiting for approval sends the card
+    to Alice's chat only; Jane replaying Alice's card decides nothing; Alice's click approves as Alice."""
+    from apps.chat.surfaces.teams.notices import send_approval_cards
     from apps.safety.models import ActionStatus, ToolAction
 
-    action = _waiting_action(hartwell)
+    alice_chat = emulator.personal(ALICE, "printer paper jam")
+    jane_chat = emulator.personal(JANE, "printer paper jam")
+    for activity in (alice_chat, jane_chat):
+        assert deliver(emulator, activity).status_code == 202
+    with django_capture_on_commit_callbacks() as queued:
+        action = _waiting_action(hartwell)
+    assert any("_on_action_saved" in c.__qualname__ for c in queued), "the action queues its cards after the commit"
     with tenant_context(hartwell):
-        card = approvals.card_for(action)
-    approve = next(a for a in card["actions"] if a["title"] == "Approve")
-    conversation = "a:1approvals"
-    click = emulator.card_submit(clicker, approve["data"], conversation_id=conversation, reply_to="1700000000000")
+        assert send_approval_cards.run(str(action.pk)) == 1
+        assert send_approval_cards.run(str(action.pk)) == 0, "a retried task sends no second card"
+    assert not teams.replies_in(jane_chat["conversation"]["id"])
+    card = teams.replies_in(alice_chat["conversation"]["id"])[0]["attachments"][0]["content"]
+    approve = next(a for a in card["actions"] if a["title"] == "Approve")["data"]
+
+    replayed = emulator.card_submit(JANE, approve, conversation_id=jane_chat["conversation"]["id"], reply_to="1")
+    assert deliver(emulator, replayed).status_code == 202
+    with tenant_context(hartwell):
+        assert ToolAction.objects.get(pk=action.pk).status == ActionStatus.AWAITING_APPROVAL
+    assert "not one of Hartwell" in teams.replies_in(jane_chat["conversation"]["id"])[-1]["text"]
+
+    click = emulator.card_submit(ALICE, approve, conversation_id=alice_chat["conversation"]["id"], reply_to="1")
     assert deliver(emulator, click).status_code == 202
     with tenant_context(hartwell):
-        action = ToolAction.objects.get(pk=action.pk)
-    told = teams.replies_in(conversation)[0]["text"]
-    if decided:
-        assert action.status == ActionStatus.APPROVED and action.decided_via == "teams"
-        assert "Approved by alice@hartwell.example in Teams" in told
-    else:
-        assert action.status == ActionStatus.AWAITING_APPROVAL
-        assert "not one of Hartwell" in told
+        decided = ToolAction.objects.get(pk=action.pk)
+    assert decided.status == ActionStatus.APPROVED and decided.decided_via == "teams"
+    assert (
+        "Approved by alice@hartwell.example in Teams" in teams.replies_in(alice_chat["conversation"]["id"])[-1]["text"]
+    )
 
 
 def test_dearborn_cannot_use_hartwells_tenant(

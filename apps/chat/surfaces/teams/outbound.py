@@ -74,6 +74,20 @@ async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
     raise TransientSurfaceError("The Bot Connector kept refusing the post.")
 
 
+async def send_activity(conversation_id: str, activity: Activity, *, service_url: str = "") -> str:
+    """Post one activity in a conversation (a new message; in a channel thread when the id names one)."""
+
+    async def send() -> str:
+        client = await connector_for(service_url or settings.TEAMS_SERVICE_URL)
+        try:
+            sent = await client.conversations.send_to_conversation(conversation_id, activity)
+        finally:
+            await client.close()
+        return str(sent.id or "")
+
+    return await _with_retries(send)
+
+
 class TeamsOutbound:
     def __init__(self, install: ChatSurfaceInstall) -> None:
         self.install = install
@@ -91,15 +105,7 @@ class TeamsOutbound:
         return async_to_sync(self._post)(conversation.external_key, activity)
 
     async def _post(self, conversation_id: str, activity: Activity) -> str:
-        async def send() -> str:
-            client = await connector_for(self.service_url)
-            try:
-                sent = await client.conversations.send_to_conversation(conversation_id, activity)
-            finally:
-                await client.close()
-            return str(sent.id or "")
-
-        return await _with_retries(send)
+        return await send_activity(conversation_id, activity, service_url=self.service_url)
 
     def update(
         self,
