@@ -4,8 +4,7 @@ from django.apps import AppConfig
 
 SURFACE_MODULES: list[str] = [  # one line per platform package
     "apps.chat.surfaces.slack.outbound",
-    "apps.chat.surfaces.teams.outbound",
-    "apps.chat.surfaces.teams.notices",  # approval cards to approvers' Teams chats
+    "apps.chat.surfaces.teams.wiring",
 ]
 
 

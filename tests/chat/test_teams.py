@@ -244,7 +244,7 @@ def test_an_approval_card_reaches_the_approvers_teams_chat_and_a_click_decides_a
 ) -> None:
     """Alice (Admin) and Jane (no Gaby account) both chat with the bot; an action waiting for approval sends the card
     to Alice's chat only; Jane replaying Alice's card decides nothing; Alice's click approves as Alice."""
-    from apps.chat.surfaces.teams.notices import send_approval_cards
+    from apps.chat.surfaces.teams.wiring import teams_approval_cards
     from apps.safety.models import ActionStatus, ToolAction
 
     alice_chat = emulator.personal(ALICE, "printer paper jam")
@@ -255,8 +255,8 @@ def test_an_approval_card_reaches_the_approvers_teams_chat_and_a_click_decides_a
         action = _waiting_action(hartwell)
     assert any("_on_action_saved" in c.__qualname__ for c in queued), "the action queues its cards after the commit"
     with tenant_context(hartwell):
-        assert send_approval_cards.run(str(action.pk)) == 1
-        assert send_approval_cards.run(str(action.pk)) == 0, "a retried task sends no second card"
+        assert teams_approval_cards.run(str(action.pk)) == 1
+        assert teams_approval_cards.run(str(action.pk)) == 0, "a retried task sends no second card"
     assert not teams.replies_in(jane_chat["conversation"]["id"])
     card = teams.replies_in(alice_chat["conversation"]["id"])[0]["attachments"][0]["content"]
     approve = next(a for a in card["actions"] if a["title"] == "Approve")["data"]
@@ -381,3 +381,28 @@ def test_teams_install_needs_a_tenant_when_the_client_has_no_microsoft_365(hartw
         call_command("gaby", "teams-install", "--client", "hartwell")
     with pytest.raises(CommandError, match="not a tenant id"):
         call_command("gaby", "teams-install", "--client", "hartwell", "--tenant", "contoso")
+
+
+def test_web_and_worker_processes_start_without_the_agents_sdk() -> None:
+    """The SDK costs about a second to import: it loads on the first Teams request, post or card, not at start-up."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import json, sys, django\ndjango.setup()\n"
+        "import gaby_site.urls_public, gaby_site.urls_tenant\n"
+        "from gaby_site.celery import app\napp.loader.import_default_modules()\n"
+        "from apps.chat.surfaces.outbound import _outbound\n"
+        "print(json.dumps([any(m.startswith('microsoft_agents') for m in sys.modules), "
+        "'chat.teams_approval_cards' in app.tasks, 'teams' in _outbound]))\n"
+    )
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "gaby_site.settings_test", "GABY_ENV": "test"}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True, True]

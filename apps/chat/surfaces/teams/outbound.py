@@ -23,7 +23,7 @@ from django.conf import settings
 from microsoft_agents.activity import Activity, Attachment
 
 from apps.chat.models import ChatSurfaceInstall, Conversation
-from apps.chat.surfaces.outbound import SurfaceError, TransientSurfaceError, register_outbound
+from apps.chat.surfaces.outbound import SurfaceError, TransientSurfaceError
 from apps.chat.surfaces.teams import cards
 from apps.chat.surfaces.teams.auth import bot_token
 from apps.chat.surfaces.teams.host import connector_for
@@ -129,6 +129,3 @@ class TeamsOutbound:
                 await client.close()
 
         await _with_retries(send)
-
-
-register_outbound("teams", TeamsOutbound)

@@ -17,9 +17,6 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import public_view
 from apps.chat.surfaces.teams import routing
-from apps.chat.surfaces.teams.auth import TeamsAuthError, TeamsNotConfigured, authenticate
-from apps.chat.surfaces.teams.bot import GabyTeamsBot
-from apps.chat.surfaces.teams.host import DjangoActivityRequest, GabyTeamsAdapter
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # Teams activities are a few KB; a 256 KB body is not one
@@ -33,6 +30,11 @@ def _same_host(claimed: str, given: str) -> bool:
 @csrf_exempt  # the channel signs its requests (a JWT checked before anything is read)
 @require_POST
 async def messages(request: HttpRequest) -> HttpResponse:
+    # The SDK is imported here, not when the URLs load: a process that never serves Teams never pays for it.
+    from apps.chat.surfaces.teams.auth import TeamsAuthError, TeamsNotConfigured, authenticate
+    from apps.chat.surfaces.teams.bot import GabyTeamsBot
+    from apps.chat.surfaces.teams.host import DjangoActivityRequest, GabyTeamsAdapter
+
     try:
         claims = await authenticate(request.headers.get("Authorization", ""))
     except TeamsNotConfigured as exc:
