@@ -32,5 +32,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("integrations/slack/events/", slack_views.events, name="slack_events"),  # Slack Events API (SRC-4)
+    path("integrations/slack/interactions/", slack_views.events, name="slack_interactions"),  # buttons, same app
+    path("integrations/slack/oauth/callback/", slack_views.oauth_callback, name="slack_oauth_callback"),
     path("teams/messages", teams.messages, name="teams_messages"),  # the Azure Bot's messaging endpoint (SRC-4)
 ]

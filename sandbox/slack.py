@@ -7,7 +7,8 @@ throttling: HTTP 429 with ``Retry-After`` (``fail_next(429, headers={"Retry-Afte
 ``RateLimitErrorRetryHandler`` waits and retries). ``conversations.list`` pages with ``limit`` and ``cursor``
 (``response_metadata.next_cursor``, "" on the last page).
 
-Methods: ``oauth.v2.access``, ``auth.test``, ``users.info``, ``conversations.open``, ``conversations.list``,
+Methods: ``oauth.v2.access``, ``auth.test``, ``users.info``, ``users.lookupByEmail``, ``conversations.open``,
+``conversations.list``,
 ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``. What was posted is kept: ``thread(channel, ts)``,
 ``messages``, ``ephemerals``. ``send_event`` signs an Events API payload the way Slack does (``v0`` HMAC-SHA256 of
 ``v0:<timestamp>:<body>`` under the app's signing secret) and POSTs it to Gaby. Run alone for a demo:
@@ -177,6 +178,13 @@ class SlackSandbox(Sandbox):
                 "profile": profile,
             }
         )
+
+    def m_users_lookupByEmail(self, args: dict[str, Any]) -> Response:
+        email = str(args.get("email", "")).lower()
+        user = next((u for u in self.users.values() if u.get("email", "").lower() == email and email), None)
+        if user is None:
+            return _fail("users_not_found")
+        return self.m_users_info({"user": user["id"]})
 
     def m_conversations_open(self, args: dict[str, Any]) -> Response:
         users = [u for u in str(args.get("users", "")).split(",") if u]

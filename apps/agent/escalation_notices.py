@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from apps.accounts.models import User
 from apps.agent.models import AgentSettings, EscalationNotice, Investigation
 from apps.agent.runtime import settings_for
 from apps.auditlog import audit
+from apps.core.tasks import enqueue
 from apps.safety.client_settings import Channels, channels
 from apps.safety.models import NoticeChannel, NoticeState
 from apps.safety.notify.links import absolute_url
@@ -180,7 +181,11 @@ def send_escalation_notices(investigation_id: str, *, http: WebhookClient | None
         return 0, 0
     client = connection.tenant  # type: ignore[attr-defined]
     chans, http = channels(client), http or WebhookClient()
-    _plan(investigation, settings_for(), chans)
+    agent_settings = settings_for()
+    _plan(investigation, agent_settings, chans)
+    if escalation_recipients(agent_settings):  # FND-7: a Slack DM too, when the client installed Gaby in Slack
+        pk = investigation.pk
+        transaction.on_commit(lambda: enqueue("chat.escalation_dm", str(pk), task_id=f"chat-escalation-dm-{pk}"))
     notices = list(investigation.notices.all())
     facts = summary(client, investigation)
     sent, transient = 0, None

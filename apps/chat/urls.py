@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.chat import views, views_widgets
+from apps.chat import views, views_slack, views_widgets
 
 app_name = "chat"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     path("widgets/new/", views_widgets.create, name="widget_create"),
     path("widgets/<uuid:widget_id>/", views_widgets.edit, name="widget_edit"),
     path("widgets/<uuid:widget_id>/rotate-secret/", views_widgets.rotate_secret, name="widget_rotate"),
+    path("slack/", views_slack.slack_page, name="slack"),
+    path("slack/install/", views_slack.slack_install_start, name="slack_install"),
+    path("slack/settings/", views_slack.slack_settings, name="slack_settings"),
+    path("slack/remove/", views_slack.slack_uninstall, name="slack_uninstall"),
 ]

@@ -56,3 +56,14 @@ def deliver_surface_post(self: Task, post_id: str) -> str:
         SurfacePost.objects.filter(pk=post_id).update(state=OutboundState.SENT, sent_at=timezone.now(), error="")
         ChatMessage.objects.filter(pk=message.pk).update(external_ref=ref[:200])
     return "sent"
+
+
+@shared_task(name="chat.escalation_dm", bind=True, max_retries=MAX_RETRIES)
+def escalation_dm(self: Task, investigation_id: str) -> str:
+    """FND-7: the escalation as a Slack DM to the founder / on-call person (apps/chat/surfaces/slack/notices.py)."""
+    from apps.chat.surfaces.slack.notices import escalation_dm as send
+
+    try:
+        return send(investigation_id)
+    except TransientSurfaceError as exc:
+        raise self.retry(exc=exc, countdown=task_countdown(self.request.retries, base=5, cap=600)) from exc

@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from apps.chat.models import Surface
 from apps.chat.surfaces import routing
 from apps.chat.surfaces.base import Inbound, installed, receive
+from apps.chat.surfaces.slack import notices, users
 from apps.chat.surfaces.slack.outbound import web_client
 
 log = logging.getLogger(__name__)
@@ -50,19 +51,6 @@ def authorize(enterprise_id: str | None, team_id: str | None, logger: Any, **_: 
     )
 
 
-def _user(client: WebClient, user_id: str) -> tuple[str, str]:
-    """(verified email, name) of a Slack user ("" email: none shared, or the lookup failed)."""
-    try:
-        user = client.users_info(user=user_id).get("user") or {}
-    except SlackApiError as exc:
-        log.warning("slack users.info failed", extra={"user": user_id, "error": str(exc)})
-        return "", ""
-    if user.get("is_bot") or user.get("deleted"):
-        return "", ""
-    profile = user.get("profile") or {}
-    return str(profile.get("email") or ""), str(user.get("real_name") or profile.get("real_name") or user.get("name"))
-
-
 def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClient, *, direct: bool) -> str:
     """One event to ``receive`` inside its client's schema; returns the outcome (for logs and tests)."""
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):
@@ -73,7 +61,7 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
         return "unknown-team"
     channel, user_id = str(event.get("channel", "")), str(event["user"])
     thread_ts = str(event.get("thread_ts") or ("" if direct else event.get("ts", "")))
-    email, name = _user(client, user_id)
+    email, name = users.lookup(client, user_id)
     text = MENTION.sub("", str(event.get("text", ""))).strip()
     inbound = Inbound(
         surface=Surface.SLACK,
@@ -97,11 +85,11 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
     return received.outcome
 
 
-def build_app(signing_secret: str) -> App:
+def build_app(signing_secret: str, api_url: str) -> App:
     app = App(
         signing_secret=signing_secret,
         authorize=authorize,  # type: ignore[arg-type]  # None is Bolt's "not installed here" (documented)
-        client=web_client(),
+        client=web_client(base_url=api_url),
         token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -116,15 +104,24 @@ def build_app(signing_secret: str) -> App:
         if event.get("channel_type") == "im":
             handle_message(body, event, client, direct=True)
 
+    @app.action(re.compile(r"^gaby_(approve|reject)$"))
+    def on_decision(ack: Any, body: dict[str, Any], client: WebClient, respond: Any) -> None:
+        ack()  # Slack hears back at once; the decision and the new text follow
+        respond(replace_original=True, text=notices.decide(body, client))
+
+    @app.action(re.compile(r"^gaby_open_"))
+    def on_link(ack: Any) -> None:
+        ack()  # a link button: Slack opens the URL itself, Gaby only acknowledges
+
     return app
 
 
 @lru_cache(maxsize=4)
-def bolt_app(signing_secret: str) -> App:
-    return build_app(signing_secret)
+def bolt_app(signing_secret: str, api_url: str) -> App:
+    return build_app(signing_secret, api_url)
 
 
 def current_app() -> App | None:
     """The Bolt app for the configured signing secret (None: Slack is not configured on this install)."""
     secret = settings.SLACK_SIGNING_SECRET
-    return bolt_app(secret) if secret else None
+    return bolt_app(secret, settings.SLACK_API_URL) if secret else None

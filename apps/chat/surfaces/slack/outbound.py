@@ -24,10 +24,10 @@ from apps.chat.surfaces.routing import bot_token, current_client
 TIMEOUT = 10
 
 
-def web_client(token: str = "") -> WebClient:
+def web_client(token: str = "", *, base_url: str = "") -> WebClient:
     return WebClient(
         token=token or None,
-        base_url=settings.SLACK_API_URL,
+        base_url=base_url or settings.SLACK_API_URL,
         timeout=TIMEOUT,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1), ConnectionErrorRetryHandler(max_retry_count=1)],
     )

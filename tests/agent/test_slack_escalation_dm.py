@@ -1,0 +1,60 @@
+"""FND-7: an escalation reaches the escalation person as a Slack DM (users.lookupByEmail, conversations.open,
+chat.postMessage with "Open the ticket" / "Open the investigation"), once, through the Slack stand-in over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from apps.agent.runtime import settings_for
+from apps.agent.tasks import notify_escalation
+from sandbox.slack import DEMO_TEAM, SlackSandbox
+from tests.agent.test_escalation_notices import escalated  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def slack(in_hartwell: Any, settings: Any) -> Iterator[SlackSandbox]:
+    from apps.chat.surfaces import routing
+    from gaby_site.celery import app
+
+    users = [{"id": "U0ONCALL", "name": "oncall", "real_name": "On Call", "email": "l2@hartwell.example"}]
+    with SlackSandbox(users=users) as sandbox:
+        settings.SLACK_API_URL = sandbox.base_url + "/api/"
+        routing.install(
+            client=in_hartwell,
+            kind="slack",
+            workspace_id=DEMO_TEAM["id"],
+            display_name="Hartwell",
+            bot_token=sandbox.bot_token,
+        )
+        previous, app.conf.task_always_eager = app.conf.task_always_eager, True
+        yield sandbox
+        app.conf.task_always_eager = previous
+
+
+def test_an_escalation_is_sent_as_a_slack_dm_with_both_buttons_once(
+    escalated: Any,  # noqa: F811
+    slack: SlackSandbox,
+    in_hartwell: Any,
+    mailoutbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from apps.chat.surfaces.slack.notices import escalation_dm
+
+    row = settings_for()
+    row.escalation_email = "l2@hartwell.example"
+    row.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_escalation.run(str(escalated.pk))
+    assert len(mailoutbox) == 1  # the email still goes out
+    [dm] = slack.thread("D0ONCALL")
+    buttons = {b["action_id"]: b["url"] for b in dm.blocks[-1]["elements"]}
+    assert buttons["gaby_open_investigation"].endswith(f"/investigations/{escalated.pk}/")
+    assert buttons["gaby_open_ticket"].endswith(f"/inbox/t/{escalated.ticket_id}/")
+    assert "&lt;https://evil.example|pro&gt;" in dm.blocks[0]["text"]["text"]  # ticket text stays inert
+    assert escalation_dm(str(escalated.pk)) == "sent-before"
+    assert len(slack.thread("D0ONCALL")) == 1
