@@ -406,3 +406,30 @@ def test_web_and_worker_processes_start_without_the_agents_sdk() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True, True]
+
+
+def test_the_teams_page_edits_the_install_for_admins_only(
+    installed: Any, hartwell: Any, as_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    alice, bob, carol = as_user("alice", "hartwell"), as_user("bob", "hartwell"), as_user("carol", "hartwell")
+    page = alice.get("/chat/teams/").content.decode()
+    assert TENANT in page and 'data-testid="teams-settings-form"' in page
+    assert bob.get("/chat/teams/").status_code == 403, "an Agent does not change where Gaby listens"
+    assert carol.get("/chat/teams/").status_code == 403, "Dearborn's Admin is not a member of Hartwell"
+    bad = alice.post("/chat/teams/settings/", {"channels": "general", "access": "everyone", "enabled": "on"})
+    assert bad.status_code == 400 and "Not a Teams channel id" in bad.content.decode()
+    channel = "19:ops-room@thread.tacv2"
+    saved = alice.post(
+        "/chat/teams/settings/",
+        {"channels": channel, "access": "listed", "allowed": "hartwelllaw.com", "enabled": "on"},
+    )
+    assert saved.status_code == 302
+    from apps.chat.models import ChatSurfaceInstall
+
+    with tenant_context(hartwell):
+        row = ChatSurfaceInstall.objects.get(kind="teams")
+        assert row.channels == [channel] and row.access == "listed" and row.allowed == ["hartwelllaw.com"]
+    assert alice.post("/chat/teams/remove/").status_code == 302
+    from apps.chat.surfaces.teams.routing import client_for
+
+    assert client_for(TENANT) is None, "a removed install routes nothing"
