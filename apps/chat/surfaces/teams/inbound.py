@@ -79,8 +79,8 @@ def is_personal(activity: Activity) -> bool:
 
 def heard(activity: Activity) -> Heard | None:
     """The message Gaby should answer, or None (a channel message that does not mention the bot, no text)."""
-    if activity.type != "message" or activity.from_property is None:
-        return None
+    if activity.type != "message" or activity.from_property is None or not activity.id:
+        return None  # without its id a delivery could not be told from its re-delivery
     direct = is_personal(activity)
     if not direct and not activity.is_recipient_mentioned():
         return None
