@@ -12,6 +12,9 @@ from tenant_schemas_celery.app import CeleryApp
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gaby_site.settings")
 
 app = CeleryApp("gaby")
+# Celery's current app is per thread: a thread the web process starts (Bolt's listeners, the chat's pools) would
+# otherwise get Celery's empty default app, and ``enqueue`` by name would find no task there.
+app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

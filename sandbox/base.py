@@ -140,7 +140,7 @@ class Sandbox:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sandbox", daemon=True)
         self._thread.start()
@@ -226,6 +226,10 @@ class Sandbox:
 
     def error_body(self, status: int, message: str) -> Any:
         return {"error": message}
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # listen backlog: a burst of clients (a benchmark) is queued, not reset (default 5)
 
 
 def _query(raw: str) -> dict[str, list[str]]:

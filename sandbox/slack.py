@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Posted:
     thread_ts: str = ""
     blocks: list[Any] = field(default_factory=list)
     edits: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it was posted (the bench's clock)
 
 
 class SlackSandbox(Sandbox):
@@ -282,7 +284,7 @@ class SlackSandbox(Sandbox):
             "api_app_id": "A0GABY",
             "event": event,
             "type": "event_callback",
-            "event_id": f"Ev{next(self._ts):08d}",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",  # Slack's are unique across workspaces and time
             "event_time": int(time.time()),
             "authorizations": [{"team_id": self.team["id"], "user_id": self.bot_user_id, "is_bot": True}],
         }

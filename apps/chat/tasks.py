@@ -18,7 +18,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 from apps.agent.escalation_notices import escalation_recipients
 from apps.agent.runtime import settings_for
 from apps.agent.summary import admin_emails
-from apps.chat.models import Conversation, ConversationState
+from apps.chat.models import Conversation, ConversationState, Surface
 from apps.chat.services import close_idle, transcript_text
 from apps.core.retry import task_countdown
 from apps.safety.notify.links import absolute_url
@@ -31,6 +31,12 @@ def handoff_recipients(client: Client) -> list[str]:
     """Who hears of a handoff nobody could take: whoever escalated tickets go to, else the client's Admins (the
     people the nightly summary goes to when nobody was named)."""
     return escalation_recipients(settings_for()) or admin_emails(client)
+
+
+def _promised(conversation: Conversation) -> str:
+    if conversation.surface == Surface.WIDGET:
+        return "offered to open a ticket."
+    return f"told them someone will reply in the {conversation.get_surface_display()} thread."
 
 
 @shared_task(name="chat.notify_handoff", bind=True, max_retries=5)
@@ -51,7 +57,7 @@ def notify_handoff(self: Task, conversation_id: str) -> str:
     body = (
         f"{conversation.visitor_label} asked for a person on {conversation.get_surface_display()} "
         f'"{conversation.channel_label}" and nobody from the team was online. '
-        f"{conversation.persona_name} offered to open a ticket.\n\n"
+        f"{conversation.persona_name} {_promised(conversation)}\n\n"
         f"Open the conversation: {link}\n\n"
         f"Transcript so far:\n\n{transcript}\n"
     )
@@ -76,3 +82,4 @@ def close_idle_conversations() -> int:
 
 # The surfaces' tasks (Slack, Teams) live beside their code; importing them here registers them with Celery.
 from apps.chat.surfaces import tasks as surface_tasks  # noqa: E402, F401
+from apps.chat.surfaces.slack import tasks as slack_tasks  # noqa: E402, F401

@@ -8,8 +8,9 @@ install: an unknown team is refused there (logged by the route lookup; Bolt ackn
 A retried event (``X-Slack-Retry-Num``) carries the same ``event_id``: the delivery ledger answers it once.
 
 Listeners: ``app_mention`` (in a channel the install listens to) and ``message`` in a direct message
-(``message.im``). Each looks the user up with ``users.info``: the email Slack verified for them is who the
-conversation acts for; a user without one is told politely that Gaby cannot help them here.
+(``message.im``). Each queues the event for a worker (``chat.slack_event``), which looks the user up with
+``users.info`` (cached a few minutes): the email Slack verified for them is who the conversation acts for; a user
+without one is told politely that Gaby cannot help them here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django_tenants.utils import tenant_context
 from slack_bolt import App
+from slack_bolt.adapter.django import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -31,6 +33,7 @@ from apps.chat.surfaces import routing
 from apps.chat.surfaces.base import Inbound, installed, receive
 from apps.chat.surfaces.slack import notices, users
 from apps.chat.surfaces.slack.outbound import web_client
+from apps.core.tasks import enqueue
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
@@ -61,7 +64,7 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
         return "unknown-team"
     channel, user_id = str(event.get("channel", "")), str(event["user"])
     thread_ts = str(event.get("thread_ts") or ("" if direct else event.get("ts", "")))
-    email, name = users.lookup(client, user_id)
+    email, name = users.lookup(client, user_id, team_id=team_id)
     text = MENTION.sub("", str(event.get("text", ""))).strip()
     inbound = Inbound(
         surface=Surface.SLACK,
@@ -85,6 +88,28 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
     return received.outcome
 
 
+def _queue(body: dict[str, Any], event: dict[str, Any], *, direct: bool) -> None:
+    """After the acknowledgement: the event goes to a worker (``chat.slack_event``), which looks the user up and
+    calls ``receive``; a web process only verifies, acknowledges and queues."""
+    if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+        return  # Gaby's own posts, edits, joins: not someone asking
+    enqueue("chat.slack_event", body, direct)
+
+
+def process(body: dict[str, Any], *, direct: bool) -> str:
+    """The ``chat.slack_event`` task's body: the team's client and bot token, then ``handle_message``."""
+    team_id = str(body.get("team_id") or "")
+    tenant = routing.client_for(Surface.SLACK, team_id)
+    if tenant is None:
+        return "unknown-team"
+    with tenant_context(tenant):
+        row = installed(Surface.SLACK, team_id)
+        token = routing.bot_token(tenant, row) if row is not None else ""
+    if not token:
+        return "not-installed"
+    return handle_message(body, dict(body.get("event") or {}), web_client(token), direct=direct)
+
+
 def build_app(signing_secret: str, api_url: str) -> App:
     app = App(
         signing_secret=signing_secret,
@@ -96,13 +121,13 @@ def build_app(signing_secret: str, api_url: str) -> App:
     )
 
     @app.event("app_mention")
-    def on_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        handle_message(body, event, client, direct=False)
+    def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+        _queue(body, event, direct=False)
 
     @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") == "im":
-            handle_message(body, event, client, direct=True)
+            _queue(body, event, direct=True)
 
     @app.action(re.compile(r"^gaby_(approve|reject)$"))
     def on_decision(ack: Any, body: dict[str, Any], client: WebClient, respond: Any) -> None:
@@ -117,11 +142,12 @@ def build_app(signing_secret: str, api_url: str) -> App:
 
 
 @lru_cache(maxsize=4)
-def bolt_app(signing_secret: str, api_url: str) -> App:
-    return build_app(signing_secret, api_url)
+def bolt_handler(signing_secret: str, api_url: str) -> SlackRequestHandler:
+    """The app and its Django adapter, built once (the adapter wires the app's listener runner when created)."""
+    return SlackRequestHandler(build_app(signing_secret, api_url))
 
 
-def current_app() -> App | None:
-    """The Bolt app for the configured signing secret (None: Slack is not configured on this install)."""
+def current_handler() -> SlackRequestHandler | None:
+    """The Bolt handler for the configured signing secret (None: Slack is not configured on this install)."""
     secret = settings.SLACK_SIGNING_SECRET
-    return bolt_app(secret, settings.SLACK_API_URL) if secret else None
+    return bolt_handler(secret, settings.SLACK_API_URL) if secret else None

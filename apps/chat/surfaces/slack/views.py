@@ -6,11 +6,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from slack_bolt.adapter.django import SlackRequestHandler
 
 from apps.accounts.access import public_view
 from apps.chat.surfaces.slack import install as slack_install
-from apps.chat.surfaces.slack.events import current_app
+from apps.chat.surfaces.slack.events import current_handler
 from apps.safety.notify.links import absolute_url
 
 NOT_CONFIGURED = "Slack is not configured on this Gaby: set GABY_SLACK_SIGNING_SECRET (see docs/guides/slack.md)."
@@ -20,10 +19,10 @@ NOT_CONFIGURED = "Slack is not configured on this Gaby: set GABY_SLACK_SIGNING_S
 @csrf_exempt  # Slack signs its requests instead; Bolt verifies the signature before anything is read
 @require_POST
 def events(request: HttpRequest) -> HttpResponse:
-    app = current_app()
-    if app is None:
+    handler = current_handler()
+    if handler is None:
         return HttpResponse(NOT_CONFIGURED, status=503, content_type="text/plain")
-    return SlackRequestHandler(app).handle(request)
+    return handler.handle(request)
 
 
 @public_view  # Slack redirects the browser here; the signed state and the signed-in user are checked in ``complete``
