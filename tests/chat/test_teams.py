@@ -135,6 +135,8 @@ def test_a_user_whose_email_cannot_be_verified_is_refused_politely(
     assert deliver(emulator, activity).status_code == 202
     replies = teams.replies_in(activity["conversation"]["id"])
     assert len(replies) == 1 and "verified email" in replies[0]["text"]
+    reply_path = f"/amer/v3/conversations/{activity['conversation']['id']}/activities/{activity['id']}"
+    assert teams.calls("POST", reply_path), "the refusal is a reply to the user's message"
     from apps.chat.models import Conversation
 
     with tenant_context(hartwell):
