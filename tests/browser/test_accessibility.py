@@ -211,6 +211,7 @@ ADMIN_PAGES = [
     "/chat/review/",
     "/chat/widgets/",
     "/chat/widgets/{widget}/",
+    "/chat/slack/",
     "/chat/teams/",
     "/settings/",
     "/settings/api-keys/",

@@ -111,8 +111,9 @@ def installed(surface: str, workspace_id: str) -> ChatSurfaceInstall | None:
     return ChatSurfaceInstall.objects.filter(kind=surface, workspace_id=workspace_id, enabled=True).first()
 
 
-def receive(inbound: Inbound) -> Received:
-    """Take one platform message, inside its client's schema (see the module's docstring)."""
+def receive(inbound: Inbound, *, queue_answer: bool = True) -> Received:
+    """Take one platform message, inside its client's schema (see the module's docstring). A caller that is itself a
+    worker task passes ``queue_answer=False`` and answers the ``queued`` delivery in place (``answer.answer``)."""
     install = installed(inbound.surface, inbound.workspace_id)
     if install is None:
         return _refuse(inbound, "not installed or disabled for this client")
@@ -124,7 +125,7 @@ def receive(inbound: Inbound) -> Received:
         return _refuse(inbound, f"channel {inbound.channel_id} is not one Gaby listens to")
     try:
         with transaction.atomic():
-            return _take(install, inbound)
+            return _take(install, inbound, queue_answer=queue_answer)
     except _Duplicate:
         log.info("chat surface retry ignored", extra={"surface": inbound.surface, "delivery": inbound.delivery_id})
         return Received("duplicate", reason="this delivery was already received")
@@ -181,7 +182,7 @@ def thread_conversation(install: ChatSurfaceInstall, inbound: Inbound) -> Conver
     return conversation
 
 
-def _take(install: ChatSurfaceInstall, inbound: Inbound) -> Received:
+def _take(install: ChatSurfaceInstall, inbound: Inbound, *, queue_answer: bool) -> Received:
     delivery = _claim(inbound)
     conversation = thread_conversation(install, inbound)
     message = services.post_visitor_message(conversation=conversation, body=inbound.text)
@@ -189,7 +190,7 @@ def _take(install: ChatSurfaceInstall, inbound: Inbound) -> Received:
     outcome = _route(install, conversation, message)
     delivery.state = DeliveryState.QUEUED if outcome == "queued" else DeliveryState.SKIPPED
     delivery.save(update_fields=["conversation", "message", "state"])
-    if outcome == "queued":
+    if outcome == "queued" and queue_answer:
         pk = str(delivery.pk)
         transaction.on_commit(lambda: enqueue("chat.answer_surface", pk, task_id=f"chat-answer-{pk}"))
     return Received(outcome, conversation_id=str(conversation.pk), delivery_id=str(delivery.pk))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
@@ -97,14 +96,3 @@ def bot_token(client: Client, install_row: ChatSurfaceInstall) -> str:
     if not install_row.sealed_bot_token:
         return ""
     return unseal(client, install_row.sealed_bot_token, purpose=install_row.secret_purpose)
-
-
-def describe(install_row: ChatSurfaceInstall) -> dict[str, Any]:
-    return {
-        "kind": install_row.kind,
-        "workspace": install_row.workspace_id,
-        "name": install_row.display_name,
-        "channels": install_row.channels,
-        "access": install_row.access,
-        "enabled": install_row.enabled,
-    }

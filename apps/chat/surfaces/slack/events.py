@@ -29,8 +29,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from apps.chat.models import Surface
-from apps.chat.surfaces import routing
-from apps.chat.surfaces.base import Inbound, installed, receive
+from apps.chat.surfaces import answer, routing
+from apps.chat.surfaces.base import Inbound, TransientSurfaceError, installed, receive
 from apps.chat.surfaces.slack import notices, users
 from apps.chat.surfaces.slack.outbound import web_client
 from apps.core.tasks import enqueue
@@ -54,8 +54,11 @@ def authorize(enterprise_id: str | None, team_id: str | None, logger: Any, **_: 
     )
 
 
-def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClient, *, direct: bool) -> str:
-    """One event to ``receive`` inside its client's schema; returns the outcome (for logs and tests)."""
+def handle_message(
+    body: dict[str, Any], event: dict[str, Any], client: WebClient, *, direct: bool, answer_now: bool = False
+) -> str:
+    """One event to ``receive`` inside its client's schema; returns the outcome (for logs and tests). With
+    ``answer_now`` (a worker's task) the answer is written here, not queued as another task."""
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):
         return "ignored"  # Gaby's own posts, edits, joins: not someone asking
     team_id = str(body.get("team_id") or event.get("team") or "")
@@ -79,7 +82,12 @@ def handle_message(body: dict[str, Any], event: dict[str, Any], client: WebClien
         channel_id=channel,
     )
     with tenant_context(tenant):
-        received = receive(inbound)
+        received = receive(inbound, queue_answer=not answer_now)
+        if answer_now and received.outcome == "queued":
+            try:
+                answer.answer(received.delivery_id)  # claims it: answered once whoever gets there first
+            except TransientSurfaceError:  # Slack busy: the answer task retries it with backoff
+                enqueue("chat.answer_surface", received.delivery_id, task_id=f"chat-answer-{received.delivery_id}")
     if received.reply:
         try:
             client.chat_postEphemeral(channel=channel, user=user_id, text=received.reply, thread_ts=thread_ts or None)
@@ -107,7 +115,7 @@ def process(body: dict[str, Any], *, direct: bool) -> str:
         token = routing.bot_token(tenant, row) if row is not None else ""
     if not token:
         return "not-installed"
-    return handle_message(body, dict(body.get("event") or {}), web_client(token), direct=direct)
+    return handle_message(body, dict(body.get("event") or {}), web_client(token), direct=direct, answer_now=True)
 
 
 def build_app(signing_secret: str, api_url: str) -> App:
