@@ -368,3 +368,23 @@ SLACK_SIGNING_SECRET = env_str("GABY_SLACK_SIGNING_SECRET", "")
 # The Web API's base URL: Slack's, or a stand-in's (sandbox/slack.py) for the demo and the tests.
 SLACK_API_URL = env_str("GABY_SLACK_API_URL", "https://slack.com/api/")
 SLACK_OAUTH_AUTHORIZE_URL = env_str("GABY_SLACK_OAUTH_AUTHORIZE_URL", "https://slack.com/oauth/v2/authorize")
+# --- Microsoft Teams (apps.chat.surfaces.teams: SRC-4) -------------------------------------------
+# The Azure Bot's Entra app registration (Microsoft App ID and a client secret); empty: Teams is off.
+TEAMS_APP_ID = env_str("GABY_TEAMS_APP_ID")
+TEAMS_APP_PASSWORD = env_str("GABY_TEAMS_APP_PASSWORD")
+# The app registration's tenant: a single-tenant bot (what Azure creates since July 2025) gives the MSP's own tenant
+# id; a legacy multi-tenant bot keeps botframework.com. Its tokens come from that tenant's token endpoint.
+TEAMS_APP_TENANT_ID = env_str("GABY_TEAMS_APP_TENANT_ID", "botframework.com")
+TEAMS_TOKEN_URL = env_str(
+    "GABY_TEAMS_TOKEN_URL", f"https://login.microsoftonline.com/{TEAMS_APP_TENANT_ID}/oauth2/v2.0/token"
+)
+# Empty: the channel's keys come from Microsoft (login.botframework.com); set for another channel, e.g. the stand-in.
+TEAMS_OPENID_METADATA_URL = env_str("GABY_TEAMS_OPENID_METADATA_URL")
+TEAMS_ISSUERS = env_list("GABY_TEAMS_ISSUERS", ["https://api.botframework.com"])
+# Replies go only to Microsoft's Bot Connector hosts over https (the SDK's OutboundHostValidator); off for a stand-in.
+TEAMS_CHECK_SERVICE_HOSTS = env_bool("GABY_TEAMS_CHECK_SERVICE_HOSTS", default=True)
+# Where the app manifest's icons come from (PNG files, 192x192 colour and 32x32 outline); empty: generated.
+TEAMS_ICON_COLOR = env_str("GABY_TEAMS_ICON_COLOR")
+TEAMS_ICON_OUTLINE = env_str("GABY_TEAMS_ICON_OUTLINE")
+# Where proactive replies go: Microsoft's documented global Bot Connector URL for Teams (public cloud).
+TEAMS_SERVICE_URL = env_str("GABY_TEAMS_SERVICE_URL", "https://smba.trafficmanager.net/teams/")

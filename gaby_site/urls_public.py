@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.accounts import handoff
 from apps.chat.surfaces.slack import views as slack_views
+from apps.chat.surfaces.teams import views as teams
 from apps.insights import views_costs
 from apps.observability import views as observability
 from apps.onboarding import views_m365_partner as m365_partner
@@ -38,4 +39,5 @@ urlpatterns = [
     path("integrations/slack/events/", slack_views.events, name="slack_events"),  # Slack Events API (SRC-4)
     path("integrations/slack/interactions/", slack_views.events, name="slack_interactions"),  # buttons, same app
     path("integrations/slack/oauth/callback/", slack_views.oauth_callback, name="slack_oauth_callback"),
+    path("teams/messages", teams.messages, name="teams_messages"),  # the Azure Bot's messaging endpoint (SRC-4)
 ]

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.chat.surfaces.teams import cli as teams_cli
+
 SIGNING_SECRET = "slack-demo-signing-secret"
 SCRIPT = (
     ("U0ALICE", "How do I reset a user's VPN password?"),
@@ -30,6 +32,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     replay.add_argument("--client", default="hartwell", help="The demo client's slug (default: hartwell).")
     replay.add_argument("--channel", default="C0HELPDESK", help="The stand-in channel to mention Gaby in.")
     replay.set_defaults(handler=replay_conversation)
+    teams_cli.register(subparsers, command)  # teams-manifest, teams-install, teams-demo
 
 
 def _show(sandbox: Any, channel: str, thread_ts: str, seen: set[str], command: BaseCommand) -> None:

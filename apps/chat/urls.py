@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.chat import views, views_slack, views_widgets
+from apps.chat import views, views_slack, views_teams, views_widgets
 
 app_name = "chat"
 urlpatterns = [
@@ -22,4 +22,7 @@ urlpatterns = [
     path("slack/install/", views_slack.slack_install_start, name="slack_install"),
     path("slack/settings/", views_slack.slack_settings, name="slack_settings"),
     path("slack/remove/", views_slack.slack_uninstall, name="slack_uninstall"),
+    path("teams/", views_teams.teams_page, name="teams"),
+    path("teams/settings/", views_teams.teams_settings, name="teams_settings"),
+    path("teams/remove/", views_teams.teams_uninstall, name="teams_uninstall"),
 ]

@@ -212,6 +212,7 @@ ADMIN_PAGES = [
     "/chat/widgets/",
     "/chat/widgets/{widget}/",
     "/chat/slack/",
+    "/chat/teams/",
     "/settings/",
     "/settings/api-keys/",
     "/accounts/2fa/",

@@ -111,3 +111,52 @@ async def events_until(communicator: WebsocketCommunicator, done: Any, timeout: 
 
 def gaby_answer(event: dict[str, Any]) -> bool:
     return event.get("type") == "message" and event.get("role") in ("gaby", "system")
+
+
+# --- Microsoft Teams (tests/chat/test_teams*.py; ids, users and helpers in teams_world.py) --------------------
+@pytest.fixture
+def teams(settings: Any) -> Iterator[Any]:
+    """The Bot Connector stand-in, Gaby's Teams settings pointed at it (a fresh bot token for each test)."""
+    from apps.chat.surfaces.teams.auth import bot_token
+    from sandbox.teams import TeamsSandbox
+    from tests.chat import teams_world as w
+
+    members = {u.aad_object_id: {"email": u.email, "name": u.name} for u in (w.JANE, w.ALICE, w.STRANGER)}
+    with TeamsSandbox({w.APP_ID: w.APP_SECRET}, members) as sandbox:
+        settings.TEAMS_APP_ID = w.APP_ID
+        settings.TEAMS_APP_PASSWORD = w.APP_SECRET
+        settings.TEAMS_TOKEN_URL = sandbox.token_url
+        settings.TEAMS_OPENID_METADATA_URL = sandbox.metadata_url
+        settings.TEAMS_SERVICE_URL = sandbox.service_url
+        settings.TEAMS_CHECK_SERVICE_HOSTS = False
+        bot_token._token = None  # a token of another test's stand-in is no good here
+        yield sandbox
+
+
+@pytest.fixture
+def installed(hartwell: Any) -> Any:
+    """Gaby installed for Hartwell's Teams tenant, listening in one channel."""
+    from apps.chat.surfaces import routing
+    from tests.chat import teams_world as w
+
+    return routing.install(
+        client=hartwell,
+        kind="teams",
+        workspace_id=w.TENANT,
+        display_name="Hartwell (Teams)",
+        bot_token="",
+        channels=[w.CHANNEL],
+    )
+
+
+@pytest.fixture
+def emulator(teams: Any) -> Any:
+    from sandbox.teams_emulator import TeamsEmulator
+    from tests.chat import teams_world as w
+
+    return TeamsEmulator(teams, w.APP_ID, w.TENANT)
+
+
+@pytest.fixture
+def answering(chat_world: ChatWorld, lexical_only: None, installed: Any) -> None:
+    """Hartwell's runbooks indexed for full-text search, and Gaby installed in Hartwell's Teams tenant."""
