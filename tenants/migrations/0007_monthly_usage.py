@@ -12,7 +12,9 @@ def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
     Client = apps.get_model("tenants", "Client")
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        for client_id, schema in Client.objects.exclude(schema_name="public").values_list("id", "schema_name"):
+        for client_id, schema in (
+            Client.objects.using(connection.alias).exclude(schema_name="public").values_list("id", "schema_name")
+        ):
             cursor.execute("SELECT to_regclass(%s)", [f'"{schema}".llm_llmcall'])
             if cursor.fetchone()[0] is None:
                 continue  # a client whose schema is not migrated yet: it has no calls to count

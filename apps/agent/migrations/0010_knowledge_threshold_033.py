@@ -8,11 +8,15 @@ OLD, NEW = 0.38, 0.33
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    apps.get_model("agent", "AgentSettings").objects.filter(knowledge_threshold=OLD).update(knowledge_threshold=NEW)
+    apps.get_model("agent", "AgentSettings").objects.using(schema_editor.connection.alias).filter(
+        knowledge_threshold=OLD
+    ).update(knowledge_threshold=NEW)
 
 
 def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    apps.get_model("agent", "AgentSettings").objects.filter(knowledge_threshold=NEW).update(knowledge_threshold=OLD)
+    apps.get_model("agent", "AgentSettings").objects.using(schema_editor.connection.alias).filter(
+        knowledge_threshold=NEW
+    ).update(knowledge_threshold=OLD)
 
 
 class Migration(migrations.Migration):
