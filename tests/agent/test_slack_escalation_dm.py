@@ -36,6 +36,15 @@ def slack(in_hartwell: Any, settings: Any) -> Iterator[SlackSandbox]:
         app.conf.task_always_eager = previous
 
 
+def escalate_to_oncall(investigation: Any, capture_on_commit: Any) -> None:
+    """The on-call person (U0ONCALL in the stand-in) is the escalation recipient; the escalation is notified."""
+    row = settings_for()
+    row.escalation_email = "l2@hartwell.example"
+    row.save()
+    with capture_on_commit(execute=True):
+        notify_escalation.run(str(investigation.pk))
+
+
 def test_an_escalation_is_sent_as_a_slack_dm_with_both_buttons_once(
     escalated: Any,  # noqa: F811
     slack: SlackSandbox,
@@ -45,11 +54,7 @@ def test_an_escalation_is_sent_as_a_slack_dm_with_both_buttons_once(
 ) -> None:
     from apps.chat.surfaces.slack.notices import escalation_dm
 
-    row = settings_for()
-    row.escalation_email = "l2@hartwell.example"
-    row.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        notify_escalation.run(str(escalated.pk))
+    escalate_to_oncall(escalated, django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 1  # the email still goes out
     [dm] = slack.thread("D0ONCALL")
     buttons = {b["action_id"]: b["url"] for b in dm.blocks[-1]["elements"]}
