@@ -90,6 +90,8 @@ class ChatSurfaceInstall(models.Model):
     allowed = models.JSONField(
         default=list, blank=True, help_text='Emails or domains allowed when access is "listed", e.g. ["acme.com"].'
     )
+    # Slack: the channel approval and escalation notices are posted to with the bot token ("" = the client's webhook).
+    approvals_channel = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
     installed_by = models.UUIDField(null=True, blank=True)  # accounts.User (public schema)
     installed_at = models.DateTimeField(auto_now_add=True)

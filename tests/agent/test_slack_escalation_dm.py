@@ -4,6 +4,7 @@ chat.postMessage with "Open the ticket" / "Open the investigation"), once, throu
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,21 +17,24 @@ from tests.agent.test_escalation_notices import escalated  # noqa: F401 (fixture
 pytestmark = pytest.mark.django_db
 
 
+@contextmanager
+def slack_installed(client: Any, settings: Any, users: list[dict[str, str]]) -> Iterator[SlackSandbox]:
+    """The Slack stand-in with these users, and ``client`` installed in its workspace (inside its schema)."""
+    from apps.chat.surfaces import routing
+
+    with SlackSandbox(users=users) as sandbox:
+        settings.SLACK_API_URL = sandbox.base_url + "/api/"
+        token = sandbox.bot_token
+        routing.install(client=client, kind="slack", workspace_id=DEMO_TEAM["id"], display_name="H", bot_token=token)
+        yield sandbox
+
+
 @pytest.fixture
 def slack(in_hartwell: Any, settings: Any) -> Iterator[SlackSandbox]:
-    from apps.chat.surfaces import routing
     from gaby_site.celery import app
 
     users = [{"id": "U0ONCALL", "name": "oncall", "real_name": "On Call", "email": "l2@hartwell.example"}]
-    with SlackSandbox(users=users) as sandbox:
-        settings.SLACK_API_URL = sandbox.base_url + "/api/"
-        routing.install(
-            client=in_hartwell,
-            kind="slack",
-            workspace_id=DEMO_TEAM["id"],
-            display_name="Hartwell",
-            bot_token=sandbox.bot_token,
-        )
+    with slack_installed(in_hartwell, settings, users) as sandbox:
         previous, app.conf.task_always_eager = app.conf.task_always_eager, True
         yield sandbox
         app.conf.task_always_eager = previous
