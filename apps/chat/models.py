@@ -261,6 +261,8 @@ class SurfacePost(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     message = models.OneToOneField(ChatMessage, on_delete=models.CASCADE, related_name="surface_post")
+    # "handoff": the notice that a person has (or is asked for) the conversation, which platforms draw as a card
+    handoff = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=OutboundState.choices, default=OutboundState.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
