@@ -1,5 +1,5 @@
 """Each help desk's page of a ticket, as its adapter builds it from the source's configuration (the vendors' own
-link formats); sources without a web page give None. Zendesk, HaloPSA and Autotask are also checked through the
+link formats), or as Zoho Desk and Linear answer it (recorded exchanges); sources without a web page give None. Zendesk, HaloPSA and Autotask are also checked through the
 escalation DM (tests/agent/test_slack_escalation_helpdesk.py)."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ import pytest
 
 from apps.tickets.sources.base import SourceError
 from apps.tickets.sources.registry import adapter_class
+from tests.tickets.recorded import replaying
 
 
-def url(kind: str, external_id: str, **config: str) -> str | None:
-    return adapter_class(kind)(source_id="s", config=config).ticket_url(external_id)
+def url(kind: str, external_id: str, *, source_id: str = "s", **config: str) -> str | None:
+    return adapter_class(kind)(source_id=source_id, config=config).ticket_url(external_id)
 
 
 def test_freshdesk_links_the_agent_ticket_page() -> None:
@@ -41,3 +42,15 @@ def test_sources_without_a_web_page_have_no_link() -> None:
 def test_a_source_missing_its_address_says_what_to_fix() -> None:
     with pytest.raises(SourceError, match="no 'base_url'"):
         url("zendesk", "1")
+
+
+def test_zoho_desk_and_linear_are_asked_for_the_page_over_http() -> None:
+    with replaying("zoho", "ticket_url") as zoho:
+        config = {"base_url": zoho.url, "accounts_url": zoho.url, "org_id": "6482519", "client_id": "c"}
+        found = url("zoho", "3001", **config, client_secret="s", refresh_token="r", source_id="zoho-url")
+        zoho.check()
+    assert found == "https://desk.zoho.com/support/hartwell/ShowHomePage.do#Cases/dv/3001"
+    with replaying("linear", "ticket_url") as linear:
+        found = url("linear", "9b2c7e0a-issue", base_url=linear.url, api_key="lin_api_test")
+        linear.check()
+    assert found == "https://linear.app/hartwell/issue/SUP-12/vpn-drops"
