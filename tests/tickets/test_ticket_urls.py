@@ -1,6 +1,7 @@
 """Each help desk's page of a ticket, as its adapter builds it from the source's configuration (the vendors' own
-link formats), or as Zoho Desk and Linear answer it (recorded exchanges); sources without a web page give None. Zendesk, HaloPSA and Autotask are also checked through the
-escalation DM (tests/agent/test_slack_escalation_helpdesk.py)."""
+link formats) or as Zoho Desk and Linear answer it (recorded exchanges); sources without a web page give None.
+Zendesk, HaloPSA and Autotask are also checked through the escalation DM
+(tests/agent/test_slack_escalation_helpdesk.py)."""
 
 from __future__ import annotations
 
