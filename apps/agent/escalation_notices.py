@@ -1,8 +1,9 @@
 """Announce an escalation (SRE-7) by email, Slack and Teams: the evidence summary and a link to the investigation.
 
 Slack and Teams go through the approval notices' seam (``apps.safety.notify.webhooks.WebhookClient``) to the
-webhooks the client set once under Safety → Approval channels; the investigation settings only say whether
-escalations go there too. Each channel gets one ``EscalationNotice`` row (unique per investigation), claimed
+webhooks the client set once under Safety → Approval channels — or, for Slack, through the client's Slack app into
+the approvals channel chosen on its Slack page (``apps.safety.notify.slack_app``); the investigation settings only
+say whether escalations go there too. Each channel gets one ``EscalationNotice`` row (unique per investigation), claimed
 with a conditional UPDATE before sending: a retried task re-sends only what failed, never what was sent.
 Ticket text, the model's summary and tool output are untrusted: Slack text is escaped, Teams gets plain
 TextBlocks, and nothing from them becomes a link.
@@ -27,6 +28,7 @@ from apps.auditlog import audit
 from apps.core.tasks import enqueue
 from apps.safety.client_settings import Channels, channels
 from apps.safety.models import NoticeChannel, NoticeState
+from apps.safety.notify import slack_app
 from apps.safety.notify.links import absolute_url
 from apps.safety.notify.webhooks import TransientWebhookError, WebhookClient, WebhookError
 from tenants.models import Client
@@ -153,7 +155,8 @@ def _plan(investigation: Investigation, agent_settings: AgentSettings, chans: Ch
     recipients = escalation_recipients(agent_settings)
     if recipients:
         planned.append((NoticeChannel.EMAIL, ", ".join(recipients)))
-    if agent_settings.escalation_slack and chans.slack:
+    client = connection.tenant  # type: ignore[attr-defined]
+    if agent_settings.escalation_slack and (chans.slack or slack_app.target(client)):
         planned.append((NoticeChannel.SLACK, ""))
     if agent_settings.escalation_teams and chans.teams:
         planned.append((NoticeChannel.TEAMS, ""))
@@ -168,7 +171,12 @@ def _deliver(notice: EscalationNotice, facts: dict[str, Any], chans: Channels, h
         subject = f"[Gaby] {facts['title']}"
         send_mail(subject, email_body(facts), settings.DEFAULT_FROM_EMAIL, notice.recipient.split(", "))
     elif notice.channel == NoticeChannel.SLACK:
-        http.post_json(chans.slack_webhook_url, slack_message(facts))
+        client = connection.tenant  # type: ignore[attr-defined]
+        channel = slack_app.target(client)
+        if channel:  # the client's Slack app install and its approvals channel, rather than the webhook
+            slack_app.post(client, channel, slack_message(facts))
+        else:
+            http.post_json(chans.slack_webhook_url, slack_message(facts))
     else:
         http.post_json(chans.teams_webhook_url, teams_message(facts))
 

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 
 SURFACE_MODULES: list[str] = [  # one line per platform package
     "apps.chat.surfaces.slack.outbound",
+    "apps.chat.surfaces.slack.approvals_channel",
     "apps.chat.surfaces.teams.wiring",
 ]
 

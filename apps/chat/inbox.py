@@ -97,14 +97,12 @@ class ConversationRows:
         return [row_of(c) for c in qs.order_by("-last_message_at", "-id")[:limit]]
 
     def live_tokens(self, filters: InboxFilters) -> list[str]:
-        """``chat-<state>`` for each state these filters show (a search or an assignee: none, it might not match)."""
+        """``chat-<state>`` for each state these filters show, ``chat-<surface>-<state>`` with a surface filter on
+        (a search or an assignee: none, a new row might not match them)."""
         if filters.q or filters.assignee or not self.accepts(filters):
             return []
-        if (
-            filters.source in SURFACE_SOURCES
-        ):  # live rows carry a state token only: a surface filter refreshes on reload
-            return []
-        return [_token(state) for state in _STATES_BY_STATUS[filters.status] or ALL_STATES]
+        surface = SURFACE_SOURCES.get(filters.source, "")
+        return [_token(state, surface) for state in _STATES_BY_STATUS[filters.status] or ALL_STATES]
 
 
 def row_of(conversation: Conversation) -> InboxRow:
@@ -118,11 +116,15 @@ def inbox_row(conversation_id: UUID) -> InboxRow | None:
     return row_of(conversation) if conversation is not None else None
 
 
-def _token(state: str) -> str:
-    return f"chat-{state}"
+def _token(state: str, surface: str = "") -> str:
+    return f"chat-{surface}-{state}" if surface else f"chat-{state}"
 
 
-def live_target(row: InboxRow) -> str:
-    """Where a conversation's refreshed row goes: the first page of every inbox whose filters show its state."""
+def live_targets(row: InboxRow) -> list[str]:
+    """Where a conversation's refreshed row goes: the first page of every inbox whose filters show its state, with
+    no surface filter or with its own surface's. A page carries one kind of token, so it takes the row once."""
     conversation: Any = row.item
-    return f'#inbox-rows[data-live~="{_token(conversation.state)}"]'
+    return [
+        f'#inbox-rows[data-live~="{_token(conversation.state)}"]',
+        f'#inbox-rows[data-live~="{_token(conversation.state, conversation.surface)}"]',
+    ]

@@ -74,14 +74,11 @@ def announce_row(conversation_id: UUID, *, created: bool) -> None:
         payloads = [{"type": "swap", "target": f"#conv-{conversation.pk}", "swap": "outerHTML", "html": html}]
     if getattr(conversation, "visitor_wrote", False):  # annotated by inbox.annotated()
         row = inbox.row_of(conversation)
+        inbox_html = render_to_string(row.template, {"row": row})
+        payloads.append({"type": "swap", "target": f"#inbox-conv-{conversation.pk}", "swap": "delete", "html": ""})
         payloads += [
-            {"type": "swap", "target": f"#inbox-conv-{conversation.pk}", "swap": "delete", "html": ""},
-            {
-                "type": "swap",
-                "target": inbox.live_target(row),
-                "swap": "afterbegin",
-                "html": render_to_string(row.template, {"row": row}),
-            },
+            {"type": "swap", "target": target, "swap": "afterbegin", "html": inbox_html}
+            for target in inbox.live_targets(row)
         ]
     broadcast(payloads)
 

@@ -90,6 +90,8 @@ class ChatSurfaceInstall(models.Model):
     allowed = models.JSONField(
         default=list, blank=True, help_text='Emails or domains allowed when access is "listed", e.g. ["acme.com"].'
     )
+    # Slack: the channel approval and escalation notices are posted to with the bot token ("" = the client's webhook).
+    approvals_channel = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
     installed_by = models.UUIDField(null=True, blank=True)  # accounts.User (public schema)
     installed_at = models.DateTimeField(auto_now_add=True)
@@ -259,6 +261,8 @@ class SurfacePost(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     message = models.OneToOneField(ChatMessage, on_delete=models.CASCADE, related_name="surface_post")
+    # "handoff": the notice that a person has (or is asked for) the conversation, which platforms draw as a card
+    handoff = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=OutboundState.choices, default=OutboundState.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

@@ -94,12 +94,13 @@ def _announce(conversation: Conversation, *payloads: dict[str, Any], created: bo
     transaction.on_commit(send)
 
 
-def _relay(conversation: Conversation, message: ChatMessage) -> None:
+def _relay(conversation: Conversation, message: ChatMessage, *, handoff: bool = False) -> None:
     """On a Slack/Teams conversation, the message is also posted in the platform's thread: a ``SurfacePost`` row
-    delivered once by a retried task after the commit (the widget's sockets get it from ``_announce``)."""
+    delivered once by a retried task after the commit (the widget's sockets get it from ``_announce``). ``handoff``
+    marks the notice that a person has, or is asked for, the conversation."""
     if conversation.surface == Surface.WIDGET:
         return
-    post = SurfacePost.objects.create(message=message)
+    post = SurfacePost.objects.create(message=message, handoff=handoff)
     transaction.on_commit(lambda: enqueue("chat.deliver_surface_post", str(post.pk), task_id=f"chat-post-{post.pk}"))
 
 
@@ -240,7 +241,7 @@ def request_handoff(*, client: Client, conversation: Conversation, reason: str) 
             )
         _touch(conversation, "state", "handoff_requested_at")
         note = ChatMessage.objects.create(conversation=conversation, role=Role.SYSTEM, author_label=persona, body=text)
-        _relay(conversation, note)
+        _relay(conversation, note, handoff=True)
         payloads: list[dict[str, Any]] = [live.message_payload(note, offer="" if available else "ticket")]
         if available:
             payloads.append({"type": "state", "state": conversation.state, "reason": reason})
@@ -343,7 +344,7 @@ def take_over(*, conversation: Conversation, user: Any) -> None:
         note = ChatMessage.objects.create(
             conversation=conversation, role=Role.SYSTEM, author_label="", body=f"{user.display_name} joined the chat."
         )
-        _relay(conversation, note)
+        _relay(conversation, note, handoff=True)
         _audit("chat.taken_over", user, conversation=conversation.pk)
         _announce(
             conversation,

@@ -60,6 +60,7 @@ def _page(request: ClientRequest, *, form: SlackSettingsForm | None = None, stat
                 "access": row.access,
                 "allowed": "\n".join(row.allowed),
                 "enabled": row.enabled,
+                "approvals_channel": row.approvals_channel,
             },
         )
     return render_page(request, "chat/slack.html", context, status=status)
@@ -94,12 +95,18 @@ def slack_settings(request: ClientRequest) -> HttpResponse:
     row.access = form.cleaned_data["access"]
     row.allowed = form.cleaned_data["allowed"]
     row.enabled = form.cleaned_data["enabled"]
-    row.save(update_fields=["channels", "access", "allowed", "enabled"])
+    row.approvals_channel = form.cleaned_data["approvals_channel"]
+    row.save(update_fields=["channels", "access", "allowed", "enabled", "approvals_channel"])
     record(
         event="chat.slack_settings_saved",
         actor_kind=ActorKind.USER,
         actor_id=request.user.pk,
-        payload={"workspace": row.workspace_id, "channels": row.channels, "access": row.access},
+        payload={
+            "workspace": row.workspace_id,
+            "channels": row.channels,
+            "access": row.access,
+            "approvals_channel": row.approvals_channel,
+        },
     )
     messages.success(request, "Slack settings saved.")
     return redirect("chat:slack")

@@ -4,6 +4,7 @@ chat.postMessage with "Open the ticket" / "Open the investigation"), once, throu
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,24 +17,36 @@ from tests.agent.test_escalation_notices import escalated  # noqa: F401 (fixture
 pytestmark = pytest.mark.django_db
 
 
+@contextmanager
+def slack_installed(client: Any, settings: Any, users: list[dict[str, str]]) -> Iterator[SlackSandbox]:
+    """The Slack stand-in with these users, and ``client`` installed in its workspace (inside its schema)."""
+    from apps.chat.surfaces import routing
+
+    with SlackSandbox(users=users) as sandbox:
+        settings.SLACK_API_URL = sandbox.base_url + "/api/"
+        token = sandbox.bot_token
+        routing.install(client=client, kind="slack", workspace_id=DEMO_TEAM["id"], display_name="H", bot_token=token)
+        yield sandbox
+
+
 @pytest.fixture
 def slack(in_hartwell: Any, settings: Any) -> Iterator[SlackSandbox]:
-    from apps.chat.surfaces import routing
     from gaby_site.celery import app
 
     users = [{"id": "U0ONCALL", "name": "oncall", "real_name": "On Call", "email": "l2@hartwell.example"}]
-    with SlackSandbox(users=users) as sandbox:
-        settings.SLACK_API_URL = sandbox.base_url + "/api/"
-        routing.install(
-            client=in_hartwell,
-            kind="slack",
-            workspace_id=DEMO_TEAM["id"],
-            display_name="Hartwell",
-            bot_token=sandbox.bot_token,
-        )
+    with slack_installed(in_hartwell, settings, users) as sandbox:
         previous, app.conf.task_always_eager = app.conf.task_always_eager, True
         yield sandbox
         app.conf.task_always_eager = previous
+
+
+def escalate_to_oncall(investigation: Any, capture_on_commit: Any) -> None:
+    """The on-call person (U0ONCALL in the stand-in) is the escalation recipient; the escalation is notified."""
+    row = settings_for()
+    row.escalation_email = "l2@hartwell.example"
+    row.save()
+    with capture_on_commit(execute=True):
+        notify_escalation.run(str(investigation.pk))
 
 
 def test_an_escalation_is_sent_as_a_slack_dm_with_both_buttons_once(
@@ -45,11 +58,7 @@ def test_an_escalation_is_sent_as_a_slack_dm_with_both_buttons_once(
 ) -> None:
     from apps.chat.surfaces.slack.notices import escalation_dm
 
-    row = settings_for()
-    row.escalation_email = "l2@hartwell.example"
-    row.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        notify_escalation.run(str(escalated.pk))
+    escalate_to_oncall(escalated, django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 1  # the email still goes out
     [dm] = slack.thread("D0ONCALL")
     buttons = {b["action_id"]: b["url"] for b in dm.blocks[-1]["elements"]}

@@ -300,3 +300,36 @@ def test_a_message_to_a_chat_the_sweep_closed_meanwhile_is_refused(seeded: dict[
         with pytest.raises(services.ChatError, match="closed"):
             services.post_visitor_message(conversation=stale, body="Still there?")
         assert not ChatMessage.objects.filter(conversation=stale, body="Still there?").exists()
+
+
+def test_a_new_slack_conversation_appears_live_in_an_inbox_filtered_to_slack(
+    chat_world: ChatWorld, hartwell: Any, as_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from apps.chat.surfaces import routing
+    from apps.chat.surfaces.base import Inbound, receive
+
+    page = as_user("bob", "hartwell").get("/inbox/?source=chat-slack").content.decode()
+    assert 'data-live="chat-slack-bot chat-slack-waiting chat-slack-human"' in page
+    listener = Listener("hartwell")
+    with tenant_context(hartwell):
+        routing.install(client=hartwell, kind="slack", workspace_id="T0LIVE", display_name="H", bot_token="xoxb-x")
+        inbound = Inbound(
+            surface="slack",
+            workspace_id="T0LIVE",
+            conversation_key="T0LIVE:D0ANN:",
+            delivery_id="Ev-live-1",
+            user_id="U0ANN",
+            user_email="ann@acme.test",
+            user_name="Ann Slack",
+            text="Where is my invoice?",
+            is_direct=True,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert receive(inbound, queue_answer=False).outcome == "queued"
+    events = listener.collect(10, timeout=1)
+    inserted = {e["target"]: e["html"] for e in events if e.get("swap") == "afterbegin" and "inbox-rows" in e["target"]}
+    assert set(inserted) == {'#inbox-rows[data-live~="chat-bot"]', '#inbox-rows[data-live~="chat-slack-bot"]'}
+    assert "Ann Slack" in inserted['#inbox-rows[data-live~="chat-slack-bot"]']
+    assert 'data-live="chat-teams-bot chat-teams-waiting chat-teams-human"' in (
+        as_user("bob", "hartwell").get("/inbox/?source=chat-teams").content.decode()
+    )  # a Teams-filtered page carries Teams tokens only: the Slack row's targets miss it

@@ -183,6 +183,11 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_thread(
             services.operator_reply(conversation=conversation, user=people["bob"], body="Hi Alice, Bob here.")
     texts = wait_for(lambda: [m.text for m in wired.thread("C0HELPDESK", thread_ts) if "Bob here" in m.text])
     assert texts and people["bob"].display_name in texts[0]
+    [joined] = [m for m in wired.thread("C0HELPDESK", thread_ts) if "joined the chat" in m.text]
+    context = [b for b in joined.blocks if b["type"] == "context"]  # the handoff's context line
+    assert context and f"*Who will answer:* {people['bob'].display_name}" in context[0]["elements"][0]["text"]
+    [asked] = [m for m in wired.thread("C0HELPDESK", thread_ts) if "asked a person" in m.text or "available" in m.text]
+    assert "A person from the team" in asked.blocks[1]["elements"][0]["text"]
 
 
 def test_a_request_becomes_a_ticket_for_the_slack_user_and_the_tickets_public_reply_reaches_the_thread(

@@ -121,7 +121,7 @@ def test_the_demo_replays_a_conversation_against_the_stand_ins(
         assert Conversation.objects.filter(surface="teams", visitor_email="jordan.demo@hartwell.example").count() == 2
 
 
-def test_a_handoff_then_the_operators_reply_lands_in_the_teams_chat(
+def test_a_handoff_card_then_the_operators_reply_lands_in_the_teams_chat(
     answering: None,
     teams: TeamsSandbox,
     emulator: TeamsEmulator,
@@ -131,6 +131,7 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_teams_chat(
 ) -> None:
     from apps.chat import services
     from apps.chat.models import Conversation, SurfacePost
+    from apps.chat.surfaces import action_requests
     from apps.chat.surfaces.tasks import deliver_surface_post
 
     activity = emulator.personal(JANE, "Can I talk to a person please?")
@@ -138,6 +139,8 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_teams_chat(
     with tenant_context(hartwell):
         conversation = Conversation.objects.get(surface="teams")
         assert conversation.handoff_requested_at is not None
+        asked = conversation.messages.order_by("created_at").first()
+        ticket = action_requests.open_ticket(conversation=conversation, message=asked)  # the request's ticket
         services.take_over(conversation=conversation, user=people["bob"])
         conversation.refresh_from_db()
         services.operator_reply(conversation=conversation, user=people["bob"], body="Hi Jane, Bob here.")
@@ -145,7 +148,15 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_teams_chat(
             assert deliver_surface_post.run(str(post.pk)) == "sent"
     texts = [reply["text"] for reply in teams.replies_in(activity["conversation"]["id"])]
     assert any("Bob here" in text and people["bob"].display_name in text for text in texts), texts
-    assert any("joined the chat" in text for text in texts)
+    # The handoff is an adaptive card: who will answer, and the ticket opened for the request; other notes are text.
+    replies = teams.replies_in(activity["conversation"]["id"])
+    [joined] = [r for r in replies if "joined the chat" in r["text"]]
+    [card] = [a["content"] for a in joined["attachments"]]
+    facts = {f["title"]: f["value"] for block in card["body"] if block["type"] == "FactSet" for f in block["facts"]}
+    assert card["type"] == "AdaptiveCard"
+    assert facts == {"Who will answer": people["bob"].display_name, "Ticket": ticket.title}
+    opened = [r for r in replies if "opened a ticket" in r["text"]]
+    assert opened and not opened[0].get("attachments")
 
 
 def test_the_email_comes_from_the_clients_graph_connector_when_the_bot_connector_has_none(

@@ -32,6 +32,7 @@ from apps.chat.models import (
 from apps.chat.surfaces import action_requests
 from apps.chat.surfaces.outbound import (  # re-exported: the surfaces' one interface is this module
     Action,
+    Handoff,
     Outbound,
     OutboundFactory,
     SurfaceError,
@@ -45,6 +46,7 @@ from apps.core.tasks import enqueue
 log = logging.getLogger(__name__)
 __all__ = [
     "Action",
+    "Handoff",
     "Inbound",
     "Outbound",
     "OutboundFactory",

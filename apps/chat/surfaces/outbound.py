@@ -19,9 +19,23 @@ class Action:
     value: str = ""
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """What a handoff notice says besides its text: who will answer (an operator's name, "" while a person is being
+    found) and the ticket opened for the conversation ("" when none)."""
+
+    who: str = ""
+    ticket: str = ""
+
+    @property
+    def who_text(self) -> str:
+        return self.who or "A person from the team"
+
+
 class Outbound(Protocol):
     """Posts in a conversation's thread on its platform. ``citations`` are the answer's ``{"n", "label", "url",
-    "document"}`` dicts; ``actions`` are ``Action`` buttons."""
+    "document"}`` dicts; ``actions`` are ``Action`` buttons; ``handoff`` marks a handoff notice (Teams draws it as a
+    card, Slack adds a context line)."""
 
     def post(
         self,
@@ -30,6 +44,7 @@ class Outbound(Protocol):
         *,
         citations: Sequence[dict[str, Any]] = (),
         actions: Sequence[Action] = (),
+        handoff: Handoff | None = None,
     ) -> str:
         """Post a new message in the thread; returns the platform's reference to it (Slack ``ts``)."""
         ...

@@ -12,10 +12,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.chat.models import ChatMessage, OutboundState, SurfacePost
+from apps.chat.models import ChatMessage, Conversation, ConversationState, OutboundState, SurfacePost
 from apps.chat.surfaces import answer
 from apps.chat.surfaces.base import SurfaceError, TransientSurfaceError, outbound_for, thread_text
+from apps.chat.surfaces.outbound import Handoff
 from apps.core.retry import task_countdown
+from apps.tickets.models import Ticket
 
 MAX_RETRIES = 6
 
@@ -29,6 +31,15 @@ def answer_surface(self: Task, delivery_id: str) -> str:
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
+def handoff_of(conversation: Conversation) -> Handoff:
+    """Who answers the conversation now (its operator once one joined) and the ticket opened for it, if any."""
+    who = conversation.operator_name if conversation.state == ConversationState.HUMAN else ""
+    ticket = ""
+    if conversation.ticket_id is not None:
+        ticket = Ticket.objects.filter(pk=conversation.ticket_id).values_list("title", flat=True).first() or ""
+    return Handoff(who=who, ticket=ticket)
+
+
 @shared_task(name="chat.deliver_surface_post", bind=True, max_retries=MAX_RETRIES)
 def deliver_surface_post(self: Task, post_id: str) -> str:
     """Post one operator reply or note in its thread, once."""
@@ -39,8 +50,10 @@ def deliver_surface_post(self: Task, post_id: str) -> str:
         return "not-queued"
     post = SurfacePost.objects.select_related("message__conversation__install").get(pk=post_id)
     message: ChatMessage = post.message
+    handoff = handoff_of(message.conversation) if post.handoff else None
     try:
-        ref = outbound_for(message.conversation.install).post(message.conversation, thread_text(message))
+        outbound = outbound_for(message.conversation.install)
+        ref = outbound.post(message.conversation, thread_text(message), handoff=handoff)
     except TransientSurfaceError as exc:
         last = self.request.retries >= MAX_RETRIES
         state = OutboundState.FAILED if last else OutboundState.QUEUED

@@ -26,7 +26,7 @@ from apps.auditlog.models import ActorKind
 from apps.safety import enforcement
 from apps.safety.client_settings import Channels, approval_ttl, channels, safety_settings
 from apps.safety.models import ActionStatus, ApprovalNotice, DecidedVia, NoticeChannel, NoticeState, ToolAction
-from apps.safety.notify import compose
+from apps.safety.notify import compose, slack_app
 from apps.safety.notify.links import LinkClaim, read_token
 from apps.safety.notify.webhooks import TransientWebhookError, WebhookClient, WebhookError
 from tenants.models import Client
@@ -61,7 +61,7 @@ def _plan(client: Client, action: ToolAction, chans: Channels) -> None:
     planned = []
     if safety_settings().notify_email:
         planned += [(NoticeChannel.EMAIL, user.email) for user in approvers(client)]
-    if chans.slack:
+    if chans.slack or slack_app.target(client):
         planned.append((NoticeChannel.SLACK, ""))
     if chans.teams:
         planned.append((NoticeChannel.TEAMS, ""))
@@ -79,7 +79,11 @@ def _deliver(client: Client, action: ToolAction, notice: ApprovalNotice, chans: 
         subject, body = compose.email(client, action, str(user.pk))
         send_mail(subject=subject, message=body, from_email=None, recipient_list=[notice.recipient])
     elif notice.channel == NoticeChannel.SLACK:
-        http.post_json(chans.slack_webhook_url, compose.slack(client, action, interactive=chans.slack_interactive))
+        channel = slack_app.target(client)
+        if channel:  # the Slack app: its Bolt handler answers the buttons, so they are always interactive
+            slack_app.post(client, channel, compose.slack(client, action, interactive=True))
+        else:
+            http.post_json(chans.slack_webhook_url, compose.slack(client, action, interactive=chans.slack_interactive))
     else:
         http.post_json(chans.teams_webhook_url, compose.teams(client, action))
 

@@ -142,6 +142,13 @@ class SourceAdapter:
         """Verify and parse a webhook delivery; raise ``PayloadError`` naming the bad field."""
         raise UnsupportedOperation(f"{self.label} sources do not receive webhooks.")
 
+    # --- links -------------------------------------------------------------------------------
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The help desk's own web page of a ticket (what an agent opens there), None when the source has none
+        (email, webhooks, chat threads). Most are built from the configuration alone; Zoho Desk, Linear and Autotask
+        ask the vendor, so this may raise ``SourceError`` or a network error: callers fall back to Gaby's page."""
+        return None
+
     # --- outbound ----------------------------------------------------------------------------
     def post_reply(self, message: OutboundMessage) -> Delivered:
         raise UnsupportedOperation(f"{self.label} sources cannot receive replies from Gaby.")

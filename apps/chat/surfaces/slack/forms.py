@@ -23,6 +23,12 @@ class SlackSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One email or domain per line (e.g. acme.com), used when only listed people may ask.",
     )
+    approvals_channel = forms.ChoiceField(
+        required=False,
+        label="Approvals channel",
+        help_text="Approval requests (with Approve/Reject buttons) and escalations are posted here by the Gaby app "
+        "(invite it there). None: they go to the incoming webhook under Safety → Approval channels, if set.",
+    )
     enabled = forms.BooleanField(required=False, help_text="Off: Gaby ignores this workspace's messages.")
 
     def __init__(self, *args: Any, channel_choices: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -30,6 +36,9 @@ class SlackSettingsForm(forms.Form):
         channels = self.fields["channels"]
         assert isinstance(channels, forms.MultipleChoiceField)
         channels.choices = channel_choices
+        approvals = self.fields["approvals_channel"]
+        assert isinstance(approvals, forms.ChoiceField)
+        approvals.choices = [("", "None (use the webhook)"), *channel_choices]
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("data-testid", f"slack-{name}")
 

@@ -8,7 +8,9 @@ decides through ``apps.safety.notify.service.decide_from_slack``, the one decisi
 
 Escalations (FND-7): ``escalation_dm`` sends each escalation recipient (the founder or on-call person set in the
 investigation settings) a direct message: ``users.lookupByEmail``, ``conversations.open`` and ``chat.postMessage``
-with "Open the ticket" and "Open the investigation" buttons. Claimed once per investigation in the delivery ledger.
+with "Open in <help desk>" (the ticket's page in Zendesk, Freshdesk, … as its source's adapter gives it; Gaby's own
+ticket page, "Open the ticket", for a source with none) and "Open the investigation" buttons. Claimed once per
+investigation in the delivery ledger.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from apps.safety import enforcement
 from apps.safety.client_settings import channels
 from apps.safety.notify.links import BadLink, absolute_url
 from apps.safety.notify.service import Refused, decide_from_slack
+from apps.tickets.links import help_desk_link
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,15 @@ def decide(body: dict[str, Any], client: WebClient) -> str:
     return text
 
 
-def _blocks(facts: dict[str, Any], ticket_link: str) -> list[dict[str, Any]]:
+def _ticket_button(tenant: Any, investigation: Investigation) -> tuple[str, str]:
+    """The first button's label and link: the ticket in its help desk, else Gaby's ticket page."""
+    found = help_desk_link(tenant, investigation.ticket)
+    if found is not None:
+        return f"Open in {found.label}", found.url
+    return "Open the ticket", absolute_url(tenant, reverse("tickets:detail", args=[investigation.ticket_id]))
+
+
+def _blocks(facts: dict[str, Any], ticket_button: tuple[str, str]) -> list[dict[str, Any]]:
     def esc(text: str) -> str:
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -72,8 +83,8 @@ def _blocks(facts: dict[str, Any], ticket_link: str) -> list[dict[str, Any]]:
                 {
                     "type": "button",
                     "action_id": "gaby_open_ticket",
-                    "text": {"type": "plain_text", "text": "Open the ticket"},
-                    "url": ticket_link,
+                    "text": {"type": "plain_text", "text": ticket_button[0][:75]},  # Slack's button text limit
+                    "url": ticket_button[1],
                 },
                 {
                     "type": "button",
@@ -90,7 +101,7 @@ def _blocks(facts: dict[str, Any], ticket_link: str) -> list[dict[str, Any]]:
 def escalation_dm(investigation_id: str) -> str:
     """DM every escalation recipient who has a Slack account in the client's workspace (inside its schema)."""
     install = ChatSurfaceInstall.objects.filter(kind=Surface.SLACK, enabled=True).first()
-    investigation = Investigation.objects.select_related("ticket").filter(pk=investigation_id).first()
+    investigation = Investigation.objects.select_related("ticket__source").filter(pk=investigation_id).first()
     if install is None or investigation is None:
         return "no-install" if install is None else "gone"
     recipients = escalation_recipients(settings_for())
@@ -105,7 +116,7 @@ def escalation_dm(investigation_id: str) -> str:
         return "sent-before"
     tenant = routing.current_client()
     facts = summary(tenant, investigation)
-    ticket_link = absolute_url(tenant, reverse("tickets:detail", args=[investigation.ticket_id]))
+    ticket_button = _ticket_button(tenant, investigation)
     api = web_client(routing.bot_token(tenant, install))
     sent = 0
     try:
@@ -118,7 +129,7 @@ def escalation_dm(investigation_id: str) -> str:
                 log.info("escalation recipient has no Slack account here", extra={"email": email})
                 continue
             dm = api.conversations_open(users=user)["channel"]["id"]
-            api.chat_postMessage(channel=dm, text=facts["title"], blocks=_blocks(facts, ticket_link))
+            api.chat_postMessage(channel=dm, text=facts["title"], blocks=_blocks(facts, ticket_button))
             sent += 1
     except (SlackApiError, OSError) as exc:
         SurfaceDelivery.objects.filter(pk=claim.pk).delete()  # the retry sends again (nobody got it yet, or some)

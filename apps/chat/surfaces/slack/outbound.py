@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from apps.chat.models import ChatSurfaceInstall, Conversation, Surface
-from apps.chat.surfaces.outbound import Action, SurfaceError, TransientSurfaceError, register_outbound
+from apps.chat.surfaces.outbound import Action, Handoff, SurfaceError, TransientSurfaceError, register_outbound
 from apps.chat.surfaces.routing import bot_token, current_client
 
 TIMEOUT = 10
@@ -41,9 +41,26 @@ def thread_of(conversation: Conversation) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def blocks(text: str, citations: Sequence[dict[str, Any]], actions: Sequence[Action]) -> list[dict[str, Any]]:
-    """The message as Block Kit: its text, a context line with its sources, and its buttons."""
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def handoff_context(handoff: Handoff) -> dict[str, Any]:
+    """A handoff notice's context line: who will answer, and the ticket when one was opened."""
+    parts = [f"*Who will answer:* {_escape(handoff.who_text)}"]
+    if handoff.ticket:
+        parts.append(f"*Ticket:* {_escape(handoff.ticket)}")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": "  ·  ".join(parts)[:3000]}]}
+
+
+def blocks(
+    text: str, citations: Sequence[dict[str, Any]], actions: Sequence[Action], handoff: Handoff | None = None
+) -> list[dict[str, Any]]:
+    """The message as Block Kit: its text, a context line with its sources (or, for a handoff notice, who will
+    answer and the ticket), and its buttons."""
     out: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}]
+    if handoff is not None:
+        out.append(handoff_context(handoff))
     if citations:
         sources = [
             f"[{c.get('n')}] <{c['url']}|{c.get('label') or c.get('document')}>"
@@ -109,6 +126,7 @@ class SlackOutbound:
         *,
         citations: Sequence[dict[str, Any]] = (),
         actions: Sequence[Action] = (),
+        handoff: Handoff | None = None,
     ) -> str:
         channel, thread_ts = thread_of(conversation)
         data = self._call(
@@ -116,7 +134,7 @@ class SlackOutbound:
             channel=channel,
             thread_ts=thread_ts or None,
             text=_fallback(text, citations),
-            blocks=blocks(text, citations, actions),
+            blocks=blocks(text, citations, actions, handoff),
         )
         return str(data.get("ts", ""))
 

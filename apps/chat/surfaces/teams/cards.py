@@ -1,7 +1,7 @@
 """Adaptive Cards Gaby posts in Teams (schema 1.4, what Teams renders): an answer with its sources and buttons, and
 an approval with Approve/Reject (``Action.Submit``: Teams sends the card's data back as a message whose ``value`` it
-is). Buttons carry ``{"gaby": <verb>, ...}`` so a click is recognised as Gaby's own. Handoff notices and operators'
-replies arrive as the foundation relays them: text in the thread."""
+is). Buttons carry ``{"gaby": <verb>, ...}`` so a click is recognised as Gaby's own. A handoff notice is a card too
+(who will answer, the ticket if one was opened); operators' replies arrive as the foundation relays them: text."""
 
 from __future__ import annotations
 
@@ -58,6 +58,19 @@ def approval(
         {"type": "Action.Submit", "title": "Reject", "data": {"gaby": "decide", "token": token_reject}},
     ]
     return _card(body, actions)
+
+
+def handoff(text: str, *, who: str, ticket: str = "") -> dict[str, Any]:
+    """The conversation is with a person now (or one is coming): the notice, then who will answer and the ticket."""
+    facts = [{"title": "Who will answer", "value": who}]
+    if ticket:
+        facts.append({"title": "Ticket", "value": ticket})
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": "Handed to the team", "weight": "Bolder", "wrap": True},
+        {"type": "TextBlock", "text": text or "…", "wrap": True},
+        {"type": "FactSet", "facts": facts},
+    ]
+    return _card(body)
 
 
 def decided(text: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class TeamsSettingsForm(SlackSettingsForm):
             "Gaby answers @mentions there; personal chats always reach it.",
         )
         self.fields["enabled"].help_text = "Off: Gaby ignores this tenant's messages."
+        del self.fields["approvals_channel"]  # Teams sends approval cards to each approver's chat instead
         for name, field in self.fields.items():
             field.widget.attrs["data-testid"] = f"teams-{name}"
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from microsoft_agents.activity import Activity, Attachment
 
 from apps.chat.models import ChatSurfaceInstall, Conversation
-from apps.chat.surfaces.outbound import SurfaceError, TransientSurfaceError
+from apps.chat.surfaces.outbound import Handoff, SurfaceError, TransientSurfaceError
 from apps.chat.surfaces.teams import cards
 from apps.chat.surfaces.teams.auth import bot_token
 from apps.chat.surfaces.teams.host import connector_for
@@ -100,8 +100,15 @@ class TeamsOutbound:
         *,
         citations: Sequence[dict[str, Any]] = (),
         actions: Sequence[Any] = (),
+        handoff: Handoff | None = None,
     ) -> str:
-        activity = message(text, citations, actions)
+        if handoff is not None:
+            card = cards.handoff(text, who=handoff.who_text, ticket=handoff.ticket)
+            activity = Activity(
+                type="message", text=text, attachments=[Attachment.model_validate(cards.attachment(card))]
+            )
+        else:
+            activity = message(text, citations, actions)
         return async_to_sync(self._post)(conversation.external_key, activity)
 
     async def _post(self, conversation_id: str, activity: Activity) -> str:

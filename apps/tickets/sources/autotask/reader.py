@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 from django.utils import timezone
@@ -98,6 +99,21 @@ class AutotaskReader(HttpAdapter):
                 raise SourceError(f"Autotask's zone information has no URL: {str(found)[:200]}")
             self._zone = _ZONES[(host, self.username)] = str(found["url"]).rstrip("/") + "/v1.0"
         return self._zone
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """Autotask's documented deep link, ``<zone web URL>Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=
+        OpenTicketDetail&TicketID=<id>``; the web URL of the API user's zone is ``zoneInformation``'s ``webUrl``."""
+        host = str(self.config.get("webservices_url") or WEBSERVICES).rstrip("/")
+        discovery = AutotaskHttp(host, headers=self._headers())
+        try:
+            found = discovery.json("GET", "/atservicesrest/v1.0/zoneInformation", params={"user": self.username})
+        finally:
+            discovery.close()
+        web = str(found.get("webUrl") or "") if isinstance(found, dict) else ""
+        if not web.startswith(("http://", "https://")):
+            return None
+        query = urlencode({"Code": "OpenTicketDetail", "TicketID": ticket_external_id})
+        return f"{web.rstrip('/')}/Autotask/AutotaskExtend/ExecuteCommand.aspx?{query}"
 
     @property
     def username(self) -> str:

@@ -32,6 +32,7 @@ import base64
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode, urlsplit
 
 from django.utils import timezone
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # annotations only
     from apps.tickets.sources.base import TimeEntry
 
 API_PATH = "/v4_6_release/apis/3.0"
+TICKET_PAGE = "/v4_6_release/services/system_io/Service/fv_sr100_request.rails"  # Manage's ticket deep link
 PAGE_SIZE = 50
 NOTES_PAGE_SIZE = 1000  # Manage's largest page: a thread is one request
 CLOCK_SKEW = timedelta(minutes=5)  # Manage's clock against Gaby's, when looking for a note a lost attempt wrote
@@ -98,6 +100,14 @@ class ConnectWiseAdapter(HttpAdapter):
 
     def build_http(self) -> SourceHttp:
         return ManageHttp(self._api_root(), headers=self._headers())
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """Manage's service ticket page: the documented deep link ``fv_sr100_request.rails?service_recid=<id>``
+        with the company id, under the site's release path."""
+        query = urlencode({"service_recid": ticket_external_id, "companyName": self.setting("company_id")})
+        site = urlsplit(self.setting("site_url"))
+        host = site.netloc.removeprefix("api-")  # the cloud's API host api-na.… serves the web UI as na.…
+        return f"{site.scheme}://{host}{TICKET_PAGE}?{query}"
 
     def build_writer(self) -> SourceHttp:
         return ManageHttp(self._api_root(), headers=self._headers(), max_attempts=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -60,6 +61,10 @@ class FreshdeskAdapter(HttpAdapter):
 
     def build_http(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"), auth=(self.setting("api_key"), "X"))
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The agent's ticket page, ``https://<domain>.freshdesk.com/a/tickets/<id>``."""
+        return f"{self.setting('base_url').rstrip('/')}/a/tickets/{quote(ticket_external_id)}"
 
     # --- inbound -----------------------------------------------------------------------------
     def pull_since(self, cursor: Mapping[str, Any]) -> Page:

@@ -17,6 +17,7 @@ import hmac
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
 
 from django.utils import timezone
 
@@ -69,6 +70,13 @@ class GitHubAdapter(HttpAdapter):
     @property
     def repo(self) -> str:
         return self.setting("repository")
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The issue's ``html_url``: ``https://github.com/<owner>/<repo>/issues/<n>``, or the same path on a GitHub
+        Enterprise Server, whose API lives under ``https://<host>/api/v3``."""
+        api = self.setting("base_url").rstrip("/")
+        web = "https://github.com" if urlsplit(api).hostname == "api.github.com" else api.removesuffix("/api/v3")
+        return f"{web}/{self.repo}/issues/{quote(ticket_external_id)}"
 
     def _get_page(self, url: str, **kwargs: Any) -> tuple[Any, str | None]:
         try:

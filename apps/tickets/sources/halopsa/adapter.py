@@ -28,6 +28,7 @@ import binascii
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
@@ -84,6 +85,10 @@ class HaloPSAAdapter(HttpAdapter):
 
     def build_writer(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"), max_attempts=1)
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """Halo's agent ticket page, ``<Halo URL>/ticket?id=<id>`` (the link Halo's own notifications carry)."""
+        return f"{self.setting('base_url').rstrip('/')}/ticket?{urlencode({'id': ticket_external_id})}"
 
     @property
     def halo_client_id(self) -> int:

@@ -109,6 +109,13 @@ class LinearAdapter(HttpAdapter):
         key = self.setting("api_key")
         return SourceHttp(self.setting("base_url"), headers={"Authorization": key})
 
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The issue's ``url`` (``https://linear.app/<workspace>/issue/<KEY-123>``), asked of Linear: the ticket
+        stores the issue's id, and the workspace's key and the identifier are Linear's to say."""
+        data = self.gql("query IssueUrl($id: String!) { issue(id: $id) { url } }", {"id": ticket_external_id})
+        url = str((data.get("issue") or {}).get("url") or "")
+        return url if url.startswith("https://") else None
+
     def gql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         try:
             answer = self.http.json("POST", "/graphql", json={"query": query, "variables": variables})

@@ -18,6 +18,7 @@ import base64
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -75,6 +76,10 @@ class ZendeskAdapter(HttpAdapter):
     def build_http(self) -> SourceHttp:
         email, token = self.setting("email"), self.setting("api_token")
         return SourceHttp(self.setting("base_url"), auth=(f"{email}/token", token))
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The agent workspace's ticket page, ``https://<subdomain>.zendesk.com/agent/tickets/<id>``."""
+        return f"{self.setting('base_url').rstrip('/')}/agent/tickets/{quote(ticket_external_id)}"
 
     # --- inbound -----------------------------------------------------------------------------
     def pull_since(self, cursor: Mapping[str, Any]) -> Page:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -55,6 +56,13 @@ class ZohoDeskAdapter(HttpAdapter):
 
     def build_http(self) -> SourceHttp:
         return SourceHttp(self.setting("base_url"), headers={"orgId": self.setting("org_id")})
+
+    def ticket_url(self, ticket_external_id: str) -> str | None:
+        """The ticket's ``webUrl`` from ``GET /api/v1/tickets/{id}``: the agent page's address depends on the portal
+        and department, which only Zoho knows."""
+        found = self._call("GET", f"/api/v1/tickets/{quote(ticket_external_id)}")
+        url = str((found or {}).get("webUrl") or "") if isinstance(found, dict) else ""
+        return url if url.startswith("https://") else None
 
     # --- auth --------------------------------------------------------------------------------
     def _token(self, *, fresh: bool = False) -> str:
