@@ -32,14 +32,18 @@ def connectors_removed(world: Any, django_db_blocker: Any) -> Iterator[None]:
     """The journey commits a connector (and its events and audit rows) in two clients; all removed afterwards."""
     from django_tenants.utils import tenant_context
 
+    from apps.accounts.models import PartnerConnection
     from apps.connectors.models import Connector, Kind
     from tests.agent.committed import _drop_audit_tail, _last_audit
 
     clients = [world.clients["hartwell"], world.clients["dearborn"]]
     with django_db_blocker.unblock():
         marks = {client.schema_name: _last_audit(client.schema_name) for client in clients}
+        public_mark = _last_audit("public")
     yield
     with django_db_blocker.unblock():
+        PartnerConnection.objects.all().delete()  # the listing keeps the partner connection (public schema)
+        _drop_audit_tail("public", public_mark)
         for client in clients:
             with tenant_context(client):
                 Connector.objects.filter(kind=Kind.MICROSOFT365).delete()

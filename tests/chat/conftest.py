@@ -25,20 +25,22 @@ class ChatWorld:
 
 
 def clear_conversations(client: Any) -> None:
+    from django.db.models import Q
     from django_tenants.utils import tenant_context
 
     from apps.chat.models import Conversation, OperatorPresence
     from apps.chat.services import CHAT_SOURCE_NAME
-    from apps.tickets.models import Contact, Ticket, TicketSource
+    from apps.tickets.models import Contact, SourceKind, Ticket, TicketSource
 
+    chat_sources = Q(name=CHAT_SOURCE_NAME) | Q(kind=SourceKind.CHAT)  # the widget's, and Slack's and Teams' threads
     with tenant_context(client):
         Conversation.objects.all().delete()
         OperatorPresence.objects.all().delete()
-        tickets = Ticket.objects.filter(source__name=CHAT_SOURCE_NAME)
+        tickets = Ticket.objects.filter(source__in=TicketSource.objects.filter(chat_sources))
         contact_ids = list(tickets.exclude(contact=None).values_list("contact_id", flat=True))
         tickets.delete()
         Contact.objects.filter(pk__in=contact_ids).delete()
-        TicketSource.objects.filter(name=CHAT_SOURCE_NAME).delete()
+        TicketSource.objects.filter(chat_sources).delete()
 
 
 @pytest.fixture(scope="module")

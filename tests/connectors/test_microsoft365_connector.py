@@ -4,6 +4,7 @@ the real MCP server subprocess → the host → ``run_tool`` (the safety gate)."
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import re
 import ssl
@@ -21,8 +22,10 @@ from apps.connectors import services
 from apps.connectors.calls import ConnectorUnavailable
 from apps.connectors.models import Access, Connector, Kind, Status
 from apps.connectors.specs import microsoft365_draft
+from apps.core.secrets import unseal_json
 from apps.safety import enforcement
 from apps.safety.models import ActionStatus
+from apps.safety.tool_secrets import SEALED
 from sandbox.msgraph import GraphSandbox
 from sandbox.msgraph_data import ALL_ROLES, DEARBORN, DEMO_CLIENT_ID, DEMO_SEED, HARTWELL, Tenant
 from tests.connectors.vendors import (
@@ -213,7 +216,9 @@ def test_writes_change_the_tenant_and_declare_their_inverses(
     jane = _id(graph, "jane.doe@hartwelllaw.com")
     reset = call(m365, "reset_password", user=jane)
     assert reset.status == ActionStatus.DONE, reset.result_text
-    password = result(reset)["temporary_password"]
+    assert result(reset)["temporary_password"] == SEALED  # stored sealed, for the approver's one look
+    sealed = unseal_json(connection.tenant, reset.sealed_secrets, purpose=f"tool-action:{reset.pk}")
+    password = sealed["temporary_password"]
     assert len(password) == 16 and all(re.search(p, password) for p in ("[a-z]", "[A-Z]", "[0-9]", "[^A-Za-z0-9]"))
     assert tenant.users[jane]["passwordProfile"]["forceChangePasswordNextSignIn"] is True
     assert graph.actions[-1] == {
@@ -222,6 +227,7 @@ def test_writes_change_the_tenant_and_declare_their_inverses(
         "user": jane,
         "forceChange": True,
         "length": 16,
+        "sha256": hashlib.sha256(password.encode()).hexdigest(),  # the sealed password is the one Graph received
     }
     before = tenant.users[jane]["signInSessionsValidFromDateTime"]
     assert call(m365, "revoke_sessions", user=jane).status == ActionStatus.DONE
