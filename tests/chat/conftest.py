@@ -52,10 +52,13 @@ def chat_world(world: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Ite
     from apps.knowledge.embeddings import provider_for
     from apps.knowledge.models import KnowledgeSource, SourceKind
     from apps.knowledge.services import create_source, sync_now
+    from tests.agent.committed import _drop_audit_tail, _last_audit
 
     hartwell, dearborn = world.clients["hartwell"], world.clients["dearborn"]
     root = write_tree(Path(tmp_path_factory.mktemp("chat")) / "runbooks", RUNBOOKS)
     with django_db_blocker.unblock():
+        # Slack and Teams threads commit tickets, replies and their audit events (a worker's path): all removed after.
+        audit_marks = {client.schema_name: _last_audit(client.schema_name) for client in (hartwell, dearborn)}
         with tenant_context(hartwell):
             widget_a = create_widget(
                 client=hartwell,
@@ -82,6 +85,8 @@ def chat_world(world: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Ite
                 Widget.objects.all().delete()
         with tenant_context(hartwell):
             KnowledgeSource.objects.filter(name="Chat runbooks").delete()
+        for schema, mark in audit_marks.items():
+            _drop_audit_tail(schema, mark)
 
 
 @pytest.fixture

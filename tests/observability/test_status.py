@@ -3,6 +3,7 @@ investigation the page shows its model calls, tool calls and outcome."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -58,6 +59,11 @@ def test_worker_and_beat_heartbeats_show(as_user: Any, world: Any) -> None:
     worker_ready.send(sender=_Consumer())
     try:
         beat_heartbeat.apply()  # what beat schedules every 30 s, run here as a worker would
+        deadline = time.monotonic() + 10  # the worker's beat is written by its own thread, started just now
+        while (
+            "gaby@status-test" not in {beat.name for beat in heartbeat.worker_beats()} and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
         beats = {beat.name: beat for beat in heartbeat.worker_beats()}
         assert "gaby@status-test" in beats and beats["gaby@status-test"].age_seconds < 5
         beat = heartbeat.beat_beat()
