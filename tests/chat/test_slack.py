@@ -12,6 +12,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from sandbox.slack import SlackSandbox, sign
+from tests.agent.committed import wait_for
 from tests.chat.conftest import ChatWorld, clear_conversations
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -70,16 +71,6 @@ def deliver(payload: dict[str, Any], *, retry: int = 0, secret: str = SIGNING_SE
         EVENTS, data=body, content_type="application/json", headers=headers
     )
     return int(response.status_code)
-
-
-def wait_for(check: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for Slack")
 
 
 def test_slacks_documented_signature_example_verifies() -> None:
