@@ -29,6 +29,7 @@ from apps.core.tasks import enqueue
 from apps.safety.client_settings import Channels, channels
 from apps.safety.models import NoticeChannel, NoticeState
 from apps.safety.notify import slack_app
+from apps.safety.notify.compose import escape_mrkdwn
 from apps.safety.notify.links import absolute_url
 from apps.safety.notify.webhooks import TransientWebhookError, WebhookClient, WebhookError
 from tenants.models import Client
@@ -74,15 +75,11 @@ def summary(client: Client, investigation: Investigation) -> dict[str, Any]:
     }
 
 
-def _escape_mrkdwn(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def slack_message(facts: dict[str, Any]) -> dict[str, Any]:
-    evidence = "\n".join(f"• {_escape_mrkdwn(line)}" for line in facts["evidence"]) or "• (nothing cited)"
+    evidence = "\n".join(f"• {escape_mrkdwn(line)}" for line in facts["evidence"]) or "• (nothing cited)"
     text = (
-        f"*{_escape_mrkdwn(facts['title'])}* for {_escape_mrkdwn(facts['client'])} — {facts['verdict']}\n"
-        f"*Why:* {_escape_mrkdwn(facts['why'])}\n*Summary:* {_escape_mrkdwn(facts['summary'])}"
+        f"*{escape_mrkdwn(facts['title'])}* for {escape_mrkdwn(facts['client'])} — {facts['verdict']}\n"
+        f"*Why:* {escape_mrkdwn(facts['why'])}\n*Summary:* {escape_mrkdwn(facts['summary'])}"
     )
     return {
         "text": f"{facts['title']} ({facts['verdict']})",

@@ -171,9 +171,14 @@ def test_a_handoff_then_the_operators_reply_lands_in_the_thread(
         with django_capture_on_commit_callbacks(execute=True):  # the posts' tasks leave when the test's writes commit
             services.take_over(conversation=conversation, user=people["bob"])
             conversation.refresh_from_db()
-            services.operator_reply(conversation=conversation, user=people["bob"], body="Hi Alice, Bob here.")
-    texts = wait_for(lambda: [m.text for m in wired.thread("C0HELPDESK", thread_ts) if "Bob here" in m.text])
-    assert texts and people["bob"].display_name in texts[0]
+            body = "Hi Alice, Bob here. <!channel> <https://evil.example|reset it here>"
+            services.operator_reply(conversation=conversation, user=people["bob"], body=body)
+    posts = wait_for(lambda: [m for m in wired.thread("C0HELPDESK", thread_ts) if "Bob here" in m.text])
+    assert people["bob"].display_name in posts[0].text
+    # Text in a thread is words, never Slack syntax: no @channel ping, no disguised link (escaped as Slack documents).
+    section = posts[0].blocks[0]["text"]["text"]
+    for shown in (posts[0].text, section):
+        assert "&lt;!channel&gt; &lt;https://evil.example|reset it here&gt;" in shown and "<!channel>" not in shown
     [joined] = [m for m in wired.thread("C0HELPDESK", thread_ts) if "joined the chat" in m.text]
     context = [b for b in joined.blocks if b["type"] == "context"]  # the handoff's context line
     assert context and f"*Who will answer:* {people['bob'].display_name}" in context[0]["elements"][0]["text"]

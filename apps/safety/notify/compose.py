@@ -51,7 +51,9 @@ def email(client: Client, action: ToolAction, user_id: str) -> tuple[str, str]:
     return f"[{client.name}] {headline(action)}", body
 
 
-def _escape_mrkdwn(text: str) -> str:
+def escape_mrkdwn(text: str) -> str:
+    """Text for Slack's mrkdwn with its control characters escaped: untrusted text cannot mention @channel, link or
+    format as Slack syntax (https://docs.slack.dev/messaging/formatting-message-text#escaping)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -77,10 +79,10 @@ def slack(client: Client, action: ToolAction, *, interactive: bool) -> dict[str,
             element["url"] = confirm_url(client, token(decision))
         return element
 
-    arguments = _escape_mrkdwn(_arguments(action).replace("```", "'''"))
-    text = f"*{_escape_mrkdwn(headline(action))}* for {_escape_mrkdwn(client.name)}\n{_escape_mrkdwn(action.reason)}"
+    arguments = escape_mrkdwn(_arguments(action).replace("```", "'''"))
+    text = f"*{escape_mrkdwn(headline(action))}* for {escape_mrkdwn(client.name)}\n{escape_mrkdwn(action.reason)}"
     if action.purpose:
-        text += f"\nFor: {_escape_mrkdwn(action.purpose)}"
+        text += f"\nFor: {escape_mrkdwn(action.purpose)}"
     return {
         "text": f"{headline(action)} for {client.name}",
         "blocks": [

@@ -35,6 +35,7 @@ from apps.chat.surfaces.slack.outbound import web_client
 from apps.chat.surfaces.slack.users import user_email
 from apps.safety import enforcement
 from apps.safety.client_settings import channels
+from apps.safety.notify.compose import escape_mrkdwn
 from apps.safety.notify.links import BadLink, absolute_url
 from apps.safety.notify.service import Refused, decide_from_slack
 from apps.tickets.links import help_desk_link
@@ -70,11 +71,11 @@ def _ticket_button(tenant: Any, investigation: Investigation) -> tuple[str, str]
 
 
 def _blocks(facts: dict[str, Any], ticket_button: tuple[str, str]) -> list[dict[str, Any]]:
-    def esc(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    lines = [f"*{esc(facts['title'])}*", f"Client: {esc(facts['client'])} · Verdict: {esc(facts['verdict'])}"]
-    lines += [f"Why: {esc(facts['why'])}", f"Summary: {esc(facts['summary'])}"]
+    lines = [
+        f"*{escape_mrkdwn(facts['title'])}*",
+        f"Client: {escape_mrkdwn(facts['client'])} · Verdict: {escape_mrkdwn(facts['verdict'])}",
+    ]
+    lines += [f"Why: {escape_mrkdwn(facts['why'])}", f"Summary: {escape_mrkdwn(facts['summary'])}"]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from apps.chat.models import ChatSurfaceInstall, Conversation, Surface
 from apps.chat.surfaces.outbound import Action, Handoff, SurfaceError, TransientSurfaceError, register_outbound
 from apps.chat.surfaces.routing import bot_token, current_client
+from apps.safety.notify.compose import escape_mrkdwn
 
 TIMEOUT = 10
 
@@ -41,15 +42,11 @@ def thread_of(conversation: Conversation) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def handoff_context(handoff: Handoff) -> dict[str, Any]:
     """A handoff notice's context line: who will answer, and the ticket when one was opened."""
-    parts = [f"*Who will answer:* {_escape(handoff.who_text)}"]
+    parts = [f"*Who will answer:* {escape_mrkdwn(handoff.who_text)}"]
     if handoff.ticket:
-        parts.append(f"*Ticket:* {_escape(handoff.ticket)}")
+        parts.append(f"*Ticket:* {escape_mrkdwn(handoff.ticket)}")
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": "  ·  ".join(parts)[:3000]}]}
 
 
@@ -58,14 +55,16 @@ def blocks(
 ) -> list[dict[str, Any]]:
     """The message as Block Kit: its text, a context line with its sources (or, for a handoff notice, who will
     answer and the ticket), and its buttons."""
-    out: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}]
+    out: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)[:3000] or " "}}
+    ]
     if handoff is not None:
         out.append(handoff_context(handoff))
     if citations:
         sources = [
-            f"[{c.get('n')}] <{c['url']}|{c.get('label') or c.get('document')}>"
+            f"[{c.get('n')}] <{c['url']}|{escape_mrkdwn(str(c.get('label') or c.get('document')))}>"
             if c.get("url")
-            else f"[{c.get('n')}] {c.get('label') or c.get('document')}"
+            else f"[{c.get('n')}] {escape_mrkdwn(str(c.get('label') or c.get('document')))}"
             for c in citations
         ]
         out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Sources: " + "  ".join(sources)}]})
@@ -87,11 +86,8 @@ def blocks(
 
 
 def _fallback(text: str, citations: Sequence[dict[str, Any]]) -> str:
-    if not citations:
-        return text
-    return (
-        text + "\n\nSources: " + "; ".join(f"[{c.get('n')}] {c.get('label') or c.get('document')}" for c in citations)
-    )
+    sources = "; ".join(f"[{c.get('n')}] {c.get('label') or c.get('document')}" for c in citations)
+    return escape_mrkdwn(text + (f"\n\nSources: {sources}" if citations else ""))  # notifications parse it too
 
 
 class SlackOutbound:
