@@ -13,6 +13,7 @@ Seed shape (every key but ``tenants`` optional; see ``DEMO_SEED``)::
     {"tenants": [{"id": "<guid>", "name": "Hartwell Law", "domains": ["hartwelllaw.com"],
                   "apps": {"<client id>": {"secret": "...", "roles": ["User.Read.All", ...]}},   # roles: all
                   "skus": [{"skuPartNumber": "O365_BUSINESS_PREMIUM", "units": 10}],
+                  "sspr": "all", "ssprMethodsRequired": 1,   # self-service password reset: "none", "all", a group
                   "groups": [{"displayName": "Partners", "mail": "partners@hartwelllaw.com",
                               "mailEnabled": True, "securityEnabled": False}],
                   "users": [{"userPrincipalName": "jane@hartwelllaw.com", "displayName": "Jane Doe",
@@ -59,14 +60,23 @@ SKU_IDS = {
     "O365_BUSINESS_ESSENTIALS": "3b555118-da6a-4418-894f-7df1e2096870",  # Microsoft 365 Business Basic
     "EXCHANGESTANDARD": "4b9405b0-7788-4568-add1-99614e613b69",  # Exchange Online (Plan 1)
     "ENTERPRISEPACK": "6fd2c87f-b296-42f0-b197-1e91e994b900",  # Office 365 E3
+    "AAD_PREMIUM": "078d2b04-f1bd-4111-bbd4-b4b1b354cef4",  # Microsoft Entra ID P1
 }
 SERVICE_PLANS = {  # a few service plans per SKU: enough for "is Office (the apps) in this licence?"
     "O365_BUSINESS_PREMIUM": [("EXCHANGE_S_STANDARD", "Exchange"), ("OFFICE_BUSINESS", "Microsoft 365 Apps")],
-    "SPB": [("EXCHANGE_S_STANDARD", "Exchange"), ("OFFICE_BUSINESS", "Microsoft 365 Apps"), ("INTUNE_A", "Intune")],
+    "SPB": [
+        ("EXCHANGE_S_STANDARD", "Exchange"),
+        ("OFFICE_BUSINESS", "Microsoft 365 Apps"),
+        ("INTUNE_A", "Intune"),
+        ("AAD_PREMIUM", "Entra ID P1"),
+    ],
     "O365_BUSINESS_ESSENTIALS": [("EXCHANGE_S_STANDARD", "Exchange"), ("SHAREPOINTSTANDARD", "SharePoint")],
     "EXCHANGESTANDARD": [("EXCHANGE_S_STANDARD", "Exchange")],
     "ENTERPRISEPACK": [("EXCHANGE_S_ENTERPRISE", "Exchange"), ("OFFICESUBSCRIPTION", "Microsoft 365 Apps")],
+    "AAD_PREMIUM": [("AAD_PREMIUM", "Entra ID P1")],
 }
+# Entra ID's reports (sign-in logs, user registration details) answer only tenants with an Entra ID P1 plan.
+PREMIUM_PLAN = "AAD_PREMIUM"
 # Authentication method kinds: the OData type and the typed collection that deletes one (v1.0 has no generic
 # DELETE on /authentication/methods/{id}).
 METHOD_KINDS = {
@@ -115,6 +125,10 @@ class Tenant:
     # A partner tenant's GDAP roles per customer (tenant id → Entra role template ids of its active relationship);
     # a customer missing here is granted sandbox/msgraph_partner.py's DEFAULT_GDAP_ROLES.
     gdap_roles: dict[str, list[str]] = field(default_factory=dict)
+    # Self-service password reset: who the tenant's policy enables it for ("none", Entra's default for users;
+    # "all"; or a group's display name) and how many registered methods a reset asks for (1 or 2).
+    sspr: str = "none"
+    sspr_methods_required: int = 1
 
     def user(self, key: str) -> dict[str, Any] | None:
         """By id or userPrincipalName (case-insensitive), as /users/{id | userPrincipalName} accepts."""
@@ -131,6 +145,20 @@ class Tenant:
 
     def consumed(self, sku_id: str) -> int:
         return sum(1 for user in self.users.values() if any(a["skuId"] == sku_id for a in user["assignedLicenses"]))
+
+    def premium(self) -> bool:
+        """Whether a subscription of the tenant carries Entra ID P1 (its reports answer only then)."""
+        return any(
+            PREMIUM_PLAN in (plan for plan, _ in SERVICE_PLANS.get(sku["skuPartNumber"], []))
+            for sku in self.skus.values()
+        )
+
+    def sspr_enabled_for(self, user: dict[str, Any]) -> bool:
+        if self.sspr in ("none", ""):
+            return False
+        if self.sspr == "all":
+            return True
+        return user["id"] in self.group_named(self.sspr)["members"]
 
     def owns_domain(self, name: str) -> bool:
         return any(domain["id"].lower() == name.lower() for domain in self.domains)
@@ -166,6 +194,8 @@ def build_tenant(raw: dict[str, Any]) -> Tenant:
         apps=apps,
         customers=raw.get("customers", []),
         gdap_roles={str(k): list(v) for k, v in (raw.get("gdap_roles") or {}).items()},
+        sspr=str(raw.get("sspr", "none")),
+        sspr_methods_required=int(raw.get("ssprMethodsRequired", 1)),
     )
     for sku in raw.get("skus", []):
         part = sku["skuPartNumber"]
@@ -284,6 +314,7 @@ DEMO_SEED: dict[str, Any] = {
         {
             "id": HARTWELL,
             "name": "Hartwell Law",
+            "sspr": "all",
             "domains": ["hartwelllaw.com", "hartwelllaw.onmicrosoft.com"],
             "apps": {DEMO_CLIENT_ID: {"secret": "hartwell-demo-secret"}},
             "skus": [
@@ -367,6 +398,7 @@ DEMO_SEED: dict[str, Any] = {
         {
             "id": DEARBORN,
             "name": "Dearborn CPA",
+            "sspr": "all",
             "domains": ["dearborncpa.com", "dearborncpa.onmicrosoft.com"],
             "apps": {DEMO_CLIENT_ID: {"secret": "dearborn-demo-secret"}},
             "skus": [{"skuPartNumber": "SPB", "units": 12}],

@@ -5,7 +5,8 @@ PATCH ``accountEnabled`` / ``passwordProfile``, ``revokeSignInSessions``, authen
 through the typed collections), ``identityProtection/riskyUsers``, ``subscribedSkus``, ``assignLicense``,
 ``licenseDetails``, ``memberOf``, groups and ``members/$ref`` (add, remove; mail-enabled security groups and
 distribution lists refuse, as Graph does: they are managed in Exchange), Intune ``managedDevices`` with
-``syncDevice``, ``rebootNow``, ``retire`` and ``wipe``, and ``domains``.
+``syncDevice``, ``rebootNow``, ``retire`` and ``wipe``, ``domains``, and the user registration details report
+(self-service password reset; premium tenants only).
 """
 
 from __future__ import annotations
@@ -264,5 +265,65 @@ def risky_user(sandbox: GraphSandbox, tenant: Tenant, request: Request, match: r
         "userDisplayName": user["displayName"],
         "userPrincipalName": user["userPrincipalName"],
         **user["risk"],
+    }
+    return Response(200, body)
+
+
+# --- reports: user registration details ------------------------------------------------------------
+# What each seeded method kind shows in the report's ``methodsRegistered`` (Microsoft's names), and which of them
+# self-service password reset accepts: the Authenticator app, a phone, an email — not a FIDO2 key or Windows Hello.
+REGISTERED_AS = {
+    "microsoftAuthenticator": "microsoftAuthenticatorPush",
+    "email": "email",
+    "softwareOath": "softwareOneTimePasscode",
+    "fido2": "fido2SecurityKey",
+    "windowsHelloForBusiness": "windowsHelloForBusiness",
+}
+PHONE_REGISTERED_AS = {"mobile": "mobilePhone", "alternateMobile": "alternateMobilePhone", "office": "officePhone"}
+SSPR_METHODS = frozenset(
+    {"microsoftAuthenticatorPush", "softwareOneTimePasscode", "email", "mobilePhone", "alternateMobilePhone"}
+    | {"officePhone"}
+)
+
+
+def _registered(method: dict[str, Any]) -> str | None:
+    if method["type"] == "phone":
+        return PHONE_REGISTERED_AS.get(method.get("phoneType", "mobile"), "mobilePhone")
+    return REGISTERED_AS.get(method["type"])
+
+
+@on("GET", r"/reports/authenticationMethods/userRegistrationDetails/([^/]+)", "AuditLog.Read.All")
+def registration_details(sandbox: GraphSandbox, tenant: Tenant, request: Request, match: re.Match[str]) -> Response:
+    """One user's row of Entra ID's registration report (keyed by object id only); a tenant without Entra ID P1
+    gets Graph's 403 for reports of non-premium tenants."""
+    if not tenant.premium():
+        return odata.error(
+            403,
+            "Neither tenant is B2C or tenant doesn't have premium license",
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        )
+    user = tenant.users.get(match.group(1))
+    if user is None:
+        return missing(match.group(1))
+    methods = sorted({name for name in map(_registered, user["methods"]) if name})
+    registered = len(set(methods) & SSPR_METHODS) >= tenant.sspr_methods_required
+    enabled = tenant.sspr_enabled_for(user)
+    context = "reports/authenticationMethods/userRegistrationDetails/$entity"
+    body = {
+        "@odata.context": f"{sandbox.graph_url}/$metadata#{context}",
+        "id": user["id"],
+        "userPrincipalName": user["userPrincipalName"],
+        "userDisplayName": user["displayName"],
+        "userType": "member",
+        "isAdmin": False,
+        "isSsprRegistered": registered,
+        "isSsprEnabled": enabled,
+        "isSsprCapable": registered and enabled and user["accountEnabled"],
+        "isMfaRegistered": bool(methods),
+        "isMfaCapable": bool(methods) and user["accountEnabled"],
+        "isPasswordlessCapable": "fido2SecurityKey" in methods or "windowsHelloForBusiness" in methods,
+        "methodsRegistered": methods,
+        "defaultMfaMethod": methods[0] if methods else "none",
+        "lastUpdatedDateTime": now(),
     }
     return Response(200, body)

@@ -375,7 +375,7 @@ def test_cli_connects_a_tenant_with_the_secret_from_the_environment(hartwell: An
     finally:
         del os.environ["M365_TEST_SECRET"]
     text = out.getvalue()
-    assert "Connected Microsoft 365 to Hartwell Law: 20 tools" in text and "write wipe_device" in text
+    assert "Connected Microsoft 365 to Hartwell Law: 21 tools" in text and "write wipe_device" in text
     assert SECRET not in text
     with pytest.raises(CommandError, match="nothing was saved"):
         call_command(*args, "--client-secret", "wrong", "--name", "Other")
@@ -447,7 +447,7 @@ def test_msp_staff_connect_a_tenant_on_one_screen(as_user: Any, hartwell: Any, g
     assert mona.post("/connectors/new/microsoft365/save/", form, HTTP_HX_REQUEST="true").status_code == 204
     with tenant_context(hartwell):
         connector = Connector.objects.get(name="Hartwell M365")
-        assert connector.kind == Kind.MICROSOFT365 and connector.tools.filter(present=True).count() == 20
+        assert connector.kind == Kind.MICROSOFT365 and connector.tools.filter(present=True).count() == 21
     assert SECRET not in mona.get(f"/connectors/{connector.pk}/").content.decode()
 
 

@@ -18,7 +18,7 @@ _counter = iter(range(1_000_000))
 # The Microsoft 365 server's tools (apps/connectors/servers/microsoft365), as its listing must show them.
 M365_READS = frozenset(
     {"health_check", "find_user", "find_group", "sign_in_state", "list_auth_methods", "list_licenses"}
-    | {"list_groups", "list_devices"}
+    | {"list_groups", "list_devices", "self_service_reset"}
 )
 M365_WRITES = frozenset(
     {"reset_password", "revoke_sessions", "reset_mfa", "set_account_enabled", "assign_license", "remove_license"}

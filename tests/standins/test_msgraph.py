@@ -134,3 +134,29 @@ def test_writes_keep_graphs_rules(http: httpx.Client, graph: GraphSandbox) -> No
     assert http.post(f"/v1.0/deviceManagement/managedDevices/{laptop}/retire", headers=headers).status_code == 204
     pending = http.post(f"/v1.0/deviceManagement/managedDevices/{laptop}/rebootNow", headers=headers)
     assert pending.status_code == 400 and "pending retire" in pending.json()["error"]["message"]
+
+
+def test_the_registration_report_answers_premium_tenants_only(http: httpx.Client, graph: GraphSandbox) -> None:
+    """userRegistrationDetails: SSPR registered (enough usable methods), enabled by the policy, capable; a tenant
+    without Entra ID P1 gets Graph's non-premium 403; the report is keyed by object id, not sign-in name."""
+    report = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+    hartwell = graph.tenant(HARTWELL).user("sam.ortiz@hartwelllaw.com")
+    assert hartwell is not None
+    refused = http.get(f"{report}/{hartwell['id']}", headers=_auth(http, graph))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+    dearborn = _auth(http, graph, tenant=DEARBORN, client_secret="dearborn-demo-secret")
+    priya = graph.tenant(DEARBORN).user("priya.nair@dearborncpa.com")
+    assert priya is not None
+    row = http.get(f"{report}/{priya['id']}", headers=dearborn).json()
+    assert row["isSsprRegistered"] and row["isSsprEnabled"] and row["isSsprCapable"]
+    assert (
+        row["methodsRegistered"] == ["microsoftAuthenticatorPush"]
+        and row["userPrincipalName"] == priya["userPrincipalName"]
+    )
+    assert http.get(f"{report}/priya.nair@dearborncpa.com", headers=dearborn).status_code == 404
+    graph.tenant(DEARBORN).sspr = "none"  # the policy off: still registered, no longer capable
+    off = http.get(f"{report}/{priya['id']}", headers=dearborn).json()
+    assert off["isSsprRegistered"] and not off["isSsprEnabled"] and not off["isSsprCapable"]
+    limited = _auth(http, graph, client_id=LIMITED, client_secret="s3cret")
+    assert http.get(f"{report}/{hartwell['id']}", headers=limited).status_code == 403  # no AuditLog.Read.All

@@ -46,6 +46,8 @@ for _name in ("azure", "httpx", "httpcore"):
 T = TypeVar("T")
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_GRAPH = "https://graph.microsoft.com"
+# Graph's code for a report (sign-in logs, registration details) asked of a tenant without Entra ID P1.
+NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 MAX_WAIT_S = 10.0  # the longest Retry-After a tool call sleeps through; beyond it the call fails saying when to retry
 
 
@@ -260,6 +262,13 @@ def _from_odata(exc: ODataError, permission: str) -> GraphFailure:
     status = int(exc.response_status_code or 0)
     code = exc.error.code if exc.error and exc.error.code else ""
     message = exc.error.message if exc.error and exc.error.message else str(exc)
+    if status == 403 and code == NON_PREMIUM:
+        return GraphFailure(
+            "This tenant has no Entra ID P1 licence (Microsoft 365 Business Premium includes one), and Microsoft "
+            "Graph keeps its reports for premium tenants.",
+            status=403,
+            code="premium_required",
+        )
     if status == 403:
         need = f" It needs the application permission {permission}, granted with admin consent." if permission else ""
         return GraphFailure(

@@ -6,9 +6,10 @@ GABY_M365_TENANT_ID (the customer tenant: id or verified domain), GABY_M365_CLIE
 (default Microsoft's; the stand-in overrides them), GABY_M365_CA_FILE (a private CA for those two hosts only).
 
 Reads: health_check, find_user, find_group, sign_in_state, list_auth_methods, list_licenses, list_groups,
-list_devices. Writes (server_writes.py; each a dry run unless ``dry_run`` is false, showing the exact Graph
-request): reset_password, revoke_sessions, reset_mfa, set_account_enabled, assign_license, remove_license,
-add_group_member, remove_group_member, sync_device, restart_device, retire_device, wipe_device.
+list_devices, self_service_reset (server_self_service.py). Writes (server_writes.py; each a dry run unless
+``dry_run`` is false, showing the exact Graph request): reset_password, revoke_sessions, reset_mfa,
+set_account_enabled, assign_license, remove_license, add_group_member, remove_group_member, sync_device,
+restart_device, retire_device, wipe_device.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from msgraph.generated.models.user import User
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
-from apps.connectors.servers.microsoft365 import server_devices, server_writes
+from apps.connectors.servers.microsoft365 import server_devices, server_self_service, server_writes
 from apps.connectors.servers.microsoft365.client import Graph, GraphFailure, Settings
 from apps.connectors.servers.microsoft365.shapes import device, group, method, user_summary, when
 from apps.connectors.servers.microsoft365.tooling import READ, guard
@@ -321,6 +322,7 @@ def build_server(graph: Graph) -> MCPServer:
 
     server_writes.register(server, graph, directory)
     server_devices.register(server, graph)
+    server_self_service.register(server, graph, directory)
     return server
 
 

@@ -1,0 +1,68 @@
+"""Whether a user can reset their own password: Microsoft's self-service password reset (SSPR).
+
+A forgotten password is the commonest ticket an MSP gets, and the safest answer to it hands nothing over: the user
+proves who they are to Microsoft with a method they registered (the Authenticator app, a phone) at
+https://passwordreset.microsoftonline.com. Whether that works for a user — registered for it, enabled for it by the
+tenant's policy — is in Entra ID's user registration details report, which Graph keeps for tenants with Entra ID P1
+only (Microsoft 365 Business Premium includes it). Without P1, or before the report has a row for a new user, the
+tool says it cannot tell (``known: false``) rather than guessing from the methods: the tenant's SSPR policy is not
+readable through Graph v1.0.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import MCPServer
+
+from apps.connectors.servers.microsoft365.client import Graph, GraphFailure
+from apps.connectors.servers.microsoft365.shapes import when
+from apps.connectors.servers.microsoft365.tooling import READ, guard
+
+if TYPE_CHECKING:
+    from apps.connectors.servers.microsoft365.server import Directory
+
+RESET_PAGE = "https://passwordreset.microsoftonline.com"
+
+
+def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
+    client = graph.client
+
+    @server.tool(annotations=READ)
+    async def self_service_reset(user: str) -> dict[str, Any]:
+        """Can the user reset their own password at Microsoft's reset page? ``capable`` is true when they are
+        registered for self-service password reset (enough methods such as the Authenticator app or a phone) and
+        the tenant's policy enables it for them; ``known`` is false when Graph cannot say (no Entra ID P1, or no
+        report row yet). ``user``: id or sign-in name."""
+
+        async def check() -> dict[str, Any]:
+            found = await directory.user(user)
+            user_id = str(found.id)
+            email = found.mail or found.user_principal_name
+            reports = client.reports.authentication_methods.user_registration_details
+            try:
+                details = await graph.call(
+                    lambda: reports.by_user_registration_details_id(user_id).get(), permission="AuditLog.Read.All"
+                )
+            except GraphFailure as exc:
+                if exc.code not in ("premium_required", "not_found"):
+                    raise
+                why = (
+                    str(exc)
+                    if exc.code == "premium_required"
+                    else "Entra ID's registration report has no row for this user yet (it is updated periodically)."
+                )
+                return {"user_id": user_id, "email": email, "known": False, "capable": None, "why": why}
+            return {
+                "user_id": user_id,
+                "email": email,
+                "known": True,
+                "capable": bool(details.is_sspr_capable) if details else False,
+                "registered": bool(details.is_sspr_registered) if details else False,
+                "enabled": bool(details.is_sspr_enabled) if details else False,
+                "methods": list(details.methods_registered or []) if details else [],
+                "reset_page": RESET_PAGE,
+                "report_updated": when(details.last_updated_date_time) if details else None,
+            }
+
+        return await guard(check)
