@@ -33,6 +33,8 @@ from tenants.models import Client
 MSP_DIR = Path(__file__).resolve().parent
 MSP_CORPUS_DIR = MSP_DIR / "corpus"
 MSP_HELDOUT_DIR = MSP_DIR / "heldout"  # written before the first run; never tuned on
+# A week of an MSP's queue, its category mix taken from a published ticket analysis, written blind to the engine.
+MSP_UNSEEN_DIR = MSP_DIR / "unseen"
 GB = 1024**3
 
 
