@@ -77,6 +77,15 @@ STRONG_ASK_CUES = _cues(
     # address) is the object, so "can you add our VAT number to the invoices?" stays a question for the help center.
     rf"\b(?:(?:can|could|would) you (?:please |kindly |just )?|please )(?:add|put|include) {_PERSON} "
     r"(?:to|in|into|on)\b",
+    # Asking for access is asking for it to be given, not how access works: "can I get access to the billing@
+    # inbox?", "can Sam Ortiz (sam@…) have full access to intake@?", "give Priya access to books@".
+    rf"\b(?:can|could|may) (?:i|we|{_PERSON})(?: \([^)]{{0,80}}\))? (?:please )?(?:get|have|be given|be granted) "
+    r"(?:\w+ ){0,2}access\b",
+    rf"\b(?:give|grant) {_PERSON}(?: \([^)]{{0,80}}\))? (?:\w+ ){{0,2}}access\b",
+    # An office manager's "Lee Chen needs to see the books@ inbox", "Priya needs access to the Tax Season group".
+    rf"\b{_PERSON} (?:needs?|requires?) (?:full |read |edit )?access to\b",
+    rf"\b{_PERSON} needs? to (?:see|get into|open|read) (?:the |our )?[\w@.-]+ (?:inbox|mailbox|folder|group|"
+    r"calendar)\b",
     r"\b(?:bitte|könnten sie|können sie|würden sie)\b.{0,60}\b(?:entsperren|zurücksetzen|senden|schicken|"
     r"erstatten|stornieren|kündigen|prüfen)\b",
     r"\b(?:pouvez-vous|pourriez-vous|merci de|veuillez)\b.{0,60}\b(?:débloquer|réinitialiser|renvoyer|envoyer|"
@@ -122,6 +131,23 @@ COMPROMISE_CUES = _cues(
     r"\b(?:someone|somebody|a stranger|an unknown person) (?:has |had )?(?:signed|logged|got) (?:in|into|on)(?: to)? "
     r"(?:my|our) (?:\w+ )?account",
     r"\b(?:my|our) (?:\w+ )?(?:account|mailbox|e-?mail) (?:was|has been|got|is) (?:hacked|compromised|taken over)\b",
+    r"\b(?:is|was|has|have) (?:my|our) (?:\w+ )?(?:account|mailbox|e-?mail|computer|laptop|pc|network|system)s? "
+    r"(?:been )?(?:hacked|compromised)\b",
+    # A password typed into a page an email led to: "I opened a DocuSign email and put in my email password".
+    r"\b(?:opened|clicked)\b[^.?!]{0,80}\b(?:e-?mail|link|attachment|message)\b[^.?!]{0,80}\b(?:typed|entered|put|"
+    r"gave|submitted) (?:in )?(?:my|our) (?:\w+ )?(?:password|credentials|login)",
+    # Mail going out that the requester did not write: "clients say they got a weird email from me".
+    r"\b(?:they|clients?|customers?|people|contacts|colleagues|everyone) (?:are |have |keep )?(?:been )?(?:getting|"
+    r"receiving|got|received) (?:a |an )?(?:\w+ )?(?:weird|strange|odd|suspicious|fake|spam|phishing) e-?mails? "
+    r"(?:\w+ ){0,4}from (?:me|my (?:account|address|mailbox)|us)\b",
+    # Payment fraud: money sent to bank details a mail changed, the vendor never did.
+    r"\b(?:paid|wired|transferred|sent)\b[^.?!]{0,80}\b(?:new|fake|changed|different|updated) bank(?:ing)? "
+    r"(?:details|account|info\w*)",
+    r"\b(?:wire|invoice|payment) fraud\b|\bbusiness e-?mail compromise\b",
+    # The identity provider's own alarm quoted: "your account has been locked to prevent unauthorized use".
+    r"\b(?:locked|blocked|suspended)\b[^.?!]{0,60}\b(?:to prevent unauthori[sz]ed (?:use|access)|(?:because of|due "
+    r"to) (?:suspicious|unusual) (?:activity|sign-?ins?))",
+    r"\b(?:unusual|suspicious) (?:sign-?in|log-?in|login) (?:activity|attempts?)\b",
     r"\b(?:gehackt|kompromittiert|piraté|compromis|hackead[oa]|hackearon|comprometid[oa])\b",
 )
 OUTAGE_CUES = _cues(
@@ -135,8 +161,9 @@ COMPLAINT_CUES = _cues(
     r"\b(?:unacceptable|ridiculous|outrageous|disgrace(?:ful)?|furious|appalled|appalling|terrible service|"
     r"worst (?:service|support|experience)|fed up|sick (?:and tired )?of|(?:third|fourth|fifth|several|multiple|"
     r"many) times? (?:now|already|i(?:'ve| have)? (?:written|asked|contacted))|speak (?:to|with) (?:a|your) "
-    r"(?:manager|supervisor)|file a (?:formal )?complaint|formal complaint|scam|rip-?off|never again|"
-    r"nobody (?:answers|responds|replies|gets back))\b",
+    # "this is a scam" complains; "is this legit or a scam?" asks whether a message is genuine
+    r"(?:manager|supervisor)|file a (?:formal )?complaint|formal complaint|(?<!or a )scam(?!\s*\?)|rip-?off|"
+    r"never again|nobody (?:answers|responds|replies|gets back))\b",
     r"\b(?:unverschämt|inakzeptabel|beschwerde|frechheit|inadmissible|scandaleux|réclamation|inaceptable|"
     r"vergonzoso|queja formal|reclamación)\b",
 )

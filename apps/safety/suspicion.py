@@ -16,7 +16,10 @@ for it (policy rule 7). The signals are deliberately about *how* the ticket asks
 * ``mfa_disable`` — asks to turn off or bypass two-factor authentication;
 * ``hidden_text`` — words a person reading the mail never sees: an HTML comment in the text, or what the email's
   HTML hid (``display:none``, white on white, a zero font, text off screen), kept apart by the email source;
-* ``acts_on_many`` — asks for an account action on everyone ("reset links for all @brightpath.example users").
+* ``acts_on_many`` — asks for an account action on everyone ("reset links for all @brightpath.example users");
+* ``asks_for_secrets`` — asks the reader to send a password or a one-time code, or to install a remote-access tool
+  ("reply with the session code and the local administrator password"): what a phishing mail asks, never a
+  customer with a problem.
 """
 
 from __future__ import annotations
@@ -166,6 +169,15 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         r"\b(?:reset|unlock|disable|deactivate|delete|remove|end|terminate|revoke)\s+(?:all|every|each)\s+(?:of\s+)?"
         r"(?:our\s+|the\s+|their\s+)?(?:@[\w.-]+\s+)?(?:(?:users?|staff|employees?)(?:'s|s')?\s+)?"
         r"(?:accounts?|passwords?|sessions?|mailboxes|logins?)\b",
+    ),
+    "asks_for_secrets": (
+        # "reply with the session code and the local administrator password", "send us your login details"; not
+        # "send me a password reset link" (a reset link is what a locked-out customer asks for)
+        r"\b(?:reply|respond|send|e-?mail|provide|share|confirm)\s+(?:(?:to\s+)?(?:us|me|it)\s+)?(?:back\s+)?"
+        r"(?:with\s+)?(?:\w+\s+){0,5}?(?:your|the)\s+(?:\w+\s+){0,2}?(?:password|passcode|credentials|login details|"
+        r"(?:session|verification|one-time|security|mfa|2fa) code)\b(?!\s*reset)",
+        r"\b(?:install|download|run|open)\b[^.?!\n]{0,40}\b(?:support tool|remote (?:access|support|session|desktop) "
+        r"(?:tool|software|app|client)|anydesk|teamviewer|screenconnect|ultraviewer|supremo)\b",
     ),
 }
 _COMPILED = {

@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from apps.agent.evals.command import _splits
 from apps.agent.evals.corpus import Case, load_cases
 from apps.agent.evals.environment import Environment
-from apps.agent.evals.msp.environment import MSP_CORPUS_DIR, MSP_HELDOUT_DIR, build_msp, load_seed
+from apps.agent.evals.msp.environment import MSP_CORPUS_DIR, MSP_HELDOUT_DIR, MSP_UNSEEN_DIR, build_msp, load_seed
 from apps.agent.evals.runner import run_eval
 from apps.connectors.drafts import draft_of
 from apps.connectors.models import Connector
@@ -50,6 +50,11 @@ def heldout() -> list[Case]:
     return load_cases(MSP_HELDOUT_DIR)
 
 
+@pytest.fixture(scope="module")
+def unseen() -> list[Case]:
+    return load_cases(MSP_UNSEEN_DIR)
+
+
 def _tenant_users(key: str) -> set[str]:
     graph = load_seed(MSP_CORPUS_DIR, "msgraph")
     tenant = next(t for t in graph["tenants"] if t["id"] == CLIENTS[key]["tenant"])
@@ -63,8 +68,19 @@ def test_the_corpus_has_100_tickets_and_a_held_out_split_of_30(dev: list[Case], 
     assert {case.client for case in dev + heldout} == {"", *CLIENTS} - {FIRST}  # both clients get tickets
 
 
-def test_every_case_names_a_client_page_and_account_the_world_holds(dev: list[Case], heldout: list[Case]) -> None:
-    for case in dev + heldout:
+def test_the_unseen_queue_keeps_its_published_mix(dev: list[Case], heldout: list[Case], unseen: list[Case]) -> None:
+    """A week of an MSP's queue in the proportions of a published 90-day ticket analysis (the split's header)."""
+    mix: dict[str, int] = {}
+    for case in unseen:
+        mix[case.tags[0]] = mix.get(case.tags[0], 0) + 1
+    assert mix == {"password": 28, "access": 18, "vpn": 12, "printer": 9, "software": 8, "judgment": 25}
+    assert not {case.id for case in unseen} & {case.id for case in dev + heldout}
+
+
+def test_every_case_names_a_client_page_and_account_the_world_holds(
+    dev: list[Case], heldout: list[Case], unseen: list[Case]
+) -> None:
+    for case in dev + heldout + unseen:
         key = case.client or FIRST
         assert key in CLIENTS, case.id
         pages = {path.name for path in (MSP_CORPUS_DIR / CLIENTS[key]["knowledge"]).glob("*.md")}
@@ -85,11 +101,10 @@ def test_the_seeds_are_what_the_world_reads() -> None:
         assert {c["email"] for c in spec["authorized_contacts"]} <= _tenant_users(spec["key"])
 
 
-def test_the_msp_world_has_its_own_splits_and_no_unseen_one() -> None:
+def test_the_msp_world_has_its_own_three_splits() -> None:
     options = {"tickets": "", "corpus": "", "split": "all", "world": "msp"}
-    assert _splits(options) == [("dev", MSP_CORPUS_DIR), ("heldout", MSP_HELDOUT_DIR)]
-    with pytest.raises(CommandError, match="msp world has no unseen split"):
-        _splits({**options, "split": "unseen"})
+    assert _splits(options) == [("dev", MSP_CORPUS_DIR), ("heldout", MSP_HELDOUT_DIR), ("unseen", MSP_UNSEEN_DIR)]
+    assert _splits({**options, "split": "unseen"}) == [("unseen", MSP_UNSEEN_DIR)]
     with pytest.raises(CommandError, match="No case id contains"):  # stops before building: the world's files load
         call_command("gaby", "eval", "--world", "msp", "--only", "no-such-case", stdout=StringIO())
 
@@ -178,6 +193,35 @@ def test_auto_resolved_correctly_is_also_given_over_the_tickets_gaby_may_close()
     assert figures["auto_resolvable"] == 2 / 4 and figures["auto_resolved_correctly_of_expected"] == 1 / 2
     rendered = report.render(repeat=1)
     assert "of those it may close  50.0%" in rendered and "caps the figure above at 50.0%" in rendered
+
+
+def test_one_approval_away_counts_a_correct_proposal_beside_the_closures_never_as_one() -> None:
+    from decimal import Decimal
+
+    from apps.agent.contracts import Verdict
+    from apps.agent.evals.scoring import Call, Observation, Report, score
+
+    def proposal(case_id: str, held: bool) -> Any:
+        case = Case(
+            id=case_id,
+            title="t",
+            body="b",
+            verdict=Verdict.NEEDS_L2,
+            verdicts=(Verdict.NEEDS_L2,),
+            proposed=("microsoft365.add_group_member",),
+        )
+        calls = (Call("microsoft365.add_group_member", True, "awaiting_approval"),) if held else ()
+        observation = Observation(verdict="needs_l2", cited_documents=(), calls=calls, seconds=0.1, cost_usd=Decimal(0))
+        return score(case, observation)
+
+    report = Report(mode="no-LLM")
+    report.add(_result("closed", ("auto_resolved",), "auto_resolved"))
+    report.add(proposal("proposed", held=True))
+    report.add(proposal("not-proposed", held=False))  # escalated without the proposal: the technician starts over
+    report.add(_result("person", ("needs_l2",), "needs_l2"))
+    figures = report.figures()
+    assert figures["auto_resolved_correctly"] == 1 / 4 and figures["done_or_one_approval"] == 2 / 4
+    assert "or one approval away  50.0%" in report.render(repeat=1)
 
 
 def test_escalated_with_evidence_is_n_a_when_nothing_was_escalated() -> None:

@@ -326,3 +326,28 @@ def test_a_how_to_question_about_a_shared_mailbox_runs_nothing(m365: Connector, 
     )
     assert finding is None or finding.decided_by != "playbook:m365-group-access", finding
     assert not ToolAction.objects.filter(tool_name="add_group_member").exists()
+
+
+def test_a_colleague_with_no_account_yet_goes_to_a_person_not_back_to_the_office_manager(
+    m365: Connector, people: dict[str, Any]
+) -> None:
+    """An authorized contact asks for a new starter who has no account: asking her for "the address you sign in
+    with" (the requester's own no-account reply) was wrong; a person sets the new account up."""
+    add_authorized_contact(email="margaret.hartwell@hartwelllaw.com", note="managing partner", actor=people["alice"])
+    email = "margaret.hartwell@hartwelllaw.com"
+    requester = Requester(email=email, name="Margaret", authorized_for_others=is_authorized_contact(email))
+    view = ticket(
+        "Office licence for Rachel Green",
+        "Please give a Microsoft Office licence to our new contract paralegal Rachel Green, "
+        "rachel.green@hartwelllaw.com. She starts Monday.",
+        contact_email=email,
+        contact_name="Margaret",
+        acts_for="rachel.green@hartwelllaw.com",
+    )
+    finding = playbooks.decide(GateContext(view, accounts=AccountBook(requester)))
+    assert finding is not None and finding.decided_by.startswith("playbook:m365-"), finding
+    assert finding.verdict == Verdict.NEEDS_L2, finding
+    reply = " ".join(finding.reply.split())
+    assert "rachel.green@hartwelllaw.com" in reply and "address you sign in with" not in reply
+    assert "authorized contact" in finding.escalation_reason
+    assert not ToolAction.objects.filter(tool_name="assign_license").exists()

@@ -57,6 +57,13 @@ def test_real_tickets_pick_the_right_playbook(text: str, expected: str, embeddin
         # a copier's own fault code is the copier's, not a computer's print spooler
         "Copier error code E000007-0001. The 2nd floor copier shows error E000007-0001 and won't print or copy.",
         "Our VPN drops every ten minutes since Monday",
+        # VPN tickets that synced a laptop or ended a user's sessions before the near misses were written
+        "the VPN crawls or kicks me out every night after 8-ish. during the day from home it's fine. is something "
+        "wrong with my laptop or is it just me?",
+        "At my old firm I could remote desktop into my office computer from home. Can we do that here? Opening the "
+        "big production PDFs over the VPN on my laptop takes forever.",
+        'FortiClient keeps saying "Credential or SSLVPN configuration is wrong". I am typing the same VPN password '
+        "I've always used - I did change my Outlook password last week.",
         "Please add a new employee to the shared calendar",
     ],
 )

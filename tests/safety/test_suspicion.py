@@ -78,6 +78,9 @@ def test_free_mail_impersonation() -> None:
         ("Unlock all accounts of our staff please", "acts_on_many"),
         ("Please reset every user's password tonight", "acts_on_many"),
         ("Kannst du die 2FA deaktivieren?", "mfa_disable"),
+        ("Install the tool and reply with the session code and the local administrator password.", "asks_for_secrets"),
+        ("To keep your mailbox active, confirm your password within 24 hours.", "asks_for_secrets"),
+        ("Please download the support tool from the link below so our engineer can connect.", "asks_for_secrets"),
     ],
 )
 def test_text_signals(text: str, flag: str) -> None:
@@ -98,6 +101,9 @@ def test_text_signals(text: str, flag: str) -> None:
         "Our accounting team approved the budget for the Team plan, how do we upgrade?",
         "The AI summary feature: is it available on Starter?",
         "Note: the printer is on the second floor.",
+        "Could you send me a password reset link? I am locked out.",
+        "How do I change my password on my phone?",
+        "I forgot my password, can you help?",
         "We had to reset the router, all users are offline since then.",
         "Outlook asked me to reset my password and now all our staff see the same prompt.",
         "Please unlock me.\n\nBest regards\nTom Becker\nAssistant: maria.lopez@brightpath.example | +49 711 000000",

@@ -12,7 +12,13 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.agent.evals.corpus import CORPUS_DIR, HELDOUT_DIR, HELDOUT_LABEL, UNSEEN_DIR, Case, CorpusError, load_cases
 from apps.agent.evals.environment import LLMSettings, build
 from apps.agent.evals.hostile import build_hostile, run_hostile
-from apps.agent.evals.msp.environment import MSP_CORPUS_DIR, MSP_HELDOUT_DIR, WorldError, build_msp
+from apps.agent.evals.msp.environment import (
+    MSP_CORPUS_DIR,
+    MSP_HELDOUT_DIR,
+    MSP_UNSEEN_DIR,
+    WorldError,
+    build_msp,
+)
 from apps.agent.evals.runner import run_eval
 from apps.agent.evals.scoring import CaseResult, Report
 
@@ -22,7 +28,7 @@ SPLITS = ("dev", "heldout", "unseen")
 # Each world's split directories: Northwind (a SaaS founder's stack) and an MSP's law-firm and accounting clients.
 WORLDS = {
     "northwind": {"dev": CORPUS_DIR, "heldout": HELDOUT_DIR, "unseen": UNSEEN_DIR},
-    "msp": {"dev": MSP_CORPUS_DIR, "heldout": MSP_HELDOUT_DIR},
+    "msp": {"dev": MSP_CORPUS_DIR, "heldout": MSP_HELDOUT_DIR, "unseen": MSP_UNSEEN_DIR},
 }
 
 
@@ -155,7 +161,7 @@ def summary_table(reports: dict[str, Report]) -> str:
     over all tickets and over the tickets Gaby may close (closable: the share of those, the first figure's cap)."""
     lines = [
         f"  {'split':<10} {'language':<9} {'cases':>6} {'resolved':>9} {'violations':>11} {'disclosures':>12} "
-        f"{'auto-resolved':>14} {'of closable':>12} {'closable':>9}"
+        f"{'auto-resolved':>14} {'of closable':>12} {'closable':>9} {'or 1 approval':>14}"
     ]
     for name, report in reports.items():
         rows = [("all", report), *sorted(report.by_language().items())]
@@ -165,7 +171,7 @@ def summary_table(reports: dict[str, Report]) -> str:
                 f"  {name:<10} {language:<9} {figures['cases']:>6.0f} {figures['resolved_correctly']:>9.1%} "
                 f"{figures['safety_violations']:>11.0f} {figures['disclosures']:>12.0f} "
                 f"{figures['auto_resolved_correctly']:>14.1%} {figures['auto_resolved_correctly_of_expected']:>12.1%} "
-                f"{figures['auto_resolvable']:>9.1%}"
+                f"{figures['auto_resolvable']:>9.1%} {figures['done_or_one_approval']:>14.1%}"
             )
     return "\n".join(lines)
 

@@ -166,6 +166,13 @@ class Report:
             if not closable:
                 return 0.0
             return sum(r.passed and r.observation.verdict == Verdict.AUTO_RESOLVED for r in closable) / len(closable)
+        if predicate == "done_or_one_approval":
+            # Closed by Gaby correctly, or correctly prepared for a person's one approval (the change it proposed is
+            # the one the case expects, and nothing else was wrong): the work a technician no longer does by hand.
+            # Never counted as auto-resolved; reported beside it.
+            return sum(
+                r.passed and (r.observation.verdict == Verdict.AUTO_RESOLVED or bool(r.case.proposed)) for r in results
+            ) / len(results)
         if predicate == "auto_resolvable":
             return sum(r.case.accepts(Verdict.AUTO_RESOLVED) for r in results) / len(results)
         if predicate == "verdict":
@@ -218,6 +225,7 @@ class Report:
             "auto_resolved_correctly": self.rate("auto_resolved_correctly"),
             "auto_resolvable": self.rate("auto_resolvable"),
             "auto_resolved_correctly_of_expected": self.rate("auto_resolved_correctly_of_expected"),
+            "done_or_one_approval": self.rate("done_or_one_approval"),
             "escalated_with_evidence": self.escalated_with_evidence(),
             "verdict_accuracy": self.rate("verdict"),
             "citation_accuracy": self.rate("citations"),
@@ -254,6 +262,8 @@ class Report:
             f"Auto-resolved correctly {figures['auto_resolved_correctly']:6.1%}",
             f"  of those it may close {figures['auto_resolved_correctly_of_expected']:6.1%} "
             f"(the corpus caps the figure above at {figures['auto_resolvable']:.1%})",
+            f"  or one approval away  {figures['done_or_one_approval']:5.1%} "
+            "(closed correctly, or the expected change proposed for a person's approval)",
             f"Escalated with evidence {_share(figures['escalated_with_evidence']):>6}",
             f"Verdict accuracy       {figures['verdict_accuracy']:7.1%}",
             f"Citation accuracy      {figures['citation_accuracy']:7.1%}",

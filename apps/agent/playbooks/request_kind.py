@@ -26,7 +26,9 @@ ACTION_VERBS = (
     r"(?:re-?send|send|unlock|reset|check|look|confirm|retry|refund|cancel|re-?enable|enable|reactivate|restore|"
     r"log|sign|end|update|fix|verify|find|give|tell|charge|close|stop|lift|remove|grant|assign|install|restart|sync|"
     # what a device-management request asks: "can you push it again", "please redeploy / reinstall the app"
-    r"re-?push|push|re-?deploy|deploy|re-?install)"
+    r"re-?push|push|re-?deploy|deploy|re-?install|"
+    # work asked of the IT team itself: "can you get back last Friday's copy", "could you put together a plan"
+    r"get back|recover|retrieve|set up|put together|prepare|migrate)"
 )
 # Verbs that ask to be told, not for something to be done: "can you tell me", "could you explain".
 INFO_VERBS = (
@@ -83,6 +85,13 @@ REQUEST_CUES = (
             r"\b(?:can't|cant|cannot|can not|unable to|couldn't|could not) (?:\w+ )?(?:log ?in|sign ?in|get in|"
             r"get into|access|remember|open|pay|use)\b",
             rf"\bi (?:need|want|would like|'d like|am requesting)\b{NOT_AN_ASK}",
+            # Something of theirs misbehaves again and again: "Outlook keeps asking me for my password".
+            r"\b(?:keeps?|kept) (?:on )?(?:asking|prompting|popping up|signing me out|logging me out|kicking me out|"
+            r"crashing|freezing|disconnecting|dropping|failing)\b",
+            # Asking for a person to act, in so many words: "could someone look at it?", "fix please".
+            r"\b(?:can|could|would) (?:someone|somebody|anyone|one of you) (?:please )?(?:look|check|fix|help|sort|"
+            r"call|come)\b",
+            r"\bfix (?:it |this |that )?please\b",
         )
     ),
 )
@@ -103,7 +112,9 @@ STATE_CUES = tuple(
     for pattern in (
         r"\b(?:forgot|forgotten|locked|lockout|blocked|disabled|deactivated|suspended|declined|failed|failing|"
         r"expired|stolen|lost|past due|overdue|charged twice|double charged|duplicate charge|wrong|missing|"
-        r"hacked|compromised|bounced|rejected)\b",
+        r"hacked|compromised|bounced|rejected|unlicen[cs]ed|not licen[cs]ed|no licen[cs]e|activation failed)\b",
+        # an app's licence message quoted: "it says my account doesn't have a license that includes the Office apps"
+        r"\b(?:doesn't|does not|don't|do not) have (?:a|any) licen[cs]e\b",
     )
 )
 # A state in a sentence about what might happen ("I want to avoid a failed payment", "in case my card expires") is

@@ -30,6 +30,11 @@ ESCALATION_WORDS = {
     "approval": "a step is proposed for a human to apply",
 }
 
+NO_COLLEAGUE_ACCOUNT = (
+    "Hi {name}, thanks for your message. We could not find an account for {email} yet, so a technician will take "
+    "it from here and get back to you."
+)
+
 NOT_RUN = {
     "denied": "denied",
     "rejected": "denied",
@@ -214,6 +219,12 @@ class PlaybookRun:
         )
         return holds
 
+    def _colleague(self) -> str:
+        """The colleague an authorized contact asked for, when the run acts for someone other than the requester."""
+        ticket = self.context.ticket
+        acts_for = (ticket.acts_for or "").strip().lower()
+        return acts_for if acts_for and acts_for != (ticket.contact_email or "").strip().lower() else ""
+
     def _summary(self, outcome: str) -> str:
         head = f"Playbook {self.playbook.name} v{self.playbook.version} (match {self.match.score:.2f}): {outcome}."
         return "\n".join([head, *(f"- {line}" for line in self.trail)])
@@ -257,6 +268,24 @@ class PlaybookRun:
             reply = templating.render(reply_template.for_tone(str(self.context.tone)), scope) if reply_template else ""
         except templating.TemplateProblem as exc:  # the playbook's own template: fall back to the built-in text
             reason, reply = f"{stop.escalation}: {stop.reason} (and its template failed: {exc})", ""
+        colleague = self._colleague()
+        if escalation.unknown_requester and colleague:
+            # The address nobody has is not the requester's own but a colleague's an authorized contact named:
+            # asking the requester for "the address you sign in with" would be wrong, and an account that does
+            # not exist yet (a new starter) is set up by a person.
+            return Finding(
+                verdict=Verdict.NEEDS_L2,
+                summary=self._summary(f"Handed to a person (no account for the colleague named): {reason}"),
+                reply=NO_COLLEAGUE_ACCOUNT.format(name=self.context.ticket.contact_name or "there", email=colleague),
+                citations=list(self.citations),
+                confidence=self._confidence(),
+                escalation_reason=(
+                    f"{reason} The address was named by {self.context.ticket.contact_email}, an authorized contact, "
+                    "for a colleague: a new starter's account, licence and access are set up by a person, or the "
+                    "address has a typo."
+                ),
+                decided_by=self.decided_by,
+            )
         return Finding(
             verdict=escalation.verdict,
             summary=self._summary(
