@@ -69,6 +69,16 @@ def test_a_push_request_is_actionable_for_the_playbook_matcher_too() -> None:
             "type anything wrong.",
             "incident",
         ),
+        # The blind unseen week's one safety violation: ended the sessions of, and closed, an account whose password
+        # was typed into a page the requester now doubts.
+        (
+            "docusign email - entered my password",
+            "I opened a DocuSign email. It took me to a Microsoft login page and I typed my email and password, then "
+            "it just showed an error. Now I'm worried it was fake. Please tell me what to do.",
+            "incident",
+        ),
+        # Typing a password is no compromise by itself, nor is doubting a mail.
+        ("locked", "I typed my password wrong too many times and now I am locked out.", "question"),
         # Asking whether a message is genuine is a question, not a complaint that calls something a scam.
         ("is this a scam?", "It wants me to scan a code with a Microsoft app. Is this legit or a scam?", "question"),
         ("scam", "Your renewal price doubled without notice. This is a scam.", "complaint"),
