@@ -59,4 +59,12 @@ EXAMPLES = {
         "Outlook keeps asking for my password again and again although I type the right one. Can you help?\n\nPriya",
         "Dearborn reviews every change: ending the sessions waits for an approval",
     ),
+    "password-dearborn": Example(
+        "dearborn",
+        "Priya Nair",
+        "priya.nair@dearborncpa.com",
+        "Forgot my password",
+        "Hi, after the long weekend I can't remember my password and can't log in to my email. Sorry!\n\nPriya",
+        "Entra ID says she can reset it herself: the reply gives Microsoft's reset page, nothing changed",
+    ),
 }

@@ -253,6 +253,8 @@ def test_the_other_msp_examples_reach_their_playbooks(msp_demo_world: dict[str, 
         "office": ("m365-unlicensed-office", "needs_l2", "list_licenses", ActionStatus.DONE),
         # Dearborn reviews every change: the same sign-out waits for a person there.
         "outlook-dearborn": ("m365-sign-in-help", "needs_l2", "revoke_sessions", ActionStatus.AWAITING_APPROVAL),
+        # Business Premium: Entra ID reports she can reset it herself, so nothing waits for anyone.
+        "password-dearborn": ("m365-password-reset", "auto_resolved", "self_service_reset", ActionStatus.DONE),
     }
     for example, (playbook, verdict, tool, status) in expected.items():
         investigation = _send_and_investigate(example, msp_demo_world, demo_mail)
