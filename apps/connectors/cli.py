@@ -115,6 +115,14 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     m365.add_argument("--authority", default="", help="Default https://login.microsoftonline.com.")
     m365.add_argument("--graph-url", default="", help="Default https://graph.microsoft.com.")
     m365.add_argument("--ca-file", default="", help="A private CA for those two hosts (the stand-in's).")
+    m365.add_argument(
+        "--sspr-methods",
+        type=int,
+        choices=(0, 1, 2),
+        default=0,
+        help="Self-service password reset is on for every user of this tenant and asks for this many methods "
+        "(default 0: ask Entra ID's registration report, which needs Entra ID P1).",
+    )
     m365.add_argument("--name", default="Microsoft 365", help="Connector name. Default: Microsoft 365.")
     m365.add_argument("--production", action="store_true", help="Mark it as a production system.")
     m365.set_defaults(handler=connect_microsoft365)
@@ -259,6 +267,7 @@ def connect_microsoft365(command: BaseCommand, options: dict[str, Any]) -> None:
         authority=options["authority"],
         graph_url=options["graph_url"],
         ca_file=options["ca_file"],
+        sspr_methods=options["sspr_methods"],
     )
     _save(command, client, draft, is_production=options["production"])
 

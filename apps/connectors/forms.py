@@ -316,6 +316,17 @@ class Microsoft365Form(_Common):
         label="CA file",
         help_text="MSP staff only: a CA certificate on the Gaby host to trust for these URLs (the local stand-in's).",
     )
+    sspr_methods = forms.ChoiceField(
+        required=False,
+        label="Self-service password reset",
+        choices=[
+            ("0", "Ask Entra ID (needs Entra ID P1, e.g. Business Premium)"),
+            ("1", "On for every user, one method to reset"),
+            ("2", "On for every user, two methods to reset"),
+        ],
+        help_text="Only if you switched it on in this tenant: then a user who forgot their password and registered "
+        "the Authenticator app or a phone is sent to Microsoft's reset page instead of waiting for a call-back.",
+    )
 
     def draft(self) -> Draft:
         data = self.cleaned_data
@@ -327,6 +338,7 @@ class Microsoft365Form(_Common):
             authority=data["authority"] or "",
             graph_url=data["graph_url"] or "",
             ca_file=data["ca_file"],
+            sspr_methods=int(data["sspr_methods"] or 0),
         )
 
 

@@ -132,11 +132,16 @@ def microsoft365_draft(
     authority: str = "",
     graph_url: str = "",
     ca_file: str = "",
+    sspr_methods: int = 0,
 ) -> Draft:
     """The first-party Microsoft 365 connector: one customer tenant, an app registration's client id and secret.
 
     ``authority`` and ``graph_url`` default to Microsoft's endpoints (empty); the stand-in and national clouds set
-    them. ``ca_file``: a private CA to trust for those two hosts (the stand-in's), set by the operator only."""
+    them. ``ca_file``: a private CA to trust for those two hosts (the stand-in's), set by the operator only.
+    ``sspr_methods``: the MSP declares self-service password reset on for every user, asking for this many
+    registered methods (1 or 2; 0 leaves it to Entra ID's registration report, which needs Entra ID P1)."""
+    if sspr_methods not in (0, 1, 2):
+        raise ValueError("Self-service password reset asks for 1 or 2 registered methods (0: not declared).")
     return Draft(
         kind=Kind.MICROSOFT365,
         name=name,
@@ -147,6 +152,7 @@ def microsoft365_draft(
             "authority": authority.strip().rstrip("/"),
             "graph_url": graph_url.strip().rstrip("/"),
             "ca_file": ca_file.strip(),
+            "sspr_methods": sspr_methods,
         },
     )
 
@@ -215,6 +221,8 @@ def _microsoft365_env(opts: dict[str, Any]) -> dict[str, str]:
     }
     if opts.get("page_size"):
         env["GABY_M365_PAGE_SIZE"] = str(opts["page_size"])
+    if opts.get("sspr_methods"):
+        env["GABY_M365_SSPR_METHODS"] = str(opts["sspr_methods"])
     return env
 
 

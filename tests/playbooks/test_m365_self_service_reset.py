@@ -37,8 +37,9 @@ def _seed(*, premium: bool, sspr: str = "all") -> dict[str, Any]:
     return seed
 
 
-def _connect(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox) -> Connector:
+def _connect(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox, sspr_methods: int = 0) -> Connector:
     draft = microsoft365_draft(
+        sspr_methods=sspr_methods,
         name="Microsoft 365",
         tenant_id=HARTWELL,
         client_id=DEMO_CLIENT_ID,
@@ -121,3 +122,44 @@ def test_the_registration_report_reads_through_the_gate(
     margaret = result(call(m365, "self_service_reset", user="margaret.hartwell@hartwelllaw.com"))
     assert margaret["known"] and not margaret["registered"] and not margaret["capable"]
     assert margaret["methods"] == ["fido2SecurityKey"]
+
+
+def test_without_entra_id_p1_the_msps_declared_policy_and_the_registered_methods_decide(
+    in_hartwell: Any, people: dict[str, Any]
+) -> None:
+    """Business Standard has no registration report; the MSP that switched self-service reset on says so on the
+    connector, and Graph's list of the user's methods (readable without P1) tells who can use it."""
+    with GraphSandbox(_seed(premium=False)) as graph:
+        m365 = _connect(in_hartwell, people, graph, sspr_methods=1)
+        sam = result(call(m365, "self_service_reset", user="sam.ortiz@hartwelllaw.com"))
+        margaret = result(call(m365, "self_service_reset", user="margaret.hartwell@hartwelllaw.com"))
+        finding = _decide("sam.ortiz@hartwelllaw.com", "Sam Ortiz")
+    assert sam["known"] and sam["capable"] and sam["methods"] == ["phone"] and "MSP's setting" in sam["source"]
+    assert margaret["known"] and not margaret["capable"]  # a FIDO2 key cannot reset a password
+    assert finding is not None and finding.verdict == Verdict.AUTO_RESOLVED, finding
+    assert "https://passwordreset.microsoftonline.com" in finding.reply
+    assert not ToolAction.objects.filter(tool_name="reset_password").exists()
+    assert not [a for a in graph.actions if a["action"] in WRITES]
+
+
+def test_a_declared_policy_asks_for_a_known_number_of_methods() -> None:
+    with pytest.raises(ValueError, match="1 or 2 registered methods"):
+        microsoft365_draft(name="M365", tenant_id="t", client_id="c", client_secret="s", sspr_methods=3)
+
+
+def test_the_connect_form_carries_the_declared_policy() -> None:
+    from apps.connectors.forms import Microsoft365Form
+
+    data = {
+        "name": "M365",
+        "autonomy": "investigate",
+        "tenant_id": "hartwelllaw.com",
+        "client_id": "c",
+        "client_secret": "s",
+    }
+    declared = Microsoft365Form(data={**data, "sspr_methods": "2"})
+    assert declared.is_valid(), declared.errors
+    assert declared.draft().settings["sspr_methods"] == 2
+    left = Microsoft365Form(data=data)
+    assert left.is_valid(), left.errors
+    assert left.draft().settings["sspr_methods"] == 0

@@ -132,6 +132,10 @@ class Settings:
     ca_file: str = ""  # a private CA to trust for these hosts (the stand-in's); empty: the system's
     page_size: int = 100
     timeout: float = 20.0
+    # The MSP's word that self-service password reset is on for every user of this tenant and asks for this many
+    # registered methods (0: not declared). Graph v1.0 cannot read that policy, and its registration report needs
+    # Entra ID P1, so for a Business Standard tenant this is the only way Gaby can know.
+    sspr_methods: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -151,6 +155,7 @@ class Settings:
             ca_file=os.environ.get("GABY_M365_CA_FILE", ""),
             page_size=int(os.environ.get("GABY_M365_PAGE_SIZE", "100")),
             timeout=float(os.environ.get("GABY_M365_TIMEOUT_S", "20")),
+            sspr_methods=int(os.environ.get("GABY_M365_SSPR_METHODS") or 0),
         )
 
 
