@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from apps.connectors import cli_m365_sspr as m365_sspr_command
 from apps.connectors import cli_ninjaone as ninjaone_command
 from apps.connectors import services
 from apps.connectors.calls import ConnectorError
@@ -138,6 +139,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
     mcp.set_defaults(handler=connect_mcp)
 
     ninjaone_command.register(subparsers, command)
+    m365_sspr_command.register(subparsers, command)
 
 
 def _secret_args(parser: Any, flag: str, help_text: str) -> None:

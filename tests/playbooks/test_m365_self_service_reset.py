@@ -163,3 +163,28 @@ def test_the_connect_form_carries_the_declared_policy() -> None:
     left = Microsoft365Form(data=data)
     assert left.is_valid(), left.errors
     assert left.draft().settings["sspr_methods"] == 0
+
+
+def test_a_connector_already_made_is_given_the_declaration_from_the_command_line(
+    in_hartwell: Any, people: dict[str, Any]
+) -> None:
+    """A connector the partner (GDAP) flow made has no Connect page to revisit: the command declares the policy on
+    it, tested before it is stored, and withdraws it again."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.connectors.models import ConnectorEvent
+
+    with GraphSandbox(_seed(premium=False)) as graph:
+        m365 = _connect(in_hartwell, people, graph)
+        assert result(call(m365, "self_service_reset", user="sam.ortiz@hartwelllaw.com"))["known"] is False
+        out = StringIO()
+        call_command("gaby", "m365-self-service-reset", "--client", in_hartwell.slug, "--methods", "1", stdout=out)
+        assert "on for every user, 1 method(s) to reset" in out.getvalue()
+        m365.refresh_from_db()
+        assert result(call(m365, "self_service_reset", user="sam.ortiz@hartwelllaw.com"))["capable"] is True
+        assert ConnectorEvent.objects.filter(connector=m365, summary__contains="settings:sspr_methods").exists()
+        call_command("gaby", "m365-self-service-reset", "--client", in_hartwell.slug, "--methods", "0", stdout=out)
+        m365.refresh_from_db()
+        assert result(call(m365, "self_service_reset", user="sam.ortiz@hartwelllaw.com"))["known"] is False
