@@ -65,6 +65,6 @@ EXAMPLES = {
         "priya.nair@dearborncpa.com",
         "Forgot my password",
         "Hi, after the long weekend I can't remember my password and can't log in to my email. Sorry!\n\nPriya",
-        "Entra ID says she can reset it herself: the reply gives Microsoft's reset page, nothing changed",
+        "Entra ID says she can reset it herself: a reply with Microsoft's reset page (a draft: Dearborn reviews)",
     ),
 }
