@@ -2,7 +2,9 @@
 
 A playbook may redefine any of them under ``escalations:`` with the same name. Templates see ``reason``
 (what the safety gate or the tool said), ``step`` (the step concerned), ``missing`` (entity names), plus the
-usual ``ticket``, ``entities`` and ``steps``.
+usual ``ticket``, ``entities`` and ``steps``. ``colleague_unknown`` takes the place of a playbook's own
+``unknown_requester`` escalation when the run acts for a colleague an authorized contact named (``colleague``):
+the account missing is theirs, not the requester's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from apps.agent.contracts import Verdict
 from apps.agent.playbooks.schema import Escalation, Reply
 
+COLLEAGUE_UNKNOWN = "colleague_unknown"
 _FOLLOW_UP = Reply(
     {
         "formal": "Thank you for your message. A member of our support team is reviewing your request and will "
@@ -61,6 +64,21 @@ BUILTIN: dict[str, Escalation] = {
     "tool_error": Escalation("tool_error", Verdict.NEEDS_L2, "{{ step_call }} failed: {{ reason }}", _FOLLOW_UP),
     "verify_failed": Escalation(
         "verify_failed", Verdict.NEEDS_L2, "Verification at step {{ step }} did not hold: {{ reason }}", _FOLLOW_UP
+    ),
+    COLLEAGUE_UNKNOWN: Escalation(
+        COLLEAGUE_UNKNOWN,
+        Verdict.NEEDS_L2,
+        "{{ reason }} The address was named by {{ ticket.contact_email }}, an authorized contact, for a colleague: a "
+        "new starter's account, licence and access are set up by a person, or the address has a typo.",
+        Reply(
+            {
+                "formal": "Thank you for your message. We could not find an account for {{ colleague }} yet, so a "
+                "member of our team will take it from here and get back to you.",
+                "friendly": "Thanks! We couldn't find an account for {{ colleague }} yet, so someone from our team "
+                "will take it from here and get back to you.",
+                "technical": "No account matches {{ colleague }}; a technician will set it up or check the address.",
+            }
+        ),
     ),
     "approval": Escalation(
         "approval",

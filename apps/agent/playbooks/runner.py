@@ -13,7 +13,7 @@ from typing import Any
 from apps.agent.contracts import Citation, Finding, InvestigationContext, StepKind, ToolOutcome, Verdict
 from apps.agent.playbooks import templating
 from apps.agent.playbooks.entities import extract
-from apps.agent.playbooks.escalations import BUILTIN
+from apps.agent.playbooks.escalations import BUILTIN, COLLEAGUE_UNKNOWN
 from apps.agent.playbooks.matching import Match
 from apps.agent.playbooks.schema import Escalation, Playbook, Step
 from apps.safety.identity import is_authorized_contact
@@ -28,12 +28,8 @@ ESCALATION_WORDS = {
     "tool_error": "a step failed",
     "verify_failed": "a check after a step did not hold",
     "approval": "a step is proposed for a human to apply",
+    "colleague_unknown": "no account for the colleague named",
 }
-
-NO_COLLEAGUE_ACCOUNT = (
-    "Hi {name}, thanks for your message. We could not find an account for {email} yet, so a technician will take "
-    "it from here and get back to you."
-)
 
 NOT_RUN = {
     "denied": "denied",
@@ -260,37 +256,27 @@ class PlaybookRun:
             arguments=stop.extra.get("arguments", {}),
         )
         fallback = BUILTIN.get(stop.escalation) or BUILTIN["tool_error"]
+        # "No account of the requester's" is about a colleague's address when an authorized contact named one:
+        # asking the requester for "the address you sign in with" would be wrong, and an account that does not
+        # exist yet (a new starter) is set up by a person.
+        colleague = self._colleague() if escalation.unknown_requester else ""
         try:
             reason = templating.render(escalation.reason, scope)
             if stop.escalation not in BUILTIN:  # a branch's own escalation: its reason, not the branch condition
                 scope["reason"] = reason
+            if colleague:
+                escalation = self.playbook.escalations.get(COLLEAGUE_UNKNOWN) or BUILTIN[COLLEAGUE_UNKNOWN]
+                scope["colleague"] = colleague
+                reason = templating.render(escalation.reason, scope)
             reply_template = escalation.reply or fallback.reply
             reply = templating.render(reply_template.for_tone(str(self.context.tone)), scope) if reply_template else ""
         except templating.TemplateProblem as exc:  # the playbook's own template: fall back to the built-in text
             reason, reply = f"{stop.escalation}: {stop.reason} (and its template failed: {exc})", ""
-        colleague = self._colleague()
-        if escalation.unknown_requester and colleague:
-            # The address nobody has is not the requester's own but a colleague's an authorized contact named:
-            # asking the requester for "the address you sign in with" would be wrong, and an account that does
-            # not exist yet (a new starter) is set up by a person.
-            return Finding(
-                verdict=Verdict.NEEDS_L2,
-                summary=self._summary(f"Handed to a person (no account for the colleague named): {reason}"),
-                reply=NO_COLLEAGUE_ACCOUNT.format(name=self.context.ticket.contact_name or "there", email=colleague),
-                citations=list(self.citations),
-                confidence=self._confidence(),
-                escalation_reason=(
-                    f"{reason} The address was named by {self.context.ticket.contact_email}, an authorized contact, "
-                    "for a colleague: a new starter's account, licence and access are set up by a person, or the "
-                    "address has a typo."
-                ),
-                decided_by=self.decided_by,
-            )
+        said = COLLEAGUE_UNKNOWN if colleague else stop.escalation
+        words = ESCALATION_WORDS.get(said, said)
         return Finding(
             verdict=escalation.verdict,
-            summary=self._summary(
-                f"Handed to a person ({ESCALATION_WORDS.get(stop.escalation, stop.escalation)}): {reason}"
-            ),
+            summary=self._summary(f"Handed to a person ({words}): {reason}"),
             reply=reply,
             citations=list(self.citations),
             confidence=self._confidence(),
