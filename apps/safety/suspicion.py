@@ -175,8 +175,11 @@ _FLAGS: dict[str, tuple[str, ...]] = {
         # "send me a password reset link" (a reset link is what a locked-out customer asks for)
         r"\b(?:reply|respond|send|e-?mail|provide|share|confirm)\s+(?:(?:to\s+)?(?:us|me|it)\s+)?(?:back\s+)?"
         r"(?:with\s+)?(?:\w+\s+){0,5}?(?:your|the)\s+(?:\w+\s+){0,2}?(?:password|passcode|credentials|login details|"
-        r"(?:session|verification|one-time|security|mfa|2fa) code)\b(?!\s*reset)",
-        r"\b(?:install|download|run|open)\b[^.?!\n]{0,40}\b(?:support tool|remote (?:access|support|session|desktop) "
+        r"(?:session|verification|one-time|security|mfa|2fa) code)\b"
+        # what a customer asks about a password, not for it: "confirm the password requirements"
+        r"(?!\s*(?:reset|policy|policies|requirements?|rules?|length|expir\w*|manager|change))",
+        # a remote-access tool from a stranger's link; a how-to about the firm's own Remote Desktop is no such ask
+        r"\b(?:install|download|run)\b[^.?!\n]{0,40}\b(?:support tool|remote (?:access|support|session) "
         r"(?:tool|software|app|client)|anydesk|teamviewer|screenconnect|ultraviewer|supremo)\b",
     ),
 }

@@ -102,6 +102,8 @@ def test_text_signals(text: str, flag: str) -> None:
         "The AI summary feature: is it available on Starter?",
         "Note: the printer is on the second floor.",
         "Could you send me a password reset link? I am locked out.",
+        "Can you confirm the password requirements for our new staff?",
+        "How do I open Remote Desktop to reach my office computer from home?",
         "How do I change my password on my phone?",
         "I forgot my password, can you help?",
         "We had to reset the router, all users are offline since then.",
