@@ -30,6 +30,7 @@ from apps.connectors.specs import (
     postgres_draft,
     stripe_draft,
 )
+from apps.core.cli_mapping import client_by_slug
 from tenants.models import Client
 
 
@@ -158,13 +159,6 @@ def _secret(options: dict[str, Any], name: str) -> str:
     return str(options.get(name) or "")
 
 
-def _client(slug: str) -> Client:
-    client = Client.objects.filter(slug=slug).exclude(schema_name="public").first()
-    if client is None:
-        raise CommandError(f"No client with slug {slug!r}; `manage.py gaby create-client` makes one.")
-    return client
-
-
 def _save(command: BaseCommand, client: Client, draft: Draft, **options: Any) -> None:
     with tenant_context(client):
         try:
@@ -180,7 +174,7 @@ def _save(command: BaseCommand, client: Client, draft: Draft, **options: Any) ->
 
 
 def connect_postgres(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = postgres_draft(
         name=options["name"],
         url=options["url"],
@@ -202,7 +196,7 @@ def _secret_from_env(name: str) -> str:
 
 
 def connect_code(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = code_draft(
         name=options["name"], repo=options["repo"], ref=options["ref"], token=_secret_from_env(options["token_env"])
     )
@@ -210,7 +204,7 @@ def connect_code(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def connect_openapi(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = openapi_draft(
         name=options["name"],
         spec=options["spec"],
@@ -226,7 +220,7 @@ def connect_openapi(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def connect_keycloak(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = keycloak_draft(
         name=options["name"],
         url=options["url"],
@@ -241,13 +235,13 @@ def connect_keycloak(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def connect_stripe(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = stripe_draft(name=options["name"], api_key=_secret(options, "api_key"), api_base=options["api_base"])
     _save(command, client, draft, is_production=options["production"])
 
 
 def connect_ninjaone(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = ninjaone_draft(
         name=options["name"],
         url=options["url"],
@@ -260,7 +254,7 @@ def connect_ninjaone(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def connect_microsoft365(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     draft = microsoft365_draft(
         name=options["name"],
         tenant_id=options["tenant_id"],
@@ -275,7 +269,7 @@ def connect_microsoft365(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def connect_mcp(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = _client(options["client"])
+    client = client_by_slug(options["client"])
     env: dict[str, str] = {}
     for pair in options["env"]:
         name, found, value = pair.partition("=")

@@ -16,9 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from apps.connectors import services
+from apps.connectors.calls import ConnectorError
 from apps.connectors.drafts import draft_of
 from apps.connectors.models import Connector, Kind
-from tenants.models import Client
+from apps.core.cli_mapping import client_by_slug
 
 
 def register(subparsers: Any, command: BaseCommand) -> None:
@@ -39,9 +40,7 @@ def register(subparsers: Any, command: BaseCommand) -> None:
 
 
 def declare(command: BaseCommand, options: dict[str, Any]) -> None:
-    client = Client.objects.filter(slug=options["client"]).exclude(schema_name="public").first()
-    if client is None:
-        raise CommandError(f"No client with slug {options['client']!r}.")
+    client = client_by_slug(options["client"])
     with tenant_context(client):
         found = Connector.objects.filter(kind=Kind.MICROSOFT365)
         if options["name"]:
@@ -59,7 +58,9 @@ def declare(command: BaseCommand, options: dict[str, Any]) -> None:
         try:
             services.reconfigure(client=client, connector=connector, draft=draft, actor=None, operator=True)
         except ValidationError as exc:
-            raise CommandError(f"{connector.name} did not accept the setting: {exc.messages}") from exc
+            raise CommandError(f"{connector.name} did not accept the setting: {'; '.join(exc.messages)}") from exc
+        except ConnectorError as exc:
+            raise CommandError(f"The connection test failed, nothing was changed: {exc}") from exc
     said = (
         f"on for every user, {options['methods']} method(s) to reset"
         if options["methods"]

@@ -16,6 +16,14 @@ from tenants.models import Client
 K = TypeVar("K")
 
 
+def client_by_slug(slug: str) -> Client:
+    """The Gaby client a command names with ``--client``; a clear error when there is none."""
+    client = Client.objects.filter(slug=slug).exclude(schema_name="public").first()
+    if client is None:
+        raise CommandError(f"No client with slug {slug!r}; `manage.py gaby create-client` makes one.")
+    return client
+
+
 def numeric_id(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 

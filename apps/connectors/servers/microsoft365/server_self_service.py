@@ -51,23 +51,22 @@ def register(server: MCPServer, graph: Graph, directory: Directory) -> None:
             except GraphFailure as exc:
                 if exc.code not in ("premium_required", "not_found"):
                     raise
+                if graph.settings.sspr_methods:
+                    return await from_declared_policy(user_id, email, graph.settings.sspr_methods)
                 why = (
                     str(exc)
                     if exc.code == "premium_required"
                     else "Entra ID's registration report has no row for this user yet (it is updated periodically)."
                 )
-                declared = graph.settings.sspr_methods
-                if declared:
-                    return await from_declared_policy(user_id, email, declared)
                 return {"user_id": user_id, "email": email, "known": False, "capable": None, "why": why}
             return {
                 "user_id": user_id,
                 "email": email,
                 "known": True,
-                "capable": bool(details.is_sspr_capable) if details else False,
-                "registered": bool(details.is_sspr_registered) if details else False,
-                "enabled": bool(details.is_sspr_enabled) if details else False,
-                "methods": list(details.methods_registered or []) if details else [],
+                "capable": bool(details and details.is_sspr_capable),
+                "registered": bool(details and details.is_sspr_registered),
+                "enabled": bool(details and details.is_sspr_enabled),
+                "methods": list((details and details.methods_registered) or []),
                 "reset_page": RESET_PAGE,
                 "source": "Entra ID's user registration details report",
                 "report_updated": when(details.last_updated_date_time) if details else None,
