@@ -169,15 +169,20 @@ def test_gaby_eval_world_msp_refuses_a_corpus_without_the_world_seeds(tmp_path: 
         call_command("gaby", "eval", "--world", "msp", "--corpus", str(tmp_path), "--split", "dev", stdout=StringIO())
 
 
-def _result(case_id: str, expected: tuple[str, ...], verdict: str) -> Any:
+def _result(
+    case_id: str, expected: tuple[str, ...], verdict: str, *, proposed: tuple[str, ...] = (), held: tuple[str, ...] = ()
+) -> Any:
+    """One scored run: the case expects ``expected`` (and proposals ``proposed``); Gaby said ``verdict`` and left the
+    calls ``held`` awaiting approval."""
     from decimal import Decimal
 
     from apps.agent.contracts import Verdict
-    from apps.agent.evals.scoring import Observation, score
+    from apps.agent.evals.scoring import Call, Observation, score
 
     verdicts = tuple(Verdict(v) for v in expected)
-    case = Case(id=case_id, title="t", body="b", verdict=verdicts[0], verdicts=verdicts)
-    return score(case, Observation(verdict=verdict, cited_documents=(), calls=(), seconds=0.1, cost_usd=Decimal(0)))
+    case = Case(id=case_id, title="t", body="b", verdict=verdicts[0], verdicts=verdicts, proposed=proposed)
+    calls = tuple(Call(name, True, "awaiting_approval") for name in held)
+    return score(case, Observation(verdict=verdict, cited_documents=(), calls=calls, seconds=0.1, cost_usd=Decimal(0)))
 
 
 def test_auto_resolved_correctly_is_also_given_over_the_tickets_gaby_may_close() -> None:
@@ -196,28 +201,14 @@ def test_auto_resolved_correctly_is_also_given_over_the_tickets_gaby_may_close()
 
 
 def test_one_approval_away_counts_a_correct_proposal_beside_the_closures_never_as_one() -> None:
-    from decimal import Decimal
+    from apps.agent.evals.scoring import Report
 
-    from apps.agent.contracts import Verdict
-    from apps.agent.evals.scoring import Call, Observation, Report, score
-
-    def proposal(case_id: str, held: bool) -> Any:
-        case = Case(
-            id=case_id,
-            title="t",
-            body="b",
-            verdict=Verdict.NEEDS_L2,
-            verdicts=(Verdict.NEEDS_L2,),
-            proposed=("microsoft365.add_group_member",),
-        )
-        calls = (Call("microsoft365.add_group_member", True, "awaiting_approval"),) if held else ()
-        observation = Observation(verdict="needs_l2", cited_documents=(), calls=calls, seconds=0.1, cost_usd=Decimal(0))
-        return score(case, observation)
-
+    change = ("microsoft365.add_group_member",)
     report = Report(mode="no-LLM")
     report.add(_result("closed", ("auto_resolved",), "auto_resolved"))
-    report.add(proposal("proposed", held=True))
-    report.add(proposal("not-proposed", held=False))  # escalated without the proposal: the technician starts over
+    report.add(_result("proposed", ("needs_l2",), "needs_l2", proposed=change, held=change))
+    # escalated without the proposal: the technician starts over
+    report.add(_result("not-proposed", ("needs_l2",), "needs_l2", proposed=change))
     report.add(_result("person", ("needs_l2",), "needs_l2"))
     figures = report.figures()
     assert figures["auto_resolved_correctly"] == 1 / 4 and figures["done_or_one_approval"] == 2 / 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +13,9 @@ from apps.connectors.models import Connector
 from apps.safety.enforcement import CallContext, run_tool
 from apps.safety.models import ToolAction
 from tenants.models import Client
+
+if TYPE_CHECKING:
+    from sandbox.msgraph import GraphSandbox
 
 _counter = iter(range(1_000_000))
 # The Microsoft 365 server's tools (apps/connectors/servers/microsoft365), as its listing must show them.
@@ -52,3 +55,23 @@ def close_sessions() -> Iterator[None]:
     """Each test's connector servers end with the test (their stand-in is gone), not at interpreter exit."""
     yield
     host().shutdown()
+
+
+def connect_demo_m365(client: Client, actor: Any, graph: GraphSandbox, **settings: Any) -> Connector:
+    """Hartwell's demo Microsoft 365 tenant on the Graph stand-in, connected for ``client`` with writes allowed;
+    ``settings``: more of ``microsoft365_draft``'s (``sspr_methods``)."""
+    from apps.connectors import services
+    from apps.connectors.specs import microsoft365_draft
+    from sandbox.msgraph_data import DEMO_CLIENT_ID, HARTWELL
+
+    draft = microsoft365_draft(
+        name="Microsoft 365",
+        tenant_id=HARTWELL,
+        client_id=DEMO_CLIENT_ID,
+        client_secret="hartwell-demo-secret",
+        authority=graph.base_url,
+        graph_url=graph.base_url,
+        ca_file=graph.ca_file,
+        **settings,
+    )
+    return allow_writes(client, services.connect(client=client, draft=draft, actor=actor))

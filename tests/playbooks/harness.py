@@ -130,3 +130,16 @@ def ticket(title: str, body: str = "", **fields: Any) -> TicketView:
         "contact_name": "",
     }
     return TicketView(title=title, body=body, **{**defaults, **fields})
+
+
+def decide_as(title: str, body: str, *, email: str, name: str, **fields: Any) -> tuple[Any, GateContext]:
+    """The playbooks' decision on a ticket from ``email``, with the account book the engine keeps (the gate knows
+    whose accounts the calls name, and the reply can be checked); ``fields``: more of the ticket's (``acts_for``)."""
+    from apps.agent import playbooks
+    from apps.safety.identity import is_authorized_contact
+    from apps.safety.requester import Requester
+
+    requester = Requester(email=email, name=name, authorized_for_others=is_authorized_contact(email))
+    view = ticket(title, body, contact_email=email, contact_name=name, **fields)
+    context = GateContext(view, accounts=AccountBook(requester))
+    return playbooks.decide(context), context

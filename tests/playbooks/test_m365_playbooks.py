@@ -10,23 +10,19 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from apps.agent import playbooks
 from apps.agent.contracts import Verdict
 from apps.auditlog.models import AuditEvent
-from apps.connectors import services
 from apps.connectors.models import Connector
-from apps.connectors.specs import microsoft365_draft
 from apps.core.secrets import unseal_json
 from apps.safety import enforcement
 from apps.safety.contacts import add_authorized_contact
-from apps.safety.identity import is_authorized_contact
 from apps.safety.models import ActionStatus, ToolAction
-from apps.safety.requester import AccountBook, Requester, disclosures
+from apps.safety.requester import disclosures
 from apps.safety.tool_secrets import SEALED
 from sandbox.msgraph import GraphSandbox
-from sandbox.msgraph_data import DEMO_CLIENT_ID, DEMO_SEED, HARTWELL
-from tests.connectors.vendors import allow_writes, close_sessions  # noqa: F401 (autouse: servers end with each test)
-from tests.playbooks.harness import GateContext, ticket
+from sandbox.msgraph_data import DEMO_SEED, HARTWELL
+from tests.connectors.vendors import allow_writes, close_sessions, connect_demo_m365  # noqa: F401 (autouse: servers end with each test)
+from tests.playbooks.harness import GateContext, decide_as
 
 
 @pytest.fixture
@@ -37,17 +33,7 @@ def graph() -> Iterator[GraphSandbox]:
 
 @pytest.fixture
 def m365(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox) -> Connector:
-    draft = microsoft365_draft(
-        name="Microsoft 365",
-        tenant_id=HARTWELL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret="hartwell-demo-secret",
-        authority=graph.base_url,
-        graph_url=graph.base_url,
-        ca_file=graph.ca_file,
-    )
-    connector = services.connect(client=in_hartwell, draft=draft, actor=people["mona"])
-    return allow_writes(in_hartwell, connector)
+    return connect_demo_m365(in_hartwell, people["mona"], graph)
 
 
 def _methods(graph: GraphSandbox, upn: str) -> list[Any]:
@@ -57,10 +43,7 @@ def _methods(graph: GraphSandbox, upn: str) -> list[Any]:
 
 
 def _decide(title: str, body: str, email: str, name: str) -> tuple[Any, GateContext]:
-    # The account book the engine keeps: the gate knows whose accounts the calls name, and the reply can be checked.
-    requester = Requester(email=email, name=name, authorized_for_others=is_authorized_contact(email))
-    context = GateContext(ticket(title, body, contact_email=email, contact_name=name), accounts=AccountBook(requester))
-    return playbooks.decide(context), context
+    return decide_as(title, body, email=email, name=name)
 
 
 def _discloses(finding: Any, context: GateContext) -> list[Any]:
@@ -334,17 +317,14 @@ def test_a_colleague_with_no_account_yet_goes_to_a_person_not_back_to_the_office
     """An authorized contact asks for a new starter who has no account: asking her for "the address you sign in
     with" (the requester's own no-account reply) was wrong; a person sets the new account up."""
     add_authorized_contact(email="margaret.hartwell@hartwelllaw.com", note="managing partner", actor=people["alice"])
-    email = "margaret.hartwell@hartwelllaw.com"
-    requester = Requester(email=email, name="Margaret", authorized_for_others=is_authorized_contact(email))
-    view = ticket(
+    finding, _ = decide_as(
         "Office licence for Rachel Green",
         "Please give a Microsoft Office licence to our new contract paralegal Rachel Green, "
         "rachel.green@hartwelllaw.com. She starts Monday.",
-        contact_email=email,
-        contact_name="Margaret",
+        email="margaret.hartwell@hartwelllaw.com",
+        name="Margaret",
         acts_for="rachel.green@hartwelllaw.com",
     )
-    finding = playbooks.decide(GateContext(view, accounts=AccountBook(requester)))
     assert finding is not None and finding.decided_by.startswith("playbook:m365-"), finding
     assert finding.verdict == Verdict.NEEDS_L2, finding
     reply = " ".join(finding.reply.split())

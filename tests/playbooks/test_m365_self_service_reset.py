@@ -10,18 +10,14 @@ from typing import Any
 
 import pytest
 
-from apps.agent import playbooks
 from apps.agent.contracts import Verdict
-from apps.connectors import services
 from apps.connectors.models import Connector
 from apps.connectors.specs import microsoft365_draft
-from apps.safety.identity import is_authorized_contact
 from apps.safety.models import ActionStatus, ToolAction
-from apps.safety.requester import AccountBook, Requester
 from sandbox.msgraph import GraphSandbox
-from sandbox.msgraph_data import DEMO_CLIENT_ID, DEMO_SEED, HARTWELL
-from tests.connectors.vendors import allow_writes, call, close_sessions, result  # noqa: F401 (autouse)
-from tests.playbooks.harness import GateContext, ticket
+from sandbox.msgraph_data import DEMO_SEED, HARTWELL
+from tests.connectors.vendors import call, close_sessions, connect_demo_m365, result  # noqa: F401 (autouse)
+from tests.playbooks.harness import decide_as
 
 FORGOT = "Hi, I forgot my password over the weekend and now I can't log in to my email. Can you help?"
 WRITES = {"passwordReset", "revokeSignInSessions", "deleteMethod"}
@@ -38,17 +34,7 @@ def _seed(*, premium: bool, sspr: str = "all") -> dict[str, Any]:
 
 
 def _connect(in_hartwell: Any, people: dict[str, Any], graph: GraphSandbox, sspr_methods: int = 0) -> Connector:
-    draft = microsoft365_draft(
-        sspr_methods=sspr_methods,
-        name="Microsoft 365",
-        tenant_id=HARTWELL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret="hartwell-demo-secret",
-        authority=graph.base_url,
-        graph_url=graph.base_url,
-        ca_file=graph.ca_file,
-    )
-    return allow_writes(in_hartwell, services.connect(client=in_hartwell, draft=draft, actor=people["mona"]))
+    return connect_demo_m365(in_hartwell, people["mona"], graph, sspr_methods=sspr_methods)
 
 
 @pytest.fixture
@@ -58,11 +44,7 @@ def premium() -> Iterator[GraphSandbox]:
 
 
 def _decide(email: str, name: str, body: str = FORGOT) -> Any:
-    requester = Requester(email=email, name=name, authorized_for_others=is_authorized_contact(email))
-    context = GateContext(
-        ticket("Forgot my password", body, contact_email=email, contact_name=name), accounts=AccountBook(requester)
-    )
-    return playbooks.decide(context)
+    return decide_as("Forgot my password", body, email=email, name=name)[0]
 
 
 def test_a_user_registered_for_self_service_is_sent_to_the_reset_page_and_nothing_is_changed(
